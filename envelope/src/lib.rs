@@ -64,7 +64,9 @@ pub use keys::{
     PublicKey, Role, RsaBits,
 };
 pub use manifest::{Attachment, Body, MANIFEST_VERSION, Manifest, Metadata};
-pub use open::{DIAGNOSIS_WINDOW, Decryptor, OpenedMessage, PartOpener, PartReader, open};
+pub use open::{
+    DIAGNOSIS_WINDOW, Decryptor, OpenOptions, OpenedMessage, PartOpener, PartReader, open,
+};
 pub use seal::{PartSealer, SealCore, SealStream, Sealer, SealerBuilder};
 pub use stream::{SALT_LEN, TAG_LEN};
 pub use validate::Validator;

@@ -175,22 +175,36 @@ pub struct OpenedMessage {
     pub attachments: Vec<Zeroizing<Vec<u8>>>,
 }
 
+/// How [`open`] treats an envelope.
+#[derive(Clone, Debug, Default)]
+pub struct OpenOptions {
+    /// Bounds checked before anything is allocated.
+    pub limits: Limits,
+    /// AES-GCM implementation.
+    pub backend: Backend,
+    /// When set, the envelope must be for this message ([`Error::WrongMessage`] otherwise).
+    pub expect_message: Option<MessageId>,
+}
+
 /// Parses, unwraps and decrypts a whole envelope held in memory.
+///
+/// The header is authenticated (unwrap, then MAC) before its lengths are believed, so a
+/// forged header is reported as [`Error::HeaderTampered`], not as a length problem.
 pub fn open(
     envelope: &[u8],
     key: &PrivateKey,
-    limits: &Limits,
+    opts: &OpenOptions,
 ) -> Result<(Decryptor, OpenedMessage)> {
     let mut r = envelope;
-    let header = Header::read_from(&mut r, limits)?;
-    let total = header.layout().total_len();
-    if (envelope.len() as u64) < total {
-        return Err(Error::Truncated { expected: total, found: envelope.len() as u64 });
+    let header = Header::read_from(&mut r, &opts.limits)?;
+    let dec = Decryptor::new(header, key)?.with_backend(opts.backend);
+    if let Some(id) = opts.expect_message {
+        dec.expect_message(id)?;
     }
+    let total = dec.header().layout().total_len();
     if envelope.len() as u64 > total {
         return Err(Error::TrailingData { extra: envelope.len() as u64 - total });
     }
-    let dec = Decryptor::new(header, key)?;
     let opened = dec.read_all(r)?;
     Ok((dec, opened))
 }
