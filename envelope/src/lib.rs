@@ -63,7 +63,7 @@ pub use keys::{
     FILE_KEY_LEN, FileKey, KeyId, MAX_RSA_BITS, MIN_RSA_BITS, MessageId, OAEP_LABEL, PrivateKey,
     PublicKey, Role, RsaBits,
 };
-pub use manifest::{Attachment, Body, MANIFEST_VERSION, Manifest, Metadata};
+pub use manifest::{Attachment, Body, ContentHash, MANIFEST_VERSION, Manifest, Metadata};
 pub use open::{
     DIAGNOSIS_WINDOW, Decryptor, OpenOptions, OpenedMessage, PartOpener, PartReader, open,
 };

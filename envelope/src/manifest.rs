@@ -7,6 +7,7 @@
 //! can read the manifest, and BCC must stay private. The delivery slip keeps BCC on the
 //! platform side only.
 
+use aws_lc_rs::digest;
 use serde::{Deserialize, Serialize};
 
 use crate::error::{Error, Result};
@@ -130,5 +131,46 @@ impl Manifest {
             }
         }
         Ok(())
+    }
+}
+
+/// Incremental SHA-256 of an attachment, for the manifest's `sha256` field. Attachments arrive
+/// in pieces (from the mail client, or an upload), so the hash is built as they stream.
+#[derive(Clone)]
+pub struct ContentHash(digest::Context);
+
+impl ContentHash {
+    /// A hash of nothing yet.
+    pub fn new() -> ContentHash {
+        ContentHash(digest::Context::new(&digest::SHA256))
+    }
+
+    /// Adds the next bytes.
+    pub fn update(&mut self, bytes: &[u8]) {
+        self.0.update(bytes);
+    }
+
+    /// The lowercase hex digest.
+    pub fn finish_hex(self) -> String {
+        hex::encode(self.0.finish())
+    }
+
+    /// The hex SHA-256 of `bytes` in one go.
+    pub fn of(bytes: &[u8]) -> String {
+        let mut h = ContentHash::new();
+        h.update(bytes);
+        h.finish_hex()
+    }
+}
+
+impl Default for ContentHash {
+    fn default() -> Self {
+        ContentHash::new()
+    }
+}
+
+impl std::fmt::Debug for ContentHash {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("ContentHash(SHA-256)")
     }
 }

@@ -158,6 +158,57 @@ impl Decryptor {
         if read_full(&mut r, &mut probe)? > 0 {
             return Err(Error::TrailingData { extra: 1 });
         }
+        self.assemble(parts)
+    }
+
+    /// Decrypts part `part` of a whole envelope held in memory, chunk by chunk straight from
+    /// `envelope` into the result (no intermediate copy).
+    pub fn read_part_from_slice(&self, part: u32, envelope: &[u8]) -> Result<Zeroizing<Vec<u8>>> {
+        let len = self.layout().part(part)?.len;
+        let len = usize::try_from(len).map_err(|_| Error::Usage("part too large"))?;
+        let mut out = Zeroizing::new(vec![0u8; len]);
+        self.open_part_into(part, envelope, &mut out)?;
+        Ok(out)
+    }
+
+    /// Like [`Decryptor::read_part_from_slice`], into a caller's buffer of exactly the part's
+    /// length (so a caller can reuse memory). On error `out` is zeroed: no unauthenticated
+    /// plaintext is left behind.
+    pub fn open_part_into(&self, part: u32, envelope: &[u8], out: &mut [u8]) -> Result<()> {
+        let result = self.open_part_into_inner(part, envelope, out);
+        if result.is_err() {
+            out.iter_mut().for_each(|b| *b = 0);
+        }
+        result
+    }
+
+    fn open_part_into_inner(&self, part: u32, envelope: &[u8], out: &mut [u8]) -> Result<()> {
+        let opener = self.part_opener(part)?;
+        let layout = *opener.layout();
+        if out.len() as u64 != layout.len {
+            return Err(Error::Usage("output buffer length differs from the part's length"));
+        }
+        let cs = self.layout().chunk_size() as usize;
+        for index in 0..layout.chunks {
+            let start = self.layout().chunk_offset(&layout, index);
+            let ct_len = opener.chunk_ciphertext_len(index);
+            let end = start + ct_len as u64;
+            if end > envelope.len() as u64 {
+                let found = envelope.len() as u64;
+                return Err(Error::Truncated { expected: self.layout().total_len(), found });
+            }
+            let from = index as usize * cs;
+            opener.open_chunk(
+                index,
+                &envelope[start as usize..end as usize],
+                &mut out[from..from + ct_len - TAG_LEN],
+            )?;
+        }
+        Ok(())
+    }
+
+    /// Parses and checks the manifest and pairs it with the attachments.
+    fn assemble(&self, parts: Vec<Zeroizing<Vec<u8>>>) -> Result<OpenedMessage> {
         let mut parts = parts.into_iter();
         let manifest_json = parts.next().ok_or(Error::Malformed("no parts"))?;
         let manifest = Manifest::from_json(&manifest_json)?;
@@ -205,7 +256,11 @@ pub fn open(
     if envelope.len() as u64 > total {
         return Err(Error::TrailingData { extra: envelope.len() as u64 - total });
     }
-    let opened = dec.read_all(r)?;
+    let mut parts = Vec::with_capacity(dec.header().parts().len());
+    for i in 0..dec.header().parts().len() as u32 {
+        parts.push(dec.read_part_from_slice(i, envelope)?);
+    }
+    let opened = dec.assemble(parts)?;
     Ok((dec, opened))
 }
 
@@ -311,8 +366,8 @@ impl<R: Read> PartReader<R> {
         })
     }
 
-    /// Reads, authenticates and decrypts the next chunk into `plain`.
-    fn fill(&mut self) -> Result<()> {
+    /// Reads the next chunk's ciphertext into `chunk`.
+    fn read_chunk(&mut self) -> Result<()> {
         let index = self.next_chunk;
         let len = self.opener.chunk_ciphertext_len(index);
         self.chunk.resize(len, 0);
@@ -322,6 +377,14 @@ impl<R: Read> PartReader<R> {
             let at = layout.chunk_offset(&self.opener.layout, index);
             return Err(Error::Truncated { expected: layout.total_len(), found: at + got as u64 });
         }
+        Ok(())
+    }
+
+    /// Reads, authenticates and decrypts the next chunk into `plain`.
+    fn fill(&mut self) -> Result<()> {
+        let index = self.next_chunk;
+        self.read_chunk()?;
+        let len = self.chunk.len();
         self.plain.resize(len - TAG_LEN, 0);
         self.opener.open_chunk(index, &self.chunk, &mut self.plain)?;
         self.next_chunk += 1;
@@ -345,6 +408,22 @@ impl<R: Read> Read for PartReader<R> {
         }
         if self.remaining == 0 || buf.is_empty() {
             return Ok(0);
+        }
+        if self.plain_pos >= self.plain.len()
+            && self.skip == 0
+            && self.next_chunk < self.opener.layout.chunks
+        {
+            // A whole chunk fits in the caller's buffer: decrypt straight into it.
+            let pt_len = self.opener.chunk_ciphertext_len(self.next_chunk) - TAG_LEN;
+            if pt_len > 0 && buf.len() >= pt_len && self.remaining >= pt_len as u64 {
+                self.read_chunk().map_err(Error::into_io)?;
+                self.opener
+                    .open_chunk(self.next_chunk, &self.chunk, &mut buf[..pt_len])
+                    .map_err(Error::into_io)?;
+                self.next_chunk += 1;
+                self.remaining -= pt_len as u64;
+                return Ok(pt_len);
+            }
         }
         while self.plain_pos >= self.plain.len() {
             self.fill().map_err(Error::into_io)?;

@@ -41,6 +41,36 @@ pub trait SealCore {
     /// Completes sealing; `Ok(false)` means "drain pending output and call again". Fails if
     /// fewer bytes were pushed than declared.
     fn finish(&mut self) -> Result<bool>;
+
+    /// Like `push`, but writes ciphertext straight into `output` and returns
+    /// `(consumed, produced)`. When `input` holds a whole chunk and `output` has room for it,
+    /// the chunk is sealed directly into `output` with no intermediate copy.
+    fn push_into(&mut self, input: &[u8], output: &mut [u8]) -> Result<(usize, usize)> {
+        buffered_push_into(self, input, output)
+    }
+}
+
+/// Copies pending output into `output`; returns how much was copied.
+fn drain_into<S: SealCore + ?Sized>(s: &mut S, output: &mut [u8]) -> usize {
+    let n = s.pending().len().min(output.len());
+    output[..n].copy_from_slice(&s.pending()[..n]);
+    s.consume(n);
+    n
+}
+
+/// `push_into` through the internal buffer: the general path every sealer supports.
+fn buffered_push_into<S: SealCore + ?Sized>(
+    s: &mut S,
+    input: &[u8],
+    output: &mut [u8],
+) -> Result<(usize, usize)> {
+    let mut produced = drain_into(s, output);
+    if !s.pending().is_empty() {
+        return Ok((0, produced));
+    }
+    let consumed = s.push(input)?;
+    produced += drain_into(s, &mut output[produced..]);
+    Ok((consumed, produced))
 }
 
 /// Builds a [`Sealer`]: who to wrap the file key for, and the length of every part.
@@ -184,6 +214,58 @@ impl Sealer {
         SealStream { header_pos: 0, current: None, next_part: 0, sealer: self }
     }
 
+    /// Seals a message held in memory: `parts[0]` is the manifest, the rest the attachments
+    /// (their lengths must be the declared ones). The output is allocated once, at its exact
+    /// final size.
+    pub fn seal_to_vec(self, parts: &[&[u8]]) -> Result<Vec<u8>> {
+        let total = usize::try_from(self.header.layout().total_len())
+            .map_err(|_| Error::Usage("envelope does not fit in memory"))?;
+        let mut out = vec![0u8; total];
+        self.seal_into(parts, &mut out)?;
+        Ok(out)
+    }
+
+    /// Like [`Sealer::seal_to_vec`], into a caller's buffer of at least
+    /// `header().layout().total_len()` bytes (so a caller can reuse memory). Chunks are sealed
+    /// straight into it. Returns the envelope length.
+    pub fn seal_into(self, parts: &[&[u8]], out: &mut [u8]) -> Result<usize> {
+        let declared = self.header.parts();
+        if parts.len() != declared.len() {
+            return Err(Error::Usage("give exactly one buffer per declared part"));
+        }
+        for (i, (p, d)) in parts.iter().zip(declared).enumerate() {
+            if p.len() as u64 != d.len {
+                return Err(Error::PartLengthMismatch {
+                    part: i as u32,
+                    declared: d.len,
+                    actual: p.len() as u64,
+                });
+            }
+        }
+        let total = self.header.layout().total_len();
+        if (out.len() as u64) < total {
+            return Err(Error::Usage("output buffer is shorter than the envelope"));
+        }
+        let mut pos = 0;
+        let mut stream = self.into_stream();
+        for part in parts {
+            let mut input = *part;
+            while !input.is_empty() {
+                let (consumed, produced) = stream.push_into(input, &mut out[pos..])?;
+                input = &input[consumed..];
+                pos += produced;
+            }
+        }
+        loop {
+            pos += drain_into(&mut stream, &mut out[pos..]);
+            if stream.finish()? {
+                break;
+            }
+        }
+        debug_assert_eq!(pos as u64, total, "the layout predicts the envelope length");
+        Ok(pos)
+    }
+
     /// A `std::io::Write` that seals everything written to it into `inner`.
     pub fn into_writer<W: std::io::Write>(self, inner: W) -> crate::SealWriter<SealStream, W> {
         crate::SealWriter::new(self.into_stream(), inner)
@@ -303,6 +385,19 @@ impl SealCore for PartSealer {
         }
     }
 
+    fn push_into(&mut self, input: &[u8], output: &mut [u8]) -> Result<(usize, usize)> {
+        if self.pending().is_empty() && self.plain.is_empty() && !self.all_sealed() {
+            let len = self.chunk_len();
+            if len > 0 && input.len() >= len && output.len() >= len + TAG_LEN {
+                self.cipher.seal(self.nonce(), &input[..len], &mut output[..len + TAG_LEN]);
+                self.absorbed += len as u64;
+                self.chunk += 1;
+                return Ok((len, len + TAG_LEN));
+            }
+        }
+        buffered_push_into(self, input, output)
+    }
+
     fn finish(&mut self) -> Result<bool> {
         if !self.pending().is_empty() {
             return Ok(false);
@@ -375,6 +470,17 @@ impl SealCore for SealStream {
             Some(cur) if cur.pending().is_empty() => cur.push(input),
             _ => Ok(0),
         }
+    }
+
+    fn push_into(&mut self, input: &[u8], output: &mut [u8]) -> Result<(usize, usize)> {
+        if self.pending().is_empty()
+            && !input.is_empty()
+            && self.advance()?
+            && let Some(cur) = self.current.as_mut().filter(|c| c.pending().is_empty())
+        {
+            return cur.push_into(input, output);
+        }
+        buffered_push_into(self, input, output)
     }
 
     fn pending(&self) -> &[u8] {

@@ -72,6 +72,39 @@ fn every_size_around_chunk_boundaries_round_trips_across_backends() {
 }
 
 #[test]
+fn in_memory_sealing_and_reading_take_the_zero_copy_paths_to_the_same_bytes() {
+    let parts = message(&[0, 1, 64, 1000, 65]);
+    let streamed = seal_with(&parts, 64, Backend::AwsLc, 10);
+    let refs: Vec<&[u8]> = parts.iter().map(Vec::as_slice).collect();
+    let direct = builder(&parts, 64, Backend::AwsLc).seal_to_vec(&refs).expect("seal_to_vec");
+    assert_eq!(direct, streamed);
+    let mut short = refs.clone();
+    short[3] = &[1]; // part 3 was declared as 64 bytes
+    let err = builder(&parts, 64, Backend::AwsLc).seal_to_vec(&short).expect_err("64 ≠ 1");
+    assert!(matches!(err, Error::PartLengthMismatch { part: 3, declared: 64, actual: 1 }), "{err}");
+
+    // Reading with buffers that hold whole chunks (direct path) or not (buffered path).
+    let header = Header::read_from(&mut &direct[..], &Limits::default()).expect("header");
+    let dec = Decryptor::new(header, key("platform")).expect("unwrap");
+    for buf_len in [1, 63, 64, 200, 4096] {
+        let mut r = dec.part_reader(4, Cursor::new(&direct)).expect("reader");
+        let mut r_inner = r.into_inner();
+        r_inner.set_position(dec.header().layout().parts()[4].offset);
+        r = dec.part_reader(4, r_inner).expect("reader");
+        let mut got = Vec::new();
+        let mut buf = vec![0u8; buf_len];
+        loop {
+            let n = r.read(&mut buf).expect("read");
+            if n == 0 {
+                break;
+            }
+            got.extend_from_slice(&buf[..n]);
+        }
+        assert_eq!(got, parts[4], "reading with {buf_len}-byte buffers");
+    }
+}
+
+#[test]
 fn parts_sealed_out_of_order_assemble_into_the_same_envelope() {
     // The helper seals attachments as they stream in and the manifest (which lists their
     // SHA-256) last; the result must equal a sequential seal.

@@ -34,7 +34,7 @@ pub fn seeded_rng(seed: [u8; 32]) -> ChaCha20Rng {
 }
 
 pub fn sha256_hex(bytes: &[u8]) -> String {
-    hex::encode(aws_lc_rs::digest::digest(&aws_lc_rs::digest::SHA256, bytes))
+    sealpost_envelope::ContentHash::of(bytes)
 }
 
 /// Deterministic filler bytes of a given length (a counter pattern, easy to eyeball).
