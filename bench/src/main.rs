@@ -123,7 +123,7 @@ fn envelope(quick: bool) -> Res<()> {
     write_file(&input, file_size)?;
     let out = dir.join("out.sealpost");
     let pubkey = dir.join("platform.pub.pem");
-    std::fs::write(&pubkey, key.public_key().to_pem())?;
+    std::fs::write(&pubkey, key.public_key().to_pem()?)?;
     let me = std::env::current_exe()?;
     let mut rss_kib = 0u64;
     let seal_file_t = best_of(2, || {

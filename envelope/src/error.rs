@@ -180,14 +180,13 @@ impl Error {
 
     /// Recovers an envelope error that travelled through an `io::Error`.
     pub fn from_io(err: io::Error) -> Error {
-        if err.get_ref().is_some_and(|inner| inner.is::<Error>()) {
-            match err.into_inner().map(|inner| inner.downcast::<Error>()) {
-                Some(Ok(e)) => *e,
-                Some(Err(other)) => Error::Io(io::Error::new(io::ErrorKind::InvalidData, other)),
-                None => Error::Usage("unreachable io error shape"),
-            }
-        } else {
-            Error::Io(err)
+        if !err.get_ref().is_some_and(|inner| inner.is::<Error>()) {
+            return Error::Io(err);
+        }
+        match err.into_inner().map(|inner| inner.downcast::<Error>()) {
+            Some(Ok(e)) => *e,
+            // Unreachable: the inner error was checked to be an `Error` just above.
+            _ => Error::Usage("an I/O error lost its envelope error"),
         }
     }
 }

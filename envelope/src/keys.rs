@@ -234,10 +234,13 @@ impl PublicKey {
     }
 
     /// The key as PEM (`-----BEGIN PUBLIC KEY-----`).
-    pub fn to_pem(&self) -> String {
-        self.key
-            .to_public_key_pem(rsa::pkcs8::LineEnding::LF)
-            .unwrap_or_else(|_| String::from("<unencodable key>"))
+    pub fn to_pem(&self) -> Result<String> {
+        rsa::pkcs8::der::pem::encode_string(
+            "PUBLIC KEY",
+            rsa::pkcs8::LineEnding::LF,
+            &self.spki_der,
+        )
+        .map_err(|e| Error::BadKey(format!("cannot encode PEM: {e}")))
     }
 
     /// Size of a wrapped file key for this key: the modulus length in bytes.

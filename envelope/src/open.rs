@@ -252,9 +252,16 @@ pub fn open(
     if let Some(id) = opts.expect_message {
         dec.expect_message(id)?;
     }
+    // Lengths are checked only now that the header is authenticated, and before any part is
+    // allocated: a sender (who holds the file key) could otherwise declare parts far larger
+    // than the bytes it sent.
     let total = dec.header().layout().total_len();
-    if envelope.len() as u64 > total {
-        return Err(Error::TrailingData { extra: envelope.len() as u64 - total });
+    let found = envelope.len() as u64;
+    if found < total {
+        return Err(Error::Truncated { expected: total, found });
+    }
+    if found > total {
+        return Err(Error::TrailingData { extra: found - total });
     }
     let mut parts = Vec::with_capacity(dec.header().parts().len());
     for i in 0..dec.header().parts().len() as u32 {

@@ -349,7 +349,7 @@ fn keys_are_parsed_identified_and_never_printed() {
     assert!(err.to_string().contains("2048 bits"), "{err}");
 
     let k = key("platform");
-    let pem = k.public_key().to_pem();
+    let pem = k.public_key().to_pem().expect("pem");
     let from_pem = PublicKey::parse(pem.as_bytes()).expect("pem");
     let from_der = PublicKey::parse(k.public_key().spki_der()).expect("der");
     assert_eq!(from_pem.key_id(), k.key_id());
@@ -406,4 +406,24 @@ fn a_freshly_generated_key_pair_opens_what_is_sealed_for_it() {
         .read_to_end(&mut plain)
         .expect("read");
     assert_eq!(plain, b"{}");
+}
+
+#[test]
+fn a_sender_declaring_huge_parts_it_never_sends_gets_an_error_not_an_allocation() {
+    // Senders hold the file key, so their header authenticates; its lengths must still not be
+    // believed beyond the bytes actually present. 60 GiB would abort the process if allocated.
+    let sealer = Sealer::builder(ID)
+        .recipient(Role::Platform, key("platform").public_key())
+        .manifest_len(2)
+        .attachment(60 << 30)
+        .build()
+        .expect("build");
+    // A complete header and manifest, then nothing of the attachment.
+    let mut manifest =
+        sealpost_envelope::SealWriter::new(sealer.part_sealer(0).expect("p0"), Vec::new());
+    manifest.write_all(b"{}").expect("manifest");
+    let mut bytes = sealer.header().as_bytes().to_vec();
+    bytes.extend(manifest.finish().expect("sealed"));
+    let err = open(&bytes, key("platform"), &OpenOptions::default()).expect_err("truncated");
+    assert!(matches!(err, Error::Truncated { .. }), "{err}");
 }
