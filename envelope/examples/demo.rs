@@ -119,8 +119,8 @@ fn run() -> Result<(), Box<dyn StdError>> {
     println!("\n5. Tampering is caught, each kind by name:");
     let part1 = header.layout().parts()[1];
     let chunk = |i: u64| {
-        let at = header.layout().chunk_offset(&part1, i) as usize;
-        at..at + header.layout().chunk_plaintext_len(&part1, i) + 16
+        let r = header.layout().chunk_range(&part1, i);
+        r.start as usize..r.end as usize
     };
     let mut flipped = envelope.clone();
     flipped[chunk(1).start + 100] ^= 1;

@@ -197,6 +197,12 @@ impl Layout {
     pub fn chunk_offset(&self, part: &PartLayout, chunk: u64) -> u64 {
         part.offset + chunk * (u64::from(self.chunk_size) + TAG_LEN as u64)
     }
+
+    /// Byte range of chunk `chunk` of a part in the envelope: its ciphertext and tag.
+    pub fn chunk_range(&self, part: &PartLayout, chunk: u64) -> std::ops::Range<u64> {
+        let start = self.chunk_offset(part, chunk);
+        start..start + (self.chunk_plaintext_len(part, chunk) + TAG_LEN) as u64
+    }
 }
 
 /// A parsed, structurally valid header. Its MAC is *not* yet verified: that needs the file

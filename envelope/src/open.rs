@@ -190,19 +190,13 @@ impl Decryptor {
         }
         let cs = self.layout().chunk_size() as usize;
         for index in 0..layout.chunks {
-            let start = self.layout().chunk_offset(&layout, index);
-            let ct_len = opener.chunk_ciphertext_len(index);
-            let end = start + ct_len as u64;
-            if end > envelope.len() as u64 {
+            let range = self.layout().chunk_range(&layout, index);
+            let Some(chunk) = envelope.get(range.start as usize..range.end as usize) else {
                 let found = envelope.len() as u64;
                 return Err(Error::Truncated { expected: self.layout().total_len(), found });
-            }
+            };
             let from = index as usize * cs;
-            opener.open_chunk(
-                index,
-                &envelope[start as usize..end as usize],
-                &mut out[from..from + ct_len - TAG_LEN],
-            )?;
+            opener.open_chunk(index, chunk, &mut out[from..from + chunk.len() - TAG_LEN])?;
         }
         Ok(())
     }

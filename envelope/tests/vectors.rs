@@ -154,9 +154,8 @@ fn seal(def: &Definition, seed: [u8; 32], backend: Backend) -> Sealed {
 /// Byte range of chunk `index` of part `part` (ciphertext and tag).
 fn chunk(header: &Header, part: u32, index: u64) -> Range<usize> {
     let l = header.layout();
-    let p = l.part(part).expect("part");
-    let start = l.chunk_offset(p, index) as usize;
-    start..start + l.chunk_plaintext_len(p, index) + sealpost_envelope::TAG_LEN
+    let r = l.chunk_range(l.part(part).expect("part"), index);
+    r.start as usize..r.end as usize
 }
 
 fn details(e: &Error) -> Value {
