@@ -1,0 +1,195 @@
+//! Typed settings: built-in defaults, then an optional TOML file, then `SEALPOST_…`
+//! environment variables, then command-line flags. Every key is documented in
+//! `docs/platform-config.md`.
+
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+
+use serde::Deserialize;
+
+/// Everything the platform can be configured with.
+#[derive(Clone, Debug, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct Settings {
+    /// Address to serve HTTPS on.
+    pub listen: SocketAddr,
+    /// Base URL people and the helper reach the platform at (used in message links).
+    /// Default: `https://` + `listen`.
+    pub public_url: Option<String>,
+    /// Folder for the SQLite database, local envelope store, TLS certificate and master key.
+    pub data_dir: PathBuf,
+    /// `sqlite://…` or `postgres://…`. Default: SQLite in `data_dir`.
+    pub database_url: Option<String>,
+    /// File holding the master key (32 bytes, base64). Default: `data_dir/master.key`,
+    /// generated on first start with mode 0600. `SEALPOST_MASTER_KEY` (base64) takes
+    /// precedence over any file.
+    pub master_key_file: Option<PathBuf>,
+    /// TLS certificate and key (PEM). When unset, a self-signed pair is generated and kept
+    /// in `data_dir/tls/`.
+    pub tls_cert_file: Option<PathBuf>,
+    /// See `tls_cert_file`.
+    pub tls_key_file: Option<PathBuf>,
+    /// RSA size of the platform key when one is generated: 3072 or 4096.
+    pub platform_key_bits: u32,
+    /// Largest envelope accepted, in bytes (a tenant's policy may set less).
+    pub max_envelope_bytes: u64,
+    /// Largest single upload request body, in bytes.
+    pub max_segment_bytes: u64,
+    /// Log format: `text` or `json`.
+    pub log_format: String,
+}
+
+impl Default for Settings {
+    fn default() -> Self {
+        Settings {
+            listen: SocketAddr::from(([127, 0, 0, 1], 8443)),
+            public_url: None,
+            data_dir: PathBuf::from("sealpost-data"),
+            database_url: None,
+            master_key_file: None,
+            tls_cert_file: None,
+            tls_key_file: None,
+            platform_key_bits: 3072,
+            max_envelope_bytes: 1 << 30,
+            max_segment_bytes: 64 << 20,
+            log_format: "text".into(),
+        }
+    }
+}
+
+/// A configuration problem a person can fix.
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    /// The TOML file could not be read or parsed.
+    #[error("cannot read configuration {path}: {reason}")]
+    File {
+        /// The file.
+        path: PathBuf,
+        /// Why.
+        reason: String,
+    },
+    /// An environment variable holds a value of the wrong kind.
+    #[error("environment variable {name} is invalid: {reason}")]
+    Env {
+        /// The variable.
+        name: &'static str,
+        /// Why.
+        reason: String,
+    },
+    /// A value is out of range.
+    #[error("invalid setting: {0}")]
+    Invalid(String),
+}
+
+impl Settings {
+    /// Defaults, then `file` (if any), then the environment.
+    pub fn load(file: Option<&Path>) -> Result<Settings, ConfigError> {
+        let mut s = match file {
+            Some(path) => {
+                let text = std::fs::read_to_string(path)
+                    .map_err(|e| ConfigError::File { path: path.into(), reason: e.to_string() })?;
+                toml::from_str(&text)
+                    .map_err(|e| ConfigError::File { path: path.into(), reason: e.to_string() })?
+            }
+            None => Settings::default(),
+        };
+        s.apply_env(|name| std::env::var(name).ok())?;
+        s.check()?;
+        Ok(s)
+    }
+
+    /// Applies `SEALPOST_…` overrides read through `get`.
+    pub fn apply_env(&mut self, get: impl Fn(&str) -> Option<String>) -> Result<(), ConfigError> {
+        fn parse<T: std::str::FromStr>(name: &'static str, v: String) -> Result<T, ConfigError>
+        where
+            T::Err: std::fmt::Display,
+        {
+            v.parse().map_err(|e: T::Err| ConfigError::Env { name, reason: e.to_string() })
+        }
+        if let Some(v) = get("SEALPOST_LISTEN") {
+            self.listen = parse("SEALPOST_LISTEN", v)?;
+        }
+        if let Some(v) = get("SEALPOST_PUBLIC_URL") {
+            self.public_url = Some(v);
+        }
+        if let Some(v) = get("SEALPOST_DATA_DIR") {
+            self.data_dir = v.into();
+        }
+        if let Some(v) = get("SEALPOST_DATABASE_URL") {
+            self.database_url = Some(v);
+        }
+        if let Some(v) = get("SEALPOST_MASTER_KEY_FILE") {
+            self.master_key_file = Some(v.into());
+        }
+        if let Some(v) = get("SEALPOST_TLS_CERT_FILE") {
+            self.tls_cert_file = Some(v.into());
+        }
+        if let Some(v) = get("SEALPOST_TLS_KEY_FILE") {
+            self.tls_key_file = Some(v.into());
+        }
+        if let Some(v) = get("SEALPOST_PLATFORM_KEY_BITS") {
+            self.platform_key_bits = parse("SEALPOST_PLATFORM_KEY_BITS", v)?;
+        }
+        if let Some(v) = get("SEALPOST_MAX_ENVELOPE_BYTES") {
+            self.max_envelope_bytes = parse("SEALPOST_MAX_ENVELOPE_BYTES", v)?;
+        }
+        if let Some(v) = get("SEALPOST_MAX_SEGMENT_BYTES") {
+            self.max_segment_bytes = parse("SEALPOST_MAX_SEGMENT_BYTES", v)?;
+        }
+        if let Some(v) = get("SEALPOST_LOG_FORMAT") {
+            self.log_format = v;
+        }
+        Ok(())
+    }
+
+    /// Checks ranges and combinations.
+    pub fn check(&self) -> Result<(), ConfigError> {
+        if ![3072, 4096].contains(&self.platform_key_bits) {
+            return Err(ConfigError::Invalid("platform_key_bits must be 3072 or 4096".into()));
+        }
+        if self.tls_cert_file.is_some() != self.tls_key_file.is_some() {
+            return Err(ConfigError::Invalid(
+                "tls_cert_file and tls_key_file must be given together".into(),
+            ));
+        }
+        if !["text", "json"].contains(&self.log_format.as_str()) {
+            return Err(ConfigError::Invalid("log_format must be \"text\" or \"json\"".into()));
+        }
+        if self.max_segment_bytes == 0 || self.max_envelope_bytes == 0 {
+            return Err(ConfigError::Invalid("size limits must be positive".into()));
+        }
+        Ok(())
+    }
+
+    /// The database URL, defaulting to SQLite in the data folder.
+    pub fn database_url(&self) -> String {
+        self.database_url.clone().unwrap_or_else(|| {
+            format!("sqlite://{}?mode=rwc", self.data_dir.join("sealpost.db").display())
+        })
+    }
+
+    /// Where the master key file lives.
+    pub fn master_key_path(&self) -> PathBuf {
+        self.master_key_file.clone().unwrap_or_else(|| self.data_dir.join("master.key"))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn environment_overrides_the_file_and_bad_values_say_which_variable() {
+        let mut s: Settings =
+            toml::from_str("listen = \"127.0.0.1:9000\"\nplatform_key_bits = 4096").expect("toml");
+        assert_eq!(s.platform_key_bits, 4096);
+        s.apply_env(|n| (n == "SEALPOST_LISTEN").then(|| "127.0.0.1:9443".to_string()))
+            .expect("env");
+        assert_eq!(s.listen.port(), 9443);
+        let err = s
+            .apply_env(|n| (n == "SEALPOST_MAX_ENVELOPE_BYTES").then(|| "lots".to_string()))
+            .expect_err("not a number");
+        assert!(err.to_string().contains("SEALPOST_MAX_ENVELOPE_BYTES"), "{err}");
+        assert!(toml::from_str::<Settings>("lisen = \"x\"").is_err(), "unknown keys are refused");
+    }
+}

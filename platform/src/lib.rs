@@ -1,0 +1,24 @@
+//! # sealpost-platform
+//!
+//! The server the helper uploads to and recipients read from: an HTTPS API (axum on rustls),
+//! SQLite or PostgreSQL for delivery slips and accounts, a blob store for envelopes, and the
+//! platform key that lets the Message Center open envelopes for recipients who have no keys.
+//!
+//! - `config`: settings (TOML + `SEALPOST_…` environment); `startup`: build and bind the app.
+//! - `routes/`: one module per API resource; `store/`: persistence per group of tables.
+//! - `secrets`: the master key and everything sealed under it; `tls`: the HTTPS certificate.
+//! - `domain`: validated types (addresses, roles, policy).
+
+pub mod auth;
+pub mod blob;
+pub mod config;
+pub mod db;
+pub mod domain;
+pub mod error;
+pub mod routes;
+pub mod secrets;
+pub mod startup;
+pub mod state;
+pub mod store;
+pub mod stub;
+pub mod tls;

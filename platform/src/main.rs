@@ -1,0 +1,266 @@
+//! `sealpost-platform`: serve the platform, or administer it from the command line.
+//!
+//! ```text
+//! sealpost-platform                      # = serve, on the embedded defaults
+//! sealpost-platform serve --listen 0.0.0.0:8443 --database-url postgres://…
+//! sealpost-platform admin create-tenant --name acme --domain acme.example
+//! sealpost-platform admin create-user --tenant acme --email alice@acme.example [--admin]
+//! sealpost-platform admin create-token --email alice@acme.example --label laptop
+//! sealpost-platform admin set-policy --tenant acme --file policy.json
+//! sealpost-platform admin rotate-platform-key
+//! ```
+
+use std::io::{IsTerminal, Read};
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+use sealpost_platform::config::Settings;
+use sealpost_platform::domain::{EmailAddress, Policy, Role};
+use sealpost_platform::startup::{self, BOOTSTRAP_ADMIN};
+use sealpost_platform::store::{accounts, platform_keys};
+use zeroize::Zeroizing;
+
+#[derive(Parser)]
+#[command(version, about = "The Sealpost secure-messaging platform")]
+struct Cli {
+    /// TOML configuration file (see docs/platform-config.md).
+    #[arg(long, global = true, env = "SEALPOST_CONFIG")]
+    config: Option<PathBuf>,
+    /// Data folder (database, envelopes, keys, certificate).
+    #[arg(long, global = true)]
+    data_dir: Option<PathBuf>,
+    /// `sqlite://…` or `postgres://…`.
+    #[arg(long, global = true)]
+    database_url: Option<String>,
+    #[command(subcommand)]
+    command: Option<Command>,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Serve the API over HTTPS (the default).
+    Serve {
+        /// Address to listen on, e.g. 127.0.0.1:8443.
+        #[arg(long)]
+        listen: Option<std::net::SocketAddr>,
+    },
+    /// Administer tenants, users, tokens, policy and keys.
+    #[command(subcommand)]
+    Admin(Admin),
+}
+
+#[derive(Subcommand)]
+enum Admin {
+    /// Create an organisation with its mail domains.
+    CreateTenant {
+        /// Unique name.
+        #[arg(long)]
+        name: String,
+        /// A mail domain of the organisation (repeatable).
+        #[arg(long = "domain", required = true)]
+        domains: Vec<String>,
+    },
+    /// Create a user. The password is read from standard input, or generated and printed.
+    CreateUser {
+        /// Tenant name.
+        #[arg(long)]
+        tenant: String,
+        /// The user's address.
+        #[arg(long)]
+        email: String,
+        /// Make the user an administrator of the tenant.
+        #[arg(long)]
+        admin: bool,
+    },
+    /// Issue a device token for a user and print it (once).
+    CreateToken {
+        /// The user's address.
+        #[arg(long)]
+        email: String,
+        /// Name of the device.
+        #[arg(long, default_value = "cli")]
+        label: String,
+    },
+    /// Print a tenant's policy as JSON.
+    ShowPolicy {
+        /// Tenant name.
+        #[arg(long)]
+        tenant: String,
+    },
+    /// Replace a tenant's policy with a JSON file.
+    SetPolicy {
+        /// Tenant name.
+        #[arg(long)]
+        tenant: String,
+        /// The policy document.
+        #[arg(long)]
+        file: PathBuf,
+    },
+    /// Generate a new platform key; older keys stay usable for older messages.
+    RotatePlatformKey,
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let mut settings = match Settings::load(cli.config.as_deref()) {
+        Ok(s) => s,
+        Err(e) => return fail(&e.to_string()),
+    };
+    if let Some(d) = cli.data_dir {
+        settings.data_dir = d;
+    }
+    if let Some(u) = cli.database_url {
+        settings.database_url = Some(u);
+    }
+    init_logging(&settings.log_format);
+    let runtime = match tokio::runtime::Runtime::new() {
+        Ok(r) => r,
+        Err(e) => return fail(&format!("cannot start the async runtime: {e}")),
+    };
+    let result = runtime.block_on(async move {
+        match cli.command.unwrap_or(Command::Serve { listen: None }) {
+            Command::Serve { listen } => {
+                if let Some(l) = listen {
+                    settings.listen = l;
+                }
+                serve(settings).await
+            }
+            Command::Admin(a) => admin(settings, a).await,
+        }
+    });
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => fail(&e),
+    }
+}
+
+fn fail(message: &str) -> ExitCode {
+    eprintln!("sealpost-platform: {message}");
+    ExitCode::FAILURE
+}
+
+fn init_logging(format: &str) {
+    let filter = tracing_subscriber::EnvFilter::try_from_env("SEALPOST_LOG")
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
+    let builder = tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr);
+    if format == "json" {
+        builder.json().init();
+    } else {
+        builder.init();
+    }
+}
+
+async fn serve(settings: Settings) -> Result<(), String> {
+    let (state, notes) = startup::prepare(settings).await?;
+    if let Some(path) = &notes.master_key_created {
+        println!(
+            "A new master key was generated in {path}. Back it up: without it nothing stored can be read."
+        );
+    }
+    if notes.platform_key_created {
+        println!("A new platform key was generated.");
+    }
+    if let Some(password) = &notes.bootstrap_password {
+        println!("First start: sign in as {BOOTSTRAP_ADMIN} with password {}", password.as_str());
+        println!(
+            "(shown only now; create your own tenant and users with `sealpost-platform admin`)."
+        );
+    }
+    let public_url = state.public_url.clone();
+    let running = startup::serve(state).await?;
+    println!("Sealpost platform listening on https://{} (links use {public_url})", running.addr);
+    println!("TLS certificate SHA-256 fingerprint: {}", running.tls.fingerprint);
+    tracing::info!(addr = %running.addr, "serving");
+    let handle = running.handle.clone();
+    tokio::spawn(async move {
+        let _ = tokio::signal::ctrl_c().await;
+        handle.graceful_shutdown(Some(std::time::Duration::from_secs(10)));
+    });
+    running.task.await.map_err(|e| e.to_string())?.map_err(|e| format!("server error: {e}"))
+}
+
+fn read_password() -> Result<Zeroizing<String>, String> {
+    let mut stdin = std::io::stdin();
+    if stdin.is_terminal() {
+        return Ok(startup::random_password());
+    }
+    let mut s = Zeroizing::new(String::new());
+    stdin.read_to_string(&mut s).map_err(|e| format!("cannot read the password: {e}"))?;
+    let trimmed = Zeroizing::new(s.trim_end_matches(['\r', '\n']).to_string());
+    if trimmed.is_empty() {
+        return Ok(startup::random_password());
+    }
+    if trimmed.chars().count() < 12 {
+        return Err("the password must have at least 12 characters".into());
+    }
+    Ok(trimmed)
+}
+
+async fn admin(settings: Settings, cmd: Admin) -> Result<(), String> {
+    let (state, _) = startup::prepare(settings).await?;
+    let db = &state.db;
+    let tenant_id = |name: String| async move {
+        accounts::tenant_by_name(db, &name)
+            .await
+            .map_err(|e| e.to_string())?
+            .ok_or_else(|| format!("no tenant named \"{name}\""))
+    };
+    match cmd {
+        Admin::CreateTenant { name, domains } => {
+            let policy = Policy { internal_domains: domains.clone(), ..Policy::default() };
+            accounts::create_tenant(db, &state.master, &name, &domains, &policy)
+                .await
+                .map_err(|e| e.to_string())?;
+            println!("Created tenant \"{name}\" for {}.", domains.join(", "));
+        }
+        Admin::CreateUser { tenant, email, admin } => {
+            let tenant = tenant_id(tenant).await?;
+            let email = EmailAddress::parse(&email)?;
+            let generated = std::io::stdin().is_terminal();
+            let password = read_password()?;
+            let role = if admin { Role::Admin } else { Role::Sender };
+            accounts::create_user(db, tenant, &email, role, password.clone())
+                .await
+                .map_err(|e| e.to_string())?;
+            println!("Created {} user {email}.", role.as_str());
+            if generated {
+                println!("Password (shown only now): {}", password.as_str());
+            }
+        }
+        Admin::CreateToken { email, label } => {
+            let email = EmailAddress::parse(&email)?;
+            let (user, _) = accounts::user_by_email(db, &email)
+                .await
+                .map_err(|e| e.to_string())?
+                .ok_or_else(|| format!("no user {email}"))?;
+            let (_, token) =
+                accounts::create_device_token(db, user, &label).await.map_err(|e| e.to_string())?;
+            println!("{}", token.as_str());
+        }
+        Admin::ShowPolicy { tenant } => {
+            let p =
+                accounts::policy(db, tenant_id(tenant).await?).await.map_err(|e| e.to_string())?;
+            println!("{}", serde_json::to_string_pretty(&p).map_err(|e| e.to_string())?);
+        }
+        Admin::SetPolicy { tenant, file } => {
+            let text =
+                std::fs::read_to_string(&file).map_err(|e| format!("{}: {e}", file.display()))?;
+            let p: Policy =
+                serde_json::from_str(&text).map_err(|e| format!("{}: {e}", file.display()))?;
+            accounts::set_policy(db, tenant_id(tenant).await?, &p)
+                .await
+                .map_err(|e| e.to_string())?;
+            println!("Policy updated.");
+        }
+        Admin::RotatePlatformKey => {
+            let id = platform_keys::rotate(db, &state.master, state.settings.platform_key_bits)
+                .await
+                .map_err(|e| e.to_string())?;
+            println!(
+                "New platform key {id}; restart or let nodes reload to wrap new messages for it."
+            );
+        }
+    }
+    Ok(())
+}

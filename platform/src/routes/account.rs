@@ -1,0 +1,110 @@
+//! Signing in (device tokens for the helper), the caller's identity, tokens and policy.
+
+use axum::Json;
+use axum::extract::{Path, State};
+use axum::http::StatusCode;
+use serde::Deserialize;
+use serde_json::{Value, json};
+use zeroize::Zeroizing;
+
+use crate::db::now_ms;
+use crate::domain::EmailAddress;
+use crate::error::{ApiError, ApiJson};
+use crate::state::AppState;
+use crate::store::accounts::{self, AuthUser, LoginRefused};
+
+/// Body of `POST /api/v1/auth/login`.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Login {
+    /// The user's address.
+    pub email: String,
+    /// Password (never logged; zeroized after use).
+    pub password: Zeroizing<String>,
+    /// Name of the device the token is for, shown in the token list.
+    #[serde(default)]
+    pub device: Option<String>,
+}
+
+/// `POST /api/v1/auth/login`: password sign-in; answers with a device token (shown once).
+pub async fn login(
+    State(state): State<AppState>,
+    ApiJson(req): ApiJson<Login>,
+) -> Result<(StatusCode, Json<Value>), ApiError> {
+    if req.password.len() > 1024 {
+        return Err(ApiError::bad_request("the password is longer than 1024 bytes"));
+    }
+    let device = req.device.unwrap_or_else(|| "device".into());
+    if device.chars().count() > 100 {
+        return Err(ApiError::bad_request("the device name is longer than 100 characters"));
+    }
+    let bad = || {
+        ApiError::new(
+            StatusCode::UNAUTHORIZED,
+            "bad_credentials",
+            "wrong email address or password",
+        )
+    };
+    let email = EmailAddress::parse(&req.email).map_err(|_| bad())?;
+    match accounts::verify_login(&state.db, &email, req.password).await? {
+        Ok(user) => {
+            let (id, token) =
+                accounts::create_device_token(&state.db, user.user_id, &device).await?;
+            Ok((
+                StatusCode::CREATED,
+                Json(json!({
+                    "token": token.as_str(),
+                    "token_id": id,
+                    "user": { "email": user.email, "role": user.role },
+                })),
+            ))
+        }
+        Err(LoginRefused::BadCredentials) => Err(bad()),
+        Err(LoginRefused::Locked { until }) => Err(ApiError::new(
+            StatusCode::TOO_MANY_REQUESTS,
+            "locked",
+            "too many failed sign-ins; the account is locked for a while",
+        )
+        .with("retry_after_seconds", ((until - now_ms()) / 1000).max(1))),
+    }
+}
+
+/// `GET /api/v1/me`
+pub async fn me(user: AuthUser) -> Json<Value> {
+    Json(json!({ "email": user.email, "role": user.role, "token_id": user.token_id }))
+}
+
+/// `GET /api/v1/tokens`: the caller's device tokens.
+pub async fn tokens(
+    State(state): State<AppState>,
+    user: AuthUser,
+) -> Result<Json<Value>, ApiError> {
+    Ok(Json(json!({ "tokens": accounts::list_tokens(&state.db, user.user_id).await? })))
+}
+
+/// `DELETE /api/v1/tokens/{id}`: revoke one of the caller's tokens (`current` for the one in
+/// use, which is how the helper signs out).
+pub async fn revoke(
+    State(state): State<AppState>,
+    user: AuthUser,
+    Path(id): Path<String>,
+) -> Result<StatusCode, ApiError> {
+    let token_id = match id.as_str() {
+        "current" => user.token_id.ok_or_else(|| ApiError::not_found("token"))?,
+        other => other.parse().map_err(|_| ApiError::not_found("token"))?,
+    };
+    if accounts::revoke_token(&state.db, user.user_id, token_id).await? {
+        Ok(StatusCode::NO_CONTENT)
+    } else {
+        Err(ApiError::not_found("token"))
+    }
+}
+
+/// `GET /api/v1/policy`: the caller's tenant policy (the helper caches it).
+pub async fn policy(
+    State(state): State<AppState>,
+    user: AuthUser,
+) -> Result<Json<Value>, ApiError> {
+    let p = accounts::policy(&state.db, user.tenant_id).await?;
+    Ok(Json(serde_json::to_value(p).map_err(ApiError::internal)?))
+}

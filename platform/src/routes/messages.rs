@@ -1,0 +1,575 @@
+//! `/api/v1/messages`: create a message (its delivery slip), upload its envelope resumably,
+//! finalise it, list and search sent messages, read one slip with per-recipient status,
+//! recall, change expiry.
+//!
+//! Access: a message is visible to its sender, and to the admins of the sender's tenant.
+//! Anyone else gets 404, the same as for an id that does not exist.
+
+use std::collections::BTreeSet;
+
+use axum::Json;
+use axum::body::Body;
+use axum::extract::{Path, Query, State};
+use axum::http::{HeaderMap, StatusCode};
+use axum::response::IntoResponse;
+use sealpost_envelope::{
+    Decryptor, Header, Limits, Manifest, MessageId, PREFIX_LEN, Role as KeyRole, Validator,
+};
+use serde::{Deserialize, Serialize};
+use serde_json::{Value, json};
+
+use crate::blob::{BlobStore, PutError};
+use crate::db::now_ms;
+use crate::domain::{EmailAddress, Role};
+use crate::error::{ApiError, ApiJson};
+use crate::state::AppState;
+use crate::store::accounts::{self, AuthUser};
+use crate::store::messages::{self, Created, MessageRow, NewMessage, SentFilter};
+use crate::stub;
+
+/// Most recipients on one message (to + cc + bcc).
+pub const MAX_RECIPIENTS: usize = 500;
+/// Longest subject, in characters (RFC 5322's line limit).
+pub const MAX_SUBJECT: usize = 998;
+
+/// The delivery slip a sender (or the helper) declares when creating a message.
+#[derive(Clone, Debug, Deserialize, Serialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct CreateMessage {
+    /// Client-chosen id (UUID); retries with the same id and slip are harmless.
+    pub id: String,
+    /// `To` recipients.
+    #[serde(default)]
+    pub to: Vec<EmailAddress>,
+    /// `Cc` recipients.
+    #[serde(default)]
+    pub cc: Vec<EmailAddress>,
+    /// `Bcc` recipients: stored, never shown to other recipients.
+    #[serde(default)]
+    pub bcc: Vec<EmailAddress>,
+    /// Subject.
+    #[serde(default)]
+    pub subject: String,
+    /// Exact length of the envelope that will be uploaded, in bytes.
+    pub envelope_size: u64,
+    /// Expiry (ms since the epoch); default from the tenant's policy.
+    #[serde(default)]
+    pub expires_at: Option<i64>,
+}
+
+fn canonical_id(id: &str) -> Result<(MessageId, String), ApiError> {
+    let parsed: MessageId = id.parse().map_err(|_| ApiError::bad_request("id must be a UUID"))?;
+    Ok((parsed, parsed.to_string()))
+}
+
+/// Loads a message the caller may see; 404 otherwise.
+async fn visible(state: &AppState, user: &AuthUser, id: &str) -> Result<MessageRow, ApiError> {
+    let (_, id) = canonical_id(id).map_err(|_| ApiError::not_found("message"))?;
+    let m = messages::get(&state.db, &id).await?.ok_or_else(|| ApiError::not_found("message"))?;
+    let own = m.sender_id == user.user_id;
+    let tenant_admin = user.role == Role::Admin && m.tenant_id == user.tenant_id;
+    if own || tenant_admin { Ok(m) } else { Err(ApiError::not_found("message")) }
+}
+
+/// Loads a message only its sender may change (upload, finalise).
+async fn own_uploading(
+    state: &AppState,
+    user: &AuthUser,
+    id: &str,
+) -> Result<MessageRow, ApiError> {
+    let m = visible(state, user, id).await?;
+    if m.sender_id != user.user_id {
+        return Err(ApiError::forbidden("only the sender can upload or finalise a message"));
+    }
+    refuse_if_gone(&m)?;
+    Ok(m)
+}
+
+fn refuse_if_gone(m: &MessageRow) -> Result<(), ApiError> {
+    if m.recalled_at.is_some() {
+        return Err(ApiError::gone("recalled", "the message was recalled"));
+    }
+    if m.expires_at.is_some_and(|t| t <= now_ms()) {
+        return Err(ApiError::gone("expired", "the message has expired"));
+    }
+    Ok(())
+}
+
+/// `POST /api/v1/messages`
+pub async fn create(
+    State(state): State<AppState>,
+    user: AuthUser,
+    ApiJson(req): ApiJson<CreateMessage>,
+) -> Result<impl IntoResponse, ApiError> {
+    let (_, id) = canonical_id(&req.id)?;
+    let count = req.to.len() + req.cc.len() + req.bcc.len();
+    if count == 0 {
+        return Err(ApiError::bad_request("a message needs at least one recipient"));
+    }
+    if count > MAX_RECIPIENTS {
+        return Err(ApiError::bad_request(format!("at most {MAX_RECIPIENTS} recipients")));
+    }
+    if req.subject.chars().count() > MAX_SUBJECT {
+        return Err(ApiError::bad_request(format!(
+            "the subject is longer than {MAX_SUBJECT} characters"
+        )));
+    }
+    let policy = accounts::policy(&state.db, user.tenant_id).await?;
+    let limit = policy.max_envelope_bytes.min(state.settings.max_envelope_bytes);
+    if req.envelope_size > limit {
+        return Err(ApiError::too_large(format!(
+            "the envelope is {} bytes; this organisation allows at most {limit}",
+            req.envelope_size
+        )));
+    }
+    let mut seen = BTreeSet::new();
+    let mut recipients = Vec::with_capacity(count);
+    for (list, kind) in [(&req.to, "to"), (&req.cc, "cc"), (&req.bcc, "bcc")] {
+        for a in list {
+            if seen.insert(a.clone()) {
+                recipients.push((a.to_string(), kind));
+            }
+        }
+    }
+    let expires_at = req.expires_at.or_else(|| {
+        (policy.default_expiry_days > 0)
+            .then(|| now_ms() + i64::from(policy.default_expiry_days) * 86_400_000)
+    });
+    let slip = serde_json::to_string(&CreateMessage { id: id.clone(), expires_at, ..req.clone() })
+        .map_err(ApiError::internal)?;
+    let new = NewMessage {
+        id: &id,
+        tenant_id: user.tenant_id,
+        sender_id: user.user_id,
+        sender_email: &user.email,
+        subject: &req.subject,
+        slip: &slip,
+        recipients: &recipients,
+        expires_at,
+    };
+    match messages::create(&state.db, &new).await? {
+        Created::New(m) => Ok((StatusCode::CREATED, Json(upload_status(&m)))),
+        Created::Existing(m) => Ok((StatusCode::OK, Json(upload_status(&m)))),
+        Created::Conflict => Err(ApiError::conflict(
+            "id_in_use",
+            "this message id is already used for a different message; choose a new id",
+        )),
+    }
+}
+
+fn upload_status(m: &MessageRow) -> Value {
+    json!({
+        "id": m.id,
+        "state": m.state,
+        "received": m.received,
+        "envelope_size": m.envelope_len,
+    })
+}
+
+/// `GET /api/v1/messages/{id}/envelope`: how much of the envelope is stored, to resume.
+pub async fn upload_offset(
+    State(state): State<AppState>,
+    user: AuthUser,
+    Path(id): Path<String>,
+) -> Result<Json<Value>, ApiError> {
+    let m = own_uploading(&state, &user, &id).await?;
+    Ok(Json(upload_status(&m)))
+}
+
+/// `PATCH /api/v1/messages/{id}/envelope` with `Upload-Offset: N`: appends the body at N.
+pub async fn upload(
+    State(state): State<AppState>,
+    user: AuthUser,
+    Path(id): Path<String>,
+    headers: HeaderMap,
+    body: Body,
+) -> Result<Json<Value>, ApiError> {
+    let m = own_uploading(&state, &user, &id).await?;
+    if m.state != "uploading" {
+        return Err(ApiError::conflict("already_final", "the message is already finalised"));
+    }
+    let offset: i64 = headers
+        .get("upload-offset")
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.parse().ok())
+        .ok_or_else(|| {
+            ApiError::bad_request("the Upload-Offset header (a byte offset) is required")
+        })?;
+    if offset != m.received {
+        return Err(ApiError::conflict(
+            "offset_mismatch",
+            format!("the upload is at byte {}, not {offset}; resume from there", m.received),
+        )
+        .with("received", m.received));
+    }
+    let slip: CreateMessage = serde_json::from_str(&m.slip).map_err(ApiError::internal)?;
+    let declared = slip.envelope_size as i64;
+    let room = (declared - offset).max(0) as u64;
+    let limit = room.min(state.settings.max_segment_bytes);
+
+    let name = BlobStore::new_name();
+    let len = match state.blobs.put_stream(&name, body.into_data_stream(), limit).await {
+        Ok(len) => len as i64,
+        Err(PutError::TooLarge { .. }) if room < state.settings.max_segment_bytes => {
+            return Err(ApiError::unprocessable(
+                "trailing_data",
+                format!(
+                    "the envelope was declared as {declared} bytes; this upload goes past that"
+                ),
+            ));
+        }
+        Err(PutError::TooLarge { limit }) => {
+            return Err(ApiError::too_large(format!(
+                "one upload request may carry at most {limit} bytes"
+            )));
+        }
+        Err(PutError::Body(e)) => {
+            return Err(ApiError::bad_request(format!("the upload was interrupted: {e}")));
+        }
+        Err(PutError::Io(e)) => return Err(ApiError::internal(e)),
+    };
+    if len == 0 {
+        let _ = state.blobs.delete(&name).await;
+        return Ok(Json(upload_status(&m)));
+    }
+
+    // Until the header is complete, validate everything received so far; afterwards the
+    // declared length bounds every append.
+    let mut envelope_len = m.envelope_len;
+    if envelope_len.is_none() {
+        let checked = check_header_so_far(&state, &m, offset, len, &name, declared).await;
+        match checked {
+            Ok(total) => envelope_len = total,
+            Err(e) => {
+                let _ = state.blobs.delete(&name).await;
+                return Err(e);
+            }
+        }
+    }
+    if !messages::append_segment(&state.db, &m.id, offset, len, &name, envelope_len).await? {
+        let _ = state.blobs.delete(&name).await;
+        let now = messages::get(&state.db, &m.id).await?.map_or(0, |m| m.received);
+        return Err(ApiError::conflict(
+            "offset_mismatch",
+            "another upload to this message landed first",
+        )
+        .with("received", now));
+    }
+    Ok(Json(json!({
+        "id": m.id,
+        "state": "uploading",
+        "received": offset + len,
+        "envelope_size": envelope_len,
+    })))
+}
+
+/// Feeds the envelope's first bytes (stored segments plus the new one) to the keyless
+/// validator. Returns the envelope length once the header is complete.
+async fn check_header_so_far(
+    state: &AppState,
+    m: &MessageRow,
+    offset: i64,
+    len: i64,
+    new_blob: &str,
+    declared: i64,
+) -> Result<Option<i64>, ApiError> {
+    let limits = Limits::default();
+    let want = (offset + len).min(i64::from(limits.max_header_len));
+    let mut prefix = read_range(state, &m.id, 0, offset.min(want)).await?;
+    if want > offset {
+        let more = state
+            .blobs
+            .read(new_blob, 0..(want - offset) as u64)
+            .await
+            .map_err(ApiError::internal)?;
+        prefix.extend(more);
+    }
+    let mut v = Validator::new(limits);
+    v.feed(&prefix)?;
+    let Some(total) = v.expected_len() else { return Ok(None) };
+    if total as i64 != declared {
+        return Err(ApiError::unprocessable(
+            "size_mismatch",
+            format!(
+                "the envelope's header says {total} bytes, the message was created for {declared}"
+            ),
+        ));
+    }
+    let header = v.header().ok_or_else(|| ApiError::internal("validator lost its header"))?;
+    if header.message_id().to_string() != m.id {
+        return Err(ApiError::unprocessable(
+            "wrong_message",
+            format!("this envelope is for message {}, not {}", header.message_id(), m.id),
+        ));
+    }
+    Ok(Some(total as i64))
+}
+
+/// Reads bytes `[start, end)` of a message's stored envelope, across segments.
+async fn read_range(state: &AppState, id: &str, start: i64, end: i64) -> Result<Vec<u8>, ApiError> {
+    let mut out = Vec::with_capacity((end - start).max(0) as usize);
+    for s in messages::segments(&state.db, id).await? {
+        let (a, b) = (start.max(s.start), end.min(s.start + s.len));
+        if a < b {
+            let bytes = state
+                .blobs
+                .read(&s.blob_name, (a - s.start) as u64..(b - s.start) as u64)
+                .await
+                .map_err(ApiError::internal)?;
+            out.extend(bytes);
+        }
+    }
+    if (out.len() as i64) < end - start {
+        return Err(ApiError::internal(format!(
+            "message {id}: stored envelope is shorter than recorded"
+        )));
+    }
+    Ok(out)
+}
+
+/// `POST /api/v1/messages/{id}/finalise`: checks the uploaded envelope and makes the message
+/// available; answers with the link and the stub. Idempotent.
+pub async fn finalise(
+    State(state): State<AppState>,
+    user: AuthUser,
+    Path(id): Path<String>,
+) -> Result<Json<Value>, ApiError> {
+    let m = own_uploading(&state, &user, &id).await?;
+    if m.state == "final" {
+        return Ok(Json(final_answer(&state, &m).await?));
+    }
+    let total = match m.envelope_len {
+        Some(t) if t == m.received => t,
+        _ => {
+            return Err(ApiError::conflict(
+                "upload_incomplete",
+                format!("only {} bytes of the envelope have arrived", m.received),
+            )
+            .with("received", m.received));
+        }
+    };
+    let limits = Limits { max_total_len: total as u64, ..Limits::default() };
+
+    // Header: authenticate it with the platform key it names.
+    let prefix = read_range(&state, &m.id, 0, PREFIX_LEN as i64).await?;
+    let header_len = i64::from(Header::peek_len(&prefix, &limits)?);
+    let header = Header::parse(read_range(&state, &m.id, 0, header_len).await?, &limits)?;
+    let key = platform_key_for(&state, &header).await?;
+    let dec = Decryptor::new(header, &key)?;
+    dec.expect_message(canonical_id(&m.id)?.0)?;
+
+    // Manifest: decrypt part 0 and hold its metadata snapshot against the delivery slip.
+    let part0 = dec.header().layout().parts()[0];
+    let upto = (part0.offset + part0.ciphertext_len()) as i64;
+    let bytes = read_range(&state, &m.id, 0, upto).await?;
+    let manifest = Manifest::from_json(&dec.read_part_from_slice(0, &bytes)?)?;
+    manifest.check_against(dec.header())?;
+    let slip: CreateMessage = serde_json::from_str(&m.slip).map_err(ApiError::internal)?;
+    check_snapshot(&manifest, &slip, &m.sender_email)?;
+
+    // Keep the file key under the tenant's data key; the platform key is no longer needed.
+    let tenant_key = accounts::data_key(&state.db, &state.master, m.tenant_id).await?;
+    let sealed = tenant_key
+        .seal(&file_key_purpose(&m.id), dec.file_key().expose_secret())
+        .map_err(ApiError::internal)?;
+    let link_token = BlobStore::new_name();
+    if !messages::finalise(&state.db, &m.id, &sealed, &link_token).await? {
+        // A concurrent finalise won; answer as it did.
+        let m =
+            messages::get(&state.db, &m.id).await?.ok_or_else(|| ApiError::not_found("message"))?;
+        return Ok(Json(final_answer(&state, &m).await?));
+    }
+    let m = messages::get(&state.db, &m.id).await?.ok_or_else(|| ApiError::not_found("message"))?;
+    Ok(Json(final_answer(&state, &m).await?))
+}
+
+/// Purpose string binding a sealed file key to its message.
+pub fn file_key_purpose(message_id: &str) -> String {
+    format!("file key:{message_id}")
+}
+
+async fn platform_key_for(
+    state: &AppState,
+    header: &Header,
+) -> Result<std::sync::Arc<sealpost_envelope::PrivateKey>, ApiError> {
+    let named: Vec<_> =
+        header.stanzas().iter().filter(|s| s.role == KeyRole::Platform).map(|s| s.key_id).collect();
+    let loaded = {
+        let keys = state.keys.read().await;
+        named.iter().find_map(|id| keys.get(id).cloned())
+    };
+    if let Some(k) = loaded {
+        return Ok(k);
+    }
+    // A key rotated on another node: reload once.
+    let (fresh, _) = crate::store::platform_keys::load_or_create(
+        &state.db,
+        &state.master,
+        state.settings.platform_key_bits,
+    )
+    .await?;
+    let found = named.iter().find_map(|id| fresh.get(id).cloned());
+    *state.keys.write().await = fresh;
+    found.ok_or_else(|| {
+        ApiError::unprocessable(
+            "no_stanza_for_key",
+            "the envelope is not sealed for this platform's key; fetch /api/v1/keys/platform and seal again",
+        )
+    })
+}
+
+fn check_snapshot(manifest: &Manifest, slip: &CreateMessage, sender: &str) -> Result<(), ApiError> {
+    let set = |v: &[String]| v.iter().map(|a| a.trim().to_lowercase()).collect::<BTreeSet<_>>();
+    let slip_set = |v: &[EmailAddress]| v.iter().map(|a| a.to_string()).collect::<BTreeSet<_>>();
+    let md = &manifest.metadata;
+    let mismatch = if !md.from.trim().eq_ignore_ascii_case(sender) {
+        Some("sender")
+    } else if set(&md.to) != slip_set(&slip.to) {
+        Some("To recipients")
+    } else if set(&md.cc) != slip_set(&slip.cc) {
+        Some("Cc recipients")
+    } else if md.subject != slip.subject {
+        Some("subject")
+    } else {
+        None
+    };
+    match mismatch {
+        Some(what) => Err(ApiError::unprocessable(
+            "slip_mismatch",
+            format!("the {what} in the envelope differ from the delivery slip"),
+        )),
+        None => Ok(()),
+    }
+}
+
+async fn final_answer(state: &AppState, m: &MessageRow) -> Result<Value, ApiError> {
+    let token =
+        m.link_token.as_deref().ok_or_else(|| ApiError::internal("final message without link"))?;
+    let link = format!("{}/m/{token}", state.public_url);
+    let policy = accounts::policy(&state.db, m.tenant_id).await?;
+    let stub = stub::build(&policy, &m.subject, &m.sender_email, &link);
+    Ok(json!({ "id": m.id, "state": m.state, "link": link, "stub": stub }))
+}
+
+/// Query of the sent list.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ListQuery {
+    /// Substring of the subject or a recipient's address.
+    pub q: Option<String>,
+    /// Created at or after (ms).
+    pub since: Option<i64>,
+    /// Created before (ms).
+    pub until: Option<i64>,
+    /// Next page: messages created before this (ms), from the previous page's `next`.
+    pub before: Option<i64>,
+    /// Page size, 1..=200 (default 50).
+    pub limit: Option<i64>,
+}
+
+/// `GET /api/v1/messages`: the caller's sent messages, newest first.
+pub async fn list(
+    State(state): State<AppState>,
+    user: AuthUser,
+    Query(q): Query<ListQuery>,
+) -> Result<Json<Value>, ApiError> {
+    let limit = q.limit.unwrap_or(50);
+    if !(1..=200).contains(&limit) {
+        return Err(ApiError::bad_request("limit must be between 1 and 200"));
+    }
+    if q.q.as_ref().is_some_and(|s| s.len() > 256) {
+        return Err(ApiError::bad_request("the search text is longer than 256 characters"));
+    }
+    let filter = SentFilter { query: q.q, since: q.since, until: q.until, before: q.before, limit };
+    let rows = messages::list_sent(&state.db, user.user_id, &filter).await?;
+    let next = (rows.len() as i64 == limit).then(|| rows.last().map(|m| m.created_at)).flatten();
+    let items: Vec<Value> = rows.iter().map(summary).collect();
+    Ok(Json(json!({ "messages": items, "next": next })))
+}
+
+fn summary(m: &MessageRow) -> Value {
+    json!({
+        "id": m.id,
+        "subject": m.subject,
+        "state": status_word(m),
+        "created_at": m.created_at,
+        "finalised_at": m.finalised_at,
+        "expires_at": m.expires_at,
+        "recalled_at": m.recalled_at,
+    })
+}
+
+fn status_word(m: &MessageRow) -> &'static str {
+    if m.recalled_at.is_some() {
+        "recalled"
+    } else if m.expires_at.is_some_and(|t| t <= now_ms()) {
+        "expired"
+    } else if m.state == "final" {
+        "sent"
+    } else {
+        "uploading"
+    }
+}
+
+/// `GET /api/v1/messages/{id}`: the delivery slip with per-recipient status.
+pub async fn get(
+    State(state): State<AppState>,
+    user: AuthUser,
+    Path(id): Path<String>,
+) -> Result<Json<Value>, ApiError> {
+    let m = visible(&state, &user, &id).await?;
+    let events = messages::events(&state.db, &m.id).await?;
+    let recipients: Vec<Value> = messages::recipients(&state.db, &m.id)
+        .await?
+        .into_iter()
+        .map(|(email, kind)| {
+            let mut status = serde_json::Map::new();
+            for e in events.iter().filter(|e| e.recipient.as_deref() == Some(email.as_str())) {
+                status.entry(e.kind.clone()).or_insert(json!(e.at));
+            }
+            json!({ "email": email, "kind": kind, "status": status })
+        })
+        .collect();
+    let mut v = summary(&m);
+    v["from"] = json!(m.sender_email);
+    v["recipients"] = json!(recipients);
+    v["events"] = json!(events);
+    v["envelope"] = json!({ "received": m.received, "size": m.envelope_len });
+    Ok(Json(v))
+}
+
+/// `POST /api/v1/messages/{id}/recall`: nobody can open the message from now on.
+pub async fn recall(
+    State(state): State<AppState>,
+    user: AuthUser,
+    Path(id): Path<String>,
+) -> Result<Json<Value>, ApiError> {
+    let m = visible(&state, &user, &id).await?;
+    messages::recall(&state.db, &m.id).await?;
+    let m = messages::get(&state.db, &m.id).await?.ok_or_else(|| ApiError::not_found("message"))?;
+    Ok(Json(summary(&m)))
+}
+
+/// Body of `PATCH /api/v1/messages/{id}`.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ChangeMessage {
+    /// New expiry (ms since the epoch), or null for none.
+    pub expires_at: Option<i64>,
+}
+
+/// `PATCH /api/v1/messages/{id}`: change the expiry after sending.
+pub async fn change(
+    State(state): State<AppState>,
+    user: AuthUser,
+    Path(id): Path<String>,
+    ApiJson(req): ApiJson<ChangeMessage>,
+) -> Result<Json<Value>, ApiError> {
+    let m = visible(&state, &user, &id).await?;
+    if m.recalled_at.is_some() {
+        return Err(ApiError::gone("recalled", "the message was recalled"));
+    }
+    messages::set_expiry(&state.db, &m.id, req.expires_at).await?;
+    let m = messages::get(&state.db, &m.id).await?.ok_or_else(|| ApiError::not_found("message"))?;
+    Ok(Json(summary(&m)))
+}

@@ -1,0 +1,135 @@
+//! Builds the application from settings and serves it: data folder, master key, database and
+//! migrations, platform key, bootstrap tenant, TLS, router. Returns the bound address, so
+//! tests can ask for port 0.
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+
+use tokio::sync::RwLock;
+use zeroize::Zeroizing;
+
+use crate::blob::BlobStore;
+use crate::config::Settings;
+use crate::db::Db;
+use crate::domain::{EmailAddress, Policy, Role};
+use crate::secrets::{SealingKey, load_master_key};
+use crate::state::AppState;
+use crate::store::{accounts, platform_keys};
+use crate::tls::{TlsMaterial, load_or_generate};
+
+/// The address and password of the first admin, printed once on first start.
+pub const BOOTSTRAP_ADMIN: &str = "admin@sealpost.localhost";
+
+/// What a person should be told at start.
+#[derive(Debug, Default)]
+pub struct StartNotes {
+    /// A new master key was generated (where).
+    pub master_key_created: Option<String>,
+    /// A new platform key was generated.
+    pub platform_key_created: bool,
+    /// First start: the bootstrap admin's password.
+    pub bootstrap_password: Option<Zeroizing<String>>,
+}
+
+/// Everything but the network: state ready to serve.
+pub async fn prepare(settings: Settings) -> Result<(AppState, StartNotes), String> {
+    std::fs::create_dir_all(&settings.data_dir)
+        .map_err(|e| format!("cannot create data folder {}: {e}", settings.data_dir.display()))?;
+    let mut notes = StartNotes::default();
+    let key_path = settings.master_key_path();
+    let (master, created) = load_master_key(std::env::var("SEALPOST_MASTER_KEY").ok(), &key_path)
+        .map_err(|e| e.to_string())?;
+    if created {
+        notes.master_key_created = Some(key_path.display().to_string());
+    }
+    let db = Db::connect(&settings.database_url())
+        .await
+        .map_err(|e| format!("cannot open the database: {e}"))?;
+    let (keys, created) = platform_keys::load_or_create(&db, &master, settings.platform_key_bits)
+        .await
+        .map_err(|e| e.to_string())?;
+    notes.platform_key_created = created;
+    if !accounts::any_tenant(&db).await.map_err(|e| e.to_string())? {
+        notes.bootstrap_password = Some(bootstrap(&db, &master).await.map_err(|e| e.to_string())?);
+    }
+    let public_url = settings
+        .public_url
+        .clone()
+        .unwrap_or_else(|| format!("https://{}", settings.listen))
+        .trim_end_matches('/')
+        .to_string();
+    let state = AppState {
+        db,
+        master: Arc::new(master),
+        keys: Arc::new(RwLock::new(keys)),
+        blobs: BlobStore::Local { root: settings.data_dir.join("envelopes") },
+        settings: Arc::new(settings),
+        public_url,
+    };
+    Ok((state, notes))
+}
+
+/// Creates the first tenant and its admin, with a random password.
+async fn bootstrap(
+    db: &Db,
+    master: &SealingKey,
+) -> Result<Zeroizing<String>, crate::store::StoreError> {
+    let policy =
+        Policy { internal_domains: vec!["sealpost.localhost".into()], ..Policy::default() };
+    let tenant =
+        accounts::create_tenant(db, master, "default", &policy.internal_domains, &policy).await?;
+    let password = random_password();
+    let email = EmailAddress::parse(BOOTSTRAP_ADMIN).expect("a valid constant address");
+    accounts::create_user(db, tenant, &email, Role::Admin, password.clone()).await?;
+    Ok(password)
+}
+
+/// 20 random characters from an unambiguous alphabet (~116 bits).
+pub fn random_password() -> Zeroizing<String> {
+    use aws_lc_rs::rand::{SecureRandom, SystemRandom};
+    const ALPHABET: &[u8] = b"abcdefghjkmnpqrstuvwxyzABCDEFGHJKLMNPQRSTUVWXYZ23456789";
+    let mut raw = Zeroizing::new([0u8; 20]);
+    SystemRandom::new().fill(&mut raw[..]).expect("system random");
+    Zeroizing::new(raw.iter().map(|b| ALPHABET[*b as usize % ALPHABET.len()] as char).collect())
+}
+
+/// A running server.
+#[derive(Debug)]
+pub struct Running {
+    /// Where it listens.
+    pub addr: SocketAddr,
+    /// The TLS certificate it serves.
+    pub tls: TlsMaterial,
+    /// Stops it gracefully.
+    pub handle: axum_server::Handle<SocketAddr>,
+    /// Completes when the server stops.
+    pub task: tokio::task::JoinHandle<std::io::Result<()>>,
+}
+
+/// Binds and serves `state` over HTTPS.
+pub async fn serve(state: AppState) -> Result<Running, String> {
+    let _ = rustls::crypto::aws_lc_rs::default_provider().install_default();
+    let s = state.settings.clone();
+    let configured = s.tls_cert_file.as_deref().zip(s.tls_key_file.as_deref());
+    let host = url_host(&state.public_url);
+    let tls = load_or_generate(configured, &s.data_dir, &host.into_iter().collect::<Vec<_>>())?;
+    let config =
+        axum_server::tls_rustls::RustlsConfig::from_pem(tls.cert_pem.clone(), tls.key_pem.clone())
+            .await
+            .map_err(|e| format!("TLS certificate or key is unusable: {e}"))?;
+    let handle = axum_server::Handle::new();
+    let app = crate::routes::router(state).into_make_service();
+    let server = axum_server::bind_rustls(s.listen, config).handle(handle.clone());
+    let task = tokio::spawn(async move { server.serve(app).await });
+    let addr = handle
+        .listening()
+        .await
+        .ok_or_else(|| format!("cannot listen on {}: address in use or not permitted", s.listen))?;
+    Ok(Running { addr, tls, handle, task })
+}
+
+fn url_host(url: &str) -> Option<String> {
+    let rest = url.split_once("://")?.1;
+    let host = rest.split(['/', ':']).next()?;
+    (!host.is_empty() && host != "localhost" && host != "127.0.0.1").then(|| host.to_string())
+}

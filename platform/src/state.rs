@@ -1,0 +1,28 @@
+//! What every request handler can reach.
+
+use std::sync::Arc;
+
+use tokio::sync::RwLock;
+
+use crate::blob::BlobStore;
+use crate::config::Settings;
+use crate::db::Db;
+use crate::secrets::SealingKey;
+use crate::store::platform_keys::PlatformKeys;
+
+/// Shared application state (cheap to clone).
+#[derive(Clone, Debug)]
+pub struct AppState {
+    /// Database.
+    pub db: Db,
+    /// The master key (opens tenant data keys and platform keys).
+    pub master: Arc<SealingKey>,
+    /// Platform key pairs; reloaded when an envelope names a key this node has not loaded.
+    pub keys: Arc<RwLock<PlatformKeys>>,
+    /// Envelope storage.
+    pub blobs: BlobStore,
+    /// Settings.
+    pub settings: Arc<Settings>,
+    /// Base URL for links, without a trailing slash.
+    pub public_url: String,
+}

@@ -1,0 +1,331 @@
+//! Tenants, users, passwords and device tokens.
+
+use argon2::Argon2;
+use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, SaltString};
+use aws_lc_rs::digest;
+use aws_lc_rs::rand::{SecureRandom, SystemRandom};
+use base64::Engine;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD as B64URL;
+use serde::Serialize;
+use zeroize::Zeroizing;
+
+use super::StoreError;
+use crate::db::{Db, now_ms};
+use crate::domain::{EmailAddress, Policy, Role};
+use crate::secrets::{SealingKey, SecretError};
+
+/// Failed logins before an account is locked.
+pub const MAX_FAILED_LOGINS: i64 = 5;
+/// How long a locked account stays locked.
+pub const LOCKOUT_MS: i64 = 15 * 60 * 1000;
+/// Prefix of device tokens, so a leaked one is recognisable (e.g. by secret scanners).
+pub const TOKEN_PREFIX: &str = "spdt_";
+
+/// A signed-in user, as every authenticated route sees them.
+#[derive(Clone, Debug, Serialize)]
+pub struct AuthUser {
+    /// User id.
+    pub user_id: i64,
+    /// Tenant id.
+    pub tenant_id: i64,
+    /// The user's address.
+    pub email: String,
+    /// Sender or admin.
+    pub role: Role,
+    /// The device token used, when signed in with one.
+    #[serde(skip)]
+    pub token_id: Option<i64>,
+}
+
+/// Purpose string binding a tenant's sealed data key to that tenant.
+pub fn data_key_purpose(tenant_name: &str) -> String {
+    format!("tenant data key:{tenant_name}")
+}
+
+/// Creates a tenant with its mail domains, a fresh data key and a policy.
+pub async fn create_tenant(
+    db: &Db,
+    master: &SealingKey,
+    name: &str,
+    domains: &[String],
+    policy: &Policy,
+) -> Result<i64, StoreError> {
+    let data_key = master.new_wrapped_key(&data_key_purpose(name))?;
+    let policy_json =
+        serde_json::to_string(policy).map_err(|e| StoreError::Corrupt(e.to_string()))?;
+    let mut tx = db.pool.begin().await?;
+    let (id,): (i64,) = sqlx::query_as(
+        "INSERT INTO tenants (name, data_key_enc, policy, created_at) VALUES ($1, $2, $3, $4) RETURNING id",
+    )
+    .bind(name)
+    .bind(data_key)
+    .bind(policy_json)
+    .bind(now_ms())
+    .fetch_one(&mut *tx)
+    .await?;
+    for d in domains {
+        sqlx::query("INSERT INTO tenant_domains (domain, tenant_id) VALUES ($1, $2)")
+            .bind(d.to_lowercase())
+            .bind(id)
+            .execute(&mut *tx)
+            .await?;
+    }
+    tx.commit().await?;
+    Ok(id)
+}
+
+/// Whether any tenant exists (first start creates the bootstrap one).
+pub async fn any_tenant(db: &Db) -> Result<bool, StoreError> {
+    let row: Option<(i64,)> =
+        sqlx::query_as("SELECT id FROM tenants LIMIT 1").fetch_optional(&db.pool).await?;
+    Ok(row.is_some())
+}
+
+/// The tenant's policy document.
+pub async fn policy(db: &Db, tenant_id: i64) -> Result<Policy, StoreError> {
+    let (json,): (String,) = sqlx::query_as("SELECT policy FROM tenants WHERE id = $1")
+        .bind(tenant_id)
+        .fetch_one(&db.pool)
+        .await?;
+    serde_json::from_str(&json).map_err(|e| StoreError::Corrupt(format!("tenant policy: {e}")))
+}
+
+/// Replaces the tenant's policy document.
+pub async fn set_policy(db: &Db, tenant_id: i64, policy: &Policy) -> Result<(), StoreError> {
+    let json = serde_json::to_string(policy).map_err(|e| StoreError::Corrupt(e.to_string()))?;
+    sqlx::query("UPDATE tenants SET policy = $1 WHERE id = $2")
+        .bind(json)
+        .bind(tenant_id)
+        .execute(&db.pool)
+        .await?;
+    Ok(())
+}
+
+/// The tenant's data key, opened.
+pub async fn data_key(
+    db: &Db,
+    master: &SealingKey,
+    tenant_id: i64,
+) -> Result<SealingKey, StoreError> {
+    let (name, sealed): (String, Vec<u8>) =
+        sqlx::query_as("SELECT name, data_key_enc FROM tenants WHERE id = $1")
+            .bind(tenant_id)
+            .fetch_one(&db.pool)
+            .await?;
+    Ok(master.open_key(&data_key_purpose(&name), &sealed)?)
+}
+
+/// The tenant id by name.
+pub async fn tenant_by_name(db: &Db, name: &str) -> Result<Option<i64>, StoreError> {
+    let row: Option<(i64,)> = sqlx::query_as("SELECT id FROM tenants WHERE name = $1")
+        .bind(name)
+        .fetch_optional(&db.pool)
+        .await?;
+    Ok(row.map(|r| r.0))
+}
+
+/// Hashes a password with argon2id (OWASP parameters), off the async runtime.
+pub async fn hash_password(password: Zeroizing<String>) -> Result<String, StoreError> {
+    tokio::task::spawn_blocking(move || {
+        let mut salt = [0u8; 16];
+        SystemRandom::new().fill(&mut salt).map_err(|_| SecretError::Random)?;
+        let salt = SaltString::encode_b64(&salt).map_err(|e| StoreError::Corrupt(e.to_string()))?;
+        Argon2::default()
+            .hash_password(password.as_bytes(), &salt)
+            .map(|h| h.to_string())
+            .map_err(|e| StoreError::Corrupt(format!("argon2: {e}")))
+    })
+    .await
+    .map_err(|e| StoreError::Corrupt(e.to_string()))?
+}
+
+async fn verify_password(hash: String, password: Zeroizing<String>) -> bool {
+    tokio::task::spawn_blocking(move || {
+        PasswordHash::new(&hash)
+            .map(|h| Argon2::default().verify_password(password.as_bytes(), &h).is_ok())
+            .unwrap_or(false)
+    })
+    .await
+    .unwrap_or(false)
+}
+
+/// Creates a user in a tenant.
+pub async fn create_user(
+    db: &Db,
+    tenant_id: i64,
+    email: &EmailAddress,
+    role: Role,
+    password: Zeroizing<String>,
+) -> Result<i64, StoreError> {
+    let hash = hash_password(password).await?;
+    let (id,): (i64,) = sqlx::query_as(
+        "INSERT INTO users (tenant_id, email, role, password_hash, created_at) VALUES ($1, $2, $3, $4, $5) RETURNING id",
+    )
+    .bind(tenant_id)
+    .bind(email.as_str())
+    .bind(role.as_str())
+    .bind(hash)
+    .bind(now_ms())
+    .fetch_one(&db.pool)
+    .await?;
+    Ok(id)
+}
+
+/// Why a sign-in was refused.
+#[derive(Debug)]
+pub enum LoginRefused {
+    /// Wrong address or password (deliberately not saying which).
+    BadCredentials,
+    /// Too many failures; try again after this time (ms).
+    Locked {
+        /// When the lock ends.
+        until: i64,
+    },
+}
+
+/// Checks a password, counting failures and locking the account after
+/// [`MAX_FAILED_LOGINS`]. Unknown addresses cost the same time as known ones.
+pub async fn verify_login(
+    db: &Db,
+    email: &EmailAddress,
+    password: Zeroizing<String>,
+) -> Result<Result<AuthUser, LoginRefused>, StoreError> {
+    let row: Option<(i64, i64, String, String, i64, i64)> = sqlx::query_as(
+        "SELECT id, tenant_id, role, password_hash, failed_logins, locked_until FROM users WHERE email = $1",
+    )
+    .bind(email.as_str())
+    .fetch_optional(&db.pool)
+    .await?;
+    let Some((user_id, tenant_id, role, hash, failed, locked_until)) = row else {
+        // Spend the time a real check would, so timing does not reveal which accounts exist.
+        let _ = verify_password(DUMMY_HASH.to_string(), password).await;
+        return Ok(Err(LoginRefused::BadCredentials));
+    };
+    let now = now_ms();
+    if locked_until > now {
+        return Ok(Err(LoginRefused::Locked { until: locked_until }));
+    }
+    if !verify_password(hash, password).await {
+        let failed = failed + 1;
+        let lock = if failed >= MAX_FAILED_LOGINS { now + LOCKOUT_MS } else { 0 };
+        sqlx::query("UPDATE users SET failed_logins = $1, locked_until = $2 WHERE id = $3")
+            .bind(if lock > 0 { 0 } else { failed })
+            .bind(lock)
+            .bind(user_id)
+            .execute(&db.pool)
+            .await?;
+        return Ok(Err(if lock > 0 {
+            LoginRefused::Locked { until: lock }
+        } else {
+            LoginRefused::BadCredentials
+        }));
+    }
+    sqlx::query("UPDATE users SET failed_logins = 0, locked_until = 0 WHERE id = $1")
+        .bind(user_id)
+        .execute(&db.pool)
+        .await?;
+    let role = Role::parse(&role).ok_or_else(|| StoreError::Corrupt(format!("role {role}")))?;
+    Ok(Ok(AuthUser { user_id, tenant_id, email: email.to_string(), role, token_id: None }))
+}
+
+/// A valid argon2id hash of a random password nobody knows, for constant-time refusals.
+const DUMMY_HASH: &str = "$argon2id$v=19$m=19456,t=2,p=1$c2VhbHBvc3QtZHVtbXk$2Sxd6n8xWcBvH9k4Ib2u0n4oQmD7c9QOZ1yTQb0C5pA";
+
+fn token_hash(token: &str) -> Vec<u8> {
+    digest::digest(&digest::SHA256, token.as_bytes()).as_ref().to_vec()
+}
+
+/// Issues a device token (256 random bits) for a user. Only its SHA-256 is stored; the token
+/// is returned once, to be kept in the user's OS keychain by the helper.
+pub async fn create_device_token(
+    db: &Db,
+    user_id: i64,
+    label: &str,
+) -> Result<(i64, Zeroizing<String>), StoreError> {
+    let mut raw = Zeroizing::new([0u8; 32]);
+    SystemRandom::new().fill(&mut raw[..]).map_err(|_| SecretError::Random)?;
+    let token = Zeroizing::new(format!("{TOKEN_PREFIX}{}", B64URL.encode(&raw[..])));
+    let (id,): (i64,) = sqlx::query_as(
+        "INSERT INTO device_tokens (user_id, token_hash, label, created_at) VALUES ($1, $2, $3, $4) RETURNING id",
+    )
+    .bind(user_id)
+    .bind(token_hash(&token))
+    .bind(label)
+    .bind(now_ms())
+    .fetch_one(&db.pool)
+    .await?;
+    Ok((id, token))
+}
+
+/// The user a device token belongs to, if the token is known and not revoked.
+pub async fn authenticate_token(db: &Db, token: &str) -> Result<Option<AuthUser>, StoreError> {
+    if !token.starts_with(TOKEN_PREFIX) || token.len() > 128 {
+        return Ok(None);
+    }
+    let row: Option<(i64, i64, i64, String, String)> = sqlx::query_as(
+        "SELECT t.id, u.id, u.tenant_id, u.email, u.role FROM device_tokens t \
+         JOIN users u ON u.id = t.user_id WHERE t.token_hash = $1 AND t.revoked_at IS NULL",
+    )
+    .bind(token_hash(token))
+    .fetch_optional(&db.pool)
+    .await?;
+    let Some((token_id, user_id, tenant_id, email, role)) = row else { return Ok(None) };
+    sqlx::query("UPDATE device_tokens SET last_used_at = $1 WHERE id = $2")
+        .bind(now_ms())
+        .bind(token_id)
+        .execute(&db.pool)
+        .await?;
+    let role = Role::parse(&role).ok_or_else(|| StoreError::Corrupt(format!("role {role}")))?;
+    Ok(Some(AuthUser { user_id, tenant_id, email, role, token_id: Some(token_id) }))
+}
+
+/// A device token as listed to its owner (never the token itself).
+#[derive(Debug, Serialize, sqlx::FromRow)]
+pub struct TokenInfo {
+    /// Token id.
+    pub id: i64,
+    /// What the user called the device.
+    pub label: String,
+    /// Created, ms.
+    pub created_at: i64,
+    /// Last used, ms.
+    pub last_used_at: Option<i64>,
+    /// Revoked, ms.
+    pub revoked_at: Option<i64>,
+}
+
+/// The user's device tokens.
+pub async fn list_tokens(db: &Db, user_id: i64) -> Result<Vec<TokenInfo>, StoreError> {
+    Ok(sqlx::query_as(
+        "SELECT id, label, created_at, last_used_at, revoked_at FROM device_tokens WHERE user_id = $1 ORDER BY id",
+    )
+    .bind(user_id)
+    .fetch_all(&db.pool)
+    .await?)
+}
+
+/// Revokes one of the user's tokens; false if the user has no such token.
+pub async fn revoke_token(db: &Db, user_id: i64, token_id: i64) -> Result<bool, StoreError> {
+    let r = sqlx::query(
+        "UPDATE device_tokens SET revoked_at = $1 WHERE id = $2 AND user_id = $3 AND revoked_at IS NULL",
+    )
+    .bind(now_ms())
+    .bind(token_id)
+    .bind(user_id)
+    .execute(&db.pool)
+    .await?;
+    Ok(r.rows_affected() == 1)
+}
+
+/// The user id for an address.
+pub async fn user_by_email(
+    db: &Db,
+    email: &EmailAddress,
+) -> Result<Option<(i64, i64)>, StoreError> {
+    let row: Option<(i64, i64)> =
+        sqlx::query_as("SELECT id, tenant_id FROM users WHERE email = $1")
+            .bind(email.as_str())
+            .fetch_optional(&db.pool)
+            .await?;
+    Ok(row)
+}

@@ -1,0 +1,363 @@
+//! Messages: the delivery slip, its recipients, the envelope's segments, tracking events.
+
+use serde::Serialize;
+
+use super::StoreError;
+use crate::db::{Db, now_ms};
+
+/// A message row.
+#[derive(Clone, Debug, sqlx::FromRow)]
+pub struct MessageRow {
+    /// Client-chosen UUID.
+    pub id: String,
+    /// Owning tenant.
+    pub tenant_id: i64,
+    /// Sender's user id.
+    pub sender_id: i64,
+    /// Sender's address.
+    pub sender_email: String,
+    /// Subject.
+    pub subject: String,
+    /// The delivery slip as created (JSON).
+    pub slip: String,
+    /// `uploading` or `final`.
+    pub state: String,
+    /// Envelope bytes durably stored.
+    pub received: i64,
+    /// Total envelope length, once its header has arrived.
+    pub envelope_len: Option<i64>,
+    /// File key sealed under the tenant key (after finalise).
+    pub file_key_enc: Option<Vec<u8>>,
+    /// Opaque id in the message link.
+    pub link_token: Option<String>,
+    /// Created, ms.
+    pub created_at: i64,
+    /// Finalised, ms.
+    pub finalised_at: Option<i64>,
+    /// Expires, ms.
+    pub expires_at: Option<i64>,
+    /// Recalled, ms.
+    pub recalled_at: Option<i64>,
+}
+
+/// The columns of [`MessageRow`], as a literal so queries stay `&'static str`.
+macro_rules! message_columns {
+    () => {
+        "id, tenant_id, sender_id, sender_email, subject, slip, state, received, envelope_len, \
+         file_key_enc, link_token, created_at, finalised_at, expires_at, recalled_at"
+    };
+}
+const SELECT_BY_ID: &str = concat!("SELECT ", message_columns!(), " FROM messages WHERE id = $1");
+
+/// A new message to record.
+#[derive(Debug)]
+pub struct NewMessage<'a> {
+    /// UUID, canonical form.
+    pub id: &'a str,
+    /// Tenant.
+    pub tenant_id: i64,
+    /// Sender.
+    pub sender_id: i64,
+    /// Sender's address.
+    pub sender_email: &'a str,
+    /// Subject.
+    pub subject: &'a str,
+    /// The slip as JSON (compared on retries).
+    pub slip: &'a str,
+    /// (address, "to" | "cc" | "bcc").
+    pub recipients: &'a [(String, &'static str)],
+    /// Expiry, ms.
+    pub expires_at: Option<i64>,
+}
+
+/// What creating a message did.
+#[derive(Debug)]
+pub enum Created {
+    /// A new message.
+    New(MessageRow),
+    /// The same sender created the same slip before: a retry.
+    Existing(MessageRow),
+    /// The id is taken by something else.
+    Conflict,
+}
+
+/// Records a message, idempotently on its id.
+pub async fn create(db: &Db, m: &NewMessage<'_>) -> Result<Created, StoreError> {
+    let mut tx = db.pool.begin().await?;
+    let existing: Option<MessageRow> =
+        sqlx::query_as(SELECT_BY_ID).bind(m.id).fetch_optional(&mut *tx).await?;
+    if let Some(row) = existing {
+        return Ok(if row.sender_id == m.sender_id && row.slip == m.slip {
+            Created::Existing(row)
+        } else {
+            Created::Conflict
+        });
+    }
+    let now = now_ms();
+    let inserted = sqlx::query(
+        "INSERT INTO messages (id, tenant_id, sender_id, sender_email, subject, slip, state, created_at, expires_at) \
+         VALUES ($1, $2, $3, $4, $5, $6, 'uploading', $7, $8)",
+    )
+    .bind(m.id)
+    .bind(m.tenant_id)
+    .bind(m.sender_id)
+    .bind(m.sender_email)
+    .bind(m.subject)
+    .bind(m.slip)
+    .bind(now)
+    .bind(m.expires_at)
+    .execute(&mut *tx)
+    .await;
+    if let Err(sqlx::Error::Database(e)) = &inserted
+        && e.is_unique_violation()
+    {
+        return Ok(Created::Conflict); // a concurrent create won the race
+    }
+    inserted?;
+    for (email, kind) in m.recipients {
+        sqlx::query("INSERT INTO message_recipients (message_id, email, kind) VALUES ($1, $2, $3)")
+            .bind(m.id)
+            .bind(email)
+            .bind(*kind)
+            .execute(&mut *tx)
+            .await?;
+    }
+    sqlx::query("INSERT INTO tracking_events (message_id, recipient, kind, at) VALUES ($1, NULL, 'created', $2)")
+        .bind(m.id)
+        .bind(now)
+        .execute(&mut *tx)
+        .await?;
+    tx.commit().await?;
+    get(db, m.id)
+        .await?
+        .map(Created::New)
+        .ok_or_else(|| StoreError::Corrupt("message vanished".into()))
+}
+
+/// A message by id.
+pub async fn get(db: &Db, id: &str) -> Result<Option<MessageRow>, StoreError> {
+    Ok(sqlx::query_as(SELECT_BY_ID).bind(id).fetch_optional(&db.pool).await?)
+}
+
+/// A stored piece of an envelope.
+#[derive(Clone, Debug, sqlx::FromRow)]
+pub struct Segment {
+    /// Order.
+    pub seq: i64,
+    /// Offset in the envelope.
+    pub start: i64,
+    /// Length.
+    pub len: i64,
+    /// Blob name.
+    pub blob_name: String,
+}
+
+/// The envelope's segments, in order.
+pub async fn segments(db: &Db, id: &str) -> Result<Vec<Segment>, StoreError> {
+    Ok(sqlx::query_as(
+        "SELECT seq, start, len, blob_name FROM envelope_segments WHERE message_id = $1 ORDER BY seq",
+    )
+    .bind(id)
+    .fetch_all(&db.pool)
+    .await?)
+}
+
+/// Records a durably written segment at `offset`, if the message is still uploading and
+/// `offset` is what has been received so far (so concurrent or replayed appends cannot both
+/// land). Returns false when they do not match; nothing changes then.
+pub async fn append_segment(
+    db: &Db,
+    id: &str,
+    offset: i64,
+    len: i64,
+    blob_name: &str,
+    envelope_len: Option<i64>,
+) -> Result<bool, StoreError> {
+    let mut tx = db.pool.begin().await?;
+    let r = sqlx::query(
+        "UPDATE messages SET received = received + $1, envelope_len = COALESCE(envelope_len, $2) \
+         WHERE id = $3 AND received = $4 AND state = 'uploading'",
+    )
+    .bind(len)
+    .bind(envelope_len)
+    .bind(id)
+    .bind(offset)
+    .execute(&mut *tx)
+    .await?;
+    if r.rows_affected() != 1 {
+        return Ok(false);
+    }
+    let (seq,): (i64,) =
+        sqlx::query_as("SELECT COUNT(*) FROM envelope_segments WHERE message_id = $1")
+            .bind(id)
+            .fetch_one(&mut *tx)
+            .await?;
+    sqlx::query(
+        "INSERT INTO envelope_segments (message_id, seq, start, len, blob_name) VALUES ($1, $2, $3, $4, $5)",
+    )
+    .bind(id)
+    .bind(seq)
+    .bind(offset)
+    .bind(len)
+    .bind(blob_name)
+    .execute(&mut *tx)
+    .await?;
+    tx.commit().await?;
+    Ok(true)
+}
+
+/// Marks a fully uploaded message final, storing its sealed file key and link token.
+pub async fn finalise(
+    db: &Db,
+    id: &str,
+    file_key_enc: &[u8],
+    link_token: &str,
+) -> Result<bool, StoreError> {
+    let now = now_ms();
+    let mut tx = db.pool.begin().await?;
+    let r = sqlx::query(
+        "UPDATE messages SET state = 'final', file_key_enc = $1, link_token = $2, finalised_at = $3 \
+         WHERE id = $4 AND state = 'uploading' AND received = envelope_len",
+    )
+    .bind(file_key_enc)
+    .bind(link_token)
+    .bind(now)
+    .bind(id)
+    .execute(&mut *tx)
+    .await?;
+    if r.rows_affected() == 1 {
+        sqlx::query("INSERT INTO tracking_events (message_id, recipient, kind, at) VALUES ($1, NULL, 'uploaded', $2)")
+            .bind(id)
+            .bind(now)
+            .execute(&mut *tx)
+            .await?;
+    }
+    tx.commit().await?;
+    Ok(r.rows_affected() == 1)
+}
+
+/// Records a tracking event.
+pub async fn add_event(
+    db: &Db,
+    id: &str,
+    recipient: Option<&str>,
+    kind: &str,
+) -> Result<(), StoreError> {
+    sqlx::query(
+        "INSERT INTO tracking_events (message_id, recipient, kind, at) VALUES ($1, $2, $3, $4)",
+    )
+    .bind(id)
+    .bind(recipient)
+    .bind(kind)
+    .bind(now_ms())
+    .execute(&db.pool)
+    .await?;
+    Ok(())
+}
+
+/// A tracking event.
+#[derive(Clone, Debug, Serialize, sqlx::FromRow)]
+pub struct Event {
+    /// The recipient it concerns, if any.
+    pub recipient: Option<String>,
+    /// created, uploaded, sent, notified, opened, downloaded, replied, recalled, expired.
+    pub kind: String,
+    /// When, ms.
+    pub at: i64,
+}
+
+/// A message's events, oldest first.
+pub async fn events(db: &Db, id: &str) -> Result<Vec<Event>, StoreError> {
+    Ok(sqlx::query_as(
+        "SELECT recipient, kind, at FROM tracking_events WHERE message_id = $1 ORDER BY id",
+    )
+    .bind(id)
+    .fetch_all(&db.pool)
+    .await?)
+}
+
+/// A message's recipients: (address, kind).
+pub async fn recipients(db: &Db, id: &str) -> Result<Vec<(String, String)>, StoreError> {
+    Ok(sqlx::query_as("SELECT email, kind FROM message_recipients WHERE message_id = $1 ORDER BY kind DESC, email")
+        .bind(id)
+        .fetch_all(&db.pool)
+        .await?)
+}
+
+/// Filters for the sent list.
+#[derive(Debug, Default)]
+pub struct SentFilter {
+    /// Case-insensitive substring of the subject or of a recipient's address.
+    pub query: Option<String>,
+    /// Created at or after, ms.
+    pub since: Option<i64>,
+    /// Created before, ms.
+    pub until: Option<i64>,
+    /// Page: messages created strictly before this time (ms) …
+    pub before: Option<i64>,
+    /// … at most this many.
+    pub limit: i64,
+}
+
+/// The sender's messages, newest first.
+pub async fn list_sent(
+    db: &Db,
+    sender_id: i64,
+    f: &SentFilter,
+) -> Result<Vec<MessageRow>, StoreError> {
+    // Placeholders are numbered in the order they appear (see `db`), so build as we go.
+    let mut sql =
+        concat!("SELECT ", message_columns!(), " FROM messages WHERE sender_id = $1").to_string();
+    let mut n = 1;
+    let mut next = || {
+        n += 1;
+        format!("${n}")
+    };
+    let pattern =
+        f.query.as_ref().map(|q| format!("%{}%", q.to_lowercase().replace(['%', '_'], "")));
+    if pattern.is_some() {
+        let (a, b) = (next(), next());
+        sql += &format!(
+            " AND (LOWER(subject) LIKE {a} OR id IN (SELECT message_id FROM message_recipients WHERE email LIKE {b} AND kind <> 'bcc'))"
+        );
+    }
+    for (value, op) in [(f.since, ">="), (f.until, "<"), (f.before, "<")] {
+        if value.is_some() {
+            sql += &format!(" AND created_at {op} {}", next());
+        }
+    }
+    sql += &format!(" ORDER BY created_at DESC, id DESC LIMIT {}", next());
+    // Only placeholders and fixed operators were added to `sql`; every value is bound.
+    let mut q = sqlx::query_as::<_, MessageRow>(sqlx::AssertSqlSafe(sql)).bind(sender_id);
+    if let Some(p) = &pattern {
+        q = q.bind(p.clone()).bind(p.clone());
+    }
+    for v in [f.since, f.until, f.before].into_iter().flatten() {
+        q = q.bind(v);
+    }
+    Ok(q.bind(f.limit).fetch_all(&db.pool).await?)
+}
+
+/// Recalls a message; false if it was already recalled.
+pub async fn recall(db: &Db, id: &str) -> Result<bool, StoreError> {
+    let r =
+        sqlx::query("UPDATE messages SET recalled_at = $1 WHERE id = $2 AND recalled_at IS NULL")
+            .bind(now_ms())
+            .bind(id)
+            .execute(&db.pool)
+            .await?;
+    if r.rows_affected() == 1 {
+        add_event(db, id, None, "recalled").await?;
+    }
+    Ok(r.rows_affected() == 1)
+}
+
+/// Sets or clears a message's expiry.
+pub async fn set_expiry(db: &Db, id: &str, expires_at: Option<i64>) -> Result<(), StoreError> {
+    sqlx::query("UPDATE messages SET expires_at = $1 WHERE id = $2")
+        .bind(expires_at)
+        .bind(id)
+        .execute(&db.pool)
+        .await?;
+    Ok(())
+}

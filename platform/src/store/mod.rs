@@ -1,0 +1,21 @@
+//! Persistence, one module per group of tables. Every function takes the pool (or a
+//! transaction) and speaks in domain types; SQL stays in here.
+
+pub mod accounts;
+pub mod messages;
+pub mod platform_keys;
+
+/// A storage failure. Database errors are logged where they happen and shown to clients as a
+/// generic 500; they never carry message content.
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    /// The database failed.
+    #[error("database error: {0}")]
+    Db(#[from] sqlx::Error),
+    /// A stored secret does not open.
+    #[error(transparent)]
+    Secret(#[from] crate::secrets::SecretError),
+    /// Something stored is not what it should be.
+    #[error("stored data is inconsistent: {0}")]
+    Corrupt(String),
+}

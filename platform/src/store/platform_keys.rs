@@ -1,0 +1,84 @@
+//! The platform's RSA key pairs. New envelopes are wrapped for the active one; older keys stay
+//! loaded so messages sealed before a rotation remain readable. Private keys are stored as
+//! PKCS#8 sealed under the master key, and unwrap with aws-lc-rs only (via the envelope crate).
+
+use std::sync::Arc;
+
+use sealpost_envelope::{KeyId, PrivateKey, RsaBits};
+
+use super::StoreError;
+use crate::db::{Db, now_ms};
+use crate::secrets::SealingKey;
+
+const PURPOSE: &str = "platform private key";
+
+/// Every platform key, the active one first.
+#[derive(Clone, Debug)]
+pub struct PlatformKeys {
+    keys: Vec<Arc<PrivateKey>>,
+}
+
+impl PlatformKeys {
+    /// The key new envelopes are wrapped for.
+    pub fn active(&self) -> &Arc<PrivateKey> {
+        &self.keys[0]
+    }
+
+    /// The key with this id, active or retired.
+    pub fn get(&self, id: &KeyId) -> Option<&Arc<PrivateKey>> {
+        self.keys.iter().find(|k| k.key_id() == *id)
+    }
+}
+
+fn bits(b: u32) -> RsaBits {
+    if b >= 4096 { RsaBits::Rsa4096 } else { RsaBits::Rsa3072 }
+}
+
+/// Loads all platform keys, generating the first one if there is none (reported as `true`).
+pub async fn load_or_create(
+    db: &Db,
+    master: &SealingKey,
+    key_bits: u32,
+) -> Result<(PlatformKeys, bool), StoreError> {
+    let rows: Vec<(Vec<u8>,)> =
+        sqlx::query_as("SELECT private_enc FROM platform_keys ORDER BY active DESC, id DESC")
+            .fetch_all(&db.pool)
+            .await?;
+    if rows.is_empty() {
+        rotate(db, master, key_bits).await?;
+        return Ok((Box::pin(load_or_create(db, master, key_bits)).await?.0, true));
+    }
+    let keys = rows
+        .into_iter()
+        .map(|(sealed,)| {
+            let der = master.open(PURPOSE, &sealed)?;
+            PrivateKey::parse_pkcs8(&der)
+                .map(Arc::new)
+                .map_err(|e| StoreError::Corrupt(format!("platform key: {e}")))
+        })
+        .collect::<Result<Vec<_>, _>>()?;
+    Ok((PlatformKeys { keys }, false))
+}
+
+/// Generates a new active key; the previous keys stay for opening older messages.
+pub async fn rotate(db: &Db, master: &SealingKey, key_bits: u32) -> Result<KeyId, StoreError> {
+    let key = tokio::task::spawn_blocking(move || PrivateKey::generate(bits(key_bits)))
+        .await
+        .map_err(|e| StoreError::Corrupt(e.to_string()))?
+        .map_err(|e| StoreError::Corrupt(format!("key generation: {e}")))?;
+    let der = key.to_pkcs8_der().map_err(|e| StoreError::Corrupt(e.to_string()))?;
+    let sealed = master.seal(PURPOSE, &der)?;
+    let mut tx = db.pool.begin().await?;
+    sqlx::query("UPDATE platform_keys SET active = 0").execute(&mut *tx).await?;
+    sqlx::query(
+        "INSERT INTO platform_keys (key_id, public_spki, private_enc, active, created_at) VALUES ($1, $2, $3, 1, $4)",
+    )
+    .bind(key.key_id().to_hex())
+    .bind(key.public_key().spki_der().to_vec())
+    .bind(sealed)
+    .bind(now_ms())
+    .execute(&mut *tx)
+    .await?;
+    tx.commit().await?;
+    Ok(key.key_id())
+}

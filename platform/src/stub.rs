@@ -1,0 +1,71 @@
+//! The notification stub: what leaves over SMTP in place of the message. It carries the link
+//! and the tenant's wording, and never any content of the message (the subject only where the
+//! tenant's policy allows it).
+
+use serde::Serialize;
+
+use crate::domain::Policy;
+
+/// The stub, in the forms a mail client needs.
+#[derive(Clone, Debug, Serialize)]
+pub struct Stub {
+    /// Subject line of the stub.
+    pub subject: String,
+    /// Plain-text body.
+    pub text: String,
+    /// HTML body (no remote content, no script, inline styles only).
+    pub html: String,
+}
+
+/// Builds the stub for a message.
+pub fn build(policy: &Policy, original_subject: &str, sender: &str, link: &str) -> Stub {
+    let shown_subject = if policy.stub_keeps_subject { original_subject } else { "" };
+    let subject = policy.stub_subject.replace("{subject}", shown_subject).trim().to_string();
+    let subject = if subject.is_empty() { "Secure message".to_string() } else { subject };
+    let text = format!(
+        "{intro}\n\nFrom: {sender}\n\nOpen the secure message:\n{link}\n\n-- \nSent with Sealpost secure messaging.\n",
+        intro = policy.stub_intro,
+    );
+    let html = format!(
+        "<!DOCTYPE html><html><body style=\"font-family:sans-serif\">\
+         <p>{intro}</p><p>From: {sender}</p>\
+         <p><a href=\"{link}\" style=\"font-weight:bold\">Open the secure message</a></p>\
+         <p style=\"color:#555;font-size:small\">Sent with Sealpost secure messaging.</p>\
+         </body></html>",
+        intro = escape(&policy.stub_intro),
+        sender = escape(sender),
+        link = escape(link),
+    );
+    Stub { subject, text, html }
+}
+
+/// Escapes text for HTML content and attribute values.
+pub fn escape(s: &str) -> String {
+    s.chars()
+        .map(|c| match c {
+            '<' => "&lt;".to_string(),
+            '>' => "&gt;".to_string(),
+            '&' => "&amp;".to_string(),
+            '"' => "&quot;".to_string(),
+            '\'' => "&#39;".to_string(),
+            c => c.to_string(),
+        })
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_stub_carries_the_link_and_escapes_what_it_shows() {
+        let mut p = Policy::default();
+        let s = build(&p, "Q3 <figures>", "alice@example.com", "https://sp.example/m/abc");
+        assert_eq!(s.subject, "Secure message: Q3 <figures>");
+        assert!(s.text.contains("https://sp.example/m/abc"));
+        assert!(s.html.contains("Open the secure message") && !s.html.contains("<figures>"));
+        p.stub_keeps_subject = false;
+        let s = build(&p, "Merger plans", "alice@example.com", "https://sp.example/m/abc");
+        assert!(!s.subject.contains("Merger"), "{}", s.subject);
+    }
+}
