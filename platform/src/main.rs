@@ -151,7 +151,8 @@ fn init_logging(format: &str) {
     }
 }
 
-async fn serve(settings: Settings) -> Result<(), String> {
+async fn serve(mut settings: Settings) -> Result<(), String> {
+    let listener = startup::bind(&mut settings)?;
     let (state, notes) = startup::prepare(settings).await?;
     if let Some(path) = &notes.master_key_created {
         println!(
@@ -168,7 +169,7 @@ async fn serve(settings: Settings) -> Result<(), String> {
         );
     }
     let public_url = state.public_url.clone();
-    let running = startup::serve(state).await?;
+    let running = startup::serve(state, listener).await?;
     println!("Sealpost platform listening on https://{} (links use {public_url})", running.addr);
     println!("TLS certificate SHA-256 fingerprint: {}", running.tls.fingerprint);
     tracing::info!(addr = %running.addr, "serving");

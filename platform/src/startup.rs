@@ -106,8 +106,18 @@ pub struct Running {
     pub task: tokio::task::JoinHandle<std::io::Result<()>>,
 }
 
-/// Binds and serves `state` over HTTPS.
-pub async fn serve(state: AppState) -> Result<Running, String> {
+/// Binds the configured address. Done before [`prepare`], so that a port of 0 is resolved
+/// and the default public URL names the real port.
+pub fn bind(settings: &mut Settings) -> Result<std::net::TcpListener, String> {
+    let listener = std::net::TcpListener::bind(settings.listen)
+        .map_err(|e| format!("cannot listen on {}: {e}", settings.listen))?;
+    listener.set_nonblocking(true).map_err(|e| e.to_string())?;
+    settings.listen = listener.local_addr().map_err(|e| e.to_string())?;
+    Ok(listener)
+}
+
+/// Serves `state` over HTTPS on `listener` (from [`bind`]).
+pub async fn serve(state: AppState, listener: std::net::TcpListener) -> Result<Running, String> {
     let _ = rustls::crypto::aws_lc_rs::default_provider().install_default();
     let s = state.settings.clone();
     let configured = s.tls_cert_file.as_deref().zip(s.tls_key_file.as_deref());
@@ -117,14 +127,13 @@ pub async fn serve(state: AppState) -> Result<Running, String> {
         axum_server::tls_rustls::RustlsConfig::from_pem(tls.cert_pem.clone(), tls.key_pem.clone())
             .await
             .map_err(|e| format!("TLS certificate or key is unusable: {e}"))?;
+    let addr = listener.local_addr().map_err(|e| e.to_string())?;
     let handle = axum_server::Handle::new();
     let app = crate::routes::router(state).into_make_service();
-    let server = axum_server::bind_rustls(s.listen, config).handle(handle.clone());
+    let server = axum_server::from_tcp_rustls(listener, config)
+        .map_err(|e| format!("cannot serve on {addr}: {e}"))?
+        .handle(handle.clone());
     let task = tokio::spawn(async move { server.serve(app).await });
-    let addr = handle
-        .listening()
-        .await
-        .ok_or_else(|| format!("cannot listen on {}: address in use or not permitted", s.listen))?;
     Ok(Running { addr, tls, handle, task })
 }
 

@@ -1,0 +1,212 @@
+#![allow(unreachable_pub)]
+
+//! `spawn_app()`: the real platform on a random port, over real TLS, with its own data folder
+//! and database (SQLite, or a fresh PostgreSQL database when `SEALPOST_TEST_DATABASE_URL`
+//! points at a server), plus helpers to make users and real envelopes.
+
+use reqwest::{Certificate, Client, Response, StatusCode};
+use sealpost_envelope::{
+    Attachment, Body, ContentHash, Manifest, MessageId, Metadata, PublicKey, Role as KeyRole,
+    Sealer,
+};
+use sealpost_platform::config::Settings;
+use sealpost_platform::domain::{EmailAddress, Policy, Role};
+use sealpost_platform::startup::{self, Running};
+use sealpost_platform::state::AppState;
+use sealpost_platform::store::accounts;
+use serde_json::{Value, json};
+use zeroize::Zeroizing;
+
+pub const PASSWORD: &str = "correct horse battery staple";
+
+pub struct TestApp {
+    pub base: String,
+    pub client: Client,
+    pub state: AppState,
+    pub _running: Running,
+    pub acme: i64,
+    pub other: i64,
+    _dir: tempfile::TempDir,
+}
+
+/// A fresh database URL: SQLite in `dir`, or a new database on the PostgreSQL server named by
+/// `SEALPOST_TEST_DATABASE_URL`.
+async fn database_url(dir: &std::path::Path) -> String {
+    match std::env::var("SEALPOST_TEST_DATABASE_URL") {
+        Ok(server) if server.starts_with("postgres") => {
+            use sqlx::Executor;
+            sqlx::any::install_default_drivers();
+            let name = format!("sealpost_test_{}", sealpost_platform::blob::BlobStore::new_name());
+            let admin =
+                sqlx::AnyPool::connect(&server).await.expect("connect to the test PostgreSQL");
+            admin
+                .execute(sqlx::AssertSqlSafe(format!("CREATE DATABASE {name}")))
+                .await
+                .expect("create a test database");
+            let (base, _) = server.rsplit_once('/').expect("URL with a database name");
+            format!("{base}/{name}")
+        }
+        _ => format!("sqlite://{}?mode=rwc", dir.join("test.db").display()),
+    }
+}
+
+pub async fn spawn_app() -> TestApp {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let mut settings = Settings {
+        listen: "127.0.0.1:0".parse().expect("addr"),
+        data_dir: dir.path().to_path_buf(),
+        database_url: Some(database_url(dir.path()).await),
+        max_segment_bytes: 1 << 20,
+        ..Settings::default()
+    };
+    let listener = startup::bind(&mut settings).expect("bind");
+    settings.public_url = Some(format!("https://localhost:{}", settings.listen.port()));
+    let (state, _) = startup::prepare(settings).await.expect("prepare");
+    let base = state.public_url.clone();
+    let running = startup::serve(state.clone(), listener).await.expect("serve");
+    let client = Client::builder()
+        .add_root_certificate(Certificate::from_pem(&running.tls.cert_pem).expect("cert"))
+        .build()
+        .expect("client");
+    let db = &state.db;
+    let acme_policy = Policy { internal_domains: vec!["acme.example".into()], ..Policy::default() };
+    let acme = accounts::create_tenant(
+        db,
+        &state.master,
+        "acme",
+        &acme_policy.internal_domains,
+        &acme_policy,
+    )
+    .await
+    .expect("tenant");
+    let other_policy =
+        Policy { internal_domains: vec!["other.example".into()], ..Policy::default() };
+    let other = accounts::create_tenant(
+        db,
+        &state.master,
+        "other",
+        &other_policy.internal_domains,
+        &other_policy,
+    )
+    .await
+    .expect("tenant");
+    TestApp { base, client, state, _running: running, acme, other, _dir: dir }
+}
+
+impl TestApp {
+    /// Creates a user and returns a device token for them.
+    pub async fn user(&self, tenant: i64, email: &str, role: Role) -> String {
+        let email = EmailAddress::parse(email).expect("email");
+        let id = accounts::create_user(
+            &self.state.db,
+            tenant,
+            &email,
+            role,
+            Zeroizing::new(PASSWORD.into()),
+        )
+        .await
+        .expect("user");
+        let (_, token) =
+            accounts::create_device_token(&self.state.db, id, "test").await.expect("token");
+        token.to_string()
+    }
+
+    pub fn url(&self, path: &str) -> String {
+        format!("{}{path}", self.base)
+    }
+
+    pub async fn get(&self, token: Option<&str>, path: &str) -> Response {
+        let mut r = self.client.get(self.url(path));
+        if let Some(t) = token {
+            r = r.bearer_auth(t);
+        }
+        r.send().await.expect("request")
+    }
+
+    pub async fn post(&self, token: Option<&str>, path: &str, body: Value) -> Response {
+        let mut r = self.client.post(self.url(path)).json(&body);
+        if let Some(t) = token {
+            r = r.bearer_auth(t);
+        }
+        r.send().await.expect("request")
+    }
+
+    pub async fn upload(&self, token: &str, id: &str, offset: u64, bytes: Vec<u8>) -> Response {
+        self.client
+            .patch(self.url(&format!("/api/v1/messages/{id}/envelope")))
+            .bearer_auth(token)
+            .header("Upload-Offset", offset.to_string())
+            .body(bytes)
+            .send()
+            .await
+            .expect("request")
+    }
+
+    pub async fn platform_key(&self) -> PublicKey {
+        let v: Value = self.get(None, "/api/v1/keys/platform").await.json().await.expect("json");
+        PublicKey::parse(v["public_key_pem"].as_str().expect("pem").as_bytes()).expect("key")
+    }
+}
+
+/// A message as a sender would make it: slip, manifest and attachments, sealed for `key`.
+pub struct TestMessage {
+    pub id: String,
+    pub slip: Value,
+    pub body_text: String,
+    pub attachments: Vec<Vec<u8>>,
+    pub envelope: Vec<u8>,
+}
+
+pub fn message(
+    from: &str,
+    to: &[&str],
+    subject: &str,
+    key: &PublicKey,
+    attachment_len: usize,
+) -> TestMessage {
+    let id = MessageId::random().expect("id");
+    let body_text = format!("The secret figures for {subject}: 4417-1234-5678-9113");
+    let attachment: Vec<u8> = (0..attachment_len).map(|i| (i * 7 % 251) as u8).collect();
+    let manifest = Manifest {
+        version: 1,
+        metadata: Metadata {
+            from: from.into(),
+            to: to.iter().map(|s| s.to_string()).collect(),
+            subject: subject.into(),
+            date: "2026-11-22T10:00:00Z".into(),
+            ..Metadata::default()
+        },
+        body: Body { text: Some(body_text.clone()), html: None },
+        attachments: vec![Attachment {
+            part: 1,
+            name: "figures.bin".into(),
+            content_type: "application/octet-stream".into(),
+            size: attachment.len() as u64,
+            content_id: None,
+            sha256: ContentHash::of(&attachment),
+        }],
+    }
+    .to_json();
+    let envelope = Sealer::builder(id)
+        .recipient(KeyRole::Platform, key)
+        .manifest_len(manifest.len() as u64)
+        .attachment(attachment.len() as u64)
+        .build()
+        .expect("sealer")
+        .seal_to_vec(&[&manifest, &attachment])
+        .expect("seal");
+    let slip = json!({
+        "id": id.to_string(),
+        "to": to,
+        "bcc": ["hidden@elsewhere.example"],
+        "subject": subject,
+        "envelope_size": envelope.len(),
+    });
+    TestMessage { id: id.to_string(), slip, body_text, attachments: vec![attachment], envelope }
+}
+
+pub async fn error_code(r: Response) -> (StatusCode, String) {
+    let status = r.status();
+    let v: Value = r.json().await.unwrap_or(Value::Null);
+    (status, v["error"]["code"].as_str().unwrap_or("").to_string())
+}

@@ -1,0 +1,478 @@
+//! The platform's API, end to end over HTTPS: real server, real database, real envelopes.
+//! Run on PostgreSQL too with `SEALPOST_TEST_DATABASE_URL=postgres://…/postgres`.
+
+mod helpers;
+
+use helpers::{PASSWORD, TestApp, error_code, message, spawn_app};
+use reqwest::StatusCode;
+use sealpost_envelope::{Decryptor, FileKey, Header, Limits};
+use sealpost_platform::domain::Role;
+use sealpost_platform::routes::messages::file_key_purpose;
+use sealpost_platform::store::{accounts, messages, platform_keys};
+use serde_json::{Value, json};
+
+/// Reads a stored envelope back from the blob store and opens it with the file key the
+/// platform kept under the tenant key: what the Message Center will do.
+async fn stored_plaintext(app: &TestApp, id: &str) -> (String, Vec<u8>) {
+    let m = messages::get(&app.state.db, id).await.expect("db").expect("message");
+    let mut envelope = Vec::new();
+    for s in messages::segments(&app.state.db, id).await.expect("segments") {
+        envelope.extend(app.state.blobs.read(&s.blob_name, 0..s.len as u64).await.expect("blob"));
+    }
+    let tenant_key =
+        accounts::data_key(&app.state.db, &app.state.master, m.tenant_id).await.expect("key");
+    let raw =
+        tenant_key.open(&file_key_purpose(id), &m.file_key_enc.expect("sealed key")).expect("open");
+    let file_key = FileKey::from_bytes(raw[..].try_into().expect("32 bytes"));
+    let header = Header::read_from(&mut &envelope[..], &Limits::default()).expect("header");
+    let dec = Decryptor::with_file_key(header, file_key).expect("mac");
+    let manifest = sealpost_envelope::Manifest::from_json(
+        &dec.read_part_from_slice(0, &envelope).expect("p0"),
+    )
+    .expect("manifest");
+    let att = dec.read_part_from_slice(1, &envelope).expect("p1");
+    (manifest.body.text.unwrap_or_default(), att.to_vec())
+}
+
+#[tokio::test]
+async fn health_and_platform_key_are_public() {
+    let app = spawn_app().await;
+    assert_eq!(app.get(None, "/healthz").await.status(), StatusCode::OK);
+    let key = app.platform_key().await;
+    assert_eq!(key.key_id(), app.state.keys.read().await.active().key_id());
+}
+
+#[tokio::test]
+async fn sign_in_issues_a_device_token_and_locks_after_repeated_failures() {
+    let app = spawn_app().await;
+    app.user(app.acme, "alice@acme.example", Role::Sender).await;
+    let login = |password: &str| json!({"email": "Alice@Acme.example", "password": password, "device": "laptop"});
+    let r = app.post(None, "/api/v1/auth/login", login(PASSWORD)).await;
+    assert_eq!(r.status(), StatusCode::CREATED);
+    let token =
+        r.json::<Value>().await.expect("json")["token"].as_str().expect("token").to_string();
+    let me: Value = app.get(Some(&token), "/api/v1/me").await.json().await.expect("json");
+    assert_eq!(me["email"], "alice@acme.example");
+
+    let unknown = app
+        .post(None, "/api/v1/auth/login", json!({"email": "nobody@acme.example", "password": "x"}))
+        .await;
+    assert_eq!(error_code(unknown).await, (StatusCode::UNAUTHORIZED, "bad_credentials".into()));
+    for _ in 0..4 {
+        let r = app.post(None, "/api/v1/auth/login", login("wrong password")).await;
+        assert_eq!(error_code(r).await, (StatusCode::UNAUTHORIZED, "bad_credentials".into()));
+    }
+    let fifth = app.post(None, "/api/v1/auth/login", login("wrong password")).await;
+    assert_eq!(error_code(fifth).await, (StatusCode::TOO_MANY_REQUESTS, "locked".into()));
+    // Locked means locked, even with the right password.
+    let right = app.post(None, "/api/v1/auth/login", login(PASSWORD)).await;
+    assert_eq!(error_code(right).await, (StatusCode::TOO_MANY_REQUESTS, "locked".into()));
+
+    // Signing out revokes the token in use.
+    let r = app
+        .client
+        .delete(app.url("/api/v1/tokens/current"))
+        .bearer_auth(&token)
+        .send()
+        .await
+        .expect("req");
+    assert_eq!(r.status(), StatusCode::NO_CONTENT);
+    assert_eq!(app.get(Some(&token), "/api/v1/me").await.status(), StatusCode::UNAUTHORIZED);
+}
+
+#[tokio::test]
+async fn create_upload_interrupted_then_resumed_finalise_and_track() {
+    let app = spawn_app().await;
+    let alice = app.user(app.acme, "alice@acme.example", Role::Sender).await;
+    let key = app.platform_key().await;
+    let msg =
+        message("alice@acme.example", &["bob@outside.example"], "Q3 figures", &key, 3_000_000);
+
+    let r = app.post(Some(&alice), "/api/v1/messages", msg.slip.clone()).await;
+    assert_eq!(r.status(), StatusCode::CREATED);
+
+    // First part arrives.
+    let r = app.upload(&alice, &msg.id, 0, msg.envelope[..500_000].to_vec()).await;
+    assert_eq!(r.status(), StatusCode::OK, "{:?}", r.text().await);
+
+    // The next request dies half-way: its bytes must not count.
+    let partial = msg.envelope[500_000..900_000].to_vec();
+    let failing = futures_util::stream::iter(vec![
+        Ok::<_, std::io::Error>(bytes::Bytes::from(partial)),
+        Err(std::io::Error::other("network cable pulled")),
+    ]);
+    let r = app
+        .client
+        .patch(app.url(&format!("/api/v1/messages/{}/envelope", msg.id)))
+        .bearer_auth(&alice)
+        .header("Upload-Offset", "500000")
+        .body(reqwest::Body::wrap_stream(failing))
+        .send()
+        .await;
+    assert!(r.is_err() || !r.expect("resp").status().is_success());
+
+    // The client asks where to resume, and finishes in pieces no larger than the server allows.
+    let status: Value = app
+        .get(Some(&alice), &format!("/api/v1/messages/{}/envelope", msg.id))
+        .await
+        .json()
+        .await
+        .expect("json");
+    assert_eq!(status["received"], 500_000);
+    assert_eq!(status["envelope_size"], msg.envelope.len());
+    let mut offset = 500_000;
+    while offset < msg.envelope.len() {
+        let end = (offset + (1 << 20)).min(msg.envelope.len());
+        let r =
+            app.upload(&alice, &msg.id, offset as u64, msg.envelope[offset..end].to_vec()).await;
+        assert_eq!(r.status(), StatusCode::OK);
+        offset = end;
+    }
+
+    let r =
+        app.post(Some(&alice), &format!("/api/v1/messages/{}/finalise", msg.id), json!({})).await;
+    assert_eq!(r.status(), StatusCode::OK);
+    let done: Value = r.json().await.expect("json");
+    let link = done["link"].as_str().expect("link");
+    assert!(link.starts_with(&app.base) && link.contains("/m/"), "{link}");
+    assert!(
+        !link.contains(&msg.id) && !link.contains("bob"),
+        "links carry opaque ids only: {link}"
+    );
+    let stub = done["stub"].to_string();
+    assert!(stub.contains(link));
+    assert!(!stub.contains("4417") && !stub.contains("secret figures"), "no content in the stub");
+
+    // What the platform stored opens to exactly what was sealed.
+    let (text, attachment) = stored_plaintext(&app, &msg.id).await;
+    assert_eq!(text, msg.body_text);
+    assert_eq!(attachment, msg.attachments[0]);
+
+    // Finalising again answers the same.
+    let again: Value = app
+        .post(Some(&alice), &format!("/api/v1/messages/{}/finalise", msg.id), json!({}))
+        .await
+        .json()
+        .await
+        .expect("json");
+    assert_eq!(again["link"], done["link"]);
+
+    // Tracking: the slip with recipients and events; search in the sent list.
+    let slip: Value = app
+        .get(Some(&alice), &format!("/api/v1/messages/{}", msg.id))
+        .await
+        .json()
+        .await
+        .expect("json");
+    assert_eq!(slip["state"], "sent");
+    let kinds: Vec<&str> = slip["events"]
+        .as_array()
+        .expect("events")
+        .iter()
+        .map(|e| e["kind"].as_str().unwrap_or(""))
+        .collect();
+    assert_eq!(kinds, ["created", "uploaded"]);
+    let emails: Vec<&str> = slip["recipients"]
+        .as_array()
+        .expect("r")
+        .iter()
+        .map(|r| r["email"].as_str().unwrap_or(""))
+        .collect();
+    assert!(emails.contains(&"bob@outside.example"));
+    for (q, found) in
+        [("bob@outside", 1), ("q3 FIG", 1), ("hidden@elsewhere", 0), ("nothing-like-it", 0)]
+    {
+        let list: Value = app
+            .get(Some(&alice), &format!("/api/v1/messages?q={q}"))
+            .await
+            .json()
+            .await
+            .expect("json");
+        assert_eq!(list["messages"].as_array().expect("list").len(), found, "search {q:?}");
+    }
+}
+
+#[tokio::test]
+async fn creating_is_idempotent_and_a_taken_id_is_refused() {
+    let app = spawn_app().await;
+    let alice = app.user(app.acme, "alice@acme.example", Role::Sender).await;
+    let key = app.platform_key().await;
+    let msg = message("alice@acme.example", &["bob@outside.example"], "Retry", &key, 10);
+    assert_eq!(
+        app.post(Some(&alice), "/api/v1/messages", msg.slip.clone()).await.status(),
+        StatusCode::CREATED
+    );
+    assert_eq!(
+        app.post(Some(&alice), "/api/v1/messages", msg.slip.clone()).await.status(),
+        StatusCode::OK
+    );
+    let mut changed = msg.slip.clone();
+    changed["subject"] = json!("Something else");
+    let r = app.post(Some(&alice), "/api/v1/messages", changed).await;
+    assert_eq!(error_code(r).await, (StatusCode::CONFLICT, "id_in_use".into()));
+    let mut bad = msg.slip.clone();
+    bad["to"] = json!(["not an address"]);
+    bad["id"] = json!("5f0c4c4e-1c1f-4e7e-9a4e-2b1f9b0c7d11");
+    assert_eq!(
+        app.post(Some(&alice), "/api/v1/messages", bad).await.status(),
+        StatusCode::BAD_REQUEST
+    );
+    let mut huge = msg.slip.clone();
+    huge["envelope_size"] = json!(u64::MAX / 2);
+    huge["id"] = json!("6f0c4c4e-1c1f-4e7e-9a4e-2b1f9b0c7d11");
+    let r = app.post(Some(&alice), "/api/v1/messages", huge).await;
+    assert_eq!(error_code(r).await.0, StatusCode::PAYLOAD_TOO_LARGE);
+}
+
+#[tokio::test]
+async fn bad_uploads_get_clear_errors_and_change_nothing() {
+    let app = spawn_app().await;
+    let alice = app.user(app.acme, "alice@acme.example", Role::Sender).await;
+    let key = app.platform_key().await;
+    let msg = message("alice@acme.example", &["bob@outside.example"], "Checks", &key, 1000);
+    app.post(Some(&alice), "/api/v1/messages", msg.slip.clone()).await;
+
+    // Not an envelope.
+    let mut garbage = msg.envelope[..200].to_vec();
+    garbage[0] = b'X';
+    let r = app.upload(&alice, &msg.id, 0, garbage).await;
+    assert_eq!(error_code(r).await, (StatusCode::UNPROCESSABLE_ENTITY, "not_an_envelope".into()));
+    assert_eq!(received(&app, &alice, &msg.id).await, 0);
+
+    // An envelope sealed for another message id.
+    let other = message("alice@acme.example", &["bob@outside.example"], "Checks", &key, 1000);
+    let r = app.upload(&alice, &msg.id, 0, other.envelope.clone()).await;
+    let (status, code) = error_code(r).await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(code == "wrong_message" || code == "size_mismatch", "{code}");
+    assert_eq!(received(&app, &alice, &msg.id).await, 0);
+
+    // Wrong offset: told where to resume.
+    let r = app.upload(&alice, &msg.id, 10, msg.envelope[..10].to_vec()).await;
+    assert_eq!(r.status(), StatusCode::CONFLICT);
+    let v: Value = r.json().await.expect("json");
+    assert_eq!(v["error"]["code"], "offset_mismatch");
+    assert_eq!(v["error"]["received"], 0);
+
+    // Finalise before everything arrived.
+    app.upload(&alice, &msg.id, 0, msg.envelope[..100].to_vec()).await;
+    let r =
+        app.post(Some(&alice), &format!("/api/v1/messages/{}/finalise", msg.id), json!({})).await;
+    assert_eq!(error_code(r).await, (StatusCode::CONFLICT, "upload_incomplete".into()));
+
+    // More bytes than declared.
+    let mut too_long = msg.envelope[100..].to_vec();
+    too_long.push(0);
+    let r = app.upload(&alice, &msg.id, 100, too_long).await;
+    assert_eq!(error_code(r).await, (StatusCode::UNPROCESSABLE_ENTITY, "trailing_data".into()));
+    assert_eq!(received(&app, &alice, &msg.id).await, 100);
+
+    // The rest, correctly, then a replay of the last append.
+    assert_eq!(
+        app.upload(&alice, &msg.id, 100, msg.envelope[100..].to_vec()).await.status(),
+        StatusCode::OK
+    );
+    let r = app.upload(&alice, &msg.id, 100, msg.envelope[100..].to_vec()).await;
+    assert_eq!(error_code(r).await.0, StatusCode::CONFLICT);
+
+    // A JSON body that is not JSON.
+    let r = app
+        .client
+        .post(app.url("/api/v1/messages"))
+        .bearer_auth(&alice)
+        .header("content-type", "application/json")
+        .body("{not json")
+        .send()
+        .await
+        .expect("req");
+    assert_eq!(error_code(r).await, (StatusCode::BAD_REQUEST, "bad_request".into()));
+}
+
+#[tokio::test]
+async fn an_envelope_that_contradicts_its_delivery_slip_is_refused() {
+    let app = spawn_app().await;
+    let alice = app.user(app.acme, "alice@acme.example", Role::Sender).await;
+    let key = app.platform_key().await;
+    let msg =
+        message("alice@acme.example", &["bob@outside.example"], "What the slip says", &key, 10);
+    let mut slip = msg.slip.clone();
+    slip["subject"] = json!("Something the envelope does not say");
+    app.post(Some(&alice), "/api/v1/messages", slip).await;
+    assert_eq!(app.upload(&alice, &msg.id, 0, msg.envelope.clone()).await.status(), StatusCode::OK);
+    let r =
+        app.post(Some(&alice), &format!("/api/v1/messages/{}/finalise", msg.id), json!({})).await;
+    assert_eq!(error_code(r).await, (StatusCode::UNPROCESSABLE_ENTITY, "slip_mismatch".into()));
+}
+
+/// How many envelope bytes the platform holds for a message.
+async fn received(app: &TestApp, token: &str, id: &str) -> i64 {
+    let v: Value = app
+        .get(Some(token), &format!("/api/v1/messages/{id}/envelope"))
+        .await
+        .json()
+        .await
+        .expect("json");
+    v["received"].as_i64().expect("received")
+}
+
+/// Uploads and finalises a message for `token`; returns its id.
+async fn sent_message(app: &TestApp, token: &str, from: &str) -> String {
+    let key = app.platform_key().await;
+    let msg = message(from, &["bob@outside.example"], "Hello", &key, 100);
+    assert!(
+        app.post(Some(token), "/api/v1/messages", msg.slip.clone()).await.status().is_success()
+    );
+    assert_eq!(app.upload(token, &msg.id, 0, msg.envelope.clone()).await.status(), StatusCode::OK);
+    let r =
+        app.post(Some(token), &format!("/api/v1/messages/{}/finalise", msg.id), json!({})).await;
+    assert_eq!(r.status(), StatusCode::OK);
+    msg.id
+}
+
+#[tokio::test]
+async fn nobody_but_the_sender_and_their_admins_sees_a_message() {
+    let app = spawn_app().await;
+    let alice = app.user(app.acme, "alice@acme.example", Role::Sender).await;
+    let carol = app.user(app.acme, "carol@acme.example", Role::Sender).await;
+    let admin = app.user(app.acme, "admin@acme.example", Role::Admin).await;
+    let mallory = app.user(app.other, "mallory@other.example", Role::Admin).await;
+    let revoked = app.user(app.acme, "dave@acme.example", Role::Sender).await;
+    let (dave, _) = accounts::user_by_email(&app.state.db, &"dave@acme.example".parse_email())
+        .await
+        .expect("db")
+        .expect("dave");
+    let tokens = accounts::list_tokens(&app.state.db, dave).await.expect("tokens");
+    accounts::revoke_token(&app.state.db, dave, tokens[0].id).await.expect("revoke");
+    let id = sent_message(&app, &alice, "alice@acme.example").await;
+
+    let reads = [
+        format!("/api/v1/messages/{id}"),
+        format!("/api/v1/messages/{id}/envelope"),
+        "/api/v1/messages".to_string(),
+        "/api/v1/policy".to_string(),
+        "/api/v1/me".to_string(),
+        "/api/v1/tokens".to_string(),
+    ];
+    for path in &reads {
+        for token in [None, Some("spdt_not-a-real-token"), Some(revoked.as_str())] {
+            let r = app.get(token, path).await;
+            assert_eq!(r.status(), StatusCode::UNAUTHORIZED, "{path} with {token:?}");
+        }
+    }
+    for (who, token) in [("another sender", &carol), ("another tenant's admin", &mallory)] {
+        let r = app.get(Some(token), &format!("/api/v1/messages/{id}")).await;
+        assert_eq!(r.status(), StatusCode::NOT_FOUND, "{who}");
+        let body = r.text().await.expect("text");
+        assert!(!body.contains("bob@") && !body.contains("Hello"), "{who} sees no data: {body}");
+        let r = app.post(Some(token), &format!("/api/v1/messages/{id}/recall"), json!({})).await;
+        assert_eq!(r.status(), StatusCode::NOT_FOUND, "{who} cannot recall");
+        let r = app.post(Some(token), &format!("/api/v1/messages/{id}/finalise"), json!({})).await;
+        assert_eq!(r.status(), StatusCode::NOT_FOUND, "{who} cannot finalise");
+        let list: Value =
+            app.get(Some(token), "/api/v1/messages").await.json().await.expect("json");
+        assert!(list["messages"].as_array().expect("list").is_empty(), "{who}'s sent list");
+    }
+    // The tenant's admin can see it; the sender's own view shows BCC only to the sender.
+    let r = app.get(Some(&admin), &format!("/api/v1/messages/{id}")).await;
+    assert_eq!(r.status(), StatusCode::OK);
+    // Another tenant's user cannot reuse the id either.
+    let key = app.platform_key().await;
+    let mut stolen =
+        message("mallory@other.example", &["x@outside.example"], "Mine", &key, 10).slip;
+    stolen["id"] = json!(id);
+    let r = app.post(Some(&mallory), "/api/v1/messages", stolen).await;
+    assert_eq!(error_code(r).await, (StatusCode::CONFLICT, "id_in_use".into()));
+    // Tokens are per user: carol cannot revoke alice's.
+    let alice_tokens: Value =
+        app.get(Some(&alice), "/api/v1/tokens").await.json().await.expect("json");
+    let alice_token_id = alice_tokens["tokens"][0]["id"].as_i64().expect("id");
+    let r = app
+        .client
+        .delete(app.url(&format!("/api/v1/tokens/{alice_token_id}")))
+        .bearer_auth(&carol)
+        .send()
+        .await
+        .expect("req");
+    assert_eq!(r.status(), StatusCode::NOT_FOUND);
+    assert_eq!(app.get(Some(&alice), "/api/v1/me").await.status(), StatusCode::OK);
+}
+
+trait ParseEmail {
+    fn parse_email(&self) -> sealpost_platform::domain::EmailAddress;
+}
+
+impl ParseEmail for str {
+    fn parse_email(&self) -> sealpost_platform::domain::EmailAddress {
+        sealpost_platform::domain::EmailAddress::parse(self).expect("email")
+    }
+}
+
+#[tokio::test]
+async fn recall_and_expiry_are_enforced_on_later_access() {
+    let app = spawn_app().await;
+    let alice = app.user(app.acme, "alice@acme.example", Role::Sender).await;
+    let id = sent_message(&app, &alice, "alice@acme.example").await;
+    let r = app.post(Some(&alice), &format!("/api/v1/messages/{id}/recall"), json!({})).await;
+    assert_eq!(r.json::<Value>().await.expect("json")["state"], "recalled");
+    let slip: Value =
+        app.get(Some(&alice), &format!("/api/v1/messages/{id}")).await.json().await.expect("json");
+    assert_eq!(slip["state"], "recalled");
+    assert!(slip["events"].as_array().expect("e").iter().any(|e| e["kind"] == "recalled"));
+    let r = app.post(Some(&alice), &format!("/api/v1/messages/{id}/finalise"), json!({})).await;
+    assert_eq!(error_code(r).await, (StatusCode::GONE, "recalled".into()));
+
+    // Expiry set in the past after creation: uploads are refused.
+    let key = app.platform_key().await;
+    let msg = message("alice@acme.example", &["bob@outside.example"], "Short-lived", &key, 10);
+    app.post(Some(&alice), "/api/v1/messages", msg.slip.clone()).await;
+    let r = app
+        .client
+        .patch(app.url(&format!("/api/v1/messages/{}", msg.id)))
+        .bearer_auth(&alice)
+        .json(&json!({"expires_at": 1}))
+        .send()
+        .await
+        .expect("req");
+    assert_eq!(r.json::<Value>().await.expect("json")["state"], "expired");
+    let r = app.upload(&alice, &msg.id, 0, msg.envelope.clone()).await;
+    assert_eq!(error_code(r).await, (StatusCode::GONE, "expired".into()));
+}
+
+#[tokio::test]
+async fn key_rotation_keeps_envelopes_for_the_old_key_acceptable() {
+    let app = spawn_app().await;
+    let alice = app.user(app.acme, "alice@acme.example", Role::Sender).await;
+    let old_key = app.platform_key().await;
+    let first = sent_message(&app, &alice, "alice@acme.example").await;
+
+    // Rotate (as `admin rotate-platform-key` does, from another process).
+    let new_id =
+        platform_keys::rotate(&app.state.db, &app.state.master, 3072).await.expect("rotate");
+    // An envelope sealed for the old key (a helper that has not refreshed yet) still works…
+    let msg = message("alice@acme.example", &["bob@outside.example"], "Old key", &old_key, 10);
+    app.post(Some(&alice), "/api/v1/messages", msg.slip.clone()).await;
+    app.upload(&alice, &msg.id, 0, msg.envelope.clone()).await;
+    let r =
+        app.post(Some(&alice), &format!("/api/v1/messages/{}/finalise", msg.id), json!({})).await;
+    assert_eq!(r.status(), StatusCode::OK);
+    // …and one for the new key is accepted by a node that had not loaded it yet.
+    let new_key = sealpost_envelope::PublicKey::from_spki_der(
+        &sqlx::query_as::<_, (Vec<u8>,)>("SELECT public_spki FROM platform_keys WHERE key_id = $1")
+            .bind(new_id.to_hex())
+            .fetch_one(&app.state.db.pool)
+            .await
+            .expect("row")
+            .0,
+    )
+    .expect("key");
+    let msg = message("alice@acme.example", &["bob@outside.example"], "New key", &new_key, 10);
+    app.post(Some(&alice), "/api/v1/messages", msg.slip.clone()).await;
+    app.upload(&alice, &msg.id, 0, msg.envelope.clone()).await;
+    let r =
+        app.post(Some(&alice), &format!("/api/v1/messages/{}/finalise", msg.id), json!({})).await;
+    assert_eq!(r.status(), StatusCode::OK);
+    assert_eq!(app.platform_key().await.key_id(), new_id, "the new key is now served");
+    // The first message is still readable.
+    let (text, _) = stored_plaintext(&app, &first).await;
+    assert!(text.contains("Hello"));
+}
