@@ -23,3 +23,40 @@ apt_install() {
     $sudo apt-get update -qq
     DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
 }
+
+# A free TCP port on the loopback interface.
+free_port() {
+    python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'
+}
+
+# Starts a throwaway PostgreSQL cluster (Debian's postgresql) on a free loopback port, in its
+# own folder, trusting local connections. Sets PG_TEST_URL; stop it with stop_test_postgres.
+start_test_postgres() {
+    apt_install postgresql
+    local bin
+    bin=$(ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sort -V | tail -n 1)
+    [ -x "$bin/initdb" ] || { echo "PostgreSQL's initdb was not found" >&2; return 1; }
+    PG_TEST_DIR=$(mktemp -d /tmp/sealpost-pg.XXXXXX)
+    PG_TEST_PORT=$(free_port)
+    local as=()
+    if [ "$(id -u)" -eq 0 ]; then
+        chown postgres: "$PG_TEST_DIR"
+        as=(runuser -u postgres --)
+    fi
+    "${as[@]}" "$bin/initdb" -D "$PG_TEST_DIR/data" -U postgres --auth=trust -E UTF8 >"$PG_TEST_DIR/initdb.log" 2>&1 \
+        || { cat "$PG_TEST_DIR/initdb.log" >&2; return 1; }
+    "${as[@]}" "$bin/pg_ctl" -D "$PG_TEST_DIR/data" -l "$PG_TEST_DIR/server.log" -w \
+        -o "-p $PG_TEST_PORT -k $PG_TEST_DIR -c listen_addresses=127.0.0.1 -c fsync=off" start >/dev/null \
+        || { cat "$PG_TEST_DIR/server.log" >&2; return 1; }
+    PG_TEST_BIN=$bin
+    PG_TEST_AS=("${as[@]}")
+    PG_TEST_URL="postgres://postgres@127.0.0.1:$PG_TEST_PORT/postgres"
+    export PG_TEST_URL
+}
+
+stop_test_postgres() {
+    [ -n "${PG_TEST_DIR:-}" ] || return 0
+    "${PG_TEST_AS[@]}" "$PG_TEST_BIN/pg_ctl" -D "$PG_TEST_DIR/data" -m immediate stop >/dev/null 2>&1 || true
+    rm -rf "$PG_TEST_DIR"
+    PG_TEST_DIR=""
+}
