@@ -18,6 +18,7 @@ use clap::{Parser, Subcommand};
 use sealpost_platform::config::Settings;
 use sealpost_platform::domain::{EmailAddress, Policy, Role};
 use sealpost_platform::startup::{self, BOOTSTRAP_ADMIN};
+use sealpost_platform::store::audit::{self, Verdict};
 use sealpost_platform::store::{accounts, platform_keys};
 use zeroize::Zeroizing;
 
@@ -48,6 +49,15 @@ enum Command {
     /// Administer tenants, users, tokens, policy and keys.
     #[command(subcommand)]
     Admin(Admin),
+    /// Check the audit log.
+    #[command(subcommand)]
+    Audit(Audit),
+}
+
+#[derive(Subcommand)]
+enum Audit {
+    /// Walk the hash chain and report the first broken link, if any (exit status 1 then).
+    Verify,
 }
 
 #[derive(Subcommand)]
@@ -127,6 +137,7 @@ fn main() -> ExitCode {
                 serve(settings).await
             }
             Command::Admin(a) => admin(settings, a).await,
+            Command::Audit(Audit::Verify) => audit_verify(settings).await,
         }
     });
     match result {
@@ -198,6 +209,19 @@ fn read_password() -> Result<Zeroizing<String>, String> {
     Ok(trimmed)
 }
 
+async fn audit_verify(settings: Settings) -> Result<(), String> {
+    let (state, _) = startup::prepare(settings).await?;
+    match audit::verify(&state.db).await.map_err(|e| e.to_string())? {
+        Verdict::Intact { entries } => {
+            println!("Audit log intact: {entries} entries, every link holds.");
+            Ok(())
+        }
+        Verdict::Broken { seq, reason } => Err(format!(
+            "audit log broken at entry {seq}: {reason}; entries from {seq} on cannot be trusted"
+        )),
+    }
+}
+
 async fn admin(settings: Settings, cmd: Admin) -> Result<(), String> {
     let (state, _) = startup::prepare(settings).await?;
     let db = &state.db;
@@ -213,6 +237,7 @@ async fn admin(settings: Settings, cmd: Admin) -> Result<(), String> {
             accounts::create_tenant(db, &state.master, &name, &domains, &policy)
                 .await
                 .map_err(|e| e.to_string())?;
+            log(db, "tenant.created", &format!("{name} {}", domains.join(","))).await?;
             println!("Created tenant \"{name}\" for {}.", domains.join(", "));
         }
         Admin::CreateUser { tenant, email, admin } => {
@@ -224,6 +249,7 @@ async fn admin(settings: Settings, cmd: Admin) -> Result<(), String> {
             accounts::create_user(db, tenant, &email, role, password.clone())
                 .await
                 .map_err(|e| e.to_string())?;
+            log(db, "user.created", &format!("{email} {}", role.as_str())).await?;
             println!("Created {} user {email}.", role.as_str());
             if generated {
                 println!("Password (shown only now): {}", password.as_str());
@@ -252,6 +278,7 @@ async fn admin(settings: Settings, cmd: Admin) -> Result<(), String> {
             accounts::set_policy(db, tenant_id(tenant).await?, &p)
                 .await
                 .map_err(|e| e.to_string())?;
+            log(db, "policy.changed", &text).await?;
             println!("Policy updated.");
         }
         Admin::RotatePlatformKey => {
@@ -264,4 +291,9 @@ async fn admin(settings: Settings, cmd: Admin) -> Result<(), String> {
         }
     }
     Ok(())
+}
+
+/// Records an admin action in the audit log, with the CLI as the actor.
+async fn log(db: &sealpost_platform::db::Db, action: &str, detail: &str) -> Result<(), String> {
+    audit::append(db, None, "cli", action, detail).await.map_err(|e| e.to_string())
 }

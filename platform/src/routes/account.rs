@@ -12,6 +12,7 @@ use crate::domain::EmailAddress;
 use crate::error::{ApiError, ApiJson};
 use crate::state::AppState;
 use crate::store::accounts::{self, AuthUser, LoginRefused};
+use crate::store::audit;
 
 /// Body of `POST /api/v1/auth/login`.
 #[derive(Deserialize)]
@@ -59,13 +60,21 @@ pub async fn login(
                 })),
             ))
         }
-        Err(LoginRefused::BadCredentials) => Err(bad()),
-        Err(LoginRefused::Locked { until }) => Err(ApiError::new(
-            StatusCode::TOO_MANY_REQUESTS,
-            "locked",
-            "too many failed sign-ins; the account is locked for a while",
-        )
-        .with("retry_after_seconds", ((until - now_ms()) / 1000).max(1))),
+        Err(LoginRefused::BadCredentials) => {
+            audit::append(&state.db, None, email.as_str(), "login.failed", "bad credentials")
+                .await?;
+            Err(bad())
+        }
+        Err(LoginRefused::Locked { until }) => {
+            audit::append(&state.db, None, email.as_str(), "login.refused", "account locked")
+                .await?;
+            Err(ApiError::new(
+                StatusCode::TOO_MANY_REQUESTS,
+                "locked",
+                "too many failed sign-ins; the account is locked for a while",
+            )
+            .with("retry_after_seconds", ((until - now_ms()) / 1000).max(1)))
+        }
     }
 }
 
@@ -94,6 +103,9 @@ pub async fn revoke(
         other => other.parse().map_err(|_| ApiError::not_found("token"))?,
     };
     if accounts::revoke_token(&state.db, user.user_id, token_id).await? {
+        let detail = format!("token {token_id}");
+        audit::append(&state.db, Some(user.tenant_id), &user.email, "token.revoked", &detail)
+            .await?;
         Ok(StatusCode::NO_CONTENT)
     } else {
         Err(ApiError::not_found("token"))

@@ -24,6 +24,7 @@ use crate::domain::{EmailAddress, Role};
 use crate::error::{ApiError, ApiJson};
 use crate::state::AppState;
 use crate::store::accounts::{self, AuthUser};
+use crate::store::audit;
 use crate::store::messages::{self, Created, MessageRow, NewMessage, SentFilter};
 use crate::stub;
 
@@ -148,7 +149,11 @@ pub async fn create(
         expires_at,
     };
     match messages::create(&state.db, &new).await? {
-        Created::New(m) => Ok((StatusCode::CREATED, Json(upload_status(&m)))),
+        Created::New(m) => {
+            audit::append(&state.db, Some(user.tenant_id), &user.email, "message.created", &m.id)
+                .await?;
+            Ok((StatusCode::CREATED, Json(upload_status(&m))))
+        }
         Created::Existing(m) => Ok((StatusCode::OK, Json(upload_status(&m)))),
         Created::Conflict => Err(ApiError::conflict(
             "id_in_use",
@@ -379,6 +384,7 @@ pub async fn finalise(
             messages::get(&state.db, &m.id).await?.ok_or_else(|| ApiError::not_found("message"))?;
         return Ok(Json(final_answer(&state, &m).await?));
     }
+    audit::append(&state.db, Some(m.tenant_id), &user.email, "message.finalised", &m.id).await?;
     let m = messages::get(&state.db, &m.id).await?.ok_or_else(|| ApiError::not_found("message"))?;
     Ok(Json(final_answer(&state, &m).await?))
 }
@@ -545,7 +551,9 @@ pub async fn recall(
     Path(id): Path<String>,
 ) -> Result<Json<Value>, ApiError> {
     let m = visible(&state, &user, &id).await?;
-    messages::recall(&state.db, &m.id).await?;
+    if messages::recall(&state.db, &m.id).await? {
+        audit::append(&state.db, Some(m.tenant_id), &user.email, "message.recalled", &m.id).await?;
+    }
     let m = messages::get(&state.db, &m.id).await?.ok_or_else(|| ApiError::not_found("message"))?;
     Ok(Json(summary(&m)))
 }
@@ -570,6 +578,9 @@ pub async fn change(
         return Err(ApiError::gone("recalled", "the message was recalled"));
     }
     messages::set_expiry(&state.db, &m.id, req.expires_at).await?;
+    let detail = format!("{} expires_at={:?}", m.id, req.expires_at);
+    audit::append(&state.db, Some(m.tenant_id), &user.email, "message.expiry_changed", &detail)
+        .await?;
     let m = messages::get(&state.db, &m.id).await?.ok_or_else(|| ApiError::not_found("message"))?;
     Ok(Json(summary(&m)))
 }

@@ -2,6 +2,7 @@
 //! transaction) and speaks in domain types; SQL stays in here.
 
 pub mod accounts;
+pub mod audit;
 pub mod messages;
 pub mod platform_keys;
 

@@ -8,6 +8,7 @@ use reqwest::StatusCode;
 use sealpost_envelope::{Decryptor, FileKey, Header, Limits};
 use sealpost_platform::domain::Role;
 use sealpost_platform::routes::messages::file_key_purpose;
+use sealpost_platform::store::audit::{self, Verdict};
 use sealpost_platform::store::{accounts, messages, platform_keys};
 use serde_json::{Value, json};
 
@@ -475,4 +476,49 @@ async fn key_rotation_keeps_envelopes_for_the_old_key_acceptable() {
     // The first message is still readable.
     let (text, _) = stored_plaintext(&app, &first).await;
     assert!(text.contains("Hello"));
+}
+
+#[tokio::test]
+async fn the_audit_log_records_actions_and_shows_where_it_was_altered() {
+    let app = spawn_app().await;
+    let alice = app.user(app.acme, "alice@acme.example", Role::Sender).await;
+    app.post(
+        None,
+        "/api/v1/auth/login",
+        json!({"email": "alice@acme.example", "password": "wrong"}),
+    )
+    .await;
+    let id = sent_message(&app, &alice, "alice@acme.example").await;
+    app.post(Some(&alice), &format!("/api/v1/messages/{id}/recall"), json!({})).await;
+
+    let actions: Vec<(String, String)> =
+        sqlx::query_as("SELECT actor, action FROM audit_log ORDER BY seq")
+            .fetch_all(&app.state.db.pool)
+            .await
+            .expect("rows");
+    let names: Vec<&str> = actions.iter().map(|(_, a)| a.as_str()).collect();
+    assert_eq!(names, ["login.failed", "message.created", "message.finalised", "message.recalled"]);
+    assert_eq!(audit::verify(&app.state.db).await.expect("verify"), Verdict::Intact { entries: 4 });
+
+    // Someone with database access rewrites history.
+    sqlx::query("UPDATE audit_log SET actor = $1 WHERE seq = $2")
+        .bind("someone-else@acme.example")
+        .bind(3_i64)
+        .execute(&app.state.db.pool)
+        .await
+        .expect("tamper");
+    assert_eq!(
+        audit::verify(&app.state.db).await.expect("verify"),
+        Verdict::Broken { seq: 3, reason: "its contents were changed" }
+    );
+    // Deleting a row is caught too.
+    sqlx::query("DELETE FROM audit_log WHERE seq = $1")
+        .bind(2_i64)
+        .execute(&app.state.db.pool)
+        .await
+        .expect("delete");
+    assert!(matches!(
+        audit::verify(&app.state.db).await.expect("verify"),
+        Verdict::Broken { seq: 2, .. }
+    ));
 }

@@ -1,0 +1,159 @@
+//! The audit log: append-only, each row hash-chained to the one before it, so that changing,
+//! removing or reordering any row breaks every link after it.
+//!
+//! `hash = SHA-256(prev_hash ‖ u64(seq) ‖ i64(at) ‖ field(tenant) ‖ field(actor) ‖
+//! field(action) ‖ field(detail))`, where `field(x)` is x's UTF-8 length as u32 then its bytes
+//! (a missing tenant is the empty string), integers big-endian. The first row's `prev_hash`
+//! is 32 zero bytes. `sealpost-platform audit verify` walks the chain.
+
+use aws_lc_rs::digest;
+
+use super::StoreError;
+use crate::db::{Db, now_ms};
+
+/// One audit entry.
+#[derive(Clone, Debug, sqlx::FromRow)]
+pub struct AuditRow {
+    /// Position in the chain, from 1.
+    pub seq: i64,
+    /// When, ms.
+    pub at: i64,
+    /// The tenant concerned, if any.
+    pub tenant_id: Option<i64>,
+    /// Who did it (an address, `cli`, `system`).
+    pub actor: String,
+    /// What (`login.failed`, `message.finalised`, …).
+    pub action: String,
+    /// Details (ids, never content or secrets).
+    pub detail: String,
+    /// The previous row's hash.
+    pub prev_hash: Vec<u8>,
+    /// This row's hash.
+    pub hash: Vec<u8>,
+}
+
+fn link_hash(
+    prev: &[u8],
+    seq: i64,
+    at: i64,
+    tenant: Option<i64>,
+    actor: &str,
+    action: &str,
+    detail: &str,
+) -> Vec<u8> {
+    let mut ctx = digest::Context::new(&digest::SHA256);
+    ctx.update(prev);
+    ctx.update(&(seq as u64).to_be_bytes());
+    ctx.update(&at.to_be_bytes());
+    let tenant = tenant.map(|t| t.to_string()).unwrap_or_default();
+    for field in [tenant.as_str(), actor, action, detail] {
+        ctx.update(&(field.len() as u32).to_be_bytes());
+        ctx.update(field.as_bytes());
+    }
+    ctx.finish().as_ref().to_vec()
+}
+
+/// Appends an entry. Concurrent appends race for the next sequence number; the loser retries.
+pub async fn append(
+    db: &Db,
+    tenant: Option<i64>,
+    actor: &str,
+    action: &str,
+    detail: &str,
+) -> Result<(), StoreError> {
+    let mut attempts = 0;
+    loop {
+        attempts += 1;
+        let mut tx = db.pool.begin().await?;
+        let last: Option<(i64, Vec<u8>)> =
+            sqlx::query_as("SELECT seq, hash FROM audit_log ORDER BY seq DESC LIMIT 1")
+                .fetch_optional(&mut *tx)
+                .await?;
+        let (seq, prev) = last.map_or((1, vec![0u8; 32]), |(s, h)| (s + 1, h));
+        let at = now_ms();
+        let hash = link_hash(&prev, seq, at, tenant, actor, action, detail);
+        let inserted = sqlx::query(
+            "INSERT INTO audit_log (seq, at, tenant_id, actor, action, detail, prev_hash, hash) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
+        )
+        .bind(seq)
+        .bind(at)
+        .bind(tenant)
+        .bind(actor)
+        .bind(action)
+        .bind(detail)
+        .bind(prev)
+        .bind(hash)
+        .execute(&mut *tx)
+        .await;
+        match inserted {
+            Ok(_) => {
+                tx.commit().await?;
+                return Ok(());
+            }
+            Err(sqlx::Error::Database(e)) if e.is_unique_violation() && attempts < 10 => continue,
+            Err(e) => return Err(e.into()),
+        }
+    }
+}
+
+/// What verifying the chain found.
+#[derive(Debug, PartialEq, Eq)]
+pub enum Verdict {
+    /// Every link holds.
+    Intact {
+        /// Entries checked.
+        entries: i64,
+    },
+    /// The first row whose link does not hold.
+    Broken {
+        /// Its sequence number.
+        seq: i64,
+        /// Why.
+        reason: &'static str,
+    },
+}
+
+/// Walks the whole chain, in pages.
+pub async fn verify(db: &Db) -> Result<Verdict, StoreError> {
+    let mut prev = vec![0u8; 32];
+    let mut expected_seq = 1;
+    loop {
+        let rows: Vec<AuditRow> = sqlx::query_as(
+            "SELECT seq, at, tenant_id, actor, action, detail, prev_hash, hash FROM audit_log \
+             WHERE seq >= $1 ORDER BY seq LIMIT 1000",
+        )
+        .bind(expected_seq)
+        .fetch_all(&db.pool)
+        .await?;
+        if rows.is_empty() {
+            let (gap,): (i64,) = sqlx::query_as("SELECT COUNT(*) FROM audit_log WHERE seq >= $1")
+                .bind(expected_seq)
+                .fetch_one(&db.pool)
+                .await?;
+            return Ok(if gap > 0 {
+                Verdict::Broken { seq: expected_seq, reason: "a row is missing" }
+            } else {
+                Verdict::Intact { entries: expected_seq - 1 }
+            });
+        }
+        for r in rows {
+            if r.seq != expected_seq {
+                return Ok(Verdict::Broken { seq: expected_seq, reason: "a row is missing" });
+            }
+            if r.prev_hash != prev {
+                return Ok(Verdict::Broken {
+                    seq: r.seq,
+                    reason: "it does not follow the row before",
+                });
+            }
+            let h =
+                link_hash(&r.prev_hash, r.seq, r.at, r.tenant_id, &r.actor, &r.action, &r.detail);
+            if h != r.hash {
+                return Ok(Verdict::Broken { seq: r.seq, reason: "its contents were changed" });
+            }
+            prev = r.hash;
+            expected_seq += 1;
+        }
+    }
+}
