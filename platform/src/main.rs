@@ -261,8 +261,9 @@ async fn admin(settings: Settings, cmd: Admin) -> Result<(), String> {
                 .await
                 .map_err(|e| e.to_string())?
                 .ok_or_else(|| format!("no user {email}"))?;
-            let (_, token) =
+            let (id, token) =
                 accounts::create_device_token(db, user, &label).await.map_err(|e| e.to_string())?;
+            log(db, "token.created", &format!("token {id} for {email} ({label})")).await?;
             println!("{}", token.as_str());
         }
         Admin::ShowPolicy { tenant } => {
@@ -285,6 +286,7 @@ async fn admin(settings: Settings, cmd: Admin) -> Result<(), String> {
             let id = platform_keys::rotate(db, &state.master, state.settings.platform_key_bits)
                 .await
                 .map_err(|e| e.to_string())?;
+            log(db, "platform_key.rotated", &id.to_hex()).await?;
             println!(
                 "New platform key {id}; restart or let nodes reload to wrap new messages for it."
             );

@@ -51,6 +51,9 @@ pub async fn login(
         Ok(user) => {
             let (id, token) =
                 accounts::create_device_token(&state.db, user.user_id, &device).await?;
+            let detail = format!("token {id} for device {device:?}");
+            audit::append(&state.db, Some(user.tenant_id), &user.email, "login.succeeded", &detail)
+                .await?;
             Ok((
                 StatusCode::CREATED,
                 Json(json!({

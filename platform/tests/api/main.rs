@@ -488,6 +488,8 @@ async fn the_audit_log_records_actions_and_shows_where_it_was_altered() {
         json!({"email": "alice@acme.example", "password": "wrong"}),
     )
     .await;
+    let login = json!({"email": "alice@acme.example", "password": PASSWORD});
+    assert_eq!(app.post(None, "/api/v1/auth/login", login).await.status(), StatusCode::CREATED);
     let id = sent_message(&app, &alice, "alice@acme.example").await;
     app.post(Some(&alice), &format!("/api/v1/messages/{id}/recall"), json!({})).await;
 
@@ -497,19 +499,26 @@ async fn the_audit_log_records_actions_and_shows_where_it_was_altered() {
             .await
             .expect("rows");
     let names: Vec<&str> = actions.iter().map(|(_, a)| a.as_str()).collect();
-    assert_eq!(names, ["login.failed", "message.created", "message.finalised", "message.recalled"]);
-    assert_eq!(audit::verify(&app.state.db).await.expect("verify"), Verdict::Intact { entries: 4 });
+    let expected = [
+        "login.failed",
+        "login.succeeded",
+        "message.created",
+        "message.finalised",
+        "message.recalled",
+    ];
+    assert_eq!(names, expected);
+    assert_eq!(audit::verify(&app.state.db).await.expect("verify"), Verdict::Intact { entries: 5 });
 
     // Someone with database access rewrites history.
     sqlx::query("UPDATE audit_log SET actor = $1 WHERE seq = $2")
         .bind("someone-else@acme.example")
-        .bind(3_i64)
+        .bind(4_i64)
         .execute(&app.state.db.pool)
         .await
         .expect("tamper");
     assert_eq!(
         audit::verify(&app.state.db).await.expect("verify"),
-        Verdict::Broken { seq: 3, reason: "its contents were changed" }
+        Verdict::Broken { seq: 4, reason: "its contents were changed" }
     );
     // Deleting a row is caught too.
     sqlx::query("DELETE FROM audit_log WHERE seq = $1")
