@@ -23,11 +23,18 @@ pub enum Engine {
 }
 
 /// Migrations in order: (version, SQLite text, PostgreSQL text).
-const MIGRATIONS: &[(i64, &str, &str)] = &[(
-    1,
-    include_str!("../migrations/sqlite/0001_init.sql"),
-    include_str!("../migrations/postgres/0001_init.sql"),
-)];
+const MIGRATIONS: &[(i64, &str, &str)] = &[
+    (
+        1,
+        include_str!("../migrations/sqlite/0001_init.sql"),
+        include_str!("../migrations/postgres/0001_init.sql"),
+    ),
+    (
+        2,
+        include_str!("../migrations/sqlite/0002_user_keys.sql"),
+        include_str!("../migrations/postgres/0002_user_keys.sql"),
+    ),
+];
 
 /// The pool and its engine.
 #[derive(Clone, Debug)]

@@ -19,7 +19,7 @@ use sealpost_platform::config::Settings;
 use sealpost_platform::domain::{EmailAddress, Policy, Role};
 use sealpost_platform::startup::{self, BOOTSTRAP_ADMIN};
 use sealpost_platform::store::audit::{self, Verdict};
-use sealpost_platform::store::{accounts, platform_keys};
+use sealpost_platform::store::{accounts, platform_keys, user_keys};
 use zeroize::Zeroizing;
 
 #[derive(Parser)]
@@ -109,6 +109,15 @@ enum Admin {
     },
     /// Generate a new platform key; older keys stay usable for older messages.
     RotatePlatformKey,
+    /// Set the tenant's compliance key (SPKI PEM); set `compliance_copy` in the policy to use it.
+    SetComplianceKey {
+        /// Tenant name.
+        #[arg(long)]
+        tenant: String,
+        /// The public key, PEM.
+        #[arg(long)]
+        file: PathBuf,
+    },
 }
 
 fn main() -> ExitCode {
@@ -281,6 +290,15 @@ async fn admin(settings: Settings, cmd: Admin) -> Result<(), String> {
                 .map_err(|e| e.to_string())?;
             log(db, "policy.changed", &text).await?;
             println!("Policy updated.");
+        }
+        Admin::SetComplianceKey { tenant, file } => {
+            let pem = std::fs::read(&file).map_err(|e| format!("{}: {e}", file.display()))?;
+            let key = sealpost_envelope::PublicKey::parse(&pem)
+                .map_err(|e| format!("{}: {e}", file.display()))?;
+            let id = tenant_id(tenant).await?;
+            user_keys::set_compliance_key(db, id, Some(&key)).await.map_err(|e| e.to_string())?;
+            log(db, "compliance_key.set", &key.key_id().to_hex()).await?;
+            println!("Compliance key {} set.", key.key_id());
         }
         Admin::RotatePlatformKey => {
             let id = platform_keys::rotate(db, &state.master, state.settings.platform_key_bits)

@@ -1,6 +1,7 @@
 //! The HTTP API, one module per resource, and the router that joins them.
 
 pub mod account;
+pub mod keys;
 pub mod messages;
 pub mod system;
 
@@ -25,6 +26,8 @@ pub fn router(state: AppState) -> Router {
     Router::new()
         .route("/healthz", get(system::healthz))
         .route("/api/v1/keys/platform", get(system::platform_key))
+        .route("/api/v1/keys/mine", get(keys::mine).put(keys::register))
+        .route("/api/v1/keys/lookup", get(keys::lookup))
         .route("/api/v1/auth/login", post(account::login))
         .route("/api/v1/me", get(account::me))
         .route("/api/v1/tokens", get(account::tokens))

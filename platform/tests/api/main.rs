@@ -531,3 +531,88 @@ async fn the_audit_log_records_actions_and_shows_where_it_was_altered() {
         Verdict::Broken { seq: 2, .. }
     ));
 }
+
+#[tokio::test]
+async fn users_register_keys_that_senders_look_up_with_the_compliance_key() {
+    let app = spawn_app().await;
+    let alice = app.user(app.acme, "alice@acme.example", Role::Sender).await;
+    let bob = app.user(app.other, "bob@other.example", Role::Sender).await;
+    let put = |token: &str, pem: String| {
+        app.client
+            .put(app.url("/api/v1/keys/mine"))
+            .bearer_auth(token.to_string())
+            .json(&json!({ "public_key_pem": pem }))
+            .send()
+    };
+    let bob_key =
+        sealpost_envelope::PrivateKey::generate(sealpost_envelope::RsaBits::Rsa3072).expect("key");
+    let r = put(&bob, bob_key.public_key().to_pem().expect("pem")).await.expect("req");
+    assert_eq!(r.status(), StatusCode::OK);
+
+    let weak = std::fs::read_to_string(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../envelope/tests/vectors/keys/weak-2048.pem"
+    ))
+    .expect("weak key");
+    let weak_pub = {
+        // The envelope crate refuses to load a 2048-bit key at all, so take its public half
+        // with the openssl CLI (installed by scripts/test).
+        let out = std::process::Command::new("openssl")
+            .args(["pkey", "-pubout"])
+            .stdin(std::process::Stdio::piped())
+            .stdout(std::process::Stdio::piped())
+            .spawn()
+            .and_then(|mut c| {
+                use std::io::Write;
+                c.stdin.take().expect("stdin").write_all(weak.as_bytes())?;
+                c.wait_with_output()
+            })
+            .expect("openssl");
+        String::from_utf8(out.stdout).expect("pem")
+    };
+    let r = put(&alice, weak_pub).await.expect("req");
+    assert_eq!(error_code(r).await, (StatusCode::UNPROCESSABLE_ENTITY, "bad_key".into()));
+
+    let look = |q: &str| {
+        let path = format!("/api/v1/keys/lookup?email={q}");
+        let (app, alice) = (&app, alice.clone());
+        async move { app.get(Some(&alice), &path).await }
+    };
+    let v: Value = look("bob@other.example,nobody@acme.example").await.json().await.expect("json");
+    assert_eq!(v["keys"].as_array().expect("keys").len(), 1);
+    assert_eq!(v["keys"][0]["key_id"], bob_key.key_id().to_hex());
+    assert!(v["compliance"].is_null());
+
+    // Bob rotates: the lookup follows, his own list keeps the old key retired.
+    let newer =
+        sealpost_envelope::PrivateKey::generate(sealpost_envelope::RsaBits::Rsa3072).expect("key");
+    put(&bob, newer.public_key().to_pem().expect("pem")).await.expect("req");
+    let v: Value = look("bob@other.example").await.json().await.expect("json");
+    assert_eq!(v["keys"][0]["key_id"], newer.key_id().to_hex());
+    let mine: Value = app.get(Some(&bob), "/api/v1/keys/mine").await.json().await.expect("json");
+    let actives: Vec<bool> = mine["keys"]
+        .as_array()
+        .expect("k")
+        .iter()
+        .map(|k| k["active"].as_bool().unwrap_or(true))
+        .collect();
+    assert_eq!(actives, [true, false]);
+
+    // With a compliance copy in the policy, the tenant's compliance key comes along.
+    let compliance =
+        sealpost_envelope::PrivateKey::generate(sealpost_envelope::RsaBits::Rsa3072).expect("key");
+    sealpost_platform::store::user_keys::set_compliance_key(
+        &app.state.db,
+        app.acme,
+        Some(compliance.public_key()),
+    )
+    .await
+    .expect("set");
+    let mut policy = accounts::policy(&app.state.db, app.acme).await.expect("policy");
+    policy.compliance_copy = true;
+    accounts::set_policy(&app.state.db, app.acme, &policy).await.expect("set policy");
+    let v: Value = look("bob@other.example").await.json().await.expect("json");
+    assert_eq!(v["compliance"]["key_id"], compliance.key_id().to_hex());
+    let r = look("not-an-address").await;
+    assert_eq!(r.status(), StatusCode::BAD_REQUEST);
+}
