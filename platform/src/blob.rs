@@ -99,6 +99,27 @@ impl BlobStore {
         Ok(written)
     }
 
+    /// Removes segments a crash left half-written (never acknowledged, so always safe to
+    /// drop). Returns how many were removed.
+    pub async fn remove_partials(&self) -> io::Result<usize> {
+        let BlobStore::Local { root } = self;
+        let mut removed = 0;
+        let Ok(mut shards) = tokio::fs::read_dir(root).await else { return Ok(0) };
+        while let Some(shard) = shards.next_entry().await? {
+            if !shard.file_type().await?.is_dir() {
+                continue;
+            }
+            let mut files = tokio::fs::read_dir(shard.path()).await?;
+            while let Some(f) = files.next_entry().await? {
+                if f.file_name().to_string_lossy().ends_with(".partial") {
+                    tokio::fs::remove_file(f.path()).await?;
+                    removed += 1;
+                }
+            }
+        }
+        Ok(removed)
+    }
+
     /// Reads `range` of blob `name`.
     pub async fn read(&self, name: &str, range: Range<u64>) -> io::Result<Vec<u8>> {
         let mut f = tokio::fs::File::open(self.path(name)).await?;

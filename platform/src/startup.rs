@@ -58,11 +58,19 @@ pub async fn prepare(settings: Settings) -> Result<(AppState, StartNotes), Strin
         .unwrap_or_else(|| format!("https://{}", settings.listen))
         .trim_end_matches('/')
         .to_string();
+    let blobs = BlobStore::Local { root: settings.data_dir.join("envelopes") };
+    let removed = blobs
+        .remove_partials()
+        .await
+        .map_err(|e| format!("cannot tidy the envelope store: {e}"))?;
+    if removed > 0 {
+        tracing::info!(removed, "removed upload segments left half-written by a crash");
+    }
     let state = AppState {
         db,
         master: Arc::new(master),
         keys: Arc::new(RwLock::new(keys)),
-        blobs: BlobStore::Local { root: settings.data_dir.join("envelopes") },
+        blobs,
         settings: Arc::new(settings),
         public_url,
     };
