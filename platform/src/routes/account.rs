@@ -54,6 +54,7 @@ pub async fn login(
             let detail = format!("token {id} for device {device:?}");
             audit::append(&state.db, Some(user.tenant_id), &user.email, "login.succeeded", &detail)
                 .await?;
+            metrics::counter!("sealpost_logins_total", "result" => "succeeded").increment(1);
             Ok((
                 StatusCode::CREATED,
                 Json(json!({
@@ -66,11 +67,13 @@ pub async fn login(
         Err(LoginRefused::BadCredentials) => {
             audit::append(&state.db, None, email.as_str(), "login.failed", "bad credentials")
                 .await?;
+            metrics::counter!("sealpost_logins_total", "result" => "failed").increment(1);
             Err(bad())
         }
         Err(LoginRefused::Locked { until }) => {
             audit::append(&state.db, None, email.as_str(), "login.refused", "account locked")
                 .await?;
+            metrics::counter!("sealpost_logins_total", "result" => "locked").increment(1);
             Err(ApiError::new(
                 StatusCode::TOO_MANY_REQUESTS,
                 "locked",

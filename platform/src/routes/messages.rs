@@ -260,6 +260,7 @@ pub async fn upload(
         )
         .with("received", now));
     }
+    metrics::counter!("sealpost_upload_bytes_total").increment(len as u64);
     Ok(Json(json!({
         "id": m.id,
         "state": "uploading",
@@ -385,6 +386,7 @@ pub async fn finalise(
         return Ok(Json(final_answer(&state, &m).await?));
     }
     audit::append(&state.db, Some(m.tenant_id), &user.email, "message.finalised", &m.id).await?;
+    metrics::counter!("sealpost_messages_finalised_total").increment(1);
     let m = messages::get(&state.db, &m.id).await?.ok_or_else(|| ApiError::not_found("message"))?;
     Ok(Json(final_answer(&state, &m).await?))
 }

@@ -16,6 +16,7 @@ pub const MAX_JSON_BODY: usize = 1 << 20;
 
 /// All routes.
 pub fn router(state: AppState) -> Router {
+    crate::telemetry::handle();
     let segment_limit = usize::try_from(state.settings.max_segment_bytes).unwrap_or(usize::MAX);
     let uploads = Router::new()
         .route(
@@ -25,6 +26,7 @@ pub fn router(state: AppState) -> Router {
         .layer(DefaultBodyLimit::max(segment_limit));
     Router::new()
         .route("/healthz", get(system::healthz))
+        .route("/metrics", get(crate::telemetry::render))
         .route("/api/v1/keys/platform", get(system::platform_key))
         .route("/api/v1/keys/mine", get(keys::mine).put(keys::register))
         .route("/api/v1/keys/lookup", get(keys::lookup))
@@ -39,5 +41,6 @@ pub fn router(state: AppState) -> Router {
         .route("/api/v1/messages/{id}/recall", post(messages::recall))
         .layer(DefaultBodyLimit::max(MAX_JSON_BODY))
         .merge(uploads)
+        .route_layer(axum::middleware::from_fn(crate::telemetry::track))
         .with_state(state)
 }

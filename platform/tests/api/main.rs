@@ -39,6 +39,13 @@ async fn stored_plaintext(app: &TestApp, id: &str) -> (String, Vec<u8>) {
 async fn health_and_platform_key_are_public() {
     let app = spawn_app().await;
     assert_eq!(app.get(None, "/healthz").await.status(), StatusCode::OK);
+    let metrics = app.get(None, "/metrics").await.text().await.expect("text");
+    assert!(
+        metrics.contains(
+            "sealpost_http_requests_total{route=\"/healthz\",method=\"GET\",status=\"200\"}"
+        ),
+        "{metrics}"
+    );
     let key = app.platform_key().await;
     assert_eq!(key.key_id(), app.state.keys.read().await.active().key_id());
 }
