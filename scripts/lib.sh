@@ -60,3 +60,31 @@ stop_test_postgres() {
     rm -rf "$PG_TEST_DIR"
     PG_TEST_DIR=""
 }
+
+# Starts moto's S3-compatible server (from PyPI, in a virtual environment under target/) on a
+# free loopback port. Sets S3_TEST_URL; stop it with stop_test_s3.
+start_test_s3() {
+    apt_install python3-venv
+    local venv="target/pyenv"
+    if [ ! -x "$venv/bin/moto_server" ]; then
+        python3 -m venv "$venv" >/dev/null || return 1
+        "$venv/bin/pip" install --quiet --disable-pip-version-check 'moto[server]==5.*' || return 1
+    fi
+    S3_TEST_PORT=$(free_port)
+    "$venv/bin/moto_server" -H 127.0.0.1 -p "$S3_TEST_PORT" >target/test-logs/moto.log 2>&1 &
+    S3_TEST_PID=$!
+    S3_TEST_URL="http://127.0.0.1:$S3_TEST_PORT"
+    for _ in $(seq 1 100); do
+        curl -s -o /dev/null "$S3_TEST_URL" && return 0
+        sleep 0.1
+    done
+    echo "moto_server did not start; see target/test-logs/moto.log" >&2
+    return 1
+}
+
+stop_test_s3() {
+    [ -n "${S3_TEST_PID:-}" ] || return 0
+    kill "$S3_TEST_PID" 2>/dev/null || true
+    wait "$S3_TEST_PID" 2>/dev/null || true
+    S3_TEST_PID=""
+}

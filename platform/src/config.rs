@@ -37,6 +37,33 @@ pub struct Settings {
     pub max_segment_bytes: u64,
     /// Log format: `text` or `json`.
     pub log_format: String,
+    /// Where envelopes are kept: `local` (files in `data_dir/envelopes`) or `s3`.
+    pub blob_store: String,
+    /// S3 bucket (with `blob_store = "s3"`).
+    pub s3_bucket: Option<String>,
+    /// S3 endpoint for S3-compatible services; AWS when unset.
+    pub s3_endpoint: Option<String>,
+    /// S3 region.
+    pub s3_region: String,
+    /// Allow plain HTTP to the S3 endpoint (local test services only).
+    pub s3_allow_http: bool,
+    /// Key prefix inside the bucket.
+    pub s3_prefix: String,
+    /// S3 access key id; prefer the `AWS_ACCESS_KEY_ID` environment variable.
+    pub s3_access_key_id: Option<String>,
+    /// S3 secret key; prefer the `AWS_SECRET_ACCESS_KEY` environment variable.
+    pub s3_secret_access_key: Option<Secret>,
+}
+
+/// A setting that must never be printed (Debug shows `<redacted>`).
+#[derive(Clone, Deserialize)]
+#[serde(transparent)]
+pub struct Secret(pub String);
+
+impl std::fmt::Debug for Secret {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("<redacted>")
+    }
 }
 
 impl Default for Settings {
@@ -53,6 +80,14 @@ impl Default for Settings {
             max_envelope_bytes: 1 << 30,
             max_segment_bytes: 64 << 20,
             log_format: "text".into(),
+            blob_store: "local".into(),
+            s3_bucket: None,
+            s3_endpoint: None,
+            s3_region: "us-east-1".into(),
+            s3_allow_http: false,
+            s3_prefix: String::new(),
+            s3_access_key_id: None,
+            s3_secret_access_key: None,
         }
     }
 }
@@ -139,6 +174,24 @@ impl Settings {
         if let Some(v) = get("SEALPOST_LOG_FORMAT") {
             self.log_format = v;
         }
+        if let Some(v) = get("SEALPOST_BLOB_STORE") {
+            self.blob_store = v;
+        }
+        if let Some(v) = get("SEALPOST_S3_BUCKET") {
+            self.s3_bucket = Some(v);
+        }
+        if let Some(v) = get("SEALPOST_S3_ENDPOINT") {
+            self.s3_endpoint = Some(v);
+        }
+        if let Some(v) = get("SEALPOST_S3_REGION") {
+            self.s3_region = v;
+        }
+        if let Some(v) = get("SEALPOST_S3_ALLOW_HTTP") {
+            self.s3_allow_http = parse("SEALPOST_S3_ALLOW_HTTP", v)?;
+        }
+        if let Some(v) = get("SEALPOST_S3_PREFIX") {
+            self.s3_prefix = v;
+        }
         Ok(())
     }
 
@@ -155,6 +208,17 @@ impl Settings {
         if !["text", "json"].contains(&self.log_format.as_str()) {
             return Err(ConfigError::Invalid("log_format must be \"text\" or \"json\"".into()));
         }
+        match (self.blob_store.as_str(), &self.s3_bucket) {
+            ("local", _) | ("s3", Some(_)) => {}
+            ("s3", None) => {
+                return Err(ConfigError::Invalid("blob_store = \"s3\" needs s3_bucket".into()));
+            }
+            (other, _) => {
+                return Err(ConfigError::Invalid(format!(
+                    "blob_store must be \"local\" or \"s3\", not \"{other}\""
+                )));
+            }
+        }
         if self.max_segment_bytes == 0 || self.max_envelope_bytes == 0 {
             return Err(ConfigError::Invalid("size limits must be positive".into()));
         }
@@ -165,6 +229,22 @@ impl Settings {
     pub fn database_url(&self) -> String {
         self.database_url.clone().unwrap_or_else(|| {
             format!("sqlite://{}?mode=rwc", self.data_dir.join("sealpost.db").display())
+        })
+    }
+
+    /// The envelope store these settings describe.
+    pub fn blob_store(&self) -> Result<crate::blob::BlobStore, String> {
+        if self.blob_store != "s3" {
+            return Ok(crate::blob::BlobStore::Local { root: self.data_dir.join("envelopes") });
+        }
+        crate::blob::BlobStore::s3(&crate::blob::S3Settings {
+            bucket: self.s3_bucket.clone().unwrap_or_default(),
+            endpoint: self.s3_endpoint.clone(),
+            region: self.s3_region.clone(),
+            allow_http: self.s3_allow_http,
+            prefix: self.s3_prefix.clone(),
+            access_key_id: self.s3_access_key_id.clone(),
+            secret_access_key: self.s3_secret_access_key.as_ref().map(|s| s.0.clone()),
         })
     }
 
@@ -191,5 +271,8 @@ mod tests {
             .expect_err("not a number");
         assert!(err.to_string().contains("SEALPOST_MAX_ENVELOPE_BYTES"), "{err}");
         assert!(toml::from_str::<Settings>("lisen = \"x\"").is_err(), "unknown keys are refused");
+        let with_secret: Settings =
+            toml::from_str("s3_secret_access_key = \"hunter2\"").expect("toml");
+        assert!(!format!("{with_secret:?}").contains("hunter2"), "secrets never print");
     }
 }

@@ -8,7 +8,6 @@ use std::sync::Arc;
 use tokio::sync::RwLock;
 use zeroize::Zeroizing;
 
-use crate::blob::BlobStore;
 use crate::config::Settings;
 use crate::db::Db;
 use crate::domain::{EmailAddress, Policy, Role};
@@ -58,7 +57,7 @@ pub async fn prepare(settings: Settings) -> Result<(AppState, StartNotes), Strin
         .unwrap_or_else(|| format!("https://{}", settings.listen))
         .trim_end_matches('/')
         .to_string();
-    let blobs = BlobStore::Local { root: settings.data_dir.join("envelopes") };
+    let blobs = settings.blob_store()?;
     let removed = blobs
         .remove_partials()
         .await

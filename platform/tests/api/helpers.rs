@@ -59,6 +59,23 @@ pub async fn spawn_app() -> TestApp {
         max_segment_bytes: 1 << 20,
         ..Settings::default()
     };
+    if let Ok(endpoint) = std::env::var("SEALPOST_TEST_S3_ENDPOINT") {
+        // A fresh bucket on the S3-compatible test server (moto) for this test.
+        let bucket =
+            format!("sealpost-test-{}", &sealpost_platform::blob::BlobStore::new_name()[..12]);
+        let r = reqwest::Client::new()
+            .put(format!("{endpoint}/{bucket}"))
+            .send()
+            .await
+            .expect("create bucket");
+        assert!(r.status().is_success(), "create bucket: {}", r.status());
+        settings.blob_store = "s3".into();
+        settings.s3_bucket = Some(bucket);
+        settings.s3_endpoint = Some(endpoint);
+        settings.s3_allow_http = true;
+        settings.s3_access_key_id = Some("test".into());
+        settings.s3_secret_access_key = Some(sealpost_platform::config::Secret("test".into()));
+    }
     let listener = startup::bind(&mut settings).expect("bind");
     settings.public_url = Some(format!("https://localhost:{}", settings.listen.port()));
     let (state, _) = startup::prepare(settings).await.expect("prepare");
