@@ -34,6 +34,11 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
         include_str!("../migrations/sqlite/0002_user_keys.sql"),
         include_str!("../migrations/postgres/0002_user_keys.sql"),
     ),
+    (
+        3,
+        include_str!("../migrations/sqlite/0003_totp.sql"),
+        include_str!("../migrations/postgres/0003_totp.sql"),
+    ),
 ];
 
 /// The pool and its engine.

@@ -12,7 +12,7 @@ use crate::domain::EmailAddress;
 use crate::error::{ApiError, ApiJson};
 use crate::state::AppState;
 use crate::store::accounts::{self, AuthUser, LoginRefused};
-use crate::store::audit;
+use crate::store::{audit, totp};
 
 /// Body of `POST /api/v1/auth/login`.
 #[derive(Deserialize)]
@@ -25,6 +25,9 @@ pub struct Login {
     /// Name of the device the token is for, shown in the token list.
     #[serde(default)]
     pub device: Option<String>,
+    /// The current TOTP code, for users who enabled the second factor.
+    #[serde(default)]
+    pub totp: Option<String>,
 }
 
 /// `POST /api/v1/auth/login`: password sign-in; answers with a device token (shown once).
@@ -47,7 +50,9 @@ pub async fn login(
         )
     };
     let email = EmailAddress::parse(&req.email).map_err(|_| bad())?;
-    match accounts::verify_login(&state.db, &email, req.password).await? {
+    let refused =
+        accounts::verify_login(&state.db, &state.master, &email, req.password, req.totp.as_deref());
+    match refused.await? {
         Ok(user) => {
             let (id, token) =
                 accounts::create_device_token(&state.db, user.user_id, &device).await?;
@@ -70,6 +75,11 @@ pub async fn login(
             metrics::counter!("sealpost_logins_total", "result" => "failed").increment(1);
             Err(bad())
         }
+        Err(LoginRefused::TotpRequired) => Err(ApiError::new(
+            StatusCode::UNAUTHORIZED,
+            "totp_required",
+            "enter the 6-digit code from your authenticator app",
+        )),
         Err(LoginRefused::Locked { until }) => {
             audit::append(&state.db, None, email.as_str(), "login.refused", "account locked")
                 .await?;
@@ -125,4 +135,61 @@ pub async fn policy(
 ) -> Result<Json<Value>, ApiError> {
     let p = accounts::policy(&state.db, user.tenant_id).await?;
     Ok(Json(serde_json::to_value(p).map_err(ApiError::internal)?))
+}
+
+/// `POST /api/v1/me/totp`: start enrolling the TOTP second factor; answers with the secret
+/// and an `otpauth://` URL for the authenticator. Not required at sign-in until confirmed.
+pub async fn totp_begin(
+    State(state): State<AppState>,
+    user: AuthUser,
+) -> Result<Json<Value>, ApiError> {
+    match totp::begin(&state.db, &state.master, user.user_id, &user.email).await? {
+        Some(e) => Ok(Json(serde_json::to_value(e).map_err(ApiError::internal)?)),
+        None => Err(ApiError::conflict(
+            "totp_enabled",
+            "two-factor sign-in is already on; turn it off first",
+        )),
+    }
+}
+
+/// Body with a TOTP code.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TotpCode {
+    /// The current 6-digit code.
+    pub code: String,
+}
+
+/// `POST /api/v1/me/totp/confirm`: a correct code turns the second factor on.
+pub async fn totp_confirm(
+    State(state): State<AppState>,
+    user: AuthUser,
+    ApiJson(req): ApiJson<TotpCode>,
+) -> Result<Json<Value>, ApiError> {
+    if !totp::check(&state.db, &state.master, user.user_id, &req.code).await? {
+        return Err(ApiError::unprocessable(
+            "bad_code",
+            "that code is not right; check the authenticator's clock",
+        ));
+    }
+    totp::set_enabled(&state.db, user.user_id, true).await?;
+    audit::append(&state.db, Some(user.tenant_id), &user.email, "totp.enabled", "").await?;
+    Ok(Json(json!({ "totp": "enabled" })))
+}
+
+/// `DELETE /api/v1/me/totp` with a current code: turns the second factor off.
+pub async fn totp_disable(
+    State(state): State<AppState>,
+    user: AuthUser,
+    ApiJson(req): ApiJson<TotpCode>,
+) -> Result<StatusCode, ApiError> {
+    if !totp::enabled(&state.db, user.user_id).await? {
+        return Err(ApiError::not_found("second factor"));
+    }
+    if !totp::check(&state.db, &state.master, user.user_id, &req.code).await? {
+        return Err(ApiError::unprocessable("bad_code", "that code is not right"));
+    }
+    totp::set_enabled(&state.db, user.user_id, false).await?;
+    audit::append(&state.db, Some(user.tenant_id), &user.email, "totp.disabled", "").await?;
+    Ok(StatusCode::NO_CONTENT)
 }

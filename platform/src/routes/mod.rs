@@ -32,6 +32,8 @@ pub fn router(state: AppState) -> Router {
         .route("/api/v1/keys/lookup", get(keys::lookup))
         .route("/api/v1/auth/login", post(account::login))
         .route("/api/v1/me", get(account::me))
+        .route("/api/v1/me/totp", post(account::totp_begin).delete(account::totp_disable))
+        .route("/api/v1/me/totp/confirm", post(account::totp_confirm))
         .route("/api/v1/tokens", get(account::tokens))
         .route("/api/v1/tokens/{id}", delete(account::revoke))
         .route("/api/v1/policy", get(account::policy))

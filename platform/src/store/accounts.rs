@@ -181,14 +181,19 @@ pub enum LoginRefused {
         /// When the lock ends.
         until: i64,
     },
+    /// The password was right, and this user also needs a TOTP code.
+    TotpRequired,
 }
 
-/// Checks a password, counting failures and locking the account after
-/// [`MAX_FAILED_LOGINS`]. Unknown addresses cost the same time as known ones.
+/// Checks a password (and, for users who enabled it, a TOTP code), counting failures and
+/// locking the account after [`MAX_FAILED_LOGINS`]. Unknown addresses cost the same time as
+/// known ones.
 pub async fn verify_login(
     db: &Db,
+    master: &SealingKey,
     email: &EmailAddress,
     password: Zeroizing<String>,
+    totp_code: Option<&str>,
 ) -> Result<Result<AuthUser, LoginRefused>, StoreError> {
     let row: Option<(i64, i64, String, String, i64, i64)> = sqlx::query_as(
         "SELECT id, tenant_id, role, password_hash, failed_logins, locked_until FROM users WHERE email = $1",
@@ -206,19 +211,13 @@ pub async fn verify_login(
         return Ok(Err(LoginRefused::Locked { until: locked_until }));
     }
     if !verify_password(hash, password).await {
-        let failed = failed + 1;
-        let lock = if failed >= MAX_FAILED_LOGINS { now + LOCKOUT_MS } else { 0 };
-        sqlx::query("UPDATE users SET failed_logins = $1, locked_until = $2 WHERE id = $3")
-            .bind(if lock > 0 { 0 } else { failed })
-            .bind(lock)
-            .bind(user_id)
-            .execute(&db.pool)
-            .await?;
-        return Ok(Err(if lock > 0 {
-            LoginRefused::Locked { until: lock }
-        } else {
-            LoginRefused::BadCredentials
-        }));
+        return Ok(Err(record_failure(db, user_id, failed).await?));
+    }
+    if super::totp::enabled(db, user_id).await? {
+        let Some(code) = totp_code else { return Ok(Err(LoginRefused::TotpRequired)) };
+        if !super::totp::check(db, master, user_id, code).await? {
+            return Ok(Err(record_failure(db, user_id, failed).await?));
+        }
     }
     sqlx::query("UPDATE users SET failed_logins = 0, locked_until = 0 WHERE id = $1")
         .bind(user_id)
@@ -226,6 +225,23 @@ pub async fn verify_login(
         .await?;
     let role = Role::parse(&role).ok_or_else(|| StoreError::Corrupt(format!("role {role}")))?;
     Ok(Ok(AuthUser { user_id, tenant_id, email: email.to_string(), role, token_id: None }))
+}
+
+/// Counts a failed sign-in; locks the account when there have been too many.
+async fn record_failure(
+    db: &Db,
+    user_id: i64,
+    failed_before: i64,
+) -> Result<LoginRefused, StoreError> {
+    let failed = failed_before + 1;
+    let lock = if failed >= MAX_FAILED_LOGINS { now_ms() + LOCKOUT_MS } else { 0 };
+    sqlx::query("UPDATE users SET failed_logins = $1, locked_until = $2 WHERE id = $3")
+        .bind(if lock > 0 { 0 } else { failed })
+        .bind(lock)
+        .bind(user_id)
+        .execute(&db.pool)
+        .await?;
+    Ok(if lock > 0 { LoginRefused::Locked { until: lock } } else { LoginRefused::BadCredentials })
 }
 
 /// A valid argon2id hash of a random password nobody knows, for constant-time refusals.

@@ -5,6 +5,7 @@ pub mod accounts;
 pub mod audit;
 pub mod messages;
 pub mod platform_keys;
+pub mod totp;
 pub mod user_keys;
 
 /// A storage failure. Database errors are logged where they happen and shown to clients as a

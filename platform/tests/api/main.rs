@@ -623,3 +623,54 @@ async fn users_register_keys_that_senders_look_up_with_the_compliance_key() {
     let r = look("not-an-address").await;
     assert_eq!(r.status(), StatusCode::BAD_REQUEST);
 }
+
+#[tokio::test]
+async fn two_factor_sign_in_needs_a_fresh_code_once_enabled() {
+    use sealpost_platform::store::totp::code_at;
+    let app = spawn_app().await;
+    let alice = app.user(app.acme, "alice@acme.example", Role::Sender).await;
+    let enrol: Value =
+        app.post(Some(&alice), "/api/v1/me/totp", json!({})).await.json().await.expect("json");
+    let secret = enrol["secret_base32"].as_str().expect("secret").to_string();
+    assert!(enrol["otpauth_url"].as_str().expect("url").starts_with("otpauth://totp/"));
+
+    // Not yet required: signing in with the password alone still works before confirming.
+    let login = |totp: Option<String>| json!({"email": "alice@acme.example", "password": PASSWORD, "totp": totp});
+    assert_eq!(
+        app.post(None, "/api/v1/auth/login", login(None)).await.status(),
+        StatusCode::CREATED
+    );
+
+    let r = app.post(Some(&alice), "/api/v1/me/totp/confirm", json!({"code": "000000"})).await;
+    assert_eq!(error_code(r).await.1, "bad_code");
+    let now_code = code_at(&secret, 0).expect("code");
+    let r = app.post(Some(&alice), "/api/v1/me/totp/confirm", json!({"code": now_code})).await;
+    assert_eq!(r.status(), StatusCode::OK);
+
+    let r = app.post(None, "/api/v1/auth/login", login(None)).await;
+    assert_eq!(error_code(r).await, (StatusCode::UNAUTHORIZED, "totp_required".into()));
+    let r = app.post(None, "/api/v1/auth/login", login(Some("123456".into()))).await;
+    assert_eq!(error_code(r).await, (StatusCode::UNAUTHORIZED, "bad_credentials".into()));
+    // The code used to confirm cannot be replayed.
+    let r = app.post(None, "/api/v1/auth/login", login(Some(now_code))).await;
+    assert_eq!(error_code(r).await, (StatusCode::UNAUTHORIZED, "bad_credentials".into()));
+    // The next step's code (within the allowed clock skew) works, once.
+    let next = code_at(&secret, 30).expect("code");
+    assert_eq!(
+        app.post(None, "/api/v1/auth/login", login(Some(next.clone()))).await.status(),
+        StatusCode::CREATED
+    );
+    let r = app.post(None, "/api/v1/auth/login", login(Some(next))).await;
+    assert_eq!(error_code(r).await.1, "bad_credentials");
+
+    // Turning it off needs a valid code too.
+    let off = app
+        .client
+        .delete(app.url("/api/v1/me/totp"))
+        .bearer_auth(&alice)
+        .json(&json!({"code": "000000"}))
+        .send()
+        .await
+        .expect("req");
+    assert_eq!(error_code(off).await.1, "bad_code");
+}
