@@ -61,17 +61,25 @@ stop_test_postgres() {
     PG_TEST_DIR=""
 }
 
-# Starts moto's S3-compatible server (from PyPI, in a virtual environment under target/) on a
-# free loopback port. Sets S3_TEST_URL; stop it with stop_test_s3.
-start_test_s3() {
-    apt_install python3-venv
-    local venv="target/pyenv"
-    if [ ! -x "$venv/bin/moto_server" ]; then
-        python3 -m venv "$venv" >/dev/null || return 1
-        "$venv/bin/pip" install --quiet --disable-pip-version-check 'moto[server]==5.*' || return 1
+# The Python test tools, from PyPI, in a virtual environment under target/ (Debian's Python
+# refuses system-wide pip installs): moto's S3 server and an OpenAPI validator.
+PYENV="target/pyenv"
+ensure_pyenv() {
+    if [ -x "$PYENV/bin/moto_server" ] && [ -x "$PYENV/bin/openapi-spec-validator" ]; then
+        return 0
     fi
+    apt_install python3-venv
+    python3 -m venv "$PYENV" >/dev/null || return 1
+    "$PYENV/bin/pip" install --quiet --disable-pip-version-check \
+        'moto[server]==5.*' 'openapi-spec-validator==0.7.*' || return 1
+}
+
+# Starts moto's S3-compatible server on a free loopback port. Sets S3_TEST_URL; stop it with
+# stop_test_s3.
+start_test_s3() {
+    ensure_pyenv || return 1
     S3_TEST_PORT=$(free_port)
-    "$venv/bin/moto_server" -H 127.0.0.1 -p "$S3_TEST_PORT" >target/test-logs/moto.log 2>&1 &
+    "$PYENV/bin/moto_server" -H 127.0.0.1 -p "$S3_TEST_PORT" >target/test-logs/moto.log 2>&1 &
     S3_TEST_PID=$!
     S3_TEST_URL="http://127.0.0.1:$S3_TEST_PORT"
     for _ in $(seq 1 100); do

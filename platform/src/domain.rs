@@ -92,7 +92,7 @@ impl Role {
 }
 
 /// How recipients hear about a message.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum NotificationMode {
     /// The sender's mail client sends the stub over the sender's own SMTP server.
@@ -102,7 +102,7 @@ pub enum NotificationMode {
 }
 
 /// A tenant's policy: what must be secured, and how messages look and live.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(default, deny_unknown_fields)]
 pub struct Policy {
     /// The organisation's own mail domains; anything else is external.

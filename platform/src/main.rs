@@ -52,6 +52,8 @@ enum Command {
     /// Check the audit log.
     #[command(subcommand)]
     Audit(Audit),
+    /// Print the OpenAPI document of the API (JSON).
+    Openapi,
 }
 
 #[derive(Subcommand)]
@@ -147,6 +149,11 @@ fn main() -> ExitCode {
             }
             Command::Admin(a) => admin(settings, a).await,
             Command::Audit(Audit::Verify) => audit_verify(settings).await,
+            Command::Openapi => {
+                let (_, doc) = sealpost_platform::routes::api(usize::MAX);
+                println!("{}", doc.to_pretty_json().map_err(|e| e.to_string())?);
+                Ok(())
+            }
         }
     });
     match result {

@@ -7,7 +7,7 @@ use serde::Serialize;
 use crate::domain::Policy;
 
 /// The stub, in the forms a mail client needs.
-#[derive(Clone, Debug, Serialize)]
+#[derive(Clone, Debug, Serialize, utoipa::ToSchema)]
 pub struct Stub {
     /// Subject line of the stub.
     pub subject: String,

@@ -15,12 +15,13 @@ use crate::store::accounts::{self, AuthUser, LoginRefused};
 use crate::store::{audit, totp};
 
 /// Body of `POST /api/v1/auth/login`.
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct Login {
     /// The user's address.
     pub email: String,
     /// Password (never logged; zeroized after use).
+    #[schema(value_type = String, format = Password)]
     pub password: Zeroizing<String>,
     /// Name of the device the token is for, shown in the token list.
     #[serde(default)]
@@ -31,6 +32,12 @@ pub struct Login {
 }
 
 /// `POST /api/v1/auth/login`: password sign-in; answers with a device token (shown once).
+#[utoipa::path(post, path = "/api/v1/auth/login", tag = "account", request_body = Login,
+    responses(
+        (status = 201, description = "Signed in; the device token is shown once", body = Object),
+        (status = 401, description = "bad_credentials or totp_required", body = crate::routes::openapi::ErrorBody),
+        (status = 429, description = "locked after too many failures", body = crate::routes::openapi::ErrorBody),
+    ))]
 pub async fn login(
     State(state): State<AppState>,
     ApiJson(req): ApiJson<Login>,
@@ -95,11 +102,15 @@ pub async fn login(
 }
 
 /// `GET /api/v1/me`
+#[utoipa::path(get, path = "/api/v1/me", tag = "account", security(("device_token" = [])),
+    responses((status = 200, description = "Who the token belongs to", body = Object), (status = 401, description = "Missing, unknown or revoked device token", body = crate::routes::openapi::ErrorBody)))]
 pub async fn me(user: AuthUser) -> Json<Value> {
     Json(json!({ "email": user.email, "role": user.role, "token_id": user.token_id }))
 }
 
 /// `GET /api/v1/tokens`: the caller's device tokens.
+#[utoipa::path(get, path = "/api/v1/tokens", tag = "account", security(("device_token" = [])),
+    responses((status = 200, description = "The caller's device tokens", body = Object), (status = 401, description = "Missing, unknown or revoked device token", body = crate::routes::openapi::ErrorBody)))]
 pub async fn tokens(
     State(state): State<AppState>,
     user: AuthUser,
@@ -109,6 +120,9 @@ pub async fn tokens(
 
 /// `DELETE /api/v1/tokens/{id}`: revoke one of the caller's tokens (`current` for the one in
 /// use, which is how the helper signs out).
+#[utoipa::path(delete, path = "/api/v1/tokens/{id}", tag = "account", security(("device_token" = [])),
+    params(("id" = String, Path, description = "Token id, or `current` for the token in use")),
+    responses((status = 204, description = "Revoked"), (status = 401, description = "Missing, unknown or revoked device token", body = crate::routes::openapi::ErrorBody), (status = 404, description = "No such thing (or not yours)", body = crate::routes::openapi::ErrorBody)))]
 pub async fn revoke(
     State(state): State<AppState>,
     user: AuthUser,
@@ -129,6 +143,8 @@ pub async fn revoke(
 }
 
 /// `GET /api/v1/policy`: the caller's tenant policy (the helper caches it).
+#[utoipa::path(get, path = "/api/v1/policy", tag = "account", security(("device_token" = [])),
+    responses((status = 200, description = "The caller's tenant policy", body = crate::domain::Policy), (status = 401, description = "Missing, unknown or revoked device token", body = crate::routes::openapi::ErrorBody)))]
 pub async fn policy(
     State(state): State<AppState>,
     user: AuthUser,
@@ -139,6 +155,8 @@ pub async fn policy(
 
 /// `POST /api/v1/me/totp`: start enrolling the TOTP second factor; answers with the secret
 /// and an `otpauth://` URL for the authenticator. Not required at sign-in until confirmed.
+#[utoipa::path(post, path = "/api/v1/me/totp", tag = "account", security(("device_token" = [])),
+    responses((status = 200, description = "Secret and otpauth URL", body = crate::store::totp::Enrolment), (status = 409, description = "Conflicts with the current state", body = crate::routes::openapi::ErrorBody)))]
 pub async fn totp_begin(
     State(state): State<AppState>,
     user: AuthUser,
@@ -153,7 +171,7 @@ pub async fn totp_begin(
 }
 
 /// Body with a TOTP code.
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct TotpCode {
     /// The current 6-digit code.
@@ -161,6 +179,8 @@ pub struct TotpCode {
 }
 
 /// `POST /api/v1/me/totp/confirm`: a correct code turns the second factor on.
+#[utoipa::path(post, path = "/api/v1/me/totp/confirm", tag = "account", security(("device_token" = [])), request_body = TotpCode,
+    responses((status = 200, description = "Two-factor sign-in is on", body = Object), (status = 422, description = "Refused (see the error code)", body = crate::routes::openapi::ErrorBody)))]
 pub async fn totp_confirm(
     State(state): State<AppState>,
     user: AuthUser,
@@ -178,6 +198,8 @@ pub async fn totp_confirm(
 }
 
 /// `DELETE /api/v1/me/totp` with a current code: turns the second factor off.
+#[utoipa::path(delete, path = "/api/v1/me/totp", tag = "account", security(("device_token" = [])), request_body = TotpCode,
+    responses((status = 204, description = "Two-factor sign-in is off"), (status = 404, description = "No such thing (or not yours)", body = crate::routes::openapi::ErrorBody), (status = 422, description = "Refused (see the error code)", body = crate::routes::openapi::ErrorBody)))]
 pub async fn totp_disable(
     State(state): State<AppState>,
     user: AuthUser,

@@ -17,7 +17,7 @@ use crate::store::{audit, user_keys};
 pub const MAX_LOOKUP: usize = 100;
 
 /// Body of `PUT /api/v1/keys/mine`.
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct RegisterKey {
     /// SubjectPublicKeyInfo PEM of an RSA key of 3072 to 8192 bits.
@@ -25,6 +25,8 @@ pub struct RegisterKey {
 }
 
 /// `PUT /api/v1/keys/mine`: register or rotate the caller's public key.
+#[utoipa::path(put, path = "/api/v1/keys/mine", tag = "keys", security(("device_token" = [])), request_body = RegisterKey,
+    responses((status = 200, description = "Registered; now the active key", body = Object), (status = 422, description = "Refused (see the error code)", body = crate::routes::openapi::ErrorBody)))]
 pub async fn register(
     State(state): State<AppState>,
     user: AuthUser,
@@ -48,12 +50,14 @@ pub async fn register(
 }
 
 /// `GET /api/v1/keys/mine`: the caller's keys, the active one first.
+#[utoipa::path(get, path = "/api/v1/keys/mine", tag = "keys", security(("device_token" = [])),
+    responses((status = 200, description = "The caller's keys, active first", body = Object)))]
 pub async fn mine(State(state): State<AppState>, user: AuthUser) -> Result<Json<Value>, ApiError> {
     Ok(Json(json!({ "keys": user_keys::list(&state.db, user.user_id).await? })))
 }
 
 /// Query of the key lookup.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::IntoParams)]
 #[serde(deny_unknown_fields)]
 pub struct LookupQuery {
     /// Comma-separated addresses (addresses cannot contain commas).
@@ -62,6 +66,8 @@ pub struct LookupQuery {
 
 /// `GET /api/v1/keys/lookup?email=a@x,b@y`: the registered keys of those addresses that have
 /// one, and the caller's tenant compliance key when its policy asks for a compliance copy.
+#[utoipa::path(get, path = "/api/v1/keys/lookup", tag = "keys", security(("device_token" = [])), params(LookupQuery),
+    responses((status = 200, description = "Registered keys and the compliance key", body = Object), (status = 400, description = "The request is malformed", body = crate::routes::openapi::ErrorBody)))]
 pub async fn lookup(
     State(state): State<AppState>,
     user: AuthUser,

@@ -34,19 +34,22 @@ pub const MAX_RECIPIENTS: usize = 500;
 pub const MAX_SUBJECT: usize = 998;
 
 /// The delivery slip a sender (or the helper) declares when creating a message.
-#[derive(Clone, Debug, Deserialize, Serialize, PartialEq)]
+#[derive(Clone, Debug, Deserialize, Serialize, PartialEq, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct CreateMessage {
     /// Client-chosen id (UUID); retries with the same id and slip are harmless.
     pub id: String,
     /// `To` recipients.
     #[serde(default)]
+    #[schema(value_type = Vec<String>)]
     pub to: Vec<EmailAddress>,
     /// `Cc` recipients.
     #[serde(default)]
+    #[schema(value_type = Vec<String>)]
     pub cc: Vec<EmailAddress>,
     /// `Bcc` recipients: stored, never shown to other recipients.
     #[serde(default)]
+    #[schema(value_type = Vec<String>)]
     pub bcc: Vec<EmailAddress>,
     /// Subject.
     #[serde(default)]
@@ -97,6 +100,12 @@ fn refuse_if_gone(m: &MessageRow) -> Result<(), ApiError> {
 }
 
 /// `POST /api/v1/messages`
+#[utoipa::path(post, path = "/api/v1/messages", tag = "messages", security(("device_token" = [])), request_body = CreateMessage,
+    responses(
+        (status = 201, description = "Created", body = UploadStatus),
+        (status = 200, description = "The same slip was created before (a retry)", body = UploadStatus),
+        (status = 400, description = "The request is malformed", body = crate::routes::openapi::ErrorBody), (status = 409, description = "id_in_use", body = crate::routes::openapi::ErrorBody), (status = 413, description = "Too large", body = crate::routes::openapi::ErrorBody),
+    ))]
 pub async fn create(
     State(state): State<AppState>,
     user: AuthUser,
@@ -162,33 +171,59 @@ pub async fn create(
     }
 }
 
-fn upload_status(m: &MessageRow) -> Value {
-    json!({
-        "id": m.id,
-        "state": m.state,
-        "received": m.received,
-        "envelope_size": m.envelope_len,
-    })
+/// Where an upload stands.
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct UploadStatus {
+    /// Message id.
+    pub id: String,
+    /// `uploading` or `final`.
+    pub state: String,
+    /// Envelope bytes durably stored: resume from here.
+    pub received: i64,
+    /// The envelope's length, once its header has arrived.
+    pub envelope_size: Option<i64>,
+}
+
+fn upload_status(m: &MessageRow) -> UploadStatus {
+    UploadStatus {
+        id: m.id.clone(),
+        state: m.state.clone(),
+        received: m.received,
+        envelope_size: m.envelope_len,
+    }
 }
 
 /// `GET /api/v1/messages/{id}/envelope`: how much of the envelope is stored, to resume.
+#[utoipa::path(get, path = "/api/v1/messages/{id}/envelope", tag = "messages", security(("device_token" = [])),
+    params(("id" = String, Path, description = "Message id (UUID)")),
+    responses((status = 200, description = "Bytes stored so far, to resume from", body = UploadStatus), (status = 404, description = "No such thing (or not yours)", body = crate::routes::openapi::ErrorBody), (status = 410, description = "The message was recalled or has expired", body = crate::routes::openapi::ErrorBody)))]
 pub async fn upload_offset(
     State(state): State<AppState>,
     user: AuthUser,
     Path(id): Path<String>,
-) -> Result<Json<Value>, ApiError> {
+) -> Result<Json<UploadStatus>, ApiError> {
     let m = own_uploading(&state, &user, &id).await?;
     Ok(Json(upload_status(&m)))
 }
 
 /// `PATCH /api/v1/messages/{id}/envelope` with `Upload-Offset: N`: appends the body at N.
+#[utoipa::path(patch, path = "/api/v1/messages/{id}/envelope", tag = "messages", security(("device_token" = [])),
+    params(("id" = String, Path, description = "Message id (UUID)"),
+           ("Upload-Offset" = u64, Header, description = "Where these bytes go; must equal the bytes stored")),
+    request_body(content = Vec<u8>, content_type = "application/octet-stream", description = "The next envelope bytes"),
+    responses(
+        (status = 200, description = "Stored durably", body = UploadStatus),
+        (status = 409, description = "offset_mismatch (with `received`) or already_final", body = crate::routes::openapi::ErrorBody),
+        (status = 410, description = "The message was recalled or has expired", body = crate::routes::openapi::ErrorBody), (status = 413, description = "Too large", body = crate::routes::openapi::ErrorBody),
+        (status = 422, description = "The envelope is invalid (its error code)", body = crate::routes::openapi::ErrorBody),
+    ))]
 pub async fn upload(
     State(state): State<AppState>,
     user: AuthUser,
     Path(id): Path<String>,
     headers: HeaderMap,
     body: Body,
-) -> Result<Json<Value>, ApiError> {
+) -> Result<Json<UploadStatus>, ApiError> {
     let m = own_uploading(&state, &user, &id).await?;
     if m.state != "uploading" {
         return Err(ApiError::conflict("already_final", "the message is already finalised"));
@@ -261,12 +296,12 @@ pub async fn upload(
         .with("received", now));
     }
     metrics::counter!("sealpost_upload_bytes_total").increment(len as u64);
-    Ok(Json(json!({
-        "id": m.id,
-        "state": "uploading",
-        "received": offset + len,
-        "envelope_size": envelope_len,
-    })))
+    Ok(Json(UploadStatus {
+        id: m.id,
+        state: "uploading".into(),
+        received: offset + len,
+        envelope_size: envelope_len,
+    }))
 }
 
 /// Feeds the envelope's first bytes (stored segments plus the new one) to the keyless
@@ -335,11 +370,18 @@ async fn read_range(state: &AppState, id: &str, start: i64, end: i64) -> Result<
 
 /// `POST /api/v1/messages/{id}/finalise`: checks the uploaded envelope and makes the message
 /// available; answers with the link and the stub. Idempotent.
+#[utoipa::path(post, path = "/api/v1/messages/{id}/finalise", tag = "messages", security(("device_token" = [])),
+    params(("id" = String, Path, description = "Message id (UUID)")),
+    responses(
+        (status = 200, description = "Available to recipients; the link and the stub", body = Finalised),
+        (status = 409, description = "upload_incomplete", body = crate::routes::openapi::ErrorBody), (status = 410, description = "The message was recalled or has expired", body = crate::routes::openapi::ErrorBody),
+        (status = 422, description = "slip_mismatch, header_tampered, no_stanza_for_key, bad_manifest", body = crate::routes::openapi::ErrorBody),
+    ))]
 pub async fn finalise(
     State(state): State<AppState>,
     user: AuthUser,
     Path(id): Path<String>,
-) -> Result<Json<Value>, ApiError> {
+) -> Result<Json<Finalised>, ApiError> {
     let m = own_uploading(&state, &user, &id).await?;
     if m.state == "final" {
         return Ok(Json(final_answer(&state, &m).await?));
@@ -450,17 +492,30 @@ fn check_snapshot(manifest: &Manifest, slip: &CreateMessage, sender: &str) -> Re
     }
 }
 
-async fn final_answer(state: &AppState, m: &MessageRow) -> Result<Value, ApiError> {
+/// A finalised message: the link and the stub to send in its place.
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct Finalised {
+    /// Message id.
+    pub id: String,
+    /// `final`.
+    pub state: String,
+    /// The message link (an opaque id, nothing personal).
+    pub link: String,
+    /// What the mail client sends instead of the message.
+    pub stub: stub::Stub,
+}
+
+async fn final_answer(state: &AppState, m: &MessageRow) -> Result<Finalised, ApiError> {
     let token =
         m.link_token.as_deref().ok_or_else(|| ApiError::internal("final message without link"))?;
     let link = format!("{}/m/{token}", state.public_url);
     let policy = accounts::policy(&state.db, m.tenant_id).await?;
     let stub = stub::build(&policy, &m.subject, &m.sender_email, &link);
-    Ok(json!({ "id": m.id, "state": m.state, "link": link, "stub": stub }))
+    Ok(Finalised { id: m.id.clone(), state: m.state.clone(), link, stub })
 }
 
 /// Query of the sent list.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::IntoParams)]
 #[serde(deny_unknown_fields)]
 pub struct ListQuery {
     /// Substring of the subject or a recipient's address.
@@ -476,6 +531,8 @@ pub struct ListQuery {
 }
 
 /// `GET /api/v1/messages`: the caller's sent messages, newest first.
+#[utoipa::path(get, path = "/api/v1/messages", tag = "messages", security(("device_token" = [])), params(ListQuery),
+    responses((status = 200, description = "The caller's sent messages, newest first", body = Object), (status = 400, description = "The request is malformed", body = crate::routes::openapi::ErrorBody)))]
 pub async fn list(
     State(state): State<AppState>,
     user: AuthUser,
@@ -520,6 +577,9 @@ fn status_word(m: &MessageRow) -> &'static str {
 }
 
 /// `GET /api/v1/messages/{id}`: the delivery slip with per-recipient status.
+#[utoipa::path(get, path = "/api/v1/messages/{id}", tag = "messages", security(("device_token" = [])),
+    params(("id" = String, Path, description = "Message id (UUID)")),
+    responses((status = 200, description = "The delivery slip with per-recipient status", body = Object), (status = 404, description = "No such thing (or not yours)", body = crate::routes::openapi::ErrorBody)))]
 pub async fn get(
     State(state): State<AppState>,
     user: AuthUser,
@@ -547,6 +607,9 @@ pub async fn get(
 }
 
 /// `POST /api/v1/messages/{id}/recall`: nobody can open the message from now on.
+#[utoipa::path(post, path = "/api/v1/messages/{id}/recall", tag = "messages", security(("device_token" = [])),
+    params(("id" = String, Path, description = "Message id (UUID)")),
+    responses((status = 200, description = "Recalled", body = Object), (status = 404, description = "No such thing (or not yours)", body = crate::routes::openapi::ErrorBody)))]
 pub async fn recall(
     State(state): State<AppState>,
     user: AuthUser,
@@ -561,7 +624,7 @@ pub async fn recall(
 }
 
 /// Body of `PATCH /api/v1/messages/{id}`.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct ChangeMessage {
     /// New expiry (ms since the epoch), or null for none.
@@ -569,6 +632,9 @@ pub struct ChangeMessage {
 }
 
 /// `PATCH /api/v1/messages/{id}`: change the expiry after sending.
+#[utoipa::path(patch, path = "/api/v1/messages/{id}", tag = "messages", security(("device_token" = [])), request_body = ChangeMessage,
+    params(("id" = String, Path, description = "Message id (UUID)")),
+    responses((status = 200, description = "Changed", body = Object), (status = 404, description = "No such thing (or not yours)", body = crate::routes::openapi::ErrorBody), (status = 410, description = "The message was recalled or has expired", body = crate::routes::openapi::ErrorBody)))]
 pub async fn change(
     State(state): State<AppState>,
     user: AuthUser,

@@ -1,48 +1,58 @@
-//! The HTTP API, one module per resource, and the router that joins them.
+//! The HTTP API, one module per resource, and the router that joins them. The router also
+//! collects the OpenAPI document from the handlers' annotations (see `openapi`).
 
 pub mod account;
 pub mod keys;
 pub mod messages;
+pub mod openapi;
 pub mod system;
 
-use axum::Router;
 use axum::extract::DefaultBodyLimit;
-use axum::routing::{delete, get, post};
+use axum::routing::get;
+use axum::{Json, Router};
+use utoipa::OpenApi;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
 
 use crate::state::AppState;
 
 /// Largest JSON request body (slips, logins): 1 MiB.
 pub const MAX_JSON_BODY: usize = 1 << 20;
 
-/// All routes.
+/// All routes, ready to serve.
 pub fn router(state: AppState) -> Router {
     crate::telemetry::handle();
     let segment_limit = usize::try_from(state.settings.max_segment_bytes).unwrap_or(usize::MAX);
-    let uploads = Router::new()
-        .route(
-            "/api/v1/messages/{id}/envelope",
-            get(messages::upload_offset).patch(messages::upload),
-        )
-        .layer(DefaultBodyLimit::max(segment_limit));
-    Router::new()
-        .route("/healthz", get(system::healthz))
+    let (api, doc) = api(segment_limit);
+    api.route("/api/v1/openapi.json", get(move || async move { Json(doc) }))
         .route("/metrics", get(crate::telemetry::render))
-        .route("/api/v1/keys/platform", get(system::platform_key))
-        .route("/api/v1/keys/mine", get(keys::mine).put(keys::register))
-        .route("/api/v1/keys/lookup", get(keys::lookup))
-        .route("/api/v1/auth/login", post(account::login))
-        .route("/api/v1/me", get(account::me))
-        .route("/api/v1/me/totp", post(account::totp_begin).delete(account::totp_disable))
-        .route("/api/v1/me/totp/confirm", post(account::totp_confirm))
-        .route("/api/v1/tokens", get(account::tokens))
-        .route("/api/v1/tokens/{id}", delete(account::revoke))
-        .route("/api/v1/policy", get(account::policy))
-        .route("/api/v1/messages", post(messages::create).get(messages::list))
-        .route("/api/v1/messages/{id}", get(messages::get).patch(messages::change))
-        .route("/api/v1/messages/{id}/finalise", post(messages::finalise))
-        .route("/api/v1/messages/{id}/recall", post(messages::recall))
-        .layer(DefaultBodyLimit::max(MAX_JSON_BODY))
-        .merge(uploads)
         .route_layer(axum::middleware::from_fn(crate::telemetry::track))
         .with_state(state)
+}
+
+/// The API routes and the OpenAPI document describing them (also printed by
+/// `sealpost-platform openapi`).
+pub fn api(segment_limit: usize) -> (Router<AppState>, utoipa::openapi::OpenApi) {
+    let uploads = OpenApiRouter::new()
+        .routes(routes!(messages::upload_offset, messages::upload))
+        .layer(DefaultBodyLimit::max(segment_limit));
+    OpenApiRouter::with_openapi(openapi::ApiDoc::openapi())
+        .routes(routes!(system::healthz))
+        .routes(routes!(system::platform_key))
+        .routes(routes!(keys::mine, keys::register))
+        .routes(routes!(keys::lookup))
+        .routes(routes!(account::login))
+        .routes(routes!(account::me))
+        .routes(routes!(account::totp_begin, account::totp_disable))
+        .routes(routes!(account::totp_confirm))
+        .routes(routes!(account::tokens))
+        .routes(routes!(account::revoke))
+        .routes(routes!(account::policy))
+        .routes(routes!(messages::create, messages::list))
+        .routes(routes!(messages::get, messages::change))
+        .routes(routes!(messages::finalise))
+        .routes(routes!(messages::recall))
+        .layer(DefaultBodyLimit::max(MAX_JSON_BODY))
+        .merge(uploads)
+        .split_for_parts()
 }

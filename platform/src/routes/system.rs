@@ -9,6 +9,8 @@ use crate::error::ApiError;
 use crate::state::AppState;
 
 /// `GET /healthz`: 200 when the database answers, 503 otherwise.
+#[utoipa::path(get, path = "/healthz", tag = "operations",
+    responses((status = 200, description = "The database answers", body = Object), (status = 503, description = "Database unavailable", body = Object)))]
 pub async fn healthz(State(state): State<AppState>) -> (StatusCode, Json<Value>) {
     match sqlx::query("SELECT 1").execute(&state.db.pool).await {
         Ok(_) => (StatusCode::OK, Json(json!({ "status": "ok" }))),
@@ -20,6 +22,8 @@ pub async fn healthz(State(state): State<AppState>) -> (StatusCode, Json<Value>)
 }
 
 /// `GET /api/v1/keys/platform`: the key every envelope must be wrapped for.
+#[utoipa::path(get, path = "/api/v1/keys/platform", tag = "keys",
+    responses((status = 200, description = "The key every envelope must be wrapped for", body = Object)))]
 pub async fn platform_key(State(state): State<AppState>) -> Result<Json<Value>, ApiError> {
     let keys = state.keys.read().await;
     let key = keys.active().public_key();

@@ -33,7 +33,7 @@ fn totp(secret: &[u8], account: &str) -> Result<Totp, StoreError> {
 }
 
 /// A secret being enrolled: what the user types or scans into their authenticator.
-#[derive(Debug, serde::Serialize)]
+#[derive(Debug, serde::Serialize, utoipa::ToSchema)]
 pub struct Enrolment {
     /// The secret, base32.
     pub secret_base32: String,

@@ -674,3 +674,43 @@ async fn two_factor_sign_in_needs_a_fresh_code_once_enabled() {
         .expect("req");
     assert_eq!(error_code(off).await.1, "bad_code");
 }
+
+#[tokio::test]
+async fn the_openapi_document_describes_every_route() {
+    let app = spawn_app().await;
+    let doc: Value = app.get(None, "/api/v1/openapi.json").await.json().await.expect("json");
+    assert!(doc["openapi"].as_str().expect("version").starts_with("3."));
+    let expected = [
+        ("post", "/api/v1/auth/login"),
+        ("get", "/api/v1/me"),
+        ("post", "/api/v1/me/totp"),
+        ("post", "/api/v1/me/totp/confirm"),
+        ("delete", "/api/v1/me/totp"),
+        ("get", "/api/v1/tokens"),
+        ("delete", "/api/v1/tokens/{id}"),
+        ("get", "/api/v1/policy"),
+        ("get", "/api/v1/keys/platform"),
+        ("get", "/api/v1/keys/mine"),
+        ("put", "/api/v1/keys/mine"),
+        ("get", "/api/v1/keys/lookup"),
+        ("post", "/api/v1/messages"),
+        ("get", "/api/v1/messages"),
+        ("get", "/api/v1/messages/{id}"),
+        ("patch", "/api/v1/messages/{id}"),
+        ("get", "/api/v1/messages/{id}/envelope"),
+        ("patch", "/api/v1/messages/{id}/envelope"),
+        ("post", "/api/v1/messages/{id}/finalise"),
+        ("post", "/api/v1/messages/{id}/recall"),
+        ("get", "/healthz"),
+    ];
+    for (method, path) in expected {
+        let op = &doc["paths"][path][method];
+        assert!(op.is_object(), "{method} {path} is missing from the document");
+        assert!(op["responses"].is_object(), "{method} {path} documents its responses");
+    }
+    assert_eq!(doc["components"]["securitySchemes"]["device_token"]["scheme"], "bearer");
+    assert!(
+        doc["components"]["schemas"]["CreateMessage"]["properties"]["envelope_size"].is_object()
+    );
+    assert!(doc["components"]["schemas"]["Finalised"]["properties"]["stub"].is_object());
+}
