@@ -4,6 +4,8 @@
 //! ```text
 //! cargo run --release -p sealpost-bench -- envelope        # the table
 //! cargo run --release -p sealpost-bench -- envelope --quick  # smaller sizes, for a smoke run
+//! cargo build --release -p sealpost-platform && \
+//!   cargo run --release -p sealpost-bench -- platform [--quick] [--postgres URL]
 //! ```
 
 use std::fs::File;
@@ -19,14 +21,31 @@ use sealpost_envelope::{
 
 const MIB: usize = 1024 * 1024;
 
+mod platform;
+
 fn main() {
     let args: Vec<String> = std::env::args().skip(1).collect();
+    let quick = args.iter().any(|a| a == "--quick");
     let result = match args.first().map(String::as_str) {
-        Some("envelope") => envelope(args.iter().any(|a| a == "--quick")),
+        Some("envelope") => envelope(quick),
+        Some("platform") => {
+            let postgres =
+                args.iter().position(|a| a == "--postgres").and_then(|i| args.get(i + 1)).cloned();
+            tokio_main(platform::run(quick, postgres))
+        }
+        Some("upload-sink") if args.len() == 5 => tokio_main(platform::upload_sink(
+            args[1].parse().unwrap_or(0),
+            Path::new(&args[2]),
+            Path::new(&args[3]),
+            PathBuf::from(&args[4]),
+        )),
         Some("seal-file") if args.len() == 4 => {
             seal_file(Path::new(&args[1]), Path::new(&args[2]), Path::new(&args[3]))
         }
-        _ => Err("usage: sealpost-bench envelope [--quick]".into()),
+        _ => {
+            Err("usage: sealpost-bench envelope [--quick] | platform [--quick] [--postgres URL]"
+                .into())
+        }
     };
     if let Err(e) = result {
         eprintln!("sealpost-bench: {e}");
@@ -34,7 +53,11 @@ fn main() {
     }
 }
 
-type Res<T> = Result<T, Box<dyn std::error::Error>>;
+type Res<T> = Result<T, Box<dyn std::error::Error + Send + Sync>>;
+
+fn tokio_main(f: impl std::future::Future<Output = Res<()>>) -> Res<()> {
+    tokio::runtime::Builder::new_multi_thread().enable_all().build()?.block_on(f)
+}
 
 /// Best of `runs` timings of `f`.
 fn best_of(runs: usize, mut f: impl FnMut() -> Res<()>) -> Res<Duration> {

@@ -53,7 +53,7 @@ pub async fn create_tenant(
     let data_key = master.new_wrapped_key(&data_key_purpose(name))?;
     let policy_json =
         serde_json::to_string(policy).map_err(|e| StoreError::Corrupt(e.to_string()))?;
-    let mut tx = db.pool.begin().await?;
+    let mut tx = db.begin_write().await?;
     let (id,): (i64,) = sqlx::query_as(
         "INSERT INTO tenants (name, data_key_enc, policy, created_at) VALUES ($1, $2, $3, $4) RETURNING id",
     )

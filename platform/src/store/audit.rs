@@ -64,7 +64,12 @@ pub async fn append(
     let mut attempts = 0;
     loop {
         attempts += 1;
-        let mut tx = db.pool.begin().await?;
+        let mut tx = db.begin_write().await?;
+        if db.engine == crate::db::Engine::Postgres {
+            // Appenders queue here instead of racing for the next sequence number (SQLite's
+            // BEGIN IMMEDIATE already serialises them).
+            sqlx::query("SELECT pg_advisory_xact_lock(7369826391)").execute(&mut *tx).await?;
+        }
         let last: Option<(i64, Vec<u8>)> =
             sqlx::query_as("SELECT seq, hash FROM audit_log ORDER BY seq DESC LIMIT 1")
                 .fetch_optional(&mut *tx)

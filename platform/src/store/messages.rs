@@ -83,7 +83,7 @@ pub enum Created {
 
 /// Records a message, idempotently on its id.
 pub async fn create(db: &Db, m: &NewMessage<'_>) -> Result<Created, StoreError> {
-    let mut tx = db.pool.begin().await?;
+    let mut tx = db.begin_write().await?;
     let existing: Option<MessageRow> =
         sqlx::query_as(SELECT_BY_ID).bind(m.id).fetch_optional(&mut *tx).await?;
     if let Some(row) = existing {
@@ -173,7 +173,7 @@ pub async fn append_segment(
     blob_name: &str,
     envelope_len: Option<i64>,
 ) -> Result<bool, StoreError> {
-    let mut tx = db.pool.begin().await?;
+    let mut tx = db.begin_write().await?;
     let r = sqlx::query(
         "UPDATE messages SET received = received + $1, envelope_len = COALESCE(envelope_len, $2) \
          WHERE id = $3 AND received = $4 AND state = 'uploading'",
@@ -214,7 +214,7 @@ pub async fn finalise(
     link_token: &str,
 ) -> Result<bool, StoreError> {
     let now = now_ms();
-    let mut tx = db.pool.begin().await?;
+    let mut tx = db.begin_write().await?;
     let r = sqlx::query(
         "UPDATE messages SET state = 'final', file_key_enc = $1, link_token = $2, finalised_at = $3 \
          WHERE id = $4 AND state = 'uploading' AND received = envelope_len",

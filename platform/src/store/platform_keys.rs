@@ -68,7 +68,7 @@ pub async fn rotate(db: &Db, master: &SealingKey, key_bits: u32) -> Result<KeyId
         .map_err(|e| StoreError::Corrupt(format!("key generation: {e}")))?;
     let der = key.to_pkcs8_der().map_err(|e| StoreError::Corrupt(e.to_string()))?;
     let sealed = master.seal(PURPOSE, &der)?;
-    let mut tx = db.pool.begin().await?;
+    let mut tx = db.begin_write().await?;
     sqlx::query("UPDATE platform_keys SET active = 0").execute(&mut *tx).await?;
     sqlx::query(
         "INSERT INTO platform_keys (key_id, public_spki, private_enc, active, created_at) VALUES ($1, $2, $3, 1, $4)",

@@ -34,7 +34,7 @@ fn to_registered(spki: &[u8], active: i64, created_at: i64) -> Result<Registered
 /// Makes `key` the user's active key; a previous one is kept, retired, for older messages.
 /// Registering the active key again changes nothing.
 pub async fn register(db: &Db, user_id: i64, key: &PublicKey) -> Result<(), StoreError> {
-    let mut tx = db.pool.begin().await?;
+    let mut tx = db.begin_write().await?;
     sqlx::query("UPDATE user_keys SET active = 0 WHERE user_id = $1")
         .bind(user_id)
         .execute(&mut *tx)

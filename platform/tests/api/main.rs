@@ -714,3 +714,42 @@ async fn the_openapi_document_describes_every_route() {
     );
     assert!(doc["components"]["schemas"]["Finalised"]["properties"]["stub"].is_object());
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn many_senders_at_once_all_succeed() {
+    // Regression: on SQLite, transactions that read before writing (creating a message, the
+    // audit chain) failed with "database is locked" under concurrent load instead of waiting
+    // for the write lock.
+    let app = std::sync::Arc::new(spawn_app().await);
+    let key = app.platform_key().await;
+    let mut tokens = Vec::new();
+    for i in 0..8 {
+        tokens.push(app.user(app.acme, &format!("sender{i}@acme.example"), Role::Sender).await);
+    }
+    let mut created = 0;
+    for _round in 0..4 {
+        let mut requests = Vec::new();
+        for i in 0..48 {
+            let token = tokens[i % tokens.len()].clone();
+            let from = format!("sender{}@acme.example", i % tokens.len());
+            let slip = message(&from, &["bob@outside.example"], "Busy", &key, 10).slip;
+            let app = app.clone();
+            requests.push(tokio::spawn(async move {
+                app.post(Some(&token), "/api/v1/messages", slip).await.status()
+            }));
+        }
+        for r in requests {
+            assert_eq!(r.await.expect("task"), StatusCode::CREATED);
+            created += 1;
+        }
+    }
+    let (count,): (i64,) = sqlx::query_as("SELECT COUNT(*) FROM messages")
+        .fetch_one(&app.state.db.pool)
+        .await
+        .expect("count");
+    assert_eq!(count, created);
+    assert_eq!(
+        audit::verify(&app.state.db).await.expect("verify"),
+        Verdict::Intact { entries: created }
+    );
+}

@@ -1,0 +1,513 @@
+//! Platform benchmarks, against the real `sealpost-platform` binary in its own process:
+//! - ingest of small secure messages (create + upload + finalise of a 10 KiB envelope) at
+//!   1, 16 and 64 concurrent clients, beside `openssl speed -multi 2` for the RSA private-key
+//!   operation every finalise costs (the bound on this machine);
+//! - one 1 GiB envelope uploaded with `curl -T`, beside the same `curl -T` to a plain HTTPS
+//!   upload sink (`sealpost-bench upload-sink`), with each server's peak RSS while it ran.
+
+use std::io::{BufRead, BufReader, Write};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use reqwest::Client;
+use sealpost_envelope::{
+    Attachment, Body, ContentHash, Manifest, MessageId, Metadata, PublicKey, Role, Sealer,
+};
+use serde_json::{Value, json};
+
+use crate::Res;
+
+const PASSWORD: &str = "benchmark-password-1";
+
+/// A platform process on a private data folder, with a signed-in sender.
+struct Platform {
+    child: Child,
+    base: String,
+    token: String,
+    cert: PathBuf,
+    client: Client,
+}
+
+impl Drop for Platform {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn sibling_binary(name: &str) -> Res<PathBuf> {
+    let me = std::env::current_exe()?;
+    let path = me.with_file_name(name);
+    if path.exists() {
+        Ok(path)
+    } else {
+        Err(format!(
+            "{} not found; build it with `cargo build --release -p sealpost-platform`",
+            path.display()
+        )
+        .into())
+    }
+}
+
+fn free_port() -> Res<u16> {
+    Ok(std::net::TcpListener::bind("127.0.0.1:0")?.local_addr()?.port())
+}
+
+fn platform_cmd(bin: &Path, dir: &Path, db: Option<&str>) -> Command {
+    let mut c = Command::new(bin);
+    c.arg("--data-dir")
+        .arg(dir)
+        .env("SEALPOST_LOG", "warn")
+        .env("SEALPOST_MAX_SEGMENT_BYTES", (2u64 << 30).to_string());
+    if let Some(url) = db {
+        c.arg("--database-url").arg(url);
+    }
+    c
+}
+
+fn run_admin(
+    bin: &Path,
+    dir: &Path,
+    db: Option<&str>,
+    args: &[&str],
+    stdin: Option<&str>,
+) -> Res<String> {
+    let mut child = platform_cmd(bin, dir, db)
+        .args(args)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()?;
+    if let Some(input) = stdin {
+        child.stdin.take().ok_or("stdin")?.write_all(input.as_bytes())?;
+    }
+    drop(child.stdin.take());
+    let out = child.wait_with_output()?;
+    if !out.status.success() {
+        return Err(format!("platform {args:?}: {}", String::from_utf8_lossy(&out.stderr)).into());
+    }
+    Ok(String::from_utf8_lossy(&out.stdout).into_owned())
+}
+
+async fn start_platform(dir: &Path, db: Option<&str>) -> Res<Platform> {
+    let bin = sibling_binary("sealpost-platform")?;
+    run_admin(
+        &bin,
+        dir,
+        db,
+        &["admin", "create-tenant", "--name", "bench", "--domain", "bench.example"],
+        None,
+    )?;
+    run_admin(
+        &bin,
+        dir,
+        db,
+        &["admin", "create-user", "--tenant", "bench", "--email", "sender@bench.example"],
+        Some(PASSWORD),
+    )?;
+    let token = run_admin(
+        &bin,
+        dir,
+        db,
+        &["admin", "create-token", "--email", "sender@bench.example"],
+        None,
+    )?
+    .trim()
+    .to_string();
+    let port = free_port()?;
+    let mut child = platform_cmd(&bin, dir, db)
+        .args(["serve", "--listen", &format!("127.0.0.1:{port}")])
+        .stdout(Stdio::piped())
+        .stderr(std::fs::File::create(std::env::temp_dir().join("sealpost-bench-platform.log"))?)
+        .spawn()?;
+    let mut lines = BufReader::new(child.stdout.take().ok_or("stdout")?).lines();
+    for line in lines.by_ref() {
+        if line?.contains("listening on") {
+            break;
+        }
+    }
+    std::thread::spawn(move || lines.for_each(drop));
+    let cert = dir.join("tls/cert.pem");
+    let client = Client::builder()
+        .add_root_certificate(reqwest::Certificate::from_pem(&std::fs::read(&cert)?)?)
+        .pool_max_idle_per_host(128)
+        .build()?;
+    Ok(Platform { child, base: format!("https://localhost:{port}"), token, cert, client })
+}
+
+/// A sealed message ready to send: its slip and envelope.
+struct Prepared {
+    slip: Value,
+    id: String,
+    envelope: Vec<u8>,
+}
+
+fn prepare(key: &PublicKey, attachment_len: usize) -> Res<Prepared> {
+    let id = MessageId::random()?;
+    let attachment = vec![0x42u8; attachment_len];
+    let manifest = Manifest {
+        version: 1,
+        metadata: Metadata {
+            from: "sender@bench.example".into(),
+            to: vec!["reader@outside.example".into()],
+            subject: "Benchmark".into(),
+            date: "2026-11-22T10:00:00Z".into(),
+            ..Metadata::default()
+        },
+        body: Body { text: Some("benchmark".into()), html: None },
+        attachments: vec![Attachment {
+            part: 1,
+            name: "a.bin".into(),
+            content_type: "application/octet-stream".into(),
+            size: attachment.len() as u64,
+            content_id: None,
+            sha256: ContentHash::of(&attachment),
+        }],
+    }
+    .to_json();
+    let envelope = Sealer::builder(id)
+        .recipient(Role::Platform, key)
+        .manifest_len(manifest.len() as u64)
+        .attachment(attachment.len() as u64)
+        .build()?
+        .seal_to_vec(&[&manifest, &attachment])?;
+    let slip = json!({"id": id.to_string(), "to": ["reader@outside.example"], "subject": "Benchmark", "envelope_size": envelope.len()});
+    Ok(Prepared { slip, id: id.to_string(), envelope })
+}
+
+async fn send(p: &Platform, m: &Prepared) -> Res<()> {
+    let ok = |r: reqwest::Response| -> Res<()> {
+        if r.status().is_success() { Ok(()) } else { Err(format!("HTTP {}", r.status()).into()) }
+    };
+    ok(p.client
+        .post(format!("{}/api/v1/messages", p.base))
+        .bearer_auth(&p.token)
+        .json(&m.slip)
+        .send()
+        .await?)?;
+    ok(p.client
+        .patch(format!("{}/api/v1/messages/{}/envelope", p.base, m.id))
+        .bearer_auth(&p.token)
+        .header("Upload-Offset", "0")
+        .body(m.envelope.clone())
+        .send()
+        .await?)?;
+    ok(p.client
+        .post(format!("{}/api/v1/messages/{}/finalise", p.base, m.id))
+        .bearer_auth(&p.token)
+        .send()
+        .await?)
+}
+
+async fn platform_key(p: &Platform) -> Res<PublicKey> {
+    let v: Value =
+        p.client.get(format!("{}/api/v1/keys/platform", p.base)).send().await?.json().await?;
+    Ok(PublicKey::parse(v["public_key_pem"].as_str().ok_or("no key")?.as_bytes())?)
+}
+
+/// Sends `messages` with `clients` concurrent senders; returns (msgs/s, p50, p99 latency).
+async fn ingest(
+    p: &Arc<Platform>,
+    messages: Vec<Prepared>,
+    clients: usize,
+) -> Res<(f64, Duration, Duration)> {
+    let n = messages.len();
+    let queue = Arc::new(tokio::sync::Mutex::new(messages));
+    let start = Instant::now();
+    let mut tasks = Vec::new();
+    for _ in 0..clients {
+        let (p, queue) = (p.clone(), queue.clone());
+        tasks.push(tokio::spawn(async move {
+            let mut latencies = Vec::new();
+            loop {
+                let Some(m) = queue.lock().await.pop() else { break };
+                let t = Instant::now();
+                send(&p, &m).await.map_err(|e| e.to_string())?;
+                latencies.push(t.elapsed());
+            }
+            Ok::<_, String>(latencies)
+        }));
+    }
+    let mut all = Vec::with_capacity(n);
+    for t in tasks {
+        all.extend(t.await??);
+    }
+    let elapsed = start.elapsed();
+    all.sort();
+    let pct = |q: f64| all[((all.len() as f64 * q) as usize).min(all.len() - 1)];
+    Ok((n as f64 / elapsed.as_secs_f64(), pct(0.50), pct(0.99)))
+}
+
+/// `openssl speed -multi 2 rsaNNNN`: private-key operations per second.
+fn openssl_rsa_private_ops(bits: u32, seconds: u32) -> Res<f64> {
+    let o = Command::new("openssl")
+        .args(["speed", "-multi", "2", "-seconds", &seconds.to_string(), &format!("rsa{bits}")])
+        .output()?;
+    let text = String::from_utf8_lossy(&o.stdout);
+    let line = text
+        .lines()
+        .find(|l| l.starts_with(&format!("rsa {bits} bits")))
+        .ok_or_else(|| format!("unexpected openssl speed output: {text}"))?;
+    // "rsa 3072 bits 0.001751s 0.000037s    571.1  27297.5": sign/s is the third figure.
+    let figures: Vec<&str> = line.split_whitespace().skip(3).collect();
+    Ok(figures.get(2).ok_or("no sign/s figure")?.parse()?)
+}
+
+/// Peak RSS (KiB) of a process while `work` runs, sampled every 20 ms.
+async fn peak_rss_during<F: std::future::Future<Output = Res<()>>>(pid: u32, work: F) -> Res<u64> {
+    let stop = Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let sampler = {
+        let stop = stop.clone();
+        tokio::spawn(async move {
+            let mut peak = 0u64;
+            while !stop.load(std::sync::atomic::Ordering::Relaxed) {
+                if let Ok(s) = std::fs::read_to_string(format!("/proc/{pid}/status")) {
+                    let rss = s
+                        .lines()
+                        .find(|l| l.starts_with("VmRSS:"))
+                        .and_then(|l| l.split_whitespace().nth(1)?.parse().ok());
+                    peak = peak.max(rss.unwrap_or(0));
+                }
+                tokio::time::sleep(Duration::from_millis(20)).await;
+            }
+            peak
+        })
+    };
+    let result = work.await;
+    stop.store(true, std::sync::atomic::Ordering::Relaxed);
+    let peak = sampler.await?;
+    result.map(|()| peak)
+}
+
+fn rss_kib(pid: u32) -> u64 {
+    std::fs::read_to_string(format!("/proc/{pid}/status"))
+        .ok()
+        .and_then(|s| {
+            s.lines()
+                .find(|l| l.starts_with("VmRSS:"))
+                .and_then(|l| l.split_whitespace().nth(1)?.parse().ok())
+        })
+        .unwrap_or(0)
+}
+
+fn curl_upload(
+    url: &str,
+    file: &Path,
+    cert: &Path,
+    method: &str,
+    headers: &[String],
+) -> Res<Duration> {
+    let mut c = Command::new("curl");
+    c.args(["-sS", "--fail", "-o", "/dev/null", "-X", method, "--cacert"])
+        .arg(cert)
+        .arg("-T")
+        .arg(file);
+    for h in headers {
+        c.args(["-H", h]);
+    }
+    let t = Instant::now();
+    let o = c.arg(url).output()?;
+    if !o.status.success() {
+        return Err(format!("curl {url}: {}", String::from_utf8_lossy(&o.stderr)).into());
+    }
+    Ok(t.elapsed())
+}
+
+/// The benchmark; `db` names a PostgreSQL server for a second run beside SQLite.
+pub(crate) async fn run(quick: bool, postgres: Option<String>) -> Res<()> {
+    let bits = 3072;
+    let bound = openssl_rsa_private_ops(bits, if quick { 1 } else { 3 })?;
+    println!(
+        "| measurement | msgs/s | p50 ms | p99 ms | bound: openssl speed -multi 2 rsa{bits} sign/s | ratio |"
+    );
+    println!("|---|---|---|---|---|---|");
+    let per_run = if quick { 60 } else { 600 };
+    let mut backends: Vec<(&str, Option<String>)> = vec![("SQLite", None)];
+    if let Some(url) = postgres {
+        backends.push(("PostgreSQL", Some(url)));
+    }
+    for (name, db) in backends {
+        let dir = tempdir()?;
+        let p = Arc::new(start_platform(&dir, db.as_deref()).await?);
+        let key = platform_key(&p).await?;
+        for clients in [1, 16, 64] {
+            let batch =
+                (0..per_run).map(|_| prepare(&key, 10 * 1024 - 1200)).collect::<Res<Vec<_>>>()?;
+            let (rate, p50, p99) = ingest(&p, batch, clients).await?;
+            println!(
+                "| ingest 10 KiB messages, {name}, {clients} client(s) | {rate:.0} | {:.1} | {:.1} | {bound:.0} | {:.2} |",
+                p50.as_secs_f64() * 1e3,
+                p99.as_secs_f64() * 1e3,
+                rate / bound
+            );
+        }
+        drop(p);
+        std::fs::remove_dir_all(&dir)?;
+    }
+
+    // One large envelope: the platform against a plain upload sink, both over HTTPS, both fed
+    // by the same curl, each fsyncing what it wrote.
+    let size: u64 = if quick { 64 << 20 } else { 1 << 30 };
+    let dir = tempdir()?;
+    let p = start_platform(&dir, None).await?;
+    let key = platform_key(&p).await?;
+    let file = dir.join("big.sealpost");
+    let (id, envelope_len) = seal_file(&key, size, &file)?;
+    let slip = json!({"id": id, "to": ["reader@outside.example"], "subject": "Benchmark", "envelope_size": envelope_len});
+    let r = p
+        .client
+        .post(format!("{}/api/v1/messages", p.base))
+        .bearer_auth(&p.token)
+        .json(&slip)
+        .send()
+        .await?;
+    if !r.status().is_success() {
+        return Err(format!("create: HTTP {}", r.status()).into());
+    }
+    let pid = p.child.id();
+    let idle = rss_kib(pid);
+    let url = format!("{}/api/v1/messages/{id}/envelope", p.base);
+    let headers = [format!("Authorization: Bearer {}", p.token), "Upload-Offset: 0".to_string()];
+    let mut platform_t = Duration::ZERO;
+    let platform_peak = peak_rss_during(pid, async {
+        platform_t = curl_upload(&url, &file, &p.cert, "PATCH", &headers)?;
+        Ok(())
+    })
+    .await?;
+
+    let sink_dir = dir.join("sink");
+    std::fs::create_dir_all(&sink_dir)?;
+    let port = free_port()?;
+    let mut sink = Command::new(std::env::current_exe()?)
+        .args(["upload-sink", &port.to_string()])
+        .arg(&p.cert)
+        .arg(dir.join("tls/key.pem"))
+        .arg(&sink_dir)
+        .stdout(Stdio::piped())
+        .spawn()?;
+    BufReader::new(sink.stdout.take().ok_or("stdout")?).lines().next();
+    let sink_idle = rss_kib(sink.id());
+    let mut sink_t = Duration::ZERO;
+    let sink_peak = peak_rss_during(sink.id(), async {
+        sink_t =
+            curl_upload(&format!("https://localhost:{port}/upload"), &file, &p.cert, "PUT", &[])?;
+        Ok(())
+    })
+    .await?;
+    let _ = sink.kill();
+    let _ = sink.wait();
+
+    let gbps = |d: Duration| envelope_len as f64 / d.as_secs_f64() / 1e9;
+    println!();
+    println!("| measurement | sealpost | baseline | ratio |");
+    println!("|---|---|---|---|");
+    println!(
+        "| upload a {} MiB envelope with curl -T (GB/s) | {:.2} | plain HTTPS upload sink: {:.2} | {:.2} |",
+        size >> 20,
+        gbps(platform_t),
+        gbps(sink_t),
+        sink_t.as_secs_f64() / platform_t.as_secs_f64()
+    );
+    println!(
+        "| server RSS during that upload, idle → peak (MiB) | {:.1} → {:.1} | sink: {:.1} → {:.1} | |",
+        idle as f64 / 1024.0,
+        platform_peak as f64 / 1024.0,
+        sink_idle as f64 / 1024.0,
+        sink_peak as f64 / 1024.0
+    );
+    drop(p);
+    std::fs::remove_dir_all(&dir)?;
+    Ok(())
+}
+
+fn tempdir() -> Res<PathBuf> {
+    let dir = std::env::temp_dir().join(format!(
+        "sealpost-bench-{}-{}",
+        std::process::id(),
+        MessageId::random()?
+    ));
+    std::fs::create_dir_all(&dir)?;
+    Ok(dir)
+}
+
+/// Seals an attachment of `size` bytes into `path`, streaming; returns (id, envelope length).
+fn seal_file(key: &PublicKey, size: u64, path: &Path) -> Res<(String, u64)> {
+    let id = MessageId::random()?;
+    let block = vec![0x17u8; 1 << 20];
+    let mut hash = ContentHash::new();
+    for _ in 0..size >> 20 {
+        hash.update(&block);
+    }
+    let manifest = Manifest {
+        version: 1,
+        metadata: Metadata {
+            from: "sender@bench.example".into(),
+            to: vec!["reader@outside.example".into()],
+            subject: "Benchmark".into(),
+            date: "2026-11-22T10:00:00Z".into(),
+            ..Metadata::default()
+        },
+        body: Body { text: Some("large".into()), html: None },
+        attachments: vec![Attachment {
+            part: 1,
+            name: "big.bin".into(),
+            content_type: "application/octet-stream".into(),
+            size,
+            content_id: None,
+            sha256: hash.finish_hex(),
+        }],
+    }
+    .to_json();
+    let sealer = Sealer::builder(id)
+        .recipient(Role::Platform, key)
+        .manifest_len(manifest.len() as u64)
+        .attachment(size)
+        .build()?;
+    let total = sealer.header().layout().total_len();
+    let mut w = sealer.into_writer(std::fs::File::create(path)?);
+    w.write_all(&manifest)?;
+    for _ in 0..size >> 20 {
+        w.write_all(&block)?;
+    }
+    w.finish()?;
+    Ok((id.to_string(), total))
+}
+
+/// `sealpost-bench upload-sink PORT CERT KEY DIR`: an HTTPS server that writes each PUT body
+/// to a file and fsyncs it — the least an upload endpoint can do, for the baseline.
+pub(crate) async fn upload_sink(port: u16, cert: &Path, key: &Path, dir: PathBuf) -> Res<()> {
+    use axum::body::Body as AxumBody;
+    use futures_util::StreamExt;
+    use tokio::io::AsyncWriteExt;
+    let _ = rustls::crypto::aws_lc_rs::default_provider().install_default();
+    let config = axum_server::tls_rustls::RustlsConfig::from_pem_file(cert, key).await?;
+    let dir = Arc::new(dir);
+    let app = axum::Router::new()
+        .route(
+            "/upload",
+            axum::routing::put(move |body: AxumBody| {
+                let dir = dir.clone();
+                async move {
+                    let mut f = tokio::fs::File::create(dir.join("upload.bin"))
+                        .await
+                        .map_err(|e| e.to_string())?;
+                    let mut stream = body.into_data_stream();
+                    while let Some(piece) = stream.next().await {
+                        f.write_all(&piece.map_err(|e| e.to_string())?)
+                            .await
+                            .map_err(|e| e.to_string())?;
+                    }
+                    f.sync_all().await.map_err(|e| e.to_string())?;
+                    Ok::<_, String>("stored")
+                }
+            }),
+        )
+        .layer(axum::extract::DefaultBodyLimit::disable());
+    println!("ready");
+    std::io::stdout().flush()?;
+    let addr = std::net::SocketAddr::from(([127, 0, 0, 1], port));
+    axum_server::bind_rustls(addr, config).serve(app.into_make_service()).await?;
+    Ok(())
+}
