@@ -508,6 +508,8 @@ pub(crate) async fn upload_sink(port: u16, cert: &Path, key: &Path, dir: PathBuf
     println!("ready");
     std::io::stdout().flush()?;
     let addr = std::net::SocketAddr::from(([127, 0, 0, 1], port));
-    axum_server::bind_rustls(addr, config).serve(app.into_make_service()).await?;
+    let acceptor = axum_server::tls_rustls::RustlsAcceptor::new(config)
+        .acceptor(axum_server::accept::NoDelayAcceptor::new());
+    axum_server::bind(addr).acceptor(acceptor).serve(app.into_make_service()).await?;
     Ok(())
 }

@@ -157,12 +157,14 @@ pub async fn create(
         recipients: &recipients,
         expires_at,
     };
-    match messages::create(&state.db, &new).await? {
-        Created::New(m) => {
-            audit::append(&state.db, Some(user.tenant_id), &user.email, "message.created", &m.id)
-                .await?;
-            Ok((StatusCode::CREATED, Json(upload_status(&m))))
-        }
+    let audit = audit::Entry {
+        tenant: Some(user.tenant_id),
+        actor: &user.email,
+        action: "message.created",
+        detail: &id,
+    };
+    match messages::create(&state.db, &new, &audit).await? {
+        Created::New(m) => Ok((StatusCode::CREATED, Json(upload_status(&m)))),
         Created::Existing(m) => Ok((StatusCode::OK, Json(upload_status(&m)))),
         Created::Conflict => Err(ApiError::conflict(
             "id_in_use",
@@ -421,13 +423,18 @@ pub async fn finalise(
         .seal(&file_key_purpose(&m.id), dec.file_key().expose_secret())
         .map_err(ApiError::internal)?;
     let link_token = BlobStore::new_name();
-    if !messages::finalise(&state.db, &m.id, &sealed, &link_token).await? {
+    let audit = audit::Entry {
+        tenant: Some(m.tenant_id),
+        actor: &user.email,
+        action: "message.finalised",
+        detail: &m.id,
+    };
+    if !messages::finalise(&state.db, &m.id, &sealed, &link_token, &audit).await? {
         // A concurrent finalise won; answer as it did.
         let m =
             messages::get(&state.db, &m.id).await?.ok_or_else(|| ApiError::not_found("message"))?;
         return Ok(Json(final_answer(&state, &m).await?));
     }
-    audit::append(&state.db, Some(m.tenant_id), &user.email, "message.finalised", &m.id).await?;
     metrics::counter!("sealpost_messages_finalised_total").increment(1);
     let m = messages::get(&state.db, &m.id).await?.ok_or_else(|| ApiError::not_found("message"))?;
     Ok(Json(final_answer(&state, &m).await?))

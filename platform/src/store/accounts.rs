@@ -278,19 +278,25 @@ pub async fn authenticate_token(db: &Db, token: &str) -> Result<Option<AuthUser>
     if !token.starts_with(TOKEN_PREFIX) || token.len() > 128 {
         return Ok(None);
     }
-    let row: Option<(i64, i64, i64, String, String)> = sqlx::query_as(
-        "SELECT t.id, u.id, u.tenant_id, u.email, u.role FROM device_tokens t \
+    type Row = (i64, i64, i64, String, String, Option<i64>);
+    let row: Option<Row> = sqlx::query_as(
+        "SELECT t.id, u.id, u.tenant_id, u.email, u.role, t.last_used_at FROM device_tokens t \
          JOIN users u ON u.id = t.user_id WHERE t.token_hash = $1 AND t.revoked_at IS NULL",
     )
     .bind(token_hash(token))
     .fetch_optional(&db.pool)
     .await?;
-    let Some((token_id, user_id, tenant_id, email, role)) = row else { return Ok(None) };
-    sqlx::query("UPDATE device_tokens SET last_used_at = $1 WHERE id = $2")
-        .bind(now_ms())
-        .bind(token_id)
-        .execute(&db.pool)
-        .await?;
+    let Some((token_id, user_id, tenant_id, email, role, last_used)) = row else { return Ok(None) };
+    // "Last used" is for people reviewing their devices: minute precision is plenty, and
+    // writing it on every request would make every read a write.
+    let now = now_ms();
+    if last_used.is_none_or(|t| now - t > 60_000) {
+        sqlx::query("UPDATE device_tokens SET last_used_at = $1 WHERE id = $2")
+            .bind(now)
+            .bind(token_id)
+            .execute(&db.pool)
+            .await?;
+    }
     let role = Role::parse(&role).ok_or_else(|| StoreError::Corrupt(format!("role {role}")))?;
     Ok(Some(AuthUser { user_id, tenant_id, email, role, token_id: Some(token_id) }))
 }

@@ -9,7 +9,7 @@
 use aws_lc_rs::digest;
 
 use super::StoreError;
-use crate::db::{Db, now_ms};
+use crate::db::{Db, Engine, now_ms};
 
 /// One audit entry.
 #[derive(Clone, Debug, sqlx::FromRow)]
@@ -53,7 +53,20 @@ fn link_hash(
     ctx.finish().as_ref().to_vec()
 }
 
-/// Appends an entry. Concurrent appends race for the next sequence number; the loser retries.
+/// One action to record.
+#[derive(Clone, Copy, Debug)]
+pub struct Entry<'a> {
+    /// The tenant concerned, if any.
+    pub tenant: Option<i64>,
+    /// Who did it.
+    pub actor: &'a str,
+    /// What.
+    pub action: &'a str,
+    /// Details (ids, never content or secrets).
+    pub detail: &'a str,
+}
+
+/// Appends an entry in its own transaction (for actions that have none of their own).
 pub async fn append(
     db: &Db,
     tenant: Option<i64>,
@@ -61,45 +74,45 @@ pub async fn append(
     action: &str,
     detail: &str,
 ) -> Result<(), StoreError> {
-    let mut attempts = 0;
-    loop {
-        attempts += 1;
-        let mut tx = db.begin_write().await?;
-        if db.engine == crate::db::Engine::Postgres {
-            // Appenders queue here instead of racing for the next sequence number (SQLite's
-            // BEGIN IMMEDIATE already serialises them).
-            sqlx::query("SELECT pg_advisory_xact_lock(7369826391)").execute(&mut *tx).await?;
-        }
-        let last: Option<(i64, Vec<u8>)> =
-            sqlx::query_as("SELECT seq, hash FROM audit_log ORDER BY seq DESC LIMIT 1")
-                .fetch_optional(&mut *tx)
-                .await?;
-        let (seq, prev) = last.map_or((1, vec![0u8; 32]), |(s, h)| (s + 1, h));
-        let at = now_ms();
-        let hash = link_hash(&prev, seq, at, tenant, actor, action, detail);
-        let inserted = sqlx::query(
-            "INSERT INTO audit_log (seq, at, tenant_id, actor, action, detail, prev_hash, hash) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
-        )
-        .bind(seq)
-        .bind(at)
-        .bind(tenant)
-        .bind(actor)
-        .bind(action)
-        .bind(detail)
-        .bind(prev)
-        .bind(hash)
-        .execute(&mut *tx)
-        .await;
-        match inserted {
-            Ok(_) => {
-                tx.commit().await?;
-                return Ok(());
-            }
-            Err(sqlx::Error::Database(e)) if e.is_unique_violation() && attempts < 10 => continue,
-            Err(e) => return Err(e.into()),
-        }
+    let mut tx = db.begin_write().await?;
+    append_in(db.engine, &mut tx, &Entry { tenant, actor, action, detail }).await?;
+    tx.commit().await?;
+    Ok(())
+}
+
+/// Appends an entry inside the caller's write transaction, so the entry exists exactly when
+/// the action it records does. Appenders are serialised (SQLite: the transaction holds the
+/// write lock; PostgreSQL: a transaction-scoped advisory lock), so the chain never forks.
+pub async fn append_in(
+    engine: Engine,
+    tx: &mut sqlx::Transaction<'static, sqlx::Any>,
+    e: &Entry<'_>,
+) -> Result<(), StoreError> {
+    if engine == Engine::Postgres {
+        sqlx::query("SELECT pg_advisory_xact_lock(7369826391)").execute(&mut **tx).await?;
     }
+    let last: Option<(i64, Vec<u8>)> =
+        sqlx::query_as("SELECT seq, hash FROM audit_log ORDER BY seq DESC LIMIT 1")
+            .fetch_optional(&mut **tx)
+            .await?;
+    let (seq, prev) = last.map_or((1, vec![0u8; 32]), |(s, h)| (s + 1, h));
+    let at = now_ms();
+    let hash = link_hash(&prev, seq, at, e.tenant, e.actor, e.action, e.detail);
+    sqlx::query(
+        "INSERT INTO audit_log (seq, at, tenant_id, actor, action, detail, prev_hash, hash) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
+    )
+    .bind(seq)
+    .bind(at)
+    .bind(e.tenant)
+    .bind(e.actor)
+    .bind(e.action)
+    .bind(e.detail)
+    .bind(prev)
+    .bind(hash)
+    .execute(&mut **tx)
+    .await?;
+    Ok(())
 }
 
 /// What verifying the chain found.

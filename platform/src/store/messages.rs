@@ -81,8 +81,12 @@ pub enum Created {
     Conflict,
 }
 
-/// Records a message, idempotently on its id.
-pub async fn create(db: &Db, m: &NewMessage<'_>) -> Result<Created, StoreError> {
+/// Records a message, idempotently on its id, with its audit entry.
+pub async fn create(
+    db: &Db,
+    m: &NewMessage<'_>,
+    audit: &super::audit::Entry<'_>,
+) -> Result<Created, StoreError> {
     let mut tx = db.begin_write().await?;
     let existing: Option<MessageRow> =
         sqlx::query_as(SELECT_BY_ID).bind(m.id).fetch_optional(&mut *tx).await?;
@@ -127,6 +131,7 @@ pub async fn create(db: &Db, m: &NewMessage<'_>) -> Result<Created, StoreError> 
         .bind(now)
         .execute(&mut *tx)
         .await?;
+    super::audit::append_in(db.engine, &mut tx, audit).await?;
     tx.commit().await?;
     get(db, m.id)
         .await?
@@ -212,6 +217,7 @@ pub async fn finalise(
     id: &str,
     file_key_enc: &[u8],
     link_token: &str,
+    audit: &super::audit::Entry<'_>,
 ) -> Result<bool, StoreError> {
     let now = now_ms();
     let mut tx = db.begin_write().await?;
@@ -231,6 +237,7 @@ pub async fn finalise(
             .bind(now)
             .execute(&mut *tx)
             .await?;
+        super::audit::append_in(db.engine, &mut tx, audit).await?;
     }
     tx.commit().await?;
     Ok(r.rows_affected() == 1)
