@@ -318,7 +318,9 @@ async fn check_header_so_far(
 ) -> Result<Option<i64>, ApiError> {
     let limits = Limits::default();
     let want = (offset + len).min(i64::from(limits.max_header_len));
-    let mut prefix = read_range(state, &m.id, 0, offset.min(want)).await?;
+    // The first append (offset 0) has no earlier segments to read.
+    let earlier = if offset > 0 { messages::segments(&state.db, &m.id).await? } else { Vec::new() };
+    let mut prefix = read_range(state, &m.id, &earlier, 0, offset.min(want)).await?;
     if want > offset {
         let more = state
             .blobs
@@ -348,10 +350,16 @@ async fn check_header_so_far(
     Ok(Some(total as i64))
 }
 
-/// Reads bytes `[start, end)` of a message's stored envelope, across segments.
-async fn read_range(state: &AppState, id: &str, start: i64, end: i64) -> Result<Vec<u8>, ApiError> {
+/// Reads bytes `[start, end)` of a message's stored envelope from its `segments`.
+async fn read_range(
+    state: &AppState,
+    id: &str,
+    segments: &[messages::Segment],
+    start: i64,
+    end: i64,
+) -> Result<Vec<u8>, ApiError> {
     let mut out = Vec::with_capacity((end - start).max(0) as usize);
-    for s in messages::segments(&state.db, id).await? {
+    for s in segments {
         let (a, b) = (start.max(s.start), end.min(s.start + s.len));
         if a < b {
             let bytes = state
@@ -401,9 +409,11 @@ pub async fn finalise(
     let limits = Limits { max_total_len: total as u64, ..Limits::default() };
 
     // Header: authenticate it with the platform key it names.
-    let prefix = read_range(&state, &m.id, 0, PREFIX_LEN as i64).await?;
+    let segments = messages::segments(&state.db, &m.id).await?;
+    let prefix = read_range(&state, &m.id, &segments, 0, PREFIX_LEN as i64).await?;
     let header_len = i64::from(Header::peek_len(&prefix, &limits)?);
-    let header = Header::parse(read_range(&state, &m.id, 0, header_len).await?, &limits)?;
+    let header =
+        Header::parse(read_range(&state, &m.id, &segments, 0, header_len).await?, &limits)?;
     let key = platform_key_for(&state, &header).await?;
     let dec = Decryptor::new(header, &key)?;
     dec.expect_message(canonical_id(&m.id)?.0)?;
@@ -411,7 +421,7 @@ pub async fn finalise(
     // Manifest: decrypt part 0 and hold its metadata snapshot against the delivery slip.
     let part0 = dec.header().layout().parts()[0];
     let upto = (part0.offset + part0.ciphertext_len()) as i64;
-    let bytes = read_range(&state, &m.id, 0, upto).await?;
+    let bytes = read_range(&state, &m.id, &segments, 0, upto).await?;
     let manifest = Manifest::from_json(&dec.read_part_from_slice(0, &bytes)?)?;
     manifest.check_against(dec.header())?;
     let slip: CreateMessage = serde_json::from_str(&m.slip).map_err(ApiError::internal)?;
