@@ -318,6 +318,8 @@ fn rss_kib(pid: u32) -> u64 {
         .unwrap_or(0)
 }
 
+/// Times one `curl -T` upload. Dirty pages from anything before are written back first, so
+/// neither side of a comparison pays for the other's writeback.
 fn curl_upload(
     url: &str,
     file: &Path,
@@ -325,6 +327,7 @@ fn curl_upload(
     method: &str,
     headers: &[String],
 ) -> Res<Duration> {
+    Command::new("sync").status()?;
     let mut c = Command::new("curl");
     c.args(["-sS", "--fail", "-o", "/dev/null", "-X", method, "--cacert"])
         .arg(cert)
