@@ -1,5 +1,5 @@
 -- Users' own public keys (for end-to-end wraps and so senders can open what they sent), and
--- each tenant's compliance key. Keep in step with ../postgres/0002_user_keys.sql.
+-- each tenant's compliance key.
 
 CREATE TABLE user_keys (
     id           INTEGER PRIMARY KEY,

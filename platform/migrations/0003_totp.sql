@@ -1,4 +1,4 @@
--- Optional TOTP second factor. Keep in step with ../postgres/0003_totp.sql.
+-- Optional TOTP second factor.
 ALTER TABLE users ADD COLUMN totp_secret_enc BLOB;            -- sealed under the master key
 ALTER TABLE users ADD COLUMN totp_enabled INTEGER NOT NULL DEFAULT 0;
 ALTER TABLE users ADD COLUMN totp_last_step INTEGER NOT NULL DEFAULT 0; -- replay protection

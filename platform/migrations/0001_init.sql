@@ -1,6 +1,6 @@
--- Sealpost platform schema, version 1 (SQLite). Keep in step with ../postgres/0001_init.sql:
--- same tables, columns and meanings; only the types of ids and binary columns differ.
--- Times are Unix milliseconds.
+-- Sealpost platform schema, version 1. Written once, in SQLite's dialect; src/db.rs
+-- (for_engine) translates it for PostgreSQL, so keep to its subset: ids as "INTEGER PRIMARY
+-- KEY", integers as INTEGER, binary as BLOB. Times are Unix milliseconds.
 
 CREATE TABLE tenants (
     id            INTEGER PRIMARY KEY,
