@@ -353,18 +353,39 @@ async fn nobody_but_the_sender_and_their_admins_sees_a_message() {
     accounts::revoke_token(&app.state.db, dave, tokens[0].id).await.expect("revoke");
     let id = sent_message(&app, &alice, "alice@acme.example").await;
 
-    let reads = [
-        format!("/api/v1/messages/{id}"),
-        format!("/api/v1/messages/{id}/envelope"),
-        "/api/v1/messages".to_string(),
-        "/api/v1/policy".to_string(),
-        "/api/v1/me".to_string(),
-        "/api/v1/tokens".to_string(),
+    // Every authenticated route, every way of not being signed in.
+    let routes = [
+        ("GET", format!("/api/v1/messages/{id}")),
+        ("PATCH", format!("/api/v1/messages/{id}")),
+        ("GET", format!("/api/v1/messages/{id}/envelope")),
+        ("PATCH", format!("/api/v1/messages/{id}/envelope")),
+        ("POST", format!("/api/v1/messages/{id}/finalise")),
+        ("POST", format!("/api/v1/messages/{id}/recall")),
+        ("GET", "/api/v1/messages".to_string()),
+        ("POST", "/api/v1/messages".to_string()),
+        ("GET", "/api/v1/policy".to_string()),
+        ("GET", "/api/v1/me".to_string()),
+        ("POST", "/api/v1/me/totp".to_string()),
+        ("POST", "/api/v1/me/totp/confirm".to_string()),
+        ("DELETE", "/api/v1/me/totp".to_string()),
+        ("GET", "/api/v1/tokens".to_string()),
+        ("DELETE", "/api/v1/tokens/current".to_string()),
+        ("GET", "/api/v1/keys/mine".to_string()),
+        ("PUT", "/api/v1/keys/mine".to_string()),
+        ("GET", "/api/v1/keys/lookup?email=bob@outside.example".to_string()),
     ];
-    for path in &reads {
+    for (method, path) in &routes {
         for token in [None, Some("spdt_not-a-real-token"), Some(revoked.as_str())] {
-            let r = app.get(token, path).await;
-            assert_eq!(r.status(), StatusCode::UNAUTHORIZED, "{path} with {token:?}");
+            let mut r = app
+                .client
+                .request(method.parse().expect("method"), app.url(path))
+                .header("Upload-Offset", "0")
+                .json(&json!({}));
+            if let Some(t) = token {
+                r = r.bearer_auth(t);
+            }
+            let r = r.send().await.expect("request");
+            assert_eq!(r.status(), StatusCode::UNAUTHORIZED, "{method} {path} with {token:?}");
         }
     }
     for (who, token) in [("another sender", &carol), ("another tenant's admin", &mallory)] {
