@@ -623,6 +623,38 @@ pub async fn get(
     Ok(Json(v))
 }
 
+/// `POST /api/v1/messages/{id}/sent`: the sender's mail client reports that the stub went out
+/// over SMTP; every recipient's status shows "sent". Idempotent.
+#[utoipa::path(post, path = "/api/v1/messages/{id}/sent", tag = "messages", security(("device_token" = [])),
+    params(("id" = String, Path, description = "Message id (UUID)")),
+    responses(
+        (status = 204, description = "Recorded (or already recorded)"),
+        (status = 404, description = "No such thing (or not yours)", body = crate::routes::openapi::ErrorBody),
+        (status = 409, description = "The message is not finalised yet", body = crate::routes::openapi::ErrorBody),
+        (status = 410, description = "The message was recalled or has expired", body = crate::routes::openapi::ErrorBody),
+    ))]
+pub async fn sent(
+    State(state): State<AppState>,
+    user: AuthUser,
+    Path(id): Path<String>,
+) -> Result<StatusCode, ApiError> {
+    let m = own_uploading(&state, &user, &id).await?;
+    if m.state != "final" {
+        return Err(ApiError::conflict(
+            "not_final",
+            "finalise the message before reporting it sent",
+        ));
+    }
+    let audit = audit::Entry {
+        tenant: Some(m.tenant_id),
+        actor: &user.email,
+        action: "message.sent",
+        detail: &m.id,
+    };
+    messages::mark_sent(&state.db, &m.id, &audit).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
 /// `POST /api/v1/messages/{id}/recall`: nobody can open the message from now on.
 #[utoipa::path(post, path = "/api/v1/messages/{id}/recall", tag = "messages", security(("device_token" = [])),
     params(("id" = String, Path, description = "Message id (UUID)")),

@@ -244,6 +244,37 @@ pub async fn finalise(
 }
 
 /// Records a tracking event.
+/// Records that the stub went out to every recipient (the sender's mail client sent it), once.
+/// Returns false when it was already recorded.
+pub async fn mark_sent(
+    db: &Db,
+    id: &str,
+    audit: &super::audit::Entry<'_>,
+) -> Result<bool, StoreError> {
+    let mut tx = db.begin_write().await?;
+    let (already,): (i64,) = sqlx::query_as(
+        "SELECT COUNT(*) FROM tracking_events WHERE message_id = $1 AND kind = 'sent'",
+    )
+    .bind(id)
+    .fetch_one(&mut *tx)
+    .await?;
+    if already > 0 {
+        return Ok(false);
+    }
+    sqlx::query(
+        "INSERT INTO tracking_events (message_id, recipient, kind, at) \
+         SELECT message_id, email, 'sent', $1 FROM message_recipients WHERE message_id = $2",
+    )
+    .bind(now_ms())
+    .bind(id)
+    .execute(&mut *tx)
+    .await?;
+    super::audit::append_in(db.engine, &mut tx, audit).await?;
+    tx.commit().await?;
+    Ok(true)
+}
+
+/// Records one tracking event.
 pub async fn add_event(
     db: &Db,
     id: &str,

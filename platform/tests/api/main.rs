@@ -361,6 +361,7 @@ async fn nobody_but_the_sender_and_their_admins_sees_a_message() {
         ("PATCH", format!("/api/v1/messages/{id}/envelope")),
         ("POST", format!("/api/v1/messages/{id}/finalise")),
         ("POST", format!("/api/v1/messages/{id}/recall")),
+        ("POST", format!("/api/v1/messages/{id}/sent")),
         ("GET", "/api/v1/messages".to_string()),
         ("POST", "/api/v1/messages".to_string()),
         ("GET", "/api/v1/policy".to_string()),
@@ -722,6 +723,7 @@ async fn the_openapi_document_describes_every_route() {
         ("patch", "/api/v1/messages/{id}/envelope"),
         ("post", "/api/v1/messages/{id}/finalise"),
         ("post", "/api/v1/messages/{id}/recall"),
+        ("post", "/api/v1/messages/{id}/sent"),
         ("get", "/healthz"),
     ];
     for (method, path) in expected {
@@ -773,4 +775,40 @@ async fn many_senders_at_once_all_succeed() {
         audit::verify(&app.state.db).await.expect("verify"),
         Verdict::Intact { entries: created }
     );
+}
+
+#[tokio::test]
+async fn the_mail_client_reports_the_stub_sent_once_for_every_recipient() {
+    let app = spawn_app().await;
+    let alice = app.user(app.acme, "alice@acme.example", Role::Sender).await;
+    let key = app.platform_key().await;
+    let msg = message("alice@acme.example", &["bob@outside.example"], "Sent", &key, 10);
+    app.post(Some(&alice), "/api/v1/messages", msg.slip.clone()).await;
+    let sent = format!("/api/v1/messages/{}/sent", msg.id);
+    let r = app.post(Some(&alice), &sent, json!({})).await;
+    assert_eq!(error_code(r).await, (StatusCode::CONFLICT, "not_final".into()));
+
+    app.upload(&alice, &msg.id, 0, msg.envelope.clone()).await;
+    app.post(Some(&alice), &format!("/api/v1/messages/{}/finalise", msg.id), json!({})).await;
+    assert_eq!(app.post(Some(&alice), &sent, json!({})).await.status(), StatusCode::NO_CONTENT);
+    assert_eq!(app.post(Some(&alice), &sent, json!({})).await.status(), StatusCode::NO_CONTENT);
+
+    let slip: Value = app
+        .get(Some(&alice), &format!("/api/v1/messages/{}", msg.id))
+        .await
+        .json()
+        .await
+        .expect("json");
+    for r in slip["recipients"].as_array().expect("recipients") {
+        assert!(r["status"]["sent"].is_i64(), "{} shows sent: {r}", r["email"]);
+    }
+    let sent_events =
+        slip["events"].as_array().expect("events").iter().filter(|e| e["kind"] == "sent").count();
+    assert_eq!(sent_events, 2, "one per recipient (To and Bcc), recorded once");
+    let (audited,): (i64,) =
+        sqlx::query_as("SELECT COUNT(*) FROM audit_log WHERE action = 'message.sent'")
+            .fetch_one(&app.state.db.pool)
+            .await
+            .expect("count");
+    assert_eq!(audited, 1);
 }
