@@ -15,8 +15,8 @@ use std::process::Command;
 use std::time::{Duration, Instant};
 
 use sealpost_envelope::{
-    Attachment, Backend, Body, ContentHash, Decryptor, Header, Limits, MANIFEST_VERSION, Manifest,
-    MessageId, Metadata, PrivateKey, PublicKey, Role, RsaBits, Sealer,
+    Backend, Body, ContentHash, Decryptor, Header, Limits, Manifest, MessageId, Metadata,
+    PrivateKey, PublicKey, Role, RsaBits, Sealer,
 };
 
 const MIB: usize = 1024 * 1024;
@@ -89,7 +89,7 @@ fn envelope(quick: bool) -> Res<()> {
     // Buffers are allocated once and reused, as a long-running sealer would: the figure is
     // the sealing pipeline, not the kernel faulting in fresh pages.
     let data = vec![0x5Au8; mem_size];
-    let manifest = manifest_for(&data);
+    let manifest = manifest_for(data.len() as u64, ContentHash::of(&data));
     let mut sealed = vec![
         0u8;
         sealer(key.public_key(), &manifest, mem_size as u64, Backend::AwsLc)?
@@ -180,27 +180,20 @@ fn envelope(quick: bool) -> Res<()> {
     Ok(())
 }
 
-/// A manifest listing one attachment, as the helper would write it.
-fn manifest_for(attachment: &[u8]) -> Vec<u8> {
-    Manifest {
-        version: MANIFEST_VERSION,
-        metadata: Metadata {
+/// A manifest listing one attachment of `size` bytes with this SHA-256, as the helper would
+/// write it.
+fn manifest_for(size: u64, sha256: String) -> Vec<u8> {
+    let mut m = Manifest::new(
+        Metadata {
             from: "bench@example.com".into(),
             to: vec!["reader@outside.example".into()],
             date: "2026-11-22T10:00:00Z".into(),
             ..Metadata::default()
         },
-        body: Body { text: Some("benchmark".into()), html: None },
-        attachments: vec![Attachment {
-            part: 1,
-            name: "bench.bin".into(),
-            content_type: "application/octet-stream".into(),
-            size: attachment.len() as u64,
-            content_id: None,
-            sha256: ContentHash::of(attachment),
-        }],
-    }
-    .to_json()
+        Body { text: Some("benchmark".into()), html: None },
+    );
+    m.attach_hashed("bench.bin", "application/octet-stream", size, sha256);
+    m.to_json()
 }
 
 fn sealer(key: &PublicKey, manifest: &[u8], attachment_len: u64, backend: Backend) -> Res<Sealer> {
@@ -223,11 +216,7 @@ fn seal_file(key_pem: &Path, input: &Path, output: &Path) -> Res<()> {
     let mut hash = ContentHash::new();
     let mut r = BufReader::with_capacity(MIB, File::open(input)?);
     std::io::copy(&mut r, &mut HashWriter(&mut hash))?;
-    let manifest = Manifest {
-        attachments: vec![Attachment { sha256: hash.finish_hex(), size: len, ..attachment_stub() }],
-        ..Manifest::from_json(&manifest_for(&[]))?
-    }
-    .to_json();
+    let manifest = manifest_for(len, hash.finish_hex());
     let mut r = BufReader::with_capacity(MIB, File::open(input)?);
     let mut w = sealer(&key, &manifest, len, Backend::AwsLc)?.into_writer(File::create(output)?);
     w.write_all(&manifest)?;
@@ -235,10 +224,6 @@ fn seal_file(key_pem: &Path, input: &Path, output: &Path) -> Res<()> {
     w.finish()?;
     println!("{}", peak_rss_kib()?);
     Ok(())
-}
-
-fn attachment_stub() -> Attachment {
-    Manifest::from_json(&manifest_for(&[])).map(|m| m.attachments[0].clone()).unwrap_or_default()
 }
 
 /// Feeds written bytes to a hash.

@@ -13,7 +13,7 @@ use std::time::{Duration, Instant};
 
 use reqwest::Client;
 use sealpost_envelope::{
-    Attachment, Body, ContentHash, Manifest, MessageId, Metadata, PublicKey, Role, Sealer,
+    Body, ContentHash, Manifest, MessageId, Metadata, PublicKey, Role, Sealer,
 };
 use serde_json::{Value, json};
 
@@ -159,35 +159,29 @@ struct Prepared {
     envelope: Vec<u8>,
 }
 
+/// Who the benchmark's messages are from and to.
+fn bench_metadata() -> Metadata {
+    Metadata {
+        from: "sender@bench.example".into(),
+        to: vec!["reader@outside.example".into()],
+        subject: "Benchmark".into(),
+        date: "2026-11-22T10:00:00Z".into(),
+        ..Metadata::default()
+    }
+}
+
 fn prepare(key: &PublicKey, attachment_len: usize) -> Res<Prepared> {
     let id = MessageId::random()?;
     let attachment = vec![0x42u8; attachment_len];
-    let manifest = Manifest {
-        version: 1,
-        metadata: Metadata {
-            from: "sender@bench.example".into(),
-            to: vec!["reader@outside.example".into()],
-            subject: "Benchmark".into(),
-            date: "2026-11-22T10:00:00Z".into(),
-            ..Metadata::default()
-        },
-        body: Body { text: Some("benchmark".into()), html: None },
-        attachments: vec![Attachment {
-            part: 1,
-            name: "a.bin".into(),
-            content_type: "application/octet-stream".into(),
-            size: attachment.len() as u64,
-            content_id: None,
-            sha256: ContentHash::of(&attachment),
-        }],
-    }
-    .to_json();
+    let mut manifest =
+        Manifest::new(bench_metadata(), Body { text: Some("benchmark".into()), html: None });
+    manifest.attach("a.bin", "application/octet-stream", &attachment);
+    let json = manifest.to_json();
     let envelope = Sealer::builder(id)
         .recipient(Role::Platform, key)
-        .manifest_len(manifest.len() as u64)
-        .attachment(attachment.len() as u64)
+        .parts_for(&manifest, &json)
         .build()?
-        .seal_to_vec(&[&manifest, &attachment])?;
+        .seal_to_vec(&[&json, &attachment])?;
     let slip = json!({"id": id.to_string(), "to": ["reader@outside.example"], "subject": "Benchmark", "envelope_size": envelope.len()});
     Ok(Prepared { slip, id: id.to_string(), envelope })
 }
@@ -471,34 +465,15 @@ fn seal_file(key: &PublicKey, size: u64, path: &Path) -> Res<(String, u64)> {
     for _ in 0..size >> 20 {
         hash.update(&block);
     }
-    let manifest = Manifest {
-        version: 1,
-        metadata: Metadata {
-            from: "sender@bench.example".into(),
-            to: vec!["reader@outside.example".into()],
-            subject: "Benchmark".into(),
-            date: "2026-11-22T10:00:00Z".into(),
-            ..Metadata::default()
-        },
-        body: Body { text: Some("large".into()), html: None },
-        attachments: vec![Attachment {
-            part: 1,
-            name: "big.bin".into(),
-            content_type: "application/octet-stream".into(),
-            size,
-            content_id: None,
-            sha256: hash.finish_hex(),
-        }],
-    }
-    .to_json();
-    let sealer = Sealer::builder(id)
-        .recipient(Role::Platform, key)
-        .manifest_len(manifest.len() as u64)
-        .attachment(size)
-        .build()?;
+    let mut manifest =
+        Manifest::new(bench_metadata(), Body { text: Some("large".into()), html: None });
+    manifest.attach_hashed("big.bin", "application/octet-stream", size, hash.finish_hex());
+    let json = manifest.to_json();
+    let sealer =
+        Sealer::builder(id).recipient(Role::Platform, key).parts_for(&manifest, &json).build()?;
     let total = sealer.header().layout().total_len();
     let mut w = sealer.into_writer(std::fs::File::create(path)?);
-    w.write_all(&manifest)?;
+    w.write_all(&json)?;
     for _ in 0..size >> 20 {
         w.write_all(&block)?;
     }

@@ -7,8 +7,8 @@ use std::error::Error as StdError;
 use std::io::Write;
 
 use sealpost_envelope::{
-    Attachment, Body, ContentHash, Limits, Manifest, MessageId, Metadata, OpenOptions, PrivateKey,
-    Role, RsaBits, Sealer, Validator, open,
+    Body, ContentHash, Limits, Manifest, MessageId, Metadata, OpenOptions, PrivateKey, Role,
+    RsaBits, Sealer, Validator, open,
 };
 
 fn main() {
@@ -34,9 +34,8 @@ fn run() -> Result<(), Box<dyn StdError>> {
         .bytes()
         .chain((0..20_000).flat_map(|i| format!("north-{i},{}\n", i * 37 % 1000).into_bytes()))
         .collect();
-    let manifest = Manifest {
-        version: 1,
-        metadata: Metadata {
+    let mut manifest = Manifest::new(
+        Metadata {
             from: "alice@example.com".into(),
             to: vec!["bob@outside.example".into()],
             cc: vec![],
@@ -45,17 +44,10 @@ fn run() -> Result<(), Box<dyn StdError>> {
             message_id: Some("<q3-figures@example.com>".into()),
             headers: vec![],
         },
-        body: Body { text: Some(body.into()), html: Some(format!("<pre>{body}</pre>")) },
-        attachments: vec![Attachment {
-            part: 1,
-            name: "figures.csv".into(),
-            content_type: "text/csv".into(),
-            size: attachment.len() as u64,
-            content_id: None,
-            sha256: ContentHash::of(&attachment),
-        }],
-    }
-    .to_json();
+        Body { text: Some(body.into()), html: Some(format!("<pre>{body}</pre>")) },
+    );
+    manifest.attach("figures.csv", "text/csv", &attachment);
+    let json = manifest.to_json();
 
     let id = MessageId::random()?;
     println!("\n2. Sealing message {id}: alice@example.com → bob@outside.example, \"Q3 figures\",");
@@ -63,10 +55,9 @@ fn run() -> Result<(), Box<dyn StdError>> {
     let sealer = Sealer::builder(id)
         .recipient(Role::Platform, platform.public_key())
         .recipient(Role::Sender, sender.public_key())
-        .manifest_len(manifest.len() as u64)
-        .attachment(attachment.len() as u64)
+        .parts_for(&manifest, &json)
         .build()?;
-    let envelope = sealer.seal_to_vec(&[&manifest, &attachment])?;
+    let envelope = sealer.seal_to_vec(&[&json, &attachment])?;
 
     let mut v = Validator::new(Limits::default());
     v.feed(&envelope)?;

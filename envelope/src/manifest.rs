@@ -84,6 +84,42 @@ pub struct Attachment {
 }
 
 impl Manifest {
+    /// A manifest with these metadata and bodies, and no attachments yet.
+    pub fn new(metadata: Metadata, body: Body) -> Manifest {
+        Manifest { version: MANIFEST_VERSION, metadata, body, attachments: Vec::new() }
+    }
+
+    /// Describes the next attachment part from its bytes (size and SHA-256); returns its part.
+    pub fn attach(
+        &mut self,
+        name: impl Into<String>,
+        content_type: impl Into<String>,
+        bytes: &[u8],
+    ) -> u32 {
+        self.attach_hashed(name, content_type, bytes.len() as u64, ContentHash::of(bytes))
+    }
+
+    /// Describes the next attachment part from its size and SHA-256 (lowercase hex), for
+    /// attachments hashed as they streamed; returns its part.
+    pub fn attach_hashed(
+        &mut self,
+        name: impl Into<String>,
+        content_type: impl Into<String>,
+        size: u64,
+        sha256: String,
+    ) -> u32 {
+        let part = self.attachments.len() as u32 + 1;
+        self.attachments.push(Attachment {
+            part,
+            name: name.into(),
+            content_type: content_type.into(),
+            size,
+            content_id: None,
+            sha256,
+        });
+        part
+    }
+
     /// Serialises to the JSON stored in part 0.
     pub fn to_json(&self) -> Vec<u8> {
         serde_json::to_vec(self).expect("a manifest always serialises")

@@ -103,6 +103,14 @@ impl SealerBuilder {
         self
     }
 
+    /// Declares every part from a manifest: part 0 is `manifest_json` (the manifest
+    /// serialised), then one attachment per entry of `manifest.attachments`, in order.
+    pub fn parts_for(mut self, manifest: &crate::Manifest, manifest_json: &[u8]) -> Self {
+        self.manifest_len = Some(manifest_json.len() as u64);
+        self.attachments = manifest.attachments.iter().map(|a| a.size).collect();
+        self
+    }
+
     /// Plaintext bytes per chunk (default 64 KiB).
     pub fn chunk_size(mut self, chunk_size: u32) -> Self {
         self.chunk_size = chunk_size;

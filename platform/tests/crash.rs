@@ -9,9 +9,7 @@ use std::process::{Child, Command, Stdio};
 use std::time::Duration;
 
 use reqwest::{Certificate, Client, StatusCode};
-use sealpost_envelope::{
-    Attachment, Body, ContentHash, Manifest, MessageId, Metadata, PublicKey, Role, Sealer,
-};
+use sealpost_envelope::{Body, Manifest, MessageId, Metadata, PublicKey, Role, Sealer};
 use serde_json::{Value, json};
 
 /// Starts the server; returns it and the bootstrap admin's password when it prints one.
@@ -81,33 +79,24 @@ async fn kill_9_during_an_upload_loses_nothing_acknowledged() {
     // A 3 MB message.
     let id = MessageId::random().expect("id");
     let attachment: Vec<u8> = (0..3_000_000u32).map(|i| (i % 253) as u8).collect();
-    let manifest = Manifest {
-        version: 1,
-        metadata: Metadata {
+    let mut manifest = Manifest::new(
+        Metadata {
             from: "admin@sealpost.localhost".into(),
             to: vec!["bob@outside.example".into()],
             subject: "Crash test".into(),
             date: "2026-11-22T10:00:00Z".into(),
             ..Metadata::default()
         },
-        body: Body { text: Some("survives".into()), html: None },
-        attachments: vec![Attachment {
-            part: 1,
-            name: "big.bin".into(),
-            content_type: "application/octet-stream".into(),
-            size: attachment.len() as u64,
-            content_id: None,
-            sha256: ContentHash::of(&attachment),
-        }],
-    }
-    .to_json();
+        Body { text: Some("survives".into()), html: None },
+    );
+    manifest.attach("big.bin", "application/octet-stream", &attachment);
+    let json = manifest.to_json();
     let envelope = Sealer::builder(id)
         .recipient(Role::Platform, &key)
-        .manifest_len(manifest.len() as u64)
-        .attachment(attachment.len() as u64)
+        .parts_for(&manifest, &json)
         .build()
         .expect("sealer")
-        .seal_to_vec(&[&manifest, &attachment])
+        .seal_to_vec(&[&json, &attachment])
         .expect("seal");
     let slip = json!({"id": id.to_string(), "to": ["bob@outside.example"], "subject": "Crash test", "envelope_size": envelope.len()});
     let r = client

@@ -7,7 +7,7 @@ use std::sync::OnceLock;
 
 use rand_chacha::ChaCha20Rng;
 use rand_core::SeedableRng;
-use sealpost_envelope::{Attachment, Body, Manifest, Metadata, PrivateKey};
+use sealpost_envelope::{Body, Manifest, Metadata, PrivateKey};
 
 pub fn vectors_dir() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/vectors")
@@ -44,9 +44,8 @@ pub fn pattern(len: usize, salt: u8) -> Vec<u8> {
 
 /// A manifest describing `attachments` (name, type, bytes).
 pub fn manifest_for(attachments: &[(&str, &str, &[u8])]) -> Manifest {
-    Manifest {
-        version: 1,
-        metadata: Metadata {
+    let mut m = Manifest::new(
+        Metadata {
             from: "alice@example.com".into(),
             to: vec!["bob@outside.example".into()],
             cc: vec!["carol@example.com".into()],
@@ -55,21 +54,13 @@ pub fn manifest_for(attachments: &[(&str, &str, &[u8])]) -> Manifest {
             message_id: Some("<q3@example.com>".into()),
             headers: vec![("X-Priority".into(), "1".into())],
         },
-        body: Body {
+        Body {
             text: Some("Hi Bob,\nthe figures are attached.\n".into()),
             html: Some("<p>Hi Bob,<br>the figures are <b>attached</b>.</p>".into()),
         },
-        attachments: attachments
-            .iter()
-            .enumerate()
-            .map(|(i, (name, ty, bytes))| Attachment {
-                part: i as u32 + 1,
-                name: (*name).into(),
-                content_type: (*ty).into(),
-                size: bytes.len() as u64,
-                content_id: None,
-                sha256: sha256_hex(bytes),
-            })
-            .collect(),
+    );
+    for (name, content_type, bytes) in attachments {
+        m.attach(*name, *content_type, bytes);
     }
+    m
 }

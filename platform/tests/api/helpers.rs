@@ -5,10 +5,7 @@
 //! points at a server), plus helpers to make users and real envelopes.
 
 use reqwest::{Certificate, Client, Response, StatusCode};
-use sealpost_envelope::{
-    Attachment, Body, ContentHash, Manifest, MessageId, Metadata, PublicKey, Role as KeyRole,
-    Sealer,
-};
+use sealpost_envelope::{Body, Manifest, MessageId, Metadata, PublicKey, Role as KeyRole, Sealer};
 use sealpost_platform::config::Settings;
 use sealpost_platform::domain::{EmailAddress, Policy, Role};
 use sealpost_platform::startup::{self, Running};
@@ -184,33 +181,24 @@ pub fn message(
     let id = MessageId::random().expect("id");
     let body_text = format!("The secret figures for {subject}: 4417-1234-5678-9113");
     let attachment: Vec<u8> = (0..attachment_len).map(|i| (i * 7 % 251) as u8).collect();
-    let manifest = Manifest {
-        version: 1,
-        metadata: Metadata {
+    let mut manifest = Manifest::new(
+        Metadata {
             from: from.into(),
             to: to.iter().map(|s| s.to_string()).collect(),
             subject: subject.into(),
             date: "2026-11-22T10:00:00Z".into(),
             ..Metadata::default()
         },
-        body: Body { text: Some(body_text.clone()), html: None },
-        attachments: vec![Attachment {
-            part: 1,
-            name: "figures.bin".into(),
-            content_type: "application/octet-stream".into(),
-            size: attachment.len() as u64,
-            content_id: None,
-            sha256: ContentHash::of(&attachment),
-        }],
-    }
-    .to_json();
+        Body { text: Some(body_text.clone()), html: None },
+    );
+    manifest.attach("figures.bin", "application/octet-stream", &attachment);
+    let json = manifest.to_json();
     let envelope = Sealer::builder(id)
         .recipient(KeyRole::Platform, key)
-        .manifest_len(manifest.len() as u64)
-        .attachment(attachment.len() as u64)
+        .parts_for(&manifest, &json)
         .build()
         .expect("sealer")
-        .seal_to_vec(&[&manifest, &attachment])
+        .seal_to_vec(&[&json, &attachment])
         .expect("seal");
     let slip = json!({
         "id": id.to_string(),
