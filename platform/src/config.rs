@@ -35,6 +35,8 @@ pub struct Settings {
     pub max_envelope_bytes: u64,
     /// Largest single upload request body, in bytes.
     pub max_segment_bytes: u64,
+    /// Sign-in attempts allowed per client address per minute (on each node).
+    pub login_attempts_per_minute: u32,
     /// Log format: `text` or `json`.
     pub log_format: String,
     /// Where envelopes are kept: `local` (files in `data_dir/envelopes`) or `s3`.
@@ -79,6 +81,7 @@ impl Default for Settings {
             platform_key_bits: 3072,
             max_envelope_bytes: 1 << 30,
             max_segment_bytes: 64 << 20,
+            login_attempts_per_minute: 20,
             log_format: "text".into(),
             blob_store: "local".into(),
             s3_bucket: None,
@@ -170,6 +173,9 @@ impl Settings {
         }
         if let Some(v) = get("SEALPOST_MAX_SEGMENT_BYTES") {
             self.max_segment_bytes = parse("SEALPOST_MAX_SEGMENT_BYTES", v)?;
+        }
+        if let Some(v) = get("SEALPOST_LOGIN_ATTEMPTS_PER_MINUTE") {
+            self.login_attempts_per_minute = parse("SEALPOST_LOGIN_ATTEMPTS_PER_MINUTE", v)?;
         }
         if let Some(v) = get("SEALPOST_LOG_FORMAT") {
             self.log_format = v;

@@ -15,6 +15,7 @@ pub mod config;
 pub mod db;
 pub mod domain;
 pub mod error;
+pub mod ratelimit;
 pub mod routes;
 pub mod secrets;
 pub mod startup;

@@ -65,7 +65,10 @@ pub async fn prepare(settings: Settings) -> Result<(AppState, StartNotes), Strin
     if removed > 0 {
         tracing::info!(removed, "removed upload segments left half-written by a crash");
     }
+    let login_limiter =
+        Arc::new(crate::ratelimit::RateLimiter::new(settings.login_attempts_per_minute));
     let state = AppState {
+        login_limiter,
         db,
         master: Arc::new(master),
         keys: Arc::new(RwLock::new(keys)),
@@ -136,7 +139,7 @@ pub async fn serve(state: AppState, listener: std::net::TcpListener) -> Result<R
             .map_err(|e| format!("TLS certificate or key is unusable: {e}"))?;
     let addr = listener.local_addr().map_err(|e| e.to_string())?;
     let handle = axum_server::Handle::new();
-    let app = crate::routes::router(state).into_make_service();
+    let app = crate::routes::router(state).into_make_service_with_connect_info::<SocketAddr>();
     // TCP_NODELAY: without it, Nagle's algorithm holds a response's last small write until the
     // client acknowledges the previous one, and delayed ACKs make that ~40 ms per request.
     let acceptor = axum_server::tls_rustls::RustlsAcceptor::new(config)

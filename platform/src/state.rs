@@ -25,4 +25,6 @@ pub struct AppState {
     pub settings: Arc<Settings>,
     /// Base URL for links, without a trailing slash.
     pub public_url: String,
+    /// Sign-in attempts per client address.
+    pub login_limiter: Arc<crate::ratelimit::RateLimiter>,
 }

@@ -1,7 +1,9 @@
 //! Signing in (device tokens for the helper), the caller's identity, tokens and policy.
 
 use axum::Json;
-use axum::extract::{Path, State};
+use std::net::SocketAddr;
+
+use axum::extract::{ConnectInfo, Path, State};
 use axum::http::StatusCode;
 use serde::Deserialize;
 use serde_json::{Value, json};
@@ -36,12 +38,22 @@ pub struct Login {
     responses(
         (status = 201, description = "Signed in; the device token is shown once", body = Object),
         (status = 401, description = "bad_credentials or totp_required", body = crate::routes::openapi::ErrorBody),
-        (status = 429, description = "locked after too many failures", body = crate::routes::openapi::ErrorBody),
+        (status = 429, description = "locked (too many failures for the account) or rate_limited (too many attempts from the address)", body = crate::routes::openapi::ErrorBody),
     ))]
 pub async fn login(
     State(state): State<AppState>,
+    ConnectInfo(peer): ConnectInfo<SocketAddr>,
     ApiJson(req): ApiJson<Login>,
 ) -> Result<(StatusCode, Json<Value>), ApiError> {
+    if let Err(wait) = state.login_limiter.check(peer.ip()) {
+        metrics::counter!("sealpost_logins_total", "result" => "rate_limited").increment(1);
+        return Err(ApiError::new(
+            StatusCode::TOO_MANY_REQUESTS,
+            "rate_limited",
+            "too many sign-in attempts from this address; wait a minute",
+        )
+        .with("retry_after_seconds", wait));
+    }
     if req.password.len() > 1024 {
         return Err(ApiError::bad_request("the password is longer than 1024 bytes"));
     }

@@ -48,6 +48,11 @@ async fn database_url(dir: &std::path::Path) -> String {
 }
 
 pub async fn spawn_app() -> TestApp {
+    spawn_app_with(|_| {}).await
+}
+
+/// Like [`spawn_app`], with settings adjusted before start.
+pub async fn spawn_app_with(configure: impl FnOnce(&mut Settings)) -> TestApp {
     let dir = tempfile::tempdir().expect("temp dir");
     let mut settings = Settings {
         listen: "127.0.0.1:0".parse().expect("addr"),
@@ -73,6 +78,7 @@ pub async fn spawn_app() -> TestApp {
         settings.s3_access_key_id = Some("test".into());
         settings.s3_secret_access_key = Some(sealpost_platform::config::Secret("test".into()));
     }
+    configure(&mut settings);
     let listener = startup::bind(&mut settings).expect("bind");
     settings.public_url = Some(format!("https://localhost:{}", settings.listen.port()));
     let (state, _) = startup::prepare(settings).await.expect("prepare");

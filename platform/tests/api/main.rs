@@ -3,7 +3,7 @@
 
 mod helpers;
 
-use helpers::{PASSWORD, TestApp, error_code, message, spawn_app};
+use helpers::{PASSWORD, TestApp, error_code, message, spawn_app, spawn_app_with};
 use reqwest::StatusCode;
 use sealpost_envelope::{Decryptor, FileKey, Header, Limits};
 use sealpost_platform::domain::Role;
@@ -811,4 +811,33 @@ async fn the_mail_client_reports_the_stub_sent_once_for_every_recipient() {
             .await
             .expect("count");
     assert_eq!(audited, 1);
+}
+
+#[tokio::test]
+async fn one_address_cannot_try_sign_ins_without_limit() {
+    let app = spawn_app_with(|s| s.login_attempts_per_minute = 3).await;
+    app.user(app.acme, "alice@acme.example", Role::Sender).await;
+    // Different accounts each time: the per-account lockout never triggers, the per-address
+    // limit does.
+    for i in 0..3 {
+        let r = app
+            .post(
+                None,
+                "/api/v1/auth/login",
+                json!({"email": format!("guess{i}@acme.example"), "password": "x"}),
+            )
+            .await;
+        assert_eq!(error_code(r).await.1, "bad_credentials");
+    }
+    let r = app
+        .post(
+            None,
+            "/api/v1/auth/login",
+            json!({"email": "alice@acme.example", "password": PASSWORD}),
+        )
+        .await;
+    assert_eq!(r.status(), StatusCode::TOO_MANY_REQUESTS);
+    let v: Value = r.json().await.expect("json");
+    assert_eq!(v["error"]["code"], "rate_limited");
+    assert!(v["error"]["retry_after_seconds"].as_u64().is_some_and(|s| (1..=60).contains(&s)));
 }
