@@ -29,7 +29,8 @@ impl Validator {
     /// start of a valid envelope.
     pub fn feed(&mut self, mut bytes: &[u8]) -> Result<()> {
         self.seen += bytes.len() as u64;
-        if self.header.is_none() {
+        // Gather the prefix, learn (and bound) the header length, then gather the header.
+        while self.header.is_none() && !bytes.is_empty() {
             let want = self.header_len.unwrap_or(PREFIX_LEN) - self.buf.len();
             let take = want.min(bytes.len());
             self.buf.extend_from_slice(&bytes[..take]);
@@ -38,9 +39,7 @@ impl Validator {
                 let len = Header::peek_len(&self.buf, &self.limits)? as usize;
                 self.buf.reserve_exact(len - PREFIX_LEN);
                 self.header_len = Some(len);
-                return self.feed_rest(bytes);
-            }
-            if Some(self.buf.len()) == self.header_len {
+            } else if Some(self.buf.len()) == self.header_len {
                 self.header = Some(Header::parse(std::mem::take(&mut self.buf), &self.limits)?);
             }
         }
@@ -50,14 +49,7 @@ impl Validator {
                 return Err(Error::TrailingData { extra: self.seen - total });
             }
         }
-        debug_assert!(bytes.is_empty() || self.header.is_some());
         Ok(())
-    }
-
-    /// Continues with the rest of a buffer after the prefix was checked.
-    fn feed_rest(&mut self, rest: &[u8]) -> Result<()> {
-        self.seen -= rest.len() as u64;
-        self.feed(rest)
     }
 
     /// The header, once all of it has arrived.
