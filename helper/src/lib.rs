@@ -1,0 +1,27 @@
+//! The Sealpost helper: what mail clients hand outgoing messages to.
+//!
+//! One binary with three faces (see `docs/native-messaging.md` and `README.md`):
+//! - a **native-messaging host** ([`host`]) that Thunderbird talks to over stdin/stdout;
+//! - a **command line** for people and IT (`login`, `logout`, `status`, `send`, `install`);
+//! - a **platform client** ([`client`]) that uploads envelopes over HTTPS.
+//!
+//! Every face drives the same send pipeline ([`outgoing`]): the message's details and
+//! attachments stream into the envelope sealer, sealed parts wait (encrypted) in a spool,
+//! and the envelope is uploaded resumably and finalised. No plaintext is written to disk;
+//! secrets live in the OS keychain ([`keychain`]).
+
+pub mod client;
+pub mod config;
+pub mod enrolment;
+pub mod error;
+pub mod framing;
+pub mod host;
+pub mod install;
+pub mod keychain;
+pub mod mime;
+pub mod outgoing;
+pub mod policy;
+pub mod protocol;
+pub mod send;
+
+pub use error::{HelperError, Result};

@@ -1,0 +1,105 @@
+//! The send pipeline's delivery half: whom to seal for, then create, upload, finalise.
+
+use sealpost_envelope::{PublicKey, Role};
+use tokio_util::sync::CancellationToken;
+
+use crate::client::{Finalised, PlatformClient, Progress, Slip};
+use crate::enrolment::{Context, Enrolment};
+use crate::error::{HelperError, Result};
+use crate::outgoing::{MessageDetails, SealedEnvelope, Wraps};
+use crate::policy::Policy;
+
+/// Everything needed before sealing starts.
+#[derive(Debug)]
+pub struct Prepared {
+    /// The sign-in.
+    pub enrolment: Enrolment,
+    /// A signed-in client.
+    pub client: PlatformClient,
+    /// The keys to seal for.
+    pub wraps: Wraps,
+    /// The tenant policy.
+    pub policy: Policy,
+}
+
+/// Checks the sign-in and the platform key, and gathers the keys to seal for: the platform
+/// (always), the sender, recipients with registered keys, and the compliance key when policy
+/// asks. BCC recipients' keys are not used: a stanza for them would show everyone who can
+/// see the envelope that a key holder was copied in secret.
+pub async fn prepare(ctx: &Context, details: &MessageDetails) -> Result<Prepared> {
+    let (enrolment, client) = ctx.connect().await?;
+    if !details.from.trim().eq_ignore_ascii_case(&enrolment.email) {
+        return Err(HelperError::BadRequest(format!(
+            "the message is from {} but this computer is signed in to Sealpost as {}",
+            details.from, enrolment.email
+        )));
+    }
+    let offered = client.platform_key().await?;
+    if offered.key_id != enrolment.platform_key.key_id {
+        return Err(HelperError::KeyPinMismatch {
+            pinned: enrolment.platform_key.key_id.clone(),
+            offered: offered.key_id,
+        });
+    }
+    let policy = ctx.policy(Some(&client)).await;
+    let mut keys = vec![
+        (Role::Platform, PublicKey::parse(enrolment.platform_key.public_key_pem.as_bytes())?),
+        (Role::Sender, PublicKey::parse(enrolment.own_public_key_pem.as_bytes())?),
+    ];
+    let visible: Vec<String> = details
+        .to
+        .iter()
+        .chain(&details.cc)
+        .map(|a| a.trim().to_lowercase())
+        .filter(|a| *a != enrolment.email)
+        .collect();
+    let lookup = client.lookup(&visible).await?;
+    for found in &lookup.keys {
+        if !visible.contains(&found.email.to_lowercase()) {
+            continue;
+        }
+        let key = PublicKey::parse(found.public_key_pem.as_bytes())?;
+        if !keys.iter().any(|(_, k)| k.key_id() == key.key_id()) {
+            keys.push((Role::Recipient, key));
+        }
+    }
+    if let Some(c) = &lookup.compliance {
+        keys.push((Role::Compliance, PublicKey::parse(c.public_key_pem.as_bytes())?));
+    }
+    Ok(Prepared { enrolment, client, wraps: Wraps { keys }, policy })
+}
+
+/// Creates the delivery slip, uploads the envelope (resuming where the platform stands) and
+/// finalises it. Until finalise answers, the message has no link: nothing looks sent.
+pub async fn deliver(
+    prepared: &Prepared,
+    sealed: &SealedEnvelope,
+    progress: Progress<'_>,
+    cancel: &CancellationToken,
+) -> Result<Finalised> {
+    if sealed.len() > prepared.policy.max_envelope_bytes {
+        return Err(HelperError::QuotaExceeded(format!(
+            "{} bytes encrypted; your organisation allows {}",
+            sealed.len(),
+            prepared.policy.max_envelope_bytes
+        )));
+    }
+    let d = &sealed.details;
+    let id = sealed.id.to_string();
+    let slip = Slip {
+        id: id.clone(),
+        to: &d.to,
+        cc: &d.cc,
+        bcc: &d.bcc,
+        subject: &d.subject,
+        envelope_size: sealed.len(),
+    };
+    let status = prepared.client.create_message(&slip).await?;
+    prepared.client.upload(sealed, status.received, progress, cancel).await?;
+    if cancel.is_cancelled() {
+        return Err(HelperError::Cancelled);
+    }
+    let finalised = prepared.client.finalise(&id).await?;
+    tracing::info!(message = %id, bytes = sealed.len(), "message uploaded and finalised");
+    Ok(finalised)
+}
