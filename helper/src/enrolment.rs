@@ -83,7 +83,7 @@ impl Context {
         Ok(Context {
             settings: Arc::new(settings),
             paths: Arc::new(paths),
-            keychain: Keychain::native()?,
+            keychain: Keychain::native(),
         })
     }
 

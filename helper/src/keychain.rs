@@ -5,7 +5,7 @@
 //! file by the helper. Calls block (the Secret Service talks D-Bus), so async code runs them
 //! on a blocking thread.
 
-use std::sync::Arc;
+use std::sync::{Arc, OnceLock};
 
 use keyring_core::{CredentialStore, Entry, Error as KeyringError};
 use zeroize::Zeroizing;
@@ -15,32 +15,40 @@ use crate::error::{HelperError, Result};
 /// The service name every Sealpost secret is filed under.
 const SERVICE: &str = "sealpost";
 
-/// A handle on the keychain.
+/// A handle on the keychain. The native store is opened on first use, so commands that need
+/// no secret (such as `hello`) work where no keychain is running.
 #[derive(Clone)]
 pub struct Keychain {
-    store: Arc<CredentialStore>,
+    store: Arc<OnceLock<std::result::Result<Arc<CredentialStore>, String>>>,
 }
 
 impl std::fmt::Debug for Keychain {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Keychain").field("store", &self.store.vendor()).finish()
+        let vendor = match self.store.get() {
+            Some(Ok(s)) => s.vendor(),
+            Some(Err(e)) => format!("unavailable: {e}"),
+            None => "not opened yet".into(),
+        };
+        f.debug_struct("Keychain").field("store", &vendor).finish()
     }
 }
 
 impl Keychain {
-    /// The operating system's keychain.
-    pub fn native() -> Result<Keychain> {
-        Ok(Keychain { store: native_store().map_err(unavailable)? })
+    /// The operating system's keychain (opened on first use).
+    pub fn native() -> Keychain {
+        Keychain { store: Arc::new(OnceLock::new()) }
     }
 
     /// An in-memory keychain that forgets everything when dropped (unit tests).
     pub fn in_memory() -> Keychain {
         let store = keyring_core::mock::Store::new().expect("the mock store always builds");
-        Keychain { store }
+        Keychain { store: Arc::new(OnceLock::from(Ok(store as Arc<CredentialStore>))) }
     }
 
     fn entry(&self, account: &str) -> Result<Entry> {
-        self.store.build(SERVICE, account, None).map_err(unavailable)
+        let store = self.store.get_or_init(|| native_store().map_err(|e| e.to_string()));
+        let store = store.as_ref().map_err(|e| HelperError::Keychain(e.clone()))?;
+        store.build(SERVICE, account, None).map_err(unavailable)
     }
 
     /// Stores `secret` under `account`, replacing what was there.

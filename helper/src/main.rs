@@ -108,7 +108,7 @@ fn main() -> ExitCode {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
             tracing::error!(code = e.code(), "{e}");
-            eprintln!("sealpost-helper: {e}");
+            eprintln!("sealpost-helper: error[{}]: {e}", e.code());
             ExitCode::from(match e {
                 HelperError::BadRequest(_) | HelperError::Message(_) | HelperError::Config(_) => 2,
                 _ => 1,

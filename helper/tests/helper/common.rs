@@ -1,0 +1,233 @@
+#![allow(unreachable_pub)]
+
+//! A real platform and a throwaway user for each test.
+
+use std::io::{BufRead, BufReader, Write};
+use std::path::PathBuf;
+use std::process::{Child, Command, Output, Stdio};
+
+use sealpost_envelope::{OpenOptions, PrivateKey};
+use sealpost_helper::keychain::Keychain;
+
+/// The helper binary under test.
+pub fn helper_bin() -> PathBuf {
+    PathBuf::from(env!("CARGO_BIN_EXE_sealpost-helper"))
+}
+
+/// The platform binary, built beside the helper (`cargo build -p sealpost-platform`).
+fn platform_bin() -> PathBuf {
+    let path = std::env::var_os("SEALPOST_PLATFORM_BIN").map(PathBuf::from).unwrap_or_else(|| {
+        helper_bin().with_file_name(format!("sealpost-platform{}", std::env::consts::EXE_SUFFIX))
+    });
+    assert!(
+        path.exists(),
+        "{} is missing: build it first (`cargo build -p sealpost-platform`; ./scripts/test does)",
+        path.display()
+    );
+    path
+}
+
+fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0").expect("bind").local_addr().expect("addr").port()
+}
+
+/// Fails a test that needs the keychain when no Secret Service can be running.
+pub fn require_secret_service() {
+    assert!(
+        std::env::var_os("DBUS_SESSION_BUS_ADDRESS").is_some(),
+        "no D-Bus session: run these tests through scripts/with-keyring (./scripts/test does)"
+    );
+}
+
+/// A running platform with tenant `acme` (domain acme.example) and user alice@acme.example.
+pub struct Platform {
+    child: Option<Child>,
+    pub dir: tempfile::TempDir,
+    pub port: u16,
+    pub base: String,
+}
+
+pub const ALICE: &str = "alice@acme.example";
+pub const PASSWORD: &str = "correct horse battery staple";
+
+impl Platform {
+    pub fn start() -> Platform {
+        let dir = tempfile::tempdir().expect("tmp");
+        let port = free_port();
+        let mut p = Platform { child: None, dir, port, base: format!("https://localhost:{port}") };
+        p.restart();
+        p.admin(&["create-tenant", "--name", "acme", "--domain", "acme.example"], None);
+        p.admin(&["create-user", "--tenant", "acme", "--email", ALICE], Some(PASSWORD));
+        p
+    }
+
+    /// Starts (again) on the same data folder and port.
+    pub fn restart(&mut self) {
+        let mut child = Command::new(platform_bin())
+            .args(["serve", "--listen", &format!("127.0.0.1:{}", self.port), "--data-dir"])
+            .arg(self.dir.path())
+            .env("SEALPOST_LOG", "warn")
+            .stdout(Stdio::piped())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("start the platform");
+        let mut lines = BufReader::new(child.stdout.take().expect("stdout")).lines();
+        for line in lines.by_ref() {
+            if line.expect("line").contains("listening on") {
+                break;
+            }
+        }
+        std::thread::spawn(move || lines.for_each(drop));
+        self.child = Some(child);
+    }
+
+    /// Kills the platform (SIGKILL).
+    pub fn kill(&mut self) {
+        if let Some(mut c) = self.child.take() {
+            let _ = c.kill();
+            let _ = c.wait();
+        }
+    }
+
+    /// Runs `sealpost-platform admin …` on this platform's data.
+    pub fn admin(&self, args: &[&str], stdin: Option<&str>) -> String {
+        let mut child = Command::new(platform_bin())
+            .arg("admin")
+            .args(args)
+            .arg("--data-dir")
+            .arg(self.dir.path())
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("admin");
+        let mut input = child.stdin.take().expect("stdin");
+        if let Some(s) = stdin {
+            input.write_all(s.as_bytes()).expect("write");
+        }
+        drop(input);
+        let out = child.wait_with_output().expect("admin");
+        assert!(out.status.success(), "admin {args:?}: {}", String::from_utf8_lossy(&out.stderr));
+        String::from_utf8(out.stdout).expect("utf-8")
+    }
+
+    pub fn set_policy(&self, policy: serde_json::Value) {
+        let file = self.dir.path().join("policy.json");
+        std::fs::write(&file, policy.to_string()).expect("write");
+        self.admin(
+            &["set-policy", "--tenant", "acme", "--file", file.to_str().expect("utf-8")],
+            None,
+        );
+    }
+
+    pub fn cert(&self) -> PathBuf {
+        self.dir.path().join("tls/cert.pem")
+    }
+
+    /// Every stored envelope file's bytes (each test sends small messages: one file each).
+    pub fn stored_envelopes(&self) -> Vec<Vec<u8>> {
+        let mut out = Vec::new();
+        let mut stack = vec![self.dir.path().join("envelopes")];
+        while let Some(d) = stack.pop() {
+            for e in std::fs::read_dir(&d).into_iter().flatten().flatten() {
+                let p = e.path();
+                if p.is_dir() {
+                    stack.push(p);
+                } else if p.extension().is_none() {
+                    out.push(std::fs::read(&p).expect("read"));
+                }
+            }
+        }
+        out
+    }
+}
+
+impl Drop for Platform {
+    fn drop(&mut self) {
+        self.kill();
+    }
+}
+
+/// A user's computer: a HOME of its own and IT's settings file trusting the platform.
+pub struct Desk {
+    pub home: tempfile::TempDir,
+}
+
+impl Desk {
+    pub fn new(platform: &Platform) -> Desk {
+        Desk::with_settings(&format!("tls_ca_file = {:?}\n", platform.cert()))
+    }
+
+    pub fn with_settings(system_toml: &str) -> Desk {
+        let home = tempfile::tempdir().expect("home");
+        std::fs::write(home.path().join("it-helper.toml"), system_toml).expect("settings");
+        Desk { home }
+    }
+
+    pub fn command(&self) -> Command {
+        let mut c = Command::new(helper_bin());
+        c.env("HOME", self.home.path())
+            .env("SEALPOST_HELPER_SYSTEM_CONFIG", self.home.path().join("it-helper.toml"))
+            .env("TMPDIR", self.home.path().join("tmp"))
+            .env_remove("XDG_CONFIG_HOME")
+            .env_remove("XDG_DATA_HOME")
+            .env_remove("XDG_CACHE_HOME")
+            .env_remove("XDG_STATE_HOME");
+        std::fs::create_dir_all(self.home.path().join("tmp")).expect("tmp");
+        c
+    }
+
+    /// Runs the helper with `args` and `stdin`.
+    pub fn run(&self, args: &[&str], stdin: &str) -> Output {
+        let mut child = self
+            .command()
+            .args(args)
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("helper");
+        child.stdin.take().expect("stdin").write_all(stdin.as_bytes()).expect("stdin");
+        child.wait_with_output().expect("helper")
+    }
+
+    /// Signs in as alice.
+    pub fn login(&self, platform: &Platform) {
+        let out = self.run(
+            &["login", "--platform", &platform.base, "--email", ALICE, "--password-stdin"],
+            &format!("{PASSWORD}\n"),
+        );
+        assert!(out.status.success(), "login: {}", String::from_utf8_lossy(&out.stderr));
+    }
+
+    /// The user's private key, from the real keychain.
+    pub fn private_key(&self, platform: &Platform) -> PrivateKey {
+        let pem = Keychain::native()
+            .get(&format!("private-key:{ALICE}@{}", platform.base))
+            .expect("keychain")
+            .expect("a private key was stored at login");
+        PrivateKey::parse_pkcs8(&pem).expect("pkcs8")
+    }
+}
+
+/// Opens an envelope with `key`: the manifest and each attachment's bytes.
+pub fn open(envelope: &[u8], key: &PrivateKey) -> (sealpost_envelope::Manifest, Vec<Vec<u8>>) {
+    let (_, opened) =
+        sealpost_envelope::open(envelope, key, &OpenOptions::default()).expect("open");
+    (opened.manifest, opened.attachments.into_iter().map(|a| a.to_vec()).collect())
+}
+
+/// Output as text, for assertions.
+pub fn text(out: &Output) -> (String, String) {
+    (
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
+
+/// Everything left on a pipe.
+pub fn read_to_end(r: &mut impl std::io::Read) -> Vec<u8> {
+    let mut v = Vec::new();
+    r.read_to_end(&mut v).expect("read");
+    v
+}

@@ -1,0 +1,296 @@
+//! The native-messaging host, spoken to as Thunderbird does: the real binary, framed JSON.
+
+use std::io::Write;
+use std::process::{Child, ChildStdin, ChildStdout, Stdio};
+
+use base64::Engine;
+use sealpost_helper::framing::{MAX_OUTBOUND_FRAME, read_frame, write_frame};
+use serde_json::{Value, json};
+
+use crate::common::{ALICE, Desk, Platform, open, require_secret_service};
+
+struct Host {
+    child: Child,
+    stdin: Option<ChildStdin>,
+    stdout: ChildStdout,
+}
+
+impl Host {
+    fn start(desk: &Desk) -> Host {
+        // As Thunderbird starts it: the manifest path and the extension id as arguments.
+        let mut child = desk
+            .command()
+            .args(["/tmp/net.sealpost.helper.json", "sealpost@sealpost.net"])
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("host");
+        let (stdin, stdout) = (child.stdin.take(), child.stdout.take().expect("stdout"));
+        Host { child, stdin, stdout }
+    }
+
+    fn raw(&mut self, bytes: &[u8]) {
+        self.stdin.as_mut().expect("open").write_all(bytes).expect("write");
+        self.stdin.as_mut().expect("open").flush().expect("flush");
+    }
+
+    /// Sends a request; the mail client may send frames larger than the host's 1 MiB.
+    fn send(&mut self, v: Value) {
+        let body = v.to_string().into_bytes();
+        let mut frame = (body.len() as u32).to_ne_bytes().to_vec();
+        frame.extend(body);
+        self.raw(&frame);
+    }
+
+    /// The next frame; every frame must be within the mail client's 1 MiB limit.
+    fn next(&mut self) -> Value {
+        let frame = read_frame(&mut self.stdout, MAX_OUTBOUND_FRAME as u32)
+            .expect("a well-formed frame")
+            .expect("a frame before the end");
+        serde_json::from_slice(&frame).expect("JSON")
+    }
+
+    /// The next reply, collecting progress events on the way.
+    fn reply(&mut self, events: &mut Vec<Value>) -> Value {
+        loop {
+            let v = self.next();
+            if v.get("event").is_some() {
+                events.push(v);
+            } else {
+                return v;
+            }
+        }
+    }
+
+    fn call(&mut self, v: Value) -> Value {
+        self.send(v);
+        self.reply(&mut Vec::new())
+    }
+
+    /// Closes stdin and checks the host ends cleanly with nothing more on stdout.
+    fn close(mut self) {
+        drop(self.stdin.take());
+        let rest = crate::common::read_to_end(&mut self.stdout);
+        let status = self.child.wait().expect("wait");
+        assert!(rest.is_empty(), "stdout carries only protocol frames: {rest:?}");
+        assert!(status.success(), "the host ends cleanly when the port closes: {status}");
+    }
+}
+
+fn error_code(v: &Value) -> &str {
+    assert_eq!(v["ok"], false, "{v}");
+    v["error"]["code"].as_str().expect("code")
+}
+
+#[test]
+fn bad_input_gets_error_replies_and_the_host_carries_on() {
+    let desk = Desk::with_settings("");
+    let mut h = Host::start(&desk);
+
+    let hello = h.call(json!({"id": 1, "type": "hello"}));
+    assert_eq!(
+        (hello["ok"].clone(), hello["enrolled"].clone()),
+        (json!(true), json!(false)),
+        "{hello}"
+    );
+    assert_eq!(hello["protocol"], 1);
+
+    // Not JSON, not an object, no type, unknown type, a missing field, an unknown field.
+    let mut frame = |bytes: &[u8]| {
+        let mut v = Vec::new();
+        write_frame(&mut v, bytes).expect("frame");
+        h.raw(&v);
+        h.next()
+    };
+    let r = frame(b"{not json");
+    assert_eq!((error_code(&r), &r["id"]), ("bad_request", &Value::Null));
+    assert_eq!(error_code(&frame(b"[1,2]")), "bad_request");
+    let r = frame(br#"{"id": 7}"#);
+    assert_eq!((error_code(&r), &r["id"]), ("bad_request", &json!(7)), "the id is salvaged");
+    let r = frame(br#"{"id": "abc", "type": "launch_missiles"}"#);
+    assert_eq!(error_code(&r), "bad_request");
+    assert_eq!(r["id"], "abc");
+    assert!(r["error"]["message"].as_str().expect("msg").contains("unknown request type"), "{r}");
+    let r = frame(br#"{"id": 8, "type": "send_chunk", "attachment": 0}"#);
+    assert!(r["error"]["message"].as_str().expect("msg").contains("needs `send`"), "{r}");
+    let r = frame(br#"{"id": 9, "type": "hello", "surprise": true}"#);
+    assert_eq!(error_code(&r), "bad_request");
+    let r = frame(
+        br#"{"id": 10, "type": "send_chunk", "send": "nope", "attachment": 0, "data": "AAAA"}"#,
+    );
+    assert!(r["error"]["message"].as_str().expect("msg").contains("no send nope"), "{r}");
+    let r = frame(&[0xff, 0xfe, b'{']);
+    assert_eq!(error_code(&r), "bad_request", "invalid UTF-8");
+
+    // A frame over the cap is skipped (never held in memory) and the stream stays in sync.
+    let big = 9u32 << 20;
+    h.raw(&big.to_ne_bytes());
+    h.raw(&vec![b'x'; big as usize]);
+    let r = h.next();
+    assert!(r["error"]["message"].as_str().expect("msg").contains("over the limit"), "{r}");
+    assert_eq!(h.call(json!({"id": 11, "type": "hello"}))["ok"], true, "still in sync");
+
+    // Not signed in: sending is refused with a code the extension can act on; classifying
+    // works with the fail-closed defaults.
+    let r = h.call(json!({"id": 12, "type": "send_begin",
+        "message": {"from": ALICE, "to": ["bob@outside.example"], "subject": "x"}}));
+    assert_eq!(error_code(&r), "not_enrolled");
+    let r = h.call(json!({"id": 13, "type": "classify", "toggle": null,
+        "candidate": {"recipients": ["bob@acme.example"], "subject": "lunch"}}));
+    assert_eq!(
+        (r["secure"].clone(), r["reasons"][0]["code"].clone()),
+        (json!(true), json!("external_recipient")),
+        "{r}"
+    );
+    h.close();
+}
+
+#[test]
+fn truncated_input_ends_the_host_without_a_crash() {
+    let desk = Desk::with_settings("");
+    for cut in [2usize, 4, 10] {
+        let mut h = Host::start(&desk);
+        let mut v = Vec::new();
+        write_frame(&mut v, br#"{"id": 1, "type": "hello"}"#).expect("frame");
+        h.raw(&v[..cut]);
+        h.close();
+    }
+}
+
+/// Thunderbird's path: classify, then stream the message and its attachments in chunks,
+/// then the link and the stub come back.
+#[test]
+fn a_secure_send_over_native_messaging() {
+    require_secret_service();
+    let platform = Platform::start();
+    platform.set_policy(json!({
+        "internal_domains": ["acme.example"], "secure_external": true,
+        "subject_keywords": ["confidential"], "secure_attachments": false,
+        "dlp_patterns": ["\\b\\d{4}-\\d{4}-\\d{4}-\\d{4}\\b"],
+        "notification_mode": "sender_smtp", "stub_subject": "Secure message: {subject}",
+        "stub_keeps_subject": true, "stub_intro": "You have a secure message.",
+        "max_envelope_bytes": 1073741824u64, "default_expiry_days": 0, "compliance_copy": false
+    }));
+    let desk = Desk::new(&platform);
+    desk.login(&platform);
+    let mut h = Host::start(&desk);
+    let hello = h.call(json!({"id": 1, "type": "hello"}));
+    assert_eq!(
+        (hello["enrolled"].clone(), hello["email"].clone()),
+        (json!(true), json!(ALICE)),
+        "{hello}"
+    );
+    let chunk = hello["max_chunk_bytes"].as_u64().expect("chunk size") as usize;
+
+    let classify = |h: &mut Host, to: &str, subject: &str, text: &str, toggle: Value| {
+        h.call(json!({"id": 2, "type": "classify", "toggle": toggle,
+            "candidate": {"recipients": [to], "subject": subject, "text": text, "attachments": 0}}))
+    };
+    let internal = classify(&mut h, "bob@acme.example", "Lunch", "noon?", json!(false));
+    assert_eq!(internal["secure"], false, "{internal}");
+    let toggled = classify(&mut h, "bob@acme.example", "Lunch", "noon?", json!(true));
+    assert_eq!(toggled["reasons"][0]["code"], "user_choice");
+    let keyword = classify(&mut h, "bob@acme.example", "Confidential plan", "", json!(null));
+    assert_eq!(keyword["reasons"][0]["code"], "subject_keyword");
+    let dlp = classify(&mut h, "bob@acme.example", "x", "card 4417-1234-5678-9113", json!(null));
+    assert_eq!(dlp["reasons"][0]["code"], "dlp_pattern");
+    let external = classify(&mut h, "eve@outside.example", "x", "", json!(false));
+    assert_eq!(
+        (external["secure"].clone(), external["required_by_policy"].clone()),
+        (json!(true), json!(true))
+    );
+
+    let big: Vec<u8> =
+        (0..9_000_000u32).map(|i| (i.wrapping_mul(2_654_435_761) >> 13) as u8).collect();
+    let small = "Grüße, Ünïcødé\n".repeat(100).into_bytes();
+    let begin = h.call(json!({"id": 3, "type": "send_begin",
+    "message": {"from": ALICE, "to": ["eve@outside.example"], "cc": ["bob@acme.example"],
+                "bcc": ["secret@hidden.example"], "subject": "Q3 figures",
+                "text": "Numbers attached.", "html": "<p>Numbers attached.</p>"},
+    "attachments": [
+        {"name": "figures.bin", "content_type": "application/octet-stream", "size": big.len()},
+        {"name": "notes – ü.txt", "content_type": "text/plain", "size": small.len()},
+        {"name": "empty.txt", "content_type": "text/plain", "size": 0}
+    ]}));
+    assert_eq!(begin["ok"], true, "{begin}");
+    let send = begin["send"].as_str().expect("send id").to_string();
+    let b64 = base64::engine::general_purpose::STANDARD;
+    for (index, bytes) in [(0, &big), (1, &small)] {
+        for piece in bytes.chunks(chunk) {
+            let r = h
+                .call(json!({"id": 4, "type": "send_chunk", "send": send, "attachment": index,
+                "data": b64.encode(piece)}));
+            assert_eq!(r["ok"], true, "{r}");
+        }
+    }
+    h.send(json!({"id": 5, "type": "send_end", "send": send}));
+    let mut events = Vec::new();
+    let done = h.reply(&mut events);
+    assert_eq!(done["ok"], true, "{done}");
+    assert!(done["link"].as_str().expect("link").contains("/m/"), "{done}");
+    let stub_text = done["stub"]["text"].as_str().expect("stub");
+    assert!(stub_text.contains(done["link"].as_str().expect("link")));
+    assert!(!stub_text.contains("Numbers attached"), "no content in the stub");
+    assert!(events.iter().any(|e| e["phase"] == "uploading"), "progress was reported: {events:?}");
+    let last = events.last().expect("events");
+    assert_eq!(last["done"], last["total"], "the last progress event is complete");
+
+    let r = h.call(json!({"id": 6, "type": "mark_sent", "message_id": done["message_id"]}));
+    assert_eq!(r["ok"], true, "{r}");
+
+    // What the platform stored opens, with the sender's own key from the keychain, to
+    // exactly what was handed over; the envelope names no BCC recipient.
+    let stored = platform.stored_envelopes();
+    assert_eq!(stored.len(), 1);
+    let (manifest, attachments) = open(&stored[0], &desk.private_key(&platform));
+    assert_eq!(manifest.metadata.to, ["eve@outside.example"]);
+    assert_eq!(manifest.body.text.as_deref(), Some("Numbers attached."));
+    assert_eq!(attachments, [big, small, Vec::new()]);
+    assert_eq!(manifest.attachments[1].name, "notes – ü.txt");
+    assert!(!String::from_utf8_lossy(&manifest.to_json()).contains("hidden.example"));
+    h.close();
+}
+
+#[test]
+fn a_cancelled_send_leaves_nothing_behind() {
+    require_secret_service();
+    let platform = Platform::start();
+    let desk = Desk::new(&platform);
+    desk.login(&platform);
+    let mut h = Host::start(&desk);
+    let begin = h.call(json!({"id": 1, "type": "send_begin",
+        "message": {"from": ALICE, "to": ["eve@outside.example"], "subject": "never"},
+        "attachments": [{"name": "a.bin", "size": 10}]}));
+    let send = begin["send"].as_str().expect("send").to_string();
+    let r = h.call(
+        json!({"id": 2, "type": "send_chunk", "send": send, "attachment": 0, "data": "AAAA"}),
+    );
+    assert_eq!(r["received"], 3);
+    let r = h.call(json!({"id": 3, "type": "cancel", "send": send}));
+    assert_eq!(r["cancelled"], true);
+    let r = h.call(json!({"id": 4, "type": "send_end", "send": send}));
+    assert_eq!(error_code(&r), "bad_request", "a cancelled send cannot be finished");
+
+    // A send whose attachment is shorter than announced fails and uploads nothing.
+    let begin = h.call(json!({"id": 5, "type": "send_begin",
+        "message": {"from": ALICE, "to": ["eve@outside.example"], "subject": "short"},
+        "attachments": [{"name": "a.bin", "size": 10}]}));
+    let send = begin["send"].as_str().expect("send").to_string();
+    h.call(json!({"id": 6, "type": "send_chunk", "send": send, "attachment": 0, "data": "AAAA"}));
+    let r = h.call(json!({"id": 7, "type": "send_end", "send": send}));
+    assert_eq!(error_code(&r), "bad_request");
+    assert!(
+        r["error"]["message"].as_str().expect("msg").contains("announced as 10 bytes but 3"),
+        "{r}"
+    );
+    // And one from someone else's address is refused before anything is sealed.
+    let r = h.call(json!({"id": 8, "type": "send_begin",
+        "message": {"from": "mallory@acme.example", "to": ["eve@outside.example"], "subject": "x"}}));
+    assert!(
+        r["error"]["message"].as_str().expect("msg").contains("signed in to Sealpost as"),
+        "{r}"
+    );
+    h.close();
+    assert!(platform.stored_envelopes().is_empty(), "nothing was uploaded");
+}

@@ -1,0 +1,313 @@
+//! `sealpost-helper login / status / send / logout` against a real platform and keychain, and
+//! each failure a user can act on.
+
+use std::path::Path;
+use std::process::Stdio;
+use std::time::{Duration, Instant};
+
+use base64::Engine;
+use sealpost_helper::keychain::Keychain;
+use serde_json::Value;
+
+use crate::common::{ALICE, Desk, PASSWORD, Platform, open, require_secret_service, text};
+use crate::samples;
+
+fn send_json(desk: &Desk, file: &str) -> Value {
+    let out = desk.run(&["send", file, "--json"], "");
+    let (stdout, stderr) = text(&out);
+    assert!(out.status.success(), "send {file}: {stderr}");
+    serde_json::from_str(&stdout).expect("JSON")
+}
+
+fn error_of(out: &std::process::Output) -> String {
+    assert!(!out.status.success(), "expected a failure: {}", text(out).0);
+    text(out).1
+}
+
+#[test]
+fn mime_samples_arrive_byte_for_byte() {
+    require_secret_service();
+    let platform = Platform::start();
+    let desk = Desk::new(&platform);
+    desk.login(&platform);
+    let token_account = format!("device-token:{ALICE}@{}", platform.base);
+    let keychain = Keychain::native();
+    assert!(
+        keychain.get(&token_account).expect("keychain").is_some(),
+        "the token is in the keychain"
+    );
+    let status: Value =
+        serde_json::from_str(&text(&desk.run(&["status", "--json"], "")).0).expect("status JSON");
+    assert_eq!(
+        (status["token"].clone(), status["email"].clone()),
+        ("valid".into(), ALICE.into()),
+        "{status}"
+    );
+
+    let first = send_json(&desk, samples::ALTERNATIVE);
+    assert!(first["link"].as_str().expect("link").contains("/m/"), "{first}");
+    assert_eq!(first["stub"]["subject"], "Secure message: Q3 Zahlen – vertraulich ✓");
+    send_json(&desk, samples::NESTED);
+
+    let key = desk.private_key(&platform);
+    let mut opened: Vec<_> = platform.stored_envelopes().iter().map(|e| open(e, &key)).collect();
+    opened.sort_by(|a, b| a.0.metadata.subject.cmp(&b.0.metadata.subject));
+    let [(contract, contract_files), (q3, q3_files)] = &opened[..] else { panic!("two messages") };
+    assert_eq!(q3.metadata.subject, "Q3 Zahlen – vertraulich ✓");
+    assert_eq!(q3.metadata.to, ["bob@outside.example", "zoe@acme.example"]);
+    assert!(q3.body.text.as_deref().expect("text").contains("Grüße aus Zürich"));
+    let names: Vec<_> = q3.attachments.iter().map(|a| a.name.as_str()).collect();
+    assert_eq!(names, ["Bericht Grüße.pdf", "東京 figures.csv"]);
+    assert_eq!(q3_files, &[samples::report_pdf(), samples::figures_csv()]);
+    assert_eq!(contract_files[0], samples::logo_png());
+    assert_eq!(contract_files[1], samples::contract_bin());
+    assert!(contract.attachments[0].content_id.is_some(), "the inline image keeps its Content-ID");
+    for (m, files) in &opened {
+        for (a, bytes) in m.attachments.iter().zip(files) {
+            assert_eq!(a.sha256, sealpost_envelope::ContentHash::of(bytes), "{}", a.name);
+        }
+    }
+
+    // Signing out revokes the token on the platform and deletes it here; the key pair stays.
+    let out = desk.run(&["logout"], "");
+    assert!(text(&out).0.contains("revoked"), "{}", text(&out).0);
+    assert!(keychain.get(&token_account).expect("keychain").is_none());
+    assert!(keychain.get(&format!("private-key:{ALICE}@{}", platform.base)).expect("kc").is_some());
+    let err = error_of(&desk.run(&["send", samples::NESTED], ""));
+    assert!(err.contains("error[not_enrolled]"), "{err}");
+}
+
+/// A message whose body and 24 MiB attachment carry a marker, sent while another thread reads
+/// every file the helper could write to — HOME, TMPDIR, the platform's data, and the helper's
+/// own open files (its spool has no name) — looking for the marker.
+#[test]
+fn no_plaintext_reaches_the_disk_during_a_send() {
+    require_secret_service();
+    let platform = Platform::start();
+    let desk = Desk::new(&platform);
+    desk.login(&platform);
+    let marker = b"PLAINTEXT-MARKER-7f3a";
+    let attachment: Vec<u8> = marker.iter().copied().cycle().take(24 << 20).collect();
+    let b64 = base64::engine::general_purpose::STANDARD.encode(&attachment);
+    let wrapped: String = b64
+        .as_bytes()
+        .chunks(76)
+        .map(|l| format!("{}\r\n", std::str::from_utf8(l).expect("ascii")))
+        .collect();
+    let eml = format!(
+        "From: {ALICE}\r\nTo: eve@outside.example\r\nSubject: marker\r\nContent-Type: multipart/mixed; boundary=\"b1\"\r\n\r\n\
+         --b1\r\nContent-Type: text/plain\r\n\r\nThe body says {m}.\r\n--b1\r\nContent-Type: application/octet-stream\r\n\
+         Content-Transfer-Encoding: base64\r\nContent-Disposition: attachment; filename=\"m.bin\"\r\n\r\n{wrapped}--b1--\r\n",
+        m = std::str::from_utf8(marker).expect("ascii"),
+    );
+    let outside = tempfile::tempdir().expect("tmp");
+    let eml_path = outside.path().join("marker.eml");
+    std::fs::write(&eml_path, eml).expect("write");
+
+    let mut child = desk
+        .command()
+        .args(["send", eml_path.to_str().expect("utf-8")])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("send");
+    let pid = child.id();
+    let watched = [desk.home.path().to_path_buf(), platform.dir.path().to_path_buf()];
+    let mut spool_seen = false;
+    let mut scans = 0;
+    while child.try_wait().expect("wait").is_none() {
+        scans += 1;
+        let mut files = Vec::new();
+        for root in &watched {
+            walk(root, &mut files);
+        }
+        for fd in std::fs::read_dir(format!("/proc/{pid}/fd")).into_iter().flatten().flatten() {
+            if let Ok(target) = std::fs::read_link(fd.path()) {
+                let t = target.to_string_lossy();
+                if t.contains("/spool/") {
+                    spool_seen = true;
+                }
+                if t.starts_with('/') && !t.contains("marker.eml") && fd.path().is_file() {
+                    files.push(fd.path());
+                }
+            }
+        }
+        for f in files {
+            if let Ok(bytes) = std::fs::read(&f) {
+                assert!(!contains(&bytes, marker), "plaintext found in {}", f.display());
+            }
+        }
+    }
+    let out = child.wait_with_output().expect("send");
+    assert!(out.status.success(), "{}", text(&out).1);
+    assert!(spool_seen, "the watcher saw the helper's spool during the send ({scans} scans)");
+    let key = desk.private_key(&platform);
+    let (_, files) = open(&platform.stored_envelopes()[0], &key);
+    assert_eq!(files[0], attachment, "and the message arrived whole");
+}
+
+fn walk(dir: &Path, out: &mut Vec<std::path::PathBuf>) {
+    for e in std::fs::read_dir(dir).into_iter().flatten().flatten() {
+        let p = e.path();
+        if p.is_dir() {
+            walk(&p, out);
+        } else {
+            out.push(p);
+        }
+    }
+}
+
+fn contains(hay: &[u8], needle: &[u8]) -> bool {
+    hay.windows(needle.len()).any(|w| w == needle)
+}
+
+#[test]
+fn each_failure_says_what_to_do_and_nothing_looks_sent() {
+    require_secret_service();
+    let mut platform = Platform::start();
+    let login = |desk: &Desk, password: &str| {
+        desk.run(
+            &["login", "--platform", &platform.base, "--email", ALICE, "--password-stdin"],
+            &format!("{password}\n"),
+        )
+    };
+    // TLS: a platform whose certificate nobody provisioned is not trusted.
+    let untrusting = Desk::with_settings("");
+    assert!(error_of(&login(&untrusting, PASSWORD)).contains("error[tls_untrusted]"));
+    // IT pinned another platform key.
+    let pinned = Desk::with_settings(&format!(
+        "tls_ca_file = {:?}\nplatform_key_id = \"{}\"\n",
+        platform.cert(),
+        "ab".repeat(32)
+    ));
+    assert!(error_of(&login(&pinned, PASSWORD)).contains("error[key_pin_mismatch]"));
+    // A wrong password.
+    let desk = Desk::new(&platform);
+    let err = error_of(&login(&desk, "wrong"));
+    assert!(err.contains("error[login_failed]"), "{err}");
+
+    desk.login(&platform);
+    // Over the tenant's size limit.
+    platform.set_policy(serde_json::json!({
+        "internal_domains": ["acme.example"], "secure_external": true, "subject_keywords": [],
+        "secure_attachments": false, "dlp_patterns": [], "notification_mode": "sender_smtp",
+        "stub_subject": "Secure message", "stub_keeps_subject": false, "stub_intro": "Hi.",
+        "max_envelope_bytes": 50000, "default_expiry_days": 0, "compliance_copy": false
+    }));
+    std::fs::remove_file(desk.home.path().join(".cache/sealpost/policy.json")).ok();
+    let err = error_of(&desk.run(&["send", samples::NESTED], ""));
+    assert!(err.contains("error[quota_exceeded]"), "{err}");
+
+    // The platform is down.
+    platform.kill();
+    let err = error_of(&desk.run(&["send", samples::ALTERNATIVE], ""));
+    assert!(err.contains("error[platform_unreachable]"), "{err}");
+    platform.restart();
+
+    // The token was revoked (from another device, or by an admin).
+    let token = Keychain::native()
+        .get(&format!("device-token:{ALICE}@{}", platform.base))
+        .expect("keychain")
+        .expect("token");
+    let revoke = std::process::Command::new("curl")
+        .args(["-sf", "-X", "DELETE", "--cacert", platform.cert().to_str().expect("utf-8"), "-H"])
+        .arg(format!("Authorization: Bearer {}", String::from_utf8_lossy(&token)))
+        .arg(format!("{}/api/v1/tokens/current", platform.base))
+        .status()
+        .expect("curl");
+    assert!(revoke.success());
+    let err = error_of(&desk.run(&["send", samples::ALTERNATIVE], ""));
+    assert!(err.contains("error[token_revoked]"), "{err}");
+    assert!(text(&desk.run(&["status"], "")).0.contains("revoked"));
+    assert!(platform.stored_envelopes().is_empty(), "no failure uploaded anything");
+}
+
+/// The platform dies in the middle of an upload and comes back: the helper resumes from what
+/// the platform acknowledged and finishes. When it stays away, the send fails as interrupted.
+#[test]
+fn an_interrupted_upload_resumes_or_fails_cleanly() {
+    require_secret_service();
+    let mut platform = Platform::start();
+    let desk = Desk::new(&platform);
+    std::fs::create_dir_all(desk.home.path().join(".config/sealpost")).expect("dir");
+    std::fs::write(
+        desk.home.path().join(".config/sealpost/helper.toml"),
+        "upload_segment_bytes = 65536\nupload_attempts = 12\n",
+    )
+    .expect("settings");
+    desk.login(&platform);
+    let attachment: Vec<u8> = (0..6_000_000u32).map(|i| (i * 31 % 251) as u8).collect();
+    let eml = mime_with_attachment(&attachment);
+    let dir = tempfile::tempdir().expect("tmp");
+    let path = dir.path().join("big.eml");
+    std::fs::write(&path, eml).expect("write");
+
+    let child = desk
+        .command()
+        .args(["send", path.to_str().expect("utf-8"), "--json"])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("send");
+    wait_for(|| segment_files(&platform) >= 3, "the upload to start");
+    platform.kill();
+    std::thread::sleep(Duration::from_millis(1500));
+    platform.restart();
+    let out = child.wait_with_output().expect("send");
+    assert!(out.status.success(), "resumed: {}", text(&out).1);
+    let log = std::fs::read_dir(desk.home.path().join(".local/state/sealpost"))
+        .expect("log dir")
+        .flatten()
+        .map(|e| std::fs::read_to_string(e.path()).unwrap_or_default())
+        .collect::<String>();
+    assert!(log.contains("resuming"), "the log tells the upload was resumed");
+    assert!(!log.contains("PASSWORD") && !log.contains(PASSWORD), "no secrets in the log");
+
+    // Now the platform goes away for good.
+    std::fs::write(
+        desk.home.path().join(".config/sealpost/helper.toml"),
+        "upload_segment_bytes = 65536\nupload_attempts = 2\n",
+    )
+    .expect("settings");
+    let child = desk
+        .command()
+        .args(["send", path.to_str().expect("utf-8")])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("send");
+    let before = segment_files(&platform);
+    wait_for(|| segment_files(&platform) >= before + 3, "the second upload to start");
+    platform.kill();
+    let out = child.wait_with_output().expect("send");
+    let err = error_of(&out);
+    assert!(err.contains("error[upload_interrupted]") && err.contains("nothing was sent"), "{err}");
+}
+
+fn mime_with_attachment(bytes: &[u8]) -> String {
+    let b64 = base64::engine::general_purpose::STANDARD.encode(bytes);
+    let lines: String = b64
+        .as_bytes()
+        .chunks(76)
+        .map(|l| format!("{}\n", std::str::from_utf8(l).expect("ascii")))
+        .collect();
+    format!(
+        "From: {ALICE}\nTo: eve@outside.example\nSubject: big\nContent-Type: multipart/mixed; boundary=zz\n\n\
+         --zz\nContent-Type: text/plain\n\nbig file attached\n--zz\nContent-Type: application/octet-stream\n\
+         Content-Disposition: attachment; filename=big.bin\nContent-Transfer-Encoding: base64\n\n{lines}--zz--\n"
+    )
+}
+
+fn segment_files(platform: &Platform) -> usize {
+    let mut files = Vec::new();
+    walk(&platform.dir.path().join("envelopes"), &mut files);
+    files.len()
+}
+
+fn wait_for(mut ready: impl FnMut() -> bool, what: &str) {
+    let start = Instant::now();
+    while !ready() {
+        assert!(start.elapsed() < Duration::from_secs(60), "timed out waiting for {what}");
+        std::thread::sleep(Duration::from_millis(5));
+    }
+}
