@@ -21,6 +21,7 @@ use sealpost_envelope::{
 
 const MIB: usize = 1024 * 1024;
 
+mod helper;
 mod platform;
 
 fn main() {
@@ -33,6 +34,7 @@ fn main() {
                 args.iter().position(|a| a == "--postgres").and_then(|i| args.get(i + 1)).cloned();
             tokio_main(platform::run(quick, postgres))
         }
+        Some("helper") => tokio_main(helper::run(quick)),
         Some("upload-sink") if args.len() == 5 => tokio_main(platform::upload_sink(
             args[1].parse().unwrap_or(0),
             Path::new(&args[2]),
@@ -43,7 +45,7 @@ fn main() {
             seal_file(Path::new(&args[1]), Path::new(&args[2]), Path::new(&args[3]))
         }
         _ => {
-            Err("usage: sealpost-bench envelope [--quick] | platform [--quick] [--postgres URL]"
+            Err("usage: sealpost-bench envelope [--quick] | platform [--quick] [--postgres URL] | helper [--quick]"
                 .into())
         }
     };

@@ -19,15 +19,15 @@ use serde_json::{Value, json};
 
 use crate::Res;
 
-const PASSWORD: &str = "benchmark-password-1";
+pub(crate) const PASSWORD: &str = "benchmark-password-1";
 
 /// A platform process on a private data folder, with a signed-in sender.
-struct Platform {
-    child: Child,
-    base: String,
-    token: String,
-    cert: PathBuf,
-    client: Client,
+pub(crate) struct Platform {
+    pub(crate) child: Child,
+    pub(crate) base: String,
+    pub(crate) token: String,
+    pub(crate) cert: PathBuf,
+    pub(crate) client: Client,
 }
 
 impl Drop for Platform {
@@ -37,7 +37,7 @@ impl Drop for Platform {
     }
 }
 
-fn sibling_binary(name: &str) -> Res<PathBuf> {
+pub(crate) fn sibling_binary(name: &str) -> Res<PathBuf> {
     let me = std::env::current_exe()?;
     let path = me.with_file_name(name);
     if path.exists() {
@@ -92,7 +92,7 @@ fn run_admin(
     Ok(String::from_utf8_lossy(&out.stdout).into_owned())
 }
 
-async fn start_platform(dir: &Path, db: Option<&str>) -> Res<Platform> {
+pub(crate) async fn start_platform(dir: &Path, db: Option<&str>) -> Res<Platform> {
     let bin = sibling_binary("sealpost-platform")?;
     run_admin(
         &bin,
@@ -210,7 +210,7 @@ async fn send(p: &Platform, m: &Prepared) -> Res<()> {
         .await?)
 }
 
-async fn platform_key(p: &Platform) -> Res<PublicKey> {
+pub(crate) async fn platform_key(p: &Platform) -> Res<PublicKey> {
     let v: Value =
         p.client.get(format!("{}/api/v1/keys/platform", p.base)).send().await?.json().await?;
     Ok(PublicKey::parse(v["public_key_pem"].as_str().ok_or("no key")?.as_bytes())?)
@@ -314,7 +314,7 @@ fn rss_kib(pid: u32) -> u64 {
 
 /// Times one `curl -T` upload. Dirty pages from anything before are written back first, so
 /// neither side of a comparison pays for the other's writeback.
-fn curl_upload(
+pub(crate) fn curl_upload(
     url: &str,
     file: &Path,
     cert: &Path,
@@ -336,6 +336,30 @@ fn curl_upload(
         return Err(format!("curl {url}: {}", String::from_utf8_lossy(&o.stderr)).into());
     }
     Ok(t.elapsed())
+}
+
+/// Creates the slip for a sealed envelope file and uploads it with one `curl -T`; returns the
+/// upload's time.
+pub(crate) async fn curl_sealed_upload(
+    p: &Platform,
+    id: &str,
+    envelope_len: u64,
+    file: &Path,
+) -> Res<Duration> {
+    let slip = json!({"id": id, "to": ["reader@outside.example"], "subject": "Benchmark", "envelope_size": envelope_len});
+    let r = p
+        .client
+        .post(format!("{}/api/v1/messages", p.base))
+        .bearer_auth(&p.token)
+        .json(&slip)
+        .send()
+        .await?;
+    if !r.status().is_success() {
+        return Err(format!("create: HTTP {}", r.status()).into());
+    }
+    let url = format!("{}/api/v1/messages/{id}/envelope", p.base);
+    let headers = [format!("Authorization: Bearer {}", p.token), "Upload-Offset: 0".to_string()];
+    curl_upload(&url, file, &p.cert, "PATCH", &headers)
 }
 
 /// The benchmark; `db` names a PostgreSQL server for a second run beside SQLite.
@@ -380,24 +404,11 @@ pub(crate) async fn run(quick: bool, postgres: Option<String>) -> Res<()> {
     let key = platform_key(&p).await?;
     let file = dir.join("big.sealpost");
     let (id, envelope_len) = seal_file(&key, size, &file)?;
-    let slip = json!({"id": id, "to": ["reader@outside.example"], "subject": "Benchmark", "envelope_size": envelope_len});
-    let r = p
-        .client
-        .post(format!("{}/api/v1/messages", p.base))
-        .bearer_auth(&p.token)
-        .json(&slip)
-        .send()
-        .await?;
-    if !r.status().is_success() {
-        return Err(format!("create: HTTP {}", r.status()).into());
-    }
     let pid = p.child.id();
     let idle = rss_kib(pid);
-    let url = format!("{}/api/v1/messages/{id}/envelope", p.base);
-    let headers = [format!("Authorization: Bearer {}", p.token), "Upload-Offset: 0".to_string()];
     let mut platform_t = Duration::ZERO;
     let platform_peak = peak_rss_during(pid, async {
-        platform_t = curl_upload(&url, &file, &p.cert, "PATCH", &headers)?;
+        platform_t = curl_sealed_upload(&p, &id, envelope_len, &file).await?;
         Ok(())
     })
     .await?;
@@ -447,7 +458,7 @@ pub(crate) async fn run(quick: bool, postgres: Option<String>) -> Res<()> {
     Ok(())
 }
 
-fn tempdir() -> Res<PathBuf> {
+pub(crate) fn tempdir() -> Res<PathBuf> {
     let dir = std::env::temp_dir().join(format!(
         "sealpost-bench-{}-{}",
         std::process::id(),
@@ -458,7 +469,7 @@ fn tempdir() -> Res<PathBuf> {
 }
 
 /// Seals an attachment of `size` bytes into `path`, streaming; returns (id, envelope length).
-fn seal_file(key: &PublicKey, size: u64, path: &Path) -> Res<(String, u64)> {
+pub(crate) fn seal_file(key: &PublicKey, size: u64, path: &Path) -> Res<(String, u64)> {
     let id = MessageId::random()?;
     let block = vec![0x17u8; 1 << 20];
     let mut hash = ContentHash::new();

@@ -235,10 +235,14 @@ impl Source {
 
 /// `send`: read the message twice (sizes, then bytes), seal, upload, finalise.
 async fn send_message(ctx: &Context, source: Source) -> Result<Finalised> {
+    let started = std::time::Instant::now();
     let source = std::sync::Arc::new(source);
     let s = source.clone();
     let scanned = blocking(move || mime::scan(s.open()?)).await?;
+    let attachment_bytes: u64 = scanned.attachments.iter().map(|a| a.size).sum();
+    tracing::info!(attachment_bytes, ms = started.elapsed().as_millis(), "message read");
     let prepared = send::prepare(ctx, &scanned.details).await?;
+    tracing::info!(ms = started.elapsed().as_millis(), "keys looked up");
     let id = MessageId::random()?;
     let bar = progress_bar(scanned.attachments.iter().map(|a| a.size).sum::<u64>(), "encrypting");
     let (spool, wraps, b) = (ctx.paths.spool_dir(), prepared.wraps.clone(), bar.clone());
@@ -254,11 +258,13 @@ async fn send_message(ctx: &Context, source: Source) -> Result<Finalised> {
     })
     .await?;
     bar.finish_and_clear();
+    tracing::info!(envelope_bytes = sealed.len(), ms = started.elapsed().as_millis(), "sealed");
     let bar = progress_bar(sealed.len(), "uploading");
     let b = bar.clone();
     let progress = move |done: u64, _total: u64| b.set_position(done);
     let finalised = send::deliver(&prepared, &sealed, &progress, &CancellationToken::new()).await?;
     bar.finish_and_clear();
+    tracing::info!(ms = started.elapsed().as_millis(), "delivered");
     Ok(finalised)
 }
 
