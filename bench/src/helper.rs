@@ -78,7 +78,8 @@ fn write_eml(path: &Path, size: u64) -> Res<()> {
          Content-Disposition: attachment; filename=\"figures.bin\"\r\n\r\n"
     )?;
     // 57 bytes of input make one 76-character line; blocks of 57 × 1024 bytes.
-    let block: Vec<u8> = (0..57 * 1024u32).map(|i| (i.wrapping_mul(2_654_435_761) >> 11) as u8).collect();
+    let block: Vec<u8> =
+        (0..57 * 1024u32).map(|i| (i.wrapping_mul(2_654_435_761) >> 11) as u8).collect();
     let mut left = size;
     let mut line = String::new();
     while left > 0 {
@@ -115,7 +116,8 @@ fn timed_send(desk: &Desk, eml: &Path) -> Res<(Duration, u64)> {
         }
         if let Ok(s) = std::fs::read_to_string(&status_path) {
             let hwm = s.lines().find(|l| l.starts_with("VmHWM:"));
-            peak = peak.max(hwm.and_then(|l| l.split_whitespace().nth(1)?.parse().ok()).unwrap_or(0));
+            peak =
+                peak.max(hwm.and_then(|l| l.split_whitespace().nth(1)?.parse().ok()).unwrap_or(0));
         }
         std::thread::sleep(Duration::from_millis(10));
     };
@@ -163,11 +165,13 @@ fn nm_ingest(desk: &Desk, total: usize) -> Res<f64> {
         "attachments": [{"name": "a.bin", "size": total}]}).to_string().as_bytes())?;
     let begin = read()?;
     let send = begin["send"].as_str().ok_or("no send id")?.to_string();
-    let data: Vec<u8> = (0..chunk as u32).map(|i| (i.wrapping_mul(2_654_435_761) >> 9) as u8).collect();
+    let data: Vec<u8> =
+        (0..chunk as u32).map(|i| (i.wrapping_mul(2_654_435_761) >> 9) as u8).collect();
     let encoded = base64::engine::general_purpose::STANDARD.encode(&data);
     // The frame is built once: what is measured is the helper's side of the port.
-    let frame = json!({"id": 2, "type": "send_chunk", "send": send, "attachment": 0, "data": encoded})
-        .to_string();
+    let frame =
+        json!({"id": 2, "type": "send_chunk", "send": send, "attachment": 0, "data": encoded})
+            .to_string();
     let chunks = total / chunk;
     let start = Instant::now();
     // Two chunks in flight, as the extension sends them (docs/native-messaging.md).
@@ -195,7 +199,8 @@ fn nm_ingest(desk: &Desk, total: usize) -> Res<f64> {
 fn base64_decode_rate(dir: &Path, total: usize) -> Res<f64> {
     use base64::Engine;
     let path = dir.join("chunk.b64");
-    let data: Vec<u8> = (0..total as u32).map(|i| (i.wrapping_mul(2_654_435_761) >> 9) as u8).collect();
+    let data: Vec<u8> =
+        (0..total as u32).map(|i| (i.wrapping_mul(2_654_435_761) >> 9) as u8).collect();
     std::fs::write(&path, base64::engine::general_purpose::STANDARD.encode(&data))?;
     let start = Instant::now();
     let status = Command::new("base64").arg("-d").arg(&path).stdout(Stdio::null()).status()?;
@@ -213,7 +218,9 @@ pub(crate) async fn run(quick: bool) -> Res<()> {
     let desk = Desk::new(&p, &dir)?;
     let key = platform::platform_key(&p).await?;
     let sizes: &[u64] = if quick { &[16 << 20] } else { &[100 << 20, 1 << 30] };
-    println!("| measurement | sealpost-helper send | baseline: curl -T of the sealed envelope | ratio (target ≤ 1.15) | helper peak RSS (target ≤ 64 MiB) |");
+    println!(
+        "| measurement | sealpost-helper send | baseline: curl -T of the sealed envelope | ratio (target ≤ 1.15) | helper peak RSS (target ≤ 64 MiB) |"
+    );
     println!("|---|---|---|---|---|");
     for &size in sizes {
         let eml = dir.join("message.eml");
@@ -240,7 +247,9 @@ pub(crate) async fn run(quick: bool) -> Res<()> {
     let ingest = nm_ingest(&desk, total)?;
     let decode = base64_decode_rate(&dir, 64 << 20)?;
     println!();
-    println!("| measurement | sealpost-helper host | baseline: coreutils base64 -d (decoding only) | ratio |");
+    println!(
+        "| measurement | sealpost-helper host | baseline: coreutils base64 -d (decoding only) | ratio |"
+    );
     println!("|---|---|---|---|");
     println!(
         "| native-messaging ingest, 4 MiB chunks: framing + JSON + base64 + AES-256-GCM + SHA-256 + spool (MB/s, target ≥ 300) | {:.0} | {:.0} | {:.2} |",

@@ -387,7 +387,7 @@ impl PlatformClient {
         len: u64,
         sent: Arc<AtomicU64>,
     ) -> Result<u64> {
-        let reader = envelope.reader_from(offset)?;
+        let reader = envelope.reader_from(offset);
         let body = reqwest::Body::wrap_stream(read_stream(reader, len, sent));
         let r = self
             .request(Method::PATCH, &format!("/api/v1/messages/{id}/envelope"))

@@ -15,7 +15,6 @@ use std::io::{Read, Write};
 use std::sync::Arc;
 use std::time::Duration;
 
-use base64::Engine;
 use sealpost_envelope::MessageId;
 use serde_json::{Value, json};
 use tokio::sync::mpsc;
@@ -220,8 +219,8 @@ impl Host {
                 let data = need(r.data, kind, "data")?;
                 let mut scratch = std::mem::take(&mut self.scratch);
                 scratch.clear();
-                let decoded = base64::engine::general_purpose::STANDARD
-                    .decode_vec(data.as_bytes(), &mut scratch)
+                let decoded = base64_simd::STANDARD
+                    .decode_append(data.as_bytes(), &mut scratch)
                     .map_err(|e| HelperError::BadRequest(format!("chunk data is not base64: {e}")));
                 let written = decoded.and_then(|()| {
                     if scratch.len() > protocol::MAX_CHUNK_BYTES {

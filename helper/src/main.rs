@@ -233,39 +233,63 @@ impl Source {
     }
 }
 
-/// `send`: read the message twice (sizes, then bytes), seal, upload, finalise.
+/// `send`: read the message twice — sizes and hashes, then the bytes — while the platform is
+/// asked for keys during the first read and the envelope is uploaded during the second.
 async fn send_message(ctx: &Context, source: Source) -> Result<Finalised> {
     let started = std::time::Instant::now();
     let source = std::sync::Arc::new(source);
     let s = source.clone();
-    let scanned = blocking(move || mime::scan(s.open()?)).await?;
+    let headers = blocking(move || mime::headers(s.open()?)).await?;
+    let s = source.clone();
+    let (scanned, prepared) =
+        tokio::join!(blocking(move || mime::scan(s.open()?)), send::prepare(ctx, &headers));
+    let (scanned, prepared) = (scanned?, prepared?);
     let attachment_bytes: u64 = scanned.attachments.iter().map(|a| a.size).sum();
     tracing::info!(attachment_bytes, ms = started.elapsed().as_millis(), "message read");
-    let prepared = send::prepare(ctx, &scanned.details).await?;
-    tracing::info!(ms = started.elapsed().as_millis(), "keys looked up");
+
     let id = MessageId::random()?;
-    let bar = progress_bar(scanned.attachments.iter().map(|a| a.size).sum::<u64>(), "encrypting");
-    let (spool, wraps, b) = (ctx.paths.spool_dir(), prepared.wraps.clone(), bar.clone());
-    let sealed = blocking(move || {
-        let mut composer =
-            Composer::begin(id, scanned.details, &scanned.attachments, &wraps, &spool)?;
-        mime::stream_attachments(source.open()?, |index, bytes| {
-            composer.write(index, bytes)?;
-            b.inc(bytes.len() as u64);
-            Ok(())
-        })?;
-        composer.finish()
-    })
-    .await?;
-    bar.finish_and_clear();
-    tracing::info!(envelope_bytes = sealed.len(), ms = started.elapsed().as_millis(), "sealed");
-    let bar = progress_bar(sealed.len(), "uploading");
+    let (spool, wraps) = (ctx.paths.spool_dir(), prepared.wraps.clone());
+    let attachments = scanned.attachments.clone();
+    let mut composer =
+        blocking(move || Composer::begin(id, scanned.details, &attachments, &wraps, &spool))
+            .await?;
+    let envelope = composer.envelope_so_far().expect("every hash was announced");
+    let cancel = CancellationToken::new();
+    let sealing = {
+        let cancel = cancel.clone();
+        tokio::task::spawn_blocking(move || {
+            let sealed = mime::stream_attachments(source.open()?, |index, bytes| {
+                if cancel.is_cancelled() {
+                    return Err(HelperError::Cancelled);
+                }
+                composer.write(index, bytes).map(drop)
+            })
+            .and_then(|()| composer.finish());
+            if sealed.is_err() {
+                cancel.cancel();
+            }
+            sealed
+        })
+    };
+    let bar = progress_bar(envelope.len(), "sending");
     let b = bar.clone();
     let progress = move |done: u64, _total: u64| b.set_position(done);
-    let finalised = send::deliver(&prepared, &sealed, &progress, &CancellationToken::new()).await?;
+    let delivered = send::deliver(&prepared, &envelope, &progress, &cancel).await;
+    if delivered.is_err() {
+        cancel.cancel();
+    }
+    let sealed = sealing.await.map_err(|e| HelperError::Io(std::io::Error::other(e)))?;
     bar.finish_and_clear();
-    tracing::info!(ms = started.elapsed().as_millis(), "delivered");
-    Ok(finalised)
+    // A sealing failure explains a cancelled upload better than the cancellation does.
+    match (sealed, delivered) {
+        (Err(e), _) if !matches!(e, HelperError::Cancelled) => Err(e),
+        (_, Err(e)) => Err(e),
+        (Err(e), Ok(_)) => Err(e),
+        (Ok(_), Ok(finalised)) => {
+            tracing::info!(ms = started.elapsed().as_millis(), "delivered");
+            Ok(finalised)
+        }
+    }
 }
 
 fn progress_bar(total: u64, what: &'static str) -> indicatif::ProgressBar {

@@ -10,10 +10,11 @@
 //! [`scan`] learns the details, bodies and attachment sizes; [`stream_attachments`] then
 //! hands the decoded attachment bytes over, in the same order.
 
-use std::io::BufRead;
+use std::io::Read;
 
 use base64::Engine;
 use mail_parser::{MessageParser, MimeHeaders};
+use sealpost_envelope::ContentHash;
 
 use crate::error::{HelperError, Result};
 use crate::outgoing::{AttachmentInfo, MessageDetails};
@@ -27,7 +28,8 @@ const MAX_LINE_PIECE: usize = 64 << 10;
 /// Deepest nesting of multiparts.
 const MAX_DEPTH: usize = 32;
 
-/// What [`scan`] finds.
+/// What [`scan`] finds: the attachments come with their decoded sizes and SHA-256, so the
+/// envelope's manifest can be sealed before the second pass starts.
 #[derive(Clone, Debug)]
 pub struct Scanned {
     /// Sender, recipients, subject, bodies.
@@ -37,16 +39,30 @@ pub struct Scanned {
 }
 
 /// The first pass: details, bodies and attachment sizes.
-pub fn scan<R: BufRead>(input: R) -> Result<Scanned> {
+pub fn scan<R: Read>(input: R) -> Result<Scanned> {
     let mut v = Scanner::default();
     let top = walk(input, &mut v)?;
     let details = top_details(&top, v.text, v.html)?;
-    Ok(Scanned { details, attachments: v.attachments })
+    let mut attachments = v.attachments;
+    for (a, h) in attachments.iter_mut().zip(v.hashes) {
+        a.sha256 = Some(h.finish_hex());
+    }
+    Ok(Scanned { details, attachments })
+}
+
+/// Only the top header block: sender, recipients, subject (no bodies, no attachments). Quick,
+/// so that the platform can be asked for keys while [`scan`] reads the rest.
+pub fn headers<R: Read>(input: R) -> Result<MessageDetails> {
+    let top = Input::new(input).header_block()?;
+    if !top.contains(&b':') {
+        return Err(HelperError::Message("this is not a MIME message (no headers)".into()));
+    }
+    top_details(&top, None, None)
 }
 
 /// The second pass: calls `sink(attachment index, bytes)` with every attachment's decoded
 /// bytes, in order.
-pub fn stream_attachments<R: BufRead>(
+pub fn stream_attachments<R: Read>(
     input: R,
     sink: impl FnMut(usize, &[u8]) -> Result<()>,
 ) -> Result<()> {
@@ -66,6 +82,7 @@ struct Scanner {
     text: Option<String>,
     html: Option<String>,
     attachments: Vec<AttachmentInfo>,
+    hashes: Vec<ContentHash>,
 }
 
 impl Visitor for Scanner {
@@ -74,10 +91,12 @@ impl Visitor for Scanner {
     }
     fn attachment_begin(&mut self, info: AttachmentInfo) {
         self.attachments.push(info);
+        self.hashes.push(ContentHash::new());
     }
     fn attachment_data(&mut self, bytes: &[u8]) -> Result<()> {
         let last = self.attachments.last_mut().expect("data follows a begin");
         last.size += bytes.len() as u64;
+        self.hashes.last_mut().expect("data follows a begin").update(bytes);
         Ok(())
     }
 }
@@ -106,6 +125,18 @@ struct Bodies {
     html: bool,
 }
 
+/// Reads the message through a buffer of its own: lines for header blocks and preambles, and
+/// large slices for bodies, found with SIMD searches (`memchr`) for `\n--`, so that a body is
+/// never walked line by line.
+struct Input<R> {
+    r: R,
+    buf: Vec<u8>,
+    pos: usize,
+    end: usize,
+    eof: bool,
+    at_line_start: bool,
+}
+
 /// One line (or piece of a very long line) and the line break that ended it.
 struct Line {
     content: Vec<u8>,
@@ -114,46 +145,80 @@ struct Line {
     starts_line: bool,
 }
 
-struct Lines<R> {
-    r: R,
-    at_line_start: bool,
-}
+/// Room for the longest boundary line looked at (RFC 2046 allows 70 characters).
+const MAX_BOUNDARY_LINE: usize = 1024;
+const BUFFER: usize = 256 << 10;
 
-impl<R: BufRead> Lines<R> {
-    fn next(&mut self) -> Result<Option<Line>> {
-        let starts_line = self.at_line_start;
-        let mut content = Vec::new();
+impl<R: Read> Input<R> {
+    fn new(r: R) -> Input<R> {
+        Input { r, buf: vec![0; BUFFER], pos: 0, end: 0, eof: false, at_line_start: true }
+    }
+
+    fn window(&self) -> &[u8] {
+        &self.buf[self.pos..self.end]
+    }
+
+    fn consume(&mut self, n: usize) {
+        if n > 0 {
+            self.at_line_start = self.buf[self.pos + n - 1] == b'\n';
+            self.pos += n;
+        }
+    }
+
+    /// Moves what is left to the front and reads more; false at the end of the input.
+    fn fill(&mut self) -> Result<bool> {
+        if self.eof {
+            return Ok(false);
+        }
+        self.buf.copy_within(self.pos..self.end, 0);
+        self.end -= self.pos;
+        self.pos = 0;
         loop {
-            let buf = self.r.fill_buf()?;
-            if buf.is_empty() {
-                self.at_line_start = true;
-                return Ok((!content.is_empty()).then(|| Line {
-                    content,
-                    eol: Vec::new(),
-                    starts_line,
-                }));
-            }
-            let room = MAX_LINE_PIECE - content.len();
-            let window = &buf[..buf.len().min(room)];
-            if let Some(i) = memchr(b'\n', window) {
-                content.extend_from_slice(&window[..=i]);
-                self.r.consume(i + 1);
-                let cr = content.len() >= 2 && content[content.len() - 2] == b'\r';
-                let eol = content.split_off(content.len() - if cr { 2 } else { 1 });
-                self.at_line_start = true;
-                return Ok(Some(Line { content, eol, starts_line }));
-            }
-            let n = window.len();
-            content.extend_from_slice(window);
-            self.r.consume(n);
-            if content.len() == MAX_LINE_PIECE {
-                self.at_line_start = false;
-                return Ok(Some(Line { content, eol: Vec::new(), starts_line }));
+            match self.r.read(&mut self.buf[self.end..]) {
+                Ok(0) => {
+                    self.eof = true;
+                    return Ok(false);
+                }
+                Ok(n) => {
+                    self.end += n;
+                    return Ok(true);
+                }
+                Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
+                Err(e) => return Err(e.into()),
             }
         }
     }
 
-    /// The header block up to and including the blank line, or EOF.
+    /// The next line, or piece of an over-long line.
+    fn next(&mut self) -> Result<Option<Line>> {
+        let starts_line = self.at_line_start;
+        loop {
+            let w = self.window();
+            let limit = w.len().min(MAX_LINE_PIECE);
+            if let Some(i) = memchr::memchr(b'\n', &w[..limit]) {
+                let cr = usize::from(i > 0 && w[i - 1] == b'\r');
+                let line = Line {
+                    content: w[..i - cr].to_vec(),
+                    eol: w[i - cr..=i].to_vec(),
+                    starts_line,
+                };
+                self.consume(i + 1);
+                return Ok(Some(line));
+            }
+            if limit == MAX_LINE_PIECE || self.eof {
+                if w.is_empty() {
+                    return Ok(None);
+                }
+                let line = Line { content: w[..limit].to_vec(), eol: Vec::new(), starts_line };
+                self.pos += limit;
+                self.at_line_start = false;
+                return Ok(Some(line));
+            }
+            self.fill()?;
+        }
+    }
+
+    /// The header block up to and including the blank line, or the end of the input.
     fn header_block(&mut self) -> Result<Vec<u8>> {
         let mut block = Vec::new();
         while let Some(line) = self.next()? {
@@ -169,10 +234,124 @@ impl<R: BufRead> Lines<R> {
         }
         Ok(block)
     }
+
+    /// A leaf's body: hands `sink` its bytes, in large slices, up to the next boundary line.
+    /// The line break before a boundary belongs to the boundary, so each slice's final line
+    /// break is held back until more content follows.
+    fn body(
+        &mut self,
+        boundaries: &[String],
+        sink: &mut dyn FnMut(&[u8]) -> Result<()>,
+    ) -> Result<End> {
+        let mut held = Held::default();
+        loop {
+            if self.pos == self.end && !self.fill()? {
+                held.flush(sink)?;
+                return Ok(End::Eof);
+            }
+            let w = &self.buf[self.pos..self.end];
+            let candidate = if self.at_line_start && w.starts_with(b"--") {
+                Some(0)
+            } else {
+                memchr::memmem::find(w, b"\n--").map(|i| i + 1)
+            };
+            let Some(ls) = candidate else {
+                // No boundary in sight; keep back a tail that could start one.
+                // (A CR is kept too: it may be the first half of the break before a boundary.)
+                let keep = if self.at_line_start && w.len() < 2 && b"--".starts_with(w) {
+                    w.len()
+                } else {
+                    [&b"\r\n-"[..], b"\n-", b"\r\n", b"\n", b"\r"]
+                        .iter()
+                        .find(|tail| w.ends_with(tail))
+                        .map_or(0, |tail| tail.len())
+                };
+                if keep == w.len() {
+                    if !self.fill()? {
+                        // The end of the input: what was kept back is content after all.
+                        let rest = self.window().to_vec();
+                        held.content(&rest, sink)?;
+                        self.consume(rest.len());
+                        held.flush(sink)?;
+                        return Ok(End::Eof);
+                    }
+                    continue;
+                }
+                let n = w.len() - keep;
+                held.content(&w[..n], sink)?;
+                self.consume(n);
+                continue;
+            };
+            let line_end = memchr::memchr(b'\n', &w[ls..]).map(|i| ls + i);
+            if line_end.is_none() && !self.eof && w.len() - ls < MAX_BOUNDARY_LINE {
+                // The candidate line is cut off by the buffer's end: read on, then look again.
+                held.content(&w[..ls], sink)?;
+                self.consume(ls);
+                self.fill()?;
+                continue;
+            }
+            let le = line_end.unwrap_or(w.len());
+            let line = Line { content: w[ls..le].to_vec(), eol: Vec::new(), starts_line: true };
+            if let Some(end) = boundary_of(&line, boundaries) {
+                held.content_then_boundary(&w[..ls], sink)?;
+                self.consume((le + 1).min(w.len()));
+                return Ok(end);
+            }
+            held.content(&w[..ls + 2], sink)?;
+            self.consume(ls + 2);
+        }
+    }
 }
 
-fn memchr(needle: u8, hay: &[u8]) -> Option<usize> {
-    hay.iter().position(|&b| b == needle)
+/// The line break held back from the previous slice of a body.
+#[derive(Default)]
+struct Held {
+    eol: Vec<u8>,
+}
+
+impl Held {
+    /// Hands over `piece` (after the held break), holding back its own final line break.
+    fn content(&mut self, piece: &[u8], sink: &mut dyn FnMut(&[u8]) -> Result<()>) -> Result<()> {
+        if piece.is_empty() {
+            return Ok(());
+        }
+        self.flush(sink)?;
+        let cut = if piece.ends_with(b"\r\n") {
+            2
+        } else if piece.ends_with(b"\n") {
+            1
+        } else {
+            0
+        };
+        let (body, eol) = piece.split_at(piece.len() - cut);
+        if !body.is_empty() {
+            sink(body)?;
+        }
+        self.eol = eol.to_vec();
+        Ok(())
+    }
+
+    /// `piece` ends where a boundary line starts: its final line break is the boundary's.
+    fn content_then_boundary(
+        &mut self,
+        piece: &[u8],
+        sink: &mut dyn FnMut(&[u8]) -> Result<()>,
+    ) -> Result<()> {
+        if piece.is_empty() {
+            self.eol.clear();
+            return Ok(());
+        }
+        self.content(piece, sink)?;
+        self.eol.clear();
+        Ok(())
+    }
+
+    fn flush(&mut self, sink: &mut dyn FnMut(&[u8]) -> Result<()>) -> Result<()> {
+        if !self.eol.is_empty() {
+            sink(&std::mem::take(&mut self.eol))?;
+        }
+        Ok(())
+    }
 }
 
 /// Where a part ended.
@@ -205,19 +384,19 @@ fn boundary_of(line: &Line, boundaries: &[String]) -> Option<End> {
 }
 
 /// Walks the whole message; returns the top header block.
-fn walk<R: BufRead, V: Visitor>(input: R, v: &mut V) -> Result<Vec<u8>> {
-    let mut lines = Lines { r: input, at_line_start: true };
-    let top = lines.header_block()?;
+fn walk<R: Read, V: Visitor>(input: R, v: &mut V) -> Result<Vec<u8>> {
+    let mut input = Input::new(input);
+    let top = input.header_block()?;
     if !top.contains(&b':') {
         return Err(HelperError::Message("this is not a MIME message (no headers)".into()));
     }
-    let mut w = Walker { lines, boundaries: Vec::new(), bodies: Bodies::default(), v };
+    let mut w = Walker { input, boundaries: Vec::new(), bodies: Bodies::default(), v };
     w.entity(&top)?;
     Ok(top)
 }
 
 struct Walker<'v, R, V> {
-    lines: Lines<R>,
+    input: Input<R>,
     boundaries: Vec<String>,
     bodies: Bodies,
     v: &'v mut V,
@@ -231,7 +410,7 @@ enum Encoding {
     Identity,
 }
 
-impl<R: BufRead, V: Visitor> Walker<'_, R, V> {
+impl<R: Read, V: Visitor> Walker<'_, R, V> {
     /// One entity (headers already read): a multipart's parts, or a leaf's body.
     fn entity(&mut self, headers: &[u8]) -> Result<End> {
         let parsed = MessageParser::default().parse_headers(headers);
@@ -249,7 +428,7 @@ impl<R: BufRead, V: Visitor> Walker<'_, R, V> {
                 loop {
                     match end {
                         End::Boundary { depth, close: false } if depth == own => {
-                            let part_headers = self.lines.header_block()?;
+                            let part_headers = self.input.header_block()?;
                             end = self.entity(&part_headers)?;
                         }
                         End::Boundary { depth, close: true } if depth == own => {
@@ -270,7 +449,7 @@ impl<R: BufRead, V: Visitor> Walker<'_, R, V> {
 
     /// Skips a preamble or epilogue: lines up to the next boundary.
     fn skip_to_boundary(&mut self) -> Result<End> {
-        while let Some(line) = self.lines.next()? {
+        while let Some(line) = self.input.next()? {
             if let Some(end) = boundary_of(&line, &self.boundaries) {
                 return Ok(end);
             }
@@ -307,8 +486,9 @@ impl<R: BufRead, V: Visitor> Walker<'_, R, V> {
             } else {
                 self.bodies.text = true
             }
+            // Bodies are small: mail-parser decodes them, charsets and all.
             let mut raw = headers.to_vec();
-            let end = self.body_lines(|bytes| {
+            let end = self.input.body(&self.boundaries, &mut |bytes| {
                 raw.extend_from_slice(bytes);
                 if raw.len() > MAX_BODY {
                     return Err(HelperError::Message("a message body is over 32 MiB".into()));
@@ -327,151 +507,139 @@ impl<R: BufRead, V: Visitor> Walker<'_, R, V> {
         let content_id = parsed
             .and_then(|m| m.content_id())
             .map(|c| c.trim_matches(|ch| ch == '<' || ch == '>').to_string());
-        self.v.attachment_begin(AttachmentInfo { name, content_type, size: 0, content_id });
+        self.v.attachment_begin(AttachmentInfo {
+            name,
+            content_type,
+            size: 0,
+            content_id,
+            sha256: None,
+        });
         let mut decoder = Decoder::new(encoding);
-        let mut out = Vec::with_capacity(MAX_LINE_PIECE);
         let v = &mut *self.v;
-        let end = {
-            let mut feed = |piece: &[u8], first_of_line: bool, eol: &[u8]| -> Result<()> {
-                out.clear();
-                decoder.feed(piece, first_of_line, eol, &mut out)?;
-                if !out.is_empty() {
-                    v.attachment_data(&out)?;
-                }
-                Ok(())
-            };
-            let end = leaf_lines(&mut self.lines, &self.boundaries, &mut feed)?;
-            out.clear();
-            decoder.finish(&mut out)?;
-            if !out.is_empty() {
-                v.attachment_data(&out)?;
-            }
-            end
-        };
+        let end = self.input.body(&self.boundaries, &mut |piece| {
+            decoder.feed(piece, &mut |b| v.attachment_data(b))
+        })?;
+        decoder.finish(&mut |b| v.attachment_data(b))?;
         Ok(end)
     }
-
-    /// A body's raw bytes (line breaks kept, except the one before the boundary).
-    fn body_lines(&mut self, mut sink: impl FnMut(&[u8]) -> Result<()>) -> Result<End> {
-        leaf_lines(&mut self.lines, &self.boundaries, &mut |piece, first, eol| {
-            if first {
-                sink(eol)?;
-            }
-            sink(piece)
-        })
-    }
 }
 
-/// Takes a piece of a line, whether it starts a line, and the previous line's break.
-type Feed<'a> = &'a mut dyn FnMut(&[u8], bool, &[u8]) -> Result<()>;
+/// Receives decoded bytes.
+type Out<'a> = &'a mut dyn FnMut(&[u8]) -> Result<()>;
 
-/// Feeds a leaf body to `feed(piece, starts_line, previous line's break)` up to the next
-/// boundary. The line break before a boundary belongs to the boundary, so each line's break
-/// is handed over with the *next* line, and the last one is dropped.
-fn leaf_lines<R: BufRead>(
-    lines: &mut Lines<R>,
-    boundaries: &[String],
-    feed: Feed<'_>,
-) -> Result<End> {
-    let mut held_eol: Option<Vec<u8>> = None;
-    while let Some(line) = lines.next()? {
-        if let Some(end) = boundary_of(&line, boundaries) {
-            return Ok(end);
-        }
-        match (&held_eol, line.starts_line) {
-            (Some(eol), true) => feed(&line.content, true, eol)?,
-            _ => feed(&line.content, false, b"")?,
-        }
-        if !line.eol.is_empty() || line.starts_line {
-            held_eol = Some(line.eol);
-        }
-    }
-    // At the end of the input the last line break is content (no boundary claims it).
-    if let Some(eol) = held_eol.filter(|e| !e.is_empty()) {
-        feed(b"", true, &eol)?;
-    }
-    Ok(End::Eof)
-}
-
-/// Streaming transfer decoding. base64 and quoted-printable are decoded here, line by line,
+/// Streaming transfer decoding of large slices. base64 and quoted-printable are decoded here
 /// because the crates for them decode whole buffers only.
 struct Decoder {
     encoding: Encoding,
-    /// base64 characters not yet decoded (fewer than 4, or a full group awaiting more).
+    /// base64: characters not yet decoded; quoted-printable: an unfinished line.
     carry: Vec<u8>,
+    out: Vec<u8>,
+    /// quoted-printable: whether a decoded line came before (a hard line break is owed).
+    started: bool,
     /// quoted-printable: the previous line ended in a soft break.
     soft_break: bool,
-    started: bool,
 }
+
+/// base64 characters decoded per batch.
+const BASE64_BATCH: usize = 64 << 10;
 
 impl Decoder {
     fn new(encoding: Encoding) -> Decoder {
-        Decoder { encoding, carry: Vec::new(), soft_break: false, started: false }
+        Decoder { encoding, carry: Vec::new(), out: Vec::new(), started: false, soft_break: false }
     }
 
-    fn feed(
-        &mut self,
-        piece: &[u8],
-        starts_line: bool,
-        eol: &[u8],
-        out: &mut Vec<u8>,
-    ) -> Result<()> {
+    fn feed(&mut self, piece: &[u8], out: Out<'_>) -> Result<()> {
         match self.encoding {
-            Encoding::Identity => {
-                if starts_line && self.started {
-                    out.extend_from_slice(eol);
-                }
-                out.extend_from_slice(piece);
-            }
+            Encoding::Identity => out(piece),
             Encoding::Base64 => {
-                self.carry.extend(
-                    piece
-                        .iter()
-                        .copied()
-                        .filter(|b| b.is_ascii_alphanumeric() || matches!(b, b'+' | b'/' | b'=')),
-                );
-                let whole = self.carry.len() / 4 * 4;
-                // Keep the last group back until the end: it may carry padding.
-                let take = if whole == self.carry.len() { whole.saturating_sub(4) } else { whole };
-                if take > 0 {
-                    decode_base64(&self.carry[..take], out)?;
-                    self.carry.drain(..take);
+                // Line breaks out, the rest batched; the last group waits (it may be padded).
+                let mut from = 0;
+                for nl in memchr::memchr_iter(b'\n', piece).chain([piece.len()]) {
+                    let segment = &piece[from..nl];
+                    self.carry.extend_from_slice(segment.strip_suffix(b"\r").unwrap_or(segment));
+                    from = nl + 1;
                 }
+                if self.carry.len() >= BASE64_BATCH {
+                    let take = (self.carry.len() - 4) / 4 * 4;
+                    self.decode_base64(take, out)?;
+                }
+                Ok(())
             }
             Encoding::QuotedPrintable => {
-                if starts_line && self.started && !self.soft_break {
-                    out.extend_from_slice(b"\r\n");
+                self.carry.extend_from_slice(piece);
+                let Some(last) = memchr::memrchr(b'\n', &self.carry) else { return Ok(()) };
+                let lines = self.carry.drain(..=last).collect::<Vec<u8>>();
+                for line in lines[..lines.len() - 1].split(|&b| b == b'\n') {
+                    self.qp_line(line, out)?;
                 }
-                let trimmed = piece.trim_ascii_end();
-                self.soft_break = trimmed.ends_with(b"=");
-                let line = if self.soft_break { &trimmed[..trimmed.len() - 1] } else { trimmed };
-                decode_qp_line(line, out);
+                Ok(())
             }
         }
-        self.started = true;
-        Ok(())
     }
 
-    fn finish(&mut self, out: &mut Vec<u8>) -> Result<()> {
-        if self.encoding == Encoding::Base64 && !self.carry.is_empty() {
-            decode_base64(&self.carry, out)?;
-            self.carry.clear();
+    fn finish(&mut self, out: Out<'_>) -> Result<()> {
+        match self.encoding {
+            Encoding::Identity => Ok(()),
+            Encoding::Base64 => self.decode_base64(self.carry.len(), out),
+            Encoding::QuotedPrintable => {
+                let rest = std::mem::take(&mut self.carry);
+                if !rest.is_empty() {
+                    self.qp_line(&rest, out)?;
+                }
+                Ok(())
+            }
+        }
+    }
+
+    /// Decodes the first `n` carried characters. Characters outside the alphabet are skipped,
+    /// as mail readers do (checked only when the fast path fails).
+    fn decode_base64(&mut self, n: usize, out: Out<'_>) -> Result<()> {
+        self.out.clear();
+        // SIMD decoding for well-formed input; the lenient path below for anything else.
+        if base64_simd::STANDARD.decode_append(&self.carry[..n], &mut self.out).is_err() {
+            let clean: Vec<u8> = self.carry[..n]
+                .iter()
+                .copied()
+                .filter(|b| b.is_ascii_alphanumeric() || matches!(b, b'+' | b'/'))
+                .collect();
+            let mut rest = Vec::new();
+            let whole = if n == self.carry.len() { clean.len() } else { clean.len() / 4 * 4 };
+            rest.extend_from_slice(&clean[whole..]);
+            self.out.clear();
+            LENIENT_BASE64.decode_vec(&clean[..whole], &mut self.out).map_err(|e| {
+                HelperError::Message(format!("an attachment's base64 is broken: {e}"))
+            })?;
+            self.carry.drain(..n);
+            self.carry.splice(0..0, rest);
+        } else {
+            self.carry.drain(..n);
+        }
+        if !self.out.is_empty() {
+            out(&self.out)?;
         }
         Ok(())
     }
+
+    fn qp_line(&mut self, line: &[u8], out: Out<'_>) -> Result<()> {
+        self.out.clear();
+        if self.started && !self.soft_break {
+            self.out.extend_from_slice(b"\r\n");
+        }
+        let trimmed = line.trim_ascii_end();
+        self.soft_break = trimmed.ends_with(b"=");
+        let content = if self.soft_break { &trimmed[..trimmed.len() - 1] } else { trimmed };
+        decode_qp_line(content, &mut self.out);
+        self.started = true;
+        out(&self.out)
+    }
 }
 
-fn decode_base64(chars: &[u8], out: &mut Vec<u8>) -> Result<()> {
-    const LENIENT: base64::engine::GeneralPurpose = base64::engine::GeneralPurpose::new(
-        &base64::alphabet::STANDARD,
-        base64::engine::GeneralPurposeConfig::new()
-            .with_decode_padding_mode(base64::engine::DecodePaddingMode::Indifferent)
-            .with_decode_allow_trailing_bits(true),
-    );
-    LENIENT
-        .decode_vec(chars, out)
-        .map_err(|e| HelperError::Message(format!("an attachment's base64 is broken: {e}")))
-}
+const LENIENT_BASE64: base64::engine::GeneralPurpose = base64::engine::GeneralPurpose::new(
+    &base64::alphabet::STANDARD,
+    base64::engine::GeneralPurposeConfig::new()
+        .with_decode_padding_mode(base64::engine::DecodePaddingMode::Indifferent)
+        .with_decode_allow_trailing_bits(true),
+);
 
 fn decode_qp_line(line: &[u8], out: &mut Vec<u8>) {
     let hex = |b: Option<&u8>| b.and_then(|&b| (b as char).to_digit(16)).map(|d| d as u8);

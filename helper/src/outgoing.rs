@@ -16,8 +16,9 @@
 //! whatever the attachments' sizes.
 
 use std::fs::File;
-use std::io::Read;
+use std::io::{Read, Write};
 use std::path::Path;
+use std::sync::{Arc, Condvar, Mutex};
 
 use sealpost_envelope::{
     Body, ContentHash, Manifest, MessageId, Metadata, PartSealer, PublicKey, Role, SealWriter,
@@ -83,6 +84,10 @@ pub struct AttachmentInfo {
     /// `Content-ID` of an inline image.
     #[serde(default)]
     pub content_id: Option<String>,
+    /// SHA-256 (lowercase hex), when known before the bytes arrive (a file read twice). With
+    /// every attachment's hash known, the envelope can be uploaded while it is being sealed.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub sha256: Option<String>,
 }
 
 fn octet_stream() -> String {
@@ -99,10 +104,87 @@ pub struct Wraps {
     pub keys: Vec<(Role, PublicKey)>,
 }
 
+/// The spool: the sealed attachment parts, in order, in an unnamed temporary file that only
+/// ever holds ciphertext. Readers may follow the writer: a read past what is written waits
+/// for more, for the end, or for a failure.
+struct Spool {
+    file: File,
+    state: Mutex<SpoolState>,
+    more: Condvar,
+}
+
+#[derive(Default)]
+struct SpoolState {
+    written: u64,
+    done: bool,
+    failed: Option<String>,
+}
+
+impl Spool {
+    fn create(dir: &Path) -> std::io::Result<Arc<Spool>> {
+        crate::config::create_private_dir(dir)?;
+        let file = tempfile::tempfile_in(dir)?;
+        Ok(Arc::new(Spool { file, state: Mutex::default(), more: Condvar::new() }))
+    }
+
+    fn state(&self) -> std::sync::MutexGuard<'_, SpoolState> {
+        self.state.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+
+    fn finish(&self) {
+        self.state().done = true;
+        self.more.notify_all();
+    }
+
+    fn fail(&self, why: &str) {
+        let mut st = self.state();
+        if !st.done && st.failed.is_none() {
+            st.failed = Some(why.to_string());
+        }
+        drop(st);
+        self.more.notify_all();
+    }
+
+    /// Reads at `pos`, waiting while the writer has not got there yet.
+    fn read_at(&self, buf: &mut [u8], pos: u64) -> std::io::Result<usize> {
+        let mut st = self.state();
+        loop {
+            if let Some(why) = &st.failed {
+                return Err(std::io::Error::other(why.clone()));
+            }
+            if pos < st.written {
+                let n = buf.len().min((st.written - pos) as usize);
+                drop(st);
+                return read_at(&self.file, &mut buf[..n], pos);
+            }
+            if st.done {
+                return Ok(0);
+            }
+            st = self.more.wait(st).unwrap_or_else(std::sync::PoisonError::into_inner);
+        }
+    }
+}
+
+/// Appends sealed bytes to the spool and wakes its readers.
+struct SpoolWriter(Arc<Spool>);
+
+impl std::io::Write for SpoolWriter {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        let n = (&self.0.file).write(buf)?;
+        self.0.state().written += n as u64;
+        self.0.more.notify_all();
+        Ok(n)
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
 /// The attachment being sealed right now.
 struct Current {
     index: usize,
-    writer: SealWriter<PartSealer, File>,
+    writer: SealWriter<PartSealer, SpoolWriter>,
     hash: ContentHash,
     received: u64,
 }
@@ -114,7 +196,11 @@ pub struct Composer {
     manifest: Manifest,
     manifest_len: usize,
     sealer: Sealer,
-    spool: Option<File>,
+    /// Header and sealed manifest, as soon as they can be known.
+    prefix: Option<Arc<Vec<u8>>>,
+    /// Hashes announced at the start, checked against the bytes that arrive.
+    announced: Option<Vec<String>>,
+    spool: Option<Arc<Spool>>,
     current: Option<Current>,
     /// Index of the next attachment to start.
     next: usize,
@@ -124,6 +210,15 @@ pub struct Composer {
 impl std::fmt::Debug for Composer {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Composer").field("id", &self.id).field("next", &self.next).finish()
+    }
+}
+
+impl Drop for Composer {
+    /// Whoever follows the spool learns that sealing stopped (a finished spool ignores this).
+    fn drop(&mut self) {
+        if let Some(s) = &self.spool {
+            s.fail("sealing stopped before the message was complete");
+        }
     }
 }
 
@@ -151,8 +246,18 @@ impl Composer {
             },
             Body { text: details.text.clone(), html: details.html.clone() },
         );
-        for a in attachments {
-            manifest.attach_hashed(&a.name, &a.content_type, a.size, PLACEHOLDER_HASH.into());
+        let announced: Option<Vec<String>> =
+            attachments.iter().map(|a| a.sha256.as_ref().map(|h| h.to_ascii_lowercase())).collect();
+        if let Some(hashes) = &announced
+            && hashes.iter().any(|h| h.len() != 64 || !h.bytes().all(|b| b.is_ascii_hexdigit()))
+        {
+            return Err(HelperError::BadRequest(
+                "an attachment's sha256 is not 64 hex digits".into(),
+            ));
+        }
+        for (i, a) in attachments.iter().enumerate() {
+            let hash = announced.as_ref().map_or(PLACEHOLDER_HASH.to_string(), |h| h[i].clone());
+            manifest.attach_hashed(&a.name, &a.content_type, a.size, hash);
             if let Some(last) = manifest.attachments.last_mut() {
                 last.content_id = a.content_id.clone();
             }
@@ -163,11 +268,12 @@ impl Composer {
             builder = builder.recipient(*role, key);
         }
         let sealer = builder.build()?;
-        let spool = if attachments.is_empty() {
-            None
-        } else {
-            crate::config::create_private_dir(spool_dir)?;
-            Some(tempfile::tempfile_in(spool_dir)?)
+        let spool = if attachments.is_empty() { None } else { Some(Spool::create(spool_dir)?) };
+        // With every hash known, the manifest is final now and the envelope can be read (and
+        // uploaded) while the attachments are still being sealed.
+        let prefix = match &announced {
+            Some(_) => Some(Arc::new(seal_prefix(&sealer, &json)?)),
+            None => None,
         };
         Ok(Composer {
             id,
@@ -175,10 +281,25 @@ impl Composer {
             manifest_len: json.len(),
             manifest,
             sealer,
+            prefix,
+            announced,
             spool,
             current: None,
             next: 0,
             hashes: Vec::with_capacity(attachments.len()),
+        })
+    }
+
+    /// The envelope, readable while it is still being sealed, when every attachment's hash
+    /// was announced at the start; reads wait for the sealing to catch up, and fail if it
+    /// fails.
+    pub fn envelope_so_far(&self) -> Option<SealedEnvelope> {
+        Some(SealedEnvelope {
+            id: self.id,
+            details: self.details.clone(),
+            prefix: self.prefix.clone()?,
+            spool: self.spool.clone(),
+            total: self.envelope_size(),
         })
     }
 
@@ -235,11 +356,11 @@ impl Composer {
     }
 
     fn open(&mut self, index: usize) -> Result<()> {
-        let spool = self.spool.take().expect("a spool exists while attachments are open");
+        let spool = self.spool.clone().expect("a spool exists while attachments are open");
         let part = self.sealer.part_sealer(index as u32 + 1)?;
         self.current = Some(Current {
             index,
-            writer: SealWriter::new(part, spool),
+            writer: SealWriter::new(part, SpoolWriter(spool)),
             hash: ContentHash::new(),
             received: 0,
         });
@@ -270,7 +391,7 @@ impl Composer {
                     c.received
                 )));
             }
-            self.spool = Some(c.writer.finish()?);
+            c.writer.finish()?;
             self.hashes.push(c.hash.finish_hex());
         }
         Ok(())
@@ -287,34 +408,69 @@ impl Composer {
                 self.manifest.attachments.len()
             )));
         }
-        for (a, h) in self.manifest.attachments.iter_mut().zip(self.hashes) {
-            a.sha256 = h;
+        let prefix = match (&self.announced, &self.prefix) {
+            (Some(announced), Some(prefix)) => {
+                if let Some(i) = (0..announced.len()).find(|&i| announced[i] != self.hashes[i]) {
+                    let why = format!(
+                        "attachment {} ({}) changed while it was being sent; nothing was sent",
+                        i + 1,
+                        self.manifest.attachments[i].name
+                    );
+                    if let Some(s) = &self.spool {
+                        s.fail(&why);
+                    }
+                    return Err(HelperError::Message(why));
+                }
+                prefix.clone()
+            }
+            _ => {
+                for (a, h) in self.manifest.attachments.iter_mut().zip(&self.hashes) {
+                    a.sha256 = h.clone();
+                }
+                let json = self.manifest.to_json();
+                assert_eq!(json.len(), self.manifest_len, "hashes have a fixed length");
+                Arc::new(seal_prefix(&self.sealer, &json)?)
+            }
+        };
+        if let Some(s) = &self.spool {
+            s.finish();
         }
-        let json = self.manifest.to_json();
-        assert_eq!(json.len(), self.manifest_len, "hashes have a fixed length");
-        let header = self.sealer.header().as_bytes().to_vec();
-        let total = self.sealer.header().layout().total_len();
-        let mut writer = SealWriter::new(self.sealer.part_sealer(0)?, header);
-        std::io::Write::write_all(&mut writer, &json)?;
-        let prefix = writer.finish()?;
-        let spool = self.spool.take();
-        let sealed = SealedEnvelope { id: self.id, details: self.details, prefix, spool, total };
-        debug_assert_eq!(sealed.prefix.len() as u64 + sealed.spool_len()?, sealed.total);
-        Ok(sealed)
+        let total = self.envelope_size();
+        Ok(SealedEnvelope {
+            id: self.id,
+            details: std::mem::take(&mut self.details),
+            prefix,
+            spool: self.spool.clone(),
+            total,
+        })
     }
 }
 
-/// A sealed envelope waiting for upload: `prefix` (header and manifest) in memory, the
-/// attachments' ciphertext in the spool.
-#[derive(Debug)]
+/// The header followed by the sealed manifest.
+fn seal_prefix(sealer: &Sealer, manifest_json: &[u8]) -> Result<Vec<u8>> {
+    let header = sealer.header().as_bytes().to_vec();
+    let mut writer = SealWriter::new(sealer.part_sealer(0)?, header);
+    writer.write_all(manifest_json)?;
+    Ok(writer.finish()?)
+}
+
+/// A sealed envelope waiting for upload: header and manifest in memory, the attachments'
+/// ciphertext in the spool. Cheap to clone; every clone reads the same bytes.
+#[derive(Clone)]
 pub struct SealedEnvelope {
     /// The message id.
     pub id: MessageId,
     /// The details it was sealed from (for the delivery slip).
     pub details: MessageDetails,
-    prefix: Vec<u8>,
-    spool: Option<File>,
+    prefix: Arc<Vec<u8>>,
+    spool: Option<Arc<Spool>>,
     total: u64,
+}
+
+impl std::fmt::Debug for SealedEnvelope {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("SealedEnvelope").field("id", &self.id).field("len", &self.total).finish()
+    }
 }
 
 impl SealedEnvelope {
@@ -328,55 +484,43 @@ impl SealedEnvelope {
         self.total == 0
     }
 
-    fn spool_len(&self) -> std::io::Result<u64> {
-        Ok(match &self.spool {
-            Some(f) => f.metadata()?.len(),
-            None => 0,
-        })
-    }
-
     /// A reader over the envelope from `offset` on. Readers use positional reads, so any
     /// number may exist at once.
-    pub fn reader_from(&self, offset: u64) -> std::io::Result<EnvelopeReader> {
-        let prefix_len = self.prefix.len() as u64;
-        let prefix = self.prefix[offset.min(prefix_len) as usize..].to_vec();
-        let spool = match &self.spool {
-            Some(f) => Some((f.try_clone()?, offset.saturating_sub(prefix_len))),
-            None => None,
-        };
-        Ok(EnvelopeReader { prefix: std::io::Cursor::new(prefix), spool })
+    pub fn reader_from(&self, offset: u64) -> EnvelopeReader {
+        EnvelopeReader { prefix: self.prefix.clone(), spool: self.spool.clone(), pos: offset }
     }
 
     /// The whole envelope in memory (tests and small messages).
     pub fn to_vec(&self) -> std::io::Result<Vec<u8>> {
         let mut v = Vec::with_capacity(self.total as usize);
-        self.reader_from(0)?.read_to_end(&mut v)?;
+        self.reader_from(0).read_to_end(&mut v)?;
         Ok(v)
     }
 }
 
 /// Reads an envelope: the in-memory prefix, then the spool.
-#[derive(Debug)]
 pub struct EnvelopeReader {
-    prefix: std::io::Cursor<Vec<u8>>,
-    /// The spool and the position in it.
-    spool: Option<(File, u64)>,
+    prefix: Arc<Vec<u8>>,
+    spool: Option<Arc<Spool>>,
+    pos: u64,
 }
 
 impl Read for EnvelopeReader {
     fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
-        let n = self.prefix.read(buf)?;
-        if n > 0 {
-            return Ok(n);
-        }
-        match &mut self.spool {
-            Some((f, pos)) => {
-                let n = read_at(f, buf, *pos)?;
-                *pos += n as u64;
-                Ok(n)
+        let prefix_len = self.prefix.len() as u64;
+        let n = if self.pos < prefix_len {
+            let from = &self.prefix[self.pos as usize..];
+            let n = from.len().min(buf.len());
+            buf[..n].copy_from_slice(&from[..n]);
+            n
+        } else {
+            match &self.spool {
+                Some(s) => s.read_at(buf, self.pos - prefix_len)?,
+                None => 0,
             }
-            None => Ok(0),
-        }
+        };
+        self.pos += n as u64;
+        Ok(n)
     }
 }
 
@@ -392,4 +536,158 @@ fn read_at(f: &File, buf: &mut [u8], pos: u64) -> std::io::Result<usize> {
 
 fn now_rfc3339() -> String {
     humantime::format_rfc3339_seconds(std::time::SystemTime::now()).to_string()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use sealpost_envelope::{OpenOptions, PrivateKey, RsaBits};
+
+    fn setup() -> (PrivateKey, Wraps, tempfile::TempDir) {
+        let key = PrivateKey::generate(RsaBits::Rsa3072).expect("key");
+        let wraps = Wraps { keys: vec![(Role::Platform, key.public_key().clone())] };
+        (key, wraps, tempfile::tempdir().expect("tmp"))
+    }
+
+    fn details() -> MessageDetails {
+        MessageDetails {
+            from: "alice@acme.example".into(),
+            to: vec!["bob@outside.example".into()],
+            subject: "Q3".into(),
+            text: Some("numbers attached".into()),
+            ..MessageDetails::default()
+        }
+    }
+
+    fn info(name: &str, bytes: &[u8], hashed: bool) -> AttachmentInfo {
+        AttachmentInfo {
+            name: name.into(),
+            content_type: "application/octet-stream".into(),
+            size: bytes.len() as u64,
+            content_id: None,
+            sha256: hashed.then(|| ContentHash::of(bytes)),
+        }
+    }
+
+    #[test]
+    fn attachments_stream_in_and_the_envelope_opens_to_them() {
+        let (key, wraps, dir) = setup();
+        let a: Vec<u8> = (0..300_000u32).map(|i| i as u8).collect();
+        let infos =
+            [info("a.bin", &a, false), info("empty", b"", false), info("b.txt", b"hi", false)];
+        let mut c = Composer::begin(
+            MessageId::random().expect("id"),
+            details(),
+            &infos,
+            &wraps,
+            dir.path(),
+        )
+        .expect("begin");
+        assert!(c.envelope_so_far().is_none(), "without hashes the manifest comes last");
+        for piece in a.chunks(70_000) {
+            c.write(0, piece).expect("write");
+        }
+        c.write(2, b"hi").expect("the empty attachment in between needs no bytes");
+        let size = c.envelope_size();
+        let sealed = c.finish().expect("finish");
+        let bytes = sealed.to_vec().expect("read");
+        assert_eq!(bytes.len() as u64, size);
+        let (_, opened) =
+            sealpost_envelope::open(&bytes, &key, &OpenOptions::default()).expect("open");
+        assert_eq!(
+            opened.attachments.iter().map(|x| x.to_vec()).collect::<Vec<_>>(),
+            [a, vec![], b"hi".to_vec()]
+        );
+        assert_eq!(opened.manifest.attachments[0].sha256, ContentHash::of(&opened.attachments[0]));
+        assert!(!contains(&bytes, b"numbers attached"), "sealed");
+    }
+
+    #[test]
+    fn with_announced_hashes_the_envelope_is_read_while_it_is_sealed() {
+        let (key, wraps, dir) = setup();
+        let a: Vec<u8> = (0..2_000_000u32).map(|i| (i * 7) as u8).collect();
+        let mut c = Composer::begin(
+            MessageId::random().expect("id"),
+            details(),
+            &[info("a.bin", &a, true)],
+            &wraps,
+            dir.path(),
+        )
+        .expect("begin");
+        let so_far = c.envelope_so_far().expect("hashes were announced");
+        let reader = std::thread::spawn(move || so_far.to_vec());
+        for piece in a.chunks(65_536) {
+            c.write(0, piece).expect("write");
+        }
+        let sealed = c.finish().expect("finish");
+        let followed = reader.join().expect("thread").expect("the follower read to the end");
+        assert_eq!(followed, sealed.to_vec().expect("read"));
+        let (_, opened) =
+            sealpost_envelope::open(&followed, &key, &OpenOptions::default()).expect("open");
+        assert_eq!(opened.attachments[0].to_vec(), a);
+    }
+
+    #[test]
+    fn a_changed_attachment_fails_the_send_and_wakes_the_reader() {
+        let (_, wraps, dir) = setup();
+        let mut announced = info("a.bin", b"original bytes", true);
+        announced.size = 14;
+        let mut c = Composer::begin(
+            MessageId::random().expect("id"),
+            details(),
+            &[announced],
+            &wraps,
+            dir.path(),
+        )
+        .expect("begin");
+        let so_far = c.envelope_so_far().expect("announced");
+        let reader = std::thread::spawn(move || so_far.to_vec());
+        c.write(0, b"CHANGED bytes!").expect("write");
+        let e = c.finish().expect_err("the hash differs");
+        assert!(e.to_string().contains("changed while it was being sent"), "{e}");
+        assert!(
+            reader.join().expect("thread").is_err(),
+            "the upload side learns it, it does not hang"
+        );
+
+        // Dropping a composer half-way also ends a follower's wait.
+        let data = vec![1u8; 100];
+        let mut c = Composer::begin(
+            MessageId::random().expect("id"),
+            details(),
+            &[info("x", &data, true)],
+            &wraps,
+            dir.path(),
+        )
+        .expect("begin");
+        let so_far = c.envelope_so_far().expect("announced");
+        c.write(0, &data[..10]).expect("write");
+        drop(c);
+        assert!(so_far.to_vec().is_err());
+    }
+
+    #[test]
+    fn bytes_that_do_not_fit_the_announcement_are_refused() {
+        let (_, wraps, dir) = setup();
+        let infos = [info("a", b"12345", false), info("b", b"678", false)];
+        let begin = || {
+            Composer::begin(MessageId::random().expect("id"), details(), &infos, &wraps, dir.path())
+                .expect("begin")
+        };
+        let mut c = begin();
+        assert!(c.write(1, b"678").expect_err("out of order").to_string().contains("out of order"));
+        let mut c2 = begin();
+        assert!(c2.write(0, b"123456").expect_err("too long").to_string().contains("more arrived"));
+        let mut c3 = begin();
+        c3.write(0, b"123").expect("write");
+        assert!(c3.write(1, b"678").expect_err("short").to_string().contains("but 3 arrived"));
+        let mut c4 = begin();
+        c4.write(0, b"12345").expect("write");
+        assert!(c4.finish().expect_err("missing").to_string().contains("1 of 2"));
+        drop(c);
+    }
+
+    fn contains(hay: &[u8], needle: &[u8]) -> bool {
+        hay.windows(needle.len()).any(|w| w == needle)
+    }
 }

@@ -4,9 +4,30 @@ use sealpost_helper::mime;
 
 use crate::samples;
 
+/// Hands out at most `n` bytes per read, so that lines and boundaries straddle reads.
+struct Trickle<R>(R, usize);
+
+impl<R: std::io::Read> std::io::Read for Trickle<R> {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        let n = buf.len().min(self.1);
+        self.0.read(&mut buf[..n])
+    }
+}
+
 fn attachments(path: &str) -> Vec<Vec<u8>> {
+    let mut whole = attachments_through(path, usize::MAX);
+    for n in [1, 2, 7, 76, 77, 4093] {
+        let trickled = attachments_through(path, n);
+        let lens = |v: &[Vec<u8>]| v.iter().map(Vec::len).collect::<Vec<_>>();
+        assert_eq!(lens(&trickled), lens(&whole), "read {n} bytes at a time");
+        assert!(trickled == whole, "read {n} bytes at a time: same sizes, other bytes");
+    }
+    std::mem::take(&mut whole)
+}
+
+fn attachments_through(path: &str, per_read: usize) -> Vec<Vec<u8>> {
     let mut out: Vec<Vec<u8>> = Vec::new();
-    let input = std::io::BufReader::with_capacity(97, std::fs::File::open(path).expect("sample"));
+    let input = Trickle(std::fs::File::open(path).expect("sample"), per_read);
     mime::stream_attachments(input, |i, bytes| {
         if out.len() <= i {
             out.resize(i + 1, Vec::new());
