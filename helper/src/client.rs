@@ -338,8 +338,9 @@ impl PlatformClient {
         let mut offset = start;
         let mut failures = 0;
         progress(offset, total);
+        let segment = envelope.max_segment().map_or(self.segment, |m| m.min(self.segment));
         while offset < total {
-            let len = self.segment.min(total - offset);
+            let len = segment.min(total - offset);
             let sent = Arc::new(AtomicU64::new(0));
             let request = self.upload_segment(envelope, &id, offset, len, sent.clone());
             tokio::pin!(request);
@@ -355,6 +356,7 @@ impl PlatformClient {
                 Ok(received) => {
                     failures = 0;
                     offset = received;
+                    envelope.acknowledged(received);
                 }
                 Err(e) if is_transient(&e) || is_offset_mismatch(&e) => {
                     failures += 1;

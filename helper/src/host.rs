@@ -23,7 +23,7 @@ use tokio_util::sync::CancellationToken;
 use crate::enrolment::Context;
 use crate::error::{HelperError, Result};
 use crate::framing::{FrameError, read_frame, write_frame};
-use crate::outgoing::Composer;
+use crate::outgoing::{Composer, SpoolPlace};
 use crate::protocol::{self, RawRequest, RequestId, need, reply};
 use crate::send::{Prepared, deliver, prepare};
 
@@ -197,7 +197,7 @@ impl Host {
                 let attachments = r.attachments.unwrap_or_default();
                 let prepared = prepare(&self.ctx, &message).await?;
                 let id = MessageId::random()?;
-                let spool = self.ctx.paths.spool_dir();
+                let spool = SpoolPlace::Disk(self.ctx.paths.spool_dir());
                 let wraps = prepared.wraps.clone();
                 let composer = crate::enrolment::blocking(move || {
                     Composer::begin(id, message, &attachments, &wraps, &spool)

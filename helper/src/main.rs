@@ -10,7 +10,7 @@ use sealpost_envelope::MessageId;
 use sealpost_helper::client::Finalised;
 use sealpost_helper::enrolment::{Context, blocking};
 use sealpost_helper::install::{self, Scope};
-use sealpost_helper::outgoing::Composer;
+use sealpost_helper::outgoing::{Composer, SpoolPlace};
 use sealpost_helper::{HelperError, Result, mime, send};
 use tokio_util::sync::CancellationToken;
 use zeroize::Zeroizing;
@@ -86,6 +86,10 @@ enum Command {
         print: bool,
     },
 }
+
+/// Sealed bytes `send` holds in memory beyond what the platform has acknowledged (upload
+/// requests are half of it): the whole of `send`'s local footprint, whatever the message size.
+const SEND_SPOOL_WINDOW: usize = 16 << 20;
 
 /// Largest message read from standard input (a file is streamed, whatever its size).
 const MAX_STDIN_MESSAGE: u64 = 64 << 20;
@@ -248,7 +252,7 @@ async fn send_message(ctx: &Context, source: Source) -> Result<Finalised> {
     tracing::info!(attachment_bytes, ms = started.elapsed().as_millis(), "message read");
 
     let id = MessageId::random()?;
-    let (spool, wraps) = (ctx.paths.spool_dir(), prepared.wraps.clone());
+    let (spool, wraps) = (SpoolPlace::Memory(SEND_SPOOL_WINDOW), prepared.wraps.clone());
     let attachments = scanned.attachments.clone();
     let mut composer =
         blocking(move || Composer::begin(id, scanned.details, &attachments, &wraps, &spool))
@@ -277,6 +281,7 @@ async fn send_message(ctx: &Context, source: Source) -> Result<Finalised> {
     let delivered = send::deliver(&prepared, &envelope, &progress, &cancel).await;
     if delivered.is_err() {
         cancel.cancel();
+        envelope.abandon("the upload stopped");
     }
     let sealed = sealing.await.map_err(|e| HelperError::Io(std::io::Error::other(e)))?;
     bar.finish_and_clear();

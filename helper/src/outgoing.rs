@@ -17,7 +17,6 @@
 
 use std::fs::File;
 use std::io::{Read, Write};
-use std::path::Path;
 use std::sync::{Arc, Condvar, Mutex};
 
 use sealpost_envelope::{
@@ -104,13 +103,30 @@ pub struct Wraps {
     pub keys: Vec<(Role, PublicKey)>,
 }
 
-/// The spool: the sealed attachment parts, in order, in an unnamed temporary file that only
-/// ever holds ciphertext. Readers may follow the writer: a read past what is written waits
-/// for more, for the end, or for a failure.
+/// Where sealed attachment parts wait for upload.
+#[derive(Clone, Debug)]
+pub enum SpoolPlace {
+    /// An unnamed temporary file in this folder: holds the whole envelope, for messages
+    /// whose upload can only start once every attachment is sealed (the mail-client path).
+    Disk(std::path::PathBuf),
+    /// Memory, at most this many bytes beyond what the platform has acknowledged; sealing
+    /// waits for the upload to catch up. Only for envelopes uploaded while they are sealed
+    /// (every attachment's hash announced), so nothing large is written locally at all.
+    Memory(usize),
+}
+
+/// The spool: the sealed attachment parts, in order, only ever ciphertext. Readers may follow
+/// the writer: a read past what is written waits for more, for the end, or for a failure.
 struct Spool {
-    file: File,
+    /// The file, for [`SpoolPlace::Disk`].
+    file: Option<File>,
+    /// The most unacknowledged bytes held in memory, for [`SpoolPlace::Memory`].
+    window: usize,
     state: Mutex<SpoolState>,
+    /// Signalled when bytes are written, the spool ends or fails.
     more: Condvar,
+    /// Signalled when memory is released.
+    room: Condvar,
 }
 
 #[derive(Default)]
@@ -118,22 +134,41 @@ struct SpoolState {
     written: u64,
     done: bool,
     failed: Option<String>,
+    /// Memory mode: bytes from `released` to `written`.
+    held: std::collections::VecDeque<u8>,
+    released: u64,
 }
 
 impl Spool {
-    fn create(dir: &Path) -> std::io::Result<Arc<Spool>> {
-        crate::config::create_private_dir(dir)?;
-        let file = tempfile::tempfile_in(dir)?;
-        Ok(Arc::new(Spool { file, state: Mutex::default(), more: Condvar::new() }))
+    fn create(place: &SpoolPlace) -> std::io::Result<Arc<Spool>> {
+        let (file, window) = match place {
+            SpoolPlace::Disk(dir) => {
+                crate::config::create_private_dir(dir)?;
+                (Some(tempfile::tempfile_in(dir)?), 0)
+            }
+            SpoolPlace::Memory(window) => (None, *window),
+        };
+        Ok(Arc::new(Spool {
+            file,
+            window,
+            state: Mutex::default(),
+            more: Condvar::new(),
+            room: Condvar::new(),
+        }))
     }
 
     fn state(&self) -> std::sync::MutexGuard<'_, SpoolState> {
         self.state.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
     }
 
+    fn wake_all(&self) {
+        self.more.notify_all();
+        self.room.notify_all();
+    }
+
     fn finish(&self) {
         self.state().done = true;
-        self.more.notify_all();
+        self.wake_all();
     }
 
     fn fail(&self, why: &str) {
@@ -142,7 +177,41 @@ impl Spool {
             st.failed = Some(why.to_string());
         }
         drop(st);
+        self.wake_all();
+    }
+
+    fn write(&self, buf: &[u8]) -> std::io::Result<usize> {
+        if let Some(file) = &self.file {
+            let n = (&*file).write(buf)?;
+            self.state().written += n as u64;
+            self.more.notify_all();
+            return Ok(n);
+        }
+        let mut st = self.state();
+        while st.held.len() >= self.window && st.failed.is_none() {
+            st = self.room.wait(st).unwrap_or_else(std::sync::PoisonError::into_inner);
+        }
+        if let Some(why) = &st.failed {
+            return Err(std::io::Error::other(why.clone()));
+        }
+        let n = buf.len().min(self.window - st.held.len());
+        st.held.extend(&buf[..n]);
+        st.written += n as u64;
+        drop(st);
         self.more.notify_all();
+        Ok(n)
+    }
+
+    /// Forgets (in memory mode) everything before `pos`: the platform has it.
+    fn release(&self, pos: u64) {
+        let mut st = self.state();
+        if self.file.is_none() && pos > st.released {
+            let n = ((pos - st.released) as usize).min(st.held.len());
+            st.held.drain(..n);
+            st.released += n as u64;
+            drop(st);
+            self.room.notify_all();
+        }
     }
 
     /// Reads at `pos`, waiting while the writer has not got there yet.
@@ -154,8 +223,18 @@ impl Spool {
             }
             if pos < st.written {
                 let n = buf.len().min((st.written - pos) as usize);
+                let Some(file) = &self.file else {
+                    if pos < st.released {
+                        return Err(std::io::Error::other("spool bytes were already released"));
+                    }
+                    let from = (pos - st.released) as usize;
+                    for (dst, src) in buf[..n].iter_mut().zip(st.held.range(from..from + n)) {
+                        *dst = *src;
+                    }
+                    return Ok(n);
+                };
                 drop(st);
-                return read_at(&self.file, &mut buf[..n], pos);
+                return read_at(file, &mut buf[..n], pos);
             }
             if st.done {
                 return Ok(0);
@@ -170,10 +249,7 @@ struct SpoolWriter(Arc<Spool>);
 
 impl std::io::Write for SpoolWriter {
     fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
-        let n = (&self.0.file).write(buf)?;
-        self.0.state().written += n as u64;
-        self.0.more.notify_all();
-        Ok(n)
+        self.0.write(buf)
     }
 
     fn flush(&mut self) -> std::io::Result<()> {
@@ -229,7 +305,7 @@ impl Composer {
         details: MessageDetails,
         attachments: &[AttachmentInfo],
         wraps: &Wraps,
-        spool_dir: &Path,
+        spool: &SpoolPlace,
     ) -> Result<Composer> {
         if !wraps.keys.iter().any(|(r, _)| *r == Role::Platform) {
             return Err(HelperError::Config("no platform key to seal for".into()));
@@ -268,7 +344,12 @@ impl Composer {
             builder = builder.recipient(*role, key);
         }
         let sealer = builder.build()?;
-        let spool = if attachments.is_empty() { None } else { Some(Spool::create(spool_dir)?) };
+        if matches!(spool, SpoolPlace::Memory(_)) && announced.is_none() {
+            return Err(HelperError::Config(
+                "a memory spool needs every attachment's hash up front".into(),
+            ));
+        }
+        let spool = if attachments.is_empty() { None } else { Some(Spool::create(spool)?) };
         // With every hash known, the manifest is final now and the envelope can be read (and
         // uploaded) while the attachments are still being sealed.
         let prefix = match &announced {
@@ -490,6 +571,29 @@ impl SealedEnvelope {
         EnvelopeReader { prefix: self.prefix.clone(), spool: self.spool.clone(), pos: offset }
     }
 
+    /// The platform has acknowledged everything before `offset`: a memory spool lets it go.
+    pub fn acknowledged(&self, offset: u64) {
+        if let Some(s) = &self.spool {
+            s.release(offset.saturating_sub(self.prefix.len() as u64));
+        }
+    }
+
+    /// The upload stopped for good: sealing (if still running) stops too.
+    pub fn abandon(&self, why: &str) {
+        if let Some(s) = &self.spool {
+            s.fail(why);
+        }
+    }
+
+    /// The largest upload request that can be served: half a memory spool's window (a request
+    /// is kept until acknowledged, while sealing runs ahead into the other half).
+    pub fn max_segment(&self) -> Option<u64> {
+        match &self.spool {
+            Some(s) if s.file.is_none() => Some((s.window / 2) as u64),
+            _ => None,
+        }
+    }
+
     /// The whole envelope in memory (tests and small messages).
     pub fn to_vec(&self) -> std::io::Result<Vec<u8>> {
         let mut v = Vec::with_capacity(self.total as usize);
@@ -580,7 +684,7 @@ mod tests {
             details(),
             &infos,
             &wraps,
-            dir.path(),
+            &SpoolPlace::Disk(dir.path().to_path_buf()),
         )
         .expect("begin");
         assert!(c.envelope_so_far().is_none(), "without hashes the manifest comes last");
@@ -611,7 +715,7 @@ mod tests {
             details(),
             &[info("a.bin", &a, true)],
             &wraps,
-            dir.path(),
+            &SpoolPlace::Disk(dir.path().to_path_buf()),
         )
         .expect("begin");
         let so_far = c.envelope_so_far().expect("hashes were announced");
@@ -637,7 +741,7 @@ mod tests {
             details(),
             &[announced],
             &wraps,
-            dir.path(),
+            &SpoolPlace::Disk(dir.path().to_path_buf()),
         )
         .expect("begin");
         let so_far = c.envelope_so_far().expect("announced");
@@ -657,7 +761,7 @@ mod tests {
             details(),
             &[info("x", &data, true)],
             &wraps,
-            dir.path(),
+            &SpoolPlace::Disk(dir.path().to_path_buf()),
         )
         .expect("begin");
         let so_far = c.envelope_so_far().expect("announced");
@@ -671,8 +775,14 @@ mod tests {
         let (_, wraps, dir) = setup();
         let infos = [info("a", b"12345", false), info("b", b"678", false)];
         let begin = || {
-            Composer::begin(MessageId::random().expect("id"), details(), &infos, &wraps, dir.path())
-                .expect("begin")
+            Composer::begin(
+                MessageId::random().expect("id"),
+                details(),
+                &infos,
+                &wraps,
+                &SpoolPlace::Disk(dir.path().to_path_buf()),
+            )
+            .expect("begin")
         };
         let mut c = begin();
         assert!(c.write(1, b"678").expect_err("out of order").to_string().contains("out of order"));
@@ -685,6 +795,57 @@ mod tests {
         c4.write(0, b"12345").expect("write");
         assert!(c4.finish().expect_err("missing").to_string().contains("1 of 2"));
         drop(c);
+    }
+
+    #[test]
+    fn a_memory_spool_holds_only_its_window_and_waits_for_acknowledgements() {
+        let (key, wraps, _dir) = setup();
+        let a: Vec<u8> = (0..1_000_000u32).map(|i| (i * 13) as u8).collect();
+        let window = 64 << 10;
+        let mut c = Composer::begin(
+            MessageId::random().expect("id"),
+            details(),
+            &[info("a.bin", &a, true)],
+            &wraps,
+            &SpoolPlace::Memory(window),
+        )
+        .expect("begin");
+        let envelope = c.envelope_so_far().expect("announced");
+        let segment = envelope.max_segment().expect("memory spool") as usize;
+        assert_eq!(segment, window / 2);
+        // An uploader: reads a segment, then acknowledges it, as the platform client does.
+        let uploader = std::thread::spawn(move || {
+            let mut out = Vec::new();
+            while (out.len() as u64) < envelope.len() {
+                let want = segment.min((envelope.len() - out.len() as u64) as usize);
+                let mut seg = vec![0u8; want];
+                envelope.reader_from(out.len() as u64).read_exact(&mut seg)?;
+                out.extend(seg);
+                envelope.acknowledged(out.len() as u64);
+                let held = envelope.spool.as_ref().map_or(0, |s| s.state().held.len());
+                assert!(held <= window, "never more than the window in memory: {held}");
+            }
+            Ok::<_, std::io::Error>(out)
+        });
+        for piece in a.chunks(10_000) {
+            c.write(0, piece).expect("write (waits for the uploader when the window is full)");
+        }
+        c.finish().expect("finish");
+        let uploaded = uploader.join().expect("thread").expect("upload");
+        let (_, opened) =
+            sealpost_envelope::open(&uploaded, &key, &OpenOptions::default()).expect("open");
+        assert_eq!(opened.attachments[0].to_vec(), a);
+
+        // Without announced hashes a memory spool cannot work (the upload could never start).
+        let (_, wraps, _) = setup();
+        let e = Composer::begin(
+            MessageId::random().expect("id"),
+            details(),
+            &[info("x", b"x", false)],
+            &wraps,
+            &SpoolPlace::Memory(window),
+        );
+        assert!(e.is_err());
     }
 
     fn contains(hay: &[u8], needle: &[u8]) -> bool {

@@ -124,18 +124,20 @@ impl Platform {
         self.dir.path().join("tls/cert.pem")
     }
 
-    /// Every stored envelope file's bytes (each test sends small messages: one file each).
+    /// Every stored envelope, reassembled from the platform's segment files: they are
+    /// written one after the other, so in order of modification time, and each envelope's
+    /// first segment starts with the envelope's magic.
     pub fn stored_envelopes(&self) -> Vec<Vec<u8>> {
-        let mut out = Vec::new();
-        let mut stack = vec![self.dir.path().join("envelopes")];
-        while let Some(d) = stack.pop() {
-            for e in std::fs::read_dir(&d).into_iter().flatten().flatten() {
-                let p = e.path();
-                if p.is_dir() {
-                    stack.push(p);
-                } else if p.extension().is_none() {
-                    out.push(std::fs::read(&p).expect("read"));
-                }
+        let mut files = Vec::new();
+        walk(&self.dir.path().join("envelopes"), &mut files);
+        files.retain(|p| p.extension().is_none());
+        files.sort_by_key(|p| std::fs::metadata(p).and_then(|m| m.modified()).expect("mtime"));
+        let mut out: Vec<Vec<u8>> = Vec::new();
+        for f in files {
+            let bytes = std::fs::read(&f).expect("read");
+            match out.last_mut() {
+                Some(last) if !bytes.starts_with(&sealpost_envelope::MAGIC) => last.extend(bytes),
+                _ => out.push(bytes),
             }
         }
         out
@@ -230,4 +232,77 @@ pub fn read_to_end(r: &mut impl std::io::Read) -> Vec<u8> {
     let mut v = Vec::new();
     r.read_to_end(&mut v).expect("read");
     v
+}
+
+/// Reads every file the helper could write to, over and over, while it works: the folders
+/// given and the helper's own open files (a spool has no name, but `/proc/PID/fd` reaches
+/// it), looking for a plaintext marker.
+pub struct Watcher {
+    stop: std::sync::Arc<std::sync::atomic::AtomicBool>,
+    thread: std::thread::JoinHandle<Watched>,
+}
+
+/// What a [`Watcher`] saw.
+#[derive(Debug)]
+pub struct Watched {
+    /// A file that held the marker.
+    pub plaintext_in: Option<PathBuf>,
+    /// Whether one of the helper's open files was a spool.
+    pub spool_seen: bool,
+    /// Rounds over all the files.
+    pub scans: usize,
+}
+
+impl Watcher {
+    pub fn start(pid: u32, roots: Vec<PathBuf>, marker: &'static [u8]) -> Watcher {
+        let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+        let flag = stop.clone();
+        let thread = std::thread::spawn(move || {
+            let mut seen = Watched { plaintext_in: None, spool_seen: false, scans: 0 };
+            while !flag.load(std::sync::atomic::Ordering::Relaxed) {
+                seen.scans += 1;
+                let mut files = Vec::new();
+                for root in &roots {
+                    walk(root, &mut files);
+                }
+                for fd in
+                    std::fs::read_dir(format!("/proc/{pid}/fd")).into_iter().flatten().flatten()
+                {
+                    if let Ok(target) = std::fs::read_link(fd.path()) {
+                        let t = target.to_string_lossy();
+                        seen.spool_seen |= t.contains("/spool/");
+                        if t.starts_with('/') && !t.ends_with(".eml") && fd.path().is_file() {
+                            files.push(fd.path());
+                        }
+                    }
+                }
+                for f in files {
+                    let holds = std::fs::read(&f)
+                        .map(|b| b.windows(marker.len()).any(|w| w == marker))
+                        .unwrap_or(false);
+                    if holds && seen.plaintext_in.is_none() {
+                        seen.plaintext_in = Some(f);
+                    }
+                }
+            }
+            seen
+        });
+        Watcher { stop, thread }
+    }
+
+    pub fn stop(self) -> Watched {
+        self.stop.store(true, std::sync::atomic::Ordering::Relaxed);
+        self.thread.join().expect("watcher")
+    }
+}
+
+pub fn walk(dir: &std::path::Path, out: &mut Vec<PathBuf>) {
+    for e in std::fs::read_dir(dir).into_iter().flatten().flatten() {
+        let p = e.path();
+        if p.is_dir() {
+            walk(&p, out);
+        } else {
+            out.push(p);
+        }
+    }
 }

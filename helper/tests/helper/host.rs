@@ -7,7 +7,7 @@ use base64::Engine;
 use sealpost_helper::framing::{MAX_OUTBOUND_FRAME, read_frame, write_frame};
 use serde_json::{Value, json};
 
-use crate::common::{ALICE, Desk, Platform, open, require_secret_service};
+use crate::common::{ALICE, Desk, Platform, Watcher, open, require_secret_service};
 
 struct Host {
     child: Child,
@@ -293,4 +293,39 @@ fn a_cancelled_send_leaves_nothing_behind() {
     );
     h.close();
     assert!(platform.stored_envelopes().is_empty(), "nothing was uploaded");
+}
+
+/// The mail-client path seals into a spool file before uploading: the spool, read through the
+/// host's own open files while the send runs, holds no plaintext.
+#[test]
+fn no_plaintext_reaches_the_disk_through_the_mail_client_path() {
+    require_secret_service();
+    let platform = Platform::start();
+    let desk = Desk::new(&platform);
+    desk.login(&platform);
+    let mut h = Host::start(&desk);
+    let marker = crate::send::MARKER;
+    let attachment: Vec<u8> = marker.iter().copied().cycle().take(24 << 20).collect();
+    let watcher = Watcher::start(
+        h.child.id(),
+        vec![desk.home.path().to_path_buf(), platform.dir.path().to_path_buf()],
+        marker,
+    );
+    let begin = h.call(json!({"id": 1, "type": "send_begin",
+        "message": {"from": ALICE, "to": ["eve@outside.example"], "subject": "marker",
+                    "text": format!("The body says {}", String::from_utf8_lossy(marker))},
+        "attachments": [{"name": "m.bin", "size": attachment.len()}]}));
+    let send = begin["send"].as_str().expect("send").to_string();
+    let b64 = base64::engine::general_purpose::STANDARD;
+    for piece in attachment.chunks(4 << 20) {
+        let r = h.call(json!({"id": 2, "type": "send_chunk", "send": send, "attachment": 0,
+            "data": b64.encode(piece)}));
+        assert_eq!(r["ok"], true, "{r}");
+    }
+    let done = h.call(json!({"id": 3, "type": "send_end", "send": send}));
+    assert_eq!(done["ok"], true, "{done}");
+    let seen = watcher.stop();
+    h.close();
+    assert_eq!(seen.plaintext_in, None, "plaintext on disk");
+    assert!(seen.spool_seen, "the watcher saw the spool while it was in use: {seen:?}");
 }

@@ -1,7 +1,6 @@
 //! `sealpost-helper login / status / send / logout` against a real platform and keychain, and
 //! each failure a user can act on.
 
-use std::path::Path;
 use std::process::Stdio;
 use std::time::{Duration, Instant};
 
@@ -9,7 +8,9 @@ use base64::Engine;
 use sealpost_helper::keychain::Keychain;
 use serde_json::Value;
 
-use crate::common::{ALICE, Desk, PASSWORD, Platform, open, require_secret_service, text};
+use crate::common::{
+    ALICE, Desk, PASSWORD, Platform, Watcher, open, require_secret_service, text, walk,
+};
 use crate::samples;
 
 fn send_json(desk: &Desk, file: &str) -> Value {
@@ -79,15 +80,15 @@ fn mime_samples_arrive_byte_for_byte() {
 
 /// A message whose body and 24 MiB attachment carry a marker, sent while another thread reads
 /// every file the helper could write to — HOME, TMPDIR, the platform's data, and the helper's
-/// own open files (its spool has no name) — looking for the marker.
+/// own open files — looking for the marker. (`send` keeps its sealed bytes in memory; the
+/// mail-client path, which spools to disk, is watched in `host.rs`.)
 #[test]
 fn no_plaintext_reaches_the_disk_during_a_send() {
     require_secret_service();
     let platform = Platform::start();
     let desk = Desk::new(&platform);
     desk.login(&platform);
-    let marker = b"PLAINTEXT-MARKER-7f3a";
-    let attachment: Vec<u8> = marker.iter().copied().cycle().take(24 << 20).collect();
+    let attachment: Vec<u8> = MARKER.iter().copied().cycle().take(24 << 20).collect();
     let b64 = base64::engine::general_purpose::STANDARD.encode(&attachment);
     let wrapped: String = b64
         .as_bytes()
@@ -98,68 +99,36 @@ fn no_plaintext_reaches_the_disk_during_a_send() {
         "From: {ALICE}\r\nTo: eve@outside.example\r\nSubject: marker\r\nContent-Type: multipart/mixed; boundary=\"b1\"\r\n\r\n\
          --b1\r\nContent-Type: text/plain\r\n\r\nThe body says {m}.\r\n--b1\r\nContent-Type: application/octet-stream\r\n\
          Content-Transfer-Encoding: base64\r\nContent-Disposition: attachment; filename=\"m.bin\"\r\n\r\n{wrapped}--b1--\r\n",
-        m = std::str::from_utf8(marker).expect("ascii"),
+        m = std::str::from_utf8(MARKER).expect("ascii"),
     );
     let outside = tempfile::tempdir().expect("tmp");
     let eml_path = outside.path().join("marker.eml");
     std::fs::write(&eml_path, eml).expect("write");
 
-    let mut child = desk
+    let child = desk
         .command()
         .args(["send", eml_path.to_str().expect("utf-8")])
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
         .spawn()
         .expect("send");
-    let pid = child.id();
-    let watched = [desk.home.path().to_path_buf(), platform.dir.path().to_path_buf()];
-    let mut spool_seen = false;
-    let mut scans = 0;
-    while child.try_wait().expect("wait").is_none() {
-        scans += 1;
-        let mut files = Vec::new();
-        for root in &watched {
-            walk(root, &mut files);
-        }
-        for fd in std::fs::read_dir(format!("/proc/{pid}/fd")).into_iter().flatten().flatten() {
-            if let Ok(target) = std::fs::read_link(fd.path()) {
-                let t = target.to_string_lossy();
-                if t.contains("/spool/") {
-                    spool_seen = true;
-                }
-                if t.starts_with('/') && !t.contains("marker.eml") && fd.path().is_file() {
-                    files.push(fd.path());
-                }
-            }
-        }
-        for f in files {
-            if let Ok(bytes) = std::fs::read(&f) {
-                assert!(!contains(&bytes, marker), "plaintext found in {}", f.display());
-            }
-        }
-    }
-    let out = child.wait_with_output().expect("send");
+    let watcher = Watcher::start(
+        child.id(),
+        vec![desk.home.path().to_path_buf(), platform.dir.path().to_path_buf()],
+        MARKER,
+    );
+    let out = child.wait_with_output().expect("wait");
+    let seen = watcher.stop();
     assert!(out.status.success(), "{}", text(&out).1);
-    assert!(spool_seen, "the watcher saw the helper's spool during the send ({scans} scans)");
+    assert_eq!(seen.plaintext_in, None, "plaintext on disk");
+    assert!(seen.scans >= 3, "the watcher looked during the send: {seen:?}");
     let key = desk.private_key(&platform);
     let (_, files) = open(&platform.stored_envelopes()[0], &key);
     assert_eq!(files[0], attachment, "and the message arrived whole");
 }
 
-fn walk(dir: &Path, out: &mut Vec<std::path::PathBuf>) {
-    for e in std::fs::read_dir(dir).into_iter().flatten().flatten() {
-        let p = e.path();
-        if p.is_dir() {
-            walk(&p, out);
-        } else {
-            out.push(p);
-        }
-    }
-}
-
-fn contains(hay: &[u8], needle: &[u8]) -> bool {
-    hay.windows(needle.len()).any(|w| w == needle)
-}
+/// What the no-plaintext tests look for.
+pub(crate) const MARKER: &[u8] = b"PLAINTEXT-MARKER-7f3a";
 
 #[test]
 fn each_failure_says_what_to_do_and_nothing_looks_sent() {
