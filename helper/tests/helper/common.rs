@@ -195,22 +195,34 @@ impl Desk {
 
     /// Signs in as alice.
     pub fn login(&self, platform: &Platform) {
+        self.login_as(platform, ALICE);
+    }
+
+    /// Signs in as `email` (whose password is [`PASSWORD`]).
+    pub fn login_as(&self, platform: &Platform, email: &str) {
         let out = self.run(
-            &["login", "--platform", &platform.base, "--email", ALICE, "--password-stdin"],
+            &["login", "--platform", &platform.base, "--email", email, "--password-stdin"],
             &format!("{PASSWORD}\n"),
         );
         assert!(out.status.success(), "login: {}", String::from_utf8_lossy(&out.stderr));
     }
 
-    /// The user's private key, from the real keychain.
+    /// Alice's private key, from the real keychain.
     pub fn private_key(&self, platform: &Platform) -> PrivateKey {
-        let pem = Keychain::native()
-            .get(&format!("private-key:{ALICE}@{}", platform.base))
-            .expect("keychain")
-            .expect("a private key was stored at login");
-        PrivateKey::parse_pkcs8(&pem).expect("pkcs8")
+        private_key_of(platform, ALICE)
     }
 }
+
+/// A user's private key, from the real keychain (where their helper put it at sign-in).
+pub fn private_key_of(platform: &Platform, email: &str) -> PrivateKey {
+    let pem = Keychain::native()
+        .get(&format!("private-key:{email}@{}", platform.base))
+        .expect("keychain")
+        .expect("a private key was stored at login");
+    PrivateKey::parse_pkcs8(&pem).expect("pkcs8")
+}
+
+impl Desk {}
 
 /// Opens an envelope with `key`: the manifest and each attachment's bytes.
 pub fn open(envelope: &[u8], key: &PrivateKey) -> (sealpost_envelope::Manifest, Vec<Vec<u8>>) {

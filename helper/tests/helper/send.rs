@@ -5,11 +5,13 @@ use std::process::Stdio;
 use std::time::{Duration, Instant};
 
 use base64::Engine;
+use sealpost_envelope::{PrivateKey, RsaBits};
 use sealpost_helper::keychain::Keychain;
 use serde_json::Value;
 
 use crate::common::{
-    ALICE, Desk, PASSWORD, Platform, Watcher, open, require_secret_service, text, walk,
+    ALICE, Desk, PASSWORD, Platform, Watcher, open, private_key_of, require_secret_service, text,
+    walk,
 };
 use crate::samples;
 
@@ -278,5 +280,53 @@ fn wait_for(mut ready: impl FnMut() -> bool, what: &str) {
     while !ready() {
         assert!(start.elapsed() < Duration::from_secs(60), "timed out waiting for {what}");
         std::thread::sleep(Duration::from_millis(5));
+    }
+}
+
+/// The envelope is sealed for every key that should open it: the platform's, the sender's, a
+/// recipient's who registered one (by signing in with the helper), and the tenant's compliance
+/// key once policy asks for a compliance copy — and each of them opens it.
+#[test]
+fn envelopes_are_sealed_for_registered_recipients_and_the_compliance_key() {
+    require_secret_service();
+    let platform = Platform::start();
+    platform
+        .admin(&["create-user", "--tenant", "acme", "--email", "zoe@acme.example"], Some(PASSWORD));
+    let zoe = Desk::new(&platform);
+    zoe.login_as(&platform, "zoe@acme.example");
+
+    let compliance = PrivateKey::generate(RsaBits::Rsa3072).expect("key");
+    let pem = platform.dir.path().join("compliance.pem");
+    std::fs::write(&pem, compliance.public_key().to_pem().expect("pem")).expect("write");
+    platform.admin(
+        &["set-compliance-key", "--tenant", "acme", "--file", pem.to_str().expect("utf-8")],
+        None,
+    );
+    platform.set_policy(serde_json::json!({
+        "internal_domains": ["acme.example"], "secure_external": true, "subject_keywords": [],
+        "secure_attachments": false, "dlp_patterns": [], "notification_mode": "sender_smtp",
+        "stub_subject": "Secure message", "stub_keeps_subject": false, "stub_intro": "Hi.",
+        "max_envelope_bytes": 1073741824u64, "default_expiry_days": 0, "compliance_copy": true
+    }));
+
+    let alice = Desk::new(&platform);
+    alice.login(&platform);
+    send_json(&alice, samples::ALTERNATIVE); // To: bob@outside.example, zoe@acme.example
+    let envelope = &platform.stored_envelopes()[0];
+    let header = sealpost_envelope::Header::read_from(&mut &envelope[..], &Default::default())
+        .expect("header");
+    let mut roles: Vec<_> = header.stanzas().iter().map(|s| format!("{:?}", s.role)).collect();
+    roles.sort();
+    assert_eq!(
+        roles,
+        ["Compliance", "Platform", "Recipient", "Sender"],
+        "bob has no key; BCC never gets one"
+    );
+    for key in
+        [alice.private_key(&platform), private_key_of(&platform, "zoe@acme.example"), compliance]
+    {
+        let (manifest, files) = open(envelope, &key);
+        assert_eq!(manifest.metadata.subject, "Q3 Zahlen – vertraulich ✓");
+        assert_eq!(files[0], samples::report_pdf());
     }
 }
