@@ -183,11 +183,14 @@ async fn run(command: Command) -> Result<()> {
         Command::Send { file, stdin, json } => {
             let ctx = Context::for_current_user()?;
             let source = match (file, stdin) {
-                (Some(p), false) if p.as_os_str() != "-" => Source::File(p),
-                (None, false) => {
-                    return Err(HelperError::BadRequest("give a message file or --stdin".into()));
+                (None, true) => Source::Memory(read_stdin_message()?),
+                (Some(p), false) if p.as_os_str() == "-" => Source::Memory(read_stdin_message()?),
+                (Some(p), false) => Source::File(p),
+                _ => {
+                    return Err(HelperError::BadRequest(
+                        "give either a message file or --stdin (or `-`)".into(),
+                    ));
                 }
-                _ => Source::Memory(read_stdin_message()?),
             };
             let f = send_message(&ctx, source).await?;
             if json {
@@ -221,7 +224,7 @@ async fn run(command: Command) -> Result<()> {
 /// Where the message comes from.
 enum Source {
     File(PathBuf),
-    Memory(Vec<u8>),
+    Memory(bytes::Bytes),
 }
 
 impl Source {
@@ -232,7 +235,7 @@ impl Source {
                 std::fs::File::open(p)
                     .map_err(|e| HelperError::Message(format!("{}: {e}", p.display())))?,
             )),
-            Source::Memory(v) => Box::new(std::io::Cursor::new(v.clone())),
+            Source::Memory(v) => Box::new(std::io::Cursor::new(v.clone())), // shares the bytes
         })
     }
 }
@@ -313,7 +316,7 @@ fn progress_bar(total: u64, what: &'static str) -> indicatif::ProgressBar {
     bar
 }
 
-fn read_stdin_message() -> Result<Vec<u8>> {
+fn read_stdin_message() -> Result<bytes::Bytes> {
     let mut v = Vec::new();
     std::io::stdin().take(MAX_STDIN_MESSAGE + 1).read_to_end(&mut v)?;
     if v.len() as u64 > MAX_STDIN_MESSAGE {
@@ -321,7 +324,7 @@ fn read_stdin_message() -> Result<Vec<u8>> {
             "messages over 64 MiB must be given as a file, not on standard input".into(),
         ));
     }
-    Ok(v)
+    Ok(v.into())
 }
 
 fn read_password(from_stdin: bool) -> Result<Zeroizing<String>> {

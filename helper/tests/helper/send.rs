@@ -50,7 +50,10 @@ fn mime_samples_arrive_byte_for_byte() {
     let first = send_json(&desk, samples::ALTERNATIVE);
     assert!(first["link"].as_str().expect("link").contains("/m/"), "{first}");
     assert_eq!(first["stub"]["subject"], "Secure message: Q3 Zahlen – vertraulich ✓");
-    send_json(&desk, samples::NESTED);
+    // The same pipeline from standard input.
+    let nested = std::fs::read_to_string(samples::NESTED).expect("sample");
+    let out = desk.run(&["send", "--stdin", "--json"], &nested);
+    assert!(out.status.success(), "send --stdin: {}", text(&out).1);
 
     let key = desk.private_key(&platform);
     let mut opened: Vec<_> = platform.stored_envelopes().iter().map(|e| open(e, &key)).collect();
