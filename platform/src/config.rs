@@ -37,6 +37,8 @@ pub struct Settings {
     pub max_segment_bytes: u64,
     /// Sign-in attempts allowed per client address per minute (on each node).
     pub login_attempts_per_minute: u32,
+    /// Unfinished uploads older than this many hours are removed (their segments too).
+    pub abandoned_upload_hours: u64,
     /// Log format: `text` or `json`.
     pub log_format: String,
     /// Where envelopes are kept: `local` (files in `data_dir/envelopes`) or `s3`.
@@ -82,6 +84,7 @@ impl Default for Settings {
             max_envelope_bytes: 1 << 30,
             max_segment_bytes: 64 << 20,
             login_attempts_per_minute: 20,
+            abandoned_upload_hours: 24,
             log_format: "text".into(),
             blob_store: "local".into(),
             s3_bucket: None,
@@ -176,6 +179,9 @@ impl Settings {
         }
         if let Some(v) = get("SEALPOST_LOGIN_ATTEMPTS_PER_MINUTE") {
             self.login_attempts_per_minute = parse("SEALPOST_LOGIN_ATTEMPTS_PER_MINUTE", v)?;
+        }
+        if let Some(v) = get("SEALPOST_ABANDONED_UPLOAD_HOURS") {
+            self.abandoned_upload_hours = parse("SEALPOST_ABANDONED_UPLOAD_HOURS", v)?;
         }
         if let Some(v) = get("SEALPOST_LOG_FORMAT") {
             self.log_format = v;

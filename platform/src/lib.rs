@@ -22,5 +22,6 @@ pub mod startup;
 pub mod state;
 pub mod store;
 pub mod stub;
+pub mod sweep;
 pub mod telemetry;
 pub mod tls;

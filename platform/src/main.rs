@@ -196,6 +196,7 @@ async fn serve(mut settings: Settings) -> Result<(), String> {
         );
     }
     let public_url = state.public_url.clone();
+    sealpost_platform::sweep::spawn(state.clone());
     let running = startup::serve(state, listener).await?;
     println!("Sealpost platform listening on https://{} (links use {public_url})", running.addr);
     println!("TLS certificate SHA-256 fingerprint: {}", running.tls.fingerprint);

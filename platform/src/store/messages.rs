@@ -399,3 +399,59 @@ pub async fn set_expiry(db: &Db, id: &str, expires_at: Option<i64>) -> Result<()
         .await?;
     Ok(())
 }
+
+/// Uploads still unfinished that were created before `before` (ms): (id, tenant), oldest
+/// first, at most `limit`.
+pub async fn abandoned_uploads(
+    db: &Db,
+    before: i64,
+    limit: i64,
+) -> Result<Vec<(String, i64)>, StoreError> {
+    Ok(sqlx::query_as(
+        "SELECT id, tenant_id FROM messages WHERE state = 'uploading' AND created_at < $1 \
+         ORDER BY created_at LIMIT $2",
+    )
+    .bind(before)
+    .bind(limit)
+    .fetch_all(&db.pool)
+    .await?)
+}
+
+/// Deletes an unfinished upload — its slip, recipients, events and segment records — if it is
+/// still unfinished, with an audit row; returns the names of the segment blobs to remove, or
+/// `None` when the message was finalised (or removed) meanwhile.
+pub async fn delete_upload(
+    db: &Db,
+    id: &str,
+    audit: &super::audit::Entry<'_>,
+) -> Result<Option<Vec<String>>, StoreError> {
+    let mut tx = db.begin_write().await?;
+    let blobs: Vec<(String,)> =
+        sqlx::query_as("SELECT blob_name FROM envelope_segments WHERE message_id = $1")
+            .bind(id)
+            .fetch_all(&mut *tx)
+            .await?;
+    let still_uploading =
+        sqlx::query("SELECT 1 FROM messages WHERE id = $1 AND state = 'uploading'")
+            .bind(id)
+            .fetch_optional(&mut *tx)
+            .await?
+            .is_some();
+    if !still_uploading {
+        return Ok(None);
+    }
+    for statement in [
+        "DELETE FROM envelope_segments WHERE message_id = $1",
+        "DELETE FROM message_recipients WHERE message_id = $1",
+        "DELETE FROM tracking_events WHERE message_id = $1",
+    ] {
+        sqlx::query(statement).bind(id).execute(&mut *tx).await?;
+    }
+    sqlx::query("DELETE FROM messages WHERE id = $1 AND state = 'uploading'")
+        .bind(id)
+        .execute(&mut *tx)
+        .await?;
+    super::audit::append_in(db.engine, &mut tx, audit).await?;
+    tx.commit().await?;
+    Ok(Some(blobs.into_iter().map(|(b,)| b).collect()))
+}

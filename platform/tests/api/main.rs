@@ -841,3 +841,43 @@ async fn one_address_cannot_try_sign_ins_without_limit() {
     assert_eq!(v["error"]["code"], "rate_limited");
     assert!(v["error"]["retry_after_seconds"].as_u64().is_some_and(|s| (1..=60).contains(&s)));
 }
+
+#[tokio::test]
+async fn abandoned_uploads_are_swept_and_finished_messages_stay() {
+    let app = spawn_app().await;
+    let alice = app.user(app.acme, "alice@acme.example", Role::Sender).await;
+    let key = app.platform_key().await;
+    let kept = sent_message(&app, &alice, "alice@acme.example").await;
+    let msg = message("alice@acme.example", &["bob@outside.example"], "Never sent", &key, 300_000);
+    assert_eq!(
+        app.post(Some(&alice), "/api/v1/messages", msg.slip.clone()).await.status(),
+        StatusCode::CREATED
+    );
+    let r = app.upload(&alice, &msg.id, 0, msg.envelope[..100_000].to_vec()).await;
+    assert_eq!(r.status(), StatusCode::OK);
+    let segments = messages::segments(&app.state.db, &msg.id).await.expect("segments");
+    assert_eq!(segments.len(), 1);
+
+    // Younger than the limit: left alone.
+    let none = sealpost_platform::sweep::abandoned_uploads(
+        &app.state,
+        std::time::Duration::from_secs(3600),
+    );
+    assert_eq!(none.await.expect("sweep"), 0);
+    tokio::time::sleep(std::time::Duration::from_millis(5)).await;
+    let swept = sealpost_platform::sweep::abandoned_uploads(&app.state, std::time::Duration::ZERO);
+    assert_eq!(swept.await.expect("sweep"), 1, "only the unfinished one");
+
+    let gone = app.get(Some(&alice), &format!("/api/v1/messages/{}", msg.id)).await;
+    assert_eq!(gone.status(), StatusCode::NOT_FOUND);
+    assert!(app.state.blobs.read(&segments[0].blob_name, 0..10).await.is_err(), "segment deleted");
+    let still = app.get(Some(&alice), &format!("/api/v1/messages/{kept}")).await;
+    assert_eq!(still.status(), StatusCode::OK, "a finalised message is never swept");
+    assert!(matches!(audit::verify(&app.state.db).await.expect("verify"), Verdict::Intact { .. }));
+    let log: Vec<(String,)> =
+        sqlx::query_as("SELECT action FROM audit_log WHERE action = 'message.abandoned'")
+            .fetch_all(&app.state.db.pool)
+            .await
+            .expect("audit");
+    assert_eq!(log.len(), 1);
+}
