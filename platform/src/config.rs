@@ -37,6 +37,10 @@ pub struct Settings {
     pub max_segment_bytes: u64,
     /// Sign-in attempts allowed per client address per minute (on each node).
     pub login_attempts_per_minute: u32,
+    /// Load balancers and proxies (addresses or CIDR ranges) whose `X-Forwarded-For` is believed
+    /// for per-address limits.
+    #[serde(deserialize_with = "deserialize_nets")]
+    pub trusted_proxies: Vec<ipnet::IpNet>,
     /// Unfinished uploads older than this many hours are removed (their segments too).
     pub abandoned_upload_hours: u64,
     /// Log format: `text` or `json`.
@@ -85,6 +89,7 @@ impl Default for Settings {
             max_segment_bytes: 64 << 20,
             login_attempts_per_minute: 20,
             abandoned_upload_hours: 24,
+            trusted_proxies: Vec::new(),
             log_format: "text".into(),
             blob_store: "local".into(),
             s3_bucket: None,
@@ -180,6 +185,14 @@ impl Settings {
         if let Some(v) = get("SEALPOST_LOGIN_ATTEMPTS_PER_MINUTE") {
             self.login_attempts_per_minute = parse("SEALPOST_LOGIN_ATTEMPTS_PER_MINUTE", v)?;
         }
+        if let Some(v) = get("SEALPOST_TRUSTED_PROXIES") {
+            self.trusted_proxies = v
+                .split(',')
+                .filter(|p| !p.trim().is_empty())
+                .map(|p| parse_net(p.trim()))
+                .collect::<Result<_, _>>()
+                .map_err(|reason| ConfigError::Env { name: "SEALPOST_TRUSTED_PROXIES", reason })?;
+        }
         if let Some(v) = get("SEALPOST_ABANDONED_UPLOAD_HOURS") {
             self.abandoned_upload_hours = parse("SEALPOST_ABANDONED_UPLOAD_HOURS", v)?;
         }
@@ -266,9 +279,34 @@ impl Settings {
     }
 }
 
+/// An address (`10.0.0.5`) or a range (`10.0.0.0/24`).
+fn parse_net(s: &str) -> Result<ipnet::IpNet, String> {
+    s.parse::<ipnet::IpNet>()
+        .or_else(|_| s.parse::<std::net::IpAddr>().map(ipnet::IpNet::from))
+        .map_err(|_| format!("{s:?} is not an IP address or CIDR range"))
+}
+
+fn deserialize_nets<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Vec<ipnet::IpNet>, D::Error> {
+    let list: Vec<String> = serde::Deserialize::deserialize(d)?;
+    list.iter().map(|s| parse_net(s.trim()).map_err(serde::de::Error::custom)).collect()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn trusted_proxies_are_addresses_or_ranges() {
+        let s: Settings =
+            toml::from_str("trusted_proxies = [\"10.0.0.5\", \"192.0.2.0/24\"]").expect("toml");
+        assert_eq!(s.trusted_proxies.len(), 2);
+        assert!(toml::from_str::<Settings>("trusted_proxies = [\"lb.example\"]").is_err());
+        let mut s = Settings::default();
+        s.apply_env(|n| (n == "SEALPOST_TRUSTED_PROXIES").then(|| "10.0.0.5, ::1".into()))
+            .expect("env");
+        assert_eq!(s.trusted_proxies.len(), 2);
+        assert!(s.apply_env(|n| (n == "SEALPOST_TRUSTED_PROXIES").then(|| "x".into())).is_err());
+    }
 
     #[test]
     fn environment_overrides_the_file_and_bad_values_say_which_variable() {

@@ -43,9 +43,12 @@ pub struct Login {
 pub async fn login(
     State(state): State<AppState>,
     ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    headers: axum::http::HeaderMap,
     ApiJson(req): ApiJson<Login>,
 ) -> Result<(StatusCode, Json<Value>), ApiError> {
-    if let Err(wait) = state.login_limiter.check(peer.ip()) {
+    let forwarded = headers.get("x-forwarded-for").and_then(|v| v.to_str().ok());
+    let client = crate::ratelimit::client_ip(peer.ip(), forwarded, &state.settings.trusted_proxies);
+    if let Err(wait) = state.login_limiter.check(client) {
         metrics::counter!("sealpost_logins_total", "result" => "rate_limited").increment(1);
         return Err(ApiError::new(
             StatusCode::TOO_MANY_REQUESTS,

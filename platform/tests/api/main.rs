@@ -881,3 +881,42 @@ async fn abandoned_uploads_are_swept_and_finished_messages_stay() {
             .expect("audit");
     assert_eq!(log.len(), 1);
 }
+
+#[tokio::test]
+async fn behind_a_trusted_proxy_each_forwarded_client_has_its_own_limit() {
+    let attempt = |app: &TestApp, from: &str| {
+        app.client
+            .post(app.url("/api/v1/auth/login"))
+            .header("X-Forwarded-For", format!("203.0.113.50, {from}"))
+            .json(&json!({"email": "nobody@acme.example", "password": "x"}))
+            .send()
+    };
+    // The test client connects from 127.0.0.1, which this platform trusts as its proxy.
+    let app = spawn_app_with(|s| {
+        s.login_attempts_per_minute = 2;
+        s.trusted_proxies = vec!["127.0.0.0/8".parse().expect("net")];
+    })
+    .await;
+    for _ in 0..2 {
+        assert_eq!(
+            attempt(&app, "198.51.100.1").await.expect("send").status(),
+            StatusCode::UNAUTHORIZED
+        );
+    }
+    let r = attempt(&app, "198.51.100.1").await.expect("send");
+    assert_eq!(r.status(), StatusCode::TOO_MANY_REQUESTS, "that client is limited");
+    let r = attempt(&app, "198.51.100.2").await.expect("send");
+    assert_eq!(r.status(), StatusCode::UNAUTHORIZED, "another client behind the proxy is not");
+
+    // Without the trust, the header is the client's own claim and changes nothing.
+    let app = spawn_app_with(|s| s.login_attempts_per_minute = 2).await;
+    for from in ["198.51.100.1", "198.51.100.2"] {
+        assert_eq!(attempt(&app, from).await.expect("send").status(), StatusCode::UNAUTHORIZED);
+    }
+    let r = attempt(&app, "198.51.100.3").await.expect("send");
+    assert_eq!(
+        r.status(),
+        StatusCode::TOO_MANY_REQUESTS,
+        "spoofed addresses do not escape the limit"
+    );
+}
