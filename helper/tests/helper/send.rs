@@ -333,3 +333,56 @@ fn envelopes_are_sealed_for_registered_recipients_and_the_compliance_key() {
         assert_eq!(files[0], samples::report_pdf());
     }
 }
+
+/// A TOTP code for `secret_base32`, `offset` seconds from now (as an authenticator app shows).
+fn totp_code(secret_base32: &str, offset: u64) -> String {
+    let secret = totp_rs::Secret::try_from_base32(secret_base32).expect("base32");
+    let totp = totp_rs::Builder::new()
+        .with_algorithm(totp_rs::Algorithm::SHA1)
+        .with_digits(6)
+        .with_step_duration(30)
+        .with_secret(secret)
+        .build()
+        .expect("totp");
+    let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).expect("time");
+    totp.generate(now.as_secs() + offset).to_string()
+}
+
+/// An account with a second factor: signing in without a code says one is needed (and how to
+/// give it when there is no terminal to ask on); with the code it works.
+#[test]
+fn signing_in_with_a_second_factor() {
+    require_secret_service();
+    let platform = Platform::start();
+    let token = platform.admin(&["create-token", "--email", ALICE], None).trim().to_string();
+    let api = |method: &str, path: &str, body: &str| -> Value {
+        let out = std::process::Command::new("curl")
+            .args(["-sS", "-X", method, "--cacert", platform.cert().to_str().expect("utf-8")])
+            .args(["-H", "Content-Type: application/json", "-H"])
+            .arg(format!("Authorization: Bearer {token}"))
+            .args(["-d", body])
+            .arg(format!("{}{path}", platform.base))
+            .output()
+            .expect("curl");
+        serde_json::from_slice(&out.stdout).unwrap_or(Value::Null)
+    };
+    let enrol = api("POST", "/api/v1/me/totp", "{}");
+    let secret = enrol["secret_base32"].as_str().expect("secret").to_string();
+    let confirm = format!("{{\"code\": \"{}\"}}", totp_code(&secret, 0));
+    assert_eq!(api("POST", "/api/v1/me/totp/confirm", &confirm)["error"], Value::Null);
+
+    let desk = Desk::new(&platform);
+    let login = |extra: &[&str]| {
+        let mut args =
+            vec!["login", "--platform", &platform.base, "--email", ALICE, "--password-stdin"];
+        args.extend_from_slice(extra);
+        desk.run(&args, &format!("{PASSWORD}\n"))
+    };
+    let err = error_of(&login(&[]));
+    assert!(err.contains("error[login_failed]") && err.contains("--totp"), "{err}");
+    // The confirming code is spent; the next step's is within the allowed clock skew.
+    let next = totp_code(&secret, 30);
+    let out = login(&["--totp", &next]);
+    assert!(out.status.success(), "{}", text(&out).1);
+    assert!(text(&desk.run(&["status"], "")).0.contains("valid"));
+}
