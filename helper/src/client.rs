@@ -190,11 +190,6 @@ impl PlatformClient {
         self
     }
 
-    /// The platform's address.
-    pub fn base(&self) -> &str {
-        &self.base
-    }
-
     fn request(&self, method: Method, path: &str) -> RequestBuilder {
         let r = self.http.request(method, format!("{}{path}", self.base));
         match &self.token {
@@ -244,6 +239,7 @@ impl PlatformClient {
             source = s.source();
         }
         let chain = chain.trim_end_matches(": ").to_string();
+        // reqwest hides which TLS stack failed; rustls's certificate errors all say so.
         if chain.contains("certificate") || chain.contains("InvalidCertificate") {
             HelperError::Tls(chain)
         } else {

@@ -102,13 +102,15 @@ fn main() -> ExitCode {
     }
     let cli = Cli::parse_from(args);
     let host_mode = matches!(cli.command, Command::Host { .. });
-    let _log = init_logging(host_mode);
+    // Folders and settings are read once, for the logs and for the command.
+    let ctx = Context::for_current_user();
+    let _log = ctx.as_ref().ok().and_then(|c| init_logging(c, host_mode));
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
         .enable_all()
         .build()
         .expect("a tokio runtime");
-    match runtime.block_on(run(cli.command)) {
+    match runtime.block_on(run(cli.command, ctx)) {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
             tracing::error!(code = e.code(), "{e}");
@@ -121,14 +123,14 @@ fn main() -> ExitCode {
     }
 }
 
-async fn run(command: Command) -> Result<()> {
+async fn run(command: Command, ctx: Result<Context>) -> Result<()> {
     match command {
         Command::Host { .. } => {
-            let ctx = Context::for_current_user()?;
+            let ctx = ctx?;
             sealpost_helper::host::serve(ctx, std::io::stdin(), std::io::stdout()).await
         }
         Command::Login { platform, email, password_stdin, totp, device } => {
-            let ctx = Context::for_current_user()?;
+            let ctx = ctx?;
             let password = read_password(password_stdin)?;
             let device = device.unwrap_or_else(default_device_name);
             let mut totp = totp;
@@ -151,7 +153,7 @@ async fn run(command: Command) -> Result<()> {
             Ok(())
         }
         Command::Logout => {
-            let ctx = Context::for_current_user()?;
+            let ctx = ctx?;
             let revoked = ctx.logout().await?;
             if revoked {
                 println!("Signed out; the platform revoked this computer's token.");
@@ -163,7 +165,7 @@ async fn run(command: Command) -> Result<()> {
             Ok(())
         }
         Command::Status { json } => {
-            let ctx = Context::for_current_user()?;
+            let ctx = ctx?;
             let s = ctx.status(true).await?;
             if json {
                 println!("{}", serde_json::to_string_pretty(&s).expect("serialisable"));
@@ -181,7 +183,7 @@ async fn run(command: Command) -> Result<()> {
             Ok(())
         }
         Command::Send { file, stdin, json } => {
-            let ctx = Context::for_current_user()?;
+            let ctx = ctx?;
             let source = match (file, stdin) {
                 (None, true) => Source::Memory(read_stdin_message()?),
                 (Some(p), false) if p.as_os_str() == "-" => Source::Memory(read_stdin_message()?),
@@ -367,13 +369,13 @@ fn default_device_name() -> String {
 
 /// Logs go to a daily file in the user's log folder (seven kept), never to stdout, which
 /// belongs to the mail client in host mode. Nothing of a message's content is logged.
-fn init_logging(host_mode: bool) -> Option<tracing_appender::non_blocking::WorkerGuard> {
+fn init_logging(
+    ctx: &Context,
+    host_mode: bool,
+) -> Option<tracing_appender::non_blocking::WorkerGuard> {
     use tracing_subscriber::EnvFilter;
-    let paths = sealpost_helper::config::Paths::for_current_user().ok()?;
-    let level = sealpost_helper::config::Settings::load(&paths)
-        .map(|s| s.log_level)
-        .unwrap_or_else(|_| "info".into());
-    let dir = paths.log_dir();
+    let level = &ctx.settings.log_level;
+    let dir = ctx.paths.log_dir();
     sealpost_helper::config::create_private_dir(&dir).ok()?;
     let appender = tracing_appender::rolling::Builder::new()
         .rotation(tracing_appender::rolling::Rotation::DAILY)

@@ -291,8 +291,7 @@ impl<R: Read> Input<R> {
                 continue;
             }
             let le = line_end.unwrap_or(w.len());
-            let line = Line { content: w[ls..le].to_vec(), eol: Vec::new(), starts_line: true };
-            if let Some(end) = boundary_of(&line, boundaries) {
+            if let Some(end) = boundary_of(&w[ls..le], boundaries) {
                 held.content_then_boundary(&w[..ls], sink)?;
                 self.consume((le + 1).min(w.len()));
                 return Ok(end);
@@ -365,12 +364,9 @@ enum End {
     Eof,
 }
 
-/// Which boundary, if any, `line` is.
-fn boundary_of(line: &Line, boundaries: &[String]) -> Option<End> {
-    if !line.starts_line || !line.content.starts_with(b"--") {
-        return None;
-    }
-    let rest = &line.content[2..];
+/// Which boundary, if any, the line starting with `line` is (line breaks excluded).
+fn boundary_of(line: &[u8], boundaries: &[String]) -> Option<End> {
+    let rest = line.strip_prefix(b"--")?;
     let rest =
         &rest[..rest.len() - rest.iter().rev().take_while(|b| b.is_ascii_whitespace()).count()];
     boundaries.iter().enumerate().rev().find_map(|(depth, b)| {
@@ -450,7 +446,9 @@ impl<R: Read, V: Visitor> Walker<'_, R, V> {
     /// Skips a preamble or epilogue: lines up to the next boundary.
     fn skip_to_boundary(&mut self) -> Result<End> {
         while let Some(line) = self.input.next()? {
-            if let Some(end) = boundary_of(&line, &self.boundaries) {
+            if let Some(end) =
+                line.starts_line.then(|| boundary_of(&line.content, &self.boundaries)).flatten()
+            {
                 return Ok(end);
             }
         }

@@ -62,13 +62,6 @@ pub struct MessageDetails {
     pub headers: Vec<(String, String)>,
 }
 
-impl MessageDetails {
-    /// Every recipient: To, Cc and Bcc.
-    pub fn all_recipients(&self) -> impl Iterator<Item = &String> {
-        self.to.iter().chain(&self.cc).chain(&self.bcc)
-    }
-}
-
 /// An attachment as announced before its bytes arrive.
 #[derive(Clone, Debug, Default, Deserialize, Serialize, PartialEq, Eq)]
 #[serde(deny_unknown_fields)]
@@ -384,19 +377,9 @@ impl Composer {
         })
     }
 
-    /// The message id the envelope is sealed under.
-    pub fn id(&self) -> MessageId {
-        self.id
-    }
-
     /// The sealed envelope's exact size.
     pub fn envelope_size(&self) -> u64 {
         self.sealer.header().layout().total_len()
-    }
-
-    /// Plaintext bytes announced for all attachments.
-    pub fn attachment_bytes(&self) -> u64 {
-        self.manifest.attachments.iter().map(|a| a.size).sum()
     }
 
     /// Takes the next bytes of attachment `index`. Attachments arrive in order, each
