@@ -16,6 +16,7 @@ pub mod db;
 pub mod domain;
 pub mod error;
 pub mod ratelimit;
+pub mod reading;
 pub mod routes;
 pub mod secrets;
 pub mod startup;

@@ -8,18 +8,21 @@
 //! sealpost-platform admin create-token --email alice@acme.example --label laptop
 //! sealpost-platform admin set-policy --tenant acme --file policy.json
 //! sealpost-platform admin rotate-platform-key
+//! sealpost-platform admin export-message --id <message id> --out folder/
 //! ```
 
-use std::io::{IsTerminal, Read};
-use std::path::PathBuf;
+use std::io::{IsTerminal, Read, Write};
+use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
 use sealpost_platform::config::Settings;
 use sealpost_platform::domain::{EmailAddress, Policy, Role};
+use sealpost_platform::reading::StoredMessage;
 use sealpost_platform::startup::{self, BOOTSTRAP_ADMIN};
+use sealpost_platform::state::AppState;
 use sealpost_platform::store::audit::{self, Verdict};
-use sealpost_platform::store::{accounts, platform_keys, user_keys};
+use sealpost_platform::store::{accounts, messages, platform_keys, user_keys};
 use zeroize::Zeroizing;
 
 #[derive(Parser)]
@@ -111,6 +114,16 @@ enum Admin {
     },
     /// Generate a new platform key; older keys stay usable for older messages.
     RotatePlatformKey,
+    /// Decrypt a finalised message into a new folder (compliance access, audited): the
+    /// manifest, the bodies and each attachment. Works on recalled and expired messages too.
+    ExportMessage {
+        /// The message id (as in the stub's `X-Sealpost-Message-Id` header).
+        #[arg(long)]
+        id: String,
+        /// A folder that does not exist yet; created readable by its owner only.
+        #[arg(long)]
+        out: PathBuf,
+    },
     /// Set the tenant's compliance key (SPKI PEM); set `compliance_copy` in the policy to use it.
     SetComplianceKey {
         /// Tenant name.
@@ -308,6 +321,7 @@ async fn admin(settings: Settings, cmd: Admin) -> Result<(), String> {
             log(db, "compliance_key.set", &key.key_id().to_hex()).await?;
             println!("Compliance key {} set.", key.key_id());
         }
+        Admin::ExportMessage { id, out } => export_message(&state, &id, &out).await?,
         Admin::RotatePlatformKey => {
             let id = platform_keys::rotate(db, &state.master, state.settings.platform_key_bits)
                 .await
@@ -319,6 +333,65 @@ async fn admin(settings: Settings, cmd: Admin) -> Result<(), String> {
         }
     }
     Ok(())
+}
+
+/// Writes message `id`, decrypted, into the new folder `out`: `manifest.json`, `body.txt`
+/// and/or `body.html`, and `attachments/<part>-<name>` (names reduced to safe characters).
+async fn export_message(state: &AppState, id: &str, out: &Path) -> Result<(), String> {
+    let m = messages::get(&state.db, id)
+        .await
+        .map_err(|e| e.to_string())?
+        .ok_or_else(|| format!("no message {id}"))?;
+    let stored = StoredMessage::open(state, &m).await.map_err(|e| e.to_string())?;
+    let manifest = stored.manifest(state).await.map_err(|e| e.to_string())?;
+    let mut folder = std::fs::DirBuilder::new();
+    #[cfg(unix)]
+    std::os::unix::fs::DirBuilderExt::mode(&mut folder, 0o700);
+    folder
+        .create(out)
+        .map_err(|e| format!("{}: {e} (give a folder that does not exist yet)", out.display()))?;
+    let write = |name: &str, bytes: &[u8]| {
+        std::fs::write(out.join(name), bytes).map_err(|e| format!("{}: {e}", out.display()))
+    };
+    let json = serde_json::to_vec_pretty(&manifest).map_err(|e| e.to_string())?;
+    write("manifest.json", &json)?;
+    if let Some(text) = &manifest.body.text {
+        write("body.txt", text.as_bytes())?;
+    }
+    if let Some(html) = &manifest.body.html {
+        write("body.html", html.as_bytes())?;
+    }
+    let folder = out.join("attachments");
+    std::fs::create_dir(&folder).map_err(|e| format!("{}: {e}", folder.display()))?;
+    for a in &manifest.attachments {
+        let path = folder.join(format!("{}-{}", a.part, safe_file_name(&a.name)));
+        let mut file = std::io::BufWriter::new(
+            std::fs::File::create(&path).map_err(|e| format!("{}: {e}", path.display()))?,
+        );
+        stored.copy_part(state, a.part, &mut file).await.map_err(|e| e.to_string())?;
+        file.flush().map_err(|e| format!("{}: {e}", path.display()))?;
+    }
+    audit::append(&state.db, Some(m.tenant_id), "cli", "message.exported", id)
+        .await
+        .map_err(|e| e.to_string())?;
+    println!(
+        "Exported message {id} ({} attachment(s)) to {}.",
+        manifest.attachments.len(),
+        out.display()
+    );
+    Ok(())
+}
+
+/// A file name with nothing that could leave the folder or confuse a shell: letters, digits,
+/// `.`, `-`, `_` kept, anything else `_`; never empty, never starting with a dot.
+fn safe_file_name(name: &str) -> String {
+    let cleaned: String = name
+        .chars()
+        .take(120)
+        .map(|c| if c.is_alphanumeric() || matches!(c, '.' | '-' | '_') { c } else { '_' })
+        .collect();
+    let trimmed = cleaned.trim_start_matches('.');
+    if trimmed.is_empty() { "attachment".into() } else { trimmed.into() }
 }
 
 /// Records an admin action in the audit log, with the CLI as the actor.

@@ -1,6 +1,7 @@
 //! The real `sealpost-platform` binary, killed with SIGKILL in the middle of an upload and
 //! started again on the same data folder: every acknowledged byte is still there, nothing
-//! half-written counts, and the upload resumes and finalises.
+//! half-written counts, and the upload resumes and finalises; an admin's export then decrypts
+//! it whole from the store.
 
 use std::io::{BufRead, BufReader};
 
@@ -174,6 +175,28 @@ async fn kill_9_during_an_upload_loses_nothing_acknowledged() {
         .await
         .expect("finalise");
     assert_eq!(r.status(), StatusCode::OK, "{:?}", r.text().await);
+
+    // What survived reads back whole: an admin's compliance export decrypts it from the store.
+    let out = dir.path().join("export");
+    let export = Command::new(env!("CARGO_BIN_EXE_sealpost-platform"))
+        .args(["--data-dir"])
+        .arg(dir.path())
+        .args(["admin", "export-message", "--id", &id.to_string(), "--out"])
+        .arg(&out)
+        .env("SEALPOST_LOG", "warn")
+        .output()
+        .expect("export");
+    assert!(export.status.success(), "{}", String::from_utf8_lossy(&export.stderr));
+    assert_eq!(std::fs::read(out.join("attachments/1-big.bin")).expect("attachment"), attachment);
+    assert_eq!(std::fs::read_to_string(out.join("body.txt")).expect("body"), "survives");
+    let again = Command::new(env!("CARGO_BIN_EXE_sealpost-platform"))
+        .args(["--data-dir"])
+        .arg(dir.path())
+        .args(["admin", "export-message", "--id", &id.to_string(), "--out"])
+        .arg(&out)
+        .output()
+        .expect("export");
+    assert!(!again.status.success(), "an export never writes into an existing folder");
     server.kill().expect("stop");
     let _ = server.wait();
 }

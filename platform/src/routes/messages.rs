@@ -22,6 +22,7 @@ use crate::blob::{BlobStore, PutError};
 use crate::db::now_ms;
 use crate::domain::{EmailAddress, Role};
 use crate::error::{ApiError, ApiJson};
+use crate::reading::{file_key_purpose, read_manifest, read_range};
 use crate::state::AppState;
 use crate::store::accounts::{self, AuthUser};
 use crate::store::audit;
@@ -350,34 +351,6 @@ async fn check_header_so_far(
     Ok(Some(total as i64))
 }
 
-/// Reads bytes `[start, end)` of a message's stored envelope from its `segments`.
-async fn read_range(
-    state: &AppState,
-    id: &str,
-    segments: &[messages::Segment],
-    start: i64,
-    end: i64,
-) -> Result<Vec<u8>, ApiError> {
-    let mut out = Vec::with_capacity((end - start).max(0) as usize);
-    for s in segments {
-        let (a, b) = (start.max(s.start), end.min(s.start + s.len));
-        if a < b {
-            let bytes = state
-                .blobs
-                .read(&s.blob_name, (a - s.start) as u64..(b - s.start) as u64)
-                .await
-                .map_err(ApiError::internal)?;
-            out.extend(bytes);
-        }
-    }
-    if (out.len() as i64) < end - start {
-        return Err(ApiError::internal(format!(
-            "message {id}: stored envelope is shorter than recorded"
-        )));
-    }
-    Ok(out)
-}
-
 /// `POST /api/v1/messages/{id}/finalise`: checks the uploaded envelope and makes the message
 /// available; answers with the link and the stub. Idempotent.
 #[utoipa::path(post, path = "/api/v1/messages/{id}/finalise", tag = "messages", security(("device_token" = [])),
@@ -419,11 +392,7 @@ pub async fn finalise(
     dec.expect_message(canonical_id(&m.id)?.0)?;
 
     // Manifest: decrypt part 0 and hold its metadata snapshot against the delivery slip.
-    let part0 = dec.header().layout().parts()[0];
-    let upto = (part0.offset + part0.ciphertext_len()) as i64;
-    let bytes = read_range(&state, &m.id, &segments, 0, upto).await?;
-    let manifest = Manifest::from_json(&dec.read_part_from_slice(0, &bytes)?)?;
-    manifest.check_against(dec.header())?;
+    let manifest = read_manifest(&state, &m.id, &segments, &dec).await?;
     let slip: CreateMessage = serde_json::from_str(&m.slip).map_err(ApiError::internal)?;
     check_snapshot(&manifest, &slip, &m.sender_email)?;
 
@@ -448,11 +417,6 @@ pub async fn finalise(
     metrics::counter!("sealpost_messages_finalised_total").increment(1);
     let m = messages::get(&state.db, &m.id).await?.ok_or_else(|| ApiError::not_found("message"))?;
     Ok(Json(final_answer(&state, &m).await?))
-}
-
-/// Purpose string binding a sealed file key to its message.
-pub fn file_key_purpose(message_id: &str) -> String {
-    format!("file key:{message_id}")
 }
 
 async fn platform_key_for(

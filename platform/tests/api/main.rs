@@ -7,7 +7,7 @@ use helpers::{PASSWORD, TestApp, error_code, message, spawn_app, spawn_app_with}
 use reqwest::StatusCode;
 use sealpost_envelope::{Decryptor, FileKey, Header, Limits};
 use sealpost_platform::domain::Role;
-use sealpost_platform::routes::messages::file_key_purpose;
+use sealpost_platform::reading::file_key_purpose;
 use sealpost_platform::store::audit::{self, Verdict};
 use sealpost_platform::store::{accounts, messages, platform_keys};
 use serde_json::{Value, json};
