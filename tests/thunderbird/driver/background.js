@@ -1,0 +1,106 @@
+/* Test-only driver: takes commands from the test harness's control server (long poll on
+   /next), does them with the real compose API, and posts each result back. */
+"use strict";
+
+const PRODUCT = "sealpost@sealpost.net";
+
+async function config() {
+  const r = await fetch(browser.runtime.getURL("config.json"));
+  return r.json();
+}
+
+const sleep = ms => new Promise(resolve => setTimeout(resolve, ms));
+
+async function compose(cmd, control) {
+  const attachments = [];
+  for (const a of cmd.attachments ?? []) {
+    const blob = await (await fetch(`${control}/file/${encodeURIComponent(a.name)}`)).blob();
+    attachments.push({ file: new File([blob], a.name, { type: a.type ?? "application/octet-stream" }) });
+  }
+  const details = {
+    to: cmd.to ?? [],
+    cc: cmd.cc ?? [],
+    bcc: cmd.bcc ?? [],
+    subject: cmd.subject,
+    attachments,
+  };
+  if (cmd.html != null) {
+    details.isPlainText = false;
+    details.body = cmd.html;
+  } else {
+    details.isPlainText = true;
+    details.plainTextBody = cmd.text ?? "";
+  }
+  const tab = await browser.compose.beginNew(details);
+  for (let i = 0; i < 100; i++) {
+    const listed = await browser.compose.listAttachments(tab.id);
+    if (listed.length === attachments.length) {
+      break;
+    }
+    await sleep(100);
+  }
+  return { tab: tab.id };
+}
+
+async function remaining(tab) {
+  const details = await browser.compose.getComposeDetails(tab);
+  const attachments = await browser.compose.listAttachments(tab);
+  return {
+    subject: details.subject,
+    body: details.isPlainText ? details.plainTextBody : details.body,
+    attachments: attachments.map(a => ({ name: a.name, size: a.size })),
+  };
+}
+
+async function send(cmd) {
+  const t0 = Date.now();
+  try {
+    const r = await browser.compose.sendMessage(cmd.tab, { mode: "sendNow" });
+    return { sent: true, t0, t1: Date.now(), headerMessageId: r?.headerMessageId ?? null };
+  } catch (e) {
+    return { sent: false, t0, t1: Date.now(), error: String(e), remaining: await remaining(cmd.tab) };
+  }
+}
+
+async function run(cmd, control) {
+  switch (cmd.op) {
+    case "compose":
+      return compose(cmd, control);
+    case "click_toggle":
+      await browser.composeUi.click(cmd.tab, PRODUCT);
+      return {};
+    case "button":
+      return browser.composeUi.describe(cmd.tab, PRODUCT);
+    case "send":
+      return send(cmd);
+    default:
+      throw new Error(`unknown op ${cmd.op}`);
+  }
+}
+
+async function main() {
+  const { control } = await config();
+  for (;;) {
+    let cmd;
+    try {
+      cmd = await (await fetch(`${control}/next`)).json();
+    } catch {
+      await sleep(300);
+      continue;
+    }
+    if (cmd.op === "idle") {
+      continue;
+    }
+    let result;
+    try {
+      result = { ok: true, ...(await run(cmd, control)) };
+    } catch (e) {
+      result = { ok: false, error: String(e) };
+    }
+    await fetch(`${control}/result/${cmd.id}`, { method: "POST", body: JSON.stringify(result) }).catch(
+      () => {},
+    );
+  }
+}
+
+main();

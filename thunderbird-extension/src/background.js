@@ -1,0 +1,164 @@
+// Sealpost for Thunderbird: the background page that ties it together.
+//
+// On Send (compose.onBeforeSend) the helper classifies the message; a message to secure is
+// streamed to the helper, sealed and uploaded, and Thunderbird sends the stub instead. Every
+// failure cancels the send and says why (fail closed): nothing of a message that should be
+// secured leaves over SMTP, and the compose window keeps what the user wrote.
+
+import { Helper } from "./helper.js";
+import { StubOpener } from "./display.js";
+import { MESSAGE_ID_HEADER, alreadySecured, candidate } from "./message.js";
+import { secure } from "./send.js";
+import { Toggles } from "./toggle.js";
+import { describeError, describeReasons } from "./words.js";
+
+const t = (key, ...subs) => browser.i18n.getMessage(key, subs);
+
+const helper = new Helper();
+const toggles = new Toggles(helper);
+const stubs = new StubOpener(helper);
+/** Compose tab → platform message id whose stub is being sent (for `mark_sent`). */
+const sending = new Map();
+
+/** How often open compose windows are re-classified (recipients and subject change). */
+const REFRESH_MS = 2500;
+
+async function notify(title, message) {
+  await browser.notifications.create({
+    type: "basic",
+    iconUrl: browser.runtime.getURL("icons/sealpost.svg"),
+    title,
+    message,
+  });
+}
+
+/** Cancels the send: the button and a notification say what happened and what to do. */
+async function refuse(tabId, error) {
+  const text = describeError(error);
+  console.warn(`sealpost: send cancelled (${error?.code ?? "error"}): ${error?.message ?? error}`);
+  await toggles.failed(tabId, text).catch(() => {});
+  await notify(t("sendCancelledTitle"), text).catch(() => {});
+  return { cancel: true };
+}
+
+async function onBeforeSend(tab, details) {
+  if (alreadySecured(details)) {
+    // The stub again, after the mail server refused it once: send it as it is.
+    const header = details.customHeaders.find(
+      h => h.name.toLowerCase() === MESSAGE_ID_HEADER.toLowerCase(),
+    );
+    sending.set(tab.id, header.value);
+    return {};
+  }
+  let verdict;
+  try {
+    const attachments = await browser.compose.listAttachments(tab.id);
+    verdict = await helper.request({
+      type: "classify",
+      toggle: toggles.toggle(tab.id),
+      candidate: await candidate(details, attachments.length),
+    });
+  } catch (e) {
+    return refuse(tab.id, e);
+  }
+  if (!verdict.secure) {
+    return {};
+  }
+  toggles.busy.add(tab.id);
+  try {
+    const result = await secure(helper, tab.id, details, (phase, fraction) =>
+      toggles.progress(tab.id, phase, fraction).catch(() => {}),
+    );
+    for (const id of result.attachmentIds) {
+      await browser.compose.removeAttachment(tab.id, id);
+    }
+    sending.set(tab.id, result.messageId);
+    await toggles.show(tab.id, "locked.svg", t("toggleLabelSent"), t("toggleTitleSent"));
+    if (verdict.required_by_policy) {
+      await notify(t("sentSecureTitle"), t("sentSecureByPolicy", describeReasons(verdict.reasons)));
+    }
+    return { details: result.changes };
+  } catch (e) {
+    return refuse(tab.id, e);
+  } finally {
+    toggles.busy.delete(tab.id);
+  }
+}
+
+async function onAfterSend(tab, sendInfo) {
+  const messageId = sending.get(tab.id);
+  if (!messageId || sendInfo.error) {
+    return; // not ours, or the stub did not go out: a later send reports it
+  }
+  sending.delete(tab.id);
+  try {
+    await helper.request({ type: "mark_sent", message_id: messageId });
+  } catch (e) {
+    console.warn(`sealpost: could not report the stub as sent: ${e.code ?? e}`);
+  }
+}
+
+async function refreshComposeTabs() {
+  const tabs = await browser.tabs.query({ type: "messageCompose" });
+  await Promise.all(tabs.map(tab => toggles.refresh(tab.id)));
+}
+
+/** Requests from the options page (this extension's own pages only). */
+async function fromOptions(request, sender) {
+  if (sender.id !== browser.runtime.id || !sender.url?.startsWith(browser.runtime.getURL(""))) {
+    return { ok: false, code: "bad_request", text: "" };
+  }
+  const allowed = {
+    status: () => helper.request({ type: "status", check: true }),
+    login: () =>
+      helper.request({
+        type: "login",
+        platform: request.platform || undefined,
+        email: request.email,
+        password: request.password,
+        totp: request.totp || undefined,
+      }),
+    logout: () => helper.request({ type: "logout" }),
+  };
+  const run = allowed[request?.type];
+  if (!run) {
+    return { ok: false, code: "bad_request", text: "" };
+  }
+  try {
+    const reply = await run();
+    if (request.type !== "status") {
+      helper.hello = null; // the sign-in changed
+      refreshComposeTabs().catch(() => {});
+    }
+    return { ok: true, reply };
+  } catch (e) {
+    return { ok: false, code: e.code ?? "helper_error", detail: e.detail ?? null, text: describeError(e) };
+  }
+}
+
+browser.compose.onBeforeSend.addListener(onBeforeSend);
+browser.compose.onAfterSend.addListener(onAfterSend);
+browser.composeAction.onClicked.addListener(tab => toggles.flip(tab.id));
+browser.tabs.onCreated.addListener(tab => {
+  if (tab.type === "messageCompose") {
+    toggles.refresh(tab.id).catch(() => {});
+  }
+});
+browser.tabs.onRemoved.addListener(tabId => {
+  toggles.forget(tabId);
+  stubs.forget(tabId);
+  sending.delete(tabId);
+});
+browser.messageDisplay.onMessageDisplayed.addListener((tab, message) =>
+  stubs.displayed(tab, message).catch(e => console.warn(`sealpost: ${e}`)),
+);
+browser.messageDisplayAction.onClicked.addListener(async tab => {
+  const result = await stubs.open(tab).catch(e => ({ opened: false, reason: e.code ?? "error" }));
+  if (!result.opened) {
+    await notify(t("openSecureTitle"), t(`open_${result.reason}`) || t("open_error"));
+  }
+});
+browser.runtime.onMessage.addListener(fromOptions);
+browser.messageDisplayAction.disable();
+setInterval(() => refreshComposeTabs().catch(() => {}), REFRESH_MS);
+refreshComposeTabs().catch(() => {});

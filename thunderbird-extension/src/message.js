@@ -1,0 +1,73 @@
+// What the helper is told about a message being composed, taken from Thunderbird's
+// ComposeDetails: bare addresses (the helper wants no display names), subject, bodies.
+
+import { HelperError } from "./helper.js";
+
+/** The header that marks a message already secured (its body is the stub). */
+export const MESSAGE_ID_HEADER = "X-Sealpost-Message-Id";
+
+/** Bare addresses from a ComposeDetails recipient field (strings like "Bob <bob@x>"). */
+export async function addresses(field) {
+  const list = field == null ? [] : Array.isArray(field) ? field : [field];
+  const out = [];
+  for (const entry of list) {
+    if (typeof entry !== "string") {
+      // An address-book contact or mailing list given by id: the helper could not know who
+      // receives it, so the message cannot be classified safely.
+      throw new HelperError("unsupported_recipient", "a recipient is an address-book entry, not an address");
+    }
+    for (const mailbox of await browser.messengerUtilities.parseMailboxString(entry)) {
+      if (mailbox.email) {
+        out.push(mailbox.email);
+      }
+    }
+  }
+  return out;
+}
+
+/** Whether these details are a stub Sealpost already made (a resend after an SMTP error). */
+export function alreadySecured(details) {
+  return (details.customHeaders ?? []).some(
+    h => h.name.toLowerCase() === MESSAGE_ID_HEADER.toLowerCase(),
+  );
+}
+
+/** The bodies as the helper wants them: text always, HTML unless composing plain text. */
+export function bodies(details) {
+  return {
+    text: details.plainTextBody ?? null,
+    html: details.isPlainText ? null : (details.body ?? null),
+  };
+}
+
+/** The `classify` candidate for these details. */
+export async function candidate(details, attachmentCount) {
+  const { text, html } = bodies(details);
+  const recipients = [
+    ...(await addresses(details.to)),
+    ...(await addresses(details.cc)),
+    ...(await addresses(details.bcc)),
+  ];
+  return { recipients, subject: details.subject ?? "", text, html, attachments: attachmentCount };
+}
+
+/** The `send_begin` message for these details. */
+export async function outgoing(details) {
+  const [from] = await addresses(details.from);
+  if (!from) {
+    throw new HelperError("bad_message", "the message has no sender address");
+  }
+  const { text, html } = bodies(details);
+  const headers = (details.customHeaders ?? []).map(h => [h.name, h.value]);
+  return {
+    from,
+    to: await addresses(details.to),
+    cc: await addresses(details.cc),
+    bcc: await addresses(details.bcc),
+    subject: details.subject ?? "",
+    text,
+    html,
+    date: new Date().toISOString(),
+    headers,
+  };
+}

@@ -1,0 +1,104 @@
+// The secure send: the message and its attachments streamed to the helper, sealed and
+// uploaded there; what comes back is the stub that Thunderbird then sends instead.
+//
+// Nothing in the compose window changes until the helper has answered `send_end` with a
+// link, so a failure at any point leaves body and attachments as the user wrote them.
+
+import { HelperError } from "./helper.js";
+import { MESSAGE_ID_HEADER, outgoing } from "./message.js";
+
+/** Chunks kept unacknowledged, as the protocol allows, to keep the pipe busy. */
+const CHUNKS_IN_FLIGHT = 2;
+
+/** Base64 of a Blob, encoded natively by the browser (no byte loop in JavaScript). */
+function base64(blob) {
+  return new Promise((resolve, reject) => {
+    const reader = new FileReader();
+    reader.onload = () => {
+      const url = reader.result;
+      resolve(url.slice(url.indexOf(",") + 1));
+    };
+    reader.onerror = () => reject(new HelperError("io", `cannot read an attachment: ${reader.error}`));
+    reader.readAsDataURL(blob);
+  });
+}
+
+/**
+ * Secures the message in compose tab `tabId`; returns the changes for `onBeforeSend`
+ * (stub subject and body, the Sealpost header) and the platform's message id. The caller
+ * removes the attachments once it commits to sending the stub.
+ * `progress(phase, fraction)` is told how far it is.
+ */
+export async function secure(helper, tabId, details, progress) {
+  const hello = await helper.greet();
+  const chunkBytes = Math.max(64 * 1024, hello.max_chunk_bytes ?? 4 * 1024 * 1024);
+  const listed = await browser.compose.listAttachments(tabId);
+  const files = [];
+  for (const a of listed) {
+    const file = await browser.compose.getAttachmentFile(a.id);
+    files.push({ id: a.id, file, name: a.name || file.name });
+  }
+  const message = await outgoing(details);
+  const begun = await helper.request({
+    type: "send_begin",
+    message,
+    attachments: files.map(f => ({
+      name: f.name,
+      content_type: f.file.type || "application/octet-stream",
+      size: f.file.size,
+      content_id: null,
+    })),
+  });
+  const send = begun.send;
+  try {
+    const total = files.reduce((n, f) => n + f.file.size, 0);
+    let streamed = 0;
+    const inFlight = [];
+    for (let index = 0; index < files.length; index++) {
+      const file = files[index].file;
+      for (let offset = 0; offset < file.size; offset += chunkBytes) {
+        const slice = file.slice(offset, Math.min(offset + chunkBytes, file.size));
+        const data = await base64(slice);
+        inFlight.push(
+          helper.request({ type: "send_chunk", send, attachment: index, data }).then(() => {
+            streamed += slice.size;
+            progress("reading", total ? streamed / total : 1);
+          }),
+        );
+        if (inFlight.length >= CHUNKS_IN_FLIGHT) {
+          await inFlight.shift();
+        }
+      }
+    }
+    await Promise.all(inFlight);
+    const done = await helper.request(
+      { type: "send_end", send },
+      { onProgress: p => progress(p.phase, p.total ? p.done / p.total : 0) },
+    );
+    return {
+      messageId: done.message_id,
+      link: done.link,
+      attachmentIds: files.map(f => f.id),
+      changes: stubDetails(details, done),
+    };
+  } catch (e) {
+    // Stop the helper's side too; it uploads nothing more and finalises nothing.
+    helper.request({ type: "cancel", send }).catch(() => {});
+    throw e;
+  }
+}
+
+/** The compose details that turn the message into its stub. */
+function stubDetails(details, done) {
+  const headers = (details.customHeaders ?? []).filter(
+    h => h.name.toLowerCase() !== MESSAGE_ID_HEADER.toLowerCase(),
+  );
+  headers.push({ name: MESSAGE_ID_HEADER, value: done.message_id });
+  const changes = { subject: done.stub.subject, customHeaders: headers };
+  if (details.isPlainText) {
+    changes.plainTextBody = done.stub.text;
+  } else {
+    changes.body = done.stub.html;
+  }
+  return changes;
+}

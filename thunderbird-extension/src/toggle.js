@@ -1,0 +1,89 @@
+// The "Send secure" button in each compose window: the user's choice for this message, and
+// what will happen on Send (the user's choice or the policy, with the policy's reasons),
+// always visible as the button's icon, label and tooltip.
+
+import { candidate } from "./message.js";
+import { describeError, describeReasons } from "./words.js";
+
+const t = (key, ...subs) => browser.i18n.getMessage(key, subs);
+
+export class Toggles {
+  constructor(helper) {
+    this.helper = helper;
+    this.choice = new Map(); // tabId → true when the user switched "Send secure" on
+    this.busy = new Set(); // tabs in the middle of a secure send
+  }
+
+  /** The user's button state for `tabId`: true (on) or null (left to policy). */
+  toggle(tabId) {
+    return this.choice.get(tabId) ?? null;
+  }
+
+  /** The button was clicked: switch the user's choice and show the result. */
+  async flip(tabId) {
+    if (this.busy.has(tabId)) {
+      return;
+    }
+    this.choice.set(tabId, this.toggle(tabId) ? null : true);
+    await this.refresh(tabId);
+  }
+
+  forget(tabId) {
+    this.choice.delete(tabId);
+    this.busy.delete(tabId);
+  }
+
+  /** Asks the helper what Send would do now, and shows it. */
+  async refresh(tabId) {
+    if (this.busy.has(tabId)) {
+      return;
+    }
+    let verdict;
+    try {
+      const details = await browser.compose.getComposeDetails(tabId);
+      const attachments = await browser.compose.listAttachments(tabId);
+      verdict = await this.helper.request({
+        type: "classify",
+        toggle: this.toggle(tabId),
+        candidate: await candidate(details, attachments.length),
+      });
+    } catch (e) {
+      if (this.busy.has(tabId)) {
+        return;
+      }
+      await this.show(tabId, "warning.svg", t("toggleLabelProblem"), describeError(e));
+      return;
+    }
+    if (this.busy.has(tabId)) {
+      return;
+    }
+    if (!verdict.secure) {
+      await this.show(tabId, "open.svg", t("toggleLabelOff"), t("toggleTitleOff"));
+    } else if (verdict.required_by_policy) {
+      const why = describeReasons(verdict.reasons);
+      await this.show(tabId, "locked.svg", t("toggleLabelPolicy"), t("toggleTitlePolicy", why));
+    } else {
+      await this.show(tabId, "locked.svg", t("toggleLabelOn"), t("toggleTitleOn"));
+    }
+  }
+
+  /** Shows progress of a running secure send. */
+  async progress(tabId, phase, fraction) {
+    const percent = Math.max(0, Math.min(100, Math.round(fraction * 100)));
+    const words = t(`phase_${phase}`) || phase;
+    await browser.composeAction.setBadgeText({ tabId, text: `${percent}%` });
+    await browser.composeAction.setTitle({ tabId, title: t("progressTitle", words, String(percent)) });
+  }
+
+  /** Shows a failed send: the button turns into a warning that says what happened. */
+  async failed(tabId, text) {
+    await this.show(tabId, "warning.svg", t("toggleLabelProblem"), text);
+  }
+
+  async show(tabId, icon, label, title) {
+    await browser.composeAction.setBadgeText({ tabId, text: "" });
+    await browser.composeAction.setIcon({ tabId, path: `icons/${icon}` });
+    await browser.composeAction.setLabel({ tabId, label });
+    await browser.composeAction.setTitle({ tabId, title });
+  }
+}
