@@ -271,6 +271,8 @@ user_pref("toolkit.telemetry.enabled", false);
 user_pref("network.connectivity-service.enabled", false);
 user_pref("network.captive-portal-service.enabled", false);
 user_pref("offline.autoDetect", false);
+user_pref("browser.region.update.enabled", false);
+user_pref("browser.region.network.url", "");
 """
 
 
@@ -355,9 +357,10 @@ class World:
     extra: list = field(default_factory=list)
 
     @staticmethod
-    def start() -> "World":
+    def start(policy: dict) -> "World":
         workdir = Path(tempfile.mkdtemp(prefix="sealpost-e2e-"))
         platform = Platform(workdir)
+        platform.set_policy(**policy)
         sink = Sink()
         control = Control()
         desk = Desk(workdir, platform, "alice")
@@ -370,5 +373,12 @@ class World:
         self.sink.stop()
         self.platform.stop()
         self.control.shutdown()
+        # Keep the logs (Thunderbird's, the platform's, the helper's) for a failed run to read.
+        logs = ROOT / "target" / "test-logs" / "thunderbird"
+        shutil.rmtree(logs, ignore_errors=True)
+        logs.mkdir(parents=True)
+        for path in self.workdir.rglob("*.log*"):
+            if path.is_file():
+                shutil.copy(path, logs / "-".join(path.relative_to(self.workdir).parts))
         if os.environ.get("SEALPOST_KEEP_E2E") is None:
             shutil.rmtree(self.workdir, ignore_errors=True)

@@ -1,0 +1,22 @@
+"""Fixtures for the Thunderbird end-to-end tests: one world (platform, SMTP sink, signed-in
+helper, Thunderbird) for the whole run, since starting Thunderbird is the slow part."""
+
+import pytest
+
+from harness import World
+
+# The tenant's policy for these tests: outside recipients, a subject keyword and a DLP
+# pattern (US social security numbers) each secure a message; attachments alone do not.
+POLICY = {
+    "subject_keywords": ["confidential"],
+    "dlp_patterns": [r"\b\d{3}-\d{2}-\d{4}\b"],
+    "secure_external": True,
+    "secure_attachments": False,
+}
+
+
+@pytest.fixture(scope="session")
+def world():
+    w = World.start(POLICY)
+    yield w
+    w.stop()

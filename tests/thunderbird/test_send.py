@@ -1,0 +1,198 @@
+"""Secure sending from real Thunderbird: what the SMTP sink receives, what the platform
+stores (decrypted with an admin's export) and what the Sent folder keeps, for each case of
+the Thunderbird issue."""
+
+import json
+import os
+import time
+
+from harness import ALICE, Control, Desk, Thunderbird, wait_until
+
+OUTSIDE = "bob@outside.example"
+INSIDE = "dave@acme.example"
+SECRET_BCC = "carol@acme.example"
+
+
+def samples(data: bytes, n: int = 8, size: int = 48) -> list[bytes]:
+    """Windows of `data` spread over its length: if any appears, the bytes leaked."""
+    step = max(1, (len(data) - size) // max(1, n - 1))
+    return [data[i:i + size] for i in range(0, len(data) - size + 1, step)][:n]
+
+
+def everything_in(raw: bytes, message) -> list[bytes]:
+    """The raw mail and every part's decoded payload (base64, quoted-printable undone)."""
+    out = [raw]
+    for part in message.walk():
+        payload = part.get_payload(decode=True)
+        if payload:
+            out.append(payload)
+    return out
+
+
+def assert_absent(needles: list[bytes], haystacks: list[bytes], what: str):
+    for needle in needles:
+        for hay in haystacks:
+            assert needle not in hay, f"{what} leaked"
+
+
+def compose_and_send(world, control=None, toggle=False, **message):
+    control = control or world.control
+    tab = control.call("compose", **message)["tab"]
+    if toggle:
+        control.call("click_toggle", tab=tab)
+    button = wait_for_button(control, tab, toggle)
+    result = control.call("send", timeout=300, tab=tab)
+    return tab, button, result
+
+
+def wait_for_button(control, tab, toggled):
+    """The Sealpost button once it has classified the message (and shows the user's click)."""
+    def settled():
+        b = control.call("button", tab=tab)
+        if b["label"] in ("", "Send secure") or b["tooltip"].startswith("Sealpost: checking"):
+            return None
+        if toggled and b["label"] == "Secure: off":
+            return None
+        return b
+    return wait_until("the Sealpost button to show its state", settled, 30, every=0.25)
+
+
+def secured_stub(world, count, original_markers):
+    """The stub the sink received as message `count`: checked, and its platform message id."""
+    got = world.sink.wait_for(count)
+    mail = got.message
+    message_id = mail["X-Sealpost-Message-Id"]
+    assert message_id, "the stub carries X-Sealpost-Message-Id"
+    body = mail.get_body(("plain",)).get_content()
+    assert f"{world.platform.base}/m/" in body, "the stub links to the platform"
+    assert not [p for p in mail.walk() if p.get_filename()], "no attachment in the stub"
+    assert_absent(original_markers, everything_in(got.raw, mail), "the message's text")
+    return got, message_id
+
+
+def test_external_recipient_html_two_attachments_only_the_stub_leaves(world, tmp_path):
+    report = os.urandom(300 * 1024)
+    big = os.urandom(20 * 1024 * 1024)
+    world.control.files.update({"report.pdf": report, "big.bin": big})
+    before = world.sink.count()
+    _, button, result = compose_and_send(
+        world,
+        to=[f"Bob Outside <{OUTSIDE}>"],
+        bcc=[SECRET_BCC],
+        subject="Quarterly figures",
+        html="<p>Figures attached.</p><p><b>MARKER-Q3-BODY</b> with \u00fcml\u00e4uts</p>",
+        attachments=[{"name": "report.pdf", "type": "application/pdf"}, {"name": "big.bin"}],
+    )
+    assert button["label"] == "Secure: required"
+    assert f"{OUTSIDE} is outside your organisation" in button["tooltip"]
+    assert result["sent"], result
+
+    got, message_id = secured_stub(world, before + 1, [b"MARKER-Q3-BODY"])
+    assert len(got.raw) < 64 * 1024, "only a small stub goes over SMTP"
+    assert_absent(samples(report) + samples(big), everything_in(got.raw, got.message), "attachment bytes")
+    assert sorted(got.rcpt_tos) == sorted([OUTSIDE, SECRET_BCC]), "every recipient gets the stub"
+    assert SECRET_BCC not in got.raw.decode("utf-8", "replace"), "BCC stays hidden"
+    assert got.message["Subject"] == "Secure message: Quarterly figures"
+
+    # The platform holds the original, byte for byte, and nothing of the BCC in the envelope.
+    export = world.platform.export(message_id, tmp_path)
+    assert "MARKER-Q3-BODY" in (export / "body.html").read_text()
+    assert "with \u00fcml\u00e4uts" in (export / "body.html").read_text()
+    assert "MARKER-Q3-BODY" in (export / "body.txt").read_text()
+    assert (export / "attachments" / "1-report.pdf").read_bytes() == report
+    assert (export / "attachments" / "2-big.bin").read_bytes() == big
+    manifest = json.loads((export / "manifest.json").read_text())
+    assert manifest["metadata"]["from"] == ALICE
+    assert manifest["metadata"]["to"] == [OUTSIDE]
+    assert SECRET_BCC not in json.dumps(manifest)
+    assert [a["content_type"] for a in manifest["attachments"]] == ["application/pdf", "application/octet-stream"]
+
+    # The Sent folder keeps the stub with its link, not the message.
+    sent = wait_until("the stub in the Sent folder",
+                      lambda: (s := world.thunderbird.sent_folder()) and message_id.encode() in s and s, 30)
+    assert b"MARKER-Q3-BODY" not in sent
+    assert_absent(samples(report), [sent], "attachment bytes in the Sent copy")
+
+
+def test_internal_recipients_with_the_toggle_off_are_sent_untouched(world):
+    before = world.sink.count()
+    _, button, result = compose_and_send(
+        world, to=[INSIDE], subject="Lunch on Friday", text="MARKER-LUNCH see you at noon")
+    assert button["label"] == "Secure: off"
+    assert result["sent"], result
+    got = world.sink.wait_for(before + 1)
+    assert "MARKER-LUNCH" in got.message.get_body(("plain",)).get_content()
+    assert got.message["X-Sealpost-Message-Id"] is None
+    assert got.message["Subject"] == "Lunch on Friday"
+
+
+def test_the_toggle_secures_a_message_to_an_internal_recipient(world, tmp_path):
+    before = world.sink.count()
+    _, button, result = compose_and_send(
+        world, toggle=True, to=[INSIDE], subject="Salary review", text="MARKER-SALARY 5% more")
+    assert button["label"] == "Secure: on", button
+    assert result["sent"], result
+    _, message_id = secured_stub(world, before + 1, [b"MARKER-SALARY"])
+    export = world.platform.export(message_id, tmp_path)
+    assert "MARKER-SALARY 5% more" in (export / "body.txt").read_text()
+
+
+def test_a_subject_keyword_secures_by_policy(world):
+    before = world.sink.count()
+    _, button, result = compose_and_send(
+        world, to=[INSIDE], subject="Confidential: the merger", text="MARKER-MERGER talks")
+    assert button["label"] == "Secure: required"
+    assert "confidential" in button["tooltip"]
+    assert result["sent"], result
+    secured_stub(world, before + 1, [b"MARKER-MERGER"])
+
+
+def test_a_dlp_pattern_in_the_body_secures_by_policy(world):
+    before = world.sink.count()
+    _, button, result = compose_and_send(
+        world, to=[INSIDE], subject="New hire", html="<p>MARKER-HIRE her SSN is 078-05-1120</p>")
+    assert button["label"] == "Secure: required"
+    assert "information your organisation protects" in button["tooltip"]
+    assert result["sent"], result
+    secured_stub(world, before + 1, [b"MARKER-HIRE", b"078-05-1120"])
+
+
+def test_platform_down_cancels_the_send_and_keeps_the_message(world):
+    world.control.files["plan.txt"] = b"MARKER-PLAN-ATTACHMENT " * 1000
+    before = world.sink.count()
+    world.platform.stop()
+    try:
+        tab, _, result = compose_and_send(
+            world, to=[OUTSIDE], subject="Launch plan", text="MARKER-PLAN body",
+            attachments=[{"name": "plan.txt", "type": "text/plain"}])
+        assert not result["sent"], "the send is cancelled"
+        kept = result["remaining"]
+        assert "MARKER-PLAN body" in kept["body"], "the compose window keeps the body"
+        assert [a["name"] for a in kept["attachments"]] == ["plan.txt"], "and the attachment"
+        told = world.control.call("button", tab=tab)
+        assert "platform cannot be reached" in told["tooltip"], told
+        time.sleep(3)
+        assert world.sink.count() == before, "nothing reached the mail server"
+    finally:
+        world.platform.start()
+
+
+def test_helper_not_installed_cancels_a_message_policy_secures(world):
+    desk = Desk(world.workdir, world.platform, "no-helper", helper_installed=False)
+    control = Control()
+    thunderbird = Thunderbird(desk, world.sink, control)
+    world.extra.append(thunderbird)
+    before = world.sink.count()
+    try:
+        tab, button, result = compose_and_send(
+            world, control=control, to=[OUTSIDE], subject="Offer", text="MARKER-OFFER terms")
+        assert button["label"] == "Secure: problem"
+        assert not result["sent"], "the send is cancelled"
+        assert "MARKER-OFFER terms" in result["remaining"]["body"]
+        told = control.call("button", tab=tab)
+        assert "helper is not installed" in told["tooltip"], told
+        time.sleep(3)
+        assert world.sink.count() == before, "nothing reached the mail server"
+    finally:
+        thunderbird.stop()
+        control.shutdown()
