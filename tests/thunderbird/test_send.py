@@ -4,6 +4,7 @@ the Thunderbird issue."""
 
 import json
 import os
+import threading
 import time
 
 from harness import ALICE, Control, Desk, Thunderbird, wait_until
@@ -35,14 +36,26 @@ def assert_absent(needles: list[bytes], haystacks: list[bytes], what: str):
             assert needle not in hay, f"{what} leaked"
 
 
-def compose_and_send(world, control=None, toggle=False, **message):
+def compose_and_send(world, control=None, toggle=False, watch=None, **message):
+    """Composes, clicks the toggle if asked, waits for the button to settle and sends. With
+    `watch` (a list), the button is read over and over while the send runs, into `watch`."""
     control = control or world.control
     tab = control.call("compose", **message)["tab"]
     if toggle:
         control.call("click_toggle", tab=tab)
     button = wait_for_button(control, tab, toggle)
-    result = control.call("send", timeout=300, tab=tab)
-    return tab, button, result
+    if watch is None:
+        return tab, button, control.call("send", timeout=300, tab=tab)
+    outcome = {}
+    sender = threading.Thread(target=lambda: outcome.update(control.call("send", timeout=300, tab=tab)))
+    sender.start()
+    while sender.is_alive():
+        seen = control.try_call("button", tab=tab)
+        if seen.get("ok"):  # not once the window has closed after sending
+            watch.append(seen)
+        time.sleep(0.05)
+    sender.join()
+    return tab, button, outcome
 
 
 def wait_for_button(control, tab, toggled):
@@ -75,8 +88,10 @@ def test_external_recipient_html_two_attachments_only_the_stub_leaves(world, tmp
     big = os.urandom(20 * 1024 * 1024)
     world.control.files.update({"report.pdf": report, "big.bin": big})
     before = world.sink.count()
+    seen = []
     _, button, result = compose_and_send(
         world,
+        watch=seen,
         to=[f"Bob Outside <{OUTSIDE}>"],
         bcc=[SECRET_BCC],
         subject="Quarterly figures",
@@ -86,6 +101,9 @@ def test_external_recipient_html_two_attachments_only_the_stub_leaves(world, tmp
     assert button["label"] == "Secure: required"
     assert f"{OUTSIDE} is outside your organisation" in button["tooltip"]
     assert result["sent"], result
+    shown = [b for b in seen if b["badge"].endswith("%")]
+    assert shown, f"the compose window showed progress while sending: {seen}"
+    assert any("encrypting" in b["tooltip"] or "uploading" in b["tooltip"] for b in shown)
 
     got, message_id = secured_stub(world, before + 1, [b"MARKER-Q3-BODY"])
     assert len(got.raw) < 64 * 1024, "only a small stub goes over SMTP"
@@ -155,6 +173,19 @@ def test_a_dlp_pattern_in_the_body_secures_by_policy(world):
     assert "information your organisation protects" in button["tooltip"]
     assert result["sent"], result
     secured_stub(world, before + 1, [b"MARKER-HIRE", b"078-05-1120"])
+
+
+def test_policy_can_keep_the_subject_out_of_the_stub(world):
+    world.platform.set_policy(stub_keeps_subject=False)
+    try:
+        before = world.sink.count()
+        _, _, result = compose_and_send(
+            world, to=[OUTSIDE], subject="Takeover of Initech", text="MARKER-TAKEOVER")
+        assert result["sent"], result
+        got, _ = secured_stub(world, before + 1, [b"MARKER-TAKEOVER", b"Initech"])
+        assert "Initech" not in got.message["Subject"]
+    finally:
+        world.platform.set_policy(stub_keeps_subject=True)
 
 
 def test_platform_down_cancels_the_send_and_keeps_the_message(world):

@@ -1,5 +1,6 @@
 /* Test-only driver: takes commands from the test harness's control server (long poll on
-   /next), does them with the real compose API, and posts each result back. */
+   /next), does them with the real compose API, and posts each result back. Commands may
+   overlap; the harness waits for each result it needs. */
 "use strict";
 
 const PRODUCT = "sealpost@sealpost.net";
@@ -91,15 +92,16 @@ async function main() {
     if (cmd.op === "idle") {
       continue;
     }
-    let result;
-    try {
-      result = { ok: true, ...(await run(cmd, control)) };
-    } catch (e) {
-      result = { ok: false, error: String(e) };
-    }
-    await fetch(`${control}/result/${cmd.id}`, { method: "POST", body: JSON.stringify(result) }).catch(
-      () => {},
-    );
+    // Commands run concurrently: a test can read the button while a send is running.
+    run(cmd, control)
+      .then(
+        result => ({ ok: true, ...result }),
+        e => ({ ok: false, error: String(e) }),
+      )
+      .then(result =>
+        fetch(`${control}/result/${cmd.id}`, { method: "POST", body: JSON.stringify(result) }),
+      )
+      .catch(() => {});
   }
 }
 
