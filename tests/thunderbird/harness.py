@@ -292,10 +292,33 @@ class Desk:
         }
         self.env.update(HOME=str(self.home), TMPDIR=str(self.home / "tmp"),
                         SEALPOST_HELPER_SYSTEM_CONFIG=str(self.settings))
+        self.install_browser_recorder()
         if helper_installed:
             self.helper("install")
             self.helper("login", "--platform", platform.base, "--email", ALICE, "--password-stdin",
                         stdin=PASSWORD + "\n")
+
+    @property
+    def opened_urls(self) -> list[str]:
+        """What Thunderbird handed to the desktop's default browser, in order."""
+        path = self.home / "opened-urls"
+        return path.read_text().split() if path.exists() else []
+
+    def install_browser_recorder(self):
+        """Makes this desk's default browser (XDG) a script that writes down each URL."""
+        recorder = self.home / "record-url"
+        recorder.write_text(f'#!/bin/sh\nprintf "%s\\n" "$1" >> {json.dumps(str(self.home / "opened-urls"))}\n')
+        recorder.chmod(0o755)
+        apps = self.home / ".local" / "share" / "applications"
+        apps.mkdir(parents=True)
+        (apps / "sealpost-test-browser.desktop").write_text(
+            "[Desktop Entry]\nType=Application\nName=Test browser\n"
+            f"Exec={recorder} %u\nMimeType=x-scheme-handler/http;x-scheme-handler/https;\n")
+        config = self.home / ".config"
+        config.mkdir(exist_ok=True)
+        (config / "mimeapps.list").write_text(
+            "[Default Applications]\nx-scheme-handler/https=sealpost-test-browser.desktop\n"
+            "x-scheme-handler/http=sealpost-test-browser.desktop\n")
 
     def helper(self, *args: str, stdin: str = "") -> str:
         out = subprocess.run([BIN / "sealpost-helper", *args], input=stdin.encode(),

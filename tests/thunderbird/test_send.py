@@ -188,6 +188,33 @@ def test_policy_can_keep_the_subject_out_of_the_stub(world):
         world.platform.set_policy(stub_keeps_subject=True)
 
 
+def test_the_sent_stub_opens_the_secure_message_in_the_browser(world):
+    before = world.sink.count()
+    _, _, secured = compose_and_send(world, to=[OUTSIDE], subject="Contract", text="MARKER-CONTRACT")
+    _, _, plain = compose_and_send(world, to=[INSIDE], subject="Coffee?", text="MARKER-COFFEE")
+    assert secured["sent"] and plain["sent"]
+    stub = world.sink.wait_for(before + 1).message.get_body(("plain",)).get_content()
+    link = next(w.strip("<>") for w in stub.split() if "/m/" in w)
+    world.sink.wait_for(before + 2)
+    control = world.control
+
+    def action_of(header_message_id):
+        tab = control.call("open_message", headerMessageId=header_message_id)["tab"]
+        return tab, lambda click=False: control.call("display_action", tab=tab, click=click)
+
+    _, plain_action = action_of(plain["headerMessageId"])
+    time.sleep(2)  # time for the extension to look at the message
+    ordinary = plain_action()
+    assert ordinary["present"] and not ordinary["enabled"], "no action on an ordinary message"
+
+    _, stub_action = action_of(secured["headerMessageId"])
+    shown = wait_until("the action on the stub", lambda: (a := stub_action())["enabled"] and a, 30, 0.25)
+    assert shown["label"] == "Open secure message"
+    stub_action(click=True)
+    opened = wait_until("the browser to be asked for the link", lambda: world.desk.opened_urls, 30)
+    assert opened == [link]
+
+
 def test_platform_down_cancels_the_send_and_keeps_the_message(world):
     world.control.files["plan.txt"] = b"MARKER-PLAN-ATTACHMENT " * 1000
     before = world.sink.count()

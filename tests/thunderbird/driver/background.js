@@ -74,6 +74,16 @@ async function run(cmd, control) {
       return browser.composeUi.describe(cmd.tab, PRODUCT);
     case "send":
       return send(cmd);
+    case "open_message": {
+      const tab = await browser.messageDisplay.open({
+        headerMessageId: cmd.headerMessageId,
+        location: "tab",
+        active: true,
+      });
+      return { tab: tab.id };
+    }
+    case "display_action":
+      return browser.composeUi.displayAction(cmd.tab, PRODUCT, Boolean(cmd.click));
     default:
       throw new Error(`unknown op ${cmd.op}`);
   }

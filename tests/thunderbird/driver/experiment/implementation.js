@@ -21,8 +21,26 @@ var composeUi = class extends ExtensionCommon.ExtensionAPI {
       }
       return found;
     }
+    function displayButton(tabId, extensionId) {
+      // A message tab shows about:message in its chromeBrowser; the button lives there.
+      const native = context.extension.tabManager.get(tabId).nativeTab;
+      const doc = (native.chromeBrowser ?? native.messageBrowser)?.contentDocument;
+      const widget = extensionId.toLowerCase().replace(/[^a-z0-9_-]/g, "_");
+      return doc?.getElementById(`${widget}-messageDisplayAction-toolbarbutton`) ?? null;
+    }
     return {
       composeUi: {
+        async displayAction(tabId, extensionId, click) {
+          const b = displayButton(tabId, extensionId);
+          if (!b) {
+            return { present: false, enabled: false, label: "" };
+          }
+          const enabled = !b.disabled && !b.hasAttribute("disabled");
+          if (click && enabled) {
+            b.click();
+          }
+          return { present: true, enabled, label: b.getAttribute("label") ?? "" };
+        },
         async click(tabId, extensionId) {
           button(tabId, extensionId).click();
         },
