@@ -16,7 +16,6 @@ use std::ops::Range;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
-use aws_lc_rs::rand::{SecureRandom, SystemRandom};
 use bytes::Bytes;
 use futures_util::{Stream, StreamExt};
 use object_store::path::Path as ObjectPath;
@@ -82,9 +81,7 @@ const S3_PART: usize = 5 << 20;
 impl BlobStore {
     /// A fresh random name (128 bits, hex).
     pub fn new_name() -> String {
-        let mut b = [0u8; 16];
-        SystemRandom::new().fill(&mut b).expect("system random");
-        hex::encode(b)
+        crate::secrets::random_id()
     }
 
     /// Connects to an S3-compatible bucket.

@@ -61,6 +61,25 @@ pub struct Settings {
     pub s3_access_key_id: Option<String>,
     /// S3 secret key; prefer the `AWS_SECRET_ACCESS_KEY` environment variable.
     pub s3_secret_access_key: Option<Secret>,
+    /// SMTP relay the platform sends its own mail through (codes, notifications). Unset:
+    /// mail is queued and waits until a relay is configured.
+    pub smtp_host: Option<String>,
+    /// Relay port.
+    pub smtp_port: u16,
+    /// `starttls` (required, not opportunistic), `tls` (implicit TLS) or `none` (local relays only).
+    pub smtp_security: String,
+    /// Relay user name, when it wants authentication.
+    pub smtp_username: Option<String>,
+    /// Relay password; prefer the `SEALPOST_SMTP_PASSWORD` environment variable.
+    pub smtp_password: Option<Secret>,
+    /// Sender of the platform's mail, e.g. `Sealpost <no-reply@secure.example.com>`.
+    pub smtp_from: String,
+    /// Extra CA certificate (PEM) to trust for the relay, e.g. a company CA.
+    pub smtp_ca_file: Option<PathBuf>,
+    /// Delivery attempts before a notification is dead-lettered.
+    pub notify_max_attempts: u32,
+    /// First retry delay in milliseconds; doubles each attempt, at most one hour.
+    pub notify_retry_base_ms: u64,
 }
 
 /// A setting that must never be printed (Debug shows `<redacted>`).
@@ -99,6 +118,15 @@ impl Default for Settings {
             s3_prefix: String::new(),
             s3_access_key_id: None,
             s3_secret_access_key: None,
+            smtp_host: None,
+            smtp_port: 587,
+            smtp_security: "starttls".into(),
+            smtp_username: None,
+            smtp_password: None,
+            smtp_from: "Sealpost <no-reply@sealpost.localhost>".into(),
+            smtp_ca_file: None,
+            notify_max_attempts: 8,
+            notify_retry_base_ms: 30_000,
         }
     }
 }
@@ -217,6 +245,33 @@ impl Settings {
         if let Some(v) = get("SEALPOST_S3_PREFIX") {
             self.s3_prefix = v;
         }
+        if let Some(v) = get("SEALPOST_SMTP_HOST") {
+            self.smtp_host = Some(v);
+        }
+        if let Some(v) = get("SEALPOST_SMTP_PORT") {
+            self.smtp_port = parse("SEALPOST_SMTP_PORT", v)?;
+        }
+        if let Some(v) = get("SEALPOST_SMTP_SECURITY") {
+            self.smtp_security = v;
+        }
+        if let Some(v) = get("SEALPOST_SMTP_USERNAME") {
+            self.smtp_username = Some(v);
+        }
+        if let Some(v) = get("SEALPOST_SMTP_PASSWORD") {
+            self.smtp_password = Some(Secret(v));
+        }
+        if let Some(v) = get("SEALPOST_SMTP_FROM") {
+            self.smtp_from = v;
+        }
+        if let Some(v) = get("SEALPOST_SMTP_CA_FILE") {
+            self.smtp_ca_file = Some(v.into());
+        }
+        if let Some(v) = get("SEALPOST_NOTIFY_MAX_ATTEMPTS") {
+            self.notify_max_attempts = parse("SEALPOST_NOTIFY_MAX_ATTEMPTS", v)?;
+        }
+        if let Some(v) = get("SEALPOST_NOTIFY_RETRY_BASE_MS") {
+            self.notify_retry_base_ms = parse("SEALPOST_NOTIFY_RETRY_BASE_MS", v)?;
+        }
         Ok(())
     }
 
@@ -229,6 +284,20 @@ impl Settings {
             return Err(ConfigError::Invalid(
                 "tls_cert_file and tls_key_file must be given together".into(),
             ));
+        }
+        if !["starttls", "tls", "none"].contains(&self.smtp_security.as_str()) {
+            return Err(ConfigError::Invalid(
+                "smtp_security must be \"starttls\", \"tls\" or \"none\"".into(),
+            ));
+        }
+        if self.notify_max_attempts == 0 {
+            return Err(ConfigError::Invalid("notify_max_attempts must be at least 1".into()));
+        }
+        if self.smtp_from.parse::<lettre::message::Mailbox>().is_err() {
+            return Err(ConfigError::Invalid(format!(
+                "smtp_from is not a mail address: {}",
+                self.smtp_from
+            )));
         }
         if !["text", "json"].contains(&self.log_format.as_str()) {
             return Err(ConfigError::Invalid("log_format must be \"text\" or \"json\"".into()));

@@ -27,6 +27,7 @@ const MIGRATIONS: &[(i64, &str)] = &[
     (1, include_str!("../migrations/0001_init.sql")),
     (2, include_str!("../migrations/0002_user_keys.sql")),
     (3, include_str!("../migrations/0003_totp.sql")),
+    (4, include_str!("../migrations/0004_notifications.sql")),
 ];
 
 /// Translates a migration for `engine`. The schema keeps to a subset where three rules

@@ -15,6 +15,7 @@ pub mod config;
 pub mod db;
 pub mod domain;
 pub mod error;
+pub mod notify;
 pub mod ratelimit;
 pub mod reading;
 pub mod routes;

@@ -18,10 +18,12 @@ use std::process::ExitCode;
 use clap::{Parser, Subcommand};
 use sealpost_platform::config::Settings;
 use sealpost_platform::domain::{EmailAddress, Policy, Role};
+use sealpost_platform::notify::{self, Relay};
 use sealpost_platform::reading::StoredMessage;
 use sealpost_platform::startup::{self, BOOTSTRAP_ADMIN};
 use sealpost_platform::state::AppState;
 use sealpost_platform::store::audit::{self, Verdict};
+use sealpost_platform::store::notifications::{self, Outgoing};
 use sealpost_platform::store::{accounts, messages, platform_keys, user_keys};
 use zeroize::Zeroizing;
 
@@ -111,6 +113,27 @@ enum Admin {
         /// The policy document.
         #[arg(long)]
         file: PathBuf,
+    },
+    /// List the platform's outgoing mail (codes, notifications), newest first.
+    Notifications {
+        /// Only `queued`, `sent` or `dead` (dead-lettered) mail.
+        #[arg(long)]
+        state: Option<String>,
+        /// At most this many.
+        #[arg(long, default_value_t = 50)]
+        limit: i64,
+    },
+    /// Put a dead-lettered mail back in the queue (after fixing the cause).
+    RetryNotification {
+        /// Its id, from `notifications`.
+        #[arg(long)]
+        id: i64,
+    },
+    /// Queue a test mail to check the relay settings.
+    TestMail {
+        /// Who receives it.
+        #[arg(long)]
+        to: String,
     },
     /// Generate a new platform key; older keys stay usable for older messages.
     RotatePlatformKey,
@@ -210,6 +233,17 @@ async fn serve(mut settings: Settings) -> Result<(), String> {
     }
     let public_url = state.public_url.clone();
     sealpost_platform::sweep::spawn(state.clone());
+    match Relay::from_settings(&state.settings)? {
+        Some(relay) => notify::spawn(
+            state.db.clone(),
+            relay,
+            state.settings.notify_max_attempts,
+            state.settings.notify_retry_base_ms,
+        ),
+        None => println!(
+            "No SMTP relay configured (smtp_host): the platform's own mail waits in its queue."
+        ),
+    }
     let running = startup::serve(state, listener).await?;
     println!("Sealpost platform listening on https://{} (links use {public_url})", running.addr);
     println!("TLS certificate SHA-256 fingerprint: {}", running.tls.fingerprint);
@@ -322,6 +356,49 @@ async fn admin(settings: Settings, cmd: Admin) -> Result<(), String> {
             println!("Compliance key {} set.", key.key_id());
         }
         Admin::ExportMessage { id, out } => export_message(&state, &id, &out).await?,
+        Admin::Notifications { state, limit } => {
+            let rows = notifications::list(db, state.as_deref(), limit.clamp(1, 10_000))
+                .await
+                .map_err(|e| e.to_string())?;
+            println!(
+                "{:>6}  {:<6}  {:>8}  {:<16} {:<32} last error",
+                "id", "state", "attempts", "kind", "recipient"
+            );
+            for r in rows {
+                println!(
+                    "{:>6}  {:<6}  {:>8}  {:<16} {:<32} {}",
+                    r.id,
+                    r.state,
+                    r.attempts,
+                    r.kind,
+                    r.recipient,
+                    r.last_error.as_deref().unwrap_or("")
+                );
+            }
+        }
+        Admin::RetryNotification { id } => {
+            if !notifications::requeue(db, id).await.map_err(|e| e.to_string())? {
+                return Err(format!("no dead-lettered notification {id}"));
+            }
+            log(db, "notification.requeued", &id.to_string()).await?;
+            println!("Notification {id} queued again.");
+        }
+        Admin::TestMail { to } => {
+            let to = EmailAddress::parse(&to)?;
+            let mail = Outgoing {
+                key: sealpost_platform::secrets::random_id(),
+                tenant_id: None,
+                kind: "test".into(),
+                recipient: to.to_string(),
+                subject: "Sealpost test mail".into(),
+                text: "This is a test of the Sealpost platform's mail settings. Nothing to do.\n"
+                    .into(),
+                html: None,
+            };
+            notifications::enqueue(db, &mail).await.map_err(|e| e.to_string())?;
+            log(db, "notification.test", to.as_str()).await?;
+            println!("Test mail to {to} queued; see `admin notifications` for its delivery.");
+        }
         Admin::RotatePlatformKey => {
             let id = platform_keys::rotate(db, &state.master, state.settings.platform_key_bits)
                 .await

@@ -142,6 +142,13 @@ pub fn load_master_key(
     }
 }
 
+/// A fresh random identifier: 128 bits from the system's generator, as hex.
+pub fn random_id() -> String {
+    let mut b = [0u8; 16];
+    SystemRandom::new().fill(&mut b).expect("system random");
+    hex::encode(b)
+}
+
 /// Creates `path` (which must not exist) readable by its owner only, writes and fsyncs it.
 pub fn write_private_file(path: &Path, contents: &[u8]) -> std::io::Result<()> {
     if let Some(dir) = path.parent() {

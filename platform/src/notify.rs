@@ -1,0 +1,201 @@
+//! The platform's own mail — one-time codes, platform-sent notifications, reply notices,
+//! password resets — queued in the database (`store::notifications`) and delivered by a
+//! worker on every node over SMTP (lettre; STARTTLS or implicit TLS, optional
+//! authentication).
+//!
+//! Delivery is at least once: a claimed row is leased, and a node that dies mid-send leaves
+//! the lease to expire for another to take over. Each mail's Message-ID is its idempotency
+//! key, so the rare copy sent again after such a crash is the same message to every MTA and
+//! mail client. Transient failures (relay down, 4xx) are retried with exponential backoff;
+//! permanent refusals (5xx, an address that cannot be a recipient) and mails that used up
+//! their attempts are dead-lettered for admins (`sealpost-platform admin notifications`).
+
+use std::time::Duration;
+
+use lettre::message::{Mailbox, MultiPart, SinglePart};
+use lettre::transport::smtp::authentication::Credentials;
+use lettre::transport::smtp::client::{Certificate, Tls, TlsParameters};
+use lettre::{AsyncSmtpTransport, AsyncTransport, Message, Tokio1Executor};
+
+use crate::config::Settings;
+use crate::db::{Db, now_ms};
+use crate::store::notifications::{self, Claimed, Outgoing};
+
+/// How long a claimed mail is reserved for the node that claimed it.
+const LEASE_MS: i64 = 120_000;
+/// Mails claimed at once.
+const BATCH: i64 = 16;
+/// How often an idle worker looks for due mail.
+const POLL: Duration = Duration::from_millis(500);
+/// The longest wait between two attempts.
+const MAX_RETRY_DELAY_MS: u64 = 3_600_000;
+/// The SMTP dialogue's time limit per command.
+const SMTP_TIMEOUT: Duration = Duration::from_secs(60);
+
+/// Why a delivery failed.
+#[derive(Debug)]
+pub enum Failure {
+    /// Worth trying again later (the relay is unreachable, a 4xx reply).
+    Transient(String),
+    /// Trying again cannot help (a 5xx reply, an impossible address).
+    Permanent(String),
+}
+
+/// The configured relay.
+#[derive(Clone)]
+pub struct Relay {
+    transport: AsyncSmtpTransport<Tokio1Executor>,
+    from: Mailbox,
+}
+
+impl Relay {
+    /// The relay from the settings; `None` when no `smtp_host` is set.
+    pub fn from_settings(s: &Settings) -> Result<Option<Relay>, String> {
+        let Some(host) = s.smtp_host.as_deref() else {
+            return Ok(None);
+        };
+        let from: Mailbox =
+            s.smtp_from.parse().map_err(|e| format!("smtp_from {:?}: {e}", s.smtp_from))?;
+        let tls = || -> Result<TlsParameters, String> {
+            let mut params = TlsParameters::builder(host.to_string());
+            if let Some(path) = &s.smtp_ca_file {
+                let pem = std::fs::read(path).map_err(|e| format!("{}: {e}", path.display()))?;
+                let cert =
+                    Certificate::from_pem(&pem).map_err(|e| format!("{}: {e}", path.display()))?;
+                params = params.add_root_certificate(cert);
+            }
+            params.build_rustls().map_err(|e| format!("SMTP TLS settings: {e}"))
+        };
+        let builder = match s.smtp_security.as_str() {
+            "tls" => AsyncSmtpTransport::<Tokio1Executor>::builder_dangerous(host)
+                .tls(Tls::Wrapper(tls()?)),
+            "starttls" => AsyncSmtpTransport::<Tokio1Executor>::builder_dangerous(host)
+                .tls(Tls::Required(tls()?)),
+            _ => AsyncSmtpTransport::<Tokio1Executor>::builder_dangerous(host),
+        };
+        let mut builder = builder.port(s.smtp_port).timeout(Some(SMTP_TIMEOUT));
+        if let Some(user) = &s.smtp_username {
+            let password = s.smtp_password.as_ref().map(|p| p.0.clone()).unwrap_or_default();
+            builder = builder.credentials(Credentials::new(user.clone(), password));
+        }
+        Ok(Some(Relay { transport: builder.build(), from }))
+    }
+
+    /// Hands `mail` to the relay.
+    pub async fn send(&self, mail: &Outgoing) -> Result<(), Failure> {
+        let message = compose(&self.from, mail)?;
+        self.transport.send(message).await.map(drop).map_err(|e| {
+            if e.is_permanent() {
+                Failure::Permanent(e.to_string())
+            } else {
+                Failure::Transient(e.to_string())
+            }
+        })
+    }
+}
+
+/// The mail as it goes out: `text/plain`, or `multipart/alternative` with HTML; the
+/// Message-ID derived from the idempotency key.
+pub fn compose(from: &Mailbox, mail: &Outgoing) -> Result<Message, Failure> {
+    let to: Mailbox = mail
+        .recipient
+        .parse()
+        .map_err(|e| Failure::Permanent(format!("recipient {:?}: {e}", mail.recipient)))?;
+    let builder = Message::builder()
+        .from(from.clone())
+        .to(to)
+        .subject(&mail.subject)
+        .message_id(Some(format!("<{}@sealpost.notification>", mail.key)));
+    let built = match &mail.html {
+        Some(html) => {
+            builder.multipart(MultiPart::alternative_plain_html(mail.text.clone(), html.clone()))
+        }
+        None => builder.singlepart(SinglePart::plain(mail.text.clone())),
+    };
+    built.map_err(|e| Failure::Permanent(format!("cannot build the mail: {e}")))
+}
+
+/// The wait before attempt `attempt + 1`: `base`, doubled per attempt, at most an hour.
+pub fn retry_delay_ms(base_ms: u64, attempt: i64) -> u64 {
+    let doublings = u32::try_from(attempt.saturating_sub(1)).unwrap_or(u32::MAX).min(32);
+    base_ms.saturating_mul(1u64 << doublings.min(31)).min(MAX_RETRY_DELAY_MS)
+}
+
+/// Starts the delivery worker (one per node; nodes share the queue).
+pub fn spawn(db: Db, relay: Relay, max_attempts: u32, retry_base_ms: u64) {
+    tokio::spawn(async move {
+        loop {
+            match notifications::claim(&db, BATCH, LEASE_MS).await {
+                Ok(batch) if batch.is_empty() => tokio::time::sleep(POLL).await,
+                Ok(batch) => {
+                    for claimed in batch {
+                        deliver(&db, &relay, &claimed, max_attempts, retry_base_ms).await;
+                    }
+                }
+                Err(e) => {
+                    tracing::warn!(error = %e, "cannot read the notification queue");
+                    tokio::time::sleep(POLL * 10).await;
+                }
+            }
+        }
+    });
+}
+
+async fn deliver(db: &Db, relay: &Relay, c: &Claimed, max_attempts: u32, base_ms: u64) {
+    let outcome = relay.send(&c.mail).await;
+    let settled = match &outcome {
+        Ok(()) => {
+            metrics::counter!("sealpost_notifications_sent_total").increment(1);
+            notifications::mark_sent(db, c).await
+        }
+        Err(Failure::Transient(e)) if c.attempt < i64::from(max_attempts) => {
+            let next = now_ms() + retry_delay_ms(base_ms, c.attempt) as i64;
+            tracing::info!(id = c.id, attempt = c.attempt, error = %e, "notification delivery failed; will retry");
+            notifications::mark_retry(db, c, next, e).await
+        }
+        Err(Failure::Transient(e) | Failure::Permanent(e)) => {
+            metrics::counter!("sealpost_notifications_dead_total").increment(1);
+            tracing::warn!(id = c.id, attempt = c.attempt, error = %e, "notification dead-lettered");
+            notifications::mark_dead(db, c, e).await
+        }
+    };
+    match settled {
+        Ok(true) => {}
+        Ok(false) => tracing::warn!(id = c.id, "notification lease expired before it was settled"),
+        Err(e) => tracing::warn!(id = c.id, error = %e, "cannot record a notification's delivery"),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn retries_back_off_exponentially_up_to_an_hour() {
+        assert_eq!(retry_delay_ms(30_000, 1), 30_000);
+        assert_eq!(retry_delay_ms(30_000, 2), 60_000);
+        assert_eq!(retry_delay_ms(30_000, 4), 240_000);
+        assert_eq!(retry_delay_ms(30_000, 50), MAX_RETRY_DELAY_MS);
+        assert_eq!(retry_delay_ms(u64::MAX, 3), MAX_RETRY_DELAY_MS);
+    }
+
+    #[test]
+    fn the_message_id_is_the_idempotency_key() {
+        let from: Mailbox = "Sealpost <no-reply@sealpost.localhost>".parse().expect("from");
+        let mail = Outgoing {
+            key: "k-123".into(),
+            tenant_id: None,
+            kind: "test".into(),
+            recipient: "bob@outside.example".into(),
+            subject: "Your code".into(),
+            text: "123456".into(),
+            html: Some("<p>123456</p>".into()),
+        };
+        let raw =
+            String::from_utf8(compose(&from, &mail).expect("mail").formatted()).expect("utf-8");
+        assert!(raw.contains("Message-ID: <k-123@sealpost.notification>"), "{raw}");
+        assert!(raw.contains("multipart/alternative"));
+        let bad = Outgoing { recipient: "not an address".into(), ..mail };
+        assert!(matches!(compose(&from, &bad), Err(Failure::Permanent(_))));
+    }
+}

@@ -1,0 +1,193 @@
+//! The outgoing-mail queue (`notifications`). Rows are claimed in batches with a lease: the
+//! claim moves `next_attempt_at` to the lease's end and counts the attempt, so the attempt
+//! number is the claim's token — only the worker holding it can settle the row. On
+//! PostgreSQL the claim skips rows another node is claiming (`FOR UPDATE SKIP LOCKED`); on
+//! SQLite the single writer serialises claims.
+
+use sqlx::Row;
+
+use super::StoreError;
+use crate::db::{Db, Engine, now_ms};
+
+/// A mail to send.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Outgoing {
+    /// Unique per notification: enqueueing it again does nothing. Also the Message-ID.
+    pub key: String,
+    /// The tenant it is sent for (its relay, its reports), if any.
+    pub tenant_id: Option<i64>,
+    /// What it is: `one_time_code`, `message_link`, `reply`, `password_reset`, `test`.
+    pub kind: String,
+    /// The one recipient.
+    pub recipient: String,
+    /// Subject line.
+    pub subject: String,
+    /// Plain-text body.
+    pub text: String,
+    /// HTML body, when there is one.
+    pub html: Option<String>,
+}
+
+/// A claimed row: the mail and the claim's token.
+#[derive(Clone, Debug)]
+pub struct Claimed {
+    /// Row id.
+    pub id: i64,
+    /// Attempts so far, this one included; settles the row only while it is unchanged.
+    pub attempt: i64,
+    /// The mail.
+    pub mail: Outgoing,
+}
+
+/// A row as admins see it.
+#[derive(Clone, Debug, sqlx::FromRow)]
+pub struct Listed {
+    /// Row id.
+    pub id: i64,
+    /// Kind.
+    pub kind: String,
+    /// Recipient.
+    pub recipient: String,
+    /// `queued`, `sent` or `dead`.
+    pub state: String,
+    /// Attempts made.
+    pub attempts: i64,
+    /// The last delivery error.
+    pub last_error: Option<String>,
+    /// Queued at, ms.
+    pub created_at: i64,
+}
+
+/// Queues `mail`; false when a notification with its key is already queued or sent.
+pub async fn enqueue(db: &Db, mail: &Outgoing) -> Result<bool, StoreError> {
+    let now = now_ms();
+    let done = sqlx::query(
+        "INSERT INTO notifications (tenant_id, idempotency_key, kind, recipient, subject, \
+         body_text, body_html, state, attempts, next_attempt_at, created_at) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, 'queued', 0, $8, $9) \
+         ON CONFLICT (idempotency_key) DO NOTHING",
+    )
+    .bind(mail.tenant_id)
+    .bind(&mail.key)
+    .bind(&mail.kind)
+    .bind(&mail.recipient)
+    .bind(&mail.subject)
+    .bind(&mail.text)
+    .bind(&mail.html)
+    .bind(now)
+    .bind(now)
+    .execute(&db.pool)
+    .await?;
+    Ok(done.rows_affected() == 1)
+}
+
+/// The claim, with the row lock clause each engine wants (`$1` lease end, `$2` now, `$3` limit).
+macro_rules! claim_sql {
+    ($lock:literal) => {
+        concat!(
+            "UPDATE notifications SET attempts = attempts + 1, next_attempt_at = $1 ",
+            "WHERE id IN (SELECT id FROM notifications WHERE state = 'queued' AND next_attempt_at <= $2 ",
+            "ORDER BY next_attempt_at, id LIMIT $3",
+            $lock,
+            ") RETURNING id, attempts, idempotency_key, tenant_id, kind, recipient, subject, body_text, body_html"
+        )
+    };
+}
+
+/// Claims up to `limit` due rows for `lease_ms`.
+pub async fn claim(db: &Db, limit: i64, lease_ms: i64) -> Result<Vec<Claimed>, StoreError> {
+    let now = now_ms();
+    let sql = match db.engine {
+        Engine::Postgres => claim_sql!(" FOR UPDATE SKIP LOCKED"),
+        Engine::Sqlite => claim_sql!(""),
+    };
+    let rows =
+        sqlx::query(sql).bind(now + lease_ms).bind(now).bind(limit).fetch_all(&db.pool).await?;
+    rows.iter()
+        .map(|r| {
+            Ok(Claimed {
+                id: r.try_get("id")?,
+                attempt: r.try_get("attempts")?,
+                mail: Outgoing {
+                    key: r.try_get("idempotency_key")?,
+                    tenant_id: r.try_get("tenant_id")?,
+                    kind: r.try_get("kind")?,
+                    recipient: r.try_get("recipient")?,
+                    subject: r.try_get("subject")?,
+                    text: r.try_get("body_text")?,
+                    html: r.try_get("body_html")?,
+                },
+            })
+        })
+        .collect()
+}
+
+/// The relay accepted the mail.
+pub async fn mark_sent(db: &Db, c: &Claimed) -> Result<bool, StoreError> {
+    settle(db, c, "sent", None, None).await
+}
+
+/// Delivery failed for now: try again at `next_at` (ms).
+pub async fn mark_retry(
+    db: &Db,
+    c: &Claimed,
+    next_at: i64,
+    error: &str,
+) -> Result<bool, StoreError> {
+    settle(db, c, "queued", Some(next_at), Some(error)).await
+}
+
+/// Delivery failed for good (a permanent refusal, or too many attempts): dead-lettered.
+pub async fn mark_dead(db: &Db, c: &Claimed, error: &str) -> Result<bool, StoreError> {
+    settle(db, c, "dead", None, Some(error)).await
+}
+
+async fn settle(
+    db: &Db,
+    c: &Claimed,
+    state: &str,
+    next_at: Option<i64>,
+    error: Option<&str>,
+) -> Result<bool, StoreError> {
+    let now = now_ms();
+    let done = sqlx::query(
+        "UPDATE notifications SET state = $1, next_attempt_at = COALESCE($2, next_attempt_at), \
+         last_error = COALESCE($3, last_error), \
+         sent_at = CASE WHEN $1 = 'sent' THEN $4 ELSE sent_at END \
+         WHERE id = $5 AND attempts = $6 AND state = 'queued'",
+    )
+    .bind(state)
+    .bind(next_at)
+    .bind(error)
+    .bind(now)
+    .bind(c.id)
+    .bind(c.attempt)
+    .execute(&db.pool)
+    .await?;
+    Ok(done.rows_affected() == 1)
+}
+
+/// Rows in `state` (all when `None`), newest first, at most `limit`.
+pub async fn list(db: &Db, state: Option<&str>, limit: i64) -> Result<Vec<Listed>, StoreError> {
+    Ok(sqlx::query_as(
+        "SELECT id, kind, recipient, state, attempts, last_error, created_at FROM notifications \
+         WHERE ($1 IS NULL OR state = $1) ORDER BY id DESC LIMIT $2",
+    )
+    .bind(state)
+    .bind(limit)
+    .fetch_all(&db.pool)
+    .await?)
+}
+
+/// Puts a dead-lettered row back in the queue (an admin fixed the cause).
+pub async fn requeue(db: &Db, id: i64) -> Result<bool, StoreError> {
+    let done = sqlx::query(
+        "UPDATE notifications SET state = 'queued', attempts = 0, next_attempt_at = $1 \
+         WHERE id = $2 AND state = 'dead'",
+    )
+    .bind(now_ms())
+    .bind(id)
+    .execute(&db.pool)
+    .await?;
+    Ok(done.rows_affected() == 1)
+}

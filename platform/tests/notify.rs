@@ -1,0 +1,243 @@
+//! The platform's outgoing mail queue, with the real binary and a real SMTP server (aiosmtpd,
+//! `tests/smtp_sink.py`): a relay that is down for a while gets every mail exactly once when
+//! it comes back; a permanent refusal is dead-lettered and shown to admins; two platform
+//! processes on one database share the queue without sending anything twice.
+//!
+//! Runs on SQLite, or on PostgreSQL when `SEALPOST_TEST_DATABASE_URL` is set.
+
+use std::collections::BTreeSet;
+use std::io::{BufRead, BufReader};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use sealpost_platform::db::Db;
+use sealpost_platform::store::notifications::{self, Outgoing};
+
+fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0").expect("bind").local_addr().expect("addr").port()
+}
+
+/// A database of its own for one test: SQLite in `data`, or a new database on the
+/// PostgreSQL server of `SEALPOST_TEST_DATABASE_URL`.
+async fn test_database(data: &Path) -> String {
+    match std::env::var("SEALPOST_TEST_DATABASE_URL") {
+        Ok(server) if server.starts_with("postgres") => {
+            use sqlx::Executor;
+            sqlx::any::install_default_drivers();
+            let name = format!("sealpost_test_{}", sealpost_platform::secrets::random_id());
+            let admin = sqlx::AnyPool::connect(&server).await.expect("connect to PostgreSQL");
+            admin
+                .execute(sqlx::AssertSqlSafe(format!("CREATE DATABASE {name}")))
+                .await
+                .expect("create a test database");
+            let (base, _) = server.rsplit_once('/').expect("URL with a database name");
+            format!("{base}/{name}")
+        }
+        _ => {
+            std::fs::create_dir_all(data).expect("data folder");
+            format!("sqlite://{}?mode=rwc", data.join("sealpost.db").display())
+        }
+    }
+}
+
+/// A tag unique to this test, in every address it uses.
+fn tag() -> String {
+    sealpost_platform::secrets::random_id()[..12].to_string()
+}
+
+/// aiosmtpd from the project's Python environment (`./scripts/test` creates it).
+struct Sink {
+    child: Child,
+    out: PathBuf,
+}
+
+impl Sink {
+    fn start(port: u16, out: &Path) -> Sink {
+        let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
+        let python = std::env::var_os("SEALPOST_TEST_PYTHON")
+            .map(PathBuf::from)
+            .unwrap_or_else(|| root.join("target/pyenv/bin/python"));
+        assert!(
+            python.exists(),
+            "{} is missing: these tests need aiosmtpd (run ./scripts/test, or `. scripts/lib.sh && ensure_pyenv`)",
+            python.display()
+        );
+        let mut child = Command::new(python)
+            .arg(Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/smtp_sink.py"))
+            .args(["--port", &port.to_string(), "--out"])
+            .arg(out)
+            .stdout(Stdio::piped())
+            .spawn()
+            .expect("start the SMTP sink");
+        let mut line = String::new();
+        BufReader::new(child.stdout.as_mut().expect("stdout")).read_line(&mut line).expect("read");
+        assert_eq!(line.trim(), "ready", "the SMTP sink did not start");
+        Sink { child, out: out.to_path_buf() }
+    }
+
+    /// The Message-IDs of every mail received for addresses containing `tag`, one per copy.
+    fn received(&self, tag: &str) -> Vec<String> {
+        let mut ids = Vec::new();
+        for entry in std::fs::read_dir(&self.out).into_iter().flatten().flatten() {
+            if entry.path().extension().is_some_and(|e| e == "eml") {
+                let text = std::fs::read_to_string(entry.path()).expect("read");
+                if text.contains(tag) {
+                    let id = text
+                        .lines()
+                        .find_map(|l| l.strip_prefix("Message-ID: "))
+                        .expect("Message-ID");
+                    ids.push(id.to_string());
+                }
+            }
+        }
+        ids
+    }
+}
+
+impl Drop for Sink {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// `sealpost-platform serve` with a relay on `smtp_port`.
+struct Server {
+    child: Child,
+}
+
+impl Server {
+    fn start(data: &Path, database: &str, smtp_port: u16) -> Server {
+        let port = free_port();
+        let mut child = Command::new(env!("CARGO_BIN_EXE_sealpost-platform"))
+            .args(["serve", "--listen", &format!("127.0.0.1:{port}"), "--data-dir"])
+            .arg(data)
+            .args(["--database-url", database])
+            .env("SEALPOST_LOG", "warn")
+            .env("SEALPOST_SMTP_HOST", "127.0.0.1")
+            .env("SEALPOST_SMTP_PORT", smtp_port.to_string())
+            .env("SEALPOST_SMTP_SECURITY", "none")
+            .env("SEALPOST_NOTIFY_RETRY_BASE_MS", "200")
+            .env("SEALPOST_NOTIFY_MAX_ATTEMPTS", "30")
+            .stdout(Stdio::piped())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("start the platform");
+        let mut lines = BufReader::new(child.stdout.take().expect("stdout")).lines();
+        for line in lines.by_ref() {
+            if line.expect("line").contains("listening on") {
+                break;
+            }
+        }
+        std::thread::spawn(move || lines.for_each(drop));
+        Server { child }
+    }
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn admin(data: &Path, database: &str, args: &[&str]) -> String {
+    let out = Command::new(env!("CARGO_BIN_EXE_sealpost-platform"))
+        .arg("--data-dir")
+        .arg(data)
+        .args(["--database-url", database, "admin"])
+        .args(args)
+        .env("SEALPOST_LOG", "warn")
+        .output()
+        .expect("admin");
+    assert!(out.status.success(), "admin {args:?}: {}", String::from_utf8_lossy(&out.stderr));
+    String::from_utf8(out.stdout).expect("utf-8")
+}
+
+fn wait_for<T>(what: &str, timeout: Duration, mut check: impl FnMut() -> Option<T>) -> T {
+    let start = Instant::now();
+    loop {
+        if let Some(v) = check() {
+            return v;
+        }
+        assert!(start.elapsed() < timeout, "timed out waiting for {what}");
+        std::thread::sleep(Duration::from_millis(100));
+    }
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_relay_down_for_a_while_gets_every_mail_exactly_once_and_refusals_are_dead_lettered() {
+    let dir = tempfile::tempdir().expect("tmp");
+    let data = dir.path().join("data");
+    let database = test_database(&data).await;
+    let admin = |args: &[&str]| admin(&data, &database, args);
+    let smtp_port = free_port();
+    let tag = tag();
+    let _server = Server::start(&data, &database, smtp_port);
+    for i in 0..5 {
+        admin(&["test-mail", "--to", &format!("user{i}-{tag}@relay.example")]);
+    }
+    admin(&["test-mail", "--to", &format!("reject-{tag}@relay.example")]);
+
+    // The relay is down: every mail is tried, fails, and stays queued with the reason.
+    let ours = |listing: &str| -> Vec<String> {
+        listing.lines().filter(|l| l.contains(&tag)).map(str::to_string).collect()
+    };
+    wait_for("failed attempts", Duration::from_secs(20), || {
+        let rows = ours(&admin(&["notifications", "--state", "queued"]));
+        (rows.len() == 6 && rows.iter().all(|r| r.contains("onnection refused"))).then_some(())
+    });
+
+    // The relay comes back: each mail arrives once; the refused one is dead-lettered.
+    let sink = Sink::start(smtp_port, &dir.path().join("sink"));
+    wait_for("five mails at the sink", Duration::from_secs(30), || {
+        (sink.received(&tag).len() >= 5).then_some(())
+    });
+    let dead = wait_for("the refusal dead-lettered", Duration::from_secs(30), || {
+        let rows = ours(&admin(&["notifications", "--state", "dead"]));
+        (!rows.is_empty()).then_some(rows)
+    });
+    assert_eq!(dead.len(), 1);
+    assert!(dead[0].contains(&format!("reject-{tag}@relay.example")) && dead[0].contains("550"));
+    std::thread::sleep(Duration::from_secs(2));
+    let ids = sink.received(&tag);
+    assert_eq!(ids.len(), 5, "no mail twice: {ids:?}");
+    assert_eq!(ids.iter().collect::<BTreeSet<_>>().len(), 5);
+    assert_eq!(ours(&admin(&["notifications", "--state", "sent"])).len(), 5);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn two_platform_processes_share_the_queue_without_sending_twice() {
+    let dir = tempfile::tempdir().expect("tmp");
+    let data = dir.path().join("data");
+    let smtp_port = free_port();
+    let tag = tag();
+    let database = test_database(&data).await;
+    let sink = Sink::start(smtp_port, &dir.path().join("sink"));
+    // Two nodes on one database (and one master key, as nodes of one deployment have).
+    let _a = Server::start(&data, &database, smtp_port);
+    let _b = Server::start(&data, &database, smtp_port);
+    let db = Db::connect(&database).await.expect("db");
+    const MAILS: usize = 40;
+    for i in 0..MAILS {
+        let mail = Outgoing {
+            key: format!("{tag}-{i}"),
+            tenant_id: None,
+            kind: "test".into(),
+            recipient: format!("user{i}-{tag}@relay.example"),
+            subject: format!("Mail {i}"),
+            text: "Hello".into(),
+            html: None,
+        };
+        assert!(notifications::enqueue(&db, &mail).await.expect("enqueue"));
+        assert!(!notifications::enqueue(&db, &mail).await.expect("again"), "the key is unique");
+    }
+    wait_for("every mail at the sink", Duration::from_secs(60), || {
+        (sink.received(&tag).len() >= MAILS).then_some(())
+    });
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    let ids = sink.received(&tag);
+    assert_eq!(ids.len(), MAILS, "no mail sent twice");
+    assert_eq!(ids.iter().collect::<BTreeSet<_>>().len(), MAILS);
+}
