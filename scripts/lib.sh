@@ -98,3 +98,29 @@ stop_test_s3() {
     wait "$S3_TEST_PID" 2>/dev/null || true
     S3_TEST_PID=""
 }
+
+# Thunderbird 140 ESR beside the installed (newer) one, for the end-to-end tests: Debian
+# bookworm carries 140 in main and the newest ESR in bookworm-security, and apt installs one
+# at a time, so 140's package is unpacked under target/. Sets THUNDERBIRD_140 to its binary.
+ensure_thunderbird_140() {
+    local dir="target/thunderbird-140"
+    THUNDERBIRD_140="$dir/usr/lib/thunderbird/thunderbird"
+    [ -x "$THUNDERBIRD_140" ] && return 0
+    apt_install thunderbird || return 1
+    local version
+    version=$(apt-cache madison thunderbird | awk '{print $3}' | grep '^1:140\.' | sort -V | tail -n 1)
+    if [ -z "$version" ]; then
+        local sudo=""
+        [ "$(id -u)" -eq 0 ] || sudo="sudo"
+        $sudo apt-get update -qq
+        version=$(apt-cache madison thunderbird | awk '{print $3}' | grep '^1:140\.' | sort -V | tail -n 1)
+    fi
+    [ -n "$version" ] || { echo "no Thunderbird 140 package in the apt sources" >&2; return 1; }
+    local tmp
+    tmp=$(mktemp -d)
+    (cd "$tmp" && apt-get download -qq "thunderbird=$version" 2>/dev/null) || { rm -rf "$tmp"; return 1; }
+    rm -rf "$dir" && mkdir -p "$dir"
+    dpkg -x "$tmp"/thunderbird_*.deb "$dir"
+    rm -rf "$tmp"
+    [ -x "$THUNDERBIRD_140" ]
+}

@@ -215,6 +215,28 @@ def test_the_sent_stub_opens_the_secure_message_in_the_browser(world):
     assert opened == [link]
 
 
+def test_clicking_the_button_during_a_secure_send_cancels_it(world):
+    world.control.files["large.bin"] = os.urandom(24 * 1024 * 1024)
+    before = world.sink.count()
+    control = world.control
+    tab = control.call("compose", to=[OUTSIDE], subject="Big drawings", text="MARKER-DRAWINGS",
+                       attachments=[{"name": "large.bin"}])["tab"]
+    wait_for_button(control, tab, False)
+    outcome = {}
+    sender = threading.Thread(target=lambda: outcome.update(control.call("send", timeout=300, tab=tab)))
+    sender.start()
+    wait_until("progress on the button", lambda: control.call("button", tab=tab)["badge"].endswith("%"), 60, 0.02)
+    control.call("click_toggle", tab=tab)
+    sender.join()
+    assert not outcome["sent"], "the user cancelled the send"
+    assert [a["name"] for a in outcome["remaining"]["attachments"]] == ["large.bin"]
+    assert "MARKER-DRAWINGS" in outcome["remaining"]["body"]
+    told = control.call("button", tab=tab)
+    assert "cancelled" in told["tooltip"], told
+    time.sleep(2)
+    assert world.sink.count() == before, "nothing reached the mail server"
+
+
 def test_platform_down_cancels_the_send_and_keeps_the_message(world):
     world.control.files["plan.txt"] = b"MARKER-PLAN-ATTACHMENT " * 1000
     before = world.sink.count()

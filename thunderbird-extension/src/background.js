@@ -8,7 +8,7 @@
 import { Helper } from "./helper.js";
 import { StubOpener } from "./display.js";
 import { MESSAGE_ID_HEADER, alreadySecured, candidate } from "./message.js";
-import { secure } from "./send.js";
+import { Cancellation, secure } from "./send.js";
 import { Toggles } from "./toggle.js";
 import { describeError, describeReasons } from "./words.js";
 
@@ -64,11 +64,17 @@ async function onBeforeSend(tab, details) {
   if (!verdict.secure) {
     return {};
   }
-  toggles.busy.add(tab.id);
+  const cancellation = new Cancellation();
+  toggles.busy.set(tab.id, cancellation);
   try {
-    const result = await secure(helper, tab.id, details, (phase, fraction) =>
-      toggles.progress(tab.id, phase, fraction).catch(() => {}),
+    const result = await secure(
+      helper,
+      tab.id,
+      details,
+      (phase, fraction) => toggles.progress(tab.id, phase, fraction).catch(() => {}),
+      cancellation,
     );
+    cancellation.check(); // a click after the last answer still stops the send
     for (const id of result.attachmentIds) {
       await browser.compose.removeAttachment(tab.id, id);
     }

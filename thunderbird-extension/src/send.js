@@ -23,13 +23,32 @@ function base64(blob) {
   });
 }
 
+/** Lets the user stop a running secure send (the button, clicked while it runs). */
+export class Cancellation {
+  constructor() {
+    this.cancelled = false;
+    this.stopHelper = null;
+  }
+
+  cancel() {
+    this.cancelled = true;
+    this.stopHelper?.();
+  }
+
+  check() {
+    if (this.cancelled) {
+      throw new HelperError("cancelled", "the user cancelled the secure send");
+    }
+  }
+}
+
 /**
  * Secures the message in compose tab `tabId`; returns the changes for `onBeforeSend`
  * (stub subject and body, the Sealpost header) and the platform's message id. The caller
  * removes the attachments once it commits to sending the stub.
- * `progress(phase, fraction)` is told how far it is.
+ * `progress(phase, fraction)` is told how far it is; `cancellation` may stop it at any point.
  */
-export async function secure(helper, tabId, details, progress) {
+export async function secure(helper, tabId, details, progress, cancellation) {
   const hello = await helper.greet();
   const chunkBytes = Math.max(64 * 1024, hello.max_chunk_bytes ?? 4 * 1024 * 1024);
   const listed = await browser.compose.listAttachments(tabId);
@@ -39,6 +58,7 @@ export async function secure(helper, tabId, details, progress) {
     files.push({ id: a.id, file, name: a.name || file.name });
   }
   const message = await outgoing(details);
+  cancellation.check();
   const begun = await helper.request({
     type: "send_begin",
     message,
@@ -50,13 +70,17 @@ export async function secure(helper, tabId, details, progress) {
     })),
   });
   const send = begun.send;
+  // The helper stops reading, sealing or uploading, and a running send_end answers `cancelled`.
+  cancellation.stopHelper = () => helper.request({ type: "cancel", send }).catch(() => {});
   try {
+    cancellation.check();
     const total = files.reduce((n, f) => n + f.file.size, 0);
     let streamed = 0;
     const inFlight = [];
     for (let index = 0; index < files.length; index++) {
       const file = files[index].file;
       for (let offset = 0; offset < file.size; offset += chunkBytes) {
+        cancellation.check();
         const slice = file.slice(offset, Math.min(offset + chunkBytes, file.size));
         const data = await base64(slice);
         inFlight.push(
@@ -71,6 +95,7 @@ export async function secure(helper, tabId, details, progress) {
       }
     }
     await Promise.all(inFlight);
+    cancellation.check();
     const done = await helper.request(
       { type: "send_end", send },
       { onProgress: p => progress(p.phase, p.total ? p.done / p.total : 0) },

@@ -11,7 +11,7 @@ export class Toggles {
   constructor(helper) {
     this.helper = helper;
     this.choice = new Map(); // tabId → true when the user switched "Send secure" on
-    this.busy = new Set(); // tabs in the middle of a secure send
+    this.busy = new Map(); // tabs in the middle of a secure send → its Cancellation
   }
 
   /** The user's button state for `tabId`: true (on) or null (left to policy). */
@@ -19,9 +19,11 @@ export class Toggles {
     return this.choice.get(tabId) ?? null;
   }
 
-  /** The button was clicked: switch the user's choice and show the result. */
+  /** The button was clicked: during a secure send it cancels the send; otherwise it
+   * switches the user's choice and shows the result. */
   async flip(tabId) {
     if (this.busy.has(tabId)) {
+      this.busy.get(tabId).cancel();
       return;
     }
     this.choice.set(tabId, this.toggle(tabId) ? null : true);
