@@ -68,6 +68,14 @@ pub enum HelperError {
     /// The mail client sent something the helper cannot use.
     #[error("{0}")]
     BadRequest(String),
+    /// The message is from another address than the one signed in on this computer.
+    #[error("the message is from {from} but this computer is signed in to Sealpost as {enrolled}")]
+    WrongSender {
+        /// The message's sender.
+        from: String,
+        /// The signed-in user.
+        enrolled: String,
+    },
     /// The operating system's keychain cannot be used.
     #[error("the system keychain is not available: {0}")]
     Keychain(String),
@@ -100,6 +108,7 @@ impl HelperError {
             HelperError::Platform { .. } => "platform_error",
             HelperError::Cancelled => "cancelled",
             HelperError::BadRequest(_) => "bad_request",
+            HelperError::WrongSender { .. } => "wrong_sender",
             HelperError::Keychain(_) => "keychain_unavailable",
             HelperError::Config(_) => "config",
             HelperError::Message(_) => "bad_message",

@@ -116,7 +116,10 @@ fn main() -> ExitCode {
             tracing::error!(code = e.code(), "{e}");
             eprintln!("sealpost-helper: error[{}]: {e}", e.code());
             ExitCode::from(match e {
-                HelperError::BadRequest(_) | HelperError::Message(_) | HelperError::Config(_) => 2,
+                HelperError::BadRequest(_)
+                | HelperError::WrongSender { .. }
+                | HelperError::Message(_)
+                | HelperError::Config(_) => 2,
                 _ => 1,
             })
         }

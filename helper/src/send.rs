@@ -29,10 +29,10 @@ pub struct Prepared {
 pub async fn prepare(ctx: &Context, details: &MessageDetails) -> Result<Prepared> {
     let (enrolment, client) = ctx.connect().await?;
     if !details.from.trim().eq_ignore_ascii_case(&enrolment.email) {
-        return Err(HelperError::BadRequest(format!(
-            "the message is from {} but this computer is signed in to Sealpost as {}",
-            details.from, enrolment.email
-        )));
+        return Err(HelperError::WrongSender {
+            from: details.from.trim().to_string(),
+            enrolled: enrolment.email.clone(),
+        });
     }
     let offered = client.platform_key().await?;
     if offered.key_id != enrolment.platform_key.key_id {

@@ -237,6 +237,18 @@ def test_clicking_the_button_during_a_secure_send_cancels_it(world):
     assert world.sink.count() == before, "nothing reached the mail server"
 
 
+def test_a_message_from_another_address_than_the_signed_in_one_is_not_sent(world):
+    before = world.sink.count()
+    tab, _, result = compose_and_send(
+        world, **{"from": "Alice Alias <alias@acme.example>"}, to=[OUTSIDE], subject="From the alias",
+        text="MARKER-ALIAS")
+    assert not result["sent"]
+    told = world.control.call("button", tab=tab)
+    assert "not signed in with" in told["tooltip"], told
+    time.sleep(2)
+    assert world.sink.count() == before
+
+
 def test_platform_down_cancels_the_send_and_keeps_the_message(world):
     world.control.files["plan.txt"] = b"MARKER-PLAN-ATTACHMENT " * 1000
     before = world.sink.count()

@@ -287,6 +287,7 @@ fn a_cancelled_send_leaves_nothing_behind() {
     // And one from someone else's address is refused before anything is sealed.
     let r = h.call(json!({"id": 8, "type": "send_begin",
         "message": {"from": "mallory@acme.example", "to": ["eve@outside.example"], "subject": "x"}}));
+    assert_eq!(error_code(&r), "wrong_sender");
     assert!(
         r["error"]["message"].as_str().expect("msg").contains("signed in to Sealpost as"),
         "{r}"

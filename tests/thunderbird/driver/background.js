@@ -25,6 +25,9 @@ async function compose(cmd, control) {
     subject: cmd.subject,
     attachments,
   };
+  if (cmd.from) {
+    details.from = cmd.from;
+  }
   if (cmd.html != null) {
     details.isPlainText = false;
     details.body = cmd.html;
