@@ -28,6 +28,7 @@ const MIGRATIONS: &[(i64, &str)] = &[
     (2, include_str!("../migrations/0002_user_keys.sql")),
     (3, include_str!("../migrations/0003_totp.sql")),
     (4, include_str!("../migrations/0004_notifications.sql")),
+    (5, include_str!("../migrations/0005_tenant_relays.sql")),
 ];
 
 /// Translates a migration for `engine`. The schema keeps to a subset where three rules

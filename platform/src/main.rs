@@ -16,14 +16,16 @@ use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
+use sealpost_platform::config::Secret;
 use sealpost_platform::config::Settings;
 use sealpost_platform::domain::{EmailAddress, Policy, Role};
-use sealpost_platform::notify::{self, Relay};
+use sealpost_platform::notify;
 use sealpost_platform::reading::StoredMessage;
 use sealpost_platform::startup::{self, BOOTSTRAP_ADMIN};
 use sealpost_platform::state::AppState;
 use sealpost_platform::store::audit::{self, Verdict};
 use sealpost_platform::store::notifications::{self, Outgoing};
+use sealpost_platform::store::relays::{self, RelaySettings};
 use sealpost_platform::store::{accounts, messages, platform_keys, user_keys};
 use zeroize::Zeroizing;
 
@@ -129,11 +131,42 @@ enum Admin {
         #[arg(long)]
         id: i64,
     },
+    /// Give a tenant its own SMTP relay for the platform's mail to and for its people. With
+    /// --username, the password is read from standard input.
+    SetRelay {
+        /// Tenant name.
+        #[arg(long)]
+        tenant: String,
+        /// Relay host.
+        #[arg(long)]
+        host: String,
+        /// Relay port.
+        #[arg(long, default_value_t = 587)]
+        port: u16,
+        /// `starttls`, `tls` or `none`.
+        #[arg(long, default_value = "starttls")]
+        security: String,
+        /// User name for authentication.
+        #[arg(long)]
+        username: Option<String>,
+        /// Sender of the tenant's mail, e.g. "Acme secure mail <secure@acme.example>".
+        #[arg(long)]
+        from: String,
+    },
+    /// Remove a tenant's own relay (its mail goes through the global one again).
+    ClearRelay {
+        /// Tenant name.
+        #[arg(long)]
+        tenant: String,
+    },
     /// Queue a test mail to check the relay settings.
     TestMail {
         /// Who receives it.
         #[arg(long)]
         to: String,
+        /// Send it as the tenant's mail, through the tenant's own relay if it has one.
+        #[arg(long)]
+        tenant: Option<String>,
     },
     /// Generate a new platform key; older keys stay usable for older messages.
     RotatePlatformKey,
@@ -233,17 +266,12 @@ async fn serve(mut settings: Settings) -> Result<(), String> {
     }
     let public_url = state.public_url.clone();
     sealpost_platform::sweep::spawn(state.clone());
-    match Relay::from_settings(&state.settings)? {
-        Some(relay) => notify::spawn(
-            state.db.clone(),
-            relay,
-            state.settings.notify_max_attempts,
-            state.settings.notify_retry_base_ms,
-        ),
-        None => println!(
-            "No SMTP relay configured (smtp_host): the platform's own mail waits in its queue."
-        ),
+    if state.settings.smtp_host.is_none() {
+        println!(
+            "No global SMTP relay (smtp_host): mail of tenants without a relay of their own waits in the queue."
+        );
     }
+    notify::spawn(state.clone())?;
     let running = startup::serve(state, listener).await?;
     println!("Sealpost platform listening on https://{} (links use {public_url})", running.addr);
     println!("TLS certificate SHA-256 fingerprint: {}", running.tls.fingerprint);
@@ -383,11 +411,47 @@ async fn admin(settings: Settings, cmd: Admin) -> Result<(), String> {
             log(db, "notification.requeued", &id.to_string()).await?;
             println!("Notification {id} queued again.");
         }
-        Admin::TestMail { to } => {
+        Admin::SetRelay { tenant, host, port, security, username, from } => {
+            let id = tenant_id(tenant.clone()).await?;
+            let password = match &username {
+                Some(_) => {
+                    let mut p = String::new();
+                    std::io::stdin()
+                        .read_to_string(&mut p)
+                        .map_err(|e| format!("cannot read the password: {e}"))?;
+                    Some(Secret(p.trim_end_matches(['\r', '\n']).to_string()))
+                }
+                None => None,
+            };
+            let relay = RelaySettings { host, port, security, username, password, from };
+            // Refuse settings that could never work before storing them.
+            notify::Relay::new(&relay, state.settings.smtp_ca_file.as_deref())?;
+            relays::set(db, &state.master, id, &relay).await.map_err(|e| e.to_string())?;
+            log(
+                db,
+                "relay.set",
+                &format!("{tenant} {}:{} {}", relay.host, relay.port, relay.security),
+            )
+            .await?;
+            println!("Tenant \"{tenant}\" now sends through {}:{}.", relay.host, relay.port);
+        }
+        Admin::ClearRelay { tenant } => {
+            let id = tenant_id(tenant.clone()).await?;
+            if !relays::clear(db, id).await.map_err(|e| e.to_string())? {
+                return Err(format!("tenant \"{tenant}\" has no relay of its own"));
+            }
+            log(db, "relay.cleared", &tenant).await?;
+            println!("Tenant \"{tenant}\" sends through the global relay again.");
+        }
+        Admin::TestMail { to, tenant } => {
             let to = EmailAddress::parse(&to)?;
+            let tenant_id = match tenant {
+                Some(name) => Some(tenant_id(name).await?),
+                None => None,
+            };
             let mail = Outgoing {
                 key: sealpost_platform::secrets::random_id(),
-                tenant_id: None,
+                tenant_id,
                 kind: "test".into(),
                 recipient: to.to_string(),
                 subject: "Sealpost test mail".into(),

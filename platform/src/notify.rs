@@ -10,7 +10,9 @@
 //! permanent refusals (5xx, an address that cannot be a recipient) and mails that used up
 //! their attempts are dead-lettered for admins (`sealpost-platform admin notifications`).
 
-use std::time::Duration;
+use std::collections::HashMap;
+use std::path::Path;
+use std::time::{Duration, Instant};
 
 use lettre::message::{Mailbox, MultiPart, SinglePart};
 use lettre::transport::smtp::authentication::Credentials;
@@ -19,7 +21,9 @@ use lettre::{AsyncSmtpTransport, AsyncTransport, Message, Tokio1Executor};
 
 use crate::config::Settings;
 use crate::db::{Db, now_ms};
+use crate::state::AppState;
 use crate::store::notifications::{self, Claimed, Outgoing};
+use crate::store::relays::{self, RelaySettings};
 
 /// How long a claimed mail is reserved for the node that claimed it.
 const LEASE_MS: i64 = 120_000;
@@ -29,6 +33,11 @@ const BATCH: i64 = 16;
 const POLL: Duration = Duration::from_millis(500);
 /// The longest wait between two attempts.
 const MAX_RETRY_DELAY_MS: u64 = 3_600_000;
+/// How long a tenant's relay settings are used before they are read again.
+const TENANT_RELAY_CACHE: Duration = Duration::from_secs(60);
+/// When no relay is configured for a mail, it is looked at again this much later.
+const NO_RELAY_RETRY_MS: i64 = 60_000;
+const NO_RELAY: &str = "no SMTP relay is configured (smtp_host, or the tenant's relay)";
 /// The SMTP dialogue's time limit per command.
 const SMTP_TIMEOUT: Duration = Duration::from_secs(60);
 
@@ -41,7 +50,7 @@ pub enum Failure {
     Permanent(String),
 }
 
-/// The configured relay.
+/// A relay, ready to send through.
 #[derive(Clone)]
 pub struct Relay {
     transport: AsyncSmtpTransport<Tokio1Executor>,
@@ -49,16 +58,29 @@ pub struct Relay {
 }
 
 impl Relay {
-    /// The relay from the settings; `None` when no `smtp_host` is set.
+    /// The global relay from the settings; `None` when no `smtp_host` is set.
     pub fn from_settings(s: &Settings) -> Result<Option<Relay>, String> {
-        let Some(host) = s.smtp_host.as_deref() else {
+        let Some(host) = &s.smtp_host else {
             return Ok(None);
         };
+        let settings = RelaySettings {
+            host: host.clone(),
+            port: s.smtp_port,
+            security: s.smtp_security.clone(),
+            username: s.smtp_username.clone(),
+            password: s.smtp_password.clone(),
+            from: s.smtp_from.clone(),
+        };
+        Relay::new(&settings, s.smtp_ca_file.as_deref()).map(Some)
+    }
+
+    /// A relay from its settings, trusting the OS's roots and `ca_file` when given.
+    pub fn new(r: &RelaySettings, ca_file: Option<&Path>) -> Result<Relay, String> {
         let from: Mailbox =
-            s.smtp_from.parse().map_err(|e| format!("smtp_from {:?}: {e}", s.smtp_from))?;
+            r.from.parse().map_err(|e| format!("relay sender {:?}: {e}", r.from))?;
         let tls = || -> Result<TlsParameters, String> {
-            let mut params = TlsParameters::builder(host.to_string());
-            if let Some(path) = &s.smtp_ca_file {
+            let mut params = TlsParameters::builder(r.host.clone());
+            if let Some(path) = ca_file {
                 let pem = std::fs::read(path).map_err(|e| format!("{}: {e}", path.display()))?;
                 let cert =
                     Certificate::from_pem(&pem).map_err(|e| format!("{}: {e}", path.display()))?;
@@ -66,19 +88,19 @@ impl Relay {
             }
             params.build_rustls().map_err(|e| format!("SMTP TLS settings: {e}"))
         };
-        let builder = match s.smtp_security.as_str() {
-            "tls" => AsyncSmtpTransport::<Tokio1Executor>::builder_dangerous(host)
-                .tls(Tls::Wrapper(tls()?)),
-            "starttls" => AsyncSmtpTransport::<Tokio1Executor>::builder_dangerous(host)
-                .tls(Tls::Required(tls()?)),
-            _ => AsyncSmtpTransport::<Tokio1Executor>::builder_dangerous(host),
+        let builder = AsyncSmtpTransport::<Tokio1Executor>::builder_dangerous(r.host.as_str());
+        let builder = match r.security.as_str() {
+            "tls" => builder.tls(Tls::Wrapper(tls()?)),
+            "starttls" => builder.tls(Tls::Required(tls()?)),
+            "none" => builder,
+            other => return Err(format!("relay security {other:?}: use starttls, tls or none")),
         };
-        let mut builder = builder.port(s.smtp_port).timeout(Some(SMTP_TIMEOUT));
-        if let Some(user) = &s.smtp_username {
-            let password = s.smtp_password.as_ref().map(|p| p.0.clone()).unwrap_or_default();
+        let mut builder = builder.port(r.port).timeout(Some(SMTP_TIMEOUT));
+        if let Some(user) = &r.username {
+            let password = r.password.as_ref().map(|p| p.0.clone()).unwrap_or_default();
             builder = builder.credentials(Credentials::new(user.clone(), password));
         }
-        Ok(Some(Relay { transport: builder.build(), from }))
+        Ok(Relay { transport: builder.build(), from })
     }
 
     /// Hands `mail` to the relay.
@@ -121,15 +143,65 @@ pub fn retry_delay_ms(base_ms: u64, attempt: i64) -> u64 {
     base_ms.saturating_mul(1u64 << doublings.min(31)).min(MAX_RETRY_DELAY_MS)
 }
 
+/// Which relay each mail goes through: its tenant's own, else the global one. Tenants'
+/// relays are read from the database at most once a minute.
+struct Relays {
+    state: AppState,
+    global: Option<Relay>,
+    tenants: HashMap<i64, (Instant, Option<Relay>)>,
+}
+
+impl Relays {
+    async fn for_tenant(&mut self, tenant: Option<i64>) -> Result<Option<Relay>, String> {
+        let Some(id) = tenant else {
+            return Ok(self.global.clone());
+        };
+        if let Some((at, relay)) = self.tenants.get(&id)
+            && at.elapsed() < TENANT_RELAY_CACHE
+        {
+            return Ok(relay.clone().or_else(|| self.global.clone()));
+        }
+        let ca = self.state.settings.smtp_ca_file.as_deref();
+        let relay = match relays::get(&self.state.db, &self.state.master, id)
+            .await
+            .map_err(|e| e.to_string())?
+        {
+            Some(r) => Some(Relay::new(&r, ca)?),
+            None => None,
+        };
+        self.tenants.insert(id, (Instant::now(), relay.clone()));
+        Ok(relay.or_else(|| self.global.clone()))
+    }
+}
+
 /// Starts the delivery worker (one per node; nodes share the queue).
-pub fn spawn(db: Db, relay: Relay, max_attempts: u32, retry_base_ms: u64) {
+pub fn spawn(state: AppState) -> Result<(), String> {
+    let global = Relay::from_settings(&state.settings)?;
+    let (max_attempts, base_ms) =
+        (state.settings.notify_max_attempts, state.settings.notify_retry_base_ms);
+    let db = state.db.clone();
+    let mut relays = Relays { state, global, tenants: HashMap::new() };
     tokio::spawn(async move {
         loop {
             match notifications::claim(&db, BATCH, LEASE_MS).await {
                 Ok(batch) if batch.is_empty() => tokio::time::sleep(POLL).await,
                 Ok(batch) => {
                     for claimed in batch {
-                        deliver(&db, &relay, &claimed, max_attempts, retry_base_ms).await;
+                        match relays.for_tenant(claimed.mail.tenant_id).await {
+                            Ok(Some(relay)) => {
+                                deliver(&db, &relay, &claimed, max_attempts, base_ms).await;
+                            }
+                            Ok(None) => {
+                                let later = now_ms() + NO_RELAY_RETRY_MS;
+                                let _ =
+                                    notifications::postpone(&db, &claimed, later, NO_RELAY).await;
+                            }
+                            Err(e) => {
+                                tracing::warn!(id = claimed.id, error = %e, "tenant relay unusable");
+                                let later = now_ms() + NO_RELAY_RETRY_MS;
+                                let _ = notifications::postpone(&db, &claimed, later, &e).await;
+                            }
+                        }
                     }
                 }
                 Err(e) => {
@@ -139,6 +211,7 @@ pub fn spawn(db: Db, relay: Relay, max_attempts: u32, retry_base_ms: u64) {
             }
         }
     });
+    Ok(())
 }
 
 async fn deliver(db: &Db, relay: &Relay, c: &Claimed, max_attempts: u32, base_ms: u64) {

@@ -1,7 +1,8 @@
 //! The platform's outgoing mail queue, with the real binary and a real SMTP server (aiosmtpd,
 //! `tests/smtp_sink.py`): a relay that is down for a while gets every mail exactly once when
 //! it comes back; a permanent refusal is dead-lettered and shown to admins; two platform
-//! processes on one database share the queue without sending anything twice.
+//! processes on one database share the queue without sending anything twice; a tenant's own
+//! relay carries that tenant's mail.
 //!
 //! Runs on SQLite, or on PostgreSQL when `SEALPOST_TEST_DATABASE_URL` is set.
 
@@ -108,18 +109,24 @@ struct Server {
 }
 
 impl Server {
-    fn start(data: &Path, database: &str, smtp_port: u16) -> Server {
+    /// With the global relay on `smtp_port`, or none (`None`).
+    fn start(data: &Path, database: &str, smtp_port: Option<u16>) -> Server {
         let port = free_port();
-        let mut child = Command::new(env!("CARGO_BIN_EXE_sealpost-platform"))
+        let mut command = Command::new(env!("CARGO_BIN_EXE_sealpost-platform"));
+        command
             .args(["serve", "--listen", &format!("127.0.0.1:{port}"), "--data-dir"])
             .arg(data)
             .args(["--database-url", database])
             .env("SEALPOST_LOG", "warn")
-            .env("SEALPOST_SMTP_HOST", "127.0.0.1")
-            .env("SEALPOST_SMTP_PORT", smtp_port.to_string())
-            .env("SEALPOST_SMTP_SECURITY", "none")
             .env("SEALPOST_NOTIFY_RETRY_BASE_MS", "200")
-            .env("SEALPOST_NOTIFY_MAX_ATTEMPTS", "30")
+            .env("SEALPOST_NOTIFY_MAX_ATTEMPTS", "30");
+        if let Some(smtp_port) = smtp_port {
+            command
+                .env("SEALPOST_SMTP_HOST", "127.0.0.1")
+                .env("SEALPOST_SMTP_PORT", smtp_port.to_string())
+                .env("SEALPOST_SMTP_SECURITY", "none");
+        }
+        let mut child = command
             .stdout(Stdio::piped())
             .stderr(Stdio::null())
             .spawn()
@@ -174,7 +181,7 @@ async fn a_relay_down_for_a_while_gets_every_mail_exactly_once_and_refusals_are_
     let admin = |args: &[&str]| admin(&data, &database, args);
     let smtp_port = free_port();
     let tag = tag();
-    let _server = Server::start(&data, &database, smtp_port);
+    let _server = Server::start(&data, &database, Some(smtp_port));
     for i in 0..5 {
         admin(&["test-mail", "--to", &format!("user{i}-{tag}@relay.example")]);
     }
@@ -216,8 +223,8 @@ async fn two_platform_processes_share_the_queue_without_sending_twice() {
     let database = test_database(&data).await;
     let sink = Sink::start(smtp_port, &dir.path().join("sink"));
     // Two nodes on one database (and one master key, as nodes of one deployment have).
-    let _a = Server::start(&data, &database, smtp_port);
-    let _b = Server::start(&data, &database, smtp_port);
+    let _a = Server::start(&data, &database, Some(smtp_port));
+    let _b = Server::start(&data, &database, Some(smtp_port));
     let db = Db::connect(&database).await.expect("db");
     const MAILS: usize = 40;
     for i in 0..MAILS {
@@ -240,4 +247,52 @@ async fn two_platform_processes_share_the_queue_without_sending_twice() {
     let ids = sink.received(&tag);
     assert_eq!(ids.len(), MAILS, "no mail sent twice");
     assert_eq!(ids.iter().collect::<BTreeSet<_>>().len(), MAILS);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_tenants_own_relay_carries_its_mail_and_mail_without_a_relay_waits() {
+    let dir = tempfile::tempdir().expect("tmp");
+    let data = dir.path().join("data");
+    let database = test_database(&data).await;
+    let admin = |args: &[&str]| admin(&data, &database, args);
+    let smtp_port = free_port();
+    let tag = tag();
+    let sink = Sink::start(smtp_port, &dir.path().join("sink"));
+    let _server = Server::start(&data, &database, None); // no global relay
+    admin(&["create-tenant", "--name", "acme", "--domain", "acme.example"]);
+    let port = smtp_port.to_string();
+    admin(&[
+        "set-relay",
+        "--tenant",
+        "acme",
+        "--host",
+        "127.0.0.1",
+        "--port",
+        &port,
+        "--security",
+        "none",
+        "--from",
+        "Acme secure mail <secure@acme.example>",
+    ]);
+    admin(&["test-mail", "--tenant", "acme", "--to", &format!("user-{tag}@relay.example")]);
+    admin(&["test-mail", "--to", &format!("nobody-{tag}@relay.example")]);
+
+    wait_for("the tenant's mail", Duration::from_secs(30), || {
+        (!sink.received(&tag).is_empty()).then_some(())
+    });
+    let mail = std::fs::read_dir(&sink.out)
+        .expect("sink")
+        .flatten()
+        .map(|e| std::fs::read_to_string(e.path()).unwrap_or_default())
+        .find(|m| m.contains(&format!("user-{tag}")))
+        .expect("the tenant's mail");
+    assert!(mail.contains("From: \"Acme secure mail\" <secure@acme.example>"), "{mail}");
+    let waiting = wait_for("the other mail to wait for a relay", Duration::from_secs(20), || {
+        admin(&["notifications", "--state", "queued"])
+            .lines()
+            .find(|l| l.contains(&format!("nobody-{tag}")) && l.contains("no SMTP relay"))
+            .map(str::to_string)
+    });
+    assert!(waiting.split_whitespace().nth(2) == Some("0"), "no attempt counted: {waiting}");
+    assert_eq!(sink.received(&tag).len(), 1);
 }

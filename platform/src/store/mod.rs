@@ -6,6 +6,7 @@ pub mod audit;
 pub mod messages;
 pub mod notifications;
 pub mod platform_keys;
+pub mod relays;
 pub mod totp;
 pub mod user_keys;
 

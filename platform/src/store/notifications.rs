@@ -137,6 +137,22 @@ pub async fn mark_retry(
     settle(db, c, "queued", Some(next_at), Some(error)).await
 }
 
+/// Nothing could be tried (no relay is configured for it): back in the queue until
+/// `next_at`, the attempt not counted.
+pub async fn postpone(db: &Db, c: &Claimed, next_at: i64, error: &str) -> Result<bool, StoreError> {
+    let done = sqlx::query(
+        "UPDATE notifications SET attempts = attempts - 1, next_attempt_at = $1, last_error = $2 \
+         WHERE id = $3 AND attempts = $4 AND state = 'queued'",
+    )
+    .bind(next_at)
+    .bind(error)
+    .bind(c.id)
+    .bind(c.attempt)
+    .execute(&db.pool)
+    .await?;
+    Ok(done.rows_affected() == 1)
+}
+
 /// Delivery failed for good (a permanent refusal, or too many attempts): dead-lettered.
 pub async fn mark_dead(db: &Db, c: &Claimed, error: &str) -> Result<bool, StoreError> {
     settle(db, c, "dead", None, Some(error)).await
