@@ -11,6 +11,7 @@
 
 pub mod auth;
 pub mod blob;
+pub mod center;
 pub mod config;
 pub mod db;
 pub mod domain;

@@ -26,6 +26,7 @@ pub fn router(state: AppState) -> Router {
     let (api, doc) = api(segment_limit);
     api.route("/api/v1/openapi.json", get(move || async move { Json(doc) }))
         .route("/metrics", get(crate::telemetry::render))
+        .merge(crate::center::router())
         .route_layer(axum::middleware::from_fn(crate::telemetry::track))
         .with_state(state)
 }

@@ -274,6 +274,21 @@ pub async fn mark_sent(
     Ok(true)
 }
 
+/// The finalised message a link's opaque token points at.
+pub async fn by_link(db: &Db, token: &str) -> Result<Option<MessageRow>, StoreError> {
+    if token.is_empty() || token.len() > 64 {
+        return Ok(None);
+    }
+    Ok(sqlx::query_as(concat!(
+        "SELECT ",
+        message_columns!(),
+        " FROM messages WHERE link_token = $1 AND state = 'final'"
+    ))
+    .bind(token)
+    .fetch_optional(&db.pool)
+    .await?)
+}
+
 /// Records one tracking event.
 pub async fn add_event(
     db: &Db,

@@ -3,6 +3,7 @@
 
 pub mod accounts;
 pub mod audit;
+pub mod center;
 pub mod messages;
 pub mod notifications;
 pub mod platform_keys;

@@ -1,0 +1,457 @@
+//! The Secure Message Center: the web pages recipients use, server-rendered (askama), working
+//! without JavaScript.
+//!
+//! First contact: the stub's link `/m/{link}` bounces (a same-site refresh, so the
+//! `SameSite=Strict` session cookie is sent) to `/c/open/{link}`, which shows the message to
+//! a signed-in recipient or asks for the address it was sent to; a one-time code goes there
+//! through the mail queue, and the right code starts a session. `/c/read/{link}` shows the
+//! message, decrypted on the server, its HTML sanitised (ammonia) and without remote content.
+//!
+//! Every page carries a strict Content-Security-Policy (no script at all, no framing), every
+//! form a CSRF token (double-submit, checked in constant time), and nothing personal is in a
+//! URL beyond the link's opaque token.
+
+use std::net::SocketAddr;
+
+use askama::Template;
+use aws_lc_rs::constant_time::verify_slices_are_equal;
+use axum::extract::{ConnectInfo, Form, Path, State};
+use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::response::{Html, IntoResponse, Redirect, Response};
+use axum::routing::{get, post};
+use axum::{Router, middleware};
+use axum_extra::extract::cookie::{Cookie, CookieJar, SameSite};
+use serde::Deserialize;
+
+use crate::db::now_ms;
+use crate::domain::EmailAddress;
+use crate::reading::StoredMessage;
+use crate::state::AppState;
+use crate::store::messages::{self, MessageRow};
+use crate::store::notifications::{self, Outgoing};
+use crate::store::{audit, center};
+
+const SESSION_COOKIE: &str = "__Host-sealpost-session";
+const CSRF_COOKIE: &str = "__Host-sealpost-csrf";
+const CSP: &str = "default-src 'none'; style-src 'self'; img-src 'self'; form-action 'self'; \
+                   frame-ancestors 'none'; base-uri 'none'";
+
+/// The Center's routes.
+pub fn router() -> Router<AppState> {
+    Router::new()
+        .route("/m/{link}", get(bounce))
+        .route("/c/open/{link}", get(open))
+        .route("/m/{link}/code", post(send_code))
+        .route("/m/{link}/verify", post(verify))
+        .route("/c/read/{link}", get(read))
+        .route("/c/static/center.css", get(stylesheet))
+        .layer(middleware::from_fn(security_headers))
+}
+
+async fn security_headers(request: axum::extract::Request, next: middleware::Next) -> Response {
+    let mut response = next.run(request).await;
+    let h = response.headers_mut();
+    h.insert(header::CONTENT_SECURITY_POLICY, HeaderValue::from_static(CSP));
+    h.insert(header::X_FRAME_OPTIONS, HeaderValue::from_static("DENY"));
+    h.insert(header::X_CONTENT_TYPE_OPTIONS, HeaderValue::from_static("nosniff"));
+    h.insert(header::REFERRER_POLICY, HeaderValue::from_static("no-referrer"));
+    h.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    h.insert(header::STRICT_TRANSPORT_SECURITY, HeaderValue::from_static("max-age=31536000"));
+    response
+}
+
+async fn stylesheet() -> impl IntoResponse {
+    ([(header::CONTENT_TYPE, "text/css; charset=utf-8")], include_str!("../static/center.css"))
+}
+
+#[derive(Template)]
+#[template(path = "center/bounce.html")]
+struct Bounce<'a> {
+    link: &'a str,
+}
+
+#[derive(Template)]
+#[template(path = "center/identify.html")]
+struct Identify<'a> {
+    link: &'a str,
+    csrf: &'a str,
+}
+
+#[derive(Template)]
+#[template(path = "center/code.html")]
+struct EnterCode<'a> {
+    link: &'a str,
+    csrf: &'a str,
+    email: &'a str,
+    problem: Option<&'a str>,
+}
+
+#[derive(Template)]
+#[template(path = "center/notice.html")]
+struct Notice<'a> {
+    heading: &'a str,
+    text: &'a str,
+}
+
+struct AttachmentLine {
+    name: String,
+    size: String,
+}
+
+#[derive(Template)]
+#[template(path = "center/read.html")]
+struct Read {
+    subject: String,
+    from: String,
+    to: String,
+    cc: String,
+    date: String,
+    body_html: Option<String>,
+    body_text: String,
+    attachments: Vec<AttachmentLine>,
+}
+
+fn page(status: StatusCode, t: &impl Template) -> Response {
+    match t.render() {
+        Ok(html) => (status, Html(html)).into_response(),
+        Err(e) => {
+            tracing::error!(error = %e, "cannot render a page");
+            (StatusCode::INTERNAL_SERVER_ERROR, "internal error").into_response()
+        }
+    }
+}
+
+fn notice(status: StatusCode, heading: &str, text: &str) -> Response {
+    page(status, &Notice { heading, text })
+}
+
+fn internal(e: impl std::fmt::Display) -> Response {
+    tracing::error!(error = %e, "message center");
+    notice(
+        StatusCode::INTERNAL_SERVER_ERROR,
+        "Something went wrong",
+        "Please try again in a moment.",
+    )
+}
+
+fn not_found() -> Response {
+    notice(
+        StatusCode::NOT_FOUND,
+        "No such message",
+        "This link does not lead to a message. Check that you opened the whole link from the email.",
+    )
+}
+
+/// The message a link points at, or the page to show instead (unknown, recalled, expired).
+async fn linked(state: &AppState, link: &str) -> Result<MessageRow, Response> {
+    let m = messages::by_link(&state.db, link).await.map_err(internal)?.ok_or_else(not_found)?;
+    if m.recalled_at.is_some() {
+        return Err(notice(
+            StatusCode::GONE,
+            "This message was recalled",
+            "The sender has withdrawn this message. It can no longer be read.",
+        ));
+    }
+    if m.expires_at.is_some_and(|t| t <= now_ms()) {
+        return Err(notice(
+            StatusCode::GONE,
+            "This message has expired",
+            "This message was available for a limited time only. Ask the sender to send it again.",
+        ));
+    }
+    Ok(m)
+}
+
+/// Whether `email` received message `m` (as To, Cc or Bcc).
+async fn is_recipient(state: &AppState, m: &MessageRow, email: &str) -> Result<bool, Response> {
+    let all = messages::recipients(&state.db, &m.id).await.map_err(internal)?;
+    Ok(all.iter().any(|(r, _)| r.eq_ignore_ascii_case(email)))
+}
+
+/// The signed-in recipient's address, if the session cookie is live.
+async fn signed_in(state: &AppState, jar: &CookieJar) -> Result<Option<String>, Response> {
+    match jar.get(SESSION_COOKIE) {
+        Some(c) => center::session(&state.db, c.value()).await.map_err(internal),
+        None => Ok(None),
+    }
+}
+
+fn cookie(name: &'static str, value: String) -> Cookie<'static> {
+    Cookie::build((name, value))
+        .secure(true)
+        .http_only(true)
+        .same_site(SameSite::Strict)
+        .path("/")
+        .build()
+}
+
+/// The CSRF token of this browser (set now when it has none).
+fn csrf_token(jar: CookieJar) -> (CookieJar, String) {
+    if let Some(c) = jar.get(CSRF_COOKIE) {
+        let v = c.value().to_string();
+        if v.len() == 32 {
+            return (jar, v);
+        }
+    }
+    let v = crate::secrets::random_id();
+    (jar.add(cookie(CSRF_COOKIE, v.clone())), v)
+}
+
+fn csrf_ok(jar: &CookieJar, given: &str) -> bool {
+    jar.get(CSRF_COOKIE)
+        .is_some_and(|c| verify_slices_are_equal(c.value().as_bytes(), given.as_bytes()).is_ok())
+}
+
+fn forbidden() -> Response {
+    notice(
+        StatusCode::FORBIDDEN,
+        "Please start again",
+        "This form has expired. Open the link from your email again.",
+    )
+}
+
+fn too_many() -> Response {
+    notice(
+        StatusCode::TOO_MANY_REQUESTS,
+        "Too many attempts",
+        "Wait a few minutes, then open the link from your email again.",
+    )
+}
+
+async fn bounce(Path(link): Path<String>) -> Response {
+    if link.len() > 64 || !link.bytes().all(|b| b.is_ascii_alphanumeric()) {
+        return not_found();
+    }
+    page(StatusCode::OK, &Bounce { link: &link })
+}
+
+async fn open(State(state): State<AppState>, jar: CookieJar, Path(link): Path<String>) -> Response {
+    let m = match linked(&state, &link).await {
+        Ok(m) => m,
+        Err(r) => return r,
+    };
+    match signed_in(&state, &jar).await {
+        Ok(Some(email)) => match is_recipient(&state, &m, &email).await {
+            Ok(true) => return Redirect::to(&format!("/c/read/{link}")).into_response(),
+            Ok(false) => {}
+            Err(r) => return r,
+        },
+        Ok(None) => {}
+        Err(r) => return r,
+    }
+    let (jar, csrf) = csrf_token(jar);
+    (jar, page(StatusCode::OK, &Identify { link: &link, csrf: &csrf })).into_response()
+}
+
+#[derive(Deserialize)]
+struct CodeRequest {
+    csrf: String,
+    email: String,
+}
+
+fn client(state: &AppState, peer: SocketAddr, headers: &HeaderMap) -> std::net::IpAddr {
+    let forwarded = headers.get("x-forwarded-for").and_then(|v| v.to_str().ok());
+    crate::ratelimit::client_ip(peer.ip(), forwarded, &state.settings.trusted_proxies)
+}
+
+async fn send_code(
+    State(state): State<AppState>,
+    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    headers: HeaderMap,
+    jar: CookieJar,
+    Path(link): Path<String>,
+    Form(req): Form<CodeRequest>,
+) -> Response {
+    if !csrf_ok(&jar, &req.csrf) {
+        return forbidden();
+    }
+    if state.login_limiter.check(client(&state, peer, &headers)).is_err() {
+        return too_many();
+    }
+    let m = match linked(&state, &link).await {
+        Ok(m) => m,
+        Err(r) => return r,
+    };
+    let Ok(email) = EmailAddress::parse(&req.email) else {
+        return notice(
+            StatusCode::BAD_REQUEST,
+            "Check the address",
+            "That is not an email address. Go back and try again.",
+        );
+    };
+    let email = email.to_string();
+    // The same page whether or not the address received the message: it tells no one who did.
+    match is_recipient(&state, &m, &email).await {
+        Ok(true) => match center::new_code(&state.db, &m.id, &email).await {
+            Ok(Some(code)) => {
+                let mail = Outgoing {
+                    key: crate::secrets::random_id(),
+                    tenant_id: Some(m.tenant_id),
+                    kind: "one_time_code".into(),
+                    recipient: email.clone(),
+                    subject: "Your Sealpost code".into(),
+                    text: format!(
+                        "Your code to open a secure message: {}\n\nIt is valid for 10 minutes. \
+                         If you did not ask for it, ignore this mail.\n",
+                        code.as_str()
+                    ),
+                    html: None,
+                };
+                if let Err(e) = notifications::enqueue(&state.db, &mail).await {
+                    return internal(e);
+                }
+            }
+            Ok(None) => return too_many(),
+            Err(e) => return internal(e),
+        },
+        Ok(false) => {}
+        Err(r) => return r,
+    }
+    page(StatusCode::OK, &EnterCode { link: &link, csrf: &req.csrf, email: &email, problem: None })
+}
+
+#[derive(Deserialize)]
+struct VerifyRequest {
+    csrf: String,
+    email: String,
+    code: String,
+}
+
+async fn verify(
+    State(state): State<AppState>,
+    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    headers: HeaderMap,
+    jar: CookieJar,
+    Path(link): Path<String>,
+    Form(req): Form<VerifyRequest>,
+) -> Response {
+    if !csrf_ok(&jar, &req.csrf) {
+        return forbidden();
+    }
+    if state.login_limiter.check(client(&state, peer, &headers)).is_err() {
+        return too_many();
+    }
+    let m = match linked(&state, &link).await {
+        Ok(m) => m,
+        Err(r) => return r,
+    };
+    let Ok(email) = EmailAddress::parse(&req.email) else {
+        return forbidden();
+    };
+    let email = email.to_string();
+    let good = req.code.len() <= 16
+        && match center::check_code(&state.db, &m.id, &email, &req.code).await {
+            Ok(ok) => ok,
+            Err(e) => return internal(e),
+        };
+    if !good {
+        let problem = "That code is wrong, used up or expired. Check it, or ask for a new one.";
+        return page(
+            StatusCode::UNAUTHORIZED,
+            &EnterCode { link: &link, csrf: &req.csrf, email: &email, problem: Some(problem) },
+        );
+    }
+    let token = match center::new_session(&state.db, &email).await {
+        Ok(t) => t,
+        Err(e) => return internal(e),
+    };
+    let _ = audit::append(&state.db, Some(m.tenant_id), &email, "recipient.signed_in", &m.id).await;
+    let jar = jar.add(cookie(SESSION_COOKIE, token.to_string()));
+    (jar, Redirect::to(&format!("/c/read/{link}"))).into_response()
+}
+
+async fn read(State(state): State<AppState>, jar: CookieJar, Path(link): Path<String>) -> Response {
+    let m = match linked(&state, &link).await {
+        Ok(m) => m,
+        Err(r) => return r,
+    };
+    let email = match signed_in(&state, &jar).await {
+        Ok(Some(e)) => e,
+        Ok(None) => return Redirect::to(&format!("/c/open/{link}")).into_response(),
+        Err(r) => return r,
+    };
+    match is_recipient(&state, &m, &email).await {
+        Ok(true) => {}
+        Ok(false) => return not_found(),
+        Err(r) => return r,
+    }
+    let manifest = match StoredMessage::open(&state, &m).await {
+        Ok(stored) => match stored.manifest(&state).await {
+            Ok(manifest) => manifest,
+            Err(e) => return internal(e),
+        },
+        Err(e) => return internal(e),
+    };
+    let _ = messages::add_event(&state.db, &m.id, Some(&email), "opened").await;
+    let _ = audit::append(&state.db, Some(m.tenant_id), &email, "message.opened", &m.id).await;
+    let meta = &manifest.metadata;
+    let body_html = manifest.body.html.as_deref().map(sanitise);
+    page(
+        StatusCode::OK,
+        &Read {
+            subject: meta.subject.clone(),
+            from: meta.from.clone(),
+            to: meta.to.join(", "),
+            cc: meta.cc.join(", "),
+            date: meta.date.clone(),
+            body_text: manifest.body.text.clone().unwrap_or_default(),
+            body_html,
+            attachments: manifest
+                .attachments
+                .iter()
+                .map(|a| AttachmentLine { name: a.name.clone(), size: human_size(a.size) })
+                .collect(),
+        },
+    )
+}
+
+/// The message's HTML made safe to show: ammonia's allow-list (no script, no event handlers,
+/// no styles that could reach outside), links opened without a referrer, and no remote
+/// content — images only from the message itself (`cid:`), dropped otherwise.
+pub fn sanitise(html: &str) -> String {
+    ammonia::Builder::default()
+        .link_rel(Some("noopener noreferrer nofollow"))
+        .url_schemes(["https", "http", "mailto", "cid"].into_iter().collect())
+        .attribute_filter(|element, attribute, value| {
+            if element == "img" && attribute == "src" && !value.starts_with("cid:") {
+                None
+            } else {
+                Some(value.into())
+            }
+        })
+        .clean(html)
+        .to_string()
+}
+
+fn human_size(bytes: u64) -> String {
+    const UNITS: [&str; 4] = ["bytes", "KB", "MB", "GB"];
+    let mut size = bytes as f64;
+    let mut unit = 0;
+    while size >= 1000.0 && unit < UNITS.len() - 1 {
+        size /= 1000.0;
+        unit += 1;
+    }
+    if unit == 0 { format!("{bytes} bytes") } else { format!("{size:.1} {}", UNITS[unit]) }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn sanitising_removes_script_and_remote_content() {
+        let out = sanitise(
+            r#"<p onclick="x()">Hi<script>alert(1)</script><img src="https://track.example/p.gif"><img src="cid:logo"><a href="javascript:alert(1)">j</a><iframe src="https://x"></iframe></p>"#,
+        );
+        assert!(!out.contains("script") && !out.contains("onclick") && !out.contains("iframe"));
+        assert!(!out.contains("track.example"), "{out}");
+        assert!(out.contains("cid:logo"), "{out}");
+        assert!(!out.contains("javascript:"), "{out}");
+    }
+
+    #[test]
+    fn sizes_read_like_a_person_would_say_them() {
+        assert_eq!(human_size(512), "512 bytes");
+        assert_eq!(human_size(20_971_520), "21.0 MB");
+    }
+}

@@ -1,0 +1,178 @@
+//! What the Secure Message Center keeps: one-time codes that prove a recipient's mailbox, and
+//! recipients' browser sessions. Neither is stored in a usable form: codes and session tokens
+//! are kept as SHA-256 hashes, compared in constant time.
+
+use aws_lc_rs::constant_time::verify_slices_are_equal;
+use aws_lc_rs::digest;
+use aws_lc_rs::rand::{SecureRandom, SystemRandom};
+use base64::Engine as _;
+use zeroize::Zeroizing;
+
+use super::StoreError;
+use crate::db::{Db, now_ms};
+use crate::secrets::SecretError;
+
+/// How long a one-time code is valid.
+pub const CODE_TTL_MS: i64 = 10 * 60 * 1000;
+/// Wrong entries a code survives before it is used up.
+pub const CODE_TRIES: i64 = 5;
+/// Codes that may be requested per message and address per hour.
+pub const CODES_PER_HOUR: i64 = 5;
+/// A session ends this long after it started …
+pub const SESSION_TTL_MS: i64 = 8 * 60 * 60 * 1000;
+/// … or after this long without a request.
+pub const SESSION_IDLE_MS: i64 = 30 * 60 * 1000;
+
+fn sha256(parts: &[&[u8]]) -> Vec<u8> {
+    let mut ctx = digest::Context::new(&digest::SHA256);
+    for p in parts {
+        ctx.update(p);
+    }
+    ctx.finish().as_ref().to_vec()
+}
+
+fn random<const N: usize>() -> Result<Zeroizing<[u8; N]>, SecretError> {
+    let mut b = Zeroizing::new([0u8; N]);
+    SystemRandom::new().fill(&mut b[..]).map_err(|_| SecretError::Random)?;
+    Ok(b)
+}
+
+/// A new code for `email` on message `message_id`, or `None` when too many were asked for
+/// in the last hour. The code is returned once, to be mailed.
+pub async fn new_code(
+    db: &Db,
+    message_id: &str,
+    email: &str,
+) -> Result<Option<Zeroizing<String>>, StoreError> {
+    let now = now_ms();
+    let (recent,): (i64,) = sqlx::query_as(
+        "SELECT COUNT(*) FROM one_time_codes WHERE message_id = $1 AND email = $2 AND created_at > $3",
+    )
+    .bind(message_id)
+    .bind(email)
+    .bind(now - 3_600_000)
+    .fetch_one(&db.pool)
+    .await?;
+    if recent >= CODES_PER_HOUR {
+        return Ok(None);
+    }
+    // Uniform over 000000..999999: reject the top of the u32 range that would bias it.
+    let code = loop {
+        let r = u32::from_be_bytes(*random::<4>()?);
+        if r < 4_294_000_000 {
+            break Zeroizing::new(format!("{:06}", r % 1_000_000));
+        }
+    };
+    let salt = random::<16>()?;
+    sqlx::query(
+        "INSERT INTO one_time_codes (message_id, email, code_hash, salt, expires_at, created_at) \
+         VALUES ($1, $2, $3, $4, $5, $6)",
+    )
+    .bind(message_id)
+    .bind(email)
+    .bind(sha256(&[&salt[..], code.as_bytes()]))
+    .bind(salt.to_vec())
+    .bind(now + CODE_TTL_MS)
+    .bind(now)
+    .execute(&db.pool)
+    .await?;
+    Ok(Some(code))
+}
+
+/// Whether `code` is the latest unexpired, unused code for `email` on the message; a match
+/// uses it up, a miss counts against it.
+pub async fn check_code(
+    db: &Db,
+    message_id: &str,
+    email: &str,
+    code: &str,
+) -> Result<bool, StoreError> {
+    let now = now_ms();
+    let row: Option<(i64, Vec<u8>, Vec<u8>, i64)> = sqlx::query_as(
+        "SELECT id, code_hash, salt, attempts FROM one_time_codes \
+         WHERE message_id = $1 AND email = $2 AND used_at IS NULL AND expires_at > $3 \
+         ORDER BY id DESC LIMIT 1",
+    )
+    .bind(message_id)
+    .bind(email)
+    .bind(now)
+    .fetch_optional(&db.pool)
+    .await?;
+    let Some((id, hash, salt, attempts)) = row else {
+        return Ok(false);
+    };
+    if attempts >= CODE_TRIES {
+        return Ok(false);
+    }
+    let given = sha256(&[&salt, code.trim().as_bytes()]);
+    if verify_slices_are_equal(&given, &hash).is_ok() {
+        let won = sqlx::query(
+            "UPDATE one_time_codes SET used_at = $1 WHERE id = $2 AND used_at IS NULL AND attempts < $3",
+        )
+        .bind(now)
+        .bind(id)
+        .bind(CODE_TRIES)
+        .execute(&db.pool)
+        .await?;
+        return Ok(won.rows_affected() == 1);
+    }
+    sqlx::query("UPDATE one_time_codes SET attempts = attempts + 1 WHERE id = $1")
+        .bind(id)
+        .execute(&db.pool)
+        .await?;
+    Ok(false)
+}
+
+/// Starts a session for `email`; returns the cookie's token (256 random bits, base64url).
+pub async fn new_session(db: &Db, email: &str) -> Result<Zeroizing<String>, StoreError> {
+    let token = Zeroizing::new(
+        base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(&random::<32>()?[..]),
+    );
+    let now = now_ms();
+    sqlx::query(
+        "INSERT INTO web_sessions (token_hash, email, created_at, last_seen_at, expires_at) \
+         VALUES ($1, $2, $3, $4, $5)",
+    )
+    .bind(sha256(&[token.as_bytes()]))
+    .bind(email)
+    .bind(now)
+    .bind(now)
+    .bind(now + SESSION_TTL_MS)
+    .execute(&db.pool)
+    .await?;
+    Ok(token)
+}
+
+/// The address a live session belongs to (and keeps it alive), or `None`.
+pub async fn session(db: &Db, token: &str) -> Result<Option<String>, StoreError> {
+    if token.is_empty() || token.len() > 64 {
+        return Ok(None);
+    }
+    let now = now_ms();
+    let row: Option<(i64, String)> = sqlx::query_as(
+        "SELECT id, email FROM web_sessions WHERE token_hash = $1 AND expires_at > $2 AND last_seen_at > $3",
+    )
+    .bind(sha256(&[token.as_bytes()]))
+    .bind(now)
+    .bind(now - SESSION_IDLE_MS)
+    .fetch_optional(&db.pool)
+    .await?;
+    let Some((id, email)) = row else {
+        return Ok(None);
+    };
+    sqlx::query("UPDATE web_sessions SET last_seen_at = $1 WHERE id = $2")
+        .bind(now)
+        .bind(id)
+        .execute(&db.pool)
+        .await?;
+    Ok(Some(email))
+}
+
+/// Ends a session.
+pub async fn end_session(db: &Db, token: &str) -> Result<(), StoreError> {
+    sqlx::query("DELETE FROM web_sessions WHERE token_hash = $1")
+        .bind(sha256(&[token.as_bytes()]))
+        .execute(&db.pool)
+        .await?;
+    Ok(())
+}
