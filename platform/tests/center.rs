@@ -1,0 +1,254 @@
+//! The Secure Message Center's first contact over real HTTPS with the real binary, a real
+//! SMTP sink for the one-time codes, and a client that keeps cookies as a browser does: the
+//! link, the address, the code by mail (wrong codes lock it), the session, the message read
+//! (sanitised), the security headers, and recall.
+
+mod support;
+
+use std::time::Duration;
+
+use reqwest::StatusCode;
+use sealpost_envelope::{Body, Manifest, MessageId, Metadata, PublicKey, Role, Sealer};
+use serde_json::{Value, json};
+use support::{Server, Sink, client, free_port, test_database, wait_for};
+
+const SENDER: &str = "admin@sealpost.localhost";
+
+/// A finalised message from the bootstrap admin to bob (and carol in Bcc); its link and id.
+async fn send_message(
+    base: &str,
+    http: &reqwest::Client,
+    password: &str,
+) -> (String, String, String) {
+    let login: Value = http
+        .post(format!("{base}/api/v1/auth/login"))
+        .json(&json!({"email": SENDER, "password": password}))
+        .send()
+        .await
+        .expect("login")
+        .json()
+        .await
+        .expect("json");
+    let token = login["token"].as_str().expect("token").to_string();
+    let key: Value = http
+        .get(format!("{base}/api/v1/keys/platform"))
+        .send()
+        .await
+        .expect("key")
+        .json()
+        .await
+        .expect("json");
+    let key =
+        PublicKey::parse(key["public_key_pem"].as_str().expect("pem").as_bytes()).expect("key");
+    let id = MessageId::random().expect("id");
+    let mut manifest = Manifest::new(
+        Metadata {
+            from: SENDER.into(),
+            to: vec!["bob@outside.example".into()],
+            subject: "Quarterly figures".into(),
+            date: "2026-11-22T10:00:00Z".into(),
+            ..Metadata::default()
+        },
+        Body {
+            text: Some("MARKER-TEXT figures".into()),
+            html: Some(
+                r#"<p>MARKER-HTML figures</p><script>document.title='pwned'</script><img src="https://tracker.example/p.gif">"#
+                    .into(),
+            ),
+        },
+    );
+    let attachment = b"col1,col2\n1,2\n".to_vec();
+    manifest.attach("figures.csv", "text/csv", &attachment);
+    let json = manifest.to_json();
+    let envelope = Sealer::builder(id)
+        .recipient(Role::Platform, &key)
+        .parts_for(&manifest, &json)
+        .build()
+        .expect("sealer")
+        .seal_to_vec(&[&json, &attachment])
+        .expect("seal");
+    let slip = json!({"id": id.to_string(), "to": ["bob@outside.example"], "bcc": ["carol@acme.example"],
+                      "subject": "Quarterly figures", "envelope_size": envelope.len()});
+    let r = http
+        .post(format!("{base}/api/v1/messages"))
+        .bearer_auth(&token)
+        .json(&slip)
+        .send()
+        .await
+        .expect("create");
+    assert_eq!(r.status(), StatusCode::CREATED);
+    let r = http
+        .patch(format!("{base}/api/v1/messages/{id}/envelope"))
+        .bearer_auth(&token)
+        .header("Upload-Offset", "0")
+        .body(envelope)
+        .send()
+        .await
+        .expect("upload");
+    assert_eq!(r.status(), StatusCode::OK);
+    let done: Value = http
+        .post(format!("{base}/api/v1/messages/{id}/finalise"))
+        .bearer_auth(&token)
+        .send()
+        .await
+        .expect("finalise")
+        .json()
+        .await
+        .expect("json");
+    let link = done["link"].as_str().expect("link").to_string();
+    (link, id.to_string(), token)
+}
+
+/// The value of the form's CSRF field.
+fn csrf(page: &str) -> String {
+    let at =
+        page.find(r#"name="csrf" value=""#).expect("a CSRF field") + r#"name="csrf" value=""#.len();
+    page[at..].split('"').next().expect("value").to_string()
+}
+
+/// The six-digit code in the newest mail to `to`.
+fn code_mailed_to(sink: &Sink, to: &str, count: usize) -> String {
+    let mails = wait_for("the code by mail", Duration::from_secs(20), || {
+        let m = sink.received(to);
+        (m.len() >= count).then_some(m)
+    });
+    assert_eq!(mails.len(), count);
+    let mut texts: Vec<(std::path::PathBuf, String)> = std::fs::read_dir(&sink.out)
+        .expect("sink")
+        .flatten()
+        .map(|e| (e.path(), std::fs::read_to_string(e.path()).unwrap_or_default()))
+        .filter(|(_, t)| t.contains(&format!("To: {to}")))
+        .collect();
+    texts.sort();
+    let text = &texts.last().expect("mail").1;
+    assert!(!text.contains("http"), "no link in the code mail: {text}");
+    assert!(!text.contains(SENDER), "no address but the recipient's: {text}");
+    let line = text.lines().find(|l| l.starts_with("Your code")).expect("the code line");
+    line.rsplit(' ').next().expect("code").trim().to_string()
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_recipient_proves_the_mailbox_with_a_mailed_code_and_reads_the_message() {
+    let dir = tempfile::tempdir().expect("tmp");
+    let data = dir.path().join("data");
+    let database = test_database(&data).await;
+    let smtp_port = free_port();
+    let sink = Sink::start(smtp_port, &dir.path().join("sink"));
+    let server = Server::start(&data, &database, Some(smtp_port));
+    let base = format!("https://127.0.0.1:{}", server.port);
+    let api = client(&data, false);
+    let password = server.bootstrap_password.clone().expect("first start");
+    let (link, id, token) = send_message(&base, &api, &password).await;
+    assert!(link.starts_with(&format!("{base}/m/")), "{link}");
+    let opaque = link.rsplit('/').next().expect("token").to_string();
+
+    // The link bounces to a same-site page that asks for the address.
+    let browser = client(&data, true);
+    let bounce = browser.get(&link).send().await.expect("link");
+    assert_eq!(bounce.status(), StatusCode::OK);
+    assert!(bounce.text().await.expect("text").contains(&format!("/c/open/{opaque}")));
+    let open = browser.get(format!("{base}/c/open/{opaque}")).send().await.expect("open");
+    let csp = open.headers()["content-security-policy"].to_str().expect("csp").to_string();
+    assert!(csp.contains("default-src 'none'") && csp.contains("frame-ancestors 'none'"), "{csp}");
+    assert!(!csp.contains("script-src"), "no script may run: {csp}");
+    let set_cookie = open.headers()["set-cookie"].to_str().expect("cookie").to_string();
+    for flag in ["Secure", "HttpOnly", "SameSite=Strict", "__Host-"] {
+        assert!(set_cookie.contains(flag), "{set_cookie}");
+    }
+    let page = open.text().await.expect("page");
+    assert!(page.contains("confirm the email address"));
+    let token_csrf = csrf(&page);
+
+    // A form without the CSRF token is refused.
+    let r = browser
+        .post(format!("{base}/m/{opaque}/code"))
+        .form(&[("csrf", "forged"), ("email", "bob@outside.example")])
+        .send()
+        .await
+        .expect("post");
+    assert_eq!(r.status(), StatusCode::FORBIDDEN);
+
+    // Someone who did not receive it sees the same page, and no code is sent.
+    let r = browser
+        .post(format!("{base}/m/{opaque}/code"))
+        .form(&[("csrf", token_csrf.as_str()), ("email", "eve@outside.example")])
+        .send()
+        .await
+        .expect("post");
+    assert_eq!(r.status(), StatusCode::OK);
+    assert!(r.text().await.expect("page").contains("Enter your code"));
+
+    // Bob asks for a code; five wrong tries use it up.
+    let ask = |email: &'static str| {
+        browser
+            .post(format!("{base}/m/{opaque}/code"))
+            .form(&[("csrf", token_csrf.clone()), ("email", email.to_string())])
+            .send()
+    };
+    assert_eq!(ask("bob@outside.example").await.expect("post").status(), StatusCode::OK);
+    let code = code_mailed_to(&sink, "bob@outside.example", 1);
+    let wrong = if code == "000000" { "111111" } else { "000000" };
+    let verify = |code: String| {
+        browser
+            .post(format!("{base}/m/{opaque}/verify"))
+            .form(&[
+                ("csrf", token_csrf.clone()),
+                ("email", "bob@outside.example".into()),
+                ("code", code),
+            ])
+            .send()
+    };
+    for _ in 0..5 {
+        assert_eq!(verify(wrong.into()).await.expect("post").status(), StatusCode::UNAUTHORIZED);
+    }
+    assert_eq!(
+        verify(code).await.expect("post").status(),
+        StatusCode::UNAUTHORIZED,
+        "locked after five"
+    );
+    assert!(sink.received("eve@outside.example").is_empty(), "no code for a stranger");
+
+    // A new code opens the message.
+    ask("bob@outside.example").await.expect("post");
+    let code = code_mailed_to(&sink, "bob@outside.example", 2);
+    let read = verify(code.clone()).await.expect("post");
+    assert_eq!(read.status(), StatusCode::OK);
+    assert!(read.url().path().starts_with("/c/read/"));
+    let page = read.text().await.expect("page");
+    assert!(page.contains("Quarterly figures") && page.contains("MARKER-HTML figures"));
+    assert!(page.contains("figures.csv"));
+    assert!(!page.contains("<script>") && !page.contains("pwned"), "script removed");
+    assert!(!page.contains("tracker.example"), "no remote content");
+    assert!(!page.contains("carol@acme.example"), "Bcc stays hidden");
+    assert_eq!(verify(code).await.expect("post").status(), StatusCode::UNAUTHORIZED, "single use");
+
+    // Without the session cookie the message is not shown.
+    let stranger = client(&data, false);
+    let r = stranger.get(format!("{base}/c/read/{opaque}")).send().await.expect("read");
+    assert!(!r.text().await.expect("page").contains("MARKER-HTML"));
+
+    // The sender sees that bob opened it.
+    let slip: Value = api
+        .get(format!("{base}/api/v1/messages/{id}"))
+        .bearer_auth(&token)
+        .send()
+        .await
+        .expect("slip")
+        .json()
+        .await
+        .expect("json");
+    assert!(slip.to_string().contains("opened"), "{slip}");
+
+    // Recalled: the page says so and shows nothing else.
+    let r = api
+        .post(format!("{base}/api/v1/messages/{id}/recall"))
+        .bearer_auth(&token)
+        .send()
+        .await
+        .expect("recall");
+    assert!(r.status().is_success());
+    let r = browser.get(format!("{base}/c/read/{opaque}")).send().await.expect("read");
+    assert_eq!(r.status(), StatusCode::GONE);
+    let page = r.text().await.expect("page");
+    assert!(page.contains("recalled") && !page.contains("MARKER"));
+}

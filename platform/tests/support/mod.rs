@@ -1,0 +1,188 @@
+#![allow(dead_code, unreachable_pub)]
+
+//! What the platform's process-level tests share: free ports, a database per test (SQLite,
+//! or a new database on `SEALPOST_TEST_DATABASE_URL`'s PostgreSQL server), the real binary,
+//! its admin commands, and an SMTP sink (aiosmtpd from `target/pyenv`, `tests/smtp_sink.py`).
+
+use std::io::{BufRead, BufReader};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+pub fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0").expect("bind").local_addr().expect("addr").port()
+}
+
+/// A database of its own for one test: SQLite in `data`, or a new database on the
+/// PostgreSQL server of `SEALPOST_TEST_DATABASE_URL`.
+pub async fn test_database(data: &Path) -> String {
+    match std::env::var("SEALPOST_TEST_DATABASE_URL") {
+        Ok(server) if server.starts_with("postgres") => {
+            use sqlx::Executor;
+            sqlx::any::install_default_drivers();
+            let name = format!("sealpost_test_{}", sealpost_platform::secrets::random_id());
+            let admin = sqlx::AnyPool::connect(&server).await.expect("connect to PostgreSQL");
+            admin
+                .execute(sqlx::AssertSqlSafe(format!("CREATE DATABASE {name}")))
+                .await
+                .expect("create a test database");
+            let (base, _) = server.rsplit_once('/').expect("URL with a database name");
+            format!("{base}/{name}")
+        }
+        _ => {
+            std::fs::create_dir_all(data).expect("data folder");
+            format!("sqlite://{}?mode=rwc", data.join("sealpost.db").display())
+        }
+    }
+}
+
+/// A tag unique to this test, in every address it uses.
+pub fn tag() -> String {
+    sealpost_platform::secrets::random_id()[..12].to_string()
+}
+
+/// aiosmtpd from the project's Python environment (`./scripts/test` creates it).
+pub struct Sink {
+    child: Child,
+    /// Where each received mail is written.
+    pub out: PathBuf,
+}
+
+impl Sink {
+    pub fn start(port: u16, out: &Path) -> Sink {
+        let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
+        let python = std::env::var_os("SEALPOST_TEST_PYTHON")
+            .map(PathBuf::from)
+            .unwrap_or_else(|| root.join("target/pyenv/bin/python"));
+        assert!(
+            python.exists(),
+            "{} is missing: these tests need aiosmtpd (run ./scripts/test, or `. scripts/lib.sh && ensure_pyenv`)",
+            python.display()
+        );
+        let mut child = Command::new(python)
+            .arg(Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/smtp_sink.py"))
+            .args(["--port", &port.to_string(), "--out"])
+            .arg(out)
+            .stdout(Stdio::piped())
+            .spawn()
+            .expect("start the SMTP sink");
+        let mut line = String::new();
+        BufReader::new(child.stdout.as_mut().expect("stdout")).read_line(&mut line).expect("read");
+        assert_eq!(line.trim(), "ready", "the SMTP sink did not start");
+        Sink { child, out: out.to_path_buf() }
+    }
+
+    /// The Message-IDs of every mail received for addresses containing `tag`, one per copy.
+    pub fn received(&self, tag: &str) -> Vec<String> {
+        let mut ids = Vec::new();
+        for entry in std::fs::read_dir(&self.out).into_iter().flatten().flatten() {
+            if entry.path().extension().is_some_and(|e| e == "eml") {
+                let text = std::fs::read_to_string(entry.path()).expect("read");
+                if text.contains(tag) {
+                    let id = text
+                        .lines()
+                        .find_map(|l| l.strip_prefix("Message-ID: "))
+                        .expect("Message-ID");
+                    ids.push(id.to_string());
+                }
+            }
+        }
+        ids
+    }
+}
+
+impl Drop for Sink {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// `sealpost-platform serve` on a free port.
+pub struct Server {
+    child: Child,
+    /// Its port on 127.0.0.1.
+    pub port: u16,
+    /// The bootstrap admin's password, printed on the first start of a data folder.
+    pub bootstrap_password: Option<String>,
+}
+
+impl Server {
+    /// With the global relay on `smtp_port`, or none (`None`).
+    pub fn start(data: &Path, database: &str, smtp_port: Option<u16>) -> Server {
+        let port = free_port();
+        let mut command = Command::new(env!("CARGO_BIN_EXE_sealpost-platform"));
+        command
+            .args(["serve", "--listen", &format!("127.0.0.1:{port}"), "--data-dir"])
+            .arg(data)
+            .args(["--database-url", database])
+            .env("SEALPOST_LOG", "warn")
+            .env("SEALPOST_NOTIFY_RETRY_BASE_MS", "200")
+            .env("SEALPOST_NOTIFY_MAX_ATTEMPTS", "30");
+        if let Some(smtp_port) = smtp_port {
+            command
+                .env("SEALPOST_SMTP_HOST", "127.0.0.1")
+                .env("SEALPOST_SMTP_PORT", smtp_port.to_string())
+                .env("SEALPOST_SMTP_SECURITY", "none");
+        }
+        let mut child = command
+            .stdout(Stdio::piped())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("start the platform");
+        let mut lines = BufReader::new(child.stdout.take().expect("stdout")).lines();
+        let mut bootstrap_password = None;
+        for line in lines.by_ref() {
+            let line = line.expect("line");
+            if let Some(rest) = line.split("with password ").nth(1) {
+                bootstrap_password = Some(rest.trim().to_string());
+            }
+            if line.contains("listening on") {
+                break;
+            }
+        }
+        std::thread::spawn(move || lines.for_each(drop));
+        Server { child, port, bootstrap_password }
+    }
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+pub fn admin(data: &Path, database: &str, args: &[&str]) -> String {
+    let out = Command::new(env!("CARGO_BIN_EXE_sealpost-platform"))
+        .arg("--data-dir")
+        .arg(data)
+        .args(["--database-url", database, "admin"])
+        .args(args)
+        .env("SEALPOST_LOG", "warn")
+        .output()
+        .expect("admin");
+    assert!(out.status.success(), "admin {args:?}: {}", String::from_utf8_lossy(&out.stderr));
+    String::from_utf8(out.stdout).expect("utf-8")
+}
+
+pub fn wait_for<T>(what: &str, timeout: Duration, mut check: impl FnMut() -> Option<T>) -> T {
+    let start = Instant::now();
+    loop {
+        if let Some(v) = check() {
+            return v;
+        }
+        assert!(start.elapsed() < timeout, "timed out waiting for {what}");
+        std::thread::sleep(Duration::from_millis(100));
+    }
+}
+
+/// An HTTPS client trusting the platform's self-signed certificate in `data`.
+pub fn client(data: &Path, cookies: bool) -> reqwest::Client {
+    let cert = std::fs::read(data.join("tls/cert.pem")).expect("cert");
+    reqwest::Client::builder()
+        .add_root_certificate(reqwest::Certificate::from_pem(&cert).expect("pem"))
+        .cookie_store(cookies)
+        .build()
+        .expect("client")
+}
