@@ -8,7 +8,7 @@ mod support;
 use std::time::Duration;
 
 use reqwest::StatusCode;
-use sealpost_envelope::{Body, Manifest, MessageId, Metadata, PublicKey, Role, Sealer};
+use sealpost_envelope::{Body, Manifest, MessageId, Metadata, Role, Sealer};
 use serde_json::{Value, json};
 use support::{Server, Sink, client, free_port, test_database, wait_for};
 
@@ -20,26 +20,8 @@ async fn send_message(
     http: &reqwest::Client,
     password: &str,
 ) -> (String, String, String) {
-    let login: Value = http
-        .post(format!("{base}/api/v1/auth/login"))
-        .json(&json!({"email": SENDER, "password": password}))
-        .send()
-        .await
-        .expect("login")
-        .json()
-        .await
-        .expect("json");
-    let token = login["token"].as_str().expect("token").to_string();
-    let key: Value = http
-        .get(format!("{base}/api/v1/keys/platform"))
-        .send()
-        .await
-        .expect("key")
-        .json()
-        .await
-        .expect("json");
-    let key =
-        PublicKey::parse(key["public_key_pem"].as_str().expect("pem").as_bytes()).expect("key");
+    let token = support::sign_in(http, base, SENDER, password).await;
+    let key = support::platform_key(http, base).await;
     let id = MessageId::random().expect("id");
     let mut manifest = Manifest::new(
         Metadata {

@@ -3,79 +3,29 @@
 //! half-written counts, and the upload resumes and finalises; an admin's export then decrypts
 //! it whole from the store.
 
-use std::io::{BufRead, BufReader};
+mod support;
 
-use futures_util::StreamExt;
-use std::process::{Child, Command, Stdio};
 use std::time::Duration;
 
-use reqwest::{Certificate, Client, StatusCode};
-use sealpost_envelope::{Body, Manifest, MessageId, Metadata, PublicKey, Role, Sealer};
+use futures_util::StreamExt;
+use reqwest::StatusCode;
+use sealpost_envelope::{Body, Manifest, MessageId, Metadata, Role, Sealer};
 use serde_json::{Value, json};
-
-/// Starts the server; returns it and the bootstrap admin's password when it prints one.
-fn start(dir: &std::path::Path, port: u16) -> (Child, Option<String>) {
-    let mut child = Command::new(env!("CARGO_BIN_EXE_sealpost-platform"))
-        .args(["serve", "--listen", &format!("127.0.0.1:{port}"), "--data-dir"])
-        .arg(dir)
-        .env("SEALPOST_LOG", "warn")
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .spawn()
-        .expect("start the platform");
-    let mut password = None;
-    let mut lines = BufReader::new(child.stdout.take().expect("stdout")).lines();
-    for line in lines.by_ref() {
-        let line = line.expect("line");
-        if let Some(rest) = line.split("with password ").nth(1) {
-            password = Some(rest.trim().to_string());
-        }
-        if line.contains("listening on") {
-            break;
-        }
-    }
-    // Keep draining stdout so the server never blocks on a full pipe.
-    std::thread::spawn(move || lines.for_each(drop));
-    (child, password)
-}
-
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0").expect("bind").local_addr().expect("addr").port()
-}
+use support::{Server, admin, admin_output, test_database};
 
 #[tokio::test]
 async fn kill_9_during_an_upload_loses_nothing_acknowledged() {
     let dir = tempfile::tempdir().expect("tmp");
-    let port = free_port();
-    let (mut server, password) = start(dir.path(), port);
-    let password = password.expect("first start prints the bootstrap password");
-    let cert = std::fs::read(dir.path().join("tls/cert.pem")).expect("cert");
-    let client = Client::builder()
-        .add_root_certificate(Certificate::from_pem(&cert).expect("pem"))
-        .build()
-        .expect("client");
+    let data = dir.path();
+    let database = test_database(data).await;
+    let mut server = Server::start(data, &database, None);
+    let port = server.port;
+    let password =
+        server.bootstrap_password.clone().expect("first start prints the bootstrap password");
+    let client = support::client(data, false);
     let base = format!("https://localhost:{port}");
-
-    let login: Value = client
-        .post(format!("{base}/api/v1/auth/login"))
-        .json(&json!({"email": "admin@sealpost.localhost", "password": password}))
-        .send()
-        .await
-        .expect("login")
-        .json()
-        .await
-        .expect("json");
-    let token = login["token"].as_str().expect("token").to_string();
-    let key: Value = client
-        .get(format!("{base}/api/v1/keys/platform"))
-        .send()
-        .await
-        .expect("key")
-        .json()
-        .await
-        .expect("json");
-    let key =
-        PublicKey::parse(key["public_key_pem"].as_str().expect("pem").as_bytes()).expect("key");
+    let token = support::sign_in(&client, &base, "admin@sealpost.localhost", &password).await;
+    let key = support::platform_key(&client, &base).await;
 
     // A 3 MB message.
     let id = MessageId::random().expect("id");
@@ -133,13 +83,15 @@ async fn kill_9_during_an_upload_loses_nothing_acknowledged() {
             .send(),
     );
     tokio::time::sleep(Duration::from_millis(500)).await;
-    server.kill().expect("SIGKILL");
-    server.wait().expect("reaped");
+    server.kill();
     let _ = in_flight.await;
 
     // Start again on the same folder and port.
-    let (mut server, password_again) = start(dir.path(), port);
-    assert!(password_again.is_none(), "the bootstrap password is printed only on first start");
+    let mut server = Server::start_on(port, data, &database, None);
+    assert!(
+        server.bootstrap_password.is_none(),
+        "the bootstrap password is printed only on first start"
+    );
     let status: Value = client
         .get(&upload_url)
         .bearer_auth(&token)
@@ -151,7 +103,7 @@ async fn kill_9_during_an_upload_loses_nothing_acknowledged() {
         .expect("json");
     assert_eq!(status["received"], acked, "exactly the acknowledged bytes survived");
     let leftovers =
-        walk(&dir.path().join("envelopes")).into_iter().filter(|p| p.ends_with(".partial")).count();
+        walk(&data.join("envelopes")).into_iter().filter(|p| p.ends_with(".partial")).count();
     assert_eq!(leftovers, 0, "half-written segments are removed at start");
 
     let mut offset = acked;
@@ -177,28 +129,14 @@ async fn kill_9_during_an_upload_loses_nothing_acknowledged() {
     assert_eq!(r.status(), StatusCode::OK, "{:?}", r.text().await);
 
     // What survived reads back whole: an admin's compliance export decrypts it from the store.
-    let out = dir.path().join("export");
-    let export = Command::new(env!("CARGO_BIN_EXE_sealpost-platform"))
-        .args(["--data-dir"])
-        .arg(dir.path())
-        .args(["admin", "export-message", "--id", &id.to_string(), "--out"])
-        .arg(&out)
-        .env("SEALPOST_LOG", "warn")
-        .output()
-        .expect("export");
-    assert!(export.status.success(), "{}", String::from_utf8_lossy(&export.stderr));
+    let out = data.join("export");
+    let export = ["export-message", "--id", &id.to_string(), "--out", out.to_str().expect("utf-8")];
+    admin(data, &database, &export);
     assert_eq!(std::fs::read(out.join("attachments/1-big.bin")).expect("attachment"), attachment);
     assert_eq!(std::fs::read_to_string(out.join("body.txt")).expect("body"), "survives");
-    let again = Command::new(env!("CARGO_BIN_EXE_sealpost-platform"))
-        .args(["--data-dir"])
-        .arg(dir.path())
-        .args(["admin", "export-message", "--id", &id.to_string(), "--out"])
-        .arg(&out)
-        .output()
-        .expect("export");
+    let again = admin_output(data, &database, &export);
     assert!(!again.status.success(), "an export never writes into an existing folder");
-    server.kill().expect("stop");
-    let _ = server.wait();
+    server.kill();
 }
 
 fn walk(dir: &std::path::Path) -> Vec<String> {

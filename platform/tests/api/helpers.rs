@@ -26,27 +26,6 @@ pub struct TestApp {
     _dir: tempfile::TempDir,
 }
 
-/// A fresh database URL: SQLite in `dir`, or a new database on the PostgreSQL server named by
-/// `SEALPOST_TEST_DATABASE_URL`.
-async fn database_url(dir: &std::path::Path) -> String {
-    match std::env::var("SEALPOST_TEST_DATABASE_URL") {
-        Ok(server) if server.starts_with("postgres") => {
-            use sqlx::Executor;
-            sqlx::any::install_default_drivers();
-            let name = format!("sealpost_test_{}", sealpost_platform::blob::BlobStore::new_name());
-            let admin =
-                sqlx::AnyPool::connect(&server).await.expect("connect to the test PostgreSQL");
-            admin
-                .execute(sqlx::AssertSqlSafe(format!("CREATE DATABASE {name}")))
-                .await
-                .expect("create a test database");
-            let (base, _) = server.rsplit_once('/').expect("URL with a database name");
-            format!("{base}/{name}")
-        }
-        _ => format!("sqlite://{}?mode=rwc", dir.join("test.db").display()),
-    }
-}
-
 pub async fn spawn_app() -> TestApp {
     spawn_app_with(|_| {}).await
 }
@@ -57,7 +36,7 @@ pub async fn spawn_app_with(configure: impl FnOnce(&mut Settings)) -> TestApp {
     let mut settings = Settings {
         listen: "127.0.0.1:0".parse().expect("addr"),
         data_dir: dir.path().to_path_buf(),
-        database_url: Some(database_url(dir.path()).await),
+        database_url: Some(crate::support::test_database(dir.path()).await),
         max_segment_bytes: 1 << 20,
         ..Settings::default()
     };

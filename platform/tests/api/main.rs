@@ -2,6 +2,8 @@
 //! Run on PostgreSQL too with `SEALPOST_TEST_DATABASE_URL=postgres://…/postgres`.
 
 mod helpers;
+#[path = "../support/mod.rs"]
+mod support;
 
 use helpers::{PASSWORD, TestApp, error_code, message, spawn_app, spawn_app_with};
 use reqwest::StatusCode;

@@ -110,7 +110,11 @@ pub struct Server {
 impl Server {
     /// With the global relay on `smtp_port`, or none (`None`).
     pub fn start(data: &Path, database: &str, smtp_port: Option<u16>) -> Server {
-        let port = free_port();
+        Server::start_on(free_port(), data, database, smtp_port)
+    }
+
+    /// Like [`Server::start`], on `port` (to start again where a killed one was).
+    pub fn start_on(port: u16, data: &Path, database: &str, smtp_port: Option<u16>) -> Server {
         let mut command = Command::new(env!("CARGO_BIN_EXE_sealpost-platform"));
         command
             .args(["serve", "--listen", &format!("127.0.0.1:{port}"), "--data-dir"])
@@ -146,24 +150,37 @@ impl Server {
     }
 }
 
-impl Drop for Server {
-    fn drop(&mut self) {
+impl Server {
+    /// Kills it (SIGKILL) and waits for it.
+    pub fn kill(&mut self) {
         let _ = self.child.kill();
         let _ = self.child.wait();
     }
 }
 
+impl Drop for Server {
+    fn drop(&mut self) {
+        self.kill();
+    }
+}
+
+/// Runs `sealpost-platform admin ARGS` on the data; fails the test if it fails.
 pub fn admin(data: &Path, database: &str, args: &[&str]) -> String {
-    let out = Command::new(env!("CARGO_BIN_EXE_sealpost-platform"))
+    let out = admin_output(data, database, args);
+    assert!(out.status.success(), "admin {args:?}: {}", String::from_utf8_lossy(&out.stderr));
+    String::from_utf8(out.stdout).expect("utf-8")
+}
+
+/// Runs `sealpost-platform admin ARGS` on the data, whatever its outcome.
+pub fn admin_output(data: &Path, database: &str, args: &[&str]) -> std::process::Output {
+    Command::new(env!("CARGO_BIN_EXE_sealpost-platform"))
         .arg("--data-dir")
         .arg(data)
         .args(["--database-url", database, "admin"])
         .args(args)
         .env("SEALPOST_LOG", "warn")
         .output()
-        .expect("admin");
-    assert!(out.status.success(), "admin {args:?}: {}", String::from_utf8_lossy(&out.stderr));
-    String::from_utf8(out.stdout).expect("utf-8")
+        .expect("admin")
 }
 
 pub fn wait_for<T>(what: &str, timeout: Duration, mut check: impl FnMut() -> Option<T>) -> T {
@@ -185,4 +202,32 @@ pub fn client(data: &Path, cookies: bool) -> reqwest::Client {
         .cookie_store(cookies)
         .build()
         .expect("client")
+}
+
+/// Signs in through the API; the device token.
+pub async fn sign_in(http: &reqwest::Client, base: &str, email: &str, password: &str) -> String {
+    let login: serde_json::Value = http
+        .post(format!("{base}/api/v1/auth/login"))
+        .json(&serde_json::json!({"email": email, "password": password}))
+        .send()
+        .await
+        .expect("login")
+        .json()
+        .await
+        .expect("json");
+    login["token"].as_str().expect("token").to_string()
+}
+
+/// The platform's public key, as the helper fetches it.
+pub async fn platform_key(http: &reqwest::Client, base: &str) -> sealpost_envelope::PublicKey {
+    let key: serde_json::Value = http
+        .get(format!("{base}/api/v1/keys/platform"))
+        .send()
+        .await
+        .expect("key")
+        .json()
+        .await
+        .expect("json");
+    let pem = key["public_key_pem"].as_str().expect("pem");
+    sealpost_envelope::PublicKey::parse(pem.as_bytes()).expect("key")
 }
