@@ -23,6 +23,8 @@ use axum::{Router, middleware};
 use axum_extra::extract::cookie::{Cookie, CookieJar, SameSite};
 use serde::Deserialize;
 
+use sealpost_envelope::Manifest;
+
 use crate::db::now_ms;
 use crate::domain::EmailAddress;
 use crate::reading::StoredMessage;
@@ -44,6 +46,7 @@ pub fn router() -> Router<AppState> {
         .route("/m/{link}/code", post(send_code))
         .route("/m/{link}/verify", post(verify))
         .route("/c/read/{link}", get(read))
+        .route("/c/read/{link}/attachments/{part}", get(download))
         .route("/c/static/center.css", get(stylesheet))
         .layer(middleware::from_fn(security_headers))
 }
@@ -96,6 +99,7 @@ struct Notice<'a> {
 struct AttachmentLine {
     name: String,
     size: String,
+    href: String,
 }
 
 #[derive(Template)]
@@ -360,27 +364,29 @@ async fn verify(
     (jar, Redirect::to(&format!("/c/read/{link}"))).into_response()
 }
 
-async fn read(State(state): State<AppState>, jar: CookieJar, Path(link): Path<String>) -> Response {
-    let m = match linked(&state, &link).await {
-        Ok(m) => m,
-        Err(r) => return r,
+/// The linked message, opened for its signed-in recipient — or the page to show instead
+/// (sign in first, not yours, recalled, expired).
+async fn for_recipient(
+    state: &AppState,
+    jar: &CookieJar,
+    link: &str,
+) -> Result<(MessageRow, String, StoredMessage, Manifest), Response> {
+    let m = linked(state, link).await?;
+    let Some(email) = signed_in(state, jar).await? else {
+        return Err(Redirect::to(&format!("/c/open/{link}")).into_response());
     };
-    let email = match signed_in(&state, &jar).await {
-        Ok(Some(e)) => e,
-        Ok(None) => return Redirect::to(&format!("/c/open/{link}")).into_response(),
-        Err(r) => return r,
-    };
-    match is_recipient(&state, &m, &email).await {
-        Ok(true) => {}
-        Ok(false) => return not_found(),
-        Err(r) => return r,
+    if !is_recipient(state, &m, &email).await? {
+        return Err(not_found());
     }
-    let manifest = match StoredMessage::open(&state, &m).await {
-        Ok(stored) => match stored.manifest(&state).await {
-            Ok(manifest) => manifest,
-            Err(e) => return internal(e),
-        },
-        Err(e) => return internal(e),
+    let stored = StoredMessage::open(state, &m).await.map_err(internal)?;
+    let manifest = stored.manifest(state).await.map_err(internal)?;
+    Ok((m, email, stored, manifest))
+}
+
+async fn read(State(state): State<AppState>, jar: CookieJar, Path(link): Path<String>) -> Response {
+    let (m, email, _, manifest) = match for_recipient(&state, &jar, &link).await {
+        Ok(v) => v,
+        Err(r) => return r,
     };
     let _ = messages::add_event(&state.db, &m.id, Some(&email), "opened").await;
     let _ = audit::append(&state.db, Some(m.tenant_id), &email, "message.opened", &m.id).await;
@@ -399,10 +405,118 @@ async fn read(State(state): State<AppState>, jar: CookieJar, Path(link): Path<St
             attachments: manifest
                 .attachments
                 .iter()
-                .map(|a| AttachmentLine { name: a.name.clone(), size: human_size(a.size) })
+                .map(|a| AttachmentLine {
+                    name: a.name.clone(),
+                    size: human_size(a.size),
+                    href: format!("/c/read/{link}/attachments/{}", a.part),
+                })
                 .collect(),
         },
     )
+}
+
+/// One attachment, decrypted as it streams; a single byte range (`Range: bytes=…`) is served
+/// as 206. Always `application/octet-stream` and `attachment`: the browser saves it and never
+/// renders it in the Center's origin.
+async fn download(
+    State(state): State<AppState>,
+    jar: CookieJar,
+    headers: HeaderMap,
+    Path((link, part)): Path<(String, u32)>,
+) -> Response {
+    let (m, email, stored, manifest) = match for_recipient(&state, &jar, &link).await {
+        Ok(v) => v,
+        Err(r) => return r,
+    };
+    let Some(attachment) = manifest.attachments.iter().find(|a| a.part == part) else {
+        return not_found();
+    };
+    let len = attachment.size;
+    let wanted = headers.get(header::RANGE).and_then(|v| v.to_str().ok());
+    let range = match wanted.map(|r| parse_range(r, len)) {
+        None => None,
+        Some(Some(r)) => Some(r),
+        Some(None) => {
+            return (
+                StatusCode::RANGE_NOT_SATISFIABLE,
+                [(header::CONTENT_RANGE, format!("bytes */{len}"))],
+            )
+                .into_response();
+        }
+    };
+    if range.as_ref().is_none_or(|r| r.start == 0) {
+        let _ = messages::add_event(&state.db, &m.id, Some(&email), "downloaded").await;
+        let _ = audit::append(
+            &state.db,
+            Some(m.tenant_id),
+            &email,
+            "attachment.downloaded",
+            &format!("{} part {part}", m.id),
+        )
+        .await;
+    }
+    let (status, span) = match range {
+        Some(r) => (StatusCode::PARTIAL_CONTENT, r),
+        None => (StatusCode::OK, 0..len),
+    };
+    let mut response = axum::body::Body::from_stream(crate::reading::stream_range(
+        std::sync::Arc::new(stored),
+        state.clone(),
+        part,
+        span.clone(),
+    ))
+    .into_response();
+    *response.status_mut() = status;
+    let h = response.headers_mut();
+    h.insert(header::CONTENT_TYPE, HeaderValue::from_static("application/octet-stream"));
+    h.insert(header::ACCEPT_RANGES, HeaderValue::from_static("bytes"));
+    h.insert(header::CONTENT_LENGTH, HeaderValue::from(span.end - span.start));
+    if status == StatusCode::PARTIAL_CONTENT {
+        let value = format!("bytes {}-{}/{len}", span.start, span.end.saturating_sub(1));
+        if let Ok(v) = HeaderValue::from_str(&value) {
+            h.insert(header::CONTENT_RANGE, v);
+        }
+    }
+    if let Ok(v) = HeaderValue::from_str(&content_disposition(&attachment.name)) {
+        h.insert(header::CONTENT_DISPOSITION, v);
+    }
+    response
+}
+
+/// One byte range of `len` bytes from a `Range` header: `bytes=a-b`, `bytes=a-`, `bytes=-n`.
+/// `None` for anything else, several ranges, or a range outside the file.
+fn parse_range(header: &str, len: u64) -> Option<std::ops::Range<u64>> {
+    let spec = header.trim().strip_prefix("bytes=")?;
+    if spec.contains(',') {
+        return None;
+    }
+    let (a, b) = spec.split_once('-')?;
+    let (start, end) = match (a.trim(), b.trim()) {
+        ("", n) => {
+            let n: u64 = n.parse().ok()?;
+            (len.checked_sub(n.min(len))?, len)
+        }
+        (a, "") => (a.parse().ok()?, len),
+        (a, b) => (a.parse().ok()?, b.parse::<u64>().ok()?.checked_add(1)?.min(len)),
+    };
+    (start < end && start < len).then_some(start..end)
+}
+
+/// `attachment` with the name: an ASCII fallback and the exact name (RFC 6266 / 8187).
+fn content_disposition(name: &str) -> String {
+    let ascii: String = name
+        .chars()
+        .map(|c| if c.is_ascii_alphanumeric() || " .-_()".contains(c) { c } else { '_' })
+        .collect();
+    let mut encoded = String::new();
+    for b in name.bytes() {
+        if b.is_ascii_alphanumeric() || b"-._~".contains(&b) {
+            encoded.push(b as char);
+        } else {
+            encoded.push_str(&format!("%{b:02X}"));
+        }
+    }
+    format!("attachment; filename=\"{ascii}\"; filename*=UTF-8''{encoded}")
 }
 
 /// The message's HTML made safe to show: ammonia's allow-list (no script, no event handlers,
@@ -447,6 +561,25 @@ mod tests {
         assert!(!out.contains("track.example"), "{out}");
         assert!(out.contains("cid:logo"), "{out}");
         assert!(!out.contains("javascript:"), "{out}");
+    }
+
+    #[test]
+    fn one_byte_range_is_understood_and_anything_else_refused() {
+        assert_eq!(parse_range("bytes=0-99", 1000), Some(0..100));
+        assert_eq!(parse_range("bytes=900-", 1000), Some(900..1000));
+        assert_eq!(parse_range("bytes=-100", 1000), Some(900..1000));
+        assert_eq!(parse_range("bytes=990-2000", 1000), Some(990..1000));
+        assert_eq!(parse_range("bytes=1000-", 1000), None);
+        assert_eq!(parse_range("bytes=0-1,5-6", 1000), None);
+        assert_eq!(parse_range("items=0-1", 1000), None);
+        assert_eq!(parse_range("bytes=5-2", 1000), None);
+    }
+
+    #[test]
+    fn attachment_names_are_safe_in_the_header_and_kept_exactly() {
+        let d = content_disposition("Größe \"x\".pdf");
+        assert!(d.starts_with("attachment; filename=\"Gr__e _x_.pdf\""), "{d}");
+        assert!(d.ends_with("filename*=UTF-8''Gr%C3%B6%C3%9Fe%20%22x%22.pdf"), "{d}");
     }
 
     #[test]

@@ -6,10 +6,13 @@
 //! MiB of memory whatever its size.
 
 use std::io::Write;
+use std::ops::Range;
 
 use sealpost_envelope::{
     Decryptor, FILE_KEY_LEN, FileKey, Header, Limits, Manifest, PREFIX_LEN, TAG_LEN,
 };
+
+use zeroize::Zeroizing;
 
 use crate::error::ApiError;
 use crate::state::AppState;
@@ -103,39 +106,144 @@ impl StoredMessage {
         read_manifest(state, &self.id, &self.segments, &self.dec).await
     }
 
-    /// Decrypts part `part` into `out`, a window of chunks at a time. Every chunk is
-    /// authenticated before its bytes are written; on an error `out` holds a prefix only.
+    /// The length of part `part`'s plaintext.
+    pub fn part_len(&self, part: u32) -> Result<u64, ApiError> {
+        Ok(self.dec.header().layout().part(part)?.len)
+    }
+
+    /// The windows of chunks (first, last) that hold plaintext bytes `range` of part `part`,
+    /// each at most [`WINDOW_BYTES`] of ciphertext.
+    fn windows(&self, part: u32, range: &Range<u64>) -> Result<Vec<(u64, u64)>, ApiError> {
+        let format = self.dec.header().layout();
+        let layout = *format.part(part)?;
+        let cs = u64::from(format.chunk_size());
+        let per_window = (WINDOW_BYTES / (cs + TAG_LEN as u64)).max(1);
+        let first = (range.start / cs).min(layout.chunks - 1);
+        let last = if range.end == 0 { 0 } else { ((range.end - 1) / cs).min(layout.chunks - 1) };
+        let mut out = Vec::new();
+        let mut at = first;
+        while at <= last {
+            let end = (at + per_window - 1).min(last);
+            out.push((at, end));
+            at = end + 1;
+        }
+        Ok(out)
+    }
+
+    /// Decrypts chunks `first..=last` of part `part`, each authenticated, into one buffer.
+    async fn decrypt_chunks(
+        &self,
+        state: &AppState,
+        part: u32,
+        first: u64,
+        last: u64,
+    ) -> Result<Zeroizing<Vec<u8>>, ApiError> {
+        let opener = self.dec.part_opener(part)?;
+        let layout = *opener.layout();
+        let format = self.dec.header().layout();
+        let start = format.chunk_range(&layout, first).start;
+        let end = format.chunk_range(&layout, last).end;
+        let window = read_range(state, &self.id, &self.segments, start as i64, end as i64).await?;
+        let mut plain = Zeroizing::new(Vec::with_capacity(window.len()));
+        let mut chunk_plain = Zeroizing::new(vec![0u8; format.chunk_size() as usize]);
+        for index in first..=last {
+            let r = format.chunk_range(&layout, index);
+            let chunk = &window[(r.start - start) as usize..(r.end - start) as usize];
+            let n = chunk.len() - TAG_LEN;
+            opener.open_chunk(index, chunk, &mut chunk_plain[..n])?;
+            plain.extend_from_slice(&chunk_plain[..n]);
+        }
+        Ok(plain)
+    }
+
+    /// Decrypts plaintext bytes `range` of part `part`, a window at a time, handing each
+    /// authenticated piece to `emit`; returns the bytes emitted.
+    pub async fn for_each_piece<E>(
+        &self,
+        state: &AppState,
+        part: u32,
+        range: Range<u64>,
+        mut emit: impl FnMut(&[u8]) -> Result<(), E>,
+    ) -> Result<u64, PieceError<E>> {
+        let cs = u64::from(self.dec.header().layout().chunk_size());
+        let mut emitted = 0;
+        for (first, last) in self.windows(part, &range).map_err(PieceError::Read)? {
+            let plain =
+                self.decrypt_chunks(state, part, first, last).await.map_err(PieceError::Read)?;
+            let piece = within(&range, first * cs, &plain);
+            if !piece.is_empty() {
+                emit(piece).map_err(PieceError::Emit)?;
+                emitted += piece.len() as u64;
+            }
+        }
+        Ok(emitted)
+    }
+
+    /// Decrypts part `part` into `out`. Every chunk is authenticated before its bytes are
+    /// written; on an error `out` holds a prefix only.
     pub async fn copy_part(
         &self,
         state: &AppState,
         part: u32,
         out: &mut impl Write,
     ) -> Result<u64, ApiError> {
-        let opener = self.dec.part_opener(part)?;
-        let layout = *opener.layout();
-        let format = self.dec.header().layout();
-        let chunk_cipher = u64::from(format.chunk_size()) + TAG_LEN as u64;
-        let per_window = (WINDOW_BYTES / chunk_cipher).max(1);
-        let mut plain = vec![0u8; format.chunk_size() as usize];
-        let mut written = 0u64;
-        let mut first = 0u64;
-        while first < layout.chunks {
-            let last = (first + per_window).min(layout.chunks) - 1;
-            let start = format.chunk_range(&layout, first).start;
-            let end = format.chunk_range(&layout, last).end;
-            let window =
-                read_range(state, &self.id, &self.segments, start as i64, end as i64).await?;
-            for index in first..=last {
-                let r = format.chunk_range(&layout, index);
-                let chunk = &window[(r.start - start) as usize..(r.end - start) as usize];
-                let n = chunk.len() - TAG_LEN;
-                opener.open_chunk(index, chunk, &mut plain[..n])?;
-                out.write_all(&plain[..n]).map_err(ApiError::internal)?;
-                written += n as u64;
+        let len = self.part_len(part)?;
+        self.for_each_piece(state, part, 0..len, |piece| out.write_all(piece)).await.map_err(|e| {
+            match e {
+                PieceError::Read(e) => e,
+                PieceError::Emit(e) => ApiError::internal(e),
             }
-            first = last + 1;
-        }
-        plain.iter_mut().for_each(|b| *b = 0);
-        Ok(written)
+        })
     }
+}
+
+/// The bytes of `range` (plaintext offsets in the part) found in `plain`, a window that
+/// starts at offset `base`.
+fn within<'a>(range: &Range<u64>, base: u64, plain: &'a [u8]) -> &'a [u8] {
+    let from = range.start.max(base) - base;
+    let to = range.end.min(base + plain.len() as u64).saturating_sub(base).max(from);
+    &plain[from as usize..to as usize]
+}
+
+/// Plaintext bytes `range` of part `part` as a stream for a response body, decrypted by a
+/// task that stays at most two windows ahead of the client (memory stays bounded whatever
+/// the size). A failure ends the stream with an error, so the client sees a broken transfer,
+/// never wrong bytes.
+pub fn stream_range(
+    stored: std::sync::Arc<StoredMessage>,
+    state: AppState,
+    part: u32,
+    range: Range<u64>,
+) -> impl futures_util::Stream<Item = Result<bytes::Bytes, std::io::Error>> {
+    let (tx, rx) = tokio::sync::mpsc::channel(2);
+    tokio::spawn(async move {
+        let windows = match stored.windows(part, &range) {
+            Ok(w) => w,
+            Err(e) => {
+                let _ = tx.send(Err(std::io::Error::other(e.to_string()))).await;
+                return;
+            }
+        };
+        let cs = u64::from(stored.dec.header().layout().chunk_size());
+        for (first, last) in windows {
+            let piece = match stored.decrypt_chunks(&state, part, first, last).await {
+                Ok(plain) => Ok(bytes::Bytes::copy_from_slice(within(&range, first * cs, &plain))),
+                Err(e) => Err(std::io::Error::other(e.to_string())),
+            };
+            let failed = piece.is_err();
+            if tx.send(piece).await.is_err() || failed {
+                return; // the client went away, or the stream is broken
+            }
+        }
+    });
+    futures_util::stream::unfold(rx, |mut rx| async move { rx.recv().await.map(|item| (item, rx)) })
+}
+
+/// Why [`StoredMessage::for_each_piece`] stopped.
+#[derive(Debug)]
+pub enum PieceError<E> {
+    /// Reading or decrypting failed.
+    Read(ApiError),
+    /// The receiver of the pieces failed (e.g. the client went away).
+    Emit(E),
 }

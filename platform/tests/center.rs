@@ -39,8 +39,8 @@ async fn send_message(
             ),
         },
     );
-    let attachment = b"col1,col2\n1,2\n".to_vec();
-    manifest.attach("figures.csv", "text/csv", &attachment);
+    let attachment = attachment_bytes();
+    manifest.attach("figures März.csv", "text/csv", &attachment);
     let json = manifest.to_json();
     let envelope = Sealer::builder(id)
         .recipient(Role::Platform, &key)
@@ -79,6 +79,19 @@ async fn send_message(
         .expect("json");
     let link = done["link"].as_str().expect("link").to_string();
     (link, id.to_string(), token)
+}
+
+/// The attachment: 5 MB that cross several chunks and two read windows.
+fn attachment_bytes() -> Vec<u8> {
+    let mut x = 0x2545_f491_4f6c_dd1du64;
+    (0..5_000_000)
+        .map(|_| {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            x as u8
+        })
+        .collect()
 }
 
 /// The value of the form's CSRF field.
@@ -198,7 +211,36 @@ async fn a_recipient_proves_the_mailbox_with_a_mailed_code_and_reads_the_message
     assert!(read.url().path().starts_with("/c/read/"));
     let page = read.text().await.expect("page");
     assert!(page.contains("Quarterly figures") && page.contains("MARKER-HTML figures"));
-    assert!(page.contains("figures.csv"));
+    assert!(page.contains("figures März.csv"));
+
+    // The attachment downloads decrypted, whole or by byte range.
+    let original = attachment_bytes();
+    let download = format!("{base}/c/read/{opaque}/attachments/1");
+    let whole = browser.get(&download).send().await.expect("download");
+    assert_eq!(whole.status(), StatusCode::OK);
+    let disposition = whole.headers()["content-disposition"].to_str().expect("header").to_string();
+    assert!(
+        disposition.starts_with("attachment;") && disposition.contains("M%C3%A4rz"),
+        "{disposition}"
+    );
+    assert_eq!(whole.headers()["content-type"], "application/octet-stream");
+    assert!(whole.bytes().await.expect("bytes") == original, "the original bytes");
+    let part = browser
+        .get(&download)
+        .header("Range", "bytes=1000000-4999999")
+        .send()
+        .await
+        .expect("range");
+    assert_eq!(part.status(), StatusCode::PARTIAL_CONTENT);
+    assert_eq!(part.headers()["content-range"], "bytes 1000000-4999999/5000000");
+    assert!(part.bytes().await.expect("bytes") == original[1_000_000..]);
+    let tail = browser.get(&download).header("Range", "bytes=-10").send().await.expect("tail");
+    assert!(tail.bytes().await.expect("bytes") == original[original.len() - 10..]);
+    let outside =
+        browser.get(&download).header("Range", "bytes=6000000-").send().await.expect("416");
+    assert_eq!(outside.status(), StatusCode::RANGE_NOT_SATISFIABLE);
+    let r = client(&data, false).get(&download).send().await.expect("no session");
+    assert_ne!(r.bytes().await.expect("bytes").len(), original.len(), "nothing without a session");
     assert!(!page.contains("<script>") && !page.contains("pwned"), "script removed");
     assert!(!page.contains("tracker.example"), "no remote content");
     assert!(!page.contains("carol@acme.example"), "Bcc stays hidden");
