@@ -1,5 +1,5 @@
 //! The platform's outgoing mail queue, with the real binary and a real SMTP server (aiosmtpd,
-//! `tests/smtp_sink.py`): a relay that is down for a while gets every mail exactly once when
+//! `scripts/smtp-sink.py`): a relay that is down for a while gets every mail exactly once when
 //! it comes back; a permanent refusal is dead-lettered and shown to admins; two platform
 //! processes on one database share the queue without sending anything twice; a tenant's own
 //! relay carries that tenant's mail.

@@ -2,7 +2,7 @@
 
 //! What the platform's process-level tests share: free ports, a database per test (SQLite,
 //! or a new database on `SEALPOST_TEST_DATABASE_URL`'s PostgreSQL server), the real binary,
-//! its admin commands, and an SMTP sink (aiosmtpd from `target/pyenv`, `tests/smtp_sink.py`).
+//! its admin commands, and an SMTP sink (aiosmtpd from `target/pyenv`, `scripts/smtp-sink.py`).
 
 use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
@@ -60,7 +60,7 @@ impl Sink {
             python.display()
         );
         let mut child = Command::new(python)
-            .arg(Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/smtp_sink.py"))
+            .arg(root.join("scripts/smtp-sink.py"))
             .args(["--port", &port.to_string(), "--out"])
             .arg(out)
             .stdout(Stdio::piped())

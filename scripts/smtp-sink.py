@@ -1,6 +1,9 @@
-"""An SMTP sink for the platform's tests (aiosmtpd, from target/pyenv): each message is
-written to OUT/<n>.eml as it arrives; recipients whose address starts with "reject" are
-refused with a permanent 550. Prints "ready" once it listens; stops on SIGTERM."""
+"""A local SMTP sink (aiosmtpd, from target/pyenv) for the platform's tests and the demo:
+each message is written to OUT/<n>.eml as it arrives; recipients whose address starts with
+"reject" are refused with a permanent 550. Prints "ready" once it listens; stops on SIGTERM.
+
+    target/pyenv/bin/python scripts/smtp-sink.py --port 2525 --out /tmp/mail
+"""
 
 import argparse
 import asyncio
