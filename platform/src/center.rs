@@ -4,8 +4,10 @@
 //! First contact: the stub's link `/m/{link}` bounces (a same-site refresh, so the
 //! `SameSite=Strict` session cookie is sent) to `/c/open/{link}`, which shows the message to
 //! a signed-in recipient or asks for the address it was sent to; a one-time code goes there
-//! through the mail queue, and the right code starts a session. `/c/read/{link}` shows the
-//! message, decrypted on the server, its HTML sanitised (ammonia) and without remote content.
+//! through the mail queue, and the right code starts a session; a first-time recipient then
+//! chooses a password (argon2id) to sign in with later, without a code. `/c/read/{link}`
+//! shows the message, decrypted on the server, its HTML sanitised (ammonia) and without remote
+//! content; attachments download decrypted as they stream.
 //!
 //! Every page carries a strict Content-Security-Policy (no script at all, no framing), every
 //! form a CSRF token (double-submit, checked in constant time), and nothing personal is in a
@@ -22,6 +24,7 @@ use axum::routing::{get, post};
 use axum::{Router, middleware};
 use axum_extra::extract::cookie::{Cookie, CookieJar, SameSite};
 use serde::Deserialize;
+use zeroize::Zeroizing;
 
 use sealpost_envelope::Manifest;
 
@@ -45,6 +48,8 @@ pub fn router() -> Router<AppState> {
         .route("/c/open/{link}", get(open))
         .route("/m/{link}/code", post(send_code))
         .route("/m/{link}/verify", post(verify))
+        .route("/m/{link}/signin", post(sign_in))
+        .route("/c/password/{link}", get(choose_password).post(save_password))
         .route("/c/read/{link}", get(read))
         .route("/c/read/{link}/attachments/{part}", get(download))
         .route("/c/static/center.css", get(stylesheet))
@@ -78,6 +83,16 @@ struct Bounce<'a> {
 struct Identify<'a> {
     link: &'a str,
     csrf: &'a str,
+    problem: Option<&'a str>,
+}
+
+#[derive(Template)]
+#[template(path = "center/password.html")]
+struct ChoosePassword<'a> {
+    link: &'a str,
+    csrf: &'a str,
+    email: &'a str,
+    problem: Option<&'a str>,
 }
 
 #[derive(Template)]
@@ -244,7 +259,8 @@ async fn open(State(state): State<AppState>, jar: CookieJar, Path(link): Path<St
         Err(r) => return r,
     }
     let (jar, csrf) = csrf_token(jar);
-    (jar, page(StatusCode::OK, &Identify { link: &link, csrf: &csrf })).into_response()
+    (jar, page(StatusCode::OK, &Identify { link: &link, csrf: &csrf, problem: None }))
+        .into_response()
 }
 
 #[derive(Deserialize)]
@@ -360,8 +376,132 @@ async fn verify(
         Err(e) => return internal(e),
     };
     let _ = audit::append(&state.db, Some(m.tenant_id), &email, "recipient.signed_in", &m.id).await;
+    let next = match center::has_password(&state.db, &email).await {
+        Ok(true) => format!("/c/read/{link}"),
+        Ok(false) => format!("/c/password/{link}"),
+        Err(e) => return internal(e),
+    };
+    let jar = jar.add(cookie(SESSION_COOKIE, token.to_string()));
+    (jar, Redirect::to(&next)).into_response()
+}
+
+#[derive(Deserialize)]
+struct SignInRequest {
+    csrf: String,
+    email: String,
+    password: String,
+}
+
+/// Password sign-in of a returning recipient (rate-limited per address, locked after a few
+/// failures).
+async fn sign_in(
+    State(state): State<AppState>,
+    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    headers: HeaderMap,
+    jar: CookieJar,
+    Path(link): Path<String>,
+    Form(req): Form<SignInRequest>,
+) -> Response {
+    if !csrf_ok(&jar, &req.csrf) {
+        return forbidden();
+    }
+    if state.login_limiter.check(client(&state, peer, &headers)).is_err() {
+        return too_many();
+    }
+    let m = match linked(&state, &link).await {
+        Ok(m) => m,
+        Err(r) => return r,
+    };
+    let refused = |text: &str| {
+        page(
+            StatusCode::UNAUTHORIZED,
+            &Identify { link: &link, csrf: &req.csrf, problem: Some(text) },
+        )
+    };
+    let Ok(email) = EmailAddress::parse(&req.email) else {
+        return refused("Wrong address or password.");
+    };
+    let email = email.to_string();
+    if req.password.len() > 1024 {
+        return refused("Wrong address or password.");
+    }
+    match center::check_password(&state.db, &email, Zeroizing::new(req.password)).await {
+        Ok(Ok(())) => {}
+        Ok(Err(center::SignInRefused::BadCredentials)) => {
+            return refused("Wrong address or password.");
+        }
+        Ok(Err(center::SignInRefused::Locked(_))) => {
+            return refused(
+                "Too many wrong passwords: signing in with a password is locked for 15 minutes. \
+                 You can ask for a code instead.",
+            );
+        }
+        Err(e) => return internal(e),
+    }
+    let token = match center::new_session(&state.db, &email).await {
+        Ok(t) => t,
+        Err(e) => return internal(e),
+    };
+    let _ = audit::append(&state.db, Some(m.tenant_id), &email, "recipient.signed_in", &m.id).await;
     let jar = jar.add(cookie(SESSION_COOKIE, token.to_string()));
     (jar, Redirect::to(&format!("/c/read/{link}"))).into_response()
+}
+
+async fn choose_password(
+    State(state): State<AppState>,
+    jar: CookieJar,
+    Path(link): Path<String>,
+) -> Response {
+    let email = match signed_in(&state, &jar).await {
+        Ok(Some(e)) => e,
+        Ok(None) => return Redirect::to(&format!("/c/open/{link}")).into_response(),
+        Err(r) => return r,
+    };
+    let (jar, csrf) = csrf_token(jar);
+    let form = ChoosePassword { link: &link, csrf: &csrf, email: &email, problem: None };
+    (jar, page(StatusCode::OK, &form)).into_response()
+}
+
+#[derive(Deserialize)]
+struct PasswordRequest {
+    csrf: String,
+    password: String,
+    confirm: String,
+}
+
+async fn save_password(
+    State(state): State<AppState>,
+    jar: CookieJar,
+    Path(link): Path<String>,
+    Form(req): Form<PasswordRequest>,
+) -> Response {
+    if !csrf_ok(&jar, &req.csrf) {
+        return forbidden();
+    }
+    let email = match signed_in(&state, &jar).await {
+        Ok(Some(e)) => e,
+        Ok(None) => return Redirect::to(&format!("/c/open/{link}")).into_response(),
+        Err(r) => return r,
+    };
+    let problem = if req.password != req.confirm {
+        Some("The two passwords differ.")
+    } else if req.password.chars().count() < 12 {
+        Some("The password needs at least 12 characters.")
+    } else if req.password.len() > 1024 {
+        Some("That password is too long.")
+    } else {
+        None
+    };
+    if let Some(problem) = problem {
+        let form =
+            ChoosePassword { link: &link, csrf: &req.csrf, email: &email, problem: Some(problem) };
+        return page(StatusCode::BAD_REQUEST, &form);
+    }
+    if let Err(e) = center::set_password(&state.db, &email, Zeroizing::new(req.password)).await {
+        return internal(e);
+    }
+    let _ = audit::append(&state.db, None, &email, "recipient.password_set", "").await;
+    Redirect::to(&format!("/c/read/{link}")).into_response()
 }
 
 /// The linked message, opened for its signed-in recipient — or the page to show instead

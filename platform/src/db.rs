@@ -30,6 +30,7 @@ const MIGRATIONS: &[(i64, &str)] = &[
     (4, include_str!("../migrations/0004_notifications.sql")),
     (5, include_str!("../migrations/0005_tenant_relays.sql")),
     (6, include_str!("../migrations/0006_center.sql")),
+    (7, include_str!("../migrations/0007_recipient_accounts.sql")),
 ];
 
 /// Translates a migration for `engine`. The schema keeps to a subset where three rules

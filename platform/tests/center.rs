@@ -206,7 +206,20 @@ async fn a_recipient_proves_the_mailbox_with_a_mailed_code_and_reads_the_message
     // A new code opens the message.
     ask("bob@outside.example").await.expect("post");
     let code = code_mailed_to(&sink, "bob@outside.example", 2);
-    let read = verify(code.clone()).await.expect("post");
+    let choose = verify(code.clone()).await.expect("post");
+    assert_eq!(choose.url().path(), format!("/c/password/{opaque}"), "first: choose a password");
+    let choose_csrf = csrf(&choose.text().await.expect("page"));
+    let set_password = |password: &'static str, confirm: &'static str| {
+        browser
+            .post(format!("{base}/c/password/{opaque}"))
+            .form(&[("csrf", choose_csrf.as_str()), ("password", password), ("confirm", confirm)])
+            .send()
+    };
+    let r = set_password("correct horse battery", "correct horse batter").await.expect("post");
+    assert_eq!(r.status(), StatusCode::BAD_REQUEST, "the two must match");
+    let r = set_password("short", "short").await.expect("post");
+    assert_eq!(r.status(), StatusCode::BAD_REQUEST, "at least 12 characters");
+    let read = set_password("correct horse battery", "correct horse battery").await.expect("post");
     assert_eq!(read.status(), StatusCode::OK);
     assert!(read.url().path().starts_with("/c/read/"));
     let page = read.text().await.expect("page");
@@ -250,6 +263,37 @@ async fn a_recipient_proves_the_mailbox_with_a_mailed_code_and_reads_the_message
     let stranger = client(&data, false);
     let r = stranger.get(format!("{base}/c/read/{opaque}")).send().await.expect("read");
     assert!(!r.text().await.expect("page").contains("MARKER-HTML"));
+
+    // Another day, another browser: the password signs bob in; wrong ones lock it.
+    let sign_in = |browser: reqwest::Client, password: &'static str| {
+        let (base, opaque) = (base.clone(), opaque.clone());
+        async move {
+            let page = browser.get(format!("{base}/c/open/{opaque}")).send().await.expect("open");
+            let token = csrf(&page.text().await.expect("page"));
+            browser
+                .post(format!("{base}/m/{opaque}/signin"))
+                .form(&[
+                    ("csrf", token.as_str()),
+                    ("email", "bob@outside.example"),
+                    ("password", password),
+                ])
+                .send()
+                .await
+                .expect("sign in")
+        }
+    };
+    let later = sign_in(client(&data, true), "correct horse battery").await;
+    assert_eq!(later.status(), StatusCode::OK);
+    assert!(later.text().await.expect("page").contains("MARKER-HTML figures"));
+    let guesser = client(&data, true);
+    for _ in 0..4 {
+        let r = sign_in(guesser.clone(), "wrong horse battery").await;
+        assert_eq!(r.status(), StatusCode::UNAUTHORIZED);
+    }
+    let r = sign_in(guesser.clone(), "wrong horse battery").await;
+    assert!(r.text().await.expect("page").contains("locked"), "locked after five");
+    let r = sign_in(guesser, "correct horse battery").await;
+    assert_eq!(r.status(), StatusCode::UNAUTHORIZED, "even the right password while locked");
 
     // The sender sees that bob opened it.
     let slip: Value = api

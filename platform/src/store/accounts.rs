@@ -139,7 +139,8 @@ pub async fn hash_password(password: Zeroizing<String>) -> Result<String, StoreE
     .map_err(|e| StoreError::Corrupt(e.to_string()))?
 }
 
-async fn verify_password(hash: String, password: Zeroizing<String>) -> bool {
+/// Checks a password against an argon2id hash, off the async runtime.
+pub async fn verify_password(hash: String, password: Zeroizing<String>) -> bool {
     tokio::task::spawn_blocking(move || {
         PasswordHash::new(&hash)
             .map(|h| Argon2::default().verify_password(password.as_bytes(), &h).is_ok())
@@ -245,7 +246,7 @@ async fn record_failure(
 }
 
 /// A valid argon2id hash of a random password nobody knows, for constant-time refusals.
-const DUMMY_HASH: &str = "$argon2id$v=19$m=19456,t=2,p=1$c2VhbHBvc3QtZHVtbXk$2Sxd6n8xWcBvH9k4Ib2u0n4oQmD7c9QOZ1yTQb0C5pA";
+pub const DUMMY_HASH: &str = "$argon2id$v=19$m=19456,t=2,p=1$c2VhbHBvc3QtZHVtbXk$2Sxd6n8xWcBvH9k4Ib2u0n4oQmD7c9QOZ1yTQb0C5pA";
 
 fn token_hash(token: &str) -> Vec<u8> {
     digest::digest(&digest::SHA256, token.as_bytes()).as_ref().to_vec()

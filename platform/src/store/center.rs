@@ -1,6 +1,7 @@
-//! What the Secure Message Center keeps: one-time codes that prove a recipient's mailbox, and
-//! recipients' browser sessions. Neither is stored in a usable form: codes and session tokens
-//! are kept as SHA-256 hashes, compared in constant time.
+//! What the Secure Message Center keeps: one-time codes that prove a recipient's mailbox,
+//! recipients' browser sessions, and the passwords recipients set for later visits. None is
+//! stored in a usable form: codes and session tokens as SHA-256 hashes compared in constant
+//! time, passwords as argon2id hashes.
 
 use aws_lc_rs::constant_time::verify_slices_are_equal;
 use aws_lc_rs::digest;
@@ -9,6 +10,7 @@ use base64::Engine as _;
 use zeroize::Zeroizing;
 
 use super::StoreError;
+use super::accounts::{DUMMY_HASH, LOCKOUT_MS, MAX_FAILED_LOGINS, hash_password, verify_password};
 use crate::db::{Db, now_ms};
 use crate::secrets::SecretError;
 
@@ -175,4 +177,88 @@ pub async fn end_session(db: &Db, token: &str) -> Result<(), StoreError> {
         .execute(&db.pool)
         .await?;
     Ok(())
+}
+
+/// Sets (or replaces) the password of the recipient `email`.
+pub async fn set_password(
+    db: &Db,
+    email: &str,
+    password: Zeroizing<String>,
+) -> Result<(), StoreError> {
+    let hash = hash_password(password).await?;
+    let now = now_ms();
+    sqlx::query(
+        "INSERT INTO recipient_accounts (email, password_hash, created_at, updated_at) \
+         VALUES ($1, $2, $3, $4) ON CONFLICT (email) DO UPDATE SET \
+         password_hash = excluded.password_hash, failed_logins = 0, locked_until = 0, \
+         updated_at = excluded.updated_at",
+    )
+    .bind(email)
+    .bind(hash)
+    .bind(now)
+    .bind(now)
+    .execute(&db.pool)
+    .await?;
+    Ok(())
+}
+
+/// Whether the recipient `email` has set a password.
+pub async fn has_password(db: &Db, email: &str) -> Result<bool, StoreError> {
+    let row: Option<(i64,)> = sqlx::query_as("SELECT id FROM recipient_accounts WHERE email = $1")
+        .bind(email)
+        .fetch_optional(&db.pool)
+        .await?;
+    Ok(row.is_some())
+}
+
+/// Why a recipient's password sign-in was refused.
+#[derive(Debug, PartialEq, Eq)]
+pub enum SignInRefused {
+    /// Wrong address or password (deliberately not saying which).
+    BadCredentials,
+    /// Too many failures; locked until this time (ms).
+    Locked(i64),
+}
+
+/// Checks a recipient's password, counting failures and locking the account after
+/// `MAX_FAILED_LOGINS`; unknown addresses take the same time as known ones.
+pub async fn check_password(
+    db: &Db,
+    email: &str,
+    password: Zeroizing<String>,
+) -> Result<Result<(), SignInRefused>, StoreError> {
+    let row: Option<(i64, String, i64, i64)> = sqlx::query_as(
+        "SELECT id, password_hash, failed_logins, locked_until FROM recipient_accounts WHERE email = $1",
+    )
+    .bind(email)
+    .fetch_optional(&db.pool)
+    .await?;
+    let Some((id, hash, failed, locked_until)) = row else {
+        let _ = verify_password(DUMMY_HASH.to_string(), password).await;
+        return Ok(Err(SignInRefused::BadCredentials));
+    };
+    let now = now_ms();
+    if locked_until > now {
+        return Ok(Err(SignInRefused::Locked(locked_until)));
+    }
+    if verify_password(hash, password).await {
+        sqlx::query(
+            "UPDATE recipient_accounts SET failed_logins = 0, locked_until = 0 WHERE id = $1",
+        )
+        .bind(id)
+        .execute(&db.pool)
+        .await?;
+        return Ok(Ok(()));
+    }
+    let failed = failed + 1;
+    let lock = if failed >= MAX_FAILED_LOGINS { now + LOCKOUT_MS } else { 0 };
+    sqlx::query(
+        "UPDATE recipient_accounts SET failed_logins = $1, locked_until = $2 WHERE id = $3",
+    )
+    .bind(if lock > 0 { 0 } else { failed })
+    .bind(lock)
+    .bind(id)
+    .execute(&db.pool)
+    .await?;
+    Ok(Err(if lock > 0 { SignInRefused::Locked(lock) } else { SignInRefused::BadCredentials }))
 }
