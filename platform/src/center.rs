@@ -237,6 +237,42 @@ fn too_many() -> Response {
     )
 }
 
+/// What every first-contact form post checks first: its CSRF token, the per-address limit,
+/// and the link; the linked message.
+async fn first_contact_post(
+    state: &AppState,
+    peer: SocketAddr,
+    headers: &HeaderMap,
+    jar: &CookieJar,
+    link: &str,
+    csrf: &str,
+) -> Result<MessageRow, Response> {
+    if !csrf_ok(jar, csrf) {
+        return Err(forbidden());
+    }
+    if state.login_limiter.check(client(state, peer, headers)).is_err() {
+        return Err(too_many());
+    }
+    linked(state, link).await
+}
+
+/// Starts `email`'s session (audited) and goes on to `next`.
+async fn start_session(
+    state: &AppState,
+    jar: CookieJar,
+    m: &MessageRow,
+    email: &str,
+    next: &str,
+) -> Response {
+    let token = match center::new_session(&state.db, email).await {
+        Ok(t) => t,
+        Err(e) => return internal(e),
+    };
+    let _ = audit::append(&state.db, Some(m.tenant_id), email, "recipient.signed_in", &m.id).await;
+    let jar = jar.add(cookie(SESSION_COOKIE, token.to_string()));
+    (jar, Redirect::to(next)).into_response()
+}
+
 async fn bounce(Path(link): Path<String>) -> Response {
     if link.len() > 64 || !link.bytes().all(|b| b.is_ascii_alphanumeric()) {
         return not_found();
@@ -282,13 +318,7 @@ async fn send_code(
     Path(link): Path<String>,
     Form(req): Form<CodeRequest>,
 ) -> Response {
-    if !csrf_ok(&jar, &req.csrf) {
-        return forbidden();
-    }
-    if state.login_limiter.check(client(&state, peer, &headers)).is_err() {
-        return too_many();
-    }
-    let m = match linked(&state, &link).await {
+    let m = match first_contact_post(&state, peer, &headers, &jar, &link, &req.csrf).await {
         Ok(m) => m,
         Err(r) => return r,
     };
@@ -345,13 +375,7 @@ async fn verify(
     Path(link): Path<String>,
     Form(req): Form<VerifyRequest>,
 ) -> Response {
-    if !csrf_ok(&jar, &req.csrf) {
-        return forbidden();
-    }
-    if state.login_limiter.check(client(&state, peer, &headers)).is_err() {
-        return too_many();
-    }
-    let m = match linked(&state, &link).await {
+    let m = match first_contact_post(&state, peer, &headers, &jar, &link, &req.csrf).await {
         Ok(m) => m,
         Err(r) => return r,
     };
@@ -371,18 +395,12 @@ async fn verify(
             &EnterCode { link: &link, csrf: &req.csrf, email: &email, problem: Some(problem) },
         );
     }
-    let token = match center::new_session(&state.db, &email).await {
-        Ok(t) => t,
-        Err(e) => return internal(e),
-    };
-    let _ = audit::append(&state.db, Some(m.tenant_id), &email, "recipient.signed_in", &m.id).await;
     let next = match center::has_password(&state.db, &email).await {
         Ok(true) => format!("/c/read/{link}"),
         Ok(false) => format!("/c/password/{link}"),
         Err(e) => return internal(e),
     };
-    let jar = jar.add(cookie(SESSION_COOKIE, token.to_string()));
-    (jar, Redirect::to(&next)).into_response()
+    start_session(&state, jar, &m, &email, &next).await
 }
 
 #[derive(Deserialize)]
@@ -402,13 +420,7 @@ async fn sign_in(
     Path(link): Path<String>,
     Form(req): Form<SignInRequest>,
 ) -> Response {
-    if !csrf_ok(&jar, &req.csrf) {
-        return forbidden();
-    }
-    if state.login_limiter.check(client(&state, peer, &headers)).is_err() {
-        return too_many();
-    }
-    let m = match linked(&state, &link).await {
+    let m = match first_contact_post(&state, peer, &headers, &jar, &link, &req.csrf).await {
         Ok(m) => m,
         Err(r) => return r,
     };
@@ -438,13 +450,7 @@ async fn sign_in(
         }
         Err(e) => return internal(e),
     }
-    let token = match center::new_session(&state.db, &email).await {
-        Ok(t) => t,
-        Err(e) => return internal(e),
-    };
-    let _ = audit::append(&state.db, Some(m.tenant_id), &email, "recipient.signed_in", &m.id).await;
-    let jar = jar.add(cookie(SESSION_COOKIE, token.to_string()));
-    (jar, Redirect::to(&format!("/c/read/{link}"))).into_response()
+    start_session(&state, jar, &m, &email, &format!("/c/read/{link}")).await
 }
 
 async fn choose_password(
