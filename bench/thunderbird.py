@@ -19,7 +19,7 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 os.environ.setdefault("SEALPOST_BIN_DIR", str(ROOT / "target" / "release"))
-sys.path.insert(0, str(ROOT / "tests" / "thunderbird"))
+sys.path.insert(0, str(ROOT / "tests"))
 
 from harness import World, wait_until  # noqa: E402
 

@@ -1,11 +1,12 @@
-"""The parts of a Thunderbird end-to-end run, each real: the platform binary on a throwaway
-data folder, an SMTP sink (aiosmtpd), the helper registered with `sealpost-helper install` and
-signed in, and Debian's Thunderbird, headless, on a throwaway profile with the product
-extension and the test-only driver extension sideloaded.
+"""The parts of an end-to-end run, each real: the platform binary on a throwaway data folder
+(its own mail going to the SMTP sink when asked), an SMTP sink (aiosmtpd), a user's desk with
+the helper registered (`sealpost-helper install`) and signed in, and Debian's Thunderbird,
+headless, on a throwaway profile with the product extension and the test-only driver
+extension sideloaded.
 
-The driver long-polls a small HTTP control server here for commands (compose, click the
-Sealpost button, read it, send) and posts back what happened. Used by the tests in this
-folder and by `bench/thunderbird.py`.
+The Thunderbird driver long-polls a small HTTP control server here for commands (compose,
+click the Sealpost button, read it, send) and posts back what happened. Used by
+`tests/thunderbird/`, `tests/center/` and `bench/thunderbird.py`.
 """
 
 from __future__ import annotations
@@ -28,7 +29,7 @@ from pathlib import Path
 
 from aiosmtpd.controller import Controller
 
-ROOT = Path(__file__).resolve().parents[2]
+ROOT = Path(__file__).resolve().parents[1]
 BIN = Path(os.environ.get("SEALPOST_BIN_DIR", ROOT / "target" / "debug"))
 THUNDERBIRD = os.environ.get("SEALPOST_THUNDERBIRD", "/usr/lib/thunderbird/thunderbird")
 PRODUCT_ID = "sealpost@sealpost.net"
@@ -60,12 +61,14 @@ def wait_until(what: str, check, timeout: float, every: float = 0.1):
 class Platform:
     """`sealpost-platform serve` on a free port, with tenant acme and user alice."""
 
-    def __init__(self, workdir: Path):
+    def __init__(self, workdir: Path, smtp_port: int | None = None, env: dict | None = None):
         self.dir = workdir / "platform"
         self.port = free_port()
         self.base = f"https://localhost:{self.port}"
         self.proc: subprocess.Popen | None = None
         self.log = open(workdir / "platform.log", "ab")
+        self.smtp_port = smtp_port
+        self.extra_env = env or {}
         self.start()
         self.admin("create-tenant", "--name", TENANT, "--domain", DOMAIN)
         self.admin("create-user", "--tenant", TENANT, "--email", ALICE, stdin=PASSWORD)
@@ -76,6 +79,10 @@ class Platform:
 
     def start(self):
         env = dict(os.environ, SEALPOST_LOG="warn", SEALPOST_PUBLIC_URL=self.base)
+        env.update(self.extra_env)
+        if self.smtp_port:
+            env.update(SEALPOST_SMTP_HOST="127.0.0.1", SEALPOST_SMTP_PORT=str(self.smtp_port),
+                       SEALPOST_SMTP_SECURITY="none")
         self.proc = subprocess.Popen(
             [BIN / "sealpost-platform", "serve", "--listen", f"127.0.0.1:{self.port}",
              "--data-dir", self.dir],
@@ -106,6 +113,22 @@ class Platform:
         path = self.dir / "policy.json"
         path.write_text(json.dumps(policy))
         self.admin("set-policy", "--tenant", TENANT, "--file", str(path))
+
+    def api(self, method: str, path: str, body: dict | None = None, token: str | None = None) -> dict:
+        """One JSON API call over HTTPS, trusting the platform's own certificate."""
+        import ssl
+        import urllib.request
+        context = ssl.create_default_context(cafile=str(self.cert))
+        request = urllib.request.Request(
+            self.base + path, method=method, data=json.dumps(body).encode() if body is not None else None,
+            headers={"Content-Type": "application/json", **({"Authorization": f"Bearer {token}"} if token else {})})
+        with urllib.request.urlopen(request, context=context) as r:
+            text = r.read()
+        return json.loads(text) if text else {}
+
+    def sign_in(self, email: str = ALICE, password: str = PASSWORD) -> str:
+        """A device token for `email`, through the API."""
+        return self.api("POST", "/api/v1/auth/login", {"email": email, "password": password})["token"]
 
     def export(self, message_id: str, into: Path) -> Path:
         """The message decrypted from what the platform stores (admin export-message)."""
@@ -340,7 +363,7 @@ class Thunderbird:
         (self.profile / "user.js").write_text(USER_JS.format(email=ALICE, port=sink.port))
         build_xpi(ROOT / "thunderbird-extension", extensions / f"{PRODUCT_ID}.xpi")
         driver = desk.home / "driver"
-        shutil.copytree(Path(__file__).parent / "driver", driver)
+        shutil.copytree(ROOT / "tests" / "thunderbird" / "driver", driver)
         (driver / "config.json").write_text(json.dumps({"control": control.url}))
         build_xpi(driver, extensions / f"{DRIVER_ID}.xpi")
         self.log_path = desk.home / "thunderbird.log"
@@ -396,12 +419,18 @@ class World:
         self.sink.stop()
         self.platform.stop()
         self.control.shutdown()
-        # Keep the logs (Thunderbird's, the platform's, the helper's) for a failed run to read.
-        logs = ROOT / "target" / "test-logs" / "thunderbird"
-        shutil.rmtree(logs, ignore_errors=True)
-        logs.mkdir(parents=True)
-        for path in self.workdir.rglob("*.log*"):
-            if path.is_file():
-                shutil.copy(path, logs / "-".join(path.relative_to(self.workdir).parts))
-        if os.environ.get("SEALPOST_KEEP_E2E") is None:
-            shutil.rmtree(self.workdir, ignore_errors=True)
+        keep_logs(self.workdir, "thunderbird")
+
+
+def keep_logs(workdir: Path, name: str):
+    """Copies a run's logs (Thunderbird's, the platform's, the helper's) to
+    target/test-logs/NAME for a failed run to be read, then removes the run's folder (kept
+    with SEALPOST_KEEP_E2E set)."""
+    logs = ROOT / "target" / "test-logs" / name
+    shutil.rmtree(logs, ignore_errors=True)
+    logs.mkdir(parents=True)
+    for path in workdir.rglob("*.log*"):
+        if path.is_file():
+            shutil.copy(path, logs / "-".join(path.relative_to(workdir).parts))
+    if os.environ.get("SEALPOST_KEEP_E2E") is None:
+        shutil.rmtree(workdir, ignore_errors=True)

@@ -1,0 +1,172 @@
+"""The Secure Message Center in real Chromium: a message sent with the real helper, opened by
+its recipient through the link, a code from the mail sink, a password; read, download,
+recall, expiry, wrong codes, and a list of script-injection payloads that must stay inert."""
+
+import email.message
+import os
+import re
+import time
+
+from conftest import screenshot
+from harness import ALICE, wait_until
+
+PASSWORD = "a long and memorable passphrase"
+
+
+def send(center, tmp_path, to: str, subject: str, html: str, attachments=()) -> tuple[str, str]:
+    """Sends a message from alice with the helper's `send`; its link and message id."""
+    m = email.message.EmailMessage()
+    m["From"] = f"Alice Example <{ALICE}>"
+    m["To"] = to
+    m["Subject"] = subject
+    m.set_content("The text version.")
+    m.add_alternative(html, subtype="html")
+    for name, data in attachments:
+        m.add_attachment(data, maintype="application", subtype="octet-stream", filename=name)
+    path = tmp_path / "message.eml"
+    path.write_bytes(bytes(m))
+    out = center.desk.helper("send", str(path))
+    link = re.search(r"https://\S+/m/[0-9a-f]+", out).group(0)
+    message_id = re.search(r"Message ([0-9a-f-]{36})", out).group(1)
+    return link, message_id
+
+
+def code_for(center, to: str, count: int) -> str:
+    """The code in the `count`-th mail the sink received for `to`."""
+    def mails():
+        got = [r for r in list(center.sink.messages) if to in r.rcpt_tos]
+        return got if len(got) >= count else None
+    mail = wait_until(f"code mail #{count} to {to}", mails, 30)[count - 1].message
+    return re.search(r"\b(\d{6})\b", mail.get_body(("plain",)).get_content()).group(1)
+
+
+def ask_for_code(page, link: str, to: str):
+    page.goto(link)
+    page.wait_for_url("**/c/open/**")
+    page.fill("#email", to)
+    page.click("text=Send me a code")
+    page.wait_for_selector("#code")
+
+
+def first_contact(center, page, link: str, to: str, codes_before: int = 0, shot: str | None = None):
+    """From the link to the message: address, code from the mail, a password."""
+    ask_for_code(page, link, to)
+    if shot:
+        screenshot(page, f"{shot}-2-code")
+    page.fill("#code", code_for(center, to, codes_before + 1))
+    page.click("text=Open the message")
+    page.wait_for_url("**/c/password/**")
+    if shot:
+        screenshot(page, f"{shot}-3-password")
+    page.fill("#password", PASSWORD)
+    page.fill("#confirm", PASSWORD)
+    page.click("text=Save the password and read the message")
+    page.wait_for_url("**/c/read/**")
+
+
+def test_first_contact_read_and_download(center, page, tmp_path):
+    report = os.urandom(700_000)
+    link, _ = send(center, tmp_path, "bob@outside.example", "Quarterly figures",
+                   "<h2>Figures</h2><p>MARKER-READ the numbers are in.</p>",
+                   [("report Q3.pdf", report)])
+    page.goto(link)
+    page.wait_for_url("**/c/open/**")
+    screenshot(page, "first-contact-1-address")
+    first_contact(center, page, link, "bob@outside.example", shot="first-contact")
+    assert page.is_visible("text=MARKER-READ the numbers are in.")
+    assert page.inner_text("h1") == "Quarterly figures"
+    screenshot(page, "read")
+    with page.expect_download() as download:
+        page.click("text=report Q3.pdf")
+    assert download.value.suggested_filename == "report Q3.pdf"
+    with open(download.value.path(), "rb") as f:
+        assert f.read() == report, "the downloaded bytes equal the original"
+
+
+def test_wrong_codes_lock_the_code(center, page, tmp_path):
+    link, _ = send(center, tmp_path, "erin@outside.example", "Codes", "<p>MARKER-CODES</p>")
+    ask_for_code(page, link, "erin@outside.example")
+    code = code_for(center, "erin@outside.example", 1)
+    wrong = "000000" if code != "000000" else "111111"
+    for _ in range(5):
+        page.fill("#code", wrong)
+        page.click("text=Open the message")
+        page.wait_for_selector(".problem")
+    screenshot(page, "wrong-code")
+    page.fill("#code", code)
+    page.click("text=Open the message")
+    page.wait_for_selector(".problem")
+    assert "/c/read/" not in page.url, "the right code no longer opens it after five wrong ones"
+    assert not page.is_visible("text=MARKER-CODES")
+
+
+def test_recall_then_reload_shows_only_that(center, page, tmp_path):
+    link, message_id = send(center, tmp_path, "frank@outside.example", "Recall me", "<p>MARKER-RECALL</p>")
+    first_contact(center, page, link, "frank@outside.example")
+    assert page.is_visible("text=MARKER-RECALL")
+    token = center.platform.sign_in()
+    center.platform.api("POST", f"/api/v1/messages/{message_id}/recall", {}, token)
+    page.reload()
+    assert page.is_visible("text=This message was recalled")
+    assert not page.is_visible("text=MARKER-RECALL")
+    screenshot(page, "recalled")
+
+
+def test_an_expired_message_shows_only_that(center, page, tmp_path):
+    link, message_id = send(center, tmp_path, "gina@outside.example", "Short-lived", "<p>MARKER-EXPIRY</p>")
+    first_contact(center, page, link, "gina@outside.example")
+    token = center.platform.sign_in()
+    soon = int(time.time() * 1000) + 1500
+    center.platform.api("PATCH", f"/api/v1/messages/{message_id}", {"expires_at": soon}, token)
+    time.sleep(2)
+    page.reload()
+    assert page.is_visible("text=This message has expired")
+    assert not page.is_visible("text=MARKER-EXPIRY")
+
+
+# Script in every place an email's HTML could try to hide it. Each logs "PWNED" to the
+# console (or opens a dialog) if it runs, or fetches from evil.example if remote content
+# got through.
+PAYLOADS = """
+<p>MARKER-XSS before</p>
+<script>console.log('PWNED script')</script>
+<img src="x" onerror="console.log('PWNED onerror')">
+<svg onload="console.log('PWNED svg')"><circle r="1"/></svg>
+<body onload="console.log('PWNED body')">
+<iframe src="javascript:console.log('PWNED iframe')"></iframe>
+<iframe srcdoc="<script>console.log('PWNED srcdoc')</script>"></iframe>
+<object data="javascript:alert('PWNED object')"></object>
+<embed src="javascript:alert('PWNED embed')">
+<a href="javascript:console.log('PWNED href')">click me</a>
+<form action="javascript:alert('PWNED form')"><button>go</button></form>
+<meta http-equiv="refresh" content="0;url=javascript:alert('PWNED meta')">
+<div style="background:url(https://evil.example/track.png)">styled</div>
+<img src="https://evil.example/pixel.gif">
+<link rel="stylesheet" href="https://evil.example/x.css">
+<base href="https://evil.example/">
+<details open ontoggle="console.log('PWNED details')">d</details>
+<p>MARKER-XSS after</p>
+<math><mtext><table><mglyph><style><img src=x onerror="console.log('PWNED mxss')">
+"""
+
+
+def test_script_injection_payloads_stay_inert(center, page, tmp_path):
+    link, _ = send(center, tmp_path, "hank@outside.example", "Payloads", PAYLOADS)
+    # The hook: every console message, dialog, and request that leaves the platform.
+    console, dialogs, foreign = [], [], []
+    page.on("console", lambda m: console.append(m.text))
+    page.on("dialog", lambda d: (dialogs.append(d.message), d.dismiss()))
+    base = center.platform.base.replace("localhost", "127.0.0.1")
+    page.on("request", lambda r: None if r.url.startswith((center.platform.base, base, "data:"))
+            else foreign.append(r.url))
+    first_contact(center, page, link, "hank@outside.example")
+    assert page.is_visible("text=MARKER-XSS before") and page.is_visible("text=MARKER-XSS after")
+    for text in ("click me", "go", "d"):
+        if page.is_visible(f"text={text}"):
+            page.click(f"text={text}", no_wait_after=True)  # what a curious reader would do
+    page.wait_for_timeout(500)
+    screenshot(page, "payloads")
+    assert not [m for m in console if "PWNED" in m], f"injected script ran: {console}"
+    assert dialogs == [], f"a dialog opened: {dialogs}"
+    assert foreign == [], f"remote content was fetched: {foreign}"
+    assert "/c/read/" in page.url and page.is_visible("text=MARKER-XSS before"), "still the message"
