@@ -7,7 +7,7 @@
 
 import { Helper } from "./helper.js";
 import { StubOpener } from "./display.js";
-import { MESSAGE_ID_HEADER, alreadySecured, candidate } from "./message.js";
+import { candidate, sealpostHeader } from "./message.js";
 import { Cancellation, secure } from "./send.js";
 import { Toggles } from "./toggle.js";
 import { describeError, describeReasons } from "./words.js";
@@ -17,7 +17,8 @@ const t = (key, ...subs) => browser.i18n.getMessage(key, subs);
 const helper = new Helper();
 const toggles = new Toggles(helper);
 const stubs = new StubOpener(helper);
-/** Compose tab → platform message id whose stub is being sent (for `mark_sent`). */
+/** Compose tab → the stub being sent there: `{messageId, changes}` (for `mark_sent`, and to
+ * send exactly that stub again if the mail server refused it). */
 const sending = new Map();
 
 /** How often open compose windows are re-classified (recipients and subject change). */
@@ -42,17 +43,16 @@ async function refuse(tabId, error) {
 }
 
 async function onBeforeSend(tab, details) {
-  if (alreadySecured(details)) {
-    // The stub again, after the mail server refused it once: send it as it is.
-    const header = details.customHeaders.find(
-      h => h.name.toLowerCase() === MESSAGE_ID_HEADER.toLowerCase(),
-    );
-    sending.set(tab.id, header.value);
-    return {};
-  }
   let verdict;
   try {
     const attachments = await browser.compose.listAttachments(tab.id);
+    // Sending again after the mail server refused our stub: send exactly that stub, whatever
+    // was typed into the window since. Anything else (attachments added, a header this tab
+    // did not get from us) is classified like any new message, so nothing leaves unsecured.
+    const previous = sending.get(tab.id);
+    if (previous && sealpostHeader(details) === previous.messageId && attachments.length === 0) {
+      return { details: previous.changes };
+    }
     verdict = await helper.request({
       type: "classify",
       toggle: toggles.toggle(tab.id),
@@ -78,7 +78,7 @@ async function onBeforeSend(tab, details) {
     for (const id of result.attachmentIds) {
       await browser.compose.removeAttachment(tab.id, id);
     }
-    sending.set(tab.id, result.messageId);
+    sending.set(tab.id, { messageId: result.messageId, changes: result.changes });
     await toggles.show(tab.id, "locked.svg", t("toggleLabelSent"), t("toggleTitleSent"));
     if (verdict.required_by_policy) {
       await notify(t("sentSecureTitle"), t("sentSecureByPolicy", describeReasons(verdict.reasons)));
@@ -92,7 +92,7 @@ async function onBeforeSend(tab, details) {
 }
 
 async function onAfterSend(tab, sendInfo) {
-  const messageId = sending.get(tab.id);
+  const messageId = sending.get(tab.id)?.messageId;
   if (!messageId || sendInfo.error) {
     return; // not ours, or the stub did not go out: a later send reports it
   }

@@ -25,11 +25,12 @@ export async function addresses(field) {
   return out;
 }
 
-/** Whether these details are a stub Sealpost already made (a resend after an SMTP error). */
-export function alreadySecured(details) {
-  return (details.customHeaders ?? []).some(
+/** The value of `X-Sealpost-Message-Id` in these details, or null. */
+export function sealpostHeader(details) {
+  const header = (details.customHeaders ?? []).find(
     h => h.name.toLowerCase() === MESSAGE_ID_HEADER.toLowerCase(),
   );
+  return header?.value ?? null;
 }
 
 /** The bodies as the helper wants them: text always, HTML unless composing plain text. */
