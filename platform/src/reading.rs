@@ -156,44 +156,24 @@ impl StoredMessage {
         Ok(plain)
     }
 
-    /// Decrypts plaintext bytes `range` of part `part`, a window at a time, handing each
-    /// authenticated piece to `emit`; returns the bytes emitted.
-    pub async fn for_each_piece<E>(
-        &self,
-        state: &AppState,
-        part: u32,
-        range: Range<u64>,
-        mut emit: impl FnMut(&[u8]) -> Result<(), E>,
-    ) -> Result<u64, PieceError<E>> {
-        let cs = u64::from(self.dec.header().layout().chunk_size());
-        let mut emitted = 0;
-        for (first, last) in self.windows(part, &range).map_err(PieceError::Read)? {
-            let plain =
-                self.decrypt_chunks(state, part, first, last).await.map_err(PieceError::Read)?;
-            let piece = within(&range, first * cs, &plain);
-            if !piece.is_empty() {
-                emit(piece).map_err(PieceError::Emit)?;
-                emitted += piece.len() as u64;
-            }
-        }
-        Ok(emitted)
-    }
-
-    /// Decrypts part `part` into `out`. Every chunk is authenticated before its bytes are
-    /// written; on an error `out` holds a prefix only.
+    /// Decrypts part `part` into `out`, a window of chunks at a time. Every chunk is
+    /// authenticated before its bytes are written; on an error `out` holds a prefix only.
     pub async fn copy_part(
         &self,
         state: &AppState,
         part: u32,
         out: &mut impl Write,
     ) -> Result<u64, ApiError> {
-        let len = self.part_len(part)?;
-        self.for_each_piece(state, part, 0..len, |piece| out.write_all(piece)).await.map_err(|e| {
-            match e {
-                PieceError::Read(e) => e,
-                PieceError::Emit(e) => ApiError::internal(e),
-            }
-        })
+        let range = 0..self.part_len(part)?;
+        let cs = u64::from(self.dec.header().layout().chunk_size());
+        let mut written = 0;
+        for (first, last) in self.windows(part, &range)? {
+            let plain = self.decrypt_chunks(state, part, first, last).await?;
+            let piece = within(&range, first * cs, &plain);
+            out.write_all(piece).map_err(ApiError::internal)?;
+            written += piece.len() as u64;
+        }
+        Ok(written)
     }
 }
 
@@ -237,13 +217,4 @@ pub fn stream_range(
         }
     });
     futures_util::stream::unfold(rx, |mut rx| async move { rx.recv().await.map(|item| (item, rx)) })
-}
-
-/// Why [`StoredMessage::for_each_piece`] stopped.
-#[derive(Debug)]
-pub enum PieceError<E> {
-    /// Reading or decrypting failed.
-    Read(ApiError),
-    /// The receiver of the pieces failed (e.g. the client went away).
-    Emit(E),
 }

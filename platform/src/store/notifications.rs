@@ -122,7 +122,8 @@ pub async fn claim(db: &Db, limit: i64, lease_ms: i64) -> Result<Vec<Claimed>, S
         .collect()
 }
 
-/// The relay accepted the mail.
+/// The relay accepted the mail. Its bodies are wiped: a one-time code must not outlive its
+/// delivery in the database (the row stays for admins and reports).
 pub async fn mark_sent(db: &Db, c: &Claimed) -> Result<bool, StoreError> {
     settle(db, c, "sent", None, None).await
 }
@@ -169,7 +170,9 @@ async fn settle(
     let done = sqlx::query(
         "UPDATE notifications SET state = $1, next_attempt_at = COALESCE($2, next_attempt_at), \
          last_error = COALESCE($3, last_error), \
-         sent_at = CASE WHEN $1 = 'sent' THEN $4 ELSE sent_at END \
+         sent_at = CASE WHEN $1 = 'sent' THEN $4 ELSE sent_at END, \
+         body_text = CASE WHEN $1 = 'sent' THEN '' ELSE body_text END, \
+         body_html = CASE WHEN $1 = 'sent' THEN NULL ELSE body_html END \
          WHERE id = $5 AND attempts = $6 AND state = 'queued'",
     )
     .bind(state)
