@@ -22,15 +22,33 @@ pub enum Engine {
     Postgres,
 }
 
-/// Migrations in order, written once in SQLite's dialect; [`for_engine`] translates them.
-const MIGRATIONS: &[(i64, &str)] = &[
-    (1, include_str!("../migrations/0001_init.sql")),
-    (2, include_str!("../migrations/0002_user_keys.sql")),
-    (3, include_str!("../migrations/0003_totp.sql")),
-    (4, include_str!("../migrations/0004_notifications.sql")),
-    (5, include_str!("../migrations/0005_tenant_relays.sql")),
-    (6, include_str!("../migrations/0006_center.sql")),
-    (7, include_str!("../migrations/0007_recipient_accounts.sql")),
+/// A schema migration: written once in SQLite's dialect, which [`for_engine`] translates, or
+/// (`postgres`) written for PostgreSQL separately where the dialects part ways.
+struct Migration {
+    version: i64,
+    sql: &'static str,
+    postgres: Option<&'static str>,
+}
+
+const fn shared(version: i64, sql: &'static str) -> Migration {
+    Migration { version, sql, postgres: None }
+}
+
+/// Migrations in order.
+const MIGRATIONS: &[Migration] = &[
+    shared(1, include_str!("../migrations/0001_init.sql")),
+    shared(2, include_str!("../migrations/0002_user_keys.sql")),
+    shared(3, include_str!("../migrations/0003_totp.sql")),
+    shared(4, include_str!("../migrations/0004_notifications.sql")),
+    shared(5, include_str!("../migrations/0005_tenant_relays.sql")),
+    shared(6, include_str!("../migrations/0006_center.sql")),
+    shared(7, include_str!("../migrations/0007_recipient_accounts.sql")),
+    Migration {
+        version: 8,
+        sql: include_str!("../migrations/0008_center_authors.sql"),
+        postgres: Some(include_str!("../migrations/0008_center_authors.postgres.sql")),
+    },
+    shared(9, include_str!("../migrations/0009_mailboxes.sql")),
 ];
 
 /// Translates a migration for `engine`. The schema keeps to a subset where three rules
@@ -104,28 +122,63 @@ impl Db {
         }
     }
 
+    /// Applies pending migrations, each in its own transaction, on one connection. On SQLite
+    /// that connection runs them with foreign keys off (a table rebuild drops and renames a
+    /// referenced table, which SQLite's documented procedure does that way) and checks every
+    /// foreign key before each commit.
     async fn migrate(&self) -> Result<(), sqlx::Error> {
-        self.pool
-            .execute("CREATE TABLE IF NOT EXISTS schema_migrations (version BIGINT PRIMARY KEY)")
+        let mut conn = self.pool.acquire().await?;
+        conn.execute("CREATE TABLE IF NOT EXISTS schema_migrations (version BIGINT PRIMARY KEY)")
             .await?;
-        for &(version, sql) in MIGRATIONS {
-            let mut tx = self.begin_write().await?;
-            let done: Option<(i64,)> =
-                sqlx::query_as("SELECT version FROM schema_migrations WHERE version = $1")
-                    .bind(version)
-                    .fetch_optional(&mut *tx)
-                    .await?;
-            if done.is_some() {
-                continue;
-            }
-            tx.execute(sqlx::AssertSqlSafe(for_engine(sql, self.engine).into_owned())).await?;
-            sqlx::query("INSERT INTO schema_migrations (version) VALUES ($1)")
-                .bind(version)
-                .execute(&mut *tx)
-                .await?;
-            tx.commit().await?;
+        let sqlite = self.engine == Engine::Sqlite;
+        if sqlite {
+            conn.execute("PRAGMA foreign_keys = OFF").await?;
         }
-        Ok(())
+        let result = async {
+            for m in MIGRATIONS {
+                let mut tx = match self.engine {
+                    Engine::Sqlite => {
+                        sqlx::Connection::begin_with(&mut *conn, "BEGIN IMMEDIATE").await?
+                    }
+                    Engine::Postgres => sqlx::Connection::begin(&mut *conn).await?,
+                };
+                let done: Option<(i64,)> =
+                    sqlx::query_as("SELECT version FROM schema_migrations WHERE version = $1")
+                        .bind(m.version)
+                        .fetch_optional(&mut *tx)
+                        .await?;
+                if done.is_some() {
+                    continue;
+                }
+                let sql = match (self.engine, m.postgres) {
+                    (Engine::Postgres, Some(pg)) => pg.into(),
+                    (engine, _) => for_engine(m.sql, engine),
+                };
+                tx.execute(sqlx::AssertSqlSafe(sql.into_owned())).await?;
+                if sqlite {
+                    let broken =
+                        sqlx::query("PRAGMA foreign_key_check").fetch_all(&mut *tx).await?;
+                    if !broken.is_empty() {
+                        return Err(sqlx::Error::Protocol(format!(
+                            "migration {} leaves {} rows with broken foreign keys",
+                            m.version,
+                            broken.len()
+                        )));
+                    }
+                }
+                sqlx::query("INSERT INTO schema_migrations (version) VALUES ($1)")
+                    .bind(m.version)
+                    .execute(&mut *tx)
+                    .await?;
+                tx.commit().await?;
+            }
+            Ok(())
+        }
+        .await;
+        if sqlite {
+            conn.execute("PRAGMA foreign_keys = ON").await?;
+        }
+        result
     }
 }
 
@@ -143,10 +196,10 @@ mod tests {
 
     #[test]
     fn migrations_translate_to_postgres_types() {
-        let pg = for_engine(MIGRATIONS[0].1, Engine::Postgres);
+        let pg = for_engine(MIGRATIONS[0].sql, Engine::Postgres);
         assert!(pg.contains("id            BIGINT GENERATED BY DEFAULT AS IDENTITY PRIMARY KEY,"));
         assert!(pg.contains("data_key_enc  BYTEA NOT NULL"));
         assert!(!pg.contains("INTEGER") && !pg.contains("BLOB"));
-        assert_eq!(for_engine(MIGRATIONS[0].1, Engine::Sqlite), MIGRATIONS[0].1);
+        assert_eq!(for_engine(MIGRATIONS[0].sql, Engine::Sqlite), MIGRATIONS[0].sql);
     }
 }

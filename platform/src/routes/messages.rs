@@ -71,7 +71,7 @@ fn canonical_id(id: &str) -> Result<(MessageId, String), ApiError> {
 async fn visible(state: &AppState, user: &AuthUser, id: &str) -> Result<MessageRow, ApiError> {
     let (_, id) = canonical_id(id).map_err(|_| ApiError::not_found("message"))?;
     let m = messages::get(&state.db, &id).await?.ok_or_else(|| ApiError::not_found("message"))?;
-    let own = m.sender_id == user.user_id;
+    let own = m.sender_id == Some(user.user_id);
     let tenant_admin = user.role == Role::Admin && m.tenant_id == user.tenant_id;
     if own || tenant_admin { Ok(m) } else { Err(ApiError::not_found("message")) }
 }
@@ -83,7 +83,7 @@ async fn own_uploading(
     id: &str,
 ) -> Result<MessageRow, ApiError> {
     let m = visible(state, user, id).await?;
-    if m.sender_id != user.user_id {
+    if m.sender_id != Some(user.user_id) {
         return Err(ApiError::forbidden("only the sender can upload or finalise a message"));
     }
     refuse_if_gone(&m)?;
@@ -151,12 +151,13 @@ pub async fn create(
     let new = NewMessage {
         id: &id,
         tenant_id: user.tenant_id,
-        sender_id: user.user_id,
+        sender_id: Some(user.user_id),
         sender_email: &user.email,
         subject: &req.subject,
         slip: &slip,
         recipients: &recipients,
         expires_at,
+        in_reply_to: None,
     };
     let audit = audit::Entry {
         tenant: Some(user.tenant_id),

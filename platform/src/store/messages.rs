@@ -12,8 +12,8 @@ pub struct MessageRow {
     pub id: String,
     /// Owning tenant.
     pub tenant_id: i64,
-    /// Sender's user id.
-    pub sender_id: i64,
+    /// Sender's user id; `None` for a message written in the Message Center.
+    pub sender_id: Option<i64>,
     /// Sender's address.
     pub sender_email: String,
     /// Subject.
@@ -38,13 +38,18 @@ pub struct MessageRow {
     pub expires_at: Option<i64>,
     /// Recalled, ms.
     pub recalled_at: Option<i64>,
+    /// The message this one answers (a reply written in the Message Center).
+    pub in_reply_to: Option<String>,
+    /// The unlock code the sender set (argon2id), asked of recipients after their code.
+    pub unlock_hash: Option<String>,
 }
 
 /// The columns of [`MessageRow`], as a literal so queries stay `&'static str`.
 macro_rules! message_columns {
     () => {
         "id, tenant_id, sender_id, sender_email, subject, slip, state, received, envelope_len, \
-         file_key_enc, link_token, created_at, finalised_at, expires_at, recalled_at"
+         file_key_enc, link_token, created_at, finalised_at, expires_at, recalled_at, in_reply_to, \
+         unlock_hash"
     };
 }
 const SELECT_BY_ID: &str = concat!("SELECT ", message_columns!(), " FROM messages WHERE id = $1");
@@ -56,8 +61,8 @@ pub struct NewMessage<'a> {
     pub id: &'a str,
     /// Tenant.
     pub tenant_id: i64,
-    /// Sender.
-    pub sender_id: i64,
+    /// Sender; `None` for a message written in the Message Center.
+    pub sender_id: Option<i64>,
     /// Sender's address.
     pub sender_email: &'a str,
     /// Subject.
@@ -68,6 +73,8 @@ pub struct NewMessage<'a> {
     pub recipients: &'a [(String, &'static str)],
     /// Expiry, ms.
     pub expires_at: Option<i64>,
+    /// The message this one answers.
+    pub in_reply_to: Option<&'a str>,
 }
 
 /// What creating a message did.
@@ -99,8 +106,8 @@ pub async fn create(
     }
     let now = now_ms();
     let inserted = sqlx::query(
-        "INSERT INTO messages (id, tenant_id, sender_id, sender_email, subject, slip, state, created_at, expires_at) \
-         VALUES ($1, $2, $3, $4, $5, $6, 'uploading', $7, $8)",
+        "INSERT INTO messages (id, tenant_id, sender_id, sender_email, subject, slip, state, created_at, expires_at, in_reply_to) \
+         VALUES ($1, $2, $3, $4, $5, $6, 'uploading', $7, $8, $9)",
     )
     .bind(m.id)
     .bind(m.tenant_id)
@@ -110,6 +117,7 @@ pub async fn create(
     .bind(m.slip)
     .bind(now)
     .bind(m.expires_at)
+    .bind(m.in_reply_to)
     .execute(&mut *tx)
     .await;
     if let Err(sqlx::Error::Database(e)) = &inserted
