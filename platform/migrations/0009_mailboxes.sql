@@ -27,3 +27,19 @@ CREATE TABLE drafts (
     updated_at  INTEGER NOT NULL
 );
 CREATE INDEX drafts_by_email ON drafts(email, updated_at);
+-- One-time codes now prove a mailbox for a purpose ('message:<id>' to open a message,
+-- 'password-reset'), not only for a message. Outstanding codes (ten minutes' worth) are
+-- dropped: their recipients ask for a new one.
+DROP TABLE one_time_codes;
+CREATE TABLE one_time_codes (
+    id INTEGER PRIMARY KEY,
+    scope TEXT NOT NULL,
+    email TEXT NOT NULL,
+    code_hash BLOB NOT NULL,          -- SHA-256 of salt || code
+    salt BLOB NOT NULL,
+    attempts INTEGER NOT NULL DEFAULT 0,
+    expires_at INTEGER NOT NULL,
+    used_at INTEGER,
+    created_at INTEGER NOT NULL
+);
+CREATE INDEX one_time_codes_lookup ON one_time_codes (scope, email, created_at);

@@ -666,3 +666,39 @@ pub async fn change(
     let m = messages::get(&state.db, &m.id).await?.ok_or_else(|| ApiError::not_found("message"))?;
     Ok(Json(summary(&m)))
 }
+
+/// Body of `PUT /api/v1/messages/{id}/unlock-code`.
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct UnlockCode {
+    /// The code (4 to 64 characters) the sender passes on out of band, by phone or chat.
+    pub code: String,
+}
+
+/// `PUT /api/v1/messages/{id}/unlock-code`: recipients must also give this code before they
+/// can read the message (asked after their one-time code). Only its argon2id hash is kept.
+#[utoipa::path(put, path = "/api/v1/messages/{id}/unlock-code", tag = "messages", security(("device_token" = [])), request_body = UnlockCode,
+    params(("id" = String, Path, description = "Message id (UUID)")),
+    responses((status = 204, description = "Set"), (status = 400, description = "The code is too short or too long", body = crate::routes::openapi::ErrorBody), (status = 403, description = "Only the sender may set it", body = crate::routes::openapi::ErrorBody), (status = 404, description = "No such thing (or not yours)", body = crate::routes::openapi::ErrorBody), (status = 410, description = "The message was recalled or has expired", body = crate::routes::openapi::ErrorBody)))]
+pub async fn set_unlock_code(
+    State(state): State<AppState>,
+    user: AuthUser,
+    Path(id): Path<String>,
+    ApiJson(req): ApiJson<UnlockCode>,
+) -> Result<StatusCode, ApiError> {
+    let m = visible(&state, &user, &id).await?;
+    if m.sender_id != Some(user.user_id) {
+        return Err(ApiError::forbidden("only the sender can set a message's unlock code"));
+    }
+    refuse_if_gone(&m)?;
+    let n = req.code.trim().chars().count();
+    if !(4..=64).contains(&n) {
+        return Err(ApiError::bad_request("the unlock code must have 4 to 64 characters"));
+    }
+    let hash =
+        accounts::hash_password(zeroize::Zeroizing::new(req.code.trim().to_string())).await?;
+    messages::set_unlock_hash(&state.db, &m.id, &hash).await?;
+    audit::append(&state.db, Some(m.tenant_id), &user.email, "message.unlock_code_set", &m.id)
+        .await?;
+    Ok(StatusCode::NO_CONTENT)
+}

@@ -39,18 +39,36 @@ fn random<const N: usize>() -> Result<Zeroizing<[u8; N]>, SecretError> {
     Ok(b)
 }
 
-/// A new code for `email` on message `message_id`, or `None` when too many were asked for
-/// in the last hour. The code is returned once, to be mailed.
+/// What a one-time code proves the mailbox for.
+#[derive(Clone, Debug)]
+pub enum CodeScope<'a> {
+    /// Opening this message.
+    Message(&'a str),
+    /// Choosing a new password.
+    PasswordReset,
+}
+
+impl CodeScope<'_> {
+    fn key(&self) -> String {
+        match self {
+            CodeScope::Message(id) => format!("message:{id}"),
+            CodeScope::PasswordReset => "password-reset".into(),
+        }
+    }
+}
+
+/// A new code for `email` in `scope`, or `None` when too many were asked for in the last
+/// hour. The code is returned once, to be mailed.
 pub async fn new_code(
     db: &Db,
-    message_id: &str,
+    scope: CodeScope<'_>,
     email: &str,
 ) -> Result<Option<Zeroizing<String>>, StoreError> {
     let now = now_ms();
     let (recent,): (i64,) = sqlx::query_as(
-        "SELECT COUNT(*) FROM one_time_codes WHERE message_id = $1 AND email = $2 AND created_at > $3",
+        "SELECT COUNT(*) FROM one_time_codes WHERE scope = $1 AND email = $2 AND created_at > $3",
     )
-    .bind(message_id)
+    .bind(scope.key())
     .bind(email)
     .bind(now - 3_600_000)
     .fetch_one(&db.pool)
@@ -67,10 +85,10 @@ pub async fn new_code(
     };
     let salt = random::<16>()?;
     sqlx::query(
-        "INSERT INTO one_time_codes (message_id, email, code_hash, salt, expires_at, created_at) \
+        "INSERT INTO one_time_codes (scope, email, code_hash, salt, expires_at, created_at) \
          VALUES ($1, $2, $3, $4, $5, $6)",
     )
-    .bind(message_id)
+    .bind(scope.key())
     .bind(email)
     .bind(sha256(&[&salt[..], code.as_bytes()]))
     .bind(salt.to_vec())
@@ -81,21 +99,21 @@ pub async fn new_code(
     Ok(Some(code))
 }
 
-/// Whether `code` is the latest unexpired, unused code for `email` on the message; a match
-/// uses it up, a miss counts against it.
+/// Whether `code` is the latest unexpired, unused code for `email` in `scope`; a match uses
+/// it up, a miss counts against it.
 pub async fn check_code(
     db: &Db,
-    message_id: &str,
+    scope: CodeScope<'_>,
     email: &str,
     code: &str,
 ) -> Result<bool, StoreError> {
     let now = now_ms();
     let row: Option<(i64, Vec<u8>, Vec<u8>, i64)> = sqlx::query_as(
         "SELECT id, code_hash, salt, attempts FROM one_time_codes \
-         WHERE message_id = $1 AND email = $2 AND used_at IS NULL AND expires_at > $3 \
+         WHERE scope = $1 AND email = $2 AND used_at IS NULL AND expires_at > $3 \
          ORDER BY id DESC LIMIT 1",
     )
-    .bind(message_id)
+    .bind(scope.key())
     .bind(email)
     .bind(now)
     .fetch_optional(&db.pool)
@@ -176,6 +194,12 @@ pub async fn end_session(db: &Db, token: &str) -> Result<(), StoreError> {
         .bind(sha256(&[token.as_bytes()]))
         .execute(&db.pool)
         .await?;
+    Ok(())
+}
+
+/// Ends every session of `email` (after a password reset).
+pub async fn end_sessions_of(db: &Db, email: &str) -> Result<(), StoreError> {
+    sqlx::query("DELETE FROM web_sessions WHERE email = $1").bind(email).execute(&db.pool).await?;
     Ok(())
 }
 

@@ -52,6 +52,7 @@ macro_rules! message_columns {
          unlock_hash"
     };
 }
+pub(crate) use message_columns;
 const SELECT_BY_ID: &str = concat!("SELECT ", message_columns!(), " FROM messages WHERE id = $1");
 
 /// A new message to record.
@@ -411,6 +412,16 @@ pub async fn recall(db: &Db, id: &str) -> Result<bool, StoreError> {
         add_event(db, id, None, "recalled").await?;
     }
     Ok(r.rows_affected() == 1)
+}
+
+/// Sets the hash of a message's unlock code.
+pub async fn set_unlock_hash(db: &Db, id: &str, hash: &str) -> Result<(), StoreError> {
+    sqlx::query("UPDATE messages SET unlock_hash = $1 WHERE id = $2")
+        .bind(hash)
+        .bind(id)
+        .execute(&db.pool)
+        .await?;
+    Ok(())
 }
 
 /// Sets or clears a message's expiry.

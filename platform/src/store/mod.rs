@@ -4,6 +4,7 @@
 pub mod accounts;
 pub mod audit;
 pub mod center;
+pub mod mailbox;
 pub mod messages;
 pub mod notifications;
 pub mod platform_keys;

@@ -9,9 +9,18 @@
 //! shows the message, decrypted on the server, its HTML sanitised (ammonia) and without remote
 //! content; attachments download decrypted as they stream.
 //!
+//! Signed in, a person has a mailbox (`mailbox`): the messages sent to them by senders of any
+//! tenant, those they sent, an archive; they reply securely with attachments (`reply`), and
+//! a sender sees the delivery slip of their messages and can recall them. `account` holds
+//! sign-in without a link, sign-out and password reset.
+//!
 //! Every page carries a strict Content-Security-Policy (no script at all, no framing), every
 //! form a CSRF token (double-submit, checked in constant time), and nothing personal is in a
 //! URL beyond the link's opaque token.
+
+mod account;
+mod mailbox;
+mod reply;
 
 use std::net::SocketAddr;
 
@@ -32,6 +41,7 @@ use crate::db::now_ms;
 use crate::domain::EmailAddress;
 use crate::reading::StoredMessage;
 use crate::state::AppState;
+use crate::store::mailbox as mailbox_store;
 use crate::store::messages::{self, MessageRow};
 use crate::store::notifications::{self, Outgoing};
 use crate::store::{audit, center};
@@ -52,6 +62,20 @@ pub fn router() -> Router<AppState> {
         .route("/c/password/{link}", get(choose_password).post(save_password))
         .route("/c/read/{link}", get(read))
         .route("/c/read/{link}/attachments/{part}", get(download))
+        .route("/c/unlock/{link}", get(ask_unlock_code).post(unlock))
+        .route("/c/signin", get(account::sign_in_page).post(account::sign_in))
+        .route("/c/signout", post(account::sign_out))
+        .route("/c/reset", get(account::reset_page).post(account::send_reset_code))
+        .route("/c/reset/confirm", post(account::reset_password))
+        .route("/c/mail/{folder}", get(mailbox::folder))
+        .route("/c/file/{link}", post(mailbox::file))
+        .route("/c/recall/{link}", post(mailbox::recall))
+        .route(
+            "/c/reply/{link}",
+            get(reply::compose)
+                .post(reply::send)
+                .layer(axum::extract::DefaultBodyLimit::max(reply::MAX_FORM_BYTES)),
+        )
         .route("/c/static/center.css", get(stylesheet))
         .layer(middleware::from_fn(security_headers))
 }
@@ -69,7 +93,7 @@ async fn security_headers(request: axum::extract::Request, next: middleware::Nex
 }
 
 async fn stylesheet() -> impl IntoResponse {
-    ([(header::CONTENT_TYPE, "text/css; charset=utf-8")], include_str!("../static/center.css"))
+    ([(header::CONTENT_TYPE, "text/css; charset=utf-8")], include_str!("../../static/center.css"))
 }
 
 #[derive(Template)]
@@ -120,6 +144,14 @@ struct AttachmentLine {
 #[derive(Template)]
 #[template(path = "center/read.html")]
 struct Read {
+    link: String,
+    csrf: String,
+    is_recipient: bool,
+    can_reply_all: bool,
+    archived: bool,
+    is_sender: bool,
+    recalled: bool,
+    slip: Vec<SlipLine>,
     subject: String,
     from: String,
     to: String,
@@ -185,6 +217,23 @@ async fn linked(state: &AppState, link: &str) -> Result<MessageRow, Response> {
 async fn is_recipient(state: &AppState, m: &MessageRow, email: &str) -> Result<bool, Response> {
     let all = messages::recipients(&state.db, &m.id).await.map_err(internal)?;
     Ok(all.iter().any(|(r, _)| r.eq_ignore_ascii_case(email)))
+}
+
+/// Whether `email` may read message `m`: its sender or one of its recipients.
+async fn may_read(state: &AppState, m: &MessageRow, email: &str) -> Result<bool, Response> {
+    Ok(m.sender_email.eq_ignore_ascii_case(email) || is_recipient(state, m, email).await?)
+}
+
+/// The signed-in address, or the response that sends the browser to sign in.
+async fn require_session(state: &AppState, jar: &CookieJar) -> Result<String, Response> {
+    signed_in(state, jar).await?.ok_or_else(|| Redirect::to("/c/signin").into_response())
+}
+
+/// Formats a time (ms since the epoch) for people: `2026-11-23 06:10 UTC`.
+fn when(ms: i64) -> String {
+    let t = std::time::UNIX_EPOCH + std::time::Duration::from_millis(ms.max(0) as u64);
+    let s = humantime::format_rfc3339_seconds(t).to_string();
+    format!("{} {} UTC", &s[..10], &s[11..16])
 }
 
 /// The signed-in recipient's address, if the session cookie is live.
@@ -256,11 +305,12 @@ async fn first_contact_post(
     linked(state, link).await
 }
 
-/// Starts `email`'s session (audited) and goes on to `next`.
+/// Starts `email`'s session (audited, with the tenant and message it came through, if any)
+/// and goes on to `next`.
 async fn start_session(
     state: &AppState,
     jar: CookieJar,
-    m: &MessageRow,
+    through: Option<&MessageRow>,
     email: &str,
     next: &str,
 ) -> Response {
@@ -268,7 +318,8 @@ async fn start_session(
         Ok(t) => t,
         Err(e) => return internal(e),
     };
-    let _ = audit::append(&state.db, Some(m.tenant_id), email, "recipient.signed_in", &m.id).await;
+    let (tenant, detail) = through.map_or((None, ""), |m| (Some(m.tenant_id), m.id.as_str()));
+    let _ = audit::append(&state.db, tenant, email, "recipient.signed_in", detail).await;
     let jar = jar.add(cookie(SESSION_COOKIE, token.to_string()));
     (jar, Redirect::to(next)).into_response()
 }
@@ -286,7 +337,7 @@ async fn open(State(state): State<AppState>, jar: CookieJar, Path(link): Path<St
         Err(r) => return r,
     };
     match signed_in(&state, &jar).await {
-        Ok(Some(email)) => match is_recipient(&state, &m, &email).await {
+        Ok(Some(email)) => match may_read(&state, &m, &email).await {
             Ok(true) => return Redirect::to(&format!("/c/read/{link}")).into_response(),
             Ok(false) => {}
             Err(r) => return r,
@@ -332,28 +383,30 @@ async fn send_code(
     let email = email.to_string();
     // The same page whether or not the address received the message: it tells no one who did.
     match is_recipient(&state, &m, &email).await {
-        Ok(true) => match center::new_code(&state.db, &m.id, &email).await {
-            Ok(Some(code)) => {
-                let mail = Outgoing {
-                    key: crate::secrets::random_id(),
-                    tenant_id: Some(m.tenant_id),
-                    kind: "one_time_code".into(),
-                    recipient: email.clone(),
-                    subject: "Your Sealpost code".into(),
-                    text: format!(
-                        "Your code to open a secure message: {}\n\nIt is valid for 10 minutes. \
+        Ok(true) => {
+            match center::new_code(&state.db, center::CodeScope::Message(&m.id), &email).await {
+                Ok(Some(code)) => {
+                    let mail = Outgoing {
+                        key: crate::secrets::random_id(),
+                        tenant_id: Some(m.tenant_id),
+                        kind: "one_time_code".into(),
+                        recipient: email.clone(),
+                        subject: "Your Sealpost code".into(),
+                        text: format!(
+                            "Your code to open a secure message: {}\n\nIt is valid for 10 minutes. \
                          If you did not ask for it, ignore this mail.\n",
-                        code.as_str()
-                    ),
-                    html: None,
-                };
-                if let Err(e) = notifications::enqueue(&state.db, &mail).await {
-                    return internal(e);
+                            code.as_str()
+                        ),
+                        html: None,
+                    };
+                    if let Err(e) = notifications::enqueue(&state.db, &mail).await {
+                        return internal(e);
+                    }
                 }
+                Ok(None) => return too_many(),
+                Err(e) => return internal(e),
             }
-            Ok(None) => return too_many(),
-            Err(e) => return internal(e),
-        },
+        }
         Ok(false) => {}
         Err(r) => return r,
     }
@@ -384,7 +437,9 @@ async fn verify(
     };
     let email = email.to_string();
     let good = req.code.len() <= 16
-        && match center::check_code(&state.db, &m.id, &email, &req.code).await {
+        && match center::check_code(&state.db, center::CodeScope::Message(&m.id), &email, &req.code)
+            .await
+        {
             Ok(ok) => ok,
             Err(e) => return internal(e),
         };
@@ -400,7 +455,7 @@ async fn verify(
         Ok(false) => format!("/c/password/{link}"),
         Err(e) => return internal(e),
     };
-    start_session(&state, jar, &m, &email, &next).await
+    start_session(&state, jar, Some(&m), &email, &next).await
 }
 
 #[derive(Deserialize)]
@@ -408,6 +463,35 @@ struct SignInRequest {
     csrf: String,
     email: String,
     password: String,
+}
+
+/// Checks an address and password (rate-limited per address, locked after a few failures):
+/// the address, or the page `refused` makes for the reason.
+async fn check_sign_in(
+    state: &AppState,
+    email: &str,
+    password: String,
+    refused: impl Fn(&str) -> Response,
+) -> Result<String, Response> {
+    let password = Zeroizing::new(password);
+    let Ok(email) = EmailAddress::parse(email) else {
+        return Err(refused("Wrong address or password."));
+    };
+    let email = email.to_string();
+    if password.len() > 1024 {
+        return Err(refused("Wrong address or password."));
+    }
+    match center::check_password(&state.db, &email, password).await {
+        Ok(Ok(())) => Ok(email),
+        Ok(Err(center::SignInRefused::BadCredentials)) => {
+            Err(refused("Wrong address or password."))
+        }
+        Ok(Err(center::SignInRefused::Locked(_))) => Err(refused(
+            "Too many wrong passwords: signing in with a password is locked for 15 minutes. \
+             You can ask for a code instead.",
+        )),
+        Err(e) => Err(internal(e)),
+    }
 }
 
 /// Password sign-in of a returning recipient (rate-limited per address, locked after a few
@@ -430,27 +514,24 @@ async fn sign_in(
             &Identify { link: &link, csrf: &req.csrf, problem: Some(text) },
         )
     };
-    let Ok(email) = EmailAddress::parse(&req.email) else {
-        return refused("Wrong address or password.");
+    let email = match check_sign_in(&state, &req.email, req.password, refused).await {
+        Ok(e) => e,
+        Err(r) => return r,
     };
-    let email = email.to_string();
-    if req.password.len() > 1024 {
-        return refused("Wrong address or password.");
+    start_session(&state, jar, Some(&m), &email, &format!("/c/read/{link}")).await
+}
+
+/// What is wrong with a new password and its confirmation, if anything.
+fn password_problem(password: &str, confirm: &str) -> Option<&'static str> {
+    if password != confirm {
+        Some("The two passwords differ.")
+    } else if password.chars().count() < 12 {
+        Some("The password needs at least 12 characters.")
+    } else if password.len() > 1024 {
+        Some("That password is too long.")
+    } else {
+        None
     }
-    match center::check_password(&state.db, &email, Zeroizing::new(req.password)).await {
-        Ok(Ok(())) => {}
-        Ok(Err(center::SignInRefused::BadCredentials)) => {
-            return refused("Wrong address or password.");
-        }
-        Ok(Err(center::SignInRefused::Locked(_))) => {
-            return refused(
-                "Too many wrong passwords: signing in with a password is locked for 15 minutes. \
-                 You can ask for a code instead.",
-            );
-        }
-        Err(e) => return internal(e),
-    }
-    start_session(&state, jar, &m, &email, &format!("/c/read/{link}")).await
 }
 
 async fn choose_password(
@@ -489,16 +570,7 @@ async fn save_password(
         Ok(None) => return Redirect::to(&format!("/c/open/{link}")).into_response(),
         Err(r) => return r,
     };
-    let problem = if req.password != req.confirm {
-        Some("The two passwords differ.")
-    } else if req.password.chars().count() < 12 {
-        Some("The password needs at least 12 characters.")
-    } else if req.password.len() > 1024 {
-        Some("That password is too long.")
-    } else {
-        None
-    };
-    if let Some(problem) = problem {
+    if let Some(problem) = password_problem(&req.password, &req.confirm) {
         let form =
             ChoosePassword { link: &link, csrf: &req.csrf, email: &email, problem: Some(problem) };
         return page(StatusCode::BAD_REQUEST, &form);
@@ -510,37 +582,175 @@ async fn save_password(
     Redirect::to(&format!("/c/read/{link}")).into_response()
 }
 
-/// The linked message, opened for its signed-in recipient — or the page to show instead
-/// (sign in first, not yours, recalled, expired).
-async fn for_recipient(
-    state: &AppState,
-    jar: &CookieJar,
-    link: &str,
-) -> Result<(MessageRow, String, StoredMessage, Manifest), Response> {
+/// A linked message opened for the signed-in person allowed to read it.
+struct Reading {
+    m: MessageRow,
+    email: String,
+    is_recipient: bool,
+    stored: StoredMessage,
+    manifest: Manifest,
+}
+
+/// The linked message, opened for its signed-in sender or recipient — or the page to show
+/// instead (sign in first, the unlock code first, not yours, recalled, expired).
+async fn for_reader(state: &AppState, jar: &CookieJar, link: &str) -> Result<Reading, Response> {
     let m = linked(state, link).await?;
     let Some(email) = signed_in(state, jar).await? else {
         return Err(Redirect::to(&format!("/c/open/{link}")).into_response());
     };
-    if !is_recipient(state, &m, &email).await? {
+    let is_recipient = is_recipient(state, &m, &email).await?;
+    let is_sender = m.sender_email.eq_ignore_ascii_case(&email);
+    if !is_recipient && !is_sender {
         return Err(not_found());
+    }
+    if m.unlock_hash.is_some()
+        && !is_sender
+        && !mailbox_store::unlocked(&state.db, &m.id, &email).await.map_err(internal)?
+    {
+        return Err(Redirect::to(&format!("/c/unlock/{link}")).into_response());
     }
     let stored = StoredMessage::open(state, &m).await.map_err(internal)?;
     let manifest = stored.manifest(state).await.map_err(internal)?;
-    Ok((m, email, stored, manifest))
+    Ok(Reading { m, email, is_recipient, stored, manifest })
+}
+
+#[derive(Template)]
+#[template(path = "center/unlock.html")]
+struct AskUnlockCode<'a> {
+    link: &'a str,
+    csrf: &'a str,
+    problem: Option<&'a str>,
+}
+
+async fn ask_unlock_code(
+    State(state): State<AppState>,
+    jar: CookieJar,
+    Path(link): Path<String>,
+) -> Response {
+    if let Err(r) = require_session(&state, &jar).await {
+        return r;
+    }
+    let (jar, csrf) = csrf_token(jar);
+    (jar, page(StatusCode::OK, &AskUnlockCode { link: &link, csrf: &csrf, problem: None }))
+        .into_response()
+}
+
+#[derive(Deserialize)]
+struct UnlockRequest {
+    csrf: String,
+    code: String,
+}
+
+/// Checks the unlock code a signed-in recipient gives (argon2id; a few wrong ones lock them
+/// out for a while).
+async fn unlock(
+    State(state): State<AppState>,
+    jar: CookieJar,
+    Path(link): Path<String>,
+    Form(req): Form<UnlockRequest>,
+) -> Response {
+    if !csrf_ok(&jar, &req.csrf) {
+        return forbidden();
+    }
+    let email = match require_session(&state, &jar).await {
+        Ok(e) => e,
+        Err(r) => return r,
+    };
+    let m = match linked(&state, &link).await {
+        Ok(m) => m,
+        Err(r) => return r,
+    };
+    let Some(hash) = m.unlock_hash.clone() else {
+        return Redirect::to(&format!("/c/read/{link}")).into_response();
+    };
+    match is_recipient(&state, &m, &email).await {
+        Ok(true) => {}
+        Ok(false) => return not_found(),
+        Err(r) => return r,
+    }
+    let refuse = |problem: &str| {
+        page(
+            StatusCode::UNAUTHORIZED,
+            &AskUnlockCode { link: &link, csrf: &req.csrf, problem: Some(problem) },
+        )
+    };
+    match mailbox_store::unlock_locked_until(&state.db, &m.id, &email).await {
+        Ok(t) if t > now_ms() => {
+            return refuse("Too many wrong unlock codes. Try again in 15 minutes.");
+        }
+        Ok(_) => {}
+        Err(e) => return internal(e),
+    }
+    let code = req.code.trim();
+    let right = code.len() <= 256
+        && crate::store::accounts::verify_password(hash, Zeroizing::new(code.to_string())).await;
+    if let Err(e) = mailbox_store::record_unlock(&state.db, &m.id, &email, right).await {
+        return internal(e);
+    }
+    let action = if right { "message.unlocked" } else { "message.unlock_refused" };
+    let _ = audit::append(&state.db, Some(m.tenant_id), &email, action, &m.id).await;
+    if !right {
+        return refuse("That unlock code is wrong. Ask the sender for it.");
+    }
+    Redirect::to(&format!("/c/read/{link}")).into_response()
+}
+
+/// One recipient's line on the delivery slip.
+struct SlipLine {
+    email: String,
+    kind: String,
+    events: String,
+}
+
+async fn slip(state: &AppState, m: &MessageRow) -> Result<Vec<SlipLine>, Response> {
+    let recipients = messages::recipients(&state.db, &m.id).await.map_err(internal)?;
+    let events = messages::events(&state.db, &m.id).await.map_err(internal)?;
+    Ok(recipients
+        .into_iter()
+        .map(|(email, kind)| {
+            let events = events
+                .iter()
+                .filter(|e| e.recipient.as_deref() == Some(email.as_str()))
+                .map(|e| format!("{} {}", e.kind, when(e.at)))
+                .collect::<Vec<_>>()
+                .join(", ");
+            SlipLine { email, kind, events }
+        })
+        .collect())
 }
 
 async fn read(State(state): State<AppState>, jar: CookieJar, Path(link): Path<String>) -> Response {
-    let (m, email, _, manifest) = match for_recipient(&state, &jar, &link).await {
-        Ok(v) => v,
-        Err(r) => return r,
-    };
-    let _ = messages::add_event(&state.db, &m.id, Some(&email), "opened").await;
+    let Reading { m, email, is_recipient, manifest, .. } =
+        match for_reader(&state, &jar, &link).await {
+            Ok(v) => v,
+            Err(r) => return r,
+        };
+    if is_recipient {
+        let _ = messages::add_event(&state.db, &m.id, Some(&email), "opened").await;
+    }
     let _ = audit::append(&state.db, Some(m.tenant_id), &email, "message.opened", &m.id).await;
+    let is_sender = m.sender_email.eq_ignore_ascii_case(&email);
+    let slip = if is_sender {
+        match slip(&state, &m).await {
+            Ok(s) => s,
+            Err(r) => return r,
+        }
+    } else {
+        Vec::new()
+    };
+    let archived = is_recipient
+        && matches!(
+            mailbox_store::folder_of(&state.db, &m.id, &email).await,
+            Ok(Some(ref f)) if f == "archive"
+        );
     let meta = &manifest.metadata;
     let body_html = manifest.body.html.as_deref().map(sanitise);
-    page(
+    let (jar, csrf) = csrf_token(jar);
+    let page = page(
         StatusCode::OK,
         &Read {
+            link: link.clone(),
+            csrf,
             subject: meta.subject.clone(),
             from: meta.from.clone(),
             to: meta.to.join(", "),
@@ -557,8 +767,15 @@ async fn read(State(state): State<AppState>, jar: CookieJar, Path(link): Path<St
                     href: format!("/c/read/{link}/attachments/{}", a.part),
                 })
                 .collect(),
+            is_recipient,
+            can_reply_all: meta.to.len() + meta.cc.len() > 1,
+            archived,
+            is_sender,
+            recalled: m.recalled_at.is_some(),
+            slip,
         },
-    )
+    );
+    (jar, page).into_response()
 }
 
 /// One attachment, decrypted as it streams; a single byte range (`Range: bytes=…`) is served
@@ -570,7 +787,7 @@ async fn download(
     headers: HeaderMap,
     Path((link, part)): Path<(String, u32)>,
 ) -> Response {
-    let (m, email, stored, manifest) = match for_recipient(&state, &jar, &link).await {
+    let Reading { m, email, stored, manifest, .. } = match for_reader(&state, &jar, &link).await {
         Ok(v) => v,
         Err(r) => return r,
     };

@@ -1,0 +1,225 @@
+//! Signing in without a message link, signing out, and resetting a forgotten password with a
+//! code mailed to the address (which also ends every other session of that address).
+
+use std::net::SocketAddr;
+
+use askama::Template;
+use axum::extract::{ConnectInfo, Form, State};
+use axum::http::{HeaderMap, StatusCode};
+use axum::response::{IntoResponse, Redirect, Response};
+use axum_extra::extract::cookie::{Cookie, CookieJar};
+use serde::Deserialize;
+use zeroize::Zeroizing;
+
+use super::{
+    SESSION_COOKIE, check_sign_in, client, csrf_ok, csrf_token, forbidden, internal, notice, page,
+    password_problem, signed_in, start_session, too_many,
+};
+use crate::domain::EmailAddress;
+use crate::state::AppState;
+use crate::store::audit;
+use crate::store::center::{self, CodeScope};
+use crate::store::notifications::{self, Outgoing};
+
+const INBOX: &str = "/c/mail/inbox";
+
+#[derive(Template)]
+#[template(path = "center/signin.html")]
+struct SignIn<'a> {
+    csrf: &'a str,
+    problem: Option<&'a str>,
+}
+
+#[derive(Template)]
+#[template(path = "center/reset.html")]
+struct Reset<'a> {
+    csrf: &'a str,
+    email: Option<&'a str>,
+    problem: Option<&'a str>,
+}
+
+pub(super) async fn sign_in_page(State(state): State<AppState>, jar: CookieJar) -> Response {
+    match signed_in(&state, &jar).await {
+        Ok(Some(_)) => return Redirect::to(INBOX).into_response(),
+        Ok(None) => {}
+        Err(r) => return r,
+    }
+    let (jar, csrf) = csrf_token(jar);
+    (jar, page(StatusCode::OK, &SignIn { csrf: &csrf, problem: None })).into_response()
+}
+
+#[derive(Deserialize)]
+pub(super) struct SignInRequest {
+    csrf: String,
+    email: String,
+    password: String,
+}
+
+/// Checks the CSRF token and the per-client limit every form of this module is under: the
+/// refusal, if any.
+fn refusal(
+    state: &AppState,
+    peer: SocketAddr,
+    headers: &HeaderMap,
+    jar: &CookieJar,
+    csrf: &str,
+) -> Option<Response> {
+    if !csrf_ok(jar, csrf) {
+        return Some(forbidden());
+    }
+    if state.login_limiter.check(client(state, peer, headers)).is_err() {
+        return Some(too_many());
+    }
+    None
+}
+
+pub(super) async fn sign_in(
+    State(state): State<AppState>,
+    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    headers: HeaderMap,
+    jar: CookieJar,
+    Form(req): Form<SignInRequest>,
+) -> Response {
+    if let Some(r) = refusal(&state, peer, &headers, &jar, &req.csrf) {
+        return r;
+    }
+    let refused = |text: &str| {
+        page(StatusCode::UNAUTHORIZED, &SignIn { csrf: &req.csrf, problem: Some(text) })
+    };
+    match check_sign_in(&state, &req.email, req.password, refused).await {
+        Ok(email) => start_session(&state, jar, None, &email, INBOX).await,
+        Err(r) => r,
+    }
+}
+
+#[derive(Deserialize)]
+pub(super) struct CsrfOnly {
+    csrf: String,
+}
+
+pub(super) async fn sign_out(
+    State(state): State<AppState>,
+    jar: CookieJar,
+    Form(req): Form<CsrfOnly>,
+) -> Response {
+    if !csrf_ok(&jar, &req.csrf) {
+        return forbidden();
+    }
+    if let Some(c) = jar.get(SESSION_COOKIE)
+        && let Err(e) = center::end_session(&state.db, c.value()).await
+    {
+        return internal(e);
+    }
+    let jar = jar.remove(Cookie::build(SESSION_COOKIE).path("/"));
+    (jar, notice(StatusCode::OK, "You are signed out", "Close this window, or sign in again."))
+        .into_response()
+}
+
+pub(super) async fn reset_page(jar: CookieJar) -> Response {
+    let (jar, csrf) = csrf_token(jar);
+    (jar, page(StatusCode::OK, &Reset { csrf: &csrf, email: None, problem: None })).into_response()
+}
+
+#[derive(Deserialize)]
+pub(super) struct ResetRequest {
+    csrf: String,
+    email: String,
+}
+
+/// Mails a reset code to an address that has a password; answers the same either way, so
+/// the page tells no one who has an account.
+pub(super) async fn send_reset_code(
+    State(state): State<AppState>,
+    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    headers: HeaderMap,
+    jar: CookieJar,
+    Form(req): Form<ResetRequest>,
+) -> Response {
+    if let Some(r) = refusal(&state, peer, &headers, &jar, &req.csrf) {
+        return r;
+    }
+    let Ok(email) = EmailAddress::parse(&req.email) else {
+        let problem = Some("That is not an email address.");
+        return page(StatusCode::BAD_REQUEST, &Reset { csrf: &req.csrf, email: None, problem });
+    };
+    let email = email.to_string();
+    match center::has_password(&state.db, &email).await {
+        Ok(true) => match center::new_code(&state.db, CodeScope::PasswordReset, &email).await {
+            Ok(Some(code)) => {
+                let mail = Outgoing {
+                    key: crate::secrets::random_id(),
+                    tenant_id: None,
+                    kind: "password_reset".into(),
+                    recipient: email.clone(),
+                    subject: "Your Sealpost password reset code".into(),
+                    text: format!(
+                        "Your code to choose a new Secure Message Center password: {}\n\n\
+                         It is valid for 10 minutes. If you did not ask for it, ignore this \
+                         mail: your password stays as it is.\n",
+                        code.as_str()
+                    ),
+                    html: None,
+                };
+                if let Err(e) = notifications::enqueue(&state.db, &mail).await {
+                    return internal(e);
+                }
+            }
+            Ok(None) => return too_many(),
+            Err(e) => return internal(e),
+        },
+        Ok(false) => {}
+        Err(e) => return internal(e),
+    }
+    page(StatusCode::OK, &Reset { csrf: &req.csrf, email: Some(&email), problem: None })
+}
+
+#[derive(Deserialize)]
+pub(super) struct NewPasswordRequest {
+    csrf: String,
+    email: String,
+    code: String,
+    password: String,
+    confirm: String,
+}
+
+pub(super) async fn reset_password(
+    State(state): State<AppState>,
+    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    headers: HeaderMap,
+    jar: CookieJar,
+    Form(req): Form<NewPasswordRequest>,
+) -> Response {
+    if let Some(r) = refusal(&state, peer, &headers, &jar, &req.csrf) {
+        return r;
+    }
+    let Ok(email) = EmailAddress::parse(&req.email) else {
+        return forbidden();
+    };
+    let email = email.to_string();
+    let again = |status: StatusCode, problem: &str| {
+        page(status, &Reset { csrf: &req.csrf, email: Some(&email), problem: Some(problem) })
+    };
+    if let Some(problem) = password_problem(&req.password, &req.confirm) {
+        return again(StatusCode::BAD_REQUEST, problem);
+    }
+    let good = req.code.len() <= 16
+        && match center::check_code(&state.db, CodeScope::PasswordReset, &email, &req.code).await {
+            Ok(ok) => ok,
+            Err(e) => return internal(e),
+        };
+    if !good {
+        return again(
+            StatusCode::UNAUTHORIZED,
+            "That code is wrong, used up or expired. Check it, or ask for a new one.",
+        );
+    }
+    let password = Zeroizing::new(req.password.clone());
+    if let Err(e) = center::set_password(&state.db, &email, password).await {
+        return internal(e);
+    }
+    if let Err(e) = center::end_sessions_of(&state.db, &email).await {
+        return internal(e);
+    }
+    let _ = audit::append(&state.db, None, &email, "recipient.password_reset", "").await;
+    start_session(&state, jar, None, &email, INBOX).await
+}

@@ -1,0 +1,168 @@
+//! The signed-in person's folders: inbox and archive (messages to them, from senders of any
+//! tenant), sent (from their mail client through the helper, or replies written here); filing
+//! a message, and recalling one they sent.
+
+use askama::Template;
+use axum::extract::{Form, Path, State};
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Redirect, Response};
+use axum_extra::extract::cookie::CookieJar;
+use serde::Deserialize;
+
+use super::{
+    csrf_ok, csrf_token, forbidden, internal, is_recipient, linked, not_found, page,
+    require_session, when,
+};
+use crate::db::now_ms;
+use crate::state::AppState;
+use crate::store::mailbox::{self, Folder};
+use crate::store::{audit, messages};
+
+struct Line {
+    party: String,
+    subject: String,
+    date: String,
+    href: String,
+    status: Option<&'static str>,
+}
+
+#[derive(Template)]
+#[template(path = "center/mailbox.html")]
+struct Mailbox<'a> {
+    title: &'a str,
+    party_heading: &'a str,
+    email: &'a str,
+    csrf: &'a str,
+    lines: Vec<Line>,
+}
+
+pub(super) async fn folder(
+    State(state): State<AppState>,
+    jar: CookieJar,
+    Path(folder): Path<String>,
+) -> Response {
+    let email = match require_session(&state, &jar).await {
+        Ok(e) => e,
+        Err(r) => return r,
+    };
+    let Some(folder) = Folder::parse(&folder) else {
+        return not_found();
+    };
+    let rows = match mailbox::list(&state.db, &email, folder).await {
+        Ok(r) => r,
+        Err(e) => return internal(e),
+    };
+    let now = now_ms();
+    let mut lines = Vec::with_capacity(rows.len());
+    for m in rows {
+        let party = if folder == Folder::Sent {
+            match messages::recipients(&state.db, &m.id).await {
+                Ok(r) => r.into_iter().map(|(e, _)| e).collect::<Vec<_>>().join(", "),
+                Err(e) => return internal(e),
+            }
+        } else {
+            m.sender_email.clone()
+        };
+        let status = if m.recalled_at.is_some() {
+            Some("Recalled")
+        } else if m.expires_at.is_some_and(|t| t <= now) {
+            Some("Expired")
+        } else {
+            None
+        };
+        lines.push(Line {
+            party,
+            subject: m.subject.clone(),
+            date: when(m.created_at),
+            href: format!("/c/read/{}", m.link_token.as_deref().unwrap_or_default()),
+            status,
+        });
+    }
+    let (title, party_heading) = match folder {
+        Folder::Inbox => ("Inbox", "From"),
+        Folder::Sent => ("Sent", "To"),
+        Folder::Archive => ("Archive", "From"),
+    };
+    let (jar, csrf) = csrf_token(jar);
+    let view = Mailbox { title, party_heading, email: &email, csrf: &csrf, lines };
+    (jar, page(StatusCode::OK, &view)).into_response()
+}
+
+#[derive(Deserialize)]
+pub(super) struct FileRequest {
+    csrf: String,
+    folder: String,
+}
+
+/// Files a received message in the inbox or the archive, or deletes it from the recipient's
+/// mailbox (the sender's copy and the other recipients' stay).
+pub(super) async fn file(
+    State(state): State<AppState>,
+    jar: CookieJar,
+    Path(link): Path<String>,
+    Form(req): Form<FileRequest>,
+) -> Response {
+    if !csrf_ok(&jar, &req.csrf) {
+        return forbidden();
+    }
+    let email = match require_session(&state, &jar).await {
+        Ok(e) => e,
+        Err(r) => return r,
+    };
+    if !["inbox", "archive", "deleted"].contains(&req.folder.as_str()) {
+        return not_found();
+    }
+    let Ok(Some(m)) = messages::by_link(&state.db, &link).await else {
+        return not_found();
+    };
+    match is_recipient(&state, &m, &email).await {
+        Ok(true) => {}
+        Ok(false) => return not_found(),
+        Err(r) => return r,
+    }
+    if let Err(e) = mailbox::file(&state.db, &m.id, &email, &req.folder).await {
+        return internal(e);
+    }
+    let detail = format!("{} {}", m.id, req.folder);
+    let _ = audit::append(&state.db, Some(m.tenant_id), &email, "message.filed", &detail).await;
+    let next =
+        if req.folder == "inbox" { format!("/c/read/{link}") } else { "/c/mail/inbox".into() };
+    Redirect::to(&next).into_response()
+}
+
+#[derive(Deserialize)]
+pub(super) struct RecallRequest {
+    csrf: String,
+}
+
+/// The sender recalls a message from the Center: nobody can open it from now on.
+pub(super) async fn recall(
+    State(state): State<AppState>,
+    jar: CookieJar,
+    Path(link): Path<String>,
+    Form(req): Form<RecallRequest>,
+) -> Response {
+    if !csrf_ok(&jar, &req.csrf) {
+        return forbidden();
+    }
+    let email = match require_session(&state, &jar).await {
+        Ok(e) => e,
+        Err(r) => return r,
+    };
+    let m = match linked(&state, &link).await {
+        Ok(m) => m,
+        Err(r) => return r,
+    };
+    if !m.sender_email.eq_ignore_ascii_case(&email) {
+        return not_found();
+    }
+    match messages::recall(&state.db, &m.id).await {
+        Ok(true) => {
+            let _ = audit::append(&state.db, Some(m.tenant_id), &email, "message.recalled", &m.id)
+                .await;
+        }
+        Ok(false) => {}
+        Err(e) => return internal(e),
+    }
+    Redirect::to("/c/mail/sent").into_response()
+}

@@ -1,0 +1,392 @@
+//! Secure replies written in the Message Center: to the sender (or to everyone the message
+//! went to, Bcc never included), with attachments. The platform seals the reply into an
+//! envelope like any other — wrapped for its own key, the file key then kept under the
+//! tenant's data key — stores it in the conversation's tenant, and mails each recipient a
+//! notice with the link (no address and no content in it). The sender reads it in the Center.
+
+use askama::Template;
+use axum::extract::{Multipart, Path, Query, State};
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Redirect, Response};
+use axum_extra::extract::cookie::CookieJar;
+use bytes::Bytes;
+use serde::Deserialize;
+use zeroize::Zeroizing;
+
+use sealpost_envelope::{Body, Manifest, MessageId, Metadata, Role, Sealer};
+
+use super::{Reading, csrf_ok, csrf_token, for_reader, forbidden, human_size, internal, page};
+use crate::blob::BlobStore;
+use crate::domain::EmailAddress;
+use crate::reading::file_key_purpose;
+use crate::routes::messages::CreateMessage;
+use crate::state::AppState;
+use crate::store::messages::{self, Created, MessageRow, NewMessage};
+use crate::store::notifications::{self, Outgoing};
+use crate::store::{accounts, audit};
+
+/// Most bytes of attachments one reply carries.
+pub(super) const MAX_ATTACHMENT_BYTES: usize = 25 << 20;
+/// Most bytes of a reply form (attachments, text and the multipart framing).
+pub(super) const MAX_FORM_BYTES: usize = MAX_ATTACHMENT_BYTES + (2 << 20);
+/// Most attachments on one reply.
+const MAX_ATTACHMENTS: usize = 20;
+
+#[derive(Template)]
+#[template(path = "center/reply.html")]
+struct Compose<'a> {
+    link: &'a str,
+    csrf: &'a str,
+    all: bool,
+    to: String,
+    cc: String,
+    subject: &'a str,
+    text: &'a str,
+    limit: String,
+    problem: Option<&'a str>,
+}
+
+/// Who a reply goes to: the sender; with `all`, also the message's other To and Cc
+/// recipients (never its Bcc), without the one replying.
+fn addressees(m: &Manifest, me: &str, all: bool) -> (Vec<String>, Vec<String>) {
+    let to = vec![m.metadata.from.trim().to_lowercase()];
+    let cc = if all {
+        let mut cc: Vec<String> = Vec::new();
+        for a in m.metadata.to.iter().chain(&m.metadata.cc) {
+            let a = a.trim().to_lowercase();
+            if a != me && !to.contains(&a) && !cc.contains(&a) {
+                cc.push(a);
+            }
+        }
+        cc
+    } else {
+        Vec::new()
+    };
+    (to, cc)
+}
+
+fn reply_subject(subject: &str) -> String {
+    if subject.get(..3).is_some_and(|p| p.eq_ignore_ascii_case("re:")) {
+        subject.to_string()
+    } else {
+        format!("Re: {subject}")
+    }
+}
+
+#[derive(Deserialize)]
+pub(super) struct ComposeQuery {
+    #[serde(default)]
+    all: Option<String>,
+}
+
+/// The reply form, for a recipient of the message.
+pub(super) async fn compose(
+    State(state): State<AppState>,
+    jar: CookieJar,
+    Path(link): Path<String>,
+    Query(q): Query<ComposeQuery>,
+) -> Response {
+    let Reading { email, is_recipient, manifest, .. } = match for_reader(&state, &jar, &link).await
+    {
+        Ok(v) => v,
+        Err(r) => return r,
+    };
+    if !is_recipient {
+        return Redirect::to(&format!("/c/read/{link}")).into_response();
+    }
+    let all = q.all.as_deref() == Some("1");
+    let (to, cc) = addressees(&manifest, &email, all);
+    let (jar, csrf) = csrf_token(jar);
+    let subject = reply_subject(&manifest.metadata.subject);
+    let form = Compose {
+        link: &link,
+        csrf: &csrf,
+        all,
+        to: to.join(", "),
+        cc: cc.join(", "),
+        subject: &subject,
+        text: "",
+        limit: human_size(MAX_ATTACHMENT_BYTES as u64),
+        problem: None,
+    };
+    (jar, page(StatusCode::OK, &form)).into_response()
+}
+
+/// One attached file, in memory only for as long as it takes to seal it.
+struct Upload {
+    name: String,
+    content_type: String,
+    bytes: Zeroizing<Vec<u8>>,
+}
+
+/// The reply form as posted.
+#[derive(Default)]
+struct Posted {
+    csrf: String,
+    all: bool,
+    subject: String,
+    text: Zeroizing<String>,
+    files: Vec<Upload>,
+}
+
+/// Why a posted form is refused: shown on the form again.
+type Refusal = &'static str;
+
+async fn read_form(mut form: Multipart) -> Result<Posted, Refusal> {
+    let unreadable = "The form could not be read. Try again.";
+    let mut posted = Posted::default();
+    let mut attached = 0usize;
+    while let Some(mut field) = form.next_field().await.map_err(|_| unreadable)? {
+        let name = field.name().unwrap_or_default().to_string();
+        if name == "files" {
+            let file_name = field.file_name().unwrap_or_default().trim().to_string();
+            let content_type =
+                field.content_type().unwrap_or("application/octet-stream").to_string();
+            let mut bytes = Zeroizing::new(Vec::new());
+            while let Some(chunk) = field.chunk().await.map_err(|_| unreadable)? {
+                attached += chunk.len();
+                if attached > MAX_ATTACHMENT_BYTES {
+                    return Err("The attachments are too large together.");
+                }
+                bytes.extend_from_slice(&chunk);
+            }
+            if file_name.is_empty() && bytes.is_empty() {
+                continue; // the file input, left empty
+            }
+            if posted.files.len() == MAX_ATTACHMENTS {
+                return Err("That is too many attachments for one reply.");
+            }
+            let name: String = file_name.chars().filter(|c| !c.is_control()).take(255).collect();
+            posted.files.push(Upload { name, content_type, bytes });
+            continue;
+        }
+        let value = Zeroizing::new(field.text().await.map_err(|_| unreadable)?);
+        match name.as_str() {
+            "csrf" => posted.csrf = value.to_string(),
+            "all" => posted.all = value.as_str() == "1",
+            "subject" => {
+                posted.subject = value.chars().filter(|c| !c.is_control()).take(998).collect()
+            }
+            "text" if value.len() <= 1_000_000 => posted.text = value,
+            "text" => return Err("The message is too long."),
+            _ => {}
+        }
+    }
+    Ok(posted)
+}
+
+/// Sends a reply: sealed, stored, the recipients notified, the original marked replied.
+pub(super) async fn send(
+    State(state): State<AppState>,
+    jar: CookieJar,
+    Path(link): Path<String>,
+    form: Multipart,
+) -> Response {
+    let posted = read_form(form).await;
+    let csrf = posted.as_ref().map(|p| p.csrf.clone()).unwrap_or_default();
+    if !csrf_ok(&jar, &csrf) {
+        return forbidden();
+    }
+    let Reading { m, email, is_recipient, manifest, .. } =
+        match for_reader(&state, &jar, &link).await {
+            Ok(v) => v,
+            Err(r) => return r,
+        };
+    if !is_recipient {
+        return Redirect::to(&format!("/c/read/{link}")).into_response();
+    }
+    let posted = match posted {
+        Ok(p) => p,
+        Err(problem) => {
+            let (to, cc) = addressees(&manifest, &email, false);
+            let subject = reply_subject(&manifest.metadata.subject);
+            let form = Compose {
+                link: &link,
+                csrf: &csrf,
+                all: false,
+                to: to.join(", "),
+                cc: cc.join(", "),
+                subject: &subject,
+                text: "",
+                limit: human_size(MAX_ATTACHMENT_BYTES as u64),
+                problem: Some(problem),
+            };
+            return page(StatusCode::BAD_REQUEST, &form);
+        }
+    };
+    let (to, cc) = addressees(&manifest, &email, posted.all);
+    let reply = match store_reply(&state, &m, &email, to, cc, posted).await {
+        Ok(r) => r,
+        Err(r) => return r,
+    };
+    if let Err(e) = notify(&state, &reply).await {
+        return internal(e);
+    }
+    let _ = messages::add_event(&state.db, &m.id, Some(&email), "replied").await;
+    Redirect::to("/c/mail/sent").into_response()
+}
+
+/// Seals the reply and stores it as a finalised message of the original's tenant.
+async fn store_reply(
+    state: &AppState,
+    original: &MessageRow,
+    from: &str,
+    to: Vec<String>,
+    cc: Vec<String>,
+    posted: Posted,
+) -> Result<MessageRow, Response> {
+    let id = MessageId::random().map_err(internal)?;
+    let id_text = id.to_string();
+    let subject = if posted.subject.trim().is_empty() {
+        reply_subject(&original.subject)
+    } else {
+        posted.subject.clone()
+    };
+    let date = humantime::format_rfc3339_seconds(std::time::SystemTime::now()).to_string();
+    let metadata = Metadata {
+        from: from.to_string(),
+        to: to.clone(),
+        cc: cc.clone(),
+        subject: subject.clone(),
+        date,
+        message_id: None,
+        headers: Vec::new(),
+    };
+    let mut manifest =
+        Manifest::new(metadata, Body { text: Some(posted.text.to_string()), html: None });
+    for f in &posted.files {
+        manifest.attach(f.name.clone(), f.content_type.clone(), &f.bytes);
+    }
+    let json = Zeroizing::new(manifest.to_json());
+    let platform_key = state.keys.read().await.active().clone();
+    let sealer = Sealer::builder(id)
+        .recipient(Role::Platform, platform_key.public_key())
+        .parts_for(&manifest, &json)
+        .build()
+        .map_err(internal)?;
+    let file_key = Zeroizing::new(*sealer.file_key().expose_secret());
+    let mut parts: Vec<&[u8]> = vec![&json];
+    parts.extend(posted.files.iter().map(|f| f.bytes.as_slice()));
+    let envelope = sealer.seal_to_vec(&parts).map_err(internal)?;
+    let envelope_len = envelope.len() as i64;
+
+    let parse = |list: &[String]| -> Result<Vec<EmailAddress>, String> {
+        list.iter().map(|a| EmailAddress::parse(a)).collect()
+    };
+    let slip = CreateMessage {
+        id: id_text.clone(),
+        to: parse(&to).map_err(internal)?,
+        cc: parse(&cc).map_err(internal)?,
+        bcc: Vec::new(),
+        subject: subject.clone(),
+        envelope_size: envelope.len() as u64,
+        expires_at: None,
+    };
+    let slip_json = serde_json::to_string(&slip).map_err(internal)?;
+    let recipients: Vec<(String, &'static str)> =
+        to.iter().map(|a| (a.clone(), "to")).chain(cc.iter().map(|a| (a.clone(), "cc"))).collect();
+    let new = NewMessage {
+        id: &id_text,
+        tenant_id: original.tenant_id,
+        sender_id: None,
+        sender_email: from,
+        subject: &subject,
+        slip: &slip_json,
+        recipients: &recipients,
+        expires_at: None,
+        in_reply_to: Some(&original.id),
+    };
+    let created = audit::Entry {
+        tenant: Some(original.tenant_id),
+        actor: from,
+        action: "message.replied",
+        detail: &format!("{id_text} to {}", original.id),
+    };
+    match messages::create(&state.db, &new, &created).await.map_err(internal)? {
+        Created::New(_) => {}
+        Created::Existing(_) | Created::Conflict => return Err(internal("reply id collision")),
+    }
+    let blob_name = BlobStore::new_name();
+    let body = futures_util::stream::iter([Ok::<Bytes, std::io::Error>(Bytes::from(envelope))]);
+    state
+        .blobs
+        .put_stream(&blob_name, body, envelope_len as u64)
+        .await
+        .map_err(|e| internal(format!("storing a reply: {e:?}")))?;
+    if !messages::append_segment(
+        &state.db,
+        &id_text,
+        0,
+        envelope_len,
+        &blob_name,
+        Some(envelope_len),
+    )
+    .await
+    .map_err(internal)?
+    {
+        return Err(internal("reply upload state"));
+    }
+    let tenant_key =
+        accounts::data_key(&state.db, &state.master, original.tenant_id).await.map_err(internal)?;
+    let sealed = tenant_key.seal(&file_key_purpose(&id_text), &file_key[..]).map_err(internal)?;
+    let finalised = audit::Entry {
+        tenant: Some(original.tenant_id),
+        actor: from,
+        action: "message.finalised",
+        detail: &id_text,
+    };
+    let link_token = BlobStore::new_name();
+    messages::finalise(&state.db, &id_text, &sealed, &link_token, &finalised)
+        .await
+        .map_err(internal)?;
+    messages::get(&state.db, &id_text)
+        .await
+        .map_err(internal)?
+        .ok_or_else(|| internal("reply vanished"))
+}
+
+/// Mails each recipient of a reply its link, through the queue.
+async fn notify(state: &AppState, reply: &MessageRow) -> Result<(), crate::store::StoreError> {
+    let link =
+        format!("{}/m/{}", state.public_url, reply.link_token.as_deref().unwrap_or_default());
+    for (recipient, _) in messages::recipients(&state.db, &reply.id).await? {
+        let mail = Outgoing {
+            key: format!("reply-{}-{}", reply.id, crate::secrets::random_id()),
+            tenant_id: Some(reply.tenant_id),
+            kind: "reply".into(),
+            recipient: recipient.clone(),
+            subject: "You have a secure reply".into(),
+            text: format!(
+                "A secure reply is waiting for you in the Sealpost Secure Message Center.\n\n\
+                 Open it here:\n{link}\n"
+            ),
+            html: None,
+        };
+        notifications::enqueue(&state.db, &mail).await?;
+        messages::add_event(&state.db, &reply.id, Some(&recipient), "notified").await?;
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn reply_all_goes_to_the_sender_and_the_others_never_to_oneself() {
+        let mut m = Manifest::default();
+        m.metadata.from = "Alice@Corp.example".into();
+        m.metadata.to = vec!["bob@outside.example".into(), "carol@outside.example".into()];
+        m.metadata.cc = vec!["alice@corp.example".into(), "dan@else.example".into()];
+        let (to, cc) = addressees(&m, "bob@outside.example", true);
+        assert_eq!(to, ["alice@corp.example"]);
+        assert_eq!(cc, ["carol@outside.example", "dan@else.example"]);
+        assert!(addressees(&m, "bob@outside.example", false).1.is_empty());
+    }
+
+    #[test]
+    fn a_reply_subject_gets_one_re() {
+        assert_eq!(reply_subject("Q3 figures"), "Re: Q3 figures");
+        assert_eq!(reply_subject("RE: Q3 figures"), "RE: Q3 figures");
+    }
+}

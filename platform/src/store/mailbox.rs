@@ -1,0 +1,153 @@
+//! A person's mailbox in the Message Center: the messages addressed to them (from senders of
+//! any tenant) sorted into folders, the messages they sent, and per message whether they gave
+//! its unlock code. An address with no entry for a message sees it in its default folder.
+
+use super::StoreError;
+use super::messages::{MessageRow, message_columns};
+use crate::db::{Db, now_ms};
+
+/// The folders of the Center.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Folder {
+    /// Messages to this address (the default).
+    Inbox,
+    /// Messages this address sent, from a mail client or from the Center.
+    Sent,
+    /// Received messages put aside.
+    Archive,
+}
+
+impl Folder {
+    /// The folder's name in URLs and in the database.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Folder::Inbox => "inbox",
+            Folder::Sent => "sent",
+            Folder::Archive => "archive",
+        }
+    }
+
+    /// A folder from its name.
+    pub fn parse(s: &str) -> Option<Folder> {
+        [Folder::Inbox, Folder::Sent, Folder::Archive].into_iter().find(|f| f.as_str() == s)
+    }
+}
+
+/// Most messages a folder page lists.
+pub const PAGE: i64 = 200;
+
+/// The messages in `email`'s `folder`, newest first.
+pub async fn list(db: &Db, email: &str, folder: Folder) -> Result<Vec<MessageRow>, StoreError> {
+    let rows = match folder {
+        Folder::Sent => {
+            sqlx::query_as(concat!(
+                "SELECT ",
+                message_columns!(),
+                " FROM messages WHERE sender_email = $1 AND state = 'final' \
+                 ORDER BY created_at DESC LIMIT $2"
+            ))
+            .bind(email)
+            .bind(PAGE)
+            .fetch_all(&db.pool)
+            .await?
+        }
+        Folder::Inbox | Folder::Archive => {
+            sqlx::query_as(concat!(
+                "SELECT ",
+                message_columns!(),
+                " FROM messages m JOIN message_recipients r ON r.message_id = m.id \
+                 LEFT JOIN mailbox_entries e ON e.message_id = m.id AND e.email = r.email \
+                 WHERE r.email = $1 AND m.state = 'final' AND COALESCE(e.folder, 'inbox') = $2 \
+                 ORDER BY m.created_at DESC LIMIT $3"
+            ))
+            .bind(email)
+            .bind(folder.as_str())
+            .bind(PAGE)
+            .fetch_all(&db.pool)
+            .await?
+        }
+    };
+    Ok(rows)
+}
+
+/// Files message `id` in `email`'s folder `folder` (`"inbox"`, `"archive"` or `"deleted"`).
+pub async fn file(db: &Db, id: &str, email: &str, folder: &str) -> Result<(), StoreError> {
+    sqlx::query(
+        "INSERT INTO mailbox_entries (message_id, email, folder, updated_at) VALUES ($1, $2, $3, $4) \
+         ON CONFLICT (message_id, email) DO UPDATE SET folder = excluded.folder, updated_at = excluded.updated_at",
+    )
+    .bind(id)
+    .bind(email)
+    .bind(folder)
+    .bind(now_ms())
+    .execute(&db.pool)
+    .await?;
+    Ok(())
+}
+
+/// Whether `email` gave message `id`'s unlock code.
+pub async fn unlocked(db: &Db, id: &str, email: &str) -> Result<bool, StoreError> {
+    let row: Option<(Option<i64>,)> = sqlx::query_as(
+        "SELECT unlocked_at FROM mailbox_entries WHERE message_id = $1 AND email = $2",
+    )
+    .bind(id)
+    .bind(email)
+    .fetch_optional(&db.pool)
+    .await?;
+    Ok(row.and_then(|(at,)| at).is_some())
+}
+
+/// Wrong unlock codes a recipient may give before they are locked out for a while.
+pub const UNLOCK_TRIES: i64 = 5;
+/// How long that lockout lasts.
+pub const UNLOCK_LOCKOUT_MS: i64 = 15 * 60 * 1000;
+
+/// Until when `email` may not try message `id`'s unlock code (ms; 0 when they may).
+pub async fn unlock_locked_until(db: &Db, id: &str, email: &str) -> Result<i64, StoreError> {
+    let row: Option<(i64,)> = sqlx::query_as(
+        "SELECT unlock_locked_until FROM mailbox_entries WHERE message_id = $1 AND email = $2",
+    )
+    .bind(id)
+    .bind(email)
+    .fetch_optional(&db.pool)
+    .await?;
+    Ok(row.map_or(0, |(t,)| t).max(0))
+}
+
+/// Records a right (`true`) or wrong unlock code from `email` for message `id`; a wrong one
+/// that uses up the tries locks them out for [`UNLOCK_LOCKOUT_MS`].
+pub async fn record_unlock(db: &Db, id: &str, email: &str, right: bool) -> Result<(), StoreError> {
+    let now = now_ms();
+    let sql = if right {
+        "INSERT INTO mailbox_entries (message_id, email, unlocked_at, updated_at) VALUES ($1, $2, $3, $4) \
+         ON CONFLICT (message_id, email) DO UPDATE SET unlocked_at = excluded.unlocked_at, \
+         unlock_failures = 0, updated_at = excluded.updated_at"
+    } else {
+        "INSERT INTO mailbox_entries (message_id, email, unlock_failures, updated_at) VALUES ($1, $2, 1, $3) \
+         ON CONFLICT (message_id, email) DO UPDATE SET \
+         unlock_failures = CASE WHEN mailbox_entries.unlock_failures + 1 >= $4 THEN 0 \
+                           ELSE mailbox_entries.unlock_failures + 1 END, \
+         unlock_locked_until = CASE WHEN mailbox_entries.unlock_failures + 1 >= $4 THEN $5 \
+                               ELSE mailbox_entries.unlock_locked_until END, \
+         updated_at = excluded.updated_at"
+    };
+    let mut q = sqlx::query(sql).bind(id).bind(email).bind(now);
+    if right {
+        q = q.bind(now);
+    } else {
+        q = q.bind(UNLOCK_TRIES).bind(now + UNLOCK_LOCKOUT_MS);
+    }
+    q.execute(&db.pool).await?;
+    Ok(())
+}
+
+/// The folder `email` filed message `id` in, if they filed it.
+pub async fn folder_of(db: &Db, id: &str, email: &str) -> Result<Option<String>, StoreError> {
+    let row: Option<(String,)> =
+        sqlx::query_as("SELECT folder FROM mailbox_entries WHERE message_id = $1 AND email = $2")
+            .bind(id)
+            .bind(email)
+            .fetch_optional(&db.pool)
+            .await?;
+    Ok(row.map(|(f,)| f))
+}

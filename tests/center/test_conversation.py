@@ -1,0 +1,147 @@
+"""Conversations in the Message Center, in real Chromium: an unlock code passed on out of
+band, a secure reply with an attachment that the sender is told about and reads, the
+sender's delivery slip and recall, folders, sign-out and a forgotten password."""
+
+import os
+
+from conftest import ALICE, PASSWORD, ask_for_code, code_for, first_contact, screenshot, send
+from harness import wait_until
+
+NEW_PASSWORD = "another long and memorable passphrase"
+
+
+def mails_to(center, to: str) -> list:
+    return [r.message for r in list(center.sink.messages) if to in r.rcpt_tos]
+
+
+def test_an_unlock_code_is_asked_after_the_mailed_code(center, page, tmp_path):
+    link, message_id = send(center, tmp_path, "jill@outside.example", "Locked", "<p>MARKER-UNLOCK</p>")
+    token = center.platform.sign_in()
+    center.platform.api("PUT", f"/api/v1/messages/{message_id}/unlock-code",
+                        {"code": "blue heron 42"}, token)
+    ask_for_code(page, link, "jill@outside.example")
+    page.fill("#code", code_for(center, "jill@outside.example", 1))
+    page.click("text=Open the message")
+    page.wait_for_url("**/c/password/**")
+    page.fill("#password", PASSWORD)
+    page.fill("#confirm", PASSWORD)
+    page.click("text=Save the password and read the message")
+    page.wait_for_url("**/c/unlock/**")
+    screenshot(page, "unlock")
+    assert not page.is_visible("text=MARKER-UNLOCK")
+    page.fill("#unlock", "red heron 42")
+    page.click("button:has-text('Unlock')")
+    page.wait_for_selector(".problem")
+    assert "/c/unlock/" in page.url and not page.is_visible("text=MARKER-UNLOCK")
+    page.goto(link.replace("/m/", "/c/read/"))
+    assert "/c/unlock/" in page.url, "the message stays locked without the code"
+    page.fill("#unlock", "blue heron 42")
+    page.click("button:has-text('Unlock')")
+    page.wait_for_url("**/c/read/**")
+    assert page.is_visible("text=MARKER-UNLOCK")
+
+
+def test_a_reply_with_an_attachment_reaches_the_sender(center, browser, page, tmp_path):
+    link, message_id = send(center, tmp_path, "kim@outside.example", "Contract draft",
+                            "<p>MARKER-ORIGINAL please sign</p>")
+    first_contact(center, page, link, "kim@outside.example")
+    page.click("text=Reply")
+    page.wait_for_url("**/c/reply/**")
+    assert page.input_value("#subject") == "Re: Contract draft"
+    signed = os.urandom(300_000)
+    page.fill("#text", "MARKER-REPLY signed copy attached")
+    page.set_input_files("#files", files=[
+        {"name": "signed contract.pdf", "mimeType": "application/pdf", "buffer": signed}])
+    screenshot(page, "reply")
+    page.click("text=Send securely")
+    page.wait_for_url("**/c/mail/sent")
+    assert page.is_visible("text=Re: Contract draft")
+    screenshot(page, "sent")
+
+    # Alice is told by mail, with a link and nothing else: no content, no address.
+    notice = wait_until("the reply notice to alice", lambda: mails_to(center, ALICE), 30)[0]
+    text = notice.get_body(("plain",)).get_content()
+    assert "MARKER-REPLY" not in text and "kim@outside.example" not in text
+    assert "Contract" not in str(notice["Subject"])
+    reply_link = next(w for w in text.split() if "/m/" in w)
+
+    # Alice reads it in the Center (her mailbox proven like anyone's) and downloads.
+    alice_context = browser.new_context(ignore_https_errors=True, accept_downloads=True)
+    alice = alice_context.new_page()
+    alice.set_default_timeout(20_000)
+    first_contact(center, alice, reply_link, ALICE, codes_before=1)
+    assert alice.is_visible("text=MARKER-REPLY signed copy attached")
+    with alice.expect_download() as download:
+        alice.click("text=signed contract.pdf")
+    with open(download.value.path(), "rb") as f:
+        assert f.read() == signed, "the attachment arrives byte for byte"
+    screenshot(alice, "reply-read-by-sender")
+
+    # Her sent message shows the delivery slip with the reply, and she recalls it.
+    alice.goto(center.platform.base + "/c/mail/sent")
+    alice.click("text=Contract draft")
+    alice.wait_for_selector("#slip-heading")
+    slip = alice.inner_text("section.slip")
+    assert "kim@outside.example" in slip and "opened" in slip and "replied" in slip, slip
+    screenshot(alice, "delivery-slip")
+    alice.click("text=Recall this message")
+    alice.wait_for_url("**/c/mail/sent")
+    assert alice.is_visible("text=Recalled")
+    alice_context.close()
+    page.goto(link)
+    page.wait_for_url("**/c/open/**")
+    assert page.is_visible("text=This message was recalled")
+    assert not page.is_visible("text=MARKER-ORIGINAL")
+    events = center.platform.api("GET", f"/api/v1/messages/{message_id}", None,
+                                 center.platform.sign_in())
+    assert "recalled" in str(events)
+
+
+def test_folders_sign_out_and_a_forgotten_password(center, page, tmp_path):
+    link, _ = send(center, tmp_path, "lou@outside.example", "Folders", "<p>MARKER-FOLDERS</p>")
+    first_contact(center, page, link, "lou@outside.example")
+    page.goto(center.platform.base + "/c/mail/inbox")
+    assert page.is_visible("text=Folders")
+    screenshot(page, "inbox")
+    page.click("text=Folders")
+    page.click("button:has-text('Archive')")
+    page.wait_for_url("**/c/mail/inbox")
+    assert not page.is_visible("text=Folders")
+    page.goto(center.platform.base + "/c/mail/archive")
+    assert page.is_visible("text=Folders")
+
+    page.click("button:has-text('Sign out')")
+    page.wait_for_selector("text=You are signed out")
+    page.goto(center.platform.base + "/c/mail/inbox")
+    page.wait_for_url("**/c/signin")
+
+    # Forgot the password: a code by mail, a new password, the old one no longer works.
+    page.click("text=Forgot your password?")
+    page.fill("#email", "lou@outside.example")
+    page.click("text=Send me a code")
+    page.wait_for_selector("#code")
+    page.fill("#code", code_for(center, "lou@outside.example", 2))
+    page.fill("#password", NEW_PASSWORD)
+    page.fill("#confirm", NEW_PASSWORD)
+    screenshot(page, "reset")
+    page.click("text=Save the new password")
+    page.wait_for_url("**/c/mail/inbox")
+    page.click("button:has-text('Sign out')")
+    for password, works in ((PASSWORD, False), (NEW_PASSWORD, True)):
+        page.goto(center.platform.base + "/c/signin")
+        page.fill("#signin-email", "lou@outside.example")
+        page.fill("#signin-password", password)
+        page.click("button:has-text('Sign in')")
+        if works:
+            page.wait_for_url("**/c/mail/inbox")
+        else:
+            page.wait_for_selector(".problem")
+            assert "/c/signin" in page.url
+
+    # Deleted: in no folder any more.
+    page.goto(center.platform.base + "/c/mail/archive")
+    page.click("text=Folders")
+    page.click("button:has-text('Delete')")
+    page.wait_for_url("**/c/mail/inbox")
+    page.goto(center.platform.base + "/c/mail/archive")
+    assert not page.is_visible("text=Folders")
