@@ -1,7 +1,8 @@
 //! The Secure Message Center's first contact over real HTTPS with the real binary, a real
 //! SMTP sink for the one-time codes, and a client that keeps cookies as a browser does: the
 //! link, the address, the code by mail (wrong codes lock it), the session, the message read
-//! (sanitised), the security headers, and recall.
+//! (sanitised), the security headers, an unlock code, a reply with an attachment, filing in the
+//! archive, and recall — on SQLite and, in the PostgreSQL suite, on PostgreSQL.
 
 mod support;
 
@@ -306,6 +307,69 @@ async fn a_recipient_proves_the_mailbox_with_a_mailed_code_and_reads_the_message
         .await
         .expect("json");
     assert!(slip.to_string().contains("opened"), "{slip}");
+
+    // The sender adds an unlock code: bob must give it before reading again.
+    let unlock_url = format!("{base}/api/v1/messages/{id}/unlock-code");
+    let r = api.put(&unlock_url).bearer_auth(&token).json(&json!({"code": "x"})).send().await;
+    assert_eq!(r.expect("put").status(), StatusCode::BAD_REQUEST, "too short");
+    let r = api.put(&unlock_url).bearer_auth(&token).json(&json!({"code": "blue heron 42"}));
+    assert_eq!(r.send().await.expect("put").status(), StatusCode::NO_CONTENT);
+    let r = browser.get(format!("{base}/c/read/{opaque}")).send().await.expect("read");
+    assert_eq!(r.url().path(), format!("/c/unlock/{opaque}"));
+    let unlock_csrf = csrf(&r.text().await.expect("page"));
+    let unlock = |code: &'static str| {
+        browser
+            .post(format!("{base}/c/unlock/{opaque}"))
+            .form(&[("csrf", unlock_csrf.as_str()), ("code", code)])
+            .send()
+    };
+    let r = unlock("red heron 42").await.expect("post");
+    assert_eq!(r.status(), StatusCode::UNAUTHORIZED);
+    assert!(!r.text().await.expect("page").contains("MARKER"));
+    let r = unlock("blue heron 42").await.expect("post");
+    assert!(r.text().await.expect("page").contains("MARKER-HTML figures"), "unlocked");
+
+    // Bob replies with an attachment; the sender is told by mail, without content.
+    let form = browser.get(format!("{base}/c/reply/{opaque}")).send().await.expect("form");
+    let reply_csrf = csrf(&form.text().await.expect("page"));
+    let multipart = reqwest::multipart::Form::new()
+        .text("csrf", reply_csrf)
+        .text("all", "0")
+        .text("subject", "Re: Quarterly figures")
+        .text("text", "MARKER-REPLY thanks")
+        .part("files", reqwest::multipart::Part::bytes(b"signed".to_vec()).file_name("signed.txt"));
+    let sent = browser
+        .post(format!("{base}/c/reply/{opaque}"))
+        .multipart(multipart)
+        .send()
+        .await
+        .expect("reply");
+    assert_eq!(sent.url().path(), "/c/mail/sent");
+    assert!(sent.text().await.expect("page").contains("Re: Quarterly figures"));
+    wait_for("the reply notice", Duration::from_secs(20), || {
+        (!sink.received(SENDER).is_empty()).then_some(())
+    });
+
+    // Filed in the archive, the message leaves the inbox.
+    let inbox = |folder: &'static str| {
+        let browser = browser.clone();
+        let base = base.clone();
+        async move {
+            let r = browser.get(format!("{base}/c/mail/{folder}")).send().await.expect("folder");
+            r.text().await.expect("page")
+        }
+    };
+    let listed = |page: &str| page.contains(&format!("/c/read/{opaque}"));
+    assert!(listed(&inbox("inbox").await));
+    let mailbox_csrf = csrf(&inbox("inbox").await);
+    let r = browser
+        .post(format!("{base}/c/file/{opaque}"))
+        .form(&[("csrf", mailbox_csrf.as_str()), ("folder", "archive")])
+        .send()
+        .await
+        .expect("file");
+    assert!(r.status().is_success());
+    assert!(!listed(&inbox("inbox").await) && listed(&inbox("archive").await));
 
     // Recalled: the page says so and shows nothing else.
     let r = api
