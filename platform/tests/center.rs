@@ -333,11 +333,33 @@ async fn a_recipient_proves_the_mailbox_with_a_mailed_code_and_reads_the_message
     let form = browser.get(format!("{base}/c/reply/{opaque}")).send().await.expect("form");
     let reply_csrf = csrf(&form.text().await.expect("page"));
     let multipart = reqwest::multipart::Form::new()
-        .text("csrf", reply_csrf)
+        .text("csrf", reply_csrf.clone())
         .text("all", "0")
         .text("subject", "Re: Quarterly figures")
         .text("text", "MARKER-REPLY thanks")
         .part("files", reqwest::multipart::Part::bytes(b"signed".to_vec()).file_name("signed.txt"));
+    // Refused forms say why and keep what was typed.
+    let mut crowded = reqwest::multipart::Form::new()
+        .text("csrf", reply_csrf.clone())
+        .text("text", "MARKER-KEPT typed text");
+    for n in 0..21 {
+        crowded = crowded.part(
+            "files",
+            reqwest::multipart::Part::bytes(vec![b'x'; 10]).file_name(format!("f{n}.txt")),
+        );
+    }
+    let r = browser
+        .post(format!("{base}/c/reply/{opaque}"))
+        .multipart(crowded)
+        .send()
+        .await
+        .expect("reply");
+    assert_eq!(r.status(), StatusCode::BAD_REQUEST);
+    let page = r.text().await.expect("page");
+    assert!(page.contains("too many attachments") && page.contains("MARKER-KEPT typed text"));
+    let forged = reqwest::multipart::Form::new().text("csrf", "forged").text("text", "x");
+    let r = browser.post(format!("{base}/c/reply/{opaque}")).multipart(forged).send().await;
+    assert_eq!(r.expect("reply").status(), StatusCode::FORBIDDEN);
     let sent = browser
         .post(format!("{base}/c/reply/{opaque}"))
         .multipart(multipart)

@@ -40,10 +40,43 @@ struct Compose<'a> {
     all: bool,
     to: String,
     cc: String,
-    subject: &'a str,
+    subject: String,
     text: &'a str,
     limit: String,
     problem: Option<&'a str>,
+}
+
+impl<'a> Compose<'a> {
+    /// An empty reply to `manifest`'s message from `me`.
+    fn new(link: &'a str, csrf: &'a str, manifest: &Manifest, me: &str, all: bool) -> Self {
+        let (to, cc) = addressees(manifest, me, all);
+        Compose {
+            link,
+            csrf,
+            all,
+            to: to.join(", "),
+            cc: cc.join(", "),
+            subject: reply_subject(&manifest.metadata.subject),
+            text: "",
+            limit: human_size(MAX_ATTACHMENT_BYTES as u64),
+            problem: None,
+        }
+    }
+
+    /// With what the writer typed.
+    fn typed(mut self, subject: &str, text: &'a str) -> Self {
+        if !subject.trim().is_empty() {
+            self.subject = subject.to_string();
+        }
+        self.text = text;
+        self
+    }
+
+    /// With the reason the form was refused.
+    fn refused(mut self, problem: &'a str) -> Self {
+        self.problem = Some(problem);
+        self
+    }
 }
 
 /// Who a reply goes to: the sender; with `all`, also the message's other To and Cc
@@ -95,20 +128,8 @@ pub(super) async fn compose(
         return Redirect::to(&format!("/c/read/{link}")).into_response();
     }
     let all = q.all.as_deref() == Some("1");
-    let (to, cc) = addressees(&manifest, &email, all);
     let (jar, csrf) = csrf_token(jar);
-    let subject = reply_subject(&manifest.metadata.subject);
-    let form = Compose {
-        link: &link,
-        csrf: &csrf,
-        all,
-        to: to.join(", "),
-        cc: cc.join(", "),
-        subject: &subject,
-        text: "",
-        limit: human_size(MAX_ATTACHMENT_BYTES as u64),
-        problem: None,
-    };
+    let form = Compose::new(&link, &csrf, &manifest, &email, all);
     (jar, page(StatusCode::OK, &form)).into_response()
 }
 
@@ -132,9 +153,11 @@ struct Posted {
 /// Why a posted form is refused: shown on the form again.
 type Refusal = &'static str;
 
-async fn read_form(mut form: Multipart) -> Result<Posted, Refusal> {
-    let unreadable = "The form could not be read. Try again.";
-    let mut posted = Posted::default();
+/// Reads the posted form into `posted`, field by field (the CSRF token comes first, so it is
+/// there even when a later field is refused).
+async fn read_form(mut form: Multipart, posted: &mut Posted) -> Result<(), Refusal> {
+    let unreadable = "The form could not be read: are the attachments larger than 25 MB \
+                      together? Try again.";
     let mut attached = 0usize;
     while let Some(mut field) = form.next_field().await.map_err(|_| unreadable)? {
         let name = field.name().unwrap_or_default().to_string();
@@ -172,7 +195,7 @@ async fn read_form(mut form: Multipart) -> Result<Posted, Refusal> {
             _ => {}
         }
     }
-    Ok(posted)
+    Ok(())
 }
 
 /// Sends a reply: sealed, stored, the recipients notified, the original marked replied.
@@ -182,11 +205,7 @@ pub(super) async fn send(
     Path(link): Path<String>,
     form: Multipart,
 ) -> Response {
-    let posted = read_form(form).await;
-    let csrf = posted.as_ref().map(|p| p.csrf.clone()).unwrap_or_default();
-    if !csrf_ok(&jar, &csrf) {
-        return forbidden();
-    }
+    // The session first: nobody else gets the form's bytes read.
     let Reading { m, email, is_recipient, manifest, .. } =
         match for_reader(&state, &jar, &link).await {
             Ok(v) => v,
@@ -195,22 +214,19 @@ pub(super) async fn send(
     if !is_recipient {
         return Redirect::to(&format!("/c/read/{link}")).into_response();
     }
-    let posted = match posted {
-        Ok(p) => p,
+    let mut posted = Posted::default();
+    let read = read_form(form, &mut posted).await;
+    let csrf = posted.csrf.clone();
+    if !csrf_ok(&jar, &csrf) {
+        return forbidden();
+    }
+    match read {
+        Ok(()) => {}
         Err(problem) => {
-            let (to, cc) = addressees(&manifest, &email, false);
-            let subject = reply_subject(&manifest.metadata.subject);
-            let form = Compose {
-                link: &link,
-                csrf: &csrf,
-                all: false,
-                to: to.join(", "),
-                cc: cc.join(", "),
-                subject: &subject,
-                text: "",
-                limit: human_size(MAX_ATTACHMENT_BYTES as u64),
-                problem: Some(problem),
-            };
+            // What was typed stays; only the files must be chosen again.
+            let form = Compose::new(&link, &csrf, &manifest, &email, posted.all)
+                .typed(&posted.subject, &posted.text)
+                .refused(problem);
             return page(StatusCode::BAD_REQUEST, &form);
         }
     };
@@ -259,15 +275,21 @@ async fn store_reply(
     }
     let json = Zeroizing::new(manifest.to_json());
     let platform_key = state.keys.read().await.active().clone();
-    let sealer = Sealer::builder(id)
-        .recipient(Role::Platform, platform_key.public_key())
-        .parts_for(&manifest, &json)
-        .build()
-        .map_err(internal)?;
-    let file_key = Zeroizing::new(*sealer.file_key().expose_secret());
-    let mut parts: Vec<&[u8]> = vec![&json];
-    parts.extend(posted.files.iter().map(|f| f.bytes.as_slice()));
-    let envelope = sealer.seal_to_vec(&parts).map_err(internal)?;
+    // Sealing up to 25 MB is CPU work: off the async threads.
+    let files = posted.files;
+    let (envelope, file_key) = tokio::task::spawn_blocking(move || {
+        let sealer = Sealer::builder(id)
+            .recipient(Role::Platform, platform_key.public_key())
+            .parts_for(&manifest, &json)
+            .build()?;
+        let file_key = Zeroizing::new(*sealer.file_key().expose_secret());
+        let mut parts: Vec<&[u8]> = vec![&json];
+        parts.extend(files.iter().map(|f| f.bytes.as_slice()));
+        Ok::<_, sealpost_envelope::Error>((sealer.seal_to_vec(&parts)?, file_key))
+    })
+    .await
+    .map_err(internal)?
+    .map_err(internal)?;
     let envelope_len = envelope.len() as i64;
 
     let parse = |list: &[String]| -> Result<Vec<EmailAddress>, String> {
