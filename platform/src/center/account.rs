@@ -11,9 +11,10 @@ use axum_extra::extract::cookie::{Cookie, CookieJar};
 use serde::Deserialize;
 use zeroize::Zeroizing;
 
+use super::first_contact::{check_sign_in, client, password_problem};
 use super::{
-    SESSION_COOKIE, check_sign_in, client, csrf_ok, csrf_token, forbidden, internal, notice, page,
-    password_problem, signed_in, start_session, too_many,
+    SESSION_COOKIE, csrf_ok, csrf_token, forbidden, internal, notice, page, signed_in,
+    start_session, too_many,
 };
 use crate::domain::EmailAddress;
 use crate::state::AppState;

@@ -15,7 +15,8 @@ use zeroize::Zeroizing;
 
 use sealpost_envelope::{Body, Manifest, MessageId, Metadata, Role, Sealer};
 
-use super::{Reading, csrf_ok, csrf_token, for_reader, forbidden, human_size, internal, page};
+use super::read::{Reading, for_reader, human_size};
+use super::{csrf_ok, csrf_token, forbidden, internal, page};
 use crate::blob::BlobStore;
 use crate::domain::EmailAddress;
 use crate::reading::file_key_purpose;

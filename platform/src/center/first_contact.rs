@@ -1,0 +1,335 @@
+//! First contact: the stub's link, the address, the one-time code mailed to it, the password
+//! a first-time recipient chooses, and password sign-in through a link.
+
+use std::net::SocketAddr;
+
+use askama::Template;
+use axum::extract::{ConnectInfo, Form, Path, State};
+use axum::http::{HeaderMap, StatusCode};
+use axum::response::{IntoResponse, Redirect, Response};
+use axum_extra::extract::cookie::CookieJar;
+use serde::Deserialize;
+use zeroize::Zeroizing;
+
+use super::{
+    csrf_ok, csrf_token, forbidden, internal, is_recipient, linked, may_read, not_found, notice,
+    page, signed_in, start_session, too_many,
+};
+use crate::domain::EmailAddress;
+use crate::state::AppState;
+use crate::store::messages::MessageRow;
+use crate::store::notifications::{self, Outgoing};
+use crate::store::{audit, center};
+
+#[derive(Template)]
+#[template(path = "center/bounce.html")]
+struct Bounce<'a> {
+    link: &'a str,
+}
+
+#[derive(Template)]
+#[template(path = "center/identify.html")]
+struct Identify<'a> {
+    link: &'a str,
+    csrf: &'a str,
+    problem: Option<&'a str>,
+}
+
+#[derive(Template)]
+#[template(path = "center/password.html")]
+struct ChoosePassword<'a> {
+    link: &'a str,
+    csrf: &'a str,
+    email: &'a str,
+    problem: Option<&'a str>,
+}
+
+#[derive(Template)]
+#[template(path = "center/code.html")]
+struct EnterCode<'a> {
+    link: &'a str,
+    csrf: &'a str,
+    email: &'a str,
+    problem: Option<&'a str>,
+}
+
+/// What every first-contact form post checks first: its CSRF token, the per-address limit,
+/// and the link; the linked message.
+pub(super) async fn first_contact_post(
+    state: &AppState,
+    peer: SocketAddr,
+    headers: &HeaderMap,
+    jar: &CookieJar,
+    link: &str,
+    csrf: &str,
+) -> Result<MessageRow, Response> {
+    if !csrf_ok(jar, csrf) {
+        return Err(forbidden());
+    }
+    if state.login_limiter.check(client(state, peer, headers)).is_err() {
+        return Err(too_many());
+    }
+    linked(state, link).await
+}
+
+pub(super) async fn bounce(Path(link): Path<String>) -> Response {
+    if link.len() > 64 || !link.bytes().all(|b| b.is_ascii_alphanumeric()) {
+        return not_found();
+    }
+    page(StatusCode::OK, &Bounce { link: &link })
+}
+
+pub(super) async fn open(
+    State(state): State<AppState>,
+    jar: CookieJar,
+    Path(link): Path<String>,
+) -> Response {
+    let m = match linked(&state, &link).await {
+        Ok(m) => m,
+        Err(r) => return r,
+    };
+    match signed_in(&state, &jar).await {
+        Ok(Some(email)) => match may_read(&state, &m, &email).await {
+            Ok(true) => return Redirect::to(&format!("/c/read/{link}")).into_response(),
+            Ok(false) => {}
+            Err(r) => return r,
+        },
+        Ok(None) => {}
+        Err(r) => return r,
+    }
+    let (jar, csrf) = csrf_token(jar);
+    (jar, page(StatusCode::OK, &Identify { link: &link, csrf: &csrf, problem: None }))
+        .into_response()
+}
+
+#[derive(Deserialize)]
+pub(super) struct CodeRequest {
+    csrf: String,
+    email: String,
+}
+
+pub(super) fn client(state: &AppState, peer: SocketAddr, headers: &HeaderMap) -> std::net::IpAddr {
+    let forwarded = headers.get("x-forwarded-for").and_then(|v| v.to_str().ok());
+    crate::ratelimit::client_ip(peer.ip(), forwarded, &state.settings.trusted_proxies)
+}
+
+pub(super) async fn send_code(
+    State(state): State<AppState>,
+    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    headers: HeaderMap,
+    jar: CookieJar,
+    Path(link): Path<String>,
+    Form(req): Form<CodeRequest>,
+) -> Response {
+    let m = match first_contact_post(&state, peer, &headers, &jar, &link, &req.csrf).await {
+        Ok(m) => m,
+        Err(r) => return r,
+    };
+    let Ok(email) = EmailAddress::parse(&req.email) else {
+        return notice(
+            StatusCode::BAD_REQUEST,
+            "Check the address",
+            "That is not an email address. Go back and try again.",
+        );
+    };
+    let email = email.to_string();
+    // The same page whether or not the address received the message: it tells no one who did.
+    match is_recipient(&state, &m, &email).await {
+        Ok(true) => {
+            match center::new_code(&state.db, center::CodeScope::Message(&m.id), &email).await {
+                Ok(Some(code)) => {
+                    let mail = Outgoing {
+                        key: crate::secrets::random_id(),
+                        tenant_id: Some(m.tenant_id),
+                        kind: "one_time_code".into(),
+                        recipient: email.clone(),
+                        subject: "Your Sealpost code".into(),
+                        text: format!(
+                            "Your code to open a secure message: {}\n\nIt is valid for 10 minutes. \
+                         If you did not ask for it, ignore this mail.\n",
+                            code.as_str()
+                        ),
+                        html: None,
+                    };
+                    if let Err(e) = notifications::enqueue(&state.db, &mail).await {
+                        return internal(e);
+                    }
+                }
+                Ok(None) => return too_many(),
+                Err(e) => return internal(e),
+            }
+        }
+        Ok(false) => {}
+        Err(r) => return r,
+    }
+    page(StatusCode::OK, &EnterCode { link: &link, csrf: &req.csrf, email: &email, problem: None })
+}
+
+#[derive(Deserialize)]
+pub(super) struct VerifyRequest {
+    csrf: String,
+    email: String,
+    code: String,
+}
+
+pub(super) async fn verify(
+    State(state): State<AppState>,
+    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    headers: HeaderMap,
+    jar: CookieJar,
+    Path(link): Path<String>,
+    Form(req): Form<VerifyRequest>,
+) -> Response {
+    let m = match first_contact_post(&state, peer, &headers, &jar, &link, &req.csrf).await {
+        Ok(m) => m,
+        Err(r) => return r,
+    };
+    let Ok(email) = EmailAddress::parse(&req.email) else {
+        return forbidden();
+    };
+    let email = email.to_string();
+    let good = req.code.len() <= 16
+        && match center::check_code(&state.db, center::CodeScope::Message(&m.id), &email, &req.code)
+            .await
+        {
+            Ok(ok) => ok,
+            Err(e) => return internal(e),
+        };
+    if !good {
+        let problem = "That code is wrong, used up or expired. Check it, or ask for a new one.";
+        return page(
+            StatusCode::UNAUTHORIZED,
+            &EnterCode { link: &link, csrf: &req.csrf, email: &email, problem: Some(problem) },
+        );
+    }
+    let next = match center::has_password(&state.db, &email).await {
+        Ok(true) => format!("/c/read/{link}"),
+        Ok(false) => format!("/c/password/{link}"),
+        Err(e) => return internal(e),
+    };
+    start_session(&state, jar, Some(&m), &email, &next).await
+}
+
+#[derive(Deserialize)]
+pub(super) struct SignInRequest {
+    csrf: String,
+    email: String,
+    password: String,
+}
+
+/// Checks an address and password (rate-limited per address, locked after a few failures):
+/// the address, or the page `refused` makes for the reason.
+pub(super) async fn check_sign_in(
+    state: &AppState,
+    email: &str,
+    password: String,
+    refused: impl Fn(&str) -> Response,
+) -> Result<String, Response> {
+    let password = Zeroizing::new(password);
+    let Ok(email) = EmailAddress::parse(email) else {
+        return Err(refused("Wrong address or password."));
+    };
+    let email = email.to_string();
+    if password.len() > 1024 {
+        return Err(refused("Wrong address or password."));
+    }
+    match center::check_password(&state.db, &email, password).await {
+        Ok(Ok(())) => Ok(email),
+        Ok(Err(center::SignInRefused::BadCredentials)) => {
+            Err(refused("Wrong address or password."))
+        }
+        Ok(Err(center::SignInRefused::Locked(_))) => Err(refused(
+            "Too many wrong passwords: signing in with a password is locked for 15 minutes. \
+             You can ask for a code instead.",
+        )),
+        Err(e) => Err(internal(e)),
+    }
+}
+
+/// Password sign-in of a returning recipient (rate-limited per address, locked after a few
+/// failures).
+pub(super) async fn sign_in(
+    State(state): State<AppState>,
+    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    headers: HeaderMap,
+    jar: CookieJar,
+    Path(link): Path<String>,
+    Form(req): Form<SignInRequest>,
+) -> Response {
+    let m = match first_contact_post(&state, peer, &headers, &jar, &link, &req.csrf).await {
+        Ok(m) => m,
+        Err(r) => return r,
+    };
+    let refused = |text: &str| {
+        page(
+            StatusCode::UNAUTHORIZED,
+            &Identify { link: &link, csrf: &req.csrf, problem: Some(text) },
+        )
+    };
+    let email = match check_sign_in(&state, &req.email, req.password, refused).await {
+        Ok(e) => e,
+        Err(r) => return r,
+    };
+    start_session(&state, jar, Some(&m), &email, &format!("/c/read/{link}")).await
+}
+
+/// What is wrong with a new password and its confirmation, if anything.
+pub(super) fn password_problem(password: &str, confirm: &str) -> Option<&'static str> {
+    if password != confirm {
+        Some("The two passwords differ.")
+    } else if password.chars().count() < 12 {
+        Some("The password needs at least 12 characters.")
+    } else if password.len() > 1024 {
+        Some("That password is too long.")
+    } else {
+        None
+    }
+}
+
+pub(super) async fn choose_password(
+    State(state): State<AppState>,
+    jar: CookieJar,
+    Path(link): Path<String>,
+) -> Response {
+    let email = match signed_in(&state, &jar).await {
+        Ok(Some(e)) => e,
+        Ok(None) => return Redirect::to(&format!("/c/open/{link}")).into_response(),
+        Err(r) => return r,
+    };
+    let (jar, csrf) = csrf_token(jar);
+    let form = ChoosePassword { link: &link, csrf: &csrf, email: &email, problem: None };
+    (jar, page(StatusCode::OK, &form)).into_response()
+}
+
+#[derive(Deserialize)]
+pub(super) struct PasswordRequest {
+    csrf: String,
+    password: String,
+    confirm: String,
+}
+
+pub(super) async fn save_password(
+    State(state): State<AppState>,
+    jar: CookieJar,
+    Path(link): Path<String>,
+    Form(req): Form<PasswordRequest>,
+) -> Response {
+    if !csrf_ok(&jar, &req.csrf) {
+        return forbidden();
+    }
+    let email = match signed_in(&state, &jar).await {
+        Ok(Some(e)) => e,
+        Ok(None) => return Redirect::to(&format!("/c/open/{link}")).into_response(),
+        Err(r) => return r,
+    };
+    if let Some(problem) = password_problem(&req.password, &req.confirm) {
+        let form =
+            ChoosePassword { link: &link, csrf: &req.csrf, email: &email, problem: Some(problem) };
+        return page(StatusCode::BAD_REQUEST, &form);
+    }
+    if let Err(e) = center::set_password(&state.db, &email, Zeroizing::new(req.password)).await {
+        return internal(e);
+    }
+    let _ = audit::append(&state.db, None, &email, "recipient.password_set", "").await;
+    Redirect::to(&format!("/c/read/{link}")).into_response()
+}
