@@ -75,14 +75,18 @@ def screenshot(page, name: str):
 PASSWORD = "a long and memorable passphrase"
 
 
-def send(center, tmp_path, to: str, subject: str, html: str, attachments=()) -> tuple[str, str]:
-    """Sends a message from alice with the helper's `send`; its link and message id."""
+def send(center, tmp_path, to: str, subject: str, html: str, attachments=(),
+         inline=()) -> tuple[str, str]:
+    """Sends a message from alice with the helper's `send`; its link and message id.
+    `inline`: (content id, subtype, bytes) of images the HTML shows with `cid:`."""
     m = email.message.EmailMessage()
     m["From"] = f"Alice Example <{ALICE}>"
     m["To"] = to
     m["Subject"] = subject
     m.set_content("The text version.")
     m.add_alternative(html, subtype="html")
+    for cid, subtype, data in inline:
+        m.get_payload()[1].add_related(data, maintype="image", subtype=subtype, cid=f"<{cid}>")
     for name, data in attachments:
         m.add_attachment(data, maintype="application", subtype="octet-stream", filename=name)
     path = tmp_path / "message.eml"

@@ -3,7 +3,9 @@ its recipient through the link, a code from the mail sink, a password; read, dow
 recall, expiry, wrong codes, and a list of script-injection payloads that must stay inert."""
 
 import os
+import struct
 import time
+import zlib
 
 from conftest import ask_for_code, code_for, first_contact, screenshot, send
 
@@ -113,3 +115,32 @@ def test_script_injection_payloads_stay_inert(center, page, tmp_path):
     assert dialogs == [], f"a dialog opened: {dialogs}"
     assert foreign == [], f"remote content was fetched: {foreign}"
     assert "/c/read/" in page.url and page.is_visible("text=MARKER-XSS before"), "still the message"
+
+
+def png(width: int, height: int) -> bytes:
+    """A solid-colour PNG of this size."""
+    def chunk(kind: bytes, data: bytes) -> bytes:
+        return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
+    rows = b"".join(b"\x00" + b"\x1f\x4e\x79" * width for _ in range(height))
+    return (b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", struct.pack(">IIBBBBB", width, height, 8, 2, 0, 0, 0))
+            + chunk(b"IDAT", zlib.compress(rows)) + chunk(b"IEND", b""))
+
+
+def test_inline_images_come_from_the_message_and_svg_never(center, page, tmp_path):
+    svg = b'<svg xmlns="http://www.w3.org/2000/svg" onload="console.log(\'PWNED svg\')"/>'
+    link, _ = send(center, tmp_path, "ivan@outside.example", "Logo",
+                   '<p>MARKER-INLINE</p><img src="cid:logo@acme" alt="logo">'
+                   '<img src="cid:vector@acme" alt="vector">',
+                   inline=[("logo@acme", "png", png(40, 20)), ("vector@acme", "svg+xml", svg)])
+    console = []
+    page.on("console", lambda m: console.append(m.text))
+    first_contact(center, page, link, "ivan@outside.example")
+    logo = page.locator("img[alt=logo]")
+    logo.wait_for()
+    page.wait_for_function("document.querySelector('img[alt=logo]').complete")
+    size = logo.evaluate("img => [img.naturalWidth, img.naturalHeight]")
+    assert size == [40, 20], "the image is decrypted from the envelope and shown"
+    assert "/inline/" in logo.get_attribute("src")
+    assert page.get_attribute("img[alt=vector]", "src") is None, "an SVG is never shown inline"
+    assert not [m for m in console if "PWNED" in m]
+    screenshot(page, "inline-image")

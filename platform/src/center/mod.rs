@@ -58,6 +58,7 @@ pub fn router() -> Router<AppState> {
         )
         .route("/c/read/{link}", get(read::read))
         .route("/c/read/{link}/attachments/{part}", get(read::download))
+        .route("/c/read/{link}/inline/{part}", get(read::inline_image))
         .route("/c/unlock/{link}", get(read::ask_unlock_code).post(read::unlock))
         .route("/c/signin", get(account::sign_in_page).post(account::sign_in))
         .route("/c/signout", post(account::sign_out))

@@ -2,6 +2,8 @@
 //! where the sender set one), shown decrypted and sanitised, with the sender's delivery slip;
 //! attachments streamed and decrypted, by byte range; inline images from the envelope.
 
+use std::collections::HashMap;
+
 use askama::Template;
 use axum::extract::{Form, Path, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
@@ -225,7 +227,8 @@ pub(super) async fn read(
             Ok(Some(ref f)) if f == "archive"
         );
     let meta = &manifest.metadata;
-    let body_html = manifest.body.html.as_deref().map(sanitise);
+    let images = inline_images(&manifest, &link);
+    let body_html = manifest.body.html.as_deref().map(|html| sanitise(html, images));
     let (jar, csrf) = csrf_token(jar);
     let page = page(
         StatusCode::OK,
@@ -303,18 +306,9 @@ pub(super) async fn download(
         Some(r) => (StatusCode::PARTIAL_CONTENT, r),
         None => (StatusCode::OK, 0..len),
     };
-    let mut response = axum::body::Body::from_stream(crate::reading::stream_range(
-        std::sync::Arc::new(stored),
-        state.clone(),
-        part,
-        span.clone(),
-    ))
-    .into_response();
+    let mut response = stream_part(&state, stored, part, span.clone(), "application/octet-stream");
     *response.status_mut() = status;
     let h = response.headers_mut();
-    h.insert(header::CONTENT_TYPE, HeaderValue::from_static("application/octet-stream"));
-    h.insert(header::ACCEPT_RANGES, HeaderValue::from_static("bytes"));
-    h.insert(header::CONTENT_LENGTH, HeaderValue::from(span.end - span.start));
     if status == StatusCode::PARTIAL_CONTENT {
         let value = format!("bytes {}-{}/{len}", span.start, span.end.saturating_sub(1));
         if let Ok(v) = HeaderValue::from_str(&value) {
@@ -324,6 +318,71 @@ pub(super) async fn download(
     if let Ok(v) = HeaderValue::from_str(&content_disposition(&attachment.name)) {
         h.insert(header::CONTENT_DISPOSITION, v);
     }
+    response
+}
+
+/// Plaintext bytes `span` of part `part`, decrypted as they stream, as `content_type`.
+fn stream_part(
+    state: &AppState,
+    stored: StoredMessage,
+    part: u32,
+    span: std::ops::Range<u64>,
+    content_type: &'static str,
+) -> Response {
+    let len = span.end - span.start;
+    let body = crate::reading::stream_range(std::sync::Arc::new(stored), state.clone(), part, span);
+    let mut response = axum::body::Body::from_stream(body).into_response();
+    let h = response.headers_mut();
+    h.insert(header::CONTENT_TYPE, HeaderValue::from_static(content_type));
+    h.insert(header::ACCEPT_RANGES, HeaderValue::from_static("bytes"));
+    h.insert(header::CONTENT_LENGTH, HeaderValue::from(len));
+    response
+}
+
+/// Image types shown inline in a message: raster formats only (never SVG, which can carry
+/// script).
+const INLINE_IMAGE_TYPES: [&str; 4] = ["image/png", "image/jpeg", "image/gif", "image/webp"];
+
+/// The attachment's type if it may be shown inline: an image referenced by Content-ID.
+fn inline_type(a: &sealpost_envelope::Attachment) -> Option<&'static str> {
+    a.content_id.as_ref()?;
+    INLINE_IMAGE_TYPES.into_iter().find(|t| t.eq_ignore_ascii_case(a.content_type.trim()))
+}
+
+/// Where each inline image of the message is served: Content-ID (without `<>`) → URL.
+fn inline_images(manifest: &Manifest, link: &str) -> HashMap<String, String> {
+    manifest
+        .attachments
+        .iter()
+        .filter(|a| inline_type(a).is_some())
+        .filter_map(|a| {
+            let id = a.content_id.as_deref()?.trim().trim_start_matches('<').trim_end_matches('>');
+            Some((id.to_string(), format!("/c/read/{link}/inline/{}", a.part)))
+        })
+        .collect()
+}
+
+/// An inline image of the message (`cid:` in its HTML), decrypted from the envelope and
+/// served with its image type, for the `<img>` of the read page.
+pub(super) async fn inline_image(
+    State(state): State<AppState>,
+    jar: CookieJar,
+    Path((link, part)): Path<(String, u32)>,
+) -> Response {
+    let Reading { stored, manifest, .. } = match for_reader(&state, &jar, &link).await {
+        Ok(v) => v,
+        Err(r) => return r,
+    };
+    let Some((a, content_type)) = manifest
+        .attachments
+        .iter()
+        .find(|a| a.part == part)
+        .and_then(|a| Some((a, inline_type(a)?)))
+    else {
+        return not_found();
+    };
+    let mut response = stream_part(&state, stored, part, 0..a.size, content_type);
+    response.headers_mut().insert(header::CONTENT_DISPOSITION, HeaderValue::from_static("inline"));
     response
 }
 
@@ -365,14 +424,16 @@ fn content_disposition(name: &str) -> String {
 
 /// The message's HTML made safe to show: ammonia's allow-list (no script, no event handlers,
 /// no styles that could reach outside), links opened without a referrer, and no remote
-/// content — images only from the message itself (`cid:`), dropped otherwise.
-pub(super) fn sanitise(html: &str) -> String {
+/// content — an image only from the message itself: `cid:` sources found in `images`
+/// (Content-ID → URL, see [`inline_images`]) point there, every other source is dropped.
+pub(super) fn sanitise(html: &str, images: HashMap<String, String>) -> String {
     ammonia::Builder::default()
         .link_rel(Some("noopener noreferrer nofollow"))
         .url_schemes(["https", "http", "mailto", "cid"].into_iter().collect())
-        .attribute_filter(|element, attribute, value| {
-            if element == "img" && attribute == "src" && !value.starts_with("cid:") {
-                None
+        .attribute_filter(move |element, attribute, value| {
+            if element == "img" && attribute == "src" {
+                let id = value.strip_prefix("cid:")?.trim_start_matches('<').trim_end_matches('>');
+                images.get(id).map(|url| url.clone().into())
             } else {
                 Some(value.into())
             }
@@ -398,13 +459,29 @@ mod tests {
 
     #[test]
     fn sanitising_removes_script_and_remote_content() {
+        let images = HashMap::from([("logo@acme".to_string(), "/c/read/t/inline/2".to_string())]);
         let out = sanitise(
-            r#"<p onclick="x()">Hi<script>alert(1)</script><img src="https://track.example/p.gif"><img src="cid:logo"><a href="javascript:alert(1)">j</a><iframe src="https://x"></iframe></p>"#,
+            r#"<p onclick="x()">Hi<script>alert(1)</script><img src="https://track.example/p.gif"><img src="cid:logo@acme"><img src="cid:unknown"><a href="javascript:alert(1)">j</a><iframe src="https://x"></iframe></p>"#,
+            images,
         );
         assert!(!out.contains("script") && !out.contains("onclick") && !out.contains("iframe"));
         assert!(!out.contains("track.example"), "{out}");
-        assert!(out.contains("cid:logo"), "{out}");
+        assert!(out.contains(r#"<img src="/c/read/t/inline/2">"#), "{out}");
+        assert!(!out.contains("cid:"), "an unknown cid is dropped: {out}");
         assert!(!out.contains("javascript:"), "{out}");
+    }
+
+    #[test]
+    fn only_raster_images_with_a_content_id_are_inline() {
+        let mut m = Manifest::default();
+        m.attach_hashed("logo.png", "image/PNG", 3, String::new());
+        m.attach_hashed("evil.svg", "image/svg+xml", 3, String::new());
+        m.attach_hashed("photo.jpg", "image/jpeg", 3, String::new());
+        m.attachments[0].content_id = Some("<logo@acme>".into());
+        m.attachments[1].content_id = Some("evil@acme".into());
+        let images = inline_images(&m, "t");
+        assert_eq!(images.len(), 1, "{images:?}");
+        assert_eq!(images["logo@acme"], "/c/read/t/inline/1");
     }
 
     #[test]
