@@ -6,6 +6,7 @@
 //! cargo run --release -p sealpost-bench -- envelope --quick  # smaller sizes, for a smoke run
 //! cargo build --release -p sealpost-platform && \
 //!   cargo run --release -p sealpost-bench -- platform [--quick] [--postgres URL]
+//! cargo run --release -p sealpost-bench -- center [--quick]   # from the repository root
 //! ```
 
 use std::fs::File;
@@ -21,6 +22,7 @@ use sealpost_envelope::{
 
 const MIB: usize = 1024 * 1024;
 
+mod center;
 mod helper;
 mod platform;
 
@@ -35,6 +37,13 @@ fn main() {
             tokio_main(platform::run(quick, postgres))
         }
         Some("helper") => tokio_main(helper::run(quick)),
+        Some("center") => tokio_main(center::run(quick)),
+        Some("static-server") if args.len() == 5 => tokio_main(center::static_server(
+            args[1].parse().unwrap_or(0),
+            Path::new(&args[2]),
+            Path::new(&args[3]),
+            Path::new(&args[4]),
+        )),
         Some("upload-sink") if args.len() == 5 => tokio_main(platform::upload_sink(
             args[1].parse().unwrap_or(0),
             Path::new(&args[2]),
@@ -45,7 +54,7 @@ fn main() {
             seal_file(Path::new(&args[1]), Path::new(&args[2]), Path::new(&args[3]))
         }
         _ => {
-            Err("usage: sealpost-bench envelope [--quick] | platform [--quick] [--postgres URL] | helper [--quick]"
+            Err("usage: sealpost-bench envelope [--quick] | platform [--quick] [--postgres URL] | helper [--quick] | center [--quick]"
                 .into())
         }
     };

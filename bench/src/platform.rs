@@ -51,7 +51,7 @@ pub(crate) fn sibling_binary(name: &str) -> Res<PathBuf> {
     }
 }
 
-fn free_port() -> Res<u16> {
+pub(crate) fn free_port() -> Res<u16> {
     Ok(std::net::TcpListener::bind("127.0.0.1:0")?.local_addr()?.port())
 }
 
@@ -93,6 +93,15 @@ fn run_admin(
 }
 
 pub(crate) async fn start_platform(dir: &Path, db: Option<&str>) -> Res<Platform> {
+    start_platform_with(dir, db, &[]).await
+}
+
+/// Like [`start_platform`], with these environment variables for the server.
+pub(crate) async fn start_platform_with(
+    dir: &Path,
+    db: Option<&str>,
+    env: &[(&str, String)],
+) -> Res<Platform> {
     let bin = sibling_binary("sealpost-platform")?;
     run_admin(
         &bin,
@@ -133,6 +142,7 @@ pub(crate) async fn start_platform(dir: &Path, db: Option<&str>) -> Res<Platform
     )?;
     let port = free_port()?;
     let mut child = platform_cmd(&bin, dir, db)
+        .envs(env.iter().map(|(k, v)| (*k, v.as_str())))
         .args(["serve", "--listen", &format!("127.0.0.1:{port}")])
         .stdout(Stdio::piped())
         .stderr(std::fs::File::create(std::env::temp_dir().join("sealpost-bench-platform.log"))?)

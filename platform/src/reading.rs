@@ -130,29 +130,37 @@ impl StoredMessage {
         Ok(out)
     }
 
-    /// Decrypts chunks `first..=last` of part `part`, each authenticated, into one buffer.
-    async fn decrypt_chunks(
+    /// Decrypts chunks `first..=last` of part `part`, each authenticated, and keeps the bytes
+    /// of `range` (plaintext offsets in the part) among them. Each chunk is opened straight
+    /// into the buffer that becomes the response body: no copies beyond the decryption.
+    async fn decrypt_window(
         &self,
         state: &AppState,
         part: u32,
-        first: u64,
-        last: u64,
-    ) -> Result<Zeroizing<Vec<u8>>, ApiError> {
+        (first, last): (u64, u64),
+        range: &Range<u64>,
+    ) -> Result<Vec<u8>, ApiError> {
         let opener = self.dec.part_opener(part)?;
         let layout = *opener.layout();
         let format = self.dec.header().layout();
         let start = format.chunk_range(&layout, first).start;
         let end = format.chunk_range(&layout, last).end;
         let window = read_range(state, &self.id, &self.segments, start as i64, end as i64).await?;
-        let mut plain = Zeroizing::new(Vec::with_capacity(window.len()));
-        let mut chunk_plain = Zeroizing::new(vec![0u8; format.chunk_size() as usize]);
+        let chunks = (last - first + 1) as usize;
+        let mut plain = vec![0u8; window.len() - chunks * TAG_LEN];
+        let mut at = 0;
         for index in first..=last {
             let r = format.chunk_range(&layout, index);
             let chunk = &window[(r.start - start) as usize..(r.end - start) as usize];
             let n = chunk.len() - TAG_LEN;
-            opener.open_chunk(index, chunk, &mut chunk_plain[..n])?;
-            plain.extend_from_slice(&chunk_plain[..n]);
+            opener.open_chunk(index, chunk, &mut plain[at..at + n])?;
+            at += n;
         }
+        let base = first * u64::from(format.chunk_size());
+        let from = (range.start.max(base) - base) as usize;
+        let to = (range.end.min(base + plain.len() as u64).saturating_sub(base) as usize).max(from);
+        plain.truncate(to);
+        plain.drain(..from);
         Ok(plain)
     }
 
@@ -165,24 +173,14 @@ impl StoredMessage {
         out: &mut impl Write,
     ) -> Result<u64, ApiError> {
         let range = 0..self.part_len(part)?;
-        let cs = u64::from(self.dec.header().layout().chunk_size());
         let mut written = 0;
-        for (first, last) in self.windows(part, &range)? {
-            let plain = self.decrypt_chunks(state, part, first, last).await?;
-            let piece = within(&range, first * cs, &plain);
-            out.write_all(piece).map_err(ApiError::internal)?;
-            written += piece.len() as u64;
+        for window in self.windows(part, &range)? {
+            let plain = Zeroizing::new(self.decrypt_window(state, part, window, &range).await?);
+            out.write_all(&plain).map_err(ApiError::internal)?;
+            written += plain.len() as u64;
         }
         Ok(written)
     }
-}
-
-/// The bytes of `range` (plaintext offsets in the part) found in `plain`, a window that
-/// starts at offset `base`.
-fn within<'a>(range: &Range<u64>, base: u64, plain: &'a [u8]) -> &'a [u8] {
-    let from = range.start.max(base) - base;
-    let to = range.end.min(base + plain.len() as u64).saturating_sub(base).max(from);
-    &plain[from as usize..to as usize]
 }
 
 /// Plaintext bytes `range` of part `part` as a stream for a response body, decrypted by a
@@ -204,10 +202,9 @@ pub fn stream_range(
                 return;
             }
         };
-        let cs = u64::from(stored.dec.header().layout().chunk_size());
-        for (first, last) in windows {
-            let piece = match stored.decrypt_chunks(&state, part, first, last).await {
-                Ok(plain) => Ok(bytes::Bytes::copy_from_slice(within(&range, first * cs, &plain))),
+        for window in windows {
+            let piece = match stored.decrypt_window(&state, part, window, &range).await {
+                Ok(plain) => Ok(bytes::Bytes::from(plain)),
                 Err(e) => Err(std::io::Error::other(e.to_string())),
             };
             let failed = piece.is_err();

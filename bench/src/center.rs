@@ -1,0 +1,244 @@
+//! Secure Message Center benchmarks, against the real `sealpost-platform` binary with a real
+//! SMTP sink for the one-time code (`scripts/smtp-sink.py`), a reader signed in as a browser
+//! would be (cookies, CSRF, the mailed code):
+//! - opening a message: the read page, decrypted and sanitised on the server, fetched again
+//!   and again over one keep-alive HTTPS connection (p50/p99 at the client), beside the same
+//!   page's bytes served as a static file;
+//! - downloading an attachment, decrypted as it streams, by 1 and by 32 concurrent readers,
+//!   beside the same bytes served as a static file over HTTPS on the same machine
+//!   (`sealpost-bench static-server`: tower-http's `ServeDir`).
+
+use std::io::{BufRead, BufReader, Write};
+use std::path::Path;
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use futures_util::StreamExt;
+use reqwest::Client;
+use serde_json::Value;
+
+use crate::Res;
+use crate::platform::{
+    Platform, curl_sealed_upload, free_port, platform_key, seal_file, start_platform_with, tempdir,
+};
+
+/// A child process killed when dropped.
+struct Killed(Child);
+
+impl Drop for Killed {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+/// Starts a child that prints "ready" once it serves.
+fn start_ready(cmd: &mut Command) -> Res<Killed> {
+    let mut child = Killed(cmd.stdout(Stdio::piped()).spawn()?);
+    let out = child.0.stdout.take().ok_or("stdout")?;
+    let line = BufReader::new(out).lines().next().ok_or("no output")??;
+    if line.trim() != "ready" {
+        return Err(format!("not ready: {line}").into());
+    }
+    Ok(child)
+}
+
+/// The value of a page's CSRF field.
+fn csrf(page: &str) -> Res<String> {
+    let marker = r#"name="csrf" value=""#;
+    let at = page.find(marker).ok_or("no CSRF field")? + marker.len();
+    Ok(page[at..].split('"').next().unwrap_or_default().to_string())
+}
+
+/// A reader's browser session on message `link`: address, code from the sink, signed in.
+async fn signed_in_reader(p: &Platform, link: &str, mail: &Path) -> Res<Client> {
+    let reader = Client::builder()
+        .add_root_certificate(reqwest::Certificate::from_pem(&std::fs::read(&p.cert)?)?)
+        .cookie_store(true)
+        .build()?;
+    let page = reader.get(format!("{}/c/open/{link}", p.base)).send().await?.text().await?;
+    let token = csrf(&page)?;
+    let email = "reader@outside.example";
+    reader
+        .post(format!("{}/m/{link}/code", p.base))
+        .form(&[("csrf", token.as_str()), ("email", email)])
+        .send()
+        .await?;
+    let deadline = Instant::now() + Duration::from_secs(30);
+    let code = loop {
+        let found = std::fs::read_dir(mail)?.flatten().find_map(|e| {
+            let text = std::fs::read_to_string(e.path()).ok()?;
+            let line = text.lines().find(|l| l.starts_with("Your code"))?;
+            Some(line.rsplit(' ').next()?.trim().to_string())
+        });
+        if let Some(code) = found {
+            break code;
+        }
+        if Instant::now() > deadline {
+            return Err("no code arrived at the SMTP sink".into());
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    };
+    let r = reader
+        .post(format!("{}/m/{link}/verify", p.base))
+        .form(&[("csrf", token.as_str()), ("email", email), ("code", code.as_str())])
+        .send()
+        .await?;
+    if !r.url().path().starts_with("/c/password/") {
+        return Err(format!("the code did not sign in: {}", r.url()).into());
+    }
+    Ok(reader)
+}
+
+/// Fetches `url` `n` times, one after the other; (p50, p99) and the last body.
+async fn repeated(client: &Client, url: &str, n: usize) -> Res<(Duration, Duration, String)> {
+    let mut times = Vec::with_capacity(n);
+    let mut body = String::new();
+    for _ in 0..n {
+        let t = Instant::now();
+        let r = client.get(url).send().await?;
+        if !r.status().is_success() {
+            return Err(format!("{url}: HTTP {}", r.status()).into());
+        }
+        body = r.text().await?;
+        times.push(t.elapsed());
+    }
+    times.sort();
+    let pct = |q: f64| times[((times.len() as f64 * q) as usize).min(times.len() - 1)];
+    Ok((pct(0.50), pct(0.99), body))
+}
+
+/// `readers` concurrent downloads of `url`, each expected to be `len` bytes; GB/s in all.
+async fn download(client: &Client, url: &str, readers: usize, len: u64) -> Res<f64> {
+    let start = Instant::now();
+    let mut tasks = Vec::new();
+    for _ in 0..readers {
+        let (client, url) = (client.clone(), url.to_string());
+        tasks.push(tokio::spawn(async move {
+            let r = client.get(&url).send().await.map_err(|e| e.to_string())?;
+            if !r.status().is_success() {
+                return Err(format!("{url}: HTTP {}", r.status()));
+            }
+            let mut got = 0u64;
+            let mut body = r.bytes_stream();
+            while let Some(piece) = body.next().await {
+                got += piece.map_err(|e| e.to_string())?.len() as u64;
+            }
+            Ok(got)
+        }));
+    }
+    for t in tasks {
+        let got = t.await??;
+        if got != len {
+            return Err(format!("a download was {got} bytes, not {len}").into());
+        }
+    }
+    Ok(len as f64 * readers as f64 / start.elapsed().as_secs_f64() / 1e9)
+}
+
+/// The benchmark.
+pub(crate) async fn run(quick: bool) -> Res<()> {
+    let size: u64 = if quick { 8 << 20 } else { 64 << 20 };
+    let opens = if quick { 20 } else { 300 };
+    let dir = tempdir()?;
+    let mail = dir.join("mail");
+    std::fs::create_dir_all(&mail)?;
+    let smtp_port = free_port()?;
+    let python = std::env::var("SEALPOST_PYTHON").unwrap_or_else(|_| "target/pyenv/bin/python".into());
+    let _sink = start_ready(
+        Command::new(&python)
+            .arg("scripts/smtp-sink.py")
+            .args(["--port", &smtp_port.to_string(), "--out"])
+            .arg(&mail),
+    )
+    .map_err(|e| format!("the SMTP sink ({python} scripts/smtp-sink.py, from the repository root): {e}"))?;
+    let env = [
+        ("SEALPOST_SMTP_HOST", "127.0.0.1".to_string()),
+        ("SEALPOST_SMTP_PORT", smtp_port.to_string()),
+        ("SEALPOST_SMTP_SECURITY", "none".to_string()),
+    ];
+    let p = start_platform_with(&dir, None, &env).await?;
+    let key = platform_key(&p).await?;
+    let envelope = dir.join("message.sealpost");
+    let (id, envelope_len) = seal_file(&key, size, &envelope)?;
+    curl_sealed_upload(&p, &id, envelope_len, &envelope).await?;
+    let done: Value = p
+        .client
+        .post(format!("{}/api/v1/messages/{id}/finalise", p.base))
+        .bearer_auth(&p.token)
+        .send()
+        .await?
+        .json()
+        .await?;
+    let link = done["link"].as_str().ok_or("no link")?.rsplit('/').next().unwrap_or_default();
+    let reader = signed_in_reader(&p, link, &mail).await?;
+
+    // The baseline's files: the read page as the platform rendered it, and the attachment's
+    // plaintext (what `seal_file` sealed).
+    let read_url = format!("{}/c/read/{link}", p.base);
+    let (_, _, page) = repeated(&reader, &read_url, 1).await?;
+    let files = dir.join("static");
+    std::fs::create_dir_all(&files)?;
+    std::fs::write(files.join("page.html"), &page)?;
+    let mut plain = std::io::BufWriter::new(std::fs::File::create(files.join("big.bin"))?);
+    let block = vec![0x17u8; 1 << 20];
+    for _ in 0..size >> 20 {
+        plain.write_all(&block)?;
+    }
+    plain.into_inner().map_err(|e| e.to_string())?.sync_all()?;
+    let static_port = free_port()?;
+    let _static_server = start_ready(
+        Command::new(std::env::current_exe()?)
+            .args(["static-server", &static_port.to_string()])
+            .arg(&p.cert)
+            .arg(dir.join("tls/key.pem"))
+            .arg(&files),
+    )?;
+    let static_base = format!("https://localhost:{static_port}");
+    let plain_client = p.client.clone();
+
+    let (open50, open99, _) = repeated(&reader, &read_url, opens).await?;
+    let (page50, page99, _) =
+        repeated(&plain_client, &format!("{static_base}/page.html"), opens).await?;
+    println!("| measurement | sealpost | baseline: static file over HTTPS | ratio |");
+    println!("|---|---|---|---|");
+    let ms = |d: Duration| d.as_secs_f64() * 1e3;
+    println!(
+        "| open a message ({} KiB page), p50 / p99 ms | {:.1} / {:.1} | {:.1} / {:.1} | {:.2} |",
+        page.len() / 1024,
+        ms(open50),
+        ms(open99),
+        ms(page50),
+        ms(page99),
+        ms(page50) / ms(open50)
+    );
+    let attachment = format!("{read_url}/attachments/1");
+    for readers in [1usize, 32] {
+        let sealpost = download(&reader, &attachment, readers, size).await?;
+        let baseline =
+            download(&plain_client, &format!("{static_base}/big.bin"), readers, size).await?;
+        println!(
+            "| download a {} MiB attachment, {readers} reader(s), GB/s in all | {sealpost:.2} | {baseline:.2} | {:.2} |",
+            size >> 20,
+            sealpost / baseline
+        );
+    }
+    drop(p);
+    std::fs::remove_dir_all(&dir)?;
+    Ok(())
+}
+
+/// `sealpost-bench static-server PORT CERT KEY DIR`: the files of DIR over HTTPS
+/// (tower-http's `ServeDir`), the baseline for serving bytes.
+pub(crate) async fn static_server(port: u16, cert: &Path, key: &Path, dir: &Path) -> Res<()> {
+    let _ = rustls::crypto::aws_lc_rs::default_provider().install_default();
+    let config = axum_server::tls_rustls::RustlsConfig::from_pem_file(cert, key).await?;
+    let app = axum::Router::new().fallback_service(tower_http::services::ServeDir::new(dir));
+    println!("ready");
+    std::io::stdout().flush()?;
+    let addr = std::net::SocketAddr::from(([127, 0, 0, 1], port));
+    let acceptor = axum_server::tls_rustls::RustlsAcceptor::new(config)
+        .acceptor(axum_server::accept::NoDelayAcceptor::new());
+    axum_server::bind(addr).acceptor(acceptor).serve(app.into_make_service()).await?;
+    Ok(())
+}
