@@ -144,14 +144,17 @@ pub(crate) async fn run(quick: bool) -> Res<()> {
     let mail = dir.join("mail");
     std::fs::create_dir_all(&mail)?;
     let smtp_port = free_port()?;
-    let python = std::env::var("SEALPOST_PYTHON").unwrap_or_else(|_| "target/pyenv/bin/python".into());
+    let python =
+        std::env::var("SEALPOST_PYTHON").unwrap_or_else(|_| "target/pyenv/bin/python".into());
     let _sink = start_ready(
         Command::new(&python)
             .arg("scripts/smtp-sink.py")
             .args(["--port", &smtp_port.to_string(), "--out"])
             .arg(&mail),
     )
-    .map_err(|e| format!("the SMTP sink ({python} scripts/smtp-sink.py, from the repository root): {e}"))?;
+    .map_err(|e| {
+        format!("the SMTP sink ({python} scripts/smtp-sink.py, from the repository root): {e}")
+    })?;
     let env = [
         ("SEALPOST_SMTP_HOST", "127.0.0.1".to_string()),
         ("SEALPOST_SMTP_PORT", smtp_port.to_string()),

@@ -120,6 +120,10 @@ pub struct Finalised {
     pub link: String,
     /// The notification stub.
     pub stub: Stub,
+    /// The tenant has the platform mail the recipients (each their own link): the mail
+    /// client must not send the stub.
+    #[serde(default)]
+    pub notified_by_platform: bool,
 }
 
 #[derive(Deserialize)]

@@ -322,5 +322,6 @@ async fn finish_and_deliver(
         "message_id": finalised.id,
         "link": finalised.link,
         "stub": finalised.stub,
+        "notified_by_platform": finalised.notified_by_platform,
     }))
 }

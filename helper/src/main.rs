@@ -203,7 +203,11 @@ async fn run(command: Command, ctx: Result<Context>) -> Result<()> {
             } else {
                 println!("Sent securely. Message {}", f.id);
                 println!("Link: {}", f.link);
-                println!("\nStub subject: {}\n\n{}", f.stub.subject, f.stub.text);
+                if f.notified_by_platform {
+                    println!("\nThe platform mails each recipient their own link: send no stub.");
+                } else {
+                    println!("\nStub subject: {}\n\n{}", f.stub.subject, f.stub.text);
+                }
             }
             Ok(())
         }

@@ -49,6 +49,7 @@ const MIGRATIONS: &[Migration] = &[
         postgres: Some(include_str!("../migrations/0008_center_authors.postgres.sql")),
     },
     shared(9, include_str!("../migrations/0009_mailboxes.sql")),
+    shared(10, include_str!("../migrations/0010_recipient_links.sql")),
 ];
 
 /// Translates a migration for `engine`. The schema keeps to a subset where three rules

@@ -239,6 +239,49 @@ async fn deliver(db: &Db, relay: &Relay, c: &Claimed, max_attempts: u32, base_ms
     }
 }
 
+/// Mails every recipient of finalised message `m` (To, Cc and Bcc, one mail each) its own
+/// personal link, when the tenant's policy has the platform send the notifications. The
+/// mail says what the tenant's stub says, without the sender's address or anything of the
+/// message — not even the subject, whatever the policy lets the sender's own stub show.
+///
+/// Idempotent: called again (a retried finalise), each recipient keeps their link and their
+/// mail is queued once.
+pub async fn announce(
+    state: &AppState,
+    m: &crate::store::messages::MessageRow,
+    policy: &crate::domain::Policy,
+) -> Result<(), crate::store::StoreError> {
+    use crate::store::messages;
+    let recipients = messages::recipients(&state.db, &m.id).await?;
+    let links = messages::recipient_links(&state.db, &m.id).await?;
+    let policy = crate::domain::Policy { stub_keeps_subject: false, ..policy.clone() };
+    for (n, (email, _)) in recipients.iter().enumerate() {
+        let token = match links.get(email) {
+            Some(token) => token.clone(),
+            None => {
+                let token = crate::blob::BlobStore::new_name();
+                messages::add_recipient_link(&state.db, &m.id, email, &token).await?;
+                token
+            }
+        };
+        let link = format!("{}/m/{token}", state.public_url);
+        let stub = crate::stub::build(&policy, &m.subject, None, &link);
+        let mail = Outgoing {
+            key: format!("notice-{}-{n}", m.id),
+            tenant_id: Some(m.tenant_id),
+            kind: "message_link".into(),
+            recipient: email.clone(),
+            subject: stub.subject,
+            text: stub.text,
+            html: Some(stub.html),
+        };
+        if notifications::enqueue(&state.db, &mail).await? {
+            messages::add_event(&state.db, &m.id, Some(email), "notified").await?;
+        }
+    }
+    Ok(())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -17,23 +17,25 @@ pub struct Stub {
     pub html: String,
 }
 
-/// Builds the stub for a message.
-pub fn build(policy: &Policy, original_subject: &str, sender: &str, link: &str) -> Stub {
+/// Builds the stub for a message: with the sender's address when the sender's own mail client
+/// sends it, without (`None`) when the platform does.
+pub fn build(policy: &Policy, original_subject: &str, sender: Option<&str>, link: &str) -> Stub {
     let shown_subject = if policy.stub_keeps_subject { original_subject } else { "" };
     let subject = policy.stub_subject.replace("{subject}", shown_subject).trim().to_string();
     let subject = if subject.is_empty() { "Secure message".to_string() } else { subject };
+    let from_text = sender.map(|s| format!("From: {s}\n\n")).unwrap_or_default();
+    let from_html = sender.map(|s| format!("<p>From: {}</p>", escape(s))).unwrap_or_default();
     let text = format!(
-        "{intro}\n\nFrom: {sender}\n\nOpen the secure message:\n{link}\n\n-- \nSent with Sealpost secure messaging.\n",
+        "{intro}\n\n{from_text}Open the secure message:\n{link}\n\n-- \nSent with Sealpost secure messaging.\n",
         intro = policy.stub_intro,
     );
     let html = format!(
         "<!DOCTYPE html><html><body style=\"font-family:sans-serif\">\
-         <p>{intro}</p><p>From: {sender}</p>\
+         <p>{intro}</p>{from_html}\
          <p><a href=\"{link}\" style=\"font-weight:bold\">Open the secure message</a></p>\
          <p style=\"color:#555;font-size:small\">Sent with Sealpost secure messaging.</p>\
          </body></html>",
         intro = escape(&policy.stub_intro),
-        sender = escape(sender),
         link = escape(link),
     );
     Stub { subject, text, html }
@@ -60,12 +62,12 @@ mod tests {
     #[test]
     fn the_stub_carries_the_link_and_escapes_what_it_shows() {
         let mut p = Policy::default();
-        let s = build(&p, "Q3 <figures>", "alice@example.com", "https://sp.example/m/abc");
+        let s = build(&p, "Q3 <figures>", Some("alice@example.com"), "https://sp.example/m/abc");
         assert_eq!(s.subject, "Secure message: Q3 <figures>");
         assert!(s.text.contains("https://sp.example/m/abc"));
         assert!(s.html.contains("Open the secure message") && !s.html.contains("<figures>"));
         p.stub_keeps_subject = false;
-        let s = build(&p, "Merger plans", "alice@example.com", "https://sp.example/m/abc");
+        let s = build(&p, "Merger plans", Some("alice@example.com"), "https://sp.example/m/abc");
         assert!(!s.subject.contains("Merger"), "{}", s.subject);
     }
 }

@@ -406,3 +406,92 @@ async fn a_recipient_proves_the_mailbox_with_a_mailed_code_and_reads_the_message
     let page = r.text().await.expect("page");
     assert!(page.contains("recalled") && !page.contains("MARKER"));
 }
+
+/// The first message link (`/m/<token>`) in a mail's text.
+fn link_token_in(mail: &str) -> String {
+    let at = mail.find("/m/").expect("a link") + 3;
+    mail[at..].chars().take_while(char::is_ascii_hexdigit).collect()
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn when_the_platform_sends_the_notices_each_recipient_gets_a_personal_link() {
+    let dir = tempfile::tempdir().expect("tmp");
+    let data = dir.path().join("data");
+    let database = test_database(&data).await;
+    let smtp_port = free_port();
+    let sink = Sink::start(smtp_port, &dir.path().join("sink"));
+    let server = Server::start(&data, &database, Some(smtp_port));
+    let base = format!("https://127.0.0.1:{}", server.port);
+    let policy = dir.path().join("policy.json");
+    std::fs::write(
+        &policy,
+        r#"{"internal_domains": ["sealpost.localhost"], "notification_mode": "platform_sends"}"#,
+    )
+    .expect("policy");
+    let policy = policy.to_string_lossy().into_owned();
+    support::admin(&data, &database, &["set-policy", "--tenant", "default", "--file", &policy]);
+    let api = client(&data, false);
+    let password = server.bootstrap_password.clone().expect("first start");
+    let (link, id, token) = send_message(&base, &api, &password).await;
+
+    // To bob and, in Bcc, to carol: one mail each, each with its own link.
+    let mails = wait_for("two notices", Duration::from_secs(20), || {
+        let m: Vec<String> = std::fs::read_dir(&sink.out)
+            .expect("sink")
+            .flatten()
+            .filter(|e| e.path().extension().is_some_and(|x| x == "eml"))
+            .map(|e| std::fs::read_to_string(e.path()).expect("mail"))
+            .collect();
+        (m.len() >= 2).then_some(m)
+    });
+    let to = |who: &str| {
+        mails.iter().find(|m| m.contains(&format!("To: {who}"))).expect("a mail").clone()
+    };
+    let (bob, carol) = (to("bob@outside.example"), to("carol@acme.example"));
+    let (bob_token, carol_token) = (link_token_in(&bob), link_token_in(&carol));
+    assert_eq!(bob_token.len(), 32);
+    assert_ne!(bob_token, carol_token, "personal links");
+    assert!(!link.ends_with(&bob_token) && !link.ends_with(&carol_token));
+    for mail in [&bob, &carol] {
+        assert!(!mail.contains(SENDER), "no sender address in the notice");
+        assert!(!mail.contains("Quarterly") && !mail.contains("MARKER"), "no content");
+    }
+    assert!(!bob.contains("carol@acme.example"), "Bcc stays hidden");
+
+    // A retried finalise says the platform notified, and sends nothing again.
+    let again: Value = api
+        .post(format!("{base}/api/v1/messages/{id}/finalise"))
+        .bearer_auth(&token)
+        .send()
+        .await
+        .expect("finalise")
+        .json()
+        .await
+        .expect("json");
+    assert_eq!(again["notified_by_platform"], true);
+    std::thread::sleep(Duration::from_secs(2));
+    let count = std::fs::read_dir(&sink.out).expect("sink").flatten().count();
+    assert_eq!(count, 2, "each notice once");
+
+    // The personal link opens the message's first-contact page; the slip shows the notices.
+    let browser = client(&data, true);
+    let open = browser.get(format!("{base}/c/open/{bob_token}")).send().await.expect("open");
+    assert_eq!(open.status(), StatusCode::OK);
+    assert!(open.text().await.expect("page").contains("confirm the email address"));
+    let slip: Value = api
+        .get(format!("{base}/api/v1/messages/{id}"))
+        .bearer_auth(&token)
+        .send()
+        .await
+        .expect("slip")
+        .json()
+        .await
+        .expect("json");
+    let notified = slip["events"]
+        .as_array()
+        .expect("events")
+        .iter()
+        .filter(|e| e["kind"] == "notified")
+        .count();
+    assert_eq!(notified, 2, "{slip}");
+}

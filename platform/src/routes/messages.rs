@@ -20,7 +20,7 @@ use serde_json::{Value, json};
 
 use crate::blob::{BlobStore, PutError};
 use crate::db::now_ms;
-use crate::domain::{EmailAddress, Role};
+use crate::domain::{EmailAddress, NotificationMode, Role};
 use crate::error::{ApiError, ApiJson};
 use crate::reading::{file_key_purpose, read_manifest, read_range};
 use crate::state::AppState;
@@ -483,17 +483,27 @@ pub struct Finalised {
     pub state: String,
     /// The message link (an opaque id, nothing personal).
     pub link: String,
-    /// What the mail client sends instead of the message.
+    /// What the mail client sends instead of the message — unless the platform mails the
+    /// recipients itself (`notified_by_platform`), when the client sends nothing.
     pub stub: stub::Stub,
+    /// The tenant's policy has the platform send the notifications: each recipient got (is
+    /// getting) a mail with a personal link, so the mail client must not send the stub.
+    pub notified_by_platform: bool,
 }
 
+/// The answer to a finalise (first or repeated). When the platform sends the notifications,
+/// it makes sure each recipient's is queued (once, however often this runs).
 async fn final_answer(state: &AppState, m: &MessageRow) -> Result<Finalised, ApiError> {
     let token =
         m.link_token.as_deref().ok_or_else(|| ApiError::internal("final message without link"))?;
     let link = format!("{}/m/{token}", state.public_url);
     let policy = accounts::policy(&state.db, m.tenant_id).await?;
-    let stub = stub::build(&policy, &m.subject, &m.sender_email, &link);
-    Ok(Finalised { id: m.id.clone(), state: m.state.clone(), link, stub })
+    if policy.notification_mode == NotificationMode::PlatformSends {
+        crate::notify::announce(state, m, &policy).await?;
+    }
+    let stub = stub::build(&policy, &m.subject, Some(&m.sender_email), &link);
+    let notified_by_platform = policy.notification_mode == NotificationMode::PlatformSends;
+    Ok(Finalised { id: m.id.clone(), state: m.state.clone(), link, stub, notified_by_platform })
 }
 
 /// Query of the sent list.

@@ -252,7 +252,6 @@ pub async fn finalise(
     Ok(r.rows_affected() == 1)
 }
 
-/// Records a tracking event.
 /// Records that the stub went out to every recipient (the sender's mail client sent it), once.
 /// Returns false when it was already recorded.
 pub async fn mark_sent(
@@ -283,7 +282,8 @@ pub async fn mark_sent(
     Ok(true)
 }
 
-/// The finalised message a link's opaque token points at.
+/// The finalised message a link's opaque token points at: the message's own link, or a
+/// recipient's personal one.
 pub async fn by_link(db: &Db, token: &str) -> Result<Option<MessageRow>, StoreError> {
     if token.is_empty() || token.len() > 64 {
         return Ok(None);
@@ -291,11 +291,45 @@ pub async fn by_link(db: &Db, token: &str) -> Result<Option<MessageRow>, StoreEr
     Ok(sqlx::query_as(concat!(
         "SELECT ",
         message_columns!(),
-        " FROM messages WHERE link_token = $1 AND state = 'final'"
+        " FROM messages WHERE state = 'final' AND (link_token = $1 OR id IN \
+         (SELECT message_id FROM recipient_links WHERE token = $2))"
     ))
+    .bind(token)
     .bind(token)
     .fetch_optional(&db.pool)
     .await?)
+}
+
+/// The personal link tokens of message `id`'s recipients: address → token.
+pub async fn recipient_links(
+    db: &Db,
+    id: &str,
+) -> Result<std::collections::HashMap<String, String>, StoreError> {
+    let rows: Vec<(String, String)> =
+        sqlx::query_as("SELECT email, token FROM recipient_links WHERE message_id = $1")
+            .bind(id)
+            .fetch_all(&db.pool)
+            .await?;
+    Ok(rows.into_iter().collect())
+}
+
+/// Gives recipient `email` of message `id` a personal link token.
+pub async fn add_recipient_link(
+    db: &Db,
+    id: &str,
+    email: &str,
+    token: &str,
+) -> Result<(), StoreError> {
+    sqlx::query(
+        "INSERT INTO recipient_links (token, message_id, email, created_at) VALUES ($1, $2, $3, $4)",
+    )
+    .bind(token)
+    .bind(id)
+    .bind(email)
+    .bind(now_ms())
+    .execute(&db.pool)
+    .await?;
+    Ok(())
 }
 
 /// Records one tracking event.
