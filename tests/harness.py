@@ -405,9 +405,10 @@ class World:
     @staticmethod
     def start(policy: dict) -> "World":
         workdir = Path(tempfile.mkdtemp(prefix="sealpost-e2e-"))
-        platform = Platform(workdir)
-        platform.set_policy(**policy)
+        # One mail server for Thunderbird and the platform (which mails in "platform sends" mode).
         sink = Sink()
+        platform = Platform(workdir, smtp_port=sink.port)
+        platform.set_policy(**policy)
         control = Control()
         desk = Desk(workdir, platform, "alice")
         thunderbird = Thunderbird(desk, sink, control)

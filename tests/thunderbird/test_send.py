@@ -249,6 +249,32 @@ def test_a_message_from_another_address_than_the_signed_in_one_is_not_sent(world
     assert world.sink.count() == before
 
 
+def test_when_the_platform_sends_the_notices_nothing_leaves_thunderbird(world):
+    world.platform.set_policy(notification_mode="platform_sends")
+    second = "erin@else.example"
+    try:
+        before = world.sink.count()
+        tab, button, result = compose_and_send(
+            world, to=[OUTSIDE, second], subject="Board minutes", text="MARKER-BOARD minutes")
+        assert button["label"] == "Secure: required"
+        assert not result["sent"], "Thunderbird sends nothing itself"
+        notices = [world.sink.wait_for(before + 1), world.sink.wait_for(before + 2)]
+        time.sleep(3)
+        assert world.sink.count() == before + 2, "one mail per recipient, none from alice"
+        assert sorted(r for n in notices for r in n.rcpt_tos) == sorted([OUTSIDE, second])
+        links = set()
+        for n in notices:
+            text = n.message.get_body(("plain",)).get_content()
+            assert ALICE not in n.raw.decode("utf-8", "replace"), "not sent as alice, no address"
+            assert_absent([b"MARKER-BOARD", b"Board minutes"], everything_in(n.raw, n.message), "the message")
+            links.add(next(w for w in text.split() if "/m/" in w))
+        assert len(links) == 2, "a personal link each"
+        wait_until("the compose window to close",
+                   lambda: not world.control.try_call("button", tab=tab).get("ok"), 15)
+    finally:
+        world.platform.set_policy(notification_mode="sender_smtp")
+
+
 def test_platform_down_cancels_the_send_and_keeps_the_message(world):
     world.control.files["plan.txt"] = b"MARKER-PLAN-ATTACHMENT " * 1000
     before = world.sink.count()

@@ -78,6 +78,9 @@ async function onBeforeSend(tab, details) {
     for (const id of result.attachmentIds) {
       await browser.compose.removeAttachment(tab.id, id);
     }
+    if (result.notifiedByPlatform) {
+      return await deliveredByPlatform(tab, result);
+    }
     sending.set(tab.id, { messageId: result.messageId, changes: result.changes });
     await toggles.show(tab.id, "locked.svg", t("toggleLabelSent"), t("toggleTitleSent"));
     if (verdict.required_by_policy) {
@@ -89,6 +92,20 @@ async function onBeforeSend(tab, details) {
   } finally {
     toggles.busy.delete(tab.id);
   }
+}
+
+/**
+ * The platform mailed every recipient their own link (the tenant's "platform sends" mode):
+ * nothing leaves this window. It is turned into the stub first (so not even a draft saved on
+ * closing holds the message), the user is told, and the window closes.
+ */
+async function deliveredByPlatform(tab, result) {
+  await browser.compose.setComposeDetails(tab.id, result.changes);
+  await toggles.show(tab.id, "locked.svg", t("toggleLabelSent"), t("toggleTitleSent"));
+  await notify(t("sentSecureTitle"), t("sentByPlatform")).catch(() => {});
+  // After Thunderbird has taken the cancelled send back.
+  setTimeout(() => browser.windows.remove(tab.windowId).catch(() => {}), 1000);
+  return { cancel: true };
 }
 
 async function onAfterSend(tab, sendInfo) {

@@ -105,6 +105,8 @@ export async function secure(helper, tabId, details, progress, cancellation) {
       link: done.link,
       attachmentIds: files.map(f => f.id),
       changes: stubDetails(details, done),
+      // The tenant has the platform mail each recipient their own link: send nothing.
+      notifiedByPlatform: done.notified_by_platform === true,
     };
   } catch (e) {
     // Stop the helper's side too; it uploads nothing more and finalises nothing.
