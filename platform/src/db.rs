@@ -50,6 +50,7 @@ const MIGRATIONS: &[Migration] = &[
     },
     shared(9, include_str!("../migrations/0009_mailboxes.sql")),
     shared(10, include_str!("../migrations/0010_recipient_links.sql")),
+    shared(11, include_str!("../migrations/0011_recipient_totp.sql")),
 ];
 
 /// Translates a migration for `engine`. The schema keeps to a subset where three rules

@@ -2,7 +2,12 @@
 band, a secure reply with an attachment that the sender is told about and reads, the
 sender's delivery slip and recall, folders, sign-out and a forgotten password."""
 
+import base64
+import hashlib
+import hmac
 import os
+import struct
+import time
 
 from conftest import ALICE, PASSWORD, ask_for_code, code_for, first_contact, screenshot, send
 from harness import wait_until
@@ -145,3 +150,54 @@ def test_folders_sign_out_and_a_forgotten_password(center, page, tmp_path):
     page.wait_for_url("**/c/mail/inbox")
     page.goto(center.platform.base + "/c/mail/archive")
     assert not page.is_visible("text=Folders")
+
+
+def totp(secret_base32: str, at: float) -> str:
+    """RFC 6238 (SHA-1, 6 digits, 30 s): what an authenticator app shows at time `at`."""
+    key = base64.b32decode(secret_base32 + "=" * (-len(secret_base32) % 8))
+    digest = hmac.new(key, struct.pack(">Q", int(at) // 30), hashlib.sha1).digest()
+    offset = digest[-1] & 0x0F
+    return f"{(struct.unpack('>I', digest[offset:offset + 4])[0] & 0x7FFFFFFF) % 1_000_000:06d}"
+
+
+def test_preferences_a_new_password_and_two_step_sign_in(center, page, tmp_path):
+    link, _ = send(center, tmp_path, "mia@outside.example", "Two-step", "<p>MARKER-TOTP</p>")
+    first_contact(center, page, link, "mia@outside.example")
+    page.click("text=Preferences")
+    page.fill("#current", "not my password at all")
+    page.fill("#password", NEW_PASSWORD)
+    page.fill("#confirm", NEW_PASSWORD)
+    page.click("text=Save the password")
+    assert page.is_visible("text=The current password is wrong.")
+    page.fill("#current", PASSWORD)
+    page.fill("#password", NEW_PASSWORD)
+    page.fill("#confirm", NEW_PASSWORD)
+    page.click("text=Save the password")
+    assert page.is_visible("text=Your new password is saved.")
+
+    page.click("text=Set up two-step sign-in")
+    secret = page.inner_text("#totp-secret").strip()
+    screenshot(page, "preferences-totp")
+    page.fill("#confirm-code", "000000" if totp(secret, time.time()) != "000000" else "111111")
+    page.click("text=Turn two-step sign-in on")
+    assert page.is_visible("text=That code is not right")
+    page.click("text=Set up two-step sign-in")
+    secret = page.inner_text("#totp-secret").strip()
+    page.fill("#confirm-code", totp(secret, time.time()))
+    page.click("text=Turn two-step sign-in on")
+    assert page.is_visible("text=Two-step sign-in is on.")
+
+    # Signing in now takes the password and the app's code.
+    page.click("button:has-text('Sign out')")
+    for code, works in (("", False), (totp(secret, time.time() + 30), True)):
+        page.goto(center.platform.base + "/c/signin")
+        page.fill("#signin-email", "mia@outside.example")
+        page.fill("#signin-password", NEW_PASSWORD)
+        page.fill("#signin-totp", code)
+        page.click("button:has-text('Sign in')")
+        if works:
+            page.wait_for_url("**/c/mail/inbox")
+        else:
+            page.wait_for_selector(".problem")
+            assert "authenticator" in page.inner_text(".problem")
+    assert page.is_visible("text=Two-step")

@@ -11,7 +11,9 @@ use axum_extra::extract::cookie::{Cookie, CookieJar};
 use serde::Deserialize;
 use zeroize::Zeroizing;
 
-use super::first_contact::{check_sign_in, client, password_problem};
+use super::first_contact::{
+    SignInRequest, WRONG_TOTP, check_sign_in, client, password_problem, second_factor,
+};
 use super::{
     SESSION_COOKIE, csrf_ok, csrf_token, forbidden, internal, notice, page, signed_in,
     start_session, too_many,
@@ -49,13 +51,6 @@ pub(super) async fn sign_in_page(State(state): State<AppState>, jar: CookieJar) 
     (jar, page(StatusCode::OK, &SignIn { csrf: &csrf, problem: None })).into_response()
 }
 
-#[derive(Deserialize)]
-pub(super) struct SignInRequest {
-    csrf: String,
-    email: String,
-    password: String,
-}
-
 /// Checks the CSRF token and the per-client limit every form of this module is under: the
 /// refusal, if any.
 fn refusal(
@@ -84,10 +79,10 @@ pub(super) async fn sign_in(
     if let Some(r) = refusal(&state, peer, &headers, &jar, &req.csrf) {
         return r;
     }
-    let refused = |text: &str| {
-        page(StatusCode::UNAUTHORIZED, &SignIn { csrf: &req.csrf, problem: Some(text) })
-    };
-    match check_sign_in(&state, &req.email, req.password, refused).await {
+    let csrf = req.csrf.clone();
+    let refused =
+        |text: &str| page(StatusCode::UNAUTHORIZED, &SignIn { csrf: &csrf, problem: Some(text) });
+    match check_sign_in(&state, req, refused).await {
         Ok(email) => start_session(&state, jar, None, &email, INBOX).await,
         Err(r) => r,
     }
@@ -181,6 +176,8 @@ pub(super) struct NewPasswordRequest {
     code: String,
     password: String,
     confirm: String,
+    #[serde(default)]
+    totp: String,
 }
 
 pub(super) async fn reset_password(
@@ -202,6 +199,12 @@ pub(super) async fn reset_password(
     };
     if let Some(problem) = password_problem(&req.password, &req.confirm) {
         return again(StatusCode::BAD_REQUEST, problem);
+    }
+    // A reset does not get round the second factor (checked first: the code is single use).
+    match second_factor(&state, &email, &req.totp).await {
+        Ok(true) => {}
+        Ok(false) => return again(StatusCode::UNAUTHORIZED, WRONG_TOTP),
+        Err(r) => return r,
     }
     let good = req.code.len() <= 16
         && match center::check_code(&state.db, CodeScope::PasswordReset, &email, &req.code).await {

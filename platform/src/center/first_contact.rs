@@ -19,7 +19,7 @@ use crate::domain::EmailAddress;
 use crate::state::AppState;
 use crate::store::messages::MessageRow;
 use crate::store::notifications::{self, Outgoing};
-use crate::store::{audit, center};
+use crate::store::{audit, center, totp};
 
 #[derive(Template)]
 #[template(path = "center/bounce.html")]
@@ -170,6 +170,8 @@ pub(super) struct VerifyRequest {
     csrf: String,
     email: String,
     code: String,
+    #[serde(default)]
+    totp: String,
 }
 
 pub(super) async fn verify(
@@ -188,6 +190,16 @@ pub(super) async fn verify(
         return forbidden();
     };
     let email = email.to_string();
+    // The second factor first: a mailed code is used up once it matches.
+    match second_factor(&state, &email, &req.totp).await {
+        Ok(true) => {}
+        Ok(false) => {
+            let problem = Some(WRONG_TOTP);
+            let page_ = EnterCode { link: &link, csrf: &req.csrf, email: &email, problem };
+            return page(StatusCode::UNAUTHORIZED, &page_);
+        }
+        Err(r) => return r,
+    }
     let good = req.code.len() <= 16
         && match center::check_code(&state.db, center::CodeScope::Message(&m.id), &email, &req.code)
             .await
@@ -212,21 +224,40 @@ pub(super) async fn verify(
 
 #[derive(Deserialize)]
 pub(super) struct SignInRequest {
-    csrf: String,
-    email: String,
-    password: String,
+    pub(super) csrf: String,
+    pub(super) email: String,
+    pub(super) password: String,
+    /// From the authenticator app, for accounts that turned it on.
+    #[serde(default)]
+    pub(super) totp: String,
 }
 
-/// Checks an address and password (rate-limited per address, locked after a few failures):
-/// the address, or the page `refused` makes for the reason.
-pub(super) async fn check_sign_in(
+/// Whether `code` passes `email`'s second factor — always, when they have not turned it on.
+pub(super) async fn second_factor(
     state: &AppState,
     email: &str,
-    password: String,
+    code: &str,
+) -> Result<bool, Response> {
+    let owner = totp::Owner::Recipient(email);
+    if !totp::enabled(&state.db, owner).await.map_err(internal)? {
+        return Ok(true);
+    }
+    totp::check(&state.db, &state.master, owner, code).await.map_err(internal)
+}
+
+/// What a refused second factor is told.
+pub(super) const WRONG_TOTP: &str = "This account also asks for the current code from your authenticator app. Enter it with the rest.";
+
+/// Checks an address, password and — where turned on — authenticator code (rate-limited per
+/// address, locked after a few failures): the address, or the page `refused` makes for the
+/// reason.
+pub(super) async fn check_sign_in(
+    state: &AppState,
+    req: SignInRequest,
     refused: impl Fn(&str) -> Response,
 ) -> Result<String, Response> {
-    let password = Zeroizing::new(password);
-    let Ok(email) = EmailAddress::parse(email) else {
+    let password = Zeroizing::new(req.password);
+    let Ok(email) = EmailAddress::parse(&req.email) else {
         return Err(refused("Wrong address or password."));
     };
     let email = email.to_string();
@@ -234,7 +265,8 @@ pub(super) async fn check_sign_in(
         return Err(refused("Wrong address or password."));
     }
     match center::check_password(&state.db, &email, password).await {
-        Ok(Ok(())) => Ok(email),
+        Ok(Ok(())) if second_factor(state, &email, &req.totp).await? => Ok(email),
+        Ok(Ok(())) => Err(refused(WRONG_TOTP)),
         Ok(Err(center::SignInRefused::BadCredentials)) => {
             Err(refused("Wrong address or password."))
         }
@@ -260,13 +292,11 @@ pub(super) async fn sign_in(
         Ok(m) => m,
         Err(r) => return r,
     };
+    let csrf = req.csrf.clone();
     let refused = |text: &str| {
-        page(
-            StatusCode::UNAUTHORIZED,
-            &Identify { link: &link, csrf: &req.csrf, problem: Some(text) },
-        )
+        page(StatusCode::UNAUTHORIZED, &Identify { link: &link, csrf: &csrf, problem: Some(text) })
     };
-    let email = match check_sign_in(&state, &req.email, req.password, refused).await {
+    let email = match check_sign_in(&state, req, refused).await {
         Ok(e) => e,
         Err(r) => return r,
     };

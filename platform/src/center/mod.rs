@@ -23,6 +23,7 @@
 mod account;
 mod first_contact;
 mod mailbox;
+mod preferences;
 mod read;
 mod reply;
 
@@ -65,6 +66,11 @@ pub fn router() -> Router<AppState> {
         .route("/c/reset", get(account::reset_page).post(account::send_reset_code))
         .route("/c/reset/confirm", post(account::reset_password))
         .route("/c/mail/{folder}", get(mailbox::folder))
+        .route("/c/preferences", get(preferences::preferences))
+        .route("/c/preferences/password", post(preferences::change_password))
+        .route("/c/preferences/totp/begin", post(preferences::begin_totp))
+        .route("/c/preferences/totp/confirm", post(preferences::confirm_totp))
+        .route("/c/preferences/totp/disable", post(preferences::disable_totp))
         .route("/c/file/{link}", post(mailbox::file))
         .route("/c/recall/{link}", post(mailbox::recall))
         .route(

@@ -14,7 +14,8 @@ use crate::domain::EmailAddress;
 use crate::error::{ApiError, ApiJson};
 use crate::state::AppState;
 use crate::store::accounts::{self, AuthUser, LoginRefused};
-use crate::store::{audit, totp};
+use crate::store::audit;
+use crate::store::totp::{self, Owner};
 
 /// Body of `POST /api/v1/auth/login`.
 #[derive(Deserialize, utoipa::ToSchema)]
@@ -176,7 +177,7 @@ pub async fn totp_begin(
     State(state): State<AppState>,
     user: AuthUser,
 ) -> Result<Json<Value>, ApiError> {
-    match totp::begin(&state.db, &state.master, user.user_id, &user.email).await? {
+    match totp::begin(&state.db, &state.master, Owner::User(user.user_id), &user.email).await? {
         Some(e) => Ok(Json(serde_json::to_value(e).map_err(ApiError::internal)?)),
         None => Err(ApiError::conflict(
             "totp_enabled",
@@ -201,13 +202,13 @@ pub async fn totp_confirm(
     user: AuthUser,
     ApiJson(req): ApiJson<TotpCode>,
 ) -> Result<Json<Value>, ApiError> {
-    if !totp::check(&state.db, &state.master, user.user_id, &req.code).await? {
+    if !totp::check(&state.db, &state.master, Owner::User(user.user_id), &req.code).await? {
         return Err(ApiError::unprocessable(
             "bad_code",
             "that code is not right; check the authenticator's clock",
         ));
     }
-    totp::set_enabled(&state.db, user.user_id, true).await?;
+    totp::set_enabled(&state.db, Owner::User(user.user_id), true).await?;
     audit::append(&state.db, Some(user.tenant_id), &user.email, "totp.enabled", "").await?;
     Ok(Json(json!({ "totp": "enabled" })))
 }
@@ -220,13 +221,13 @@ pub async fn totp_disable(
     user: AuthUser,
     ApiJson(req): ApiJson<TotpCode>,
 ) -> Result<StatusCode, ApiError> {
-    if !totp::enabled(&state.db, user.user_id).await? {
+    if !totp::enabled(&state.db, Owner::User(user.user_id)).await? {
         return Err(ApiError::not_found("second factor"));
     }
-    if !totp::check(&state.db, &state.master, user.user_id, &req.code).await? {
+    if !totp::check(&state.db, &state.master, Owner::User(user.user_id), &req.code).await? {
         return Err(ApiError::unprocessable("bad_code", "that code is not right"));
     }
-    totp::set_enabled(&state.db, user.user_id, false).await?;
+    totp::set_enabled(&state.db, Owner::User(user.user_id), false).await?;
     audit::append(&state.db, Some(user.tenant_id), &user.email, "totp.disabled", "").await?;
     Ok(StatusCode::NO_CONTENT)
 }

@@ -214,9 +214,9 @@ pub async fn verify_login(
     if !verify_password(hash, password).await {
         return Ok(Err(record_failure(db, user_id, failed).await?));
     }
-    if super::totp::enabled(db, user_id).await? {
+    if super::totp::enabled(db, super::totp::Owner::User(user_id)).await? {
         let Some(code) = totp_code else { return Ok(Err(LoginRefused::TotpRequired)) };
-        if !super::totp::check(db, master, user_id, code).await? {
+        if !super::totp::check(db, master, super::totp::Owner::User(user_id), code).await? {
             return Ok(Err(record_failure(db, user_id, failed).await?));
         }
     }

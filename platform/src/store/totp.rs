@@ -1,7 +1,8 @@
 //! The optional TOTP second factor (RFC 6238: SHA-1, 6 digits, 30-second steps, one step of
 //! clock skew either way — what every authenticator app speaks).
 //!
-//! The secret is sealed under the master key, bound to its user. Enrolment is two steps
+//! The same factor serves platform users (by id) and Message Center accounts (by address):
+//! see [`Owner`]. The secret is sealed under the master key, bound to its owner. Enrolment is two steps
 //! (begin, then confirm with a code) so nobody locks themselves out with an authenticator
 //! that never worked. A code is accepted once: its time step must be newer than the last
 //! accepted one.
@@ -15,8 +16,41 @@ use crate::secrets::{SealingKey, SecretError};
 
 const STEP: u64 = 30;
 
-fn purpose(user_id: i64) -> String {
-    format!("totp secret:{user_id}")
+/// Whose second factor it is.
+#[derive(Clone, Copy, Debug)]
+pub enum Owner<'a> {
+    /// A platform user (sender, admin), by id.
+    User(i64),
+    /// A Message Center account (recipients, and senders reading there), by address.
+    Recipient(&'a str),
+}
+
+impl Owner<'_> {
+    fn purpose(self) -> String {
+        match self {
+            Owner::User(id) => format!("totp secret:{id}"),
+            Owner::Recipient(email) => format!("recipient totp secret:{email}"),
+        }
+    }
+
+    /// `template` with `{table}` and `{key}` for this owner's row (fixed names only).
+    fn sql(self, template: &str) -> sqlx::AssertSqlSafe<String> {
+        let (table, key) = match self {
+            Owner::User(_) => ("users", "id"),
+            Owner::Recipient(_) => ("recipient_accounts", "email"),
+        };
+        sqlx::AssertSqlSafe(template.replace("{table}", table).replace("{key}", key))
+    }
+}
+
+/// Binds the owner's key to the next placeholder of a query.
+macro_rules! bind_owner {
+    ($query:expr, $owner:expr) => {
+        match $owner {
+            Owner::User(id) => $query.bind(id),
+            Owner::Recipient(email) => $query.bind(email),
+        }
+    };
 }
 
 fn totp(secret: &[u8], account: &str) -> Result<Totp, StoreError> {
@@ -45,27 +79,21 @@ pub struct Enrolment {
 pub async fn begin(
     db: &Db,
     master: &SealingKey,
-    user_id: i64,
+    owner: Owner<'_>,
     email: &str,
 ) -> Result<Option<Enrolment>, StoreError> {
-    let (enabled,): (i64,) = sqlx::query_as("SELECT totp_enabled FROM users WHERE id = $1")
-        .bind(user_id)
-        .fetch_one(&db.pool)
-        .await?;
-    if enabled == 1 {
+    if enabled(db, owner).await? {
         return Ok(None);
     }
     let mut raw = zeroize::Zeroizing::new([0u8; 20]);
     SystemRandom::new().fill(&mut raw[..]).map_err(|_| SecretError::Random)?;
     let t = totp(&raw[..], email)?;
-    let sealed = master.seal(&purpose(user_id), &raw[..])?;
-    sqlx::query(
-        "UPDATE users SET totp_secret_enc = $1, totp_enabled = 0, totp_last_step = 0 WHERE id = $2",
-    )
-    .bind(sealed)
-    .bind(user_id)
-    .execute(&db.pool)
-    .await?;
+    let sealed = master.seal(&owner.purpose(), &raw[..])?;
+    let q = sqlx::query(owner.sql(
+        "UPDATE {table} SET totp_secret_enc = $1, totp_enabled = 0, totp_last_step = 0 WHERE {key} = $2",
+    ))
+    .bind(sealed);
+    bind_owner!(q, owner).execute(&db.pool).await?;
     let otpauth_url = t.to_url().map_err(|e| StoreError::Corrupt(format!("TOTP: {e}")))?;
     Ok(Some(Enrolment { secret_base32: t.secret().to_base32(), otpauth_url }))
 }
@@ -75,20 +103,21 @@ pub async fn begin(
 pub async fn check(
     db: &Db,
     master: &SealingKey,
-    user_id: i64,
+    owner: Owner<'_>,
     code: &str,
 ) -> Result<bool, StoreError> {
-    let (sealed, last_step): (Option<Vec<u8>>, i64) =
-        sqlx::query_as("SELECT totp_secret_enc, totp_last_step FROM users WHERE id = $1")
-            .bind(user_id)
-            .fetch_one(&db.pool)
-            .await?;
+    let q = sqlx::query_as(
+        owner.sql("SELECT totp_secret_enc, totp_last_step FROM {table} WHERE {key} = $1"),
+    );
+    let row: Option<(Option<Vec<u8>>, i64)> =
+        bind_owner!(q, owner).fetch_optional(&db.pool).await?;
+    let Some((sealed, last_step)) = row else { return Ok(false) };
     let Some(sealed) = sealed else { return Ok(false) };
     let code = code.trim();
     if code.len() != 6 || !code.bytes().all(|b| b.is_ascii_digit()) {
         return Ok(false);
     }
-    let raw = master.open(&purpose(user_id), &sealed)?;
+    let raw = master.open(&owner.purpose(), &sealed)?;
     let Some(step) = totp(&raw[..], "")?.check(code, (now_ms() / 1000) as u64) else {
         return Ok(false);
     };
@@ -97,34 +126,32 @@ pub async fn check(
         return Ok(false); // a code already used (replayed), or older than one that was
     }
     // Only one request may spend this step.
-    let r =
-        sqlx::query("UPDATE users SET totp_last_step = $1 WHERE id = $2 AND totp_last_step < $3")
-            .bind(step)
-            .bind(user_id)
-            .bind(step)
-            .execute(&db.pool)
-            .await?;
+    let q = sqlx::query(
+        owner
+            .sql("UPDATE {table} SET totp_last_step = $1 WHERE {key} = $2 AND totp_last_step < $3"),
+    )
+    .bind(step);
+    let r = bind_owner!(q, owner).bind(step).execute(&db.pool).await?;
     Ok(r.rows_affected() == 1)
 }
 
 /// Turns the factor on (after a confirmed code) or off.
-pub async fn set_enabled(db: &Db, user_id: i64, enabled: bool) -> Result<(), StoreError> {
+pub async fn set_enabled(db: &Db, owner: Owner<'_>, enabled: bool) -> Result<(), StoreError> {
     let sql = if enabled {
-        "UPDATE users SET totp_enabled = 1 WHERE id = $1"
+        "UPDATE {table} SET totp_enabled = 1 WHERE {key} = $1"
     } else {
-        "UPDATE users SET totp_enabled = 0, totp_secret_enc = NULL, totp_last_step = 0 WHERE id = $1"
+        "UPDATE {table} SET totp_enabled = 0, totp_secret_enc = NULL, totp_last_step = 0 WHERE {key} = $1"
     };
-    sqlx::query(sql).bind(user_id).execute(&db.pool).await?;
+    let q = sqlx::query(owner.sql(sql));
+    bind_owner!(q, owner).execute(&db.pool).await?;
     Ok(())
 }
 
-/// Whether sign-in needs a code for this user.
-pub async fn enabled(db: &Db, user_id: i64) -> Result<bool, StoreError> {
-    let (e,): (i64,) = sqlx::query_as("SELECT totp_enabled FROM users WHERE id = $1")
-        .bind(user_id)
-        .fetch_one(&db.pool)
-        .await?;
-    Ok(e == 1)
+/// Whether sign-in needs a code for this owner (false for an unknown one).
+pub async fn enabled(db: &Db, owner: Owner<'_>) -> Result<bool, StoreError> {
+    let q = sqlx::query_as(owner.sql("SELECT totp_enabled FROM {table} WHERE {key} = $1"));
+    let row: Option<(i64,)> = bind_owner!(q, owner).fetch_optional(&db.pool).await?;
+    Ok(row.is_some_and(|(e,)| e == 1))
 }
 
 /// The code for a base32 secret, `offset_secs` from now (for tests and tools).
