@@ -260,6 +260,16 @@ async fn a_recipient_proves_the_mailbox_with_a_mailed_code_and_reads_the_message
     assert!(!page.contains("carol@acme.example"), "Bcc stays hidden");
     assert_eq!(verify(code).await.expect("post").status(), StatusCode::UNAUTHORIZED, "single use");
 
+    // A session that has ended (here: one the server never knew) says so on the way to sign-in.
+    let stale = client(&data, false)
+        .get(format!("{base}/c/mail/inbox"))
+        .header("Cookie", "__Host-sealpost-session=ended-long-ago")
+        .send()
+        .await
+        .expect("inbox");
+    assert_eq!(stale.url().path(), "/c/signin");
+    assert!(stale.text().await.expect("page").contains("Your session has ended"));
+
     // Without the session cookie the message is not shown.
     let stranger = client(&data, false);
     let r = stranger.get(format!("{base}/c/read/{opaque}")).send().await.expect("read");

@@ -4,7 +4,7 @@
 use std::net::SocketAddr;
 
 use askama::Template;
-use axum::extract::{ConnectInfo, Form, State};
+use axum::extract::{ConnectInfo, Form, Query, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Redirect, Response};
 use axum_extra::extract::cookie::{Cookie, CookieJar};
@@ -41,14 +41,27 @@ struct Reset<'a> {
     problem: Option<&'a str>,
 }
 
-pub(super) async fn sign_in_page(State(state): State<AppState>, jar: CookieJar) -> Response {
+#[derive(Deserialize)]
+pub(super) struct SignInQuery {
+    #[serde(default)]
+    ended: Option<String>,
+}
+
+pub(super) async fn sign_in_page(
+    State(state): State<AppState>,
+    jar: CookieJar,
+    Query(q): Query<SignInQuery>,
+) -> Response {
     match signed_in(&state, &jar).await {
         Ok(Some(_)) => return Redirect::to(INBOX).into_response(),
         Ok(None) => {}
         Err(r) => return r,
     }
+    let problem = q.ended.is_some().then_some(
+        "Your session has ended (after 30 minutes without activity, or 8 hours). Sign in again.",
+    );
     let (jar, csrf) = csrf_token(jar);
-    (jar, page(StatusCode::OK, &SignIn { csrf: &csrf, problem: None })).into_response()
+    (jar, page(StatusCode::OK, &SignIn { csrf: &csrf, problem })).into_response()
 }
 
 /// Checks the CSRF token and the per-client limit every form of this module is under: the

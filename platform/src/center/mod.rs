@@ -168,9 +168,17 @@ async fn may_read(state: &AppState, m: &MessageRow, email: &str) -> Result<bool,
     Ok(m.sender_email.eq_ignore_ascii_case(email) || is_recipient(state, m, email).await?)
 }
 
-/// The signed-in address, or the response that sends the browser to sign in.
+/// The signed-in address, or the response that sends the browser to sign in — saying so
+/// when the browser still holds a session that has ended.
 async fn require_session(state: &AppState, jar: &CookieJar) -> Result<String, Response> {
-    signed_in(state, jar).await?.ok_or_else(|| Redirect::to("/c/signin").into_response())
+    match signed_in(state, jar).await? {
+        Some(email) => Ok(email),
+        None if jar.get(SESSION_COOKIE).is_some() => {
+            let jar = jar.clone().remove(Cookie::build(SESSION_COOKIE).path("/"));
+            Err((jar, Redirect::to("/c/signin?ended=1")).into_response())
+        }
+        None => Err(Redirect::to("/c/signin").into_response()),
+    }
 }
 
 /// Formats a time (ms since the epoch) for people: `2026-11-23 06:10 UTC`.
