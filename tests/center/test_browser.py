@@ -107,8 +107,8 @@ def test_script_injection_payloads_stay_inert(center, page, tmp_path):
     first_contact(center, page, link, "hank@outside.example")
     assert page.is_visible("text=MARKER-XSS before") and page.is_visible("text=MARKER-XSS after")
     for text in ("click me", "go", "d"):
-        if page.is_visible(f"text={text}"):
-            page.click(f"text={text}", no_wait_after=True)  # what a curious reader would do
+        if page.is_visible(f'text="{text}"'):
+            page.click(f'text="{text}"', no_wait_after=True)  # what a curious reader would do
     page.wait_for_timeout(500)
     screenshot(page, "payloads")
     assert not [m for m in console if "PWNED" in m], f"injected script ran: {console}"

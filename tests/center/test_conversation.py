@@ -201,3 +201,27 @@ def test_preferences_a_new_password_and_two_step_sign_in(center, page, tmp_path)
             page.wait_for_selector(".problem")
             assert "authenticator" in page.inner_text(".problem")
     assert page.is_visible("text=Two-step")
+
+
+def test_a_draft_keeps_a_reply_until_it_is_sent(center, page, tmp_path):
+    link, _ = send(center, tmp_path, "ned@outside.example", "Offer", "<p>MARKER-OFFER</p>")
+    first_contact(center, page, link, "ned@outside.example")
+    page.click("text=Reply")
+    page.fill("#subject", "Re: Offer (counter)")
+    page.fill("#text", "MARKER-DRAFT half written")
+    page.click("button:has-text('Save draft')")
+    page.wait_for_url("**/c/mail/drafts")
+    assert page.is_visible("text=Re: Offer (counter)")
+    screenshot(page, "drafts")
+    stored = [f for f in center.platform.dir.rglob("*") if f.is_file()]
+    assert stored and not [f for f in stored if b"MARKER-DRAFT" in f.read_bytes()], \
+        "a draft is stored sealed: its text is in no file of the platform (database, WAL, blobs)"
+    page.click("text=Re: Offer (counter)")
+    page.wait_for_url("**/c/reply/**draft=**")
+    assert page.input_value("#text") == "MARKER-DRAFT half written"
+    page.fill("#text", "MARKER-DRAFT now complete")
+    page.click("text=Send securely")
+    page.wait_for_url("**/c/mail/sent")
+    assert page.is_visible("text=Re: Offer (counter)")
+    page.goto(center.platform.base + "/c/mail/drafts")
+    assert page.is_visible("text=No messages here."), "a sent draft leaves the drafts"

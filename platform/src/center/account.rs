@@ -7,7 +7,7 @@ use askama::Template;
 use axum::extract::{ConnectInfo, Form, Query, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Redirect, Response};
-use axum_extra::extract::cookie::{Cookie, CookieJar};
+use axum_extra::extract::cookie::CookieJar;
 use serde::Deserialize;
 use zeroize::Zeroizing;
 
@@ -16,7 +16,7 @@ use super::first_contact::{
 };
 use super::{
     SESSION_COOKIE, csrf_ok, csrf_token, forbidden, internal, notice, page, signed_in,
-    start_session, too_many,
+    start_session, too_many, without_session,
 };
 use crate::domain::EmailAddress;
 use crate::state::AppState;
@@ -119,7 +119,7 @@ pub(super) async fn sign_out(
     {
         return internal(e);
     }
-    let jar = jar.remove(Cookie::build(SESSION_COOKIE).path("/"));
+    let jar = without_session(jar);
     (jar, notice(StatusCode::OK, "You are signed out", "Close this window, or sign in again."))
         .into_response()
 }

@@ -16,7 +16,7 @@ use super::{
 use crate::db::now_ms;
 use crate::state::AppState;
 use crate::store::mailbox::{self, Folder};
-use crate::store::{audit, messages};
+use crate::store::{audit, drafts, messages};
 
 struct Line {
     party: String,
@@ -45,6 +45,9 @@ pub(super) async fn folder(
         Ok(e) => e,
         Err(r) => return r,
     };
+    if folder == "drafts" {
+        return drafts_page(&state, jar, &email).await;
+    }
     let Some(folder) = Folder::parse(&folder) else {
         return not_found();
     };
@@ -85,6 +88,31 @@ pub(super) async fn folder(
     };
     let (jar, csrf) = csrf_token(jar);
     let view = Mailbox { title, party_heading, email: &email, csrf: &csrf, lines };
+    (jar, page(StatusCode::OK, &view)).into_response()
+}
+
+/// The drafts folder: each draft's subject (opened with its tenant's key), whom it answers.
+async fn drafts_page(state: &AppState, jar: CookieJar, email: &str) -> Response {
+    let rows = match drafts::list(&state.db, email).await {
+        Ok(r) => r,
+        Err(e) => return internal(e),
+    };
+    let mut lines = Vec::with_capacity(rows.len());
+    for d in rows {
+        let subject = match super::reply::unseal_draft(state, email, &d).await {
+            Ok(content) => content.subject,
+            Err(r) => return r,
+        };
+        lines.push(Line {
+            party: d.original_sender,
+            subject,
+            date: when(d.updated_at),
+            href: format!("/c/reply/{}?draft={}", d.link_token.unwrap_or_default(), d.id),
+            status: None,
+        });
+    }
+    let (jar, csrf) = csrf_token(jar);
+    let view = Mailbox { title: "Drafts", party_heading: "To", email, csrf: &csrf, lines };
     (jar, page(StatusCode::OK, &view)).into_response()
 }
 

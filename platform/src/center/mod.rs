@@ -174,7 +174,7 @@ async fn require_session(state: &AppState, jar: &CookieJar) -> Result<String, Re
     match signed_in(state, jar).await? {
         Some(email) => Ok(email),
         None if jar.get(SESSION_COOKIE).is_some() => {
-            let jar = jar.clone().remove(Cookie::build(SESSION_COOKIE).path("/"));
+            let jar = without_session(jar.clone());
             Err((jar, Redirect::to("/c/signin?ended=1")).into_response())
         }
         None => Err(Redirect::to("/c/signin").into_response()),
@@ -203,6 +203,12 @@ fn cookie(name: &'static str, value: String) -> Cookie<'static> {
         .same_site(SameSite::Strict)
         .path("/")
         .build()
+}
+
+/// The jar without the session cookie. The removal carries the attributes a `__Host-`
+/// cookie must have, or the browser would ignore it and keep the cookie.
+fn without_session(jar: CookieJar) -> CookieJar {
+    jar.remove(cookie(SESSION_COOKIE, String::new()))
 }
 
 /// The CSRF token of this browser (set now when it has none).

@@ -24,7 +24,7 @@ use crate::routes::messages::CreateMessage;
 use crate::state::AppState;
 use crate::store::messages::{self, Created, MessageRow, NewMessage};
 use crate::store::notifications::{self, Outgoing};
-use crate::store::{accounts, audit};
+use crate::store::{accounts, audit, drafts};
 
 /// Most bytes of attachments one reply carries.
 pub(super) const MAX_ATTACHMENT_BYTES: usize = 25 << 20;
@@ -45,6 +45,7 @@ struct Compose<'a> {
     text: &'a str,
     limit: String,
     problem: Option<&'a str>,
+    draft: Option<i64>,
 }
 
 impl<'a> Compose<'a> {
@@ -61,6 +62,7 @@ impl<'a> Compose<'a> {
             text: "",
             limit: human_size(MAX_ATTACHMENT_BYTES as u64),
             problem: None,
+            draft: None,
         }
     }
 
@@ -111,6 +113,67 @@ fn reply_subject(subject: &str) -> String {
 pub(super) struct ComposeQuery {
     #[serde(default)]
     all: Option<String>,
+    /// A saved draft to go on with.
+    #[serde(default)]
+    draft: Option<i64>,
+}
+
+/// What a draft keeps (sealed): what was typed.
+#[derive(serde::Serialize, Deserialize)]
+pub(super) struct DraftContent {
+    pub(super) subject: String,
+    text: String,
+    all: bool,
+}
+
+/// Opens `email`'s stored draft with its tenant's key.
+pub(super) async fn unseal_draft(
+    state: &AppState,
+    email: &str,
+    row: &drafts::DraftRow,
+) -> Result<DraftContent, Response> {
+    let key =
+        accounts::data_key(&state.db, &state.master, row.tenant_id).await.map_err(internal)?;
+    let plain =
+        key.open(&drafts::purpose(email, &row.in_reply_to), &row.sealed).map_err(internal)?;
+    serde_json::from_slice(&plain).map_err(internal)
+}
+
+/// `email`'s draft `id` answering `m`, opened; `None` if there is no such draft.
+async fn open_draft(
+    state: &AppState,
+    m: &MessageRow,
+    email: &str,
+    id: i64,
+) -> Result<Option<DraftContent>, Response> {
+    let Some(row) = drafts::get(&state.db, id, email).await.map_err(internal)? else {
+        return Ok(None);
+    };
+    if row.in_reply_to != m.id {
+        return Ok(None);
+    }
+    unseal_draft(state, email, &row).await.map(Some)
+}
+
+/// Saves what was typed as `email`'s draft answering `m` (a new one, or `posted.draft` again).
+async fn save_draft(
+    state: &AppState,
+    m: &MessageRow,
+    email: &str,
+    posted: &Posted,
+) -> Result<(), Response> {
+    let content = DraftContent {
+        subject: posted.subject.clone(),
+        text: posted.text.to_string(),
+        all: posted.all,
+    };
+    let json = Zeroizing::new(serde_json::to_vec(&content).map_err(internal)?);
+    let key = accounts::data_key(&state.db, &state.master, m.tenant_id).await.map_err(internal)?;
+    let sealed = key.seal(&drafts::purpose(email, &m.id), &json).map_err(internal)?;
+    match drafts::save(&state.db, posted.draft, email, &m.id, &sealed).await.map_err(internal)? {
+        Some(_) => Ok(()),
+        None => Err(super::not_found()),
+    }
 }
 
 /// The reply form, for a recipient of the message.
@@ -120,17 +183,29 @@ pub(super) async fn compose(
     Path(link): Path<String>,
     Query(q): Query<ComposeQuery>,
 ) -> Response {
-    let Reading { email, is_recipient, manifest, .. } = match for_reader(&state, &jar, &link).await
-    {
-        Ok(v) => v,
-        Err(r) => return r,
-    };
+    let Reading { m, email, is_recipient, manifest, .. } =
+        match for_reader(&state, &jar, &link).await {
+            Ok(v) => v,
+            Err(r) => return r,
+        };
     if !is_recipient {
         return Redirect::to(&format!("/c/read/{link}")).into_response();
     }
-    let all = q.all.as_deref() == Some("1");
+    let draft = match q.draft {
+        Some(id) => match open_draft(&state, &m, &email, id).await {
+            Ok(Some(d)) => Some((id, d)),
+            Ok(None) => return super::not_found(),
+            Err(r) => return r,
+        },
+        None => None,
+    };
+    let all = draft.as_ref().map_or(q.all.as_deref() == Some("1"), |(_, d)| d.all);
     let (jar, csrf) = csrf_token(jar);
-    let form = Compose::new(&link, &csrf, &manifest, &email, all);
+    let mut form = Compose::new(&link, &csrf, &manifest, &email, all);
+    if let Some((id, d)) = &draft {
+        form = form.typed(&d.subject, &d.text);
+        form.draft = Some(*id);
+    }
     (jar, page(StatusCode::OK, &form)).into_response()
 }
 
@@ -145,6 +220,10 @@ struct Upload {
 #[derive(Default)]
 struct Posted {
     csrf: String,
+    /// `send` (the default), `draft` (save it) or `discard` (delete the draft).
+    action: String,
+    /// The draft this form continues.
+    draft: Option<i64>,
     all: bool,
     subject: String,
     text: Zeroizing<String>,
@@ -187,6 +266,8 @@ async fn read_form(mut form: Multipart, posted: &mut Posted) -> Result<(), Refus
         let value = Zeroizing::new(field.text().await.map_err(|_| unreadable)?);
         match name.as_str() {
             "csrf" => posted.csrf = value.to_string(),
+            "action" => posted.action = value.to_string(),
+            "draft" => posted.draft = value.parse().ok(),
             "all" => posted.all = value.as_str() == "1",
             "subject" => {
                 posted.subject = value.chars().filter(|c| !c.is_control()).take(998).collect()
@@ -231,6 +312,24 @@ pub(super) async fn send(
             return page(StatusCode::BAD_REQUEST, &form);
         }
     };
+    match posted.action.as_str() {
+        "draft" => {
+            return match save_draft(&state, &m, &email, &posted).await {
+                Ok(()) => Redirect::to("/c/mail/drafts").into_response(),
+                Err(r) => r,
+            };
+        }
+        "discard" => {
+            if let Some(id) = posted.draft
+                && let Err(e) = drafts::delete(&state.db, id, &email).await
+            {
+                return internal(e);
+            }
+            return Redirect::to("/c/mail/drafts").into_response();
+        }
+        _ => {}
+    }
+    let draft = posted.draft;
     let (to, cc) = addressees(&manifest, &email, posted.all);
     let reply = match store_reply(&state, &m, &email, to, cc, posted).await {
         Ok(r) => r,
@@ -240,6 +339,9 @@ pub(super) async fn send(
         return internal(e);
     }
     let _ = messages::add_event(&state.db, &m.id, Some(&email), "replied").await;
+    if let Some(id) = draft {
+        let _ = drafts::delete(&state.db, id, &email).await; // sent: the draft has served
+    }
     Redirect::to("/c/mail/sent").into_response()
 }
 

@@ -4,6 +4,7 @@
 pub mod accounts;
 pub mod audit;
 pub mod center;
+pub mod drafts;
 pub mod mailbox;
 pub mod messages;
 pub mod notifications;
