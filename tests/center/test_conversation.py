@@ -225,3 +225,13 @@ def test_a_draft_keeps_a_reply_until_it_is_sent(center, page, tmp_path):
     assert page.is_visible("text=Re: Offer (counter)")
     page.goto(center.platform.base + "/c/mail/drafts")
     assert page.is_visible("text=No messages here."), "a sent draft leaves the drafts"
+
+    # A new message to the sender, not a reply.
+    page.goto(link.replace("/m/", "/c/read/"))
+    page.click("text=Write to the sender")
+    assert page.input_value("#subject") == "" and page.is_visible("text=New secure message")
+    page.fill("#subject", "Following up")
+    page.fill("#text", "MARKER-NEW a separate question")
+    page.click("text=Send securely")
+    page.wait_for_url("**/c/mail/sent")
+    assert page.is_visible("text=Following up")

@@ -1,5 +1,5 @@
 //! Secure replies written in the Message Center: to the sender (or to everyone the message
-//! went to, Bcc never included), with attachments. The platform seals the reply into an
+//! went to, Bcc never included) — or a new message to the sender — with attachments. The platform seals the reply into an
 //! envelope like any other — wrapped for its own key, the file key then kept under the
 //! tenant's data key — stores it in the conversation's tenant, and mails each recipient a
 //! notice with the link (no address and no content in it). The sender reads it in the Center.
@@ -39,6 +39,8 @@ struct Compose<'a> {
     link: &'a str,
     csrf: &'a str,
     all: bool,
+    /// A new message to the sender rather than a reply to this one.
+    fresh: bool,
     to: String,
     cc: String,
     subject: String,
@@ -49,16 +51,26 @@ struct Compose<'a> {
 }
 
 impl<'a> Compose<'a> {
-    /// An empty reply to `manifest`'s message from `me`.
-    fn new(link: &'a str, csrf: &'a str, manifest: &Manifest, me: &str, all: bool) -> Self {
+    /// An empty reply to `manifest`'s message from `me` (or, `fresh`, a new message to its
+    /// sender).
+    fn new(
+        link: &'a str,
+        csrf: &'a str,
+        manifest: &Manifest,
+        me: &str,
+        all: bool,
+        fresh: bool,
+    ) -> Self {
+        let all = all && !fresh;
         let (to, cc) = addressees(manifest, me, all);
         Compose {
             link,
             csrf,
             all,
+            fresh,
             to: to.join(", "),
             cc: cc.join(", "),
-            subject: reply_subject(&manifest.metadata.subject),
+            subject: if fresh { String::new() } else { reply_subject(&manifest.metadata.subject) },
             text: "",
             limit: human_size(MAX_ATTACHMENT_BYTES as u64),
             problem: None,
@@ -116,6 +128,9 @@ pub(super) struct ComposeQuery {
     /// A saved draft to go on with.
     #[serde(default)]
     draft: Option<i64>,
+    /// `1`: a new message to the sender, not a reply.
+    #[serde(default)]
+    new: Option<String>,
 }
 
 /// What a draft keeps (sealed): what was typed.
@@ -124,6 +139,8 @@ pub(super) struct DraftContent {
     pub(super) subject: String,
     text: String,
     all: bool,
+    #[serde(default)]
+    fresh: bool,
 }
 
 /// Opens `email`'s stored draft with its tenant's key.
@@ -166,6 +183,7 @@ async fn save_draft(
         subject: posted.subject.clone(),
         text: posted.text.to_string(),
         all: posted.all,
+        fresh: posted.fresh,
     };
     let json = Zeroizing::new(serde_json::to_vec(&content).map_err(internal)?);
     let key = accounts::data_key(&state.db, &state.master, m.tenant_id).await.map_err(internal)?;
@@ -200,8 +218,9 @@ pub(super) async fn compose(
         None => None,
     };
     let all = draft.as_ref().map_or(q.all.as_deref() == Some("1"), |(_, d)| d.all);
+    let fresh = draft.as_ref().map_or(q.new.as_deref() == Some("1"), |(_, d)| d.fresh);
     let (jar, csrf) = csrf_token(jar);
-    let mut form = Compose::new(&link, &csrf, &manifest, &email, all);
+    let mut form = Compose::new(&link, &csrf, &manifest, &email, all, fresh);
     if let Some((id, d)) = &draft {
         form = form.typed(&d.subject, &d.text);
         form.draft = Some(*id);
@@ -225,6 +244,7 @@ struct Posted {
     /// The draft this form continues.
     draft: Option<i64>,
     all: bool,
+    fresh: bool,
     subject: String,
     text: Zeroizing<String>,
     files: Vec<Upload>,
@@ -269,6 +289,7 @@ async fn read_form(mut form: Multipart, posted: &mut Posted) -> Result<(), Refus
             "action" => posted.action = value.to_string(),
             "draft" => posted.draft = value.parse().ok(),
             "all" => posted.all = value.as_str() == "1",
+            "fresh" => posted.fresh = value.as_str() == "1",
             "subject" => {
                 posted.subject = value.chars().filter(|c| !c.is_control()).take(998).collect()
             }
@@ -306,7 +327,7 @@ pub(super) async fn send(
         Ok(()) => {}
         Err(problem) => {
             // What was typed stays; only the files must be chosen again.
-            let form = Compose::new(&link, &csrf, &manifest, &email, posted.all)
+            let form = Compose::new(&link, &csrf, &manifest, &email, posted.all, posted.fresh)
                 .typed(&posted.subject, &posted.text)
                 .refused(problem);
             return page(StatusCode::BAD_REQUEST, &form);
@@ -329,8 +350,8 @@ pub(super) async fn send(
         }
         _ => {}
     }
-    let draft = posted.draft;
-    let (to, cc) = addressees(&manifest, &email, posted.all);
+    let (draft, fresh) = (posted.draft, posted.fresh);
+    let (to, cc) = addressees(&manifest, &email, posted.all && !fresh);
     let reply = match store_reply(&state, &m, &email, to, cc, posted).await {
         Ok(r) => r,
         Err(r) => return r,
@@ -338,7 +359,9 @@ pub(super) async fn send(
     if let Err(e) = notify(&state, &reply).await {
         return internal(e);
     }
-    let _ = messages::add_event(&state.db, &m.id, Some(&email), "replied").await;
+    if !fresh {
+        let _ = messages::add_event(&state.db, &m.id, Some(&email), "replied").await;
+    }
     if let Some(id) = draft {
         let _ = drafts::delete(&state.db, id, &email).await; // sent: the draft has served
     }
@@ -356,11 +379,12 @@ async fn store_reply(
 ) -> Result<MessageRow, Response> {
     let id = MessageId::random().map_err(internal)?;
     let id_text = id.to_string();
-    let subject = if posted.subject.trim().is_empty() {
+    let subject = if posted.subject.trim().is_empty() && !posted.fresh {
         reply_subject(&original.subject)
     } else {
         posted.subject.clone()
     };
+    let posted_fresh = posted.fresh;
     let date = humantime::format_rfc3339_seconds(std::time::SystemTime::now()).to_string();
     let metadata = Metadata {
         from: from.to_string(),
@@ -419,7 +443,7 @@ async fn store_reply(
         slip: &slip_json,
         recipients: &recipients,
         expires_at: None,
-        in_reply_to: Some(&original.id),
+        in_reply_to: (!posted_fresh).then_some(original.id.as_str()),
     };
     let created = audit::Entry {
         tenant: Some(original.tenant_id),
