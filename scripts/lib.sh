@@ -126,3 +126,17 @@ ensure_thunderbird_140() {
     rm -rf "$tmp"
     [ -x "$THUNDERBIRD_140" ]
 }
+
+# ensure_node_package NAME@VERSION: installs an npm package into target/node-tools (once).
+NODE_TOOLS="target/node-tools"
+ensure_node_package() {
+    local name="${1%@*}"
+    if [ -e "$NODE_TOOLS/node_modules/$name/package.json" ] \
+        && grep -q "\"version\": \"${1##*@}\"" "$NODE_TOOLS/node_modules/$name/package.json"; then
+        return 0
+    fi
+    # Node.js may come from elsewhere than Debian (then its npm is not a Debian package).
+    command -v npm >/dev/null 2>&1 || apt_install nodejs npm || return 1
+    mkdir -p "$NODE_TOOLS"
+    npm install --silent --no-audit --no-fund --prefix "$NODE_TOOLS" "$1"
+}
