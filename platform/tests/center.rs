@@ -15,20 +15,34 @@ use support::{Server, Sink, client, free_port, test_database, wait_for};
 
 const SENDER: &str = "admin@sealpost.localhost";
 
-/// A finalised message from the bootstrap admin to bob (and carol in Bcc); its link and id.
+/// A finalised message from the bootstrap admin to bob (and carol in Bcc); its link, id and
+/// the sender's token.
 async fn send_message(
     base: &str,
     http: &reqwest::Client,
     password: &str,
 ) -> (String, String, String) {
     let token = support::sign_in(http, base, SENDER, password).await;
+    let (link, id) = send_as(base, http, &token, SENDER, "Quarterly figures").await;
+    (link, id, token)
+}
+
+/// A finalised message from `from` (signed in with `token`) to bob and carol (Bcc), with
+/// `subject`; its link and id.
+async fn send_as(
+    base: &str,
+    http: &reqwest::Client,
+    token: &str,
+    from: &str,
+    subject: &str,
+) -> (String, String) {
     let key = support::platform_key(http, base).await;
     let id = MessageId::random().expect("id");
     let mut manifest = Manifest::new(
         Metadata {
-            from: SENDER.into(),
+            from: from.into(),
             to: vec!["bob@outside.example".into()],
-            subject: "Quarterly figures".into(),
+            subject: subject.into(),
             date: "2026-11-22T10:00:00Z".into(),
             ..Metadata::default()
         },
@@ -51,10 +65,10 @@ async fn send_message(
         .seal_to_vec(&[&json, &attachment])
         .expect("seal");
     let slip = json!({"id": id.to_string(), "to": ["bob@outside.example"], "bcc": ["carol@acme.example"],
-                      "subject": "Quarterly figures", "envelope_size": envelope.len()});
+                      "subject": subject, "envelope_size": envelope.len()});
     let r = http
         .post(format!("{base}/api/v1/messages"))
-        .bearer_auth(&token)
+        .bearer_auth(token)
         .json(&slip)
         .send()
         .await
@@ -62,7 +76,7 @@ async fn send_message(
     assert_eq!(r.status(), StatusCode::CREATED);
     let r = http
         .patch(format!("{base}/api/v1/messages/{id}/envelope"))
-        .bearer_auth(&token)
+        .bearer_auth(token)
         .header("Upload-Offset", "0")
         .body(envelope)
         .send()
@@ -71,7 +85,7 @@ async fn send_message(
     assert_eq!(r.status(), StatusCode::OK);
     let done: Value = http
         .post(format!("{base}/api/v1/messages/{id}/finalise"))
-        .bearer_auth(&token)
+        .bearer_auth(token)
         .send()
         .await
         .expect("finalise")
@@ -79,7 +93,7 @@ async fn send_message(
         .await
         .expect("json");
     let link = done["link"].as_str().expect("link").to_string();
-    (link, id.to_string(), token)
+    (link, id.to_string())
 }
 
 /// The attachment: 5 MB that cross several chunks and two read windows.
@@ -504,4 +518,52 @@ async fn when_the_platform_sends_the_notices_each_recipient_gets_a_personal_link
         .filter(|e| e["kind"] == "notified")
         .count();
     assert_eq!(notified, 2, "{slip}");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_recipients_inbox_holds_messages_from_every_tenant_and_nothing_else() {
+    let dir = tempfile::tempdir().expect("tmp");
+    let data = dir.path().join("data");
+    let database = test_database(&data).await;
+    let smtp_port = free_port();
+    let sink = Sink::start(smtp_port, &dir.path().join("sink"));
+    let server = Server::start(&data, &database, Some(smtp_port));
+    let base = format!("https://127.0.0.1:{}", server.port);
+    let api = client(&data, false);
+    let password = server.bootstrap_password.clone().expect("first start");
+    let admin = |args: &[&str]| support::admin(&data, &database, args);
+    admin(&["create-tenant", "--name", "globex", "--domain", "globex.example"]);
+    admin(&["create-user", "--tenant", "globex", "--email", "gina@globex.example"]);
+    let gina = admin(&["create-token", "--email", "gina@globex.example"]).trim().to_string();
+
+    // Bob gets one message from each tenant.
+    let (link, _, _) = send_message(&base, &api, &password).await;
+    send_as(&base, &api, &gina, "gina@globex.example", "MARKER-GLOBEX proposal").await;
+
+    // Bob proves his mailbox through the first link and finds both in his inbox.
+    let opaque = link.rsplit('/').next().expect("token").to_string();
+    let browser = client(&data, true);
+    let open = browser.get(format!("{base}/c/open/{opaque}")).send().await.expect("open");
+    let token = csrf(&open.text().await.expect("page"));
+    browser
+        .post(format!("{base}/m/{opaque}/code"))
+        .form(&[("csrf", token.as_str()), ("email", "bob@outside.example")])
+        .send()
+        .await
+        .expect("code");
+    let code = code_mailed_to(&sink, "bob@outside.example", 1);
+    browser
+        .post(format!("{base}/m/{opaque}/verify"))
+        .form(&[("csrf", token.as_str()), ("email", "bob@outside.example"), ("code", &code)])
+        .send()
+        .await
+        .expect("verify");
+    let inbox = browser.get(format!("{base}/c/mail/inbox")).send().await.expect("inbox");
+    let inbox = inbox.text().await.expect("page");
+    assert!(inbox.contains("Quarterly figures") && inbox.contains("MARKER-GLOBEX proposal"));
+    assert!(inbox.contains(SENDER) && inbox.contains("gina@globex.example"));
+
+    // What bob received is not what he sent.
+    let sent = browser.get(format!("{base}/c/mail/sent")).send().await.expect("sent");
+    assert!(!sent.text().await.expect("page").contains("MARKER-GLOBEX"), "bob sent nothing");
 }
