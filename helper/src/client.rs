@@ -408,6 +408,17 @@ impl PlatformClient {
         self.retrying(|| self.json(self.request(Method::POST, &path))).await
     }
 
+    /// Sets the message's unlock code: recipients must also give it (passed on out of band)
+    /// before they can read. Set before finalising, so no recipient can open it without.
+    pub async fn set_unlock_code(&self, id: &str, code: &str) -> Result<()> {
+        let path = format!("/api/v1/messages/{id}/unlock-code");
+        let body = serde_json::json!({ "code": code });
+        self.retrying(|| async {
+            self.send(self.request(Method::PUT, &path).json(&body)).await.map(drop)
+        })
+        .await
+    }
+
     /// Tells the platform the mail client sent the stub.
     pub async fn mark_sent(&self, id: &str) -> Result<()> {
         let path = format!("/api/v1/messages/{id}/sent");

@@ -317,7 +317,7 @@ async fn finish_and_deliver(
             out.send(protocol::progress(id, "uploading", done, total));
         }
     };
-    let finalised = deliver(prepared, &sealed, &progress, cancel).await?;
+    let finalised = deliver(prepared, &sealed, None, &progress, cancel).await?;
     Ok(json!({
         "message_id": finalised.id,
         "link": finalised.link,

@@ -66,6 +66,11 @@ enum Command {
         /// Print the result as JSON.
         #[arg(long)]
         json: bool,
+        /// An unlock code recipients must also give (4 to 64 characters; pass it on by phone
+        /// or in person, never by mail). Prefer the environment variable: arguments are
+        /// visible to other users of this computer.
+        #[arg(long, env = "SEALPOST_UNLOCK_CODE", hide_env_values = true)]
+        unlock_code: Option<String>,
     },
     /// Register the helper with Thunderbird.
     Install {
@@ -185,7 +190,7 @@ async fn run(command: Command, ctx: Result<Context>) -> Result<()> {
             }
             Ok(())
         }
-        Command::Send { file, stdin, json } => {
+        Command::Send { file, stdin, json, unlock_code } => {
             let ctx = ctx?;
             let source = match (file, stdin) {
                 (None, true) => Source::Memory(read_stdin_message()?),
@@ -197,7 +202,14 @@ async fn run(command: Command, ctx: Result<Context>) -> Result<()> {
                     ));
                 }
             };
-            let f = send_message(&ctx, source).await?;
+            if let Some(code) = &unlock_code
+                && !(4..=64).contains(&code.trim().chars().count())
+            {
+                return Err(HelperError::BadRequest(
+                    "the unlock code must have 4 to 64 characters".into(),
+                ));
+            }
+            let f = send_message(&ctx, source, unlock_code.as_deref().map(str::trim)).await?;
             if json {
                 println!("{}", serde_json::to_string_pretty(&f).expect("serialisable"));
             } else {
@@ -251,7 +263,11 @@ impl Source {
 
 /// `send`: read the message twice — sizes and hashes, then the bytes — while the platform is
 /// asked for keys during the first read and the envelope is uploaded during the second.
-async fn send_message(ctx: &Context, source: Source) -> Result<Finalised> {
+async fn send_message(
+    ctx: &Context,
+    source: Source,
+    unlock_code: Option<&str>,
+) -> Result<Finalised> {
     let started = std::time::Instant::now();
     let source = std::sync::Arc::new(source);
     let s = source.clone();
@@ -290,7 +306,7 @@ async fn send_message(ctx: &Context, source: Source) -> Result<Finalised> {
     let bar = progress_bar(envelope.len(), "sending");
     let b = bar.clone();
     let progress = move |done: u64, _total: u64| b.set_position(done);
-    let delivered = send::deliver(&prepared, &envelope, &progress, &cancel).await;
+    let delivered = send::deliver(&prepared, &envelope, unlock_code, &progress, &cancel).await;
     if delivered.is_err() {
         cancel.cancel();
         envelope.abandon("the upload stopped");

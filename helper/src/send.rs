@@ -74,6 +74,7 @@ pub async fn prepare(ctx: &Context, details: &MessageDetails) -> Result<Prepared
 pub async fn deliver(
     prepared: &Prepared,
     sealed: &SealedEnvelope,
+    unlock_code: Option<&str>,
     progress: Progress<'_>,
     cancel: &CancellationToken,
 ) -> Result<Finalised> {
@@ -95,6 +96,9 @@ pub async fn deliver(
         envelope_size: sealed.len(),
     };
     let status = prepared.client.create_message(&slip).await?;
+    if let Some(code) = unlock_code {
+        prepared.client.set_unlock_code(&id, code).await?;
+    }
     prepared.client.upload(sealed, status.received, progress, cancel).await?;
     if cancel.is_cancelled() {
         return Err(HelperError::Cancelled);

@@ -386,3 +386,31 @@ fn signing_in_with_a_second_factor() {
     assert!(out.status.success(), "{}", text(&out).1);
     assert!(text(&desk.run(&["status"], "")).0.contains("valid"));
 }
+
+#[test]
+fn an_unlock_code_is_set_before_the_message_is_final() {
+    require_secret_service();
+    let platform = Platform::start();
+    let desk = Desk::new(&platform);
+    desk.login(&platform);
+    let err = error_of(&desk.run(&["send", samples::ALTERNATIVE, "--unlock-code", "123"], ""));
+    assert!(err.contains("4 to 64 characters"), "{err}");
+    assert!(platform.stored_envelopes().is_empty(), "nothing was sent");
+
+    let out =
+        desk.run(&["send", samples::ALTERNATIVE, "--json", "--unlock-code", "blue heron 42"], "");
+    assert!(out.status.success(), "{}", text(&out).1);
+    let sent: Value = serde_json::from_str(&text(&out).0).expect("JSON");
+    let token = Keychain::native()
+        .get(&format!("device-token:{ALICE}@{}", platform.base))
+        .expect("keychain")
+        .expect("token");
+    let slip = std::process::Command::new("curl")
+        .args(["-sS", "--cacert", platform.cert().to_str().expect("utf-8"), "-H"])
+        .arg(format!("Authorization: Bearer {}", String::from_utf8_lossy(&token)))
+        .arg(format!("{}/api/v1/messages/{}", platform.base, sent["id"].as_str().expect("id")))
+        .output()
+        .expect("curl");
+    let slip: Value = serde_json::from_slice(&slip.stdout).expect("slip");
+    assert_eq!(slip["unlock_code"], true, "{slip}");
+}

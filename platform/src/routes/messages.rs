@@ -553,6 +553,7 @@ fn summary(m: &MessageRow) -> Value {
         "finalised_at": m.finalised_at,
         "expires_at": m.expires_at,
         "recalled_at": m.recalled_at,
+        "unlock_code": m.unlock_hash.is_some(),
     })
 }
 
