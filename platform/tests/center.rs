@@ -562,6 +562,15 @@ async fn a_recipients_inbox_holds_messages_from_every_tenant_and_nothing_else() 
     let inbox = inbox.text().await.expect("page");
     assert!(inbox.contains("Quarterly figures") && inbox.contains("MARKER-GLOBEX proposal"));
     assert!(inbox.contains(SENDER) && inbox.contains("gina@globex.example"));
+    let page = |before: i64| {
+        let (browser, base) = (browser.clone(), base.clone());
+        async move {
+            let r = browser.get(format!("{base}/c/mail/inbox?before={before}")).send().await;
+            r.expect("inbox").text().await.expect("page")
+        }
+    };
+    assert!(page(1).await.contains("No messages here."), "nothing older than 1970");
+    assert!(page(i64::MAX).await.contains("MARKER-GLOBEX"), "a page before the end of time");
 
     // What bob received is not what he sent.
     let sent = browser.get(format!("{base}/c/mail/sent")).send().await.expect("sent");

@@ -3,7 +3,7 @@
 //! a message, and recalling one they sent.
 
 use askama::Template;
-use axum::extract::{Form, Path, State};
+use axum::extract::{Form, Path, Query, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
 use axum_extra::extract::cookie::CookieJar;
@@ -34,12 +34,22 @@ struct Mailbox<'a> {
     email: &'a str,
     csrf: &'a str,
     lines: Vec<Line>,
+    /// The next page of older messages, when there may be one.
+    older: Option<String>,
+}
+
+#[derive(Deserialize)]
+pub(super) struct Page {
+    /// The next page: messages created before this time (ms).
+    #[serde(default)]
+    before: Option<i64>,
 }
 
 pub(super) async fn folder(
     State(state): State<AppState>,
     jar: CookieJar,
     Path(folder): Path<String>,
+    Query(page_at): Query<Page>,
 ) -> Response {
     let email = match require_session(&state, &jar).await {
         Ok(e) => e,
@@ -51,11 +61,16 @@ pub(super) async fn folder(
     let Some(folder) = Folder::parse(&folder) else {
         return not_found();
     };
-    let rows = match mailbox::list(&state.db, &email, folder).await {
+    let rows = match mailbox::list(&state.db, &email, folder, page_at.before).await {
         Ok(r) => r,
         Err(e) => return internal(e),
     };
     let now = now_ms();
+    let older = (rows.len() as i64 == mailbox::PAGE)
+        .then(|| {
+            rows.last().map(|m| format!("/c/mail/{}?before={}", folder.as_str(), m.created_at))
+        })
+        .flatten();
     let mut lines = Vec::with_capacity(rows.len());
     for m in rows {
         let party = if folder == Folder::Sent {
@@ -87,7 +102,7 @@ pub(super) async fn folder(
         Folder::Archive => ("Archive", "From"),
     };
     let (jar, csrf) = csrf_token(jar);
-    let view = Mailbox { title, party_heading, email: &email, csrf: &csrf, lines };
+    let view = Mailbox { title, party_heading, email: &email, csrf: &csrf, lines, older };
     (jar, page(StatusCode::OK, &view)).into_response()
 }
 
@@ -112,7 +127,8 @@ async fn drafts_page(state: &AppState, jar: CookieJar, email: &str) -> Response 
         });
     }
     let (jar, csrf) = csrf_token(jar);
-    let view = Mailbox { title: "Drafts", party_heading: "To", email, csrf: &csrf, lines };
+    let view =
+        Mailbox { title: "Drafts", party_heading: "To", email, csrf: &csrf, lines, older: None };
     (jar, page(StatusCode::OK, &view)).into_response()
 }
 

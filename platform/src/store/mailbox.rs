@@ -34,39 +34,47 @@ impl Folder {
 }
 
 /// Most messages a folder page lists.
-pub const PAGE: i64 = 200;
+pub const PAGE: i64 = 50;
 
-/// The messages in `email`'s `folder`, newest first.
-pub async fn list(db: &Db, email: &str, folder: Folder) -> Result<Vec<MessageRow>, StoreError> {
-    let rows = match folder {
-        Folder::Sent => {
-            sqlx::query_as(concat!(
+/// A page of the messages in `email`'s `folder`, newest first: those created before `before`
+/// (ms), if given.
+pub async fn list(
+    db: &Db,
+    email: &str,
+    folder: Folder,
+    before: Option<i64>,
+) -> Result<Vec<MessageRow>, StoreError> {
+    let before = before.unwrap_or(i64::MAX);
+    let rows =
+        match folder {
+            Folder::Sent => sqlx::query_as(concat!(
                 "SELECT ",
                 message_columns!(),
-                " FROM messages WHERE sender_email = $1 AND state = 'final' \
-                 ORDER BY created_at DESC LIMIT $2"
+                " FROM messages WHERE sender_email = $1 AND state = 'final' AND created_at < $2 \
+                 ORDER BY created_at DESC LIMIT $3"
             ))
             .bind(email)
+            .bind(before)
             .bind(PAGE)
             .fetch_all(&db.pool)
-            .await?
-        }
-        Folder::Inbox | Folder::Archive => {
-            sqlx::query_as(concat!(
-                "SELECT ",
-                message_columns!(),
-                " FROM messages m JOIN message_recipients r ON r.message_id = m.id \
+            .await?,
+            Folder::Inbox | Folder::Archive => {
+                sqlx::query_as(concat!(
+                    "SELECT ",
+                    message_columns!(),
+                    " FROM messages m JOIN message_recipients r ON r.message_id = m.id \
                  LEFT JOIN mailbox_entries e ON e.message_id = m.id AND e.email = r.email \
                  WHERE r.email = $1 AND m.state = 'final' AND COALESCE(e.folder, 'inbox') = $2 \
-                 ORDER BY m.created_at DESC LIMIT $3"
-            ))
-            .bind(email)
-            .bind(folder.as_str())
-            .bind(PAGE)
-            .fetch_all(&db.pool)
-            .await?
-        }
-    };
+                 AND m.created_at < $3 ORDER BY m.created_at DESC LIMIT $4"
+                ))
+                .bind(email)
+                .bind(folder.as_str())
+                .bind(before)
+                .bind(PAGE)
+                .fetch_all(&db.pool)
+                .await?
+            }
+        };
     Ok(rows)
 }
 
