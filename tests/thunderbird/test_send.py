@@ -253,7 +253,11 @@ def test_when_the_platform_sends_the_notices_nothing_leaves_thunderbird(world):
     world.platform.set_policy(notification_mode="platform_sends")
     second = "erin@else.example"
     try:
+        if not world.thunderbird.sent_folder():
+            # An account that has sent before has a Sent folder (the copy goes there).
+            compose_and_send(world, to=[INSIDE], subject="Hello", text="first mail")
         before = world.sink.count()
+        sent_before = world.thunderbird.sent_folder().count(b"X-Sealpost-Message-Id")
         tab, button, result = compose_and_send(
             world, to=[OUTSIDE, second], subject="Board minutes", text="MARKER-BOARD minutes")
         assert button["label"] == "Secure: required"
@@ -271,6 +275,11 @@ def test_when_the_platform_sends_the_notices_nothing_leaves_thunderbird(world):
         assert len(links) == 2, "a personal link each"
         wait_until("the compose window to close",
                    lambda: not world.control.try_call("button", tab=tab).get("ok"), 15)
+        # The Sent folder keeps the stub as the sender's record, never the message.
+        sent = wait_until("the stub in the Sent folder",
+                          lambda: (s := world.thunderbird.sent_folder()) and b"MARKER-BOARD" not in s
+                          and s.count(b"X-Sealpost-Message-Id") > sent_before and s, 30)
+        assert b"MARKER-BOARD" not in sent
     finally:
         world.platform.set_policy(notification_mode="sender_smtp")
 

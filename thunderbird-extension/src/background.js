@@ -9,6 +9,7 @@ import { Helper } from "./helper.js";
 import { StubOpener } from "./display.js";
 import { candidate, sealpostHeader } from "./message.js";
 import { Cancellation, secure } from "./send.js";
+import { keepInSent } from "./sentcopy.js";
 import { Toggles } from "./toggle.js";
 import { describeError, describeReasons } from "./words.js";
 
@@ -79,7 +80,7 @@ async function onBeforeSend(tab, details) {
       await browser.compose.removeAttachment(tab.id, id);
     }
     if (result.notifiedByPlatform) {
-      return await deliveredByPlatform(tab, result);
+      return await deliveredByPlatform(tab, result, details);
     }
     sending.set(tab.id, { messageId: result.messageId, changes: result.changes });
     await toggles.show(tab.id, "locked.svg", t("toggleLabelSent"), t("toggleTitleSent"));
@@ -97,10 +98,18 @@ async function onBeforeSend(tab, details) {
 /**
  * The platform mailed every recipient their own link (the tenant's "platform sends" mode):
  * nothing leaves this window. It is turned into the stub first (so not even a draft saved on
- * closing holds the message), the user is told, and the window closes.
+ * closing holds the message), the stub is kept in the Sent folder as the sender's record, the
+ * user is told, and the window closes.
  */
-async function deliveredByPlatform(tab, result) {
+async function deliveredByPlatform(tab, result, details) {
   await browser.compose.setComposeDetails(tab.id, result.changes);
+  const kept = await keepInSent(details, result.messageId, result.stub).catch(e => {
+    console.warn(`sealpost: could not keep a copy in Sent: ${e}`);
+    return true;
+  });
+  if (!kept) {
+    console.warn("sealpost: the account has no Sent folder yet; no copy was kept");
+  }
   await toggles.show(tab.id, "locked.svg", t("toggleLabelSent"), t("toggleTitleSent"));
   await notify(t("sentSecureTitle"), t("sentByPlatform")).catch(() => {});
   // After Thunderbird has taken the cancelled send back.

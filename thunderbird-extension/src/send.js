@@ -107,6 +107,7 @@ export async function secure(helper, tabId, details, progress, cancellation) {
       changes: stubDetails(details, done),
       // The tenant has the platform mail each recipient their own link: send nothing.
       notifiedByPlatform: done.notified_by_platform === true,
+      stub: done.stub,
     };
   } catch (e) {
     // Stop the helper's side too; it uploads nothing more and finalises nothing.
