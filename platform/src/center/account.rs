@@ -12,17 +12,16 @@ use serde::Deserialize;
 use zeroize::Zeroizing;
 
 use super::first_contact::{
-    SignInRequest, WRONG_TOTP, check_sign_in, client, password_problem, second_factor,
+    SignInRequest, WRONG_TOTP, check_sign_in, password_problem, second_factor,
 };
 use super::{
-    SESSION_COOKIE, csrf_ok, csrf_token, forbidden, internal, notice, page, signed_in,
-    start_session, too_many, without_session,
+    CsrfOnly, SESSION_COOKIE, anonymous_post_refusal, csrf_ok, csrf_token, forbidden, internal,
+    mail_code, notice, page, signed_in, start_session, without_session,
 };
 use crate::domain::EmailAddress;
 use crate::state::AppState;
 use crate::store::audit;
 use crate::store::center::{self, CodeScope};
-use crate::store::notifications::{self, Outgoing};
 
 const INBOX: &str = "/c/mail/inbox";
 
@@ -64,24 +63,6 @@ pub(super) async fn sign_in_page(
     (jar, page(StatusCode::OK, &SignIn { csrf: &csrf, problem })).into_response()
 }
 
-/// Checks the CSRF token and the per-client limit every form of this module is under: the
-/// refusal, if any.
-fn refusal(
-    state: &AppState,
-    peer: SocketAddr,
-    headers: &HeaderMap,
-    jar: &CookieJar,
-    csrf: &str,
-) -> Option<Response> {
-    if !csrf_ok(jar, csrf) {
-        return Some(forbidden());
-    }
-    if state.login_limiter.check(client(state, peer, headers)).is_err() {
-        return Some(too_many());
-    }
-    None
-}
-
 pub(super) async fn sign_in(
     State(state): State<AppState>,
     ConnectInfo(peer): ConnectInfo<SocketAddr>,
@@ -89,7 +70,7 @@ pub(super) async fn sign_in(
     jar: CookieJar,
     Form(req): Form<SignInRequest>,
 ) -> Response {
-    if let Some(r) = refusal(&state, peer, &headers, &jar, &req.csrf) {
+    if let Some(r) = anonymous_post_refusal(&state, peer, &headers, &jar, &req.csrf) {
         return r;
     }
     let csrf = req.csrf.clone();
@@ -99,11 +80,6 @@ pub(super) async fn sign_in(
         Ok(email) => start_session(&state, jar, None, &email, INBOX).await,
         Err(r) => r,
     }
-}
-
-#[derive(Deserialize)]
-pub(super) struct CsrfOnly {
-    csrf: String,
 }
 
 pub(super) async fn sign_out(
@@ -144,7 +120,7 @@ pub(super) async fn send_reset_code(
     jar: CookieJar,
     Form(req): Form<ResetRequest>,
 ) -> Response {
-    if let Some(r) = refusal(&state, peer, &headers, &jar, &req.csrf) {
+    if let Some(r) = anonymous_post_refusal(&state, peer, &headers, &jar, &req.csrf) {
         return r;
     }
     let Ok(email) = EmailAddress::parse(&req.email) else {
@@ -153,29 +129,16 @@ pub(super) async fn send_reset_code(
     };
     let email = email.to_string();
     match center::has_password(&state.db, &email).await {
-        Ok(true) => match center::new_code(&state.db, CodeScope::PasswordReset, &email).await {
-            Ok(Some(code)) => {
-                let mail = Outgoing {
-                    key: crate::secrets::random_id(),
-                    tenant_id: None,
-                    kind: "password_reset".into(),
-                    recipient: email.clone(),
-                    subject: "Your Sealpost password reset code".into(),
-                    text: format!(
-                        "Your code to choose a new Secure Message Center password: {}\n\n\
-                         It is valid for 10 minutes. If you did not ask for it, ignore this \
-                         mail: your password stays as it is.\n",
-                        code.as_str()
-                    ),
-                    html: None,
-                };
-                if let Err(e) = notifications::enqueue(&state.db, &mail).await {
-                    return internal(e);
-                }
+        Ok(true) => {
+            let mail = (
+                "password_reset",
+                "Your Sealpost password reset code",
+                "choose a new Secure Message Center password",
+            );
+            if let Err(r) = mail_code(&state, CodeScope::PasswordReset, &email, None, mail).await {
+                return r;
             }
-            Ok(None) => return too_many(),
-            Err(e) => return internal(e),
-        },
+        }
         Ok(false) => {}
         Err(e) => return internal(e),
     }
@@ -200,7 +163,7 @@ pub(super) async fn reset_password(
     jar: CookieJar,
     Form(req): Form<NewPasswordRequest>,
 ) -> Response {
-    if let Some(r) = refusal(&state, peer, &headers, &jar, &req.csrf) {
+    if let Some(r) = anonymous_post_refusal(&state, peer, &headers, &jar, &req.csrf) {
         return r;
     }
     let Ok(email) = EmailAddress::parse(&req.email) else {

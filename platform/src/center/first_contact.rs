@@ -12,13 +12,12 @@ use serde::Deserialize;
 use zeroize::Zeroizing;
 
 use super::{
-    csrf_ok, csrf_token, forbidden, internal, is_recipient, linked, may_read, not_found, notice,
-    page, signed_in, start_session, too_many,
+    anonymous_post_refusal, csrf_ok, csrf_token, forbidden, internal, is_recipient, linked,
+    mail_code, may_read, not_found, notice, page, signed_in, start_session,
 };
 use crate::domain::EmailAddress;
 use crate::state::AppState;
 use crate::store::messages::MessageRow;
-use crate::store::notifications::{self, Outgoing};
 use crate::store::{audit, center, totp};
 
 #[derive(Template)]
@@ -63,11 +62,8 @@ pub(super) async fn first_contact_post(
     link: &str,
     csrf: &str,
 ) -> Result<MessageRow, Response> {
-    if !csrf_ok(jar, csrf) {
-        return Err(forbidden());
-    }
-    if state.login_limiter.check(client(state, peer, headers)).is_err() {
-        return Err(too_many());
+    if let Some(refusal) = anonymous_post_refusal(state, peer, headers, jar, csrf) {
+        return Err(refusal);
     }
     linked(state, link).await
 }
@@ -108,11 +104,6 @@ pub(super) struct CodeRequest {
     email: String,
 }
 
-pub(super) fn client(state: &AppState, peer: SocketAddr, headers: &HeaderMap) -> std::net::IpAddr {
-    let forwarded = headers.get("x-forwarded-for").and_then(|v| v.to_str().ok());
-    crate::ratelimit::client_ip(peer.ip(), forwarded, &state.settings.trusted_proxies)
-}
-
 pub(super) async fn send_code(
     State(state): State<AppState>,
     ConnectInfo(peer): ConnectInfo<SocketAddr>,
@@ -136,27 +127,10 @@ pub(super) async fn send_code(
     // The same page whether or not the address received the message: it tells no one who did.
     match is_recipient(&state, &m, &email).await {
         Ok(true) => {
-            match center::new_code(&state.db, center::CodeScope::Message(&m.id), &email).await {
-                Ok(Some(code)) => {
-                    let mail = Outgoing {
-                        key: crate::secrets::random_id(),
-                        tenant_id: Some(m.tenant_id),
-                        kind: "one_time_code".into(),
-                        recipient: email.clone(),
-                        subject: "Your Sealpost code".into(),
-                        text: format!(
-                            "Your code to open a secure message: {}\n\nIt is valid for 10 minutes. \
-                         If you did not ask for it, ignore this mail.\n",
-                            code.as_str()
-                        ),
-                        html: None,
-                    };
-                    if let Err(e) = notifications::enqueue(&state.db, &mail).await {
-                        return internal(e);
-                    }
-                }
-                Ok(None) => return too_many(),
-                Err(e) => return internal(e),
+            let mail = ("one_time_code", "Your Sealpost code", "open a secure message");
+            let scope = center::CodeScope::Message(&m.id);
+            if let Err(r) = mail_code(&state, scope, &email, Some(m.tenant_id), mail).await {
+                return r;
             }
         }
         Ok(false) => {}

@@ -10,8 +10,8 @@ use axum_extra::extract::cookie::CookieJar;
 use serde::Deserialize;
 
 use super::{
-    csrf_ok, csrf_token, forbidden, internal, is_recipient, linked, not_found, page,
-    require_session, when,
+    CsrfOnly, csrf_token, internal, is_recipient, linked, not_found, page, require_session,
+    signed_in_post, when,
 };
 use crate::db::now_ms;
 use crate::state::AppState;
@@ -146,10 +146,7 @@ pub(super) async fn file(
     Path(link): Path<String>,
     Form(req): Form<FileRequest>,
 ) -> Response {
-    if !csrf_ok(&jar, &req.csrf) {
-        return forbidden();
-    }
-    let email = match require_session(&state, &jar).await {
+    let email = match signed_in_post(&state, &jar, &req.csrf).await {
         Ok(e) => e,
         Err(r) => return r,
     };
@@ -174,22 +171,14 @@ pub(super) async fn file(
     Redirect::to(&next).into_response()
 }
 
-#[derive(Deserialize)]
-pub(super) struct RecallRequest {
-    csrf: String,
-}
-
 /// The sender recalls a message from the Center: nobody can open it from now on.
 pub(super) async fn recall(
     State(state): State<AppState>,
     jar: CookieJar,
     Path(link): Path<String>,
-    Form(req): Form<RecallRequest>,
+    Form(req): Form<CsrfOnly>,
 ) -> Response {
-    if !csrf_ok(&jar, &req.csrf) {
-        return forbidden();
-    }
-    let email = match require_session(&state, &jar).await {
+    let email = match signed_in_post(&state, &jar, &req.csrf).await {
         Ok(e) => e,
         Err(r) => return r,
     };

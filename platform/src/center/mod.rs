@@ -181,6 +181,71 @@ async fn require_session(state: &AppState, jar: &CookieJar) -> Result<String, Re
     }
 }
 
+/// A form that carries nothing but its CSRF token.
+#[derive(serde::Deserialize)]
+struct CsrfOnly {
+    csrf: String,
+}
+
+/// What a signed-in person's form post checks first: its CSRF token, then the session. The
+/// address, or the refusal.
+async fn signed_in_post(state: &AppState, jar: &CookieJar, csrf: &str) -> Result<String, Response> {
+    if !csrf_ok(jar, csrf) {
+        return Err(forbidden());
+    }
+    require_session(state, jar).await
+}
+
+/// What a sign-in or code form post checks first: its CSRF token and the per-client limit.
+/// The refusal, if any.
+fn anonymous_post_refusal(
+    state: &AppState,
+    peer: std::net::SocketAddr,
+    headers: &axum::http::HeaderMap,
+    jar: &CookieJar,
+    csrf: &str,
+) -> Option<Response> {
+    if !csrf_ok(jar, csrf) {
+        return Some(forbidden());
+    }
+    let forwarded = headers.get("x-forwarded-for").and_then(|v| v.to_str().ok());
+    let client = crate::ratelimit::client_ip(peer.ip(), forwarded, &state.settings.trusted_proxies);
+    if state.login_limiter.check(client).is_err() {
+        return Some(too_many());
+    }
+    None
+}
+
+/// Mails `email` a new one-time code for `scope` through the queue: `kind` and `subject` of
+/// the mail, `purpose` the sentence the code completes ("Your code to … : 123456"). The page
+/// to show instead when too many codes were asked for, or the queue failed.
+async fn mail_code(
+    state: &AppState,
+    scope: center::CodeScope<'_>,
+    email: &str,
+    tenant_id: Option<i64>,
+    (kind, subject, purpose): (&str, &str, &str),
+) -> Result<(), Response> {
+    let Some(code) = center::new_code(&state.db, scope, email).await.map_err(internal)? else {
+        return Err(too_many());
+    };
+    let mail = crate::store::notifications::Outgoing {
+        key: crate::secrets::random_id(),
+        tenant_id,
+        kind: kind.into(),
+        recipient: email.to_string(),
+        subject: subject.into(),
+        text: format!(
+            "Your code to {purpose}: {}\n\nIt is valid for 10 minutes. If you did not ask for \
+             it, ignore this mail.\n",
+            code.as_str()
+        ),
+        html: None,
+    };
+    crate::store::notifications::enqueue(&state.db, &mail).await.map_err(internal)?;
+    Ok(())
+}
+
 /// Formats a time (ms since the epoch) for people: `2026-11-23 06:10 UTC`.
 fn when(ms: i64) -> String {
     let t = std::time::UNIX_EPOCH + std::time::Duration::from_millis(ms.max(0) as u64);

@@ -11,7 +11,7 @@ use serde::Deserialize;
 use zeroize::Zeroizing;
 
 use super::first_contact::password_problem;
-use super::{csrf_ok, csrf_token, forbidden, internal, page, require_session};
+use super::{CsrfOnly, csrf_token, internal, page, require_session, signed_in_post};
 use crate::state::AppState;
 use crate::store::totp::{self, Enrolment, Owner};
 use crate::store::{audit, center};
@@ -63,14 +63,6 @@ pub(super) async fn preferences(State(state): State<AppState>, jar: CookieJar) -
     (jar, show(&state, &email, &csrf, StatusCode::OK, Ok(""), None).await).into_response()
 }
 
-/// The signed-in address for a posted preferences form, or the refusal.
-async fn poster(state: &AppState, jar: &CookieJar, csrf: &str) -> Result<String, Response> {
-    if !csrf_ok(jar, csrf) {
-        return Err(forbidden());
-    }
-    require_session(state, jar).await
-}
-
 #[derive(Deserialize)]
 pub(super) struct PasswordChange {
     csrf: String,
@@ -85,7 +77,7 @@ pub(super) async fn change_password(
     jar: CookieJar,
     Form(req): Form<PasswordChange>,
 ) -> Response {
-    let email = match poster(&state, &jar, &req.csrf).await {
+    let email = match signed_in_post(&state, &jar, &req.csrf).await {
         Ok(e) => e,
         Err(r) => return r,
     };
@@ -115,17 +107,12 @@ pub(super) async fn change_password(
     show(&state, &email, &req.csrf, StatusCode::OK, Ok("Your new password is saved."), None).await
 }
 
-#[derive(Deserialize)]
-pub(super) struct CsrfOnly {
-    csrf: String,
-}
-
 pub(super) async fn begin_totp(
     State(state): State<AppState>,
     jar: CookieJar,
     Form(req): Form<CsrfOnly>,
 ) -> Response {
-    let email = match poster(&state, &jar, &req.csrf).await {
+    let email = match signed_in_post(&state, &jar, &req.csrf).await {
         Ok(e) => e,
         Err(r) => return r,
     };
@@ -152,7 +139,7 @@ pub(super) struct TotpCode {
 /// Turns two-step sign-in on (`on`, with the first code of a new enrolment) or off (with a
 /// current code).
 async fn switch_totp(state: &AppState, jar: &CookieJar, req: &TotpCode, on: bool) -> Response {
-    let email = match poster(state, jar, &req.csrf).await {
+    let email = match signed_in_post(state, jar, &req.csrf).await {
         Ok(e) => e,
         Err(r) => return r,
     };

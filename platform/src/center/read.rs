@@ -15,8 +15,8 @@ use zeroize::Zeroizing;
 use sealpost_envelope::Manifest;
 
 use super::{
-    csrf_ok, csrf_token, forbidden, internal, is_recipient, linked, not_found, page,
-    require_session, signed_in, when,
+    csrf_token, internal, is_recipient, linked, not_found, page, require_session, signed_in,
+    signed_in_post, when,
 };
 use crate::db::now_ms;
 use crate::reading::StoredMessage;
@@ -128,10 +128,7 @@ pub(super) async fn unlock(
     Path(link): Path<String>,
     Form(req): Form<UnlockRequest>,
 ) -> Response {
-    if !csrf_ok(&jar, &req.csrf) {
-        return forbidden();
-    }
-    let email = match require_session(&state, &jar).await {
+    let email = match signed_in_post(&state, &jar, &req.csrf).await {
         Ok(e) => e,
         Err(r) => return r,
     };
