@@ -194,6 +194,16 @@ async fn save_draft(
     }
 }
 
+/// The linked message opened for one of its recipients to answer — or the page to show
+/// instead (its sender is sent back to it: they do not reply to their own message).
+async fn for_writer(state: &AppState, jar: &CookieJar, link: &str) -> Result<Reading, Response> {
+    let reading = for_reader(state, jar, link).await?;
+    if !reading.is_recipient {
+        return Err(Redirect::to(&format!("/c/read/{link}")).into_response());
+    }
+    Ok(reading)
+}
+
 /// The reply form, for a recipient of the message.
 pub(super) async fn compose(
     State(state): State<AppState>,
@@ -201,14 +211,10 @@ pub(super) async fn compose(
     Path(link): Path<String>,
     Query(q): Query<ComposeQuery>,
 ) -> Response {
-    let Reading { m, email, is_recipient, manifest, .. } =
-        match for_reader(&state, &jar, &link).await {
-            Ok(v) => v,
-            Err(r) => return r,
-        };
-    if !is_recipient {
-        return Redirect::to(&format!("/c/read/{link}")).into_response();
-    }
+    let Reading { m, email, manifest, .. } = match for_writer(&state, &jar, &link).await {
+        Ok(v) => v,
+        Err(r) => return r,
+    };
     let draft = match q.draft {
         Some(id) => match open_draft(&state, &m, &email, id).await {
             Ok(Some(d)) => Some((id, d)),
@@ -309,14 +315,10 @@ pub(super) async fn send(
     form: Multipart,
 ) -> Response {
     // The session first: nobody else gets the form's bytes read.
-    let Reading { m, email, is_recipient, manifest, .. } =
-        match for_reader(&state, &jar, &link).await {
-            Ok(v) => v,
-            Err(r) => return r,
-        };
-    if !is_recipient {
-        return Redirect::to(&format!("/c/read/{link}")).into_response();
-    }
+    let Reading { m, email, manifest, .. } = match for_writer(&state, &jar, &link).await {
+        Ok(v) => v,
+        Err(r) => return r,
+    };
     let mut posted = Posted::default();
     let read = read_form(form, &mut posted).await;
     let csrf = posted.csrf.clone();
