@@ -19,7 +19,8 @@ use serde_json::Value;
 
 use crate::Res;
 use crate::platform::{
-    Platform, curl_sealed_upload, free_port, platform_key, seal_file, start_platform_with, tempdir,
+    Platform, curl_sealed_upload, free_port, platform_key, seal_file, serve_https,
+    start_platform_with, tempdir,
 };
 
 /// A child process killed when dropped.
@@ -234,14 +235,6 @@ pub(crate) async fn run(quick: bool) -> Res<()> {
 /// `sealpost-bench static-server PORT CERT KEY DIR`: the files of DIR over HTTPS
 /// (tower-http's `ServeDir`), the baseline for serving bytes.
 pub(crate) async fn static_server(port: u16, cert: &Path, key: &Path, dir: &Path) -> Res<()> {
-    let _ = rustls::crypto::aws_lc_rs::default_provider().install_default();
-    let config = axum_server::tls_rustls::RustlsConfig::from_pem_file(cert, key).await?;
     let app = axum::Router::new().fallback_service(tower_http::services::ServeDir::new(dir));
-    println!("ready");
-    std::io::stdout().flush()?;
-    let addr = std::net::SocketAddr::from(([127, 0, 0, 1], port));
-    let acceptor = axum_server::tls_rustls::RustlsAcceptor::new(config)
-        .acceptor(axum_server::accept::NoDelayAcceptor::new());
-    axum_server::bind(addr).acceptor(acceptor).serve(app.into_make_service()).await?;
-    Ok(())
+    serve_https(port, cert, key, app).await
 }

@@ -508,8 +508,6 @@ pub(crate) async fn upload_sink(port: u16, cert: &Path, key: &Path, dir: PathBuf
     use axum::body::Body as AxumBody;
     use futures_util::StreamExt;
     use tokio::io::AsyncWriteExt;
-    let _ = rustls::crypto::aws_lc_rs::default_provider().install_default();
-    let config = axum_server::tls_rustls::RustlsConfig::from_pem_file(cert, key).await?;
     let dir = Arc::new(dir);
     let app = axum::Router::new()
         .route(
@@ -532,11 +530,20 @@ pub(crate) async fn upload_sink(port: u16, cert: &Path, key: &Path, dir: PathBuf
             }),
         )
         .layer(axum::extract::DefaultBodyLimit::disable());
-    println!("ready");
-    std::io::stdout().flush()?;
+    serve_https(port, cert, key, app).await
+}
+
+/// Serves `app` over HTTPS on 127.0.0.1:`port` with this certificate, printing "ready" once
+/// it listens — the baselines' server.
+pub(crate) async fn serve_https(port: u16, cert: &Path, key: &Path, app: axum::Router) -> Res<()> {
+    let _ = rustls::crypto::aws_lc_rs::default_provider().install_default();
+    let config = axum_server::tls_rustls::RustlsConfig::from_pem_file(cert, key).await?;
     let addr = std::net::SocketAddr::from(([127, 0, 0, 1], port));
     let acceptor = axum_server::tls_rustls::RustlsAcceptor::new(config)
         .acceptor(axum_server::accept::NoDelayAcceptor::new());
-    axum_server::bind(addr).acceptor(acceptor).serve(app.into_make_service()).await?;
+    let server = axum_server::bind(addr).acceptor(acceptor);
+    println!("ready");
+    std::io::stdout().flush()?;
+    server.serve(app.into_make_service()).await?;
     Ok(())
 }
