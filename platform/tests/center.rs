@@ -139,15 +139,8 @@ fn code_mailed_to(sink: &Sink, to: &str, count: usize) -> String {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn a_recipient_proves_the_mailbox_with_a_mailed_code_and_reads_the_message() {
-    let dir = tempfile::tempdir().expect("tmp");
-    let data = dir.path().join("data");
-    let database = test_database(&data).await;
-    let smtp_port = free_port();
-    let sink = Sink::start(smtp_port, &dir.path().join("sink"));
-    let server = Server::start(&data, &database, Some(smtp_port));
-    let base = format!("https://127.0.0.1:{}", server.port);
-    let api = client(&data, false);
-    let password = server.bootstrap_password.clone().expect("first start");
+    let Running { dir: _dir, data, sink, server: _server, base, api, password, .. } =
+        Running::start().await;
     let (link, id, token) = send_message(&base, &api, &password).await;
     assert!(link.starts_with(&format!("{base}/m/")), "{link}");
     let opaque = link.rsplit('/').next().expect("token").to_string();
@@ -431,6 +424,34 @@ async fn a_recipient_proves_the_mailbox_with_a_mailed_code_and_reads_the_message
     assert!(page.contains("recalled") && !page.contains("MARKER"));
 }
 
+/// A platform on a fresh database with its mail going to an SMTP sink, a client that trusts
+/// it, and the bootstrap admin's password.
+struct Running {
+    dir: tempfile::TempDir,
+    data: std::path::PathBuf,
+    database: String,
+    sink: Sink,
+    server: Server,
+    base: String,
+    api: reqwest::Client,
+    password: String,
+}
+
+impl Running {
+    async fn start() -> Running {
+        let dir = tempfile::tempdir().expect("tmp");
+        let data = dir.path().join("data");
+        let database = test_database(&data).await;
+        let smtp_port = free_port();
+        let sink = Sink::start(smtp_port, &dir.path().join("sink"));
+        let server = Server::start(&data, &database, Some(smtp_port));
+        let base = format!("https://127.0.0.1:{}", server.port);
+        let api = client(&data, false);
+        let password = server.bootstrap_password.clone().expect("first start");
+        Running { dir, data, database, sink, server, base, api, password }
+    }
+}
+
 /// The first message link (`/m/<token>`) in a mail's text.
 fn link_token_in(mail: &str) -> String {
     let at = mail.find("/m/").expect("a link") + 3;
@@ -439,13 +460,8 @@ fn link_token_in(mail: &str) -> String {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn when_the_platform_sends_the_notices_each_recipient_gets_a_personal_link() {
-    let dir = tempfile::tempdir().expect("tmp");
-    let data = dir.path().join("data");
-    let database = test_database(&data).await;
-    let smtp_port = free_port();
-    let sink = Sink::start(smtp_port, &dir.path().join("sink"));
-    let server = Server::start(&data, &database, Some(smtp_port));
-    let base = format!("https://127.0.0.1:{}", server.port);
+    let Running { dir, data, database, sink, server: _server, base, api, password } =
+        Running::start().await;
     let policy = dir.path().join("policy.json");
     std::fs::write(
         &policy,
@@ -454,8 +470,6 @@ async fn when_the_platform_sends_the_notices_each_recipient_gets_a_personal_link
     .expect("policy");
     let policy = policy.to_string_lossy().into_owned();
     support::admin(&data, &database, &["set-policy", "--tenant", "default", "--file", &policy]);
-    let api = client(&data, false);
-    let password = server.bootstrap_password.clone().expect("first start");
     let (link, id, token) = send_message(&base, &api, &password).await;
 
     // To bob and, in Bcc, to carol: one mail each, each with its own link.
@@ -522,15 +536,8 @@ async fn when_the_platform_sends_the_notices_each_recipient_gets_a_personal_link
 
 #[tokio::test(flavor = "multi_thread")]
 async fn a_recipients_inbox_holds_messages_from_every_tenant_and_nothing_else() {
-    let dir = tempfile::tempdir().expect("tmp");
-    let data = dir.path().join("data");
-    let database = test_database(&data).await;
-    let smtp_port = free_port();
-    let sink = Sink::start(smtp_port, &dir.path().join("sink"));
-    let server = Server::start(&data, &database, Some(smtp_port));
-    let base = format!("https://127.0.0.1:{}", server.port);
-    let api = client(&data, false);
-    let password = server.bootstrap_password.clone().expect("first start");
+    let Running { dir: _dir, data, database, sink, server: _server, base, api, password } =
+        Running::start().await;
     let admin = |args: &[&str]| support::admin(&data, &database, args);
     admin(&["create-tenant", "--name", "globex", "--domain", "globex.example"]);
     admin(&["create-user", "--tenant", "globex", "--email", "gina@globex.example"]);
