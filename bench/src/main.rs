@@ -6,6 +6,8 @@
 //! cargo run --release -p sealpost-bench -- envelope --quick  # smaller sizes, for a smoke run
 //! cargo build --release -p sealpost-platform && \
 //!   cargo run --release -p sealpost-bench -- platform [--quick] [--postgres URL]
+//! # one ingest row only, long enough to attach a profiler to the pid it prints:
+//! cargo run --release -p sealpost-bench -- platform --clients 16 --messages 5000
 //! cargo run --release -p sealpost-bench -- center [--quick]   # from the repository root
 //! ```
 
@@ -34,7 +36,11 @@ fn main() {
         Some("platform") => {
             let postgres =
                 args.iter().position(|a| a == "--postgres").and_then(|i| args.get(i + 1)).cloned();
-            tokio_main(platform::run(quick, postgres))
+            let flag = |name: &str| {
+                args.iter().position(|a| a == name).and_then(|i| args.get(i + 1)?.parse().ok())
+            };
+            let profile = platform::Profile { clients: flag("--clients"), messages: flag("--messages") };
+            tokio_main(platform::run(quick, postgres, profile))
         }
         Some("helper") => tokio_main(helper::run(quick)),
         Some("center") => tokio_main(center::run(quick)),
@@ -54,7 +60,7 @@ fn main() {
             seal_file(Path::new(&args[1]), Path::new(&args[2]), Path::new(&args[3]))
         }
         _ => {
-            Err("usage: sealpost-bench envelope [--quick] | platform [--quick] [--postgres URL] | helper [--quick] | center [--quick]"
+            Err("usage: sealpost-bench envelope [--quick] | platform [--quick] [--postgres URL] [--clients N --messages M] | helper [--quick] | center [--quick]"
                 .into())
         }
     };

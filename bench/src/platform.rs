@@ -372,15 +372,25 @@ pub(crate) async fn curl_sealed_upload(
     curl_upload(&url, file, &p.cert, "PATCH", &headers)
 }
 
-/// The benchmark; `db` names a PostgreSQL server for a second run beside SQLite.
-pub(crate) async fn run(quick: bool, postgres: Option<String>) -> Res<()> {
+/// Narrows the platform benchmark to one ingest row, for profiling.
+#[derive(Clone, Copy, Debug, Default)]
+pub(crate) struct Profile {
+    /// Only this many concurrent clients (and no upload rows).
+    pub clients: Option<usize>,
+    /// Messages per row instead of the default.
+    pub messages: Option<usize>,
+}
+
+/// The benchmark; `postgres` names a PostgreSQL server for a second run beside SQLite.
+pub(crate) async fn run(quick: bool, postgres: Option<String>, profile: Profile) -> Res<()> {
     let bits = 3072;
     let bound = openssl_rsa_private_ops(bits, if quick { 1 } else { 3 })?;
     println!(
         "| measurement | msgs/s | p50 ms | p99 ms | server CPU ms/msg | bound: openssl speed -multi 2 rsa{bits} sign/s | ratio |"
     );
     println!("|---|---|---|---|---|---|---|");
-    let per_run = if quick { 60 } else { 600 };
+    let per_run = profile.messages.unwrap_or(if quick { 60 } else { 600 });
+    let rows = profile.clients.map_or(vec![1, 16, 64], |c| vec![c]);
     let mut backends: Vec<(&str, Option<String>)> = vec![("SQLite", None)];
     if let Some(url) = postgres {
         backends.push(("PostgreSQL", Some(url)));
@@ -389,7 +399,10 @@ pub(crate) async fn run(quick: bool, postgres: Option<String>) -> Res<()> {
         let dir = tempdir()?;
         let p = Arc::new(start_platform(&dir, db.as_deref()).await?);
         let key = platform_key(&p).await?;
-        for clients in [1, 16, 64] {
+        if profile.clients.is_some() {
+            eprintln!("server pid {}", p.child.id());
+        }
+        for &clients in &rows {
             let batch =
                 (0..per_run).map(|_| prepare(&key, 10 * 1024 - 1200)).collect::<Res<Vec<_>>>()?;
             let cpu_before = cpu_ms(p.child.id());
@@ -404,6 +417,9 @@ pub(crate) async fn run(quick: bool, postgres: Option<String>) -> Res<()> {
         }
         drop(p);
         std::fs::remove_dir_all(&dir)?;
+    }
+    if profile.clients.is_some() {
+        return Ok(());
     }
 
     // One large envelope: the platform against a plain upload sink, both over HTTPS, both fed

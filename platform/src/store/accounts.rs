@@ -96,7 +96,7 @@ pub async fn set_policy(db: &Db, tenant_id: i64, policy: &Policy) -> Result<(), 
     sqlx::query("UPDATE tenants SET policy = $1 WHERE id = $2")
         .bind(json)
         .bind(tenant_id)
-        .execute(&db.pool)
+        .execute(&db.writer)
         .await?;
     Ok(())
 }
@@ -167,7 +167,7 @@ pub async fn create_user(
     .bind(role.as_str())
     .bind(hash)
     .bind(now_ms())
-    .fetch_one(&db.pool)
+    .fetch_one(&db.writer)
     .await?;
     Ok(id)
 }
@@ -222,7 +222,7 @@ pub async fn verify_login(
     }
     sqlx::query("UPDATE users SET failed_logins = 0, locked_until = 0 WHERE id = $1")
         .bind(user_id)
-        .execute(&db.pool)
+        .execute(&db.writer)
         .await?;
     let role = Role::parse(&role).ok_or_else(|| StoreError::Corrupt(format!("role {role}")))?;
     Ok(Ok(AuthUser { user_id, tenant_id, email: email.to_string(), role, token_id: None }))
@@ -240,7 +240,7 @@ async fn record_failure(
         .bind(if lock > 0 { 0 } else { failed })
         .bind(lock)
         .bind(user_id)
-        .execute(&db.pool)
+        .execute(&db.writer)
         .await?;
     Ok(if lock > 0 { LoginRefused::Locked { until: lock } } else { LoginRefused::BadCredentials })
 }
@@ -269,7 +269,7 @@ pub async fn create_device_token(
     .bind(token_hash(&token))
     .bind(label)
     .bind(now_ms())
-    .fetch_one(&db.pool)
+    .fetch_one(&db.writer)
     .await?;
     Ok((id, token))
 }
@@ -295,7 +295,7 @@ pub async fn authenticate_token(db: &Db, token: &str) -> Result<Option<AuthUser>
         sqlx::query("UPDATE device_tokens SET last_used_at = $1 WHERE id = $2")
             .bind(now)
             .bind(token_id)
-            .execute(&db.pool)
+            .execute(&db.writer)
             .await?;
     }
     let role = Role::parse(&role).ok_or_else(|| StoreError::Corrupt(format!("role {role}")))?;
@@ -335,7 +335,7 @@ pub async fn revoke_token(db: &Db, user_id: i64, token_id: i64) -> Result<bool, 
     .bind(now_ms())
     .bind(token_id)
     .bind(user_id)
-    .execute(&db.pool)
+    .execute(&db.writer)
     .await?;
     Ok(r.rows_affected() == 1)
 }

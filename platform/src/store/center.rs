@@ -94,7 +94,7 @@ pub async fn new_code(
     .bind(salt.to_vec())
     .bind(now + CODE_TTL_MS)
     .bind(now)
-    .execute(&db.pool)
+    .execute(&db.writer)
     .await?;
     Ok(Some(code))
 }
@@ -132,13 +132,13 @@ pub async fn check_code(
         .bind(now)
         .bind(id)
         .bind(CODE_TRIES)
-        .execute(&db.pool)
+        .execute(&db.writer)
         .await?;
         return Ok(won.rows_affected() == 1);
     }
     sqlx::query("UPDATE one_time_codes SET attempts = attempts + 1 WHERE id = $1")
         .bind(id)
-        .execute(&db.pool)
+        .execute(&db.writer)
         .await?;
     Ok(false)
 }
@@ -158,7 +158,7 @@ pub async fn new_session(db: &Db, email: &str) -> Result<Zeroizing<String>, Stor
     .bind(now)
     .bind(now)
     .bind(now + SESSION_TTL_MS)
-    .execute(&db.pool)
+    .execute(&db.writer)
     .await?;
     Ok(token)
 }
@@ -183,7 +183,7 @@ pub async fn session(db: &Db, token: &str) -> Result<Option<String>, StoreError>
     sqlx::query("UPDATE web_sessions SET last_seen_at = $1 WHERE id = $2")
         .bind(now)
         .bind(id)
-        .execute(&db.pool)
+        .execute(&db.writer)
         .await?;
     Ok(Some(email))
 }
@@ -192,14 +192,17 @@ pub async fn session(db: &Db, token: &str) -> Result<Option<String>, StoreError>
 pub async fn end_session(db: &Db, token: &str) -> Result<(), StoreError> {
     sqlx::query("DELETE FROM web_sessions WHERE token_hash = $1")
         .bind(sha256(&[token.as_bytes()]))
-        .execute(&db.pool)
+        .execute(&db.writer)
         .await?;
     Ok(())
 }
 
 /// Ends every session of `email` (after a password reset).
 pub async fn end_sessions_of(db: &Db, email: &str) -> Result<(), StoreError> {
-    sqlx::query("DELETE FROM web_sessions WHERE email = $1").bind(email).execute(&db.pool).await?;
+    sqlx::query("DELETE FROM web_sessions WHERE email = $1")
+        .bind(email)
+        .execute(&db.writer)
+        .await?;
     Ok(())
 }
 
@@ -221,7 +224,7 @@ pub async fn set_password(
     .bind(hash)
     .bind(now)
     .bind(now)
-    .execute(&db.pool)
+    .execute(&db.writer)
     .await?;
     Ok(())
 }
@@ -270,7 +273,7 @@ pub async fn check_password(
             "UPDATE recipient_accounts SET failed_logins = 0, locked_until = 0 WHERE id = $1",
         )
         .bind(id)
-        .execute(&db.pool)
+        .execute(&db.writer)
         .await?;
         return Ok(Ok(()));
     }
@@ -282,7 +285,7 @@ pub async fn check_password(
     .bind(if lock > 0 { 0 } else { failed })
     .bind(lock)
     .bind(id)
-    .execute(&db.pool)
+    .execute(&db.writer)
     .await?;
     Ok(Err(if lock > 0 { SignInRefused::Locked(lock) } else { SignInRefused::BadCredentials }))
 }

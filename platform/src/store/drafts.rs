@@ -53,7 +53,7 @@ pub async fn save(
             .bind(id)
             .bind(email)
             .bind(in_reply_to)
-            .execute(&db.pool)
+            .execute(&db.writer)
             .await?;
             Ok((r.rows_affected() == 1).then_some(id))
         }
@@ -65,7 +65,7 @@ pub async fn save(
             .bind(in_reply_to)
             .bind(sealed)
             .bind(now)
-            .fetch_one(&db.pool)
+            .fetch_one(&db.writer)
             .await?;
             Ok(Some(id))
         }
@@ -93,7 +93,7 @@ pub async fn delete(db: &Db, id: i64, email: &str) -> Result<(), StoreError> {
     sqlx::query("DELETE FROM drafts WHERE id = $1 AND email = $2")
         .bind(id)
         .bind(email)
-        .execute(&db.pool)
+        .execute(&db.writer)
         .await?;
     Ok(())
 }

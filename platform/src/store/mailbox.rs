@@ -88,7 +88,7 @@ pub async fn file(db: &Db, id: &str, email: &str, folder: &str) -> Result<(), St
     .bind(email)
     .bind(folder)
     .bind(now_ms())
-    .execute(&db.pool)
+    .execute(&db.writer)
     .await?;
     Ok(())
 }
@@ -145,7 +145,7 @@ pub async fn record_unlock(db: &Db, id: &str, email: &str, right: bool) -> Resul
     } else {
         q = q.bind(UNLOCK_TRIES).bind(now + UNLOCK_LOCKOUT_MS);
     }
-    q.execute(&db.pool).await?;
+    q.execute(&db.writer).await?;
     Ok(())
 }
 

@@ -327,7 +327,7 @@ pub async fn add_recipient_link(
     .bind(id)
     .bind(email)
     .bind(now_ms())
-    .execute(&db.pool)
+    .execute(&db.writer)
     .await?;
     Ok(())
 }
@@ -346,7 +346,7 @@ pub async fn add_event(
     .bind(recipient)
     .bind(kind)
     .bind(now_ms())
-    .execute(&db.pool)
+    .execute(&db.writer)
     .await?;
     Ok(())
 }
@@ -440,7 +440,7 @@ pub async fn recall(db: &Db, id: &str) -> Result<bool, StoreError> {
         sqlx::query("UPDATE messages SET recalled_at = $1 WHERE id = $2 AND recalled_at IS NULL")
             .bind(now_ms())
             .bind(id)
-            .execute(&db.pool)
+            .execute(&db.writer)
             .await?;
     if r.rows_affected() == 1 {
         add_event(db, id, None, "recalled").await?;
@@ -453,7 +453,7 @@ pub async fn set_unlock_hash(db: &Db, id: &str, hash: &str) -> Result<(), StoreE
     sqlx::query("UPDATE messages SET unlock_hash = $1 WHERE id = $2")
         .bind(hash)
         .bind(id)
-        .execute(&db.pool)
+        .execute(&db.writer)
         .await?;
     Ok(())
 }
@@ -463,7 +463,7 @@ pub async fn set_expiry(db: &Db, id: &str, expires_at: Option<i64>) -> Result<()
     sqlx::query("UPDATE messages SET expires_at = $1 WHERE id = $2")
         .bind(expires_at)
         .bind(id)
-        .execute(&db.pool)
+        .execute(&db.writer)
         .await?;
     Ok(())
 }

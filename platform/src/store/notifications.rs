@@ -76,7 +76,7 @@ pub async fn enqueue(db: &Db, mail: &Outgoing) -> Result<bool, StoreError> {
     .bind(&mail.html)
     .bind(now)
     .bind(now)
-    .execute(&db.pool)
+    .execute(&db.writer)
     .await?;
     Ok(done.rows_affected() == 1)
 }
@@ -102,7 +102,7 @@ pub async fn claim(db: &Db, limit: i64, lease_ms: i64) -> Result<Vec<Claimed>, S
         Engine::Sqlite => claim_sql!(""),
     };
     let rows =
-        sqlx::query(sql).bind(now + lease_ms).bind(now).bind(limit).fetch_all(&db.pool).await?;
+        sqlx::query(sql).bind(now + lease_ms).bind(now).bind(limit).fetch_all(&db.writer).await?;
     rows.iter()
         .map(|r| {
             Ok(Claimed {
@@ -149,7 +149,7 @@ pub async fn postpone(db: &Db, c: &Claimed, next_at: i64, error: &str) -> Result
     .bind(error)
     .bind(c.id)
     .bind(c.attempt)
-    .execute(&db.pool)
+    .execute(&db.writer)
     .await?;
     Ok(done.rows_affected() == 1)
 }
@@ -181,7 +181,7 @@ async fn settle(
     .bind(now)
     .bind(c.id)
     .bind(c.attempt)
-    .execute(&db.pool)
+    .execute(&db.writer)
     .await?;
     Ok(done.rows_affected() == 1)
 }
@@ -206,7 +206,7 @@ pub async fn requeue(db: &Db, id: i64) -> Result<bool, StoreError> {
     )
     .bind(now_ms())
     .bind(id)
-    .execute(&db.pool)
+    .execute(&db.writer)
     .await?;
     Ok(done.rows_affected() == 1)
 }

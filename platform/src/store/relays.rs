@@ -58,7 +58,7 @@ pub async fn set(
     .bind(sealed)
     .bind(&relay.from)
     .bind(now_ms())
-    .execute(&db.pool)
+    .execute(&db.writer)
     .await?;
     Ok(())
 }
@@ -105,7 +105,7 @@ pub async fn get(
 pub async fn clear(db: &Db, tenant_id: i64) -> Result<bool, StoreError> {
     let done = sqlx::query("DELETE FROM tenant_relays WHERE tenant_id = $1")
         .bind(tenant_id)
-        .execute(&db.pool)
+        .execute(&db.writer)
         .await?;
     Ok(done.rows_affected() == 1)
 }

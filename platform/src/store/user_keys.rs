@@ -91,7 +91,7 @@ pub async fn set_compliance_key(
     sqlx::query("UPDATE tenants SET compliance_spki = $1 WHERE id = $2")
         .bind(key.map(|k| k.spki_der().to_vec()))
         .bind(tenant_id)
-        .execute(&db.pool)
+        .execute(&db.writer)
         .await?;
     Ok(())
 }
