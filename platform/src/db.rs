@@ -246,14 +246,14 @@ mod tests {
 
     #[tokio::test]
     async fn writes_queue_for_the_one_sqlite_writer_while_reads_go_on() {
-        let dir = tempfile::tempdir().unwrap();
+        let dir = tempfile::tempdir().expect("temp dir");
         let url = format!("sqlite://{}?mode=rwc", dir.path().join("t.db").display());
-        let db = Db::connect(&url).await.unwrap();
-        sqlx::query("CREATE TABLE t (n INTEGER)").execute(&db.writer).await.unwrap();
-        let held = db.begin_write().await.unwrap();
+        let db = Db::connect(&url).await.expect("connect");
+        sqlx::query("CREATE TABLE t (n INTEGER)").execute(&db.writer).await.expect("create");
+        let held = db.begin_write().await.expect("begin");
         // The writer is taken: a reader still answers, a second writer waits its turn.
         let (n,): (i64,) =
-            sqlx::query_as("SELECT COUNT(*) FROM t").fetch_one(&db.pool).await.unwrap();
+            sqlx::query_as("SELECT COUNT(*) FROM t").fetch_one(&db.pool).await.expect("count");
         assert_eq!(n, 0);
         let second = tokio::spawn({
             let db = db.clone();
@@ -261,10 +261,10 @@ mod tests {
         });
         tokio::time::sleep(Duration::from_millis(100)).await;
         assert!(!second.is_finished(), "the second writer should wait for the first");
-        held.commit().await.unwrap();
-        second.await.unwrap().unwrap();
+        held.commit().await.expect("commit");
+        second.await.expect("join").expect("insert");
         let (n,): (i64,) =
-            sqlx::query_as("SELECT COUNT(*) FROM t").fetch_one(&db.pool).await.unwrap();
+            sqlx::query_as("SELECT COUNT(*) FROM t").fetch_one(&db.pool).await.expect("count");
         assert_eq!(n, 1);
     }
 }
