@@ -16,6 +16,7 @@ pub mod config;
 pub mod db;
 pub mod domain;
 pub mod error;
+pub mod group_sync;
 pub mod notify;
 pub mod ratelimit;
 pub mod reading;

@@ -389,7 +389,9 @@ pub async fn finalise(
     let header =
         Header::parse(read_range(&state, &m.id, &segments, 0, header_len).await?, &limits)?;
     let key = platform_key_for(&state, &header).await?;
-    let dec = Decryptor::new(header, &key)?;
+    let dec = tokio::task::spawn_blocking(move || Decryptor::new(header, &key))
+        .await
+        .map_err(ApiError::internal)??;
     dec.expect_message(canonical_id(&m.id)?.0)?;
 
     // Manifest: decrypt part 0 and hold its metadata snapshot against the delivery slip.

@@ -70,7 +70,7 @@ pub async fn create_tenant(
             .execute(&mut *tx)
             .await?;
     }
-    tx.commit().await?;
+    db.commit(tx).await?;
     Ok(id)
 }
 
@@ -93,11 +93,13 @@ pub async fn policy(db: &Db, tenant_id: i64) -> Result<Policy, StoreError> {
 /// Replaces the tenant's policy document.
 pub async fn set_policy(db: &Db, tenant_id: i64, policy: &Policy) -> Result<(), StoreError> {
     let json = serde_json::to_string(policy).map_err(|e| StoreError::Corrupt(e.to_string()))?;
-    sqlx::query("UPDATE tenants SET policy = $1 WHERE id = $2")
-        .bind(json)
-        .bind(tenant_id)
-        .execute(&db.writer)
-        .await?;
+    db.durably(
+        sqlx::query("UPDATE tenants SET policy = $1 WHERE id = $2")
+            .bind(json)
+            .bind(tenant_id)
+            .execute(&db.writer),
+    )
+    .await?;
     Ok(())
 }
 
@@ -159,7 +161,7 @@ pub async fn create_user(
     password: Zeroizing<String>,
 ) -> Result<i64, StoreError> {
     let hash = hash_password(password).await?;
-    let (id,): (i64,) = sqlx::query_as(
+    let (id,): (i64,) = db.durably(sqlx::query_as(
         "INSERT INTO users (tenant_id, email, role, password_hash, created_at) VALUES ($1, $2, $3, $4, $5) RETURNING id",
     )
     .bind(tenant_id)
@@ -167,8 +169,7 @@ pub async fn create_user(
     .bind(role.as_str())
     .bind(hash)
     .bind(now_ms())
-    .fetch_one(&db.writer)
-    .await?;
+    .fetch_one(&db.writer)).await?;
     Ok(id)
 }
 
@@ -220,10 +221,12 @@ pub async fn verify_login(
             return Ok(Err(record_failure(db, user_id, failed).await?));
         }
     }
-    sqlx::query("UPDATE users SET failed_logins = 0, locked_until = 0 WHERE id = $1")
-        .bind(user_id)
-        .execute(&db.writer)
-        .await?;
+    db.durably(
+        sqlx::query("UPDATE users SET failed_logins = 0, locked_until = 0 WHERE id = $1")
+            .bind(user_id)
+            .execute(&db.writer),
+    )
+    .await?;
     let role = Role::parse(&role).ok_or_else(|| StoreError::Corrupt(format!("role {role}")))?;
     Ok(Ok(AuthUser { user_id, tenant_id, email: email.to_string(), role, token_id: None }))
 }
@@ -236,12 +239,14 @@ async fn record_failure(
 ) -> Result<LoginRefused, StoreError> {
     let failed = failed_before + 1;
     let lock = if failed >= MAX_FAILED_LOGINS { now_ms() + LOCKOUT_MS } else { 0 };
-    sqlx::query("UPDATE users SET failed_logins = $1, locked_until = $2 WHERE id = $3")
-        .bind(if lock > 0 { 0 } else { failed })
-        .bind(lock)
-        .bind(user_id)
-        .execute(&db.writer)
-        .await?;
+    db.durably(
+        sqlx::query("UPDATE users SET failed_logins = $1, locked_until = $2 WHERE id = $3")
+            .bind(if lock > 0 { 0 } else { failed })
+            .bind(lock)
+            .bind(user_id)
+            .execute(&db.writer),
+    )
+    .await?;
     Ok(if lock > 0 { LoginRefused::Locked { until: lock } } else { LoginRefused::BadCredentials })
 }
 
@@ -262,15 +267,14 @@ pub async fn create_device_token(
     let mut raw = Zeroizing::new([0u8; 32]);
     SystemRandom::new().fill(&mut raw[..]).map_err(|_| SecretError::Random)?;
     let token = Zeroizing::new(format!("{TOKEN_PREFIX}{}", B64URL.encode(&raw[..])));
-    let (id,): (i64,) = sqlx::query_as(
+    let (id,): (i64,) = db.durably(sqlx::query_as(
         "INSERT INTO device_tokens (user_id, token_hash, label, created_at) VALUES ($1, $2, $3, $4) RETURNING id",
     )
     .bind(user_id)
     .bind(token_hash(&token))
     .bind(label)
     .bind(now_ms())
-    .fetch_one(&db.writer)
-    .await?;
+    .fetch_one(&db.writer)).await?;
     Ok((id, token))
 }
 
@@ -292,11 +296,13 @@ pub async fn authenticate_token(db: &Db, token: &str) -> Result<Option<AuthUser>
     // writing it on every request would make every read a write.
     let now = now_ms();
     if last_used.is_none_or(|t| now - t > 60_000) {
-        sqlx::query("UPDATE device_tokens SET last_used_at = $1 WHERE id = $2")
-            .bind(now)
-            .bind(token_id)
-            .execute(&db.writer)
-            .await?;
+        db.durably(
+            sqlx::query("UPDATE device_tokens SET last_used_at = $1 WHERE id = $2")
+                .bind(now)
+                .bind(token_id)
+                .execute(&db.writer),
+        )
+        .await?;
     }
     let role = Role::parse(&role).ok_or_else(|| StoreError::Corrupt(format!("role {role}")))?;
     Ok(Some(AuthUser { user_id, tenant_id, email, role, token_id: Some(token_id) }))
@@ -329,14 +335,13 @@ pub async fn list_tokens(db: &Db, user_id: i64) -> Result<Vec<TokenInfo>, StoreE
 
 /// Revokes one of the user's tokens; false if the user has no such token.
 pub async fn revoke_token(db: &Db, user_id: i64, token_id: i64) -> Result<bool, StoreError> {
-    let r = sqlx::query(
+    let r = db.durably(sqlx::query(
         "UPDATE device_tokens SET revoked_at = $1 WHERE id = $2 AND user_id = $3 AND revoked_at IS NULL",
     )
     .bind(now_ms())
     .bind(token_id)
     .bind(user_id)
-    .execute(&db.writer)
-    .await?;
+    .execute(&db.writer)).await?;
     Ok(r.rows_affected() == 1)
 }
 

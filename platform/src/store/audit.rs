@@ -76,7 +76,7 @@ pub async fn append(
 ) -> Result<(), StoreError> {
     let mut tx = db.begin_write().await?;
     append_in(db.engine, &mut tx, &Entry { tenant, actor, action, detail }).await?;
-    tx.commit().await?;
+    db.commit(tx).await?;
     Ok(())
 }
 

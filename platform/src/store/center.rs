@@ -84,17 +84,19 @@ pub async fn new_code(
         }
     };
     let salt = random::<16>()?;
-    sqlx::query(
-        "INSERT INTO one_time_codes (scope, email, code_hash, salt, expires_at, created_at) \
+    db.durably(
+        sqlx::query(
+            "INSERT INTO one_time_codes (scope, email, code_hash, salt, expires_at, created_at) \
          VALUES ($1, $2, $3, $4, $5, $6)",
+        )
+        .bind(scope.key())
+        .bind(email)
+        .bind(sha256(&[&salt[..], code.as_bytes()]))
+        .bind(salt.to_vec())
+        .bind(now + CODE_TTL_MS)
+        .bind(now)
+        .execute(&db.writer),
     )
-    .bind(scope.key())
-    .bind(email)
-    .bind(sha256(&[&salt[..], code.as_bytes()]))
-    .bind(salt.to_vec())
-    .bind(now + CODE_TTL_MS)
-    .bind(now)
-    .execute(&db.writer)
     .await?;
     Ok(Some(code))
 }
@@ -126,20 +128,21 @@ pub async fn check_code(
     }
     let given = sha256(&[&salt, code.trim().as_bytes()]);
     if verify_slices_are_equal(&given, &hash).is_ok() {
-        let won = sqlx::query(
+        let won = db.durably(sqlx::query(
             "UPDATE one_time_codes SET used_at = $1 WHERE id = $2 AND used_at IS NULL AND attempts < $3",
         )
         .bind(now)
         .bind(id)
         .bind(CODE_TRIES)
-        .execute(&db.writer)
-        .await?;
+        .execute(&db.writer)).await?;
         return Ok(won.rows_affected() == 1);
     }
-    sqlx::query("UPDATE one_time_codes SET attempts = attempts + 1 WHERE id = $1")
-        .bind(id)
-        .execute(&db.writer)
-        .await?;
+    db.durably(
+        sqlx::query("UPDATE one_time_codes SET attempts = attempts + 1 WHERE id = $1")
+            .bind(id)
+            .execute(&db.writer),
+    )
+    .await?;
     Ok(false)
 }
 
@@ -149,16 +152,18 @@ pub async fn new_session(db: &Db, email: &str) -> Result<Zeroizing<String>, Stor
         base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(&random::<32>()?[..]),
     );
     let now = now_ms();
-    sqlx::query(
-        "INSERT INTO web_sessions (token_hash, email, created_at, last_seen_at, expires_at) \
+    db.durably(
+        sqlx::query(
+            "INSERT INTO web_sessions (token_hash, email, created_at, last_seen_at, expires_at) \
          VALUES ($1, $2, $3, $4, $5)",
+        )
+        .bind(sha256(&[token.as_bytes()]))
+        .bind(email)
+        .bind(now)
+        .bind(now)
+        .bind(now + SESSION_TTL_MS)
+        .execute(&db.writer),
     )
-    .bind(sha256(&[token.as_bytes()]))
-    .bind(email)
-    .bind(now)
-    .bind(now)
-    .bind(now + SESSION_TTL_MS)
-    .execute(&db.writer)
     .await?;
     Ok(token)
 }
@@ -180,29 +185,33 @@ pub async fn session(db: &Db, token: &str) -> Result<Option<String>, StoreError>
     let Some((id, email)) = row else {
         return Ok(None);
     };
-    sqlx::query("UPDATE web_sessions SET last_seen_at = $1 WHERE id = $2")
-        .bind(now)
-        .bind(id)
-        .execute(&db.writer)
-        .await?;
+    db.durably(
+        sqlx::query("UPDATE web_sessions SET last_seen_at = $1 WHERE id = $2")
+            .bind(now)
+            .bind(id)
+            .execute(&db.writer),
+    )
+    .await?;
     Ok(Some(email))
 }
 
 /// Ends a session.
 pub async fn end_session(db: &Db, token: &str) -> Result<(), StoreError> {
-    sqlx::query("DELETE FROM web_sessions WHERE token_hash = $1")
-        .bind(sha256(&[token.as_bytes()]))
-        .execute(&db.writer)
-        .await?;
+    db.durably(
+        sqlx::query("DELETE FROM web_sessions WHERE token_hash = $1")
+            .bind(sha256(&[token.as_bytes()]))
+            .execute(&db.writer),
+    )
+    .await?;
     Ok(())
 }
 
 /// Ends every session of `email` (after a password reset).
 pub async fn end_sessions_of(db: &Db, email: &str) -> Result<(), StoreError> {
-    sqlx::query("DELETE FROM web_sessions WHERE email = $1")
-        .bind(email)
-        .execute(&db.writer)
-        .await?;
+    db.durably(
+        sqlx::query("DELETE FROM web_sessions WHERE email = $1").bind(email).execute(&db.writer),
+    )
+    .await?;
     Ok(())
 }
 
@@ -214,17 +223,19 @@ pub async fn set_password(
 ) -> Result<(), StoreError> {
     let hash = hash_password(password).await?;
     let now = now_ms();
-    sqlx::query(
-        "INSERT INTO recipient_accounts (email, password_hash, created_at, updated_at) \
+    db.durably(
+        sqlx::query(
+            "INSERT INTO recipient_accounts (email, password_hash, created_at, updated_at) \
          VALUES ($1, $2, $3, $4) ON CONFLICT (email) DO UPDATE SET \
          password_hash = excluded.password_hash, failed_logins = 0, locked_until = 0, \
          updated_at = excluded.updated_at",
+        )
+        .bind(email)
+        .bind(hash)
+        .bind(now)
+        .bind(now)
+        .execute(&db.writer),
     )
-    .bind(email)
-    .bind(hash)
-    .bind(now)
-    .bind(now)
-    .execute(&db.writer)
     .await?;
     Ok(())
 }
@@ -269,23 +280,27 @@ pub async fn check_password(
         return Ok(Err(SignInRefused::Locked(locked_until)));
     }
     if verify_password(hash, password).await {
-        sqlx::query(
-            "UPDATE recipient_accounts SET failed_logins = 0, locked_until = 0 WHERE id = $1",
+        db.durably(
+            sqlx::query(
+                "UPDATE recipient_accounts SET failed_logins = 0, locked_until = 0 WHERE id = $1",
+            )
+            .bind(id)
+            .execute(&db.writer),
         )
-        .bind(id)
-        .execute(&db.writer)
         .await?;
         return Ok(Ok(()));
     }
     let failed = failed + 1;
     let lock = if failed >= MAX_FAILED_LOGINS { now + LOCKOUT_MS } else { 0 };
-    sqlx::query(
-        "UPDATE recipient_accounts SET failed_logins = $1, locked_until = $2 WHERE id = $3",
+    db.durably(
+        sqlx::query(
+            "UPDATE recipient_accounts SET failed_logins = $1, locked_until = $2 WHERE id = $3",
+        )
+        .bind(if lock > 0 { 0 } else { failed })
+        .bind(lock)
+        .bind(id)
+        .execute(&db.writer),
     )
-    .bind(if lock > 0 { 0 } else { failed })
-    .bind(lock)
-    .bind(id)
-    .execute(&db.writer)
     .await?;
     Ok(Err(if lock > 0 { SignInRefused::Locked(lock) } else { SignInRefused::BadCredentials }))
 }

@@ -45,7 +45,7 @@ pub async fn save(
     let now = now_ms();
     match id {
         Some(id) => {
-            let r = sqlx::query(
+            let r = db.durably(sqlx::query(
                 "UPDATE drafts SET sealed = $1, updated_at = $2 WHERE id = $3 AND email = $4 AND in_reply_to = $5",
             )
             .bind(sealed)
@@ -53,20 +53,18 @@ pub async fn save(
             .bind(id)
             .bind(email)
             .bind(in_reply_to)
-            .execute(&db.writer)
-            .await?;
+            .execute(&db.writer)).await?;
             Ok((r.rows_affected() == 1).then_some(id))
         }
         None => {
-            let (id,): (i64,) = sqlx::query_as(
+            let (id,): (i64,) = db.durably(sqlx::query_as(
                 "INSERT INTO drafts (email, in_reply_to, sealed, updated_at) VALUES ($1, $2, $3, $4) RETURNING id",
             )
             .bind(email)
             .bind(in_reply_to)
             .bind(sealed)
             .bind(now)
-            .fetch_one(&db.writer)
-            .await?;
+            .fetch_one(&db.writer)).await?;
             Ok(Some(id))
         }
     }
@@ -90,10 +88,12 @@ pub async fn get(db: &Db, id: i64, email: &str) -> Result<Option<DraftRow>, Stor
 
 /// Deletes `email`'s draft `id` (nothing when it is not theirs).
 pub async fn delete(db: &Db, id: i64, email: &str) -> Result<(), StoreError> {
-    sqlx::query("DELETE FROM drafts WHERE id = $1 AND email = $2")
-        .bind(id)
-        .bind(email)
-        .execute(&db.writer)
-        .await?;
+    db.durably(
+        sqlx::query("DELETE FROM drafts WHERE id = $1 AND email = $2")
+            .bind(id)
+            .bind(email)
+            .execute(&db.writer),
+    )
+    .await?;
     Ok(())
 }

@@ -80,7 +80,7 @@ pub async fn list(
 
 /// Files message `id` in `email`'s folder `folder` (`"inbox"`, `"archive"` or `"deleted"`).
 pub async fn file(db: &Db, id: &str, email: &str, folder: &str) -> Result<(), StoreError> {
-    sqlx::query(
+    db.durably(sqlx::query(
         "INSERT INTO mailbox_entries (message_id, email, folder, updated_at) VALUES ($1, $2, $3, $4) \
          ON CONFLICT (message_id, email) DO UPDATE SET folder = excluded.folder, updated_at = excluded.updated_at",
     )
@@ -88,8 +88,7 @@ pub async fn file(db: &Db, id: &str, email: &str, folder: &str) -> Result<(), St
     .bind(email)
     .bind(folder)
     .bind(now_ms())
-    .execute(&db.writer)
-    .await?;
+    .execute(&db.writer)).await?;
     Ok(())
 }
 
@@ -145,7 +144,7 @@ pub async fn record_unlock(db: &Db, id: &str, email: &str, right: bool) -> Resul
     } else {
         q = q.bind(UNLOCK_TRIES).bind(now + UNLOCK_LOCKOUT_MS);
     }
-    q.execute(&db.writer).await?;
+    db.durably(q.execute(&db.writer)).await?;
     Ok(())
 }
 

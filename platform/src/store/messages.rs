@@ -141,7 +141,7 @@ pub async fn create(
         .execute(&mut *tx)
         .await?;
     super::audit::append_in(db.engine, &mut tx, audit).await?;
-    tx.commit().await?;
+    db.commit(tx).await?;
     get(db, m.id)
         .await?
         .map(Created::New)
@@ -216,7 +216,7 @@ pub async fn append_segment(
     .bind(blob_name)
     .execute(&mut *tx)
     .await?;
-    tx.commit().await?;
+    db.commit(tx).await?;
     Ok(true)
 }
 
@@ -248,7 +248,7 @@ pub async fn finalise(
             .await?;
         super::audit::append_in(db.engine, &mut tx, audit).await?;
     }
-    tx.commit().await?;
+    db.commit(tx).await?;
     Ok(r.rows_affected() == 1)
 }
 
@@ -278,7 +278,7 @@ pub async fn mark_sent(
     .execute(&mut *tx)
     .await?;
     super::audit::append_in(db.engine, &mut tx, audit).await?;
-    tx.commit().await?;
+    db.commit(tx).await?;
     Ok(true)
 }
 
@@ -320,15 +320,14 @@ pub async fn add_recipient_link(
     email: &str,
     token: &str,
 ) -> Result<(), StoreError> {
-    sqlx::query(
+    db.durably(sqlx::query(
         "INSERT INTO recipient_links (token, message_id, email, created_at) VALUES ($1, $2, $3, $4)",
     )
     .bind(token)
     .bind(id)
     .bind(email)
     .bind(now_ms())
-    .execute(&db.writer)
-    .await?;
+    .execute(&db.writer)).await?;
     Ok(())
 }
 
@@ -339,14 +338,16 @@ pub async fn add_event(
     recipient: Option<&str>,
     kind: &str,
 ) -> Result<(), StoreError> {
-    sqlx::query(
-        "INSERT INTO tracking_events (message_id, recipient, kind, at) VALUES ($1, $2, $3, $4)",
+    db.durably(
+        sqlx::query(
+            "INSERT INTO tracking_events (message_id, recipient, kind, at) VALUES ($1, $2, $3, $4)",
+        )
+        .bind(id)
+        .bind(recipient)
+        .bind(kind)
+        .bind(now_ms())
+        .execute(&db.writer),
     )
-    .bind(id)
-    .bind(recipient)
-    .bind(kind)
-    .bind(now_ms())
-    .execute(&db.writer)
     .await?;
     Ok(())
 }
@@ -436,12 +437,16 @@ pub async fn list_sent(
 
 /// Recalls a message; false if it was already recalled.
 pub async fn recall(db: &Db, id: &str) -> Result<bool, StoreError> {
-    let r =
-        sqlx::query("UPDATE messages SET recalled_at = $1 WHERE id = $2 AND recalled_at IS NULL")
+    let r = db
+        .durably(
+            sqlx::query(
+                "UPDATE messages SET recalled_at = $1 WHERE id = $2 AND recalled_at IS NULL",
+            )
             .bind(now_ms())
             .bind(id)
-            .execute(&db.writer)
-            .await?;
+            .execute(&db.writer),
+        )
+        .await?;
     if r.rows_affected() == 1 {
         add_event(db, id, None, "recalled").await?;
     }
@@ -450,21 +455,25 @@ pub async fn recall(db: &Db, id: &str) -> Result<bool, StoreError> {
 
 /// Sets the hash of a message's unlock code.
 pub async fn set_unlock_hash(db: &Db, id: &str, hash: &str) -> Result<(), StoreError> {
-    sqlx::query("UPDATE messages SET unlock_hash = $1 WHERE id = $2")
-        .bind(hash)
-        .bind(id)
-        .execute(&db.writer)
-        .await?;
+    db.durably(
+        sqlx::query("UPDATE messages SET unlock_hash = $1 WHERE id = $2")
+            .bind(hash)
+            .bind(id)
+            .execute(&db.writer),
+    )
+    .await?;
     Ok(())
 }
 
 /// Sets or clears a message's expiry.
 pub async fn set_expiry(db: &Db, id: &str, expires_at: Option<i64>) -> Result<(), StoreError> {
-    sqlx::query("UPDATE messages SET expires_at = $1 WHERE id = $2")
-        .bind(expires_at)
-        .bind(id)
-        .execute(&db.writer)
-        .await?;
+    db.durably(
+        sqlx::query("UPDATE messages SET expires_at = $1 WHERE id = $2")
+            .bind(expires_at)
+            .bind(id)
+            .execute(&db.writer),
+    )
+    .await?;
     Ok(())
 }
 
@@ -520,6 +529,6 @@ pub async fn delete_upload(
         .execute(&mut *tx)
         .await?;
     super::audit::append_in(db.engine, &mut tx, audit).await?;
-    tx.commit().await?;
+    db.commit(tx).await?;
     Ok(Some(blobs.into_iter().map(|(b,)| b).collect()))
 }

@@ -61,23 +61,26 @@ pub struct Listed {
 /// Queues `mail`; false when a notification with its key is already queued or sent.
 pub async fn enqueue(db: &Db, mail: &Outgoing) -> Result<bool, StoreError> {
     let now = now_ms();
-    let done = sqlx::query(
-        "INSERT INTO notifications (tenant_id, idempotency_key, kind, recipient, subject, \
+    let done = db
+        .durably(
+            sqlx::query(
+                "INSERT INTO notifications (tenant_id, idempotency_key, kind, recipient, subject, \
          body_text, body_html, state, attempts, next_attempt_at, created_at) \
          VALUES ($1, $2, $3, $4, $5, $6, $7, 'queued', 0, $8, $9) \
          ON CONFLICT (idempotency_key) DO NOTHING",
-    )
-    .bind(mail.tenant_id)
-    .bind(&mail.key)
-    .bind(&mail.kind)
-    .bind(&mail.recipient)
-    .bind(&mail.subject)
-    .bind(&mail.text)
-    .bind(&mail.html)
-    .bind(now)
-    .bind(now)
-    .execute(&db.writer)
-    .await?;
+            )
+            .bind(mail.tenant_id)
+            .bind(&mail.key)
+            .bind(&mail.kind)
+            .bind(&mail.recipient)
+            .bind(&mail.subject)
+            .bind(&mail.text)
+            .bind(&mail.html)
+            .bind(now)
+            .bind(now)
+            .execute(&db.writer),
+        )
+        .await?;
     Ok(done.rows_affected() == 1)
 }
 
@@ -101,8 +104,9 @@ pub async fn claim(db: &Db, limit: i64, lease_ms: i64) -> Result<Vec<Claimed>, S
         Engine::Postgres => claim_sql!(" FOR UPDATE SKIP LOCKED"),
         Engine::Sqlite => claim_sql!(""),
     };
-    let rows =
-        sqlx::query(sql).bind(now + lease_ms).bind(now).bind(limit).fetch_all(&db.writer).await?;
+    let rows = db
+        .durably(sqlx::query(sql).bind(now + lease_ms).bind(now).bind(limit).fetch_all(&db.writer))
+        .await?;
     rows.iter()
         .map(|r| {
             Ok(Claimed {
@@ -141,7 +145,7 @@ pub async fn mark_retry(
 /// Nothing could be tried (no relay is configured for it): back in the queue until
 /// `next_at`, the attempt not counted.
 pub async fn postpone(db: &Db, c: &Claimed, next_at: i64, error: &str) -> Result<bool, StoreError> {
-    let done = sqlx::query(
+    let done = db.durably(sqlx::query(
         "UPDATE notifications SET attempts = attempts - 1, next_attempt_at = $1, last_error = $2 \
          WHERE id = $3 AND attempts = $4 AND state = 'queued'",
     )
@@ -149,8 +153,7 @@ pub async fn postpone(db: &Db, c: &Claimed, next_at: i64, error: &str) -> Result
     .bind(error)
     .bind(c.id)
     .bind(c.attempt)
-    .execute(&db.writer)
-    .await?;
+    .execute(&db.writer)).await?;
     Ok(done.rows_affected() == 1)
 }
 
@@ -167,7 +170,7 @@ async fn settle(
     error: Option<&str>,
 ) -> Result<bool, StoreError> {
     let now = now_ms();
-    let done = sqlx::query(
+    let done = db.durably(sqlx::query(
         "UPDATE notifications SET state = $1, next_attempt_at = COALESCE($2, next_attempt_at), \
          last_error = COALESCE($3, last_error), \
          sent_at = CASE WHEN $1 = 'sent' THEN $4 ELSE sent_at END, \
@@ -181,8 +184,7 @@ async fn settle(
     .bind(now)
     .bind(c.id)
     .bind(c.attempt)
-    .execute(&db.writer)
-    .await?;
+    .execute(&db.writer)).await?;
     Ok(done.rows_affected() == 1)
 }
 
@@ -200,13 +202,16 @@ pub async fn list(db: &Db, state: Option<&str>, limit: i64) -> Result<Vec<Listed
 
 /// Puts a dead-lettered row back in the queue (an admin fixed the cause).
 pub async fn requeue(db: &Db, id: i64) -> Result<bool, StoreError> {
-    let done = sqlx::query(
-        "UPDATE notifications SET state = 'queued', attempts = 0, next_attempt_at = $1 \
+    let done = db
+        .durably(
+            sqlx::query(
+                "UPDATE notifications SET state = 'queued', attempts = 0, next_attempt_at = $1 \
          WHERE id = $2 AND state = 'dead'",
-    )
-    .bind(now_ms())
-    .bind(id)
-    .execute(&db.writer)
-    .await?;
+            )
+            .bind(now_ms())
+            .bind(id)
+            .execute(&db.writer),
+        )
+        .await?;
     Ok(done.rows_affected() == 1)
 }

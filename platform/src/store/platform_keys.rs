@@ -79,6 +79,6 @@ pub async fn rotate(db: &Db, master: &SealingKey, key_bits: u32) -> Result<KeyId
     .bind(now_ms())
     .execute(&mut *tx)
     .await?;
-    tx.commit().await?;
+    db.commit(tx).await?;
     Ok(key.key_id())
 }

@@ -42,23 +42,25 @@ pub async fn set(
         Some(p) => Some(key.seal(&password_purpose(tenant_id), p.0.as_bytes())?),
         None => None,
     };
-    sqlx::query(
-        "INSERT INTO tenant_relays (tenant_id, host, port, security, username, password_enc, \
+    db.durably(
+        sqlx::query(
+            "INSERT INTO tenant_relays (tenant_id, host, port, security, username, password_enc, \
          from_address, updated_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8) \
          ON CONFLICT (tenant_id) DO UPDATE SET host = excluded.host, port = excluded.port, \
          security = excluded.security, username = excluded.username, \
          password_enc = excluded.password_enc, from_address = excluded.from_address, \
          updated_at = excluded.updated_at",
+        )
+        .bind(tenant_id)
+        .bind(&relay.host)
+        .bind(i64::from(relay.port))
+        .bind(&relay.security)
+        .bind(&relay.username)
+        .bind(sealed)
+        .bind(&relay.from)
+        .bind(now_ms())
+        .execute(&db.writer),
     )
-    .bind(tenant_id)
-    .bind(&relay.host)
-    .bind(i64::from(relay.port))
-    .bind(&relay.security)
-    .bind(&relay.username)
-    .bind(sealed)
-    .bind(&relay.from)
-    .bind(now_ms())
-    .execute(&db.writer)
     .await?;
     Ok(())
 }
@@ -103,9 +105,12 @@ pub async fn get(
 
 /// Removes a tenant's relay (its mail goes through the global one again).
 pub async fn clear(db: &Db, tenant_id: i64) -> Result<bool, StoreError> {
-    let done = sqlx::query("DELETE FROM tenant_relays WHERE tenant_id = $1")
-        .bind(tenant_id)
-        .execute(&db.writer)
+    let done = db
+        .durably(
+            sqlx::query("DELETE FROM tenant_relays WHERE tenant_id = $1")
+                .bind(tenant_id)
+                .execute(&db.writer),
+        )
         .await?;
     Ok(done.rows_affected() == 1)
 }

@@ -93,7 +93,7 @@ pub async fn begin(
         "UPDATE {table} SET totp_secret_enc = $1, totp_enabled = 0, totp_last_step = 0 WHERE {key} = $2",
     ))
     .bind(sealed);
-    bind_owner!(q, owner).execute(&db.writer).await?;
+    db.durably(bind_owner!(q, owner).execute(&db.writer)).await?;
     let otpauth_url = t.to_url().map_err(|e| StoreError::Corrupt(format!("TOTP: {e}")))?;
     Ok(Some(Enrolment { secret_base32: t.secret().to_base32(), otpauth_url }))
 }
@@ -131,7 +131,7 @@ pub async fn check(
             .sql("UPDATE {table} SET totp_last_step = $1 WHERE {key} = $2 AND totp_last_step < $3"),
     )
     .bind(step);
-    let r = bind_owner!(q, owner).bind(step).execute(&db.writer).await?;
+    let r = db.durably(bind_owner!(q, owner).bind(step).execute(&db.writer)).await?;
     Ok(r.rows_affected() == 1)
 }
 
@@ -143,7 +143,7 @@ pub async fn set_enabled(db: &Db, owner: Owner<'_>, enabled: bool) -> Result<(),
         "UPDATE {table} SET totp_enabled = 0, totp_secret_enc = NULL, totp_last_step = 0 WHERE {key} = $1"
     };
     let q = sqlx::query(owner.sql(sql));
-    bind_owner!(q, owner).execute(&db.writer).await?;
+    db.durably(bind_owner!(q, owner).execute(&db.writer)).await?;
     Ok(())
 }
 

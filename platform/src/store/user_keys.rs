@@ -55,7 +55,7 @@ pub async fn register(db: &Db, user_id: i64, key: &PublicKey) -> Result<(), Stor
         .execute(&mut *tx)
         .await?;
     }
-    tx.commit().await?;
+    db.commit(tx).await?;
     Ok(())
 }
 
@@ -88,11 +88,13 @@ pub async fn set_compliance_key(
     tenant_id: i64,
     key: Option<&PublicKey>,
 ) -> Result<(), StoreError> {
-    sqlx::query("UPDATE tenants SET compliance_spki = $1 WHERE id = $2")
-        .bind(key.map(|k| k.spki_der().to_vec()))
-        .bind(tenant_id)
-        .execute(&db.writer)
-        .await?;
+    db.durably(
+        sqlx::query("UPDATE tenants SET compliance_spki = $1 WHERE id = $2")
+            .bind(key.map(|k| k.spki_der().to_vec()))
+            .bind(tenant_id)
+            .execute(&db.writer),
+    )
+    .await?;
     Ok(())
 }
 
