@@ -489,11 +489,8 @@ async fn store_reply(
     let link_token = BlobStore::new_name();
     messages::finalise(&state.db, &id_text, &sealed, &link_token, &finalised)
         .await
-        .map_err(internal)?;
-    messages::get(&state.db, &id_text)
-        .await
         .map_err(internal)?
-        .ok_or_else(|| internal("reply vanished"))
+        .ok_or_else(|| internal("the reply was not left uploading and complete"))
 }
 
 /// Mails each recipient of a reply its link, through the queue.

@@ -411,14 +411,16 @@ pub async fn finalise(
         action: "message.finalised",
         detail: &m.id,
     };
-    if !messages::finalise(&state.db, &m.id, &sealed, &link_token, &audit).await? {
+    let m = match messages::finalise(&state.db, &m.id, &sealed, &link_token, &audit).await? {
+        Some(m) => {
+            metrics::counter!("sealpost_messages_finalised_total").increment(1);
+            m
+        }
         // A concurrent finalise won; answer as it did.
-        let m =
-            messages::get(&state.db, &m.id).await?.ok_or_else(|| ApiError::not_found("message"))?;
-        return Ok(Json(final_answer(&state, &m).await?));
-    }
-    metrics::counter!("sealpost_messages_finalised_total").increment(1);
-    let m = messages::get(&state.db, &m.id).await?.ok_or_else(|| ApiError::not_found("message"))?;
+        None => {
+            messages::get(&state.db, &m.id).await?.ok_or_else(|| ApiError::not_found("message"))?
+        }
+    };
     Ok(Json(final_answer(&state, &m).await?))
 }
 

@@ -96,56 +96,56 @@ pub async fn create(
     audit: &super::audit::Entry<'_>,
 ) -> Result<Created, StoreError> {
     let mut tx = db.begin_write().await?;
-    let existing: Option<MessageRow> =
-        sqlx::query_as(SELECT_BY_ID).bind(m.id).fetch_optional(&mut *tx).await?;
-    if let Some(row) = existing {
-        return Ok(if row.sender_id == m.sender_id && row.slip == m.slip {
-            Created::Existing(row)
-        } else {
-            Created::Conflict
-        });
-    }
-    let now = now_ms();
-    let inserted = sqlx::query(
+    // Insert first and look only when the id was taken: a retry is the rare case.
+    let inserted: Option<MessageRow> = sqlx::query_as(concat!(
         "INSERT INTO messages (id, tenant_id, sender_id, sender_email, subject, slip, state, created_at, expires_at, in_reply_to) \
-         VALUES ($1, $2, $3, $4, $5, $6, 'uploading', $7, $8, $9)",
-    )
+         VALUES ($1, $2, $3, $4, $5, $6, 'uploading', $7, $8, $9) ON CONFLICT (id) DO NOTHING RETURNING ",
+        message_columns!()
+    ))
     .bind(m.id)
     .bind(m.tenant_id)
     .bind(m.sender_id)
     .bind(m.sender_email)
     .bind(m.subject)
     .bind(m.slip)
-    .bind(now)
+    .bind(now_ms())
     .bind(m.expires_at)
     .bind(m.in_reply_to)
-    .execute(&mut *tx)
-    .await;
-    if let Err(sqlx::Error::Database(e)) = &inserted
-        && e.is_unique_violation()
-    {
-        return Ok(Created::Conflict); // a concurrent create won the race
-    }
-    inserted?;
-    for (email, kind) in m.recipients {
-        sqlx::query("INSERT INTO message_recipients (message_id, email, kind) VALUES ($1, $2, $3)")
-            .bind(m.id)
-            .bind(email)
-            .bind(*kind)
-            .execute(&mut *tx)
-            .await?;
+    .fetch_optional(&mut *tx)
+    .await?;
+    let Some(row) = inserted else {
+        drop(tx);
+        let existing =
+            get(db, m.id).await?.ok_or_else(|| StoreError::Corrupt("message vanished".into()))?;
+        return Ok(if existing.sender_id == m.sender_id && existing.slip == m.slip {
+            Created::Existing(existing)
+        } else {
+            Created::Conflict
+        });
+    };
+    // All recipients in one statement ($1 the message, then two per recipient), in chunks
+    // that stay under SQLite's limit of 32766 bound values.
+    for chunk in m.recipients.chunks(1000) {
+        let values: Vec<String> =
+            (0..chunk.len()).map(|i| format!("($1, ${}, ${})", 2 * i + 2, 2 * i + 3)).collect();
+        let sql = format!(
+            "INSERT INTO message_recipients (message_id, email, kind) VALUES {}",
+            values.join(", ")
+        );
+        let mut q = sqlx::query(sqlx::AssertSqlSafe(sql)).bind(m.id);
+        for (email, kind) in chunk {
+            q = q.bind(email.as_str()).bind(*kind);
+        }
+        q.execute(&mut *tx).await?;
     }
     sqlx::query("INSERT INTO tracking_events (message_id, recipient, kind, at) VALUES ($1, NULL, 'created', $2)")
         .bind(m.id)
-        .bind(now)
+        .bind(row.created_at)
         .execute(&mut *tx)
         .await?;
     super::audit::append_in(db.engine, &mut tx, audit).await?;
     db.commit(tx).await?;
-    get(db, m.id)
-        .await?
-        .map(Created::New)
-        .ok_or_else(|| StoreError::Corrupt("message vanished".into()))
+    Ok(Created::New(row))
 }
 
 /// A message by id.
@@ -201,16 +201,12 @@ pub async fn append_segment(
     if r.rows_affected() != 1 {
         return Ok(false);
     }
-    let (seq,): (i64,) =
-        sqlx::query_as("SELECT COUNT(*) FROM envelope_segments WHERE message_id = $1")
-            .bind(id)
-            .fetch_one(&mut *tx)
-            .await?;
+    // The segment's number is how many came before it.
     sqlx::query(
-        "INSERT INTO envelope_segments (message_id, seq, start, len, blob_name) VALUES ($1, $2, $3, $4, $5)",
+        "INSERT INTO envelope_segments (message_id, seq, start, len, blob_name) \
+         SELECT $1, COUNT(*), $2, $3, $4 FROM envelope_segments WHERE message_id = $1",
     )
     .bind(id)
-    .bind(seq)
     .bind(offset)
     .bind(len)
     .bind(blob_name)
@@ -221,35 +217,39 @@ pub async fn append_segment(
 }
 
 /// Marks a fully uploaded message final, storing its sealed file key and link token.
+/// Returns the finalised row, or `None` when it was not uploading with every byte received
+/// (a concurrent finalise won, or the upload is incomplete); nothing changes then.
 pub async fn finalise(
     db: &Db,
     id: &str,
     file_key_enc: &[u8],
     link_token: &str,
     audit: &super::audit::Entry<'_>,
-) -> Result<bool, StoreError> {
+) -> Result<Option<MessageRow>, StoreError> {
     let now = now_ms();
     let mut tx = db.begin_write().await?;
-    let r = sqlx::query(
+    let row: Option<MessageRow> = sqlx::query_as(concat!(
         "UPDATE messages SET state = 'final', file_key_enc = $1, link_token = $2, finalised_at = $3 \
-         WHERE id = $4 AND state = 'uploading' AND received = envelope_len",
-    )
+         WHERE id = $4 AND state = 'uploading' AND received = envelope_len RETURNING ",
+        message_columns!()
+    ))
     .bind(file_key_enc)
     .bind(link_token)
     .bind(now)
     .bind(id)
-    .execute(&mut *tx)
+    .fetch_optional(&mut *tx)
     .await?;
-    if r.rows_affected() == 1 {
-        sqlx::query("INSERT INTO tracking_events (message_id, recipient, kind, at) VALUES ($1, NULL, 'uploaded', $2)")
-            .bind(id)
-            .bind(now)
-            .execute(&mut *tx)
-            .await?;
-        super::audit::append_in(db.engine, &mut tx, audit).await?;
+    if row.is_none() {
+        return Ok(None);
     }
+    sqlx::query("INSERT INTO tracking_events (message_id, recipient, kind, at) VALUES ($1, NULL, 'uploaded', $2)")
+        .bind(id)
+        .bind(now)
+        .execute(&mut *tx)
+        .await?;
+    super::audit::append_in(db.engine, &mut tx, audit).await?;
     db.commit(tx).await?;
-    Ok(r.rows_affected() == 1)
+    Ok(row)
 }
 
 /// Records that the stub went out to every recipient (the sender's mail client sent it), once.
