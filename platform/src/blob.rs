@@ -1,4 +1,6 @@
-//! Where envelope bytes live: segments, one per acknowledged upload request.
+//! Where envelope bytes live: segments, one per acknowledged upload request. (Segments of at
+//! most `inline_segment_bytes` skip the blob store and live in the database with their row:
+//! see `store::messages::Stored`.)
 //!
 //! A segment is written under a random name (never derived from the message id) and is
 //! durable before it is recorded in the database, so an acknowledged segment survives

@@ -7,6 +7,9 @@ use std::path::{Path, PathBuf};
 
 use serde::Deserialize;
 
+/// Largest `inline_segment_bytes` allowed: segments are held in memory while stored inline.
+pub const MAX_INLINE_SEGMENT_BYTES: u64 = 1 << 20;
+
 /// Everything the platform can be configured with.
 #[derive(Clone, Debug, Deserialize)]
 #[serde(default, deny_unknown_fields)]
@@ -35,6 +38,10 @@ pub struct Settings {
     pub max_envelope_bytes: u64,
     /// Largest single upload request body, in bytes.
     pub max_segment_bytes: u64,
+    /// Upload requests of at most this many bytes (by `Content-Length`) are kept in the
+    /// database with the segment's row instead of as a blob: a small secure message then costs
+    /// no file or object of its own. 0 keeps every segment in the blob store.
+    pub inline_segment_bytes: u64,
     /// Sign-in attempts allowed per client address per minute (on each node).
     pub login_attempts_per_minute: u32,
     /// Load balancers and proxies (addresses or CIDR ranges) whose `X-Forwarded-For` is believed
@@ -106,6 +113,7 @@ impl Default for Settings {
             platform_key_bits: 3072,
             max_envelope_bytes: 1 << 30,
             max_segment_bytes: 64 << 20,
+            inline_segment_bytes: 64 << 10,
             login_attempts_per_minute: 20,
             abandoned_upload_hours: 24,
             trusted_proxies: Vec::new(),
@@ -209,6 +217,9 @@ impl Settings {
         }
         if let Some(v) = get("SEALPOST_MAX_SEGMENT_BYTES") {
             self.max_segment_bytes = parse("SEALPOST_MAX_SEGMENT_BYTES", v)?;
+        }
+        if let Some(v) = get("SEALPOST_INLINE_SEGMENT_BYTES") {
+            self.inline_segment_bytes = parse("SEALPOST_INLINE_SEGMENT_BYTES", v)?;
         }
         if let Some(v) = get("SEALPOST_LOGIN_ATTEMPTS_PER_MINUTE") {
             self.login_attempts_per_minute = parse("SEALPOST_LOGIN_ATTEMPTS_PER_MINUTE", v)?;
@@ -315,6 +326,12 @@ impl Settings {
         }
         if self.max_segment_bytes == 0 || self.max_envelope_bytes == 0 {
             return Err(ConfigError::Invalid("size limits must be positive".into()));
+        }
+        if self.inline_segment_bytes > MAX_INLINE_SEGMENT_BYTES {
+            return Err(ConfigError::Invalid(format!(
+                "inline_segment_bytes may be at most {MAX_INLINE_SEGMENT_BYTES} (1 MiB): larger \
+                 segments belong in the blob store"
+            )));
         }
         Ok(())
     }

@@ -56,6 +56,11 @@ const MIGRATIONS: &[Migration] = &[
     shared(9, include_str!("../migrations/0009_mailboxes.sql")),
     shared(10, include_str!("../migrations/0010_recipient_links.sql")),
     shared(11, include_str!("../migrations/0011_recipient_totp.sql")),
+    Migration {
+        version: 12,
+        sql: include_str!("../migrations/0012_inline_segments.sql"),
+        postgres: Some(include_str!("../migrations/0012_inline_segments.postgres.sql")),
+    },
 ];
 
 /// Translates a migration for `engine`. The schema keeps to a subset where three rules

@@ -17,7 +17,7 @@ use zeroize::Zeroizing;
 use crate::error::ApiError;
 use crate::state::AppState;
 use crate::store::accounts;
-use crate::store::messages::{self, MessageRow, Segment};
+use crate::store::messages::{self, MessageRow, Segment, Stored};
 
 /// Ciphertext read from the store per window when an attachment is streamed.
 const WINDOW_BYTES: u64 = 4 << 20;
@@ -34,12 +34,17 @@ pub async fn read_range(
     for s in segments {
         let (a, b) = (start.max(s.start), end.min(s.start + s.len));
         if a < b {
-            let bytes = state
-                .blobs
-                .read(&s.blob_name, (a - s.start) as u64..(b - s.start) as u64)
-                .await
-                .map_err(ApiError::internal)?;
-            out.extend(bytes);
+            let within = (a - s.start) as usize..(b - s.start) as usize;
+            match &s.stored {
+                Stored::Inline(data) => out.extend_from_slice(&data[within]),
+                Stored::Blob(name) => out.extend(
+                    state
+                        .blobs
+                        .read(name, within.start as u64..within.end as u64)
+                        .await
+                        .map_err(ApiError::internal)?,
+                ),
+            }
         }
     }
     if (out.len() as i64) < end - start {

@@ -22,7 +22,7 @@ use crate::domain::EmailAddress;
 use crate::reading::file_key_purpose;
 use crate::routes::messages::CreateMessage;
 use crate::state::AppState;
-use crate::store::messages::{self, Created, MessageRow, NewMessage};
+use crate::store::messages::{self, Created, MessageRow, NewMessage, Stored};
 use crate::store::notifications::{self, Outgoing};
 use crate::store::{accounts, audit, drafts};
 
@@ -457,23 +457,23 @@ async fn store_reply(
         Created::New(_) => {}
         Created::Existing(_) | Created::Conflict => return Err(internal("reply id collision")),
     }
-    let blob_name = BlobStore::new_name();
-    let body = futures_util::stream::iter([Ok::<Bytes, std::io::Error>(Bytes::from(envelope))]);
-    state
-        .blobs
-        .put_stream(&blob_name, body, envelope_len as u64)
+    // Stored as an upload of the same size would be: small ones with their row.
+    let envelope = Bytes::from(envelope);
+    let stored = if envelope_len as u64 <= state.settings.inline_segment_bytes {
+        Stored::Inline(envelope)
+    } else {
+        let blob_name = BlobStore::new_name();
+        let body = futures_util::stream::iter([Ok::<Bytes, std::io::Error>(envelope)]);
+        state
+            .blobs
+            .put_stream(&blob_name, body, envelope_len as u64)
+            .await
+            .map_err(|e| internal(format!("storing a reply: {e:?}")))?;
+        Stored::Blob(blob_name)
+    };
+    if !messages::append_segment(&state.db, &id_text, 0, envelope_len, &stored, Some(envelope_len))
         .await
-        .map_err(|e| internal(format!("storing a reply: {e:?}")))?;
-    if !messages::append_segment(
-        &state.db,
-        &id_text,
-        0,
-        envelope_len,
-        &blob_name,
-        Some(envelope_len),
-    )
-    .await
-    .map_err(internal)?
+        .map_err(internal)?
     {
         return Err(internal("reply upload state"));
     }

@@ -26,7 +26,7 @@ use crate::reading::{file_key_purpose, read_manifest, read_range};
 use crate::state::AppState;
 use crate::store::accounts::{self, AuthUser};
 use crate::store::audit;
-use crate::store::messages::{self, Created, MessageRow, NewMessage, SentFilter};
+use crate::store::messages::{self, Created, MessageRow, NewMessage, SentFilter, Stored};
 use crate::stub;
 
 /// Most recipients on one message (to + cc + bcc).
@@ -251,9 +251,8 @@ pub async fn upload(
     let room = (declared - offset).max(0) as u64;
     let limit = room.min(state.settings.max_segment_bytes);
 
-    let name = BlobStore::new_name();
-    let len = match state.blobs.put_stream(&name, body.into_data_stream(), limit).await {
-        Ok(len) => len as i64,
+    let (len, stored) = match receive_segment(&state, &headers, body, limit).await {
+        Ok(received) => received,
         Err(PutError::TooLarge { .. }) if room < state.settings.max_segment_bytes => {
             return Err(ApiError::unprocessable(
                 "trailing_data",
@@ -272,8 +271,9 @@ pub async fn upload(
         }
         Err(PutError::Io(e)) => return Err(ApiError::internal(e)),
     };
+    let new = messages::Segment { seq: 0, start: offset, len, stored };
     if len == 0 {
-        let _ = state.blobs.delete(&name).await;
+        discard(&state, &new.stored).await;
         return Ok(Json(upload_status(&m)));
     }
 
@@ -281,17 +281,16 @@ pub async fn upload(
     // declared length bounds every append.
     let mut envelope_len = m.envelope_len;
     if envelope_len.is_none() {
-        let checked = check_header_so_far(&state, &m, offset, len, &name, declared).await;
-        match checked {
+        match check_header_so_far(&state, &m, &new, declared).await {
             Ok(total) => envelope_len = total,
             Err(e) => {
-                let _ = state.blobs.delete(&name).await;
+                discard(&state, &new.stored).await;
                 return Err(e);
             }
         }
     }
-    if !messages::append_segment(&state.db, &m.id, offset, len, &name, envelope_len).await? {
-        let _ = state.blobs.delete(&name).await;
+    if !messages::append_segment(&state.db, &m.id, offset, len, &new.stored, envelope_len).await? {
+        discard(&state, &new.stored).await;
         let now = messages::get(&state.db, &m.id).await?.map_or(0, |m| m.received);
         return Err(ApiError::conflict(
             "offset_mismatch",
@@ -308,29 +307,54 @@ pub async fn upload(
     }))
 }
 
-/// Feeds the envelope's first bytes (stored segments plus the new one) to the keyless
-/// validator. Returns the envelope length once the header is complete.
+/// Receives one upload request's body, at most `limit` bytes: a small body (by
+/// `Content-Length`) into memory, to be kept with the segment's row; any other streamed
+/// durably into a new blob.
+async fn receive_segment(
+    state: &AppState,
+    headers: &HeaderMap,
+    body: Body,
+    limit: u64,
+) -> Result<(i64, Stored), PutError> {
+    let declared_len = headers
+        .get(axum::http::header::CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.parse::<u64>().ok());
+    if let Some(n) = declared_len.filter(|&n| n <= state.settings.inline_segment_bytes.min(limit)) {
+        // hyper ends the body at its Content-Length; the limit is a second guard.
+        let bytes = axum::body::to_bytes(body, n as usize)
+            .await
+            .map_err(|e| PutError::Body(e.to_string()))?;
+        return Ok((bytes.len() as i64, Stored::Inline(bytes)));
+    }
+    let name = BlobStore::new_name();
+    let len = state.blobs.put_stream(&name, body.into_data_stream(), limit).await?;
+    Ok((len as i64, Stored::Blob(name)))
+}
+
+/// Removes a received segment that will not be recorded (a blob; an inline one is just
+/// memory).
+async fn discard(state: &AppState, stored: &Stored) {
+    if let Stored::Blob(name) = stored {
+        let _ = state.blobs.delete(name).await;
+    }
+}
+
+/// Feeds the envelope's first bytes (stored segments plus the `new` one, not yet recorded) to
+/// the keyless validator. Returns the envelope length once the header is complete.
 async fn check_header_so_far(
     state: &AppState,
     m: &MessageRow,
-    offset: i64,
-    len: i64,
-    new_blob: &str,
+    new: &messages::Segment,
     declared: i64,
 ) -> Result<Option<i64>, ApiError> {
     let limits = Limits::default();
-    let want = (offset + len).min(i64::from(limits.max_header_len));
+    let want = (new.start + new.len).min(i64::from(limits.max_header_len));
     // The first append (offset 0) has no earlier segments to read.
-    let earlier = if offset > 0 { messages::segments(&state.db, &m.id).await? } else { Vec::new() };
-    let mut prefix = read_range(state, &m.id, &earlier, 0, offset.min(want)).await?;
-    if want > offset {
-        let more = state
-            .blobs
-            .read(new_blob, 0..(want - offset) as u64)
-            .await
-            .map_err(ApiError::internal)?;
-        prefix.extend(more);
-    }
+    let mut segments =
+        if new.start > 0 { messages::segments(&state.db, &m.id).await? } else { Vec::new() };
+    segments.push(new.clone());
+    let prefix = read_range(state, &m.id, &segments, 0, want).await?;
     let mut v = Validator::new(limits);
     v.feed(&prefix)?;
     let Some(total) = v.expected_len() else { return Ok(None) };

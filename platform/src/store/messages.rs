@@ -154,7 +154,7 @@ pub async fn get(db: &Db, id: &str) -> Result<Option<MessageRow>, StoreError> {
 }
 
 /// A stored piece of an envelope.
-#[derive(Clone, Debug, sqlx::FromRow)]
+#[derive(Clone, Debug)]
 pub struct Segment {
     /// Order.
     pub seq: i64,
@@ -162,18 +162,39 @@ pub struct Segment {
     pub start: i64,
     /// Length.
     pub len: i64,
-    /// Blob name.
-    pub blob_name: String,
+    /// Where its bytes are.
+    pub stored: Stored,
+}
+
+/// Where a segment's bytes are kept.
+#[derive(Clone, Debug)]
+pub enum Stored {
+    /// In the blob store, under this name.
+    Blob(String),
+    /// In the database, with the segment's row (small segments).
+    Inline(bytes::Bytes),
 }
 
 /// The envelope's segments, in order.
 pub async fn segments(db: &Db, id: &str) -> Result<Vec<Segment>, StoreError> {
-    Ok(sqlx::query_as(
-        "SELECT seq, start, len, blob_name FROM envelope_segments WHERE message_id = $1 ORDER BY seq",
+    /// seq, start, len, blob_name, data
+    type Row = (i64, i64, i64, Option<String>, Option<Vec<u8>>);
+    let rows: Vec<Row> = sqlx::query_as(
+        "SELECT seq, start, len, blob_name, data FROM envelope_segments WHERE message_id = $1 ORDER BY seq",
     )
     .bind(id)
     .fetch_all(&db.pool)
-    .await?)
+    .await?;
+    rows.into_iter()
+        .map(|(seq, start, len, blob_name, data)| {
+            let stored = match (blob_name, data) {
+                (Some(name), None) => Stored::Blob(name),
+                (None, Some(data)) if data.len() as i64 == len => Stored::Inline(data.into()),
+                _ => return Err(StoreError::Corrupt(format!("segment {seq} of message {id}"))),
+            };
+            Ok(Segment { seq, start, len, stored })
+        })
+        .collect()
 }
 
 /// Records a durably written segment at `offset`, if the message is still uploading and
@@ -184,9 +205,13 @@ pub async fn append_segment(
     id: &str,
     offset: i64,
     len: i64,
-    blob_name: &str,
+    stored: &Stored,
     envelope_len: Option<i64>,
 ) -> Result<bool, StoreError> {
+    let (blob_name, data) = match stored {
+        Stored::Blob(name) => (Some(name.as_str()), None),
+        Stored::Inline(data) => (None, Some(&data[..])),
+    };
     let mut tx = db.begin_write().await?;
     let r = sqlx::query(
         "UPDATE messages SET received = received + $1, envelope_len = COALESCE(envelope_len, $2) \
@@ -203,13 +228,14 @@ pub async fn append_segment(
     }
     // The segment's number is how many came before it.
     sqlx::query(
-        "INSERT INTO envelope_segments (message_id, seq, start, len, blob_name) \
-         SELECT $1, COUNT(*), $2, $3, $4 FROM envelope_segments WHERE message_id = $1",
+        "INSERT INTO envelope_segments (message_id, seq, start, len, blob_name, data) \
+         SELECT $1, COUNT(*), $2, $3, $4, $5 FROM envelope_segments WHERE message_id = $1",
     )
     .bind(id)
     .bind(offset)
     .bind(len)
     .bind(blob_name)
+    .bind(data)
     .execute(&mut *tx)
     .await?;
     db.commit(tx).await?;
@@ -503,11 +529,12 @@ pub async fn delete_upload(
     audit: &super::audit::Entry<'_>,
 ) -> Result<Option<Vec<String>>, StoreError> {
     let mut tx = db.begin_write().await?;
-    let blobs: Vec<(String,)> =
-        sqlx::query_as("SELECT blob_name FROM envelope_segments WHERE message_id = $1")
-            .bind(id)
-            .fetch_all(&mut *tx)
-            .await?;
+    let blobs: Vec<(String,)> = sqlx::query_as(
+        "SELECT blob_name FROM envelope_segments WHERE message_id = $1 AND blob_name IS NOT NULL",
+    )
+    .bind(id)
+    .fetch_all(&mut *tx)
+    .await?;
     let still_uploading =
         sqlx::query("SELECT 1 FROM messages WHERE id = $1 AND state = 'uploading'")
             .bind(id)

@@ -51,6 +51,8 @@ pub async fn spawn_app_with(configure: impl FnOnce(&mut Settings)) -> TestApp {
             .expect("create bucket");
         assert!(r.status().is_success(), "create bucket: {}", r.status());
         settings.blob_store = "s3".into();
+        // Every segment goes to the bucket, however small: this run is about the S3 store.
+        settings.inline_segment_bytes = 0;
         settings.s3_bucket = Some(bucket);
         settings.s3_endpoint = Some(endpoint);
         settings.s3_allow_http = true;

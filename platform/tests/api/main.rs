@@ -18,10 +18,11 @@ use serde_json::{Value, json};
 /// platform kept under the tenant key: what the Message Center will do.
 async fn stored_plaintext(app: &TestApp, id: &str) -> (String, Vec<u8>) {
     let m = messages::get(&app.state.db, id).await.expect("db").expect("message");
-    let mut envelope = Vec::new();
-    for s in messages::segments(&app.state.db, id).await.expect("segments") {
-        envelope.extend(app.state.blobs.read(&s.blob_name, 0..s.len as u64).await.expect("blob"));
-    }
+    let segments = messages::segments(&app.state.db, id).await.expect("segments");
+    let total = m.envelope_len.expect("complete");
+    let envelope = sealpost_platform::reading::read_range(&app.state, id, &segments, 0, total)
+        .await
+        .expect("stored envelope");
     let tenant_key =
         accounts::data_key(&app.state.db, &app.state.master, m.tenant_id).await.expect("key");
     let raw =
@@ -200,6 +201,49 @@ async fn create_upload_interrupted_then_resumed_finalise_and_track() {
             .expect("json");
         assert_eq!(list["messages"].as_array().expect("list").len(), found, "search {q:?}");
     }
+}
+
+#[tokio::test]
+async fn small_uploads_live_with_their_row_large_ones_as_blobs_and_read_back_as_one() {
+    let app = spawn_app().await;
+    let alice = app.user(app.acme, "alice@acme.example", Role::Sender).await;
+    let key = app.platform_key().await;
+    let msg = message("alice@acme.example", &["bob@outside.example"], "Mixed", &key, 200_000);
+    let r = app.post(Some(&alice), "/api/v1/messages", msg.slip.clone()).await;
+    assert_eq!(r.status(), StatusCode::CREATED);
+    // Two small pieces (the header split between them), then one large.
+    for (from, to) in [(0, 300), (300, 60_000), (60_000, msg.envelope.len())] {
+        let r = app.upload(&alice, &msg.id, from as u64, msg.envelope[from..to].to_vec()).await;
+        assert_eq!(r.status(), StatusCode::OK, "{:?}", r.text().await);
+    }
+    let r =
+        app.post(Some(&alice), &format!("/api/v1/messages/{}/finalise", msg.id), json!({})).await;
+    assert_eq!(r.status(), StatusCode::OK, "{:?}", r.text().await);
+    let (text, attachment) = stored_plaintext(&app, &msg.id).await;
+    assert_eq!((text, attachment), (msg.body_text.clone(), msg.attachments[0].clone()));
+
+    let inline_limit = app.state.settings.inline_segment_bytes as i64;
+    let segments = messages::segments(&app.state.db, &msg.id).await.expect("segments");
+    let blobs = segments.iter().filter(|s| matches!(s.stored, messages::Stored::Blob(_))).count();
+    for s in &segments {
+        let inline = matches!(s.stored, messages::Stored::Inline(_));
+        assert_eq!(inline, s.len <= inline_limit, "segment {} of {} bytes", s.seq, s.len);
+    }
+    if app.state.settings.blob_store == "local" {
+        assert_eq!(inline_limit, 64 << 10, "the default");
+        assert_eq!(blobs, 1);
+        let files = walk(&app.state.settings.data_dir.join("envelopes"));
+        assert_eq!(files.len(), 1, "one file, for the large segment only: {files:?}");
+    }
+}
+
+fn walk(dir: &std::path::Path) -> Vec<std::path::PathBuf> {
+    let mut found = Vec::new();
+    for entry in std::fs::read_dir(dir).into_iter().flatten().flatten() {
+        let path = entry.path();
+        if path.is_dir() { found.extend(walk(&path)) } else { found.push(path) }
+    }
+    found
 }
 
 #[tokio::test]
@@ -872,7 +916,10 @@ async fn abandoned_uploads_are_swept_and_finished_messages_stay() {
 
     let gone = app.get(Some(&alice), &format!("/api/v1/messages/{}", msg.id)).await;
     assert_eq!(gone.status(), StatusCode::NOT_FOUND);
-    assert!(app.state.blobs.read(&segments[0].blob_name, 0..10).await.is_err(), "segment deleted");
+    let messages::Stored::Blob(blob) = &segments[0].stored else {
+        panic!("a 100 kB segment is a blob")
+    };
+    assert!(app.state.blobs.read(blob, 0..10).await.is_err(), "segment deleted");
     let still = app.get(Some(&alice), &format!("/api/v1/messages/{kept}")).await;
     assert_eq!(still.status(), StatusCode::OK, "a finalised message is never swept");
     assert!(matches!(audit::verify(&app.state.db).await.expect("verify"), Verdict::Intact { .. }));
