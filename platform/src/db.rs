@@ -95,6 +95,8 @@ pub struct Db {
     pub engine: Engine,
     /// SQLite: the group commit that makes commits durable (see [`Db::commit`]).
     sync: Option<Arc<GroupSync>>,
+    /// The audit chain's head as this process last saw it (see `store::audit::Head`).
+    pub(crate) audit_head: Arc<crate::store::audit::Head>,
 }
 
 impl Db {
@@ -151,11 +153,11 @@ impl Db {
                 let writer = pool_of(1).connect_with(opts.clone()).await?;
                 let pool = pool_of(8).connect_with(opts).await?;
                 let sync = Some(Arc::new(GroupSync::new(log.into())));
-                Db { pool, writer, engine, sync }
+                Db { pool, writer, engine, sync, audit_head: Arc::default() }
             }
             Engine::Postgres => {
                 let pool = pool_of(16).connect_with(opts).await?;
-                Db { writer: pool.clone(), pool, engine, sync: None }
+                Db { writer: pool.clone(), pool, engine, sync: None, audit_head: Arc::default() }
             }
         };
         db.migrate().await?;

@@ -75,28 +75,73 @@ pub async fn append(
     detail: &str,
 ) -> Result<(), StoreError> {
     let mut tx = db.begin_write().await?;
-    append_in(db.engine, &mut tx, &Entry { tenant, actor, action, detail }).await?;
+    append_in(db, &mut tx, &Entry { tenant, actor, action, detail }).await?;
     db.commit(tx).await?;
     Ok(())
+}
+
+/// The newest link this process has written or read, `(seq, hash)`: a guess at the chain's
+/// head that saves reading it on every append. The append checks the guess in the same
+/// statement that inserts, so a stale one (another process appended, or the transaction that
+/// wrote it rolled back) costs one more read, never a fork.
+#[derive(Debug, Default)]
+pub struct Head(std::sync::Mutex<Option<(i64, Vec<u8>)>>);
+
+impl Head {
+    fn get(&self) -> Option<(i64, Vec<u8>)> {
+        self.0.lock().map(|g| g.clone()).unwrap_or(None)
+    }
+
+    fn set(&self, seq: i64, hash: Vec<u8>) {
+        if let Ok(mut g) = self.0.lock() {
+            *g = Some((seq, hash));
+        }
+    }
 }
 
 /// Appends an entry inside the caller's write transaction, so the entry exists exactly when
 /// the action it records does. Appenders are serialised (SQLite: the transaction holds the
 /// write lock; PostgreSQL: a transaction-scoped advisory lock), so the chain never forks.
 pub async fn append_in(
-    engine: Engine,
+    db: &Db,
     tx: &mut sqlx::Transaction<'static, sqlx::Any>,
     e: &Entry<'_>,
 ) -> Result<(), StoreError> {
-    if engine == Engine::Postgres {
+    if db.engine == Engine::Postgres {
         sqlx::query("SELECT pg_advisory_xact_lock(7369826391)").execute(&mut **tx).await?;
+    }
+    let at = now_ms();
+    if let Some((head, prev)) = db.audit_head.get() {
+        // Only if the newest row is still the one we know.
+        let (seq, hash) =
+            (head + 1, link_hash(&prev, head + 1, at, e.tenant, e.actor, e.action, e.detail));
+        let appended = sqlx::query(
+            "INSERT INTO audit_log (seq, at, tenant_id, actor, action, detail, prev_hash, hash) \
+             SELECT $1, $2, $3, $4, $5, $6, $7, $8 \
+             WHERE (SELECT MAX(seq) FROM audit_log) = $9 \
+             AND (SELECT hash FROM audit_log WHERE seq = $9) = $7",
+        )
+        .bind(seq)
+        .bind(at)
+        .bind(e.tenant)
+        .bind(e.actor)
+        .bind(e.action)
+        .bind(e.detail)
+        .bind(prev)
+        .bind(hash.clone())
+        .bind(head)
+        .execute(&mut **tx)
+        .await?;
+        if appended.rows_affected() == 1 {
+            db.audit_head.set(seq, hash);
+            return Ok(());
+        }
     }
     let last: Option<(i64, Vec<u8>)> =
         sqlx::query_as("SELECT seq, hash FROM audit_log ORDER BY seq DESC LIMIT 1")
             .fetch_optional(&mut **tx)
             .await?;
     let (seq, prev) = last.map_or((1, vec![0u8; 32]), |(s, h)| (s + 1, h));
-    let at = now_ms();
     let hash = link_hash(&prev, seq, at, e.tenant, e.actor, e.action, e.detail);
     sqlx::query(
         "INSERT INTO audit_log (seq, at, tenant_id, actor, action, detail, prev_hash, hash) \
@@ -109,9 +154,10 @@ pub async fn append_in(
     .bind(e.action)
     .bind(e.detail)
     .bind(prev)
-    .bind(hash)
+    .bind(hash.clone())
     .execute(&mut **tx)
     .await?;
+    db.audit_head.set(seq, hash);
     Ok(())
 }
 
@@ -173,5 +219,46 @@ pub async fn verify(db: &Db) -> Result<Verdict, StoreError> {
             prev = r.hash;
             expected_seq += 1;
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    async fn entries(db: &Db) -> i64 {
+        match verify(db).await.expect("verify") {
+            Verdict::Intact { entries } => entries,
+            broken => panic!("the chain broke: {broken:?}"),
+        }
+    }
+
+    #[tokio::test]
+    async fn stale_heads_from_another_process_or_a_rollback_never_fork_the_chain() {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let url = format!("sqlite://{}?mode=rwc", dir.path().join("a.db").display());
+        // Two handles on one file, as the server and an `admin` command are.
+        let (server, admin) =
+            (Db::connect(&url).await.expect("server"), Db::connect(&url).await.expect("admin"));
+        for round in 0..3 {
+            append(&server, None, "alice", "message.created", &format!("s{round}"))
+                .await
+                .unwrap_or_else(|e| panic!("{e}"));
+            append(&admin, None, "cli", "user.created", &format!("a{round}"))
+                .await
+                .unwrap_or_else(|e| panic!("{e}"));
+        }
+        assert_eq!(entries(&server).await, 6);
+
+        // An entry whose transaction rolls back leaves the head guess pointing at nothing.
+        let mut tx = server.begin_write().await.expect("begin");
+        let e = Entry { tenant: None, actor: "alice", action: "message.finalised", detail: "x" };
+        append_in(&server, &mut tx, &e).await.expect("append");
+        drop(tx);
+        append(&admin, None, "cli", "tenant.created", "t").await.unwrap_or_else(|e| panic!("{e}"));
+        append(&server, None, "alice", "message.recalled", "y")
+            .await
+            .unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(entries(&server).await, 8);
     }
 }

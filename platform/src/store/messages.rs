@@ -143,7 +143,7 @@ pub async fn create(
         .bind(row.created_at)
         .execute(&mut *tx)
         .await?;
-    super::audit::append_in(db.engine, &mut tx, audit).await?;
+    super::audit::append_in(db, &mut tx, audit).await?;
     db.commit(tx).await?;
     Ok(Created::New(row))
 }
@@ -273,7 +273,7 @@ pub async fn finalise(
         .bind(now)
         .execute(&mut *tx)
         .await?;
-    super::audit::append_in(db.engine, &mut tx, audit).await?;
+    super::audit::append_in(db, &mut tx, audit).await?;
     db.commit(tx).await?;
     Ok(row)
 }
@@ -303,7 +303,7 @@ pub async fn mark_sent(
     .bind(id)
     .execute(&mut *tx)
     .await?;
-    super::audit::append_in(db.engine, &mut tx, audit).await?;
+    super::audit::append_in(db, &mut tx, audit).await?;
     db.commit(tx).await?;
     Ok(true)
 }
@@ -555,7 +555,7 @@ pub async fn delete_upload(
         .bind(id)
         .execute(&mut *tx)
         .await?;
-    super::audit::append_in(db.engine, &mut tx, audit).await?;
+    super::audit::append_in(db, &mut tx, audit).await?;
     db.commit(tx).await?;
     Ok(Some(blobs.into_iter().map(|(b,)| b).collect()))
 }
