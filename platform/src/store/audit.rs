@@ -92,9 +92,9 @@ impl Head {
         self.0.lock().map(|g| g.clone()).unwrap_or(None)
     }
 
-    fn set(&self, seq: i64, hash: Vec<u8>) {
+    fn set(&self, head: (i64, Vec<u8>)) {
         if let Ok(mut g) = self.0.lock() {
-            *g = Some((seq, hash));
+            *g = Some(head);
         }
     }
 }
@@ -111,41 +111,39 @@ pub async fn append_in(
         sqlx::query("SELECT pg_advisory_xact_lock(7369826391)").execute(&mut **tx).await?;
     }
     let at = now_ms();
-    if let Some((head, prev)) = db.audit_head.get() {
-        // Only if the newest row is still the one we know.
-        let (seq, hash) =
-            (head + 1, link_hash(&prev, head + 1, at, e.tenant, e.actor, e.action, e.detail));
-        let appended = sqlx::query(
-            "INSERT INTO audit_log (seq, at, tenant_id, actor, action, detail, prev_hash, hash) \
-             SELECT $1, $2, $3, $4, $5, $6, $7, $8 \
-             WHERE (SELECT MAX(seq) FROM audit_log) = $9 \
-             AND (SELECT hash FROM audit_log WHERE seq = $9) = $7",
-        )
-        .bind(seq)
-        .bind(at)
-        .bind(e.tenant)
-        .bind(e.actor)
-        .bind(e.action)
-        .bind(e.detail)
-        .bind(prev)
-        .bind(hash.clone())
-        .bind(head)
-        .execute(&mut **tx)
-        .await?;
-        if appended.rows_affected() == 1 {
-            db.audit_head.set(seq, hash);
-            return Ok(());
-        }
+    if let Some(guess) = db.audit_head.get()
+        && let Some(appended) = append_after(tx, &guess, at, e).await?
+    {
+        db.audit_head.set(appended);
+        return Ok(());
     }
-    let last: Option<(i64, Vec<u8>)> =
+    let head: Option<(i64, Vec<u8>)> =
         sqlx::query_as("SELECT seq, hash FROM audit_log ORDER BY seq DESC LIMIT 1")
             .fetch_optional(&mut **tx)
             .await?;
-    let (seq, prev) = last.map_or((1, vec![0u8; 32]), |(s, h)| (s + 1, h));
-    let hash = link_hash(&prev, seq, at, e.tenant, e.actor, e.action, e.detail);
-    sqlx::query(
+    let head = head.unwrap_or_else(|| (0, vec![0u8; 32]));
+    let appended = append_after(tx, &head, at, e).await?.ok_or_else(|| {
+        StoreError::Corrupt("the audit log changed while this transaction held its lock".into())
+    })?;
+    db.audit_head.set(appended);
+    Ok(())
+}
+
+/// Inserts `e` as the link after `head` (`(0, zeros)` for an empty log) if `head` is still the
+/// newest row, hash and all; returns the new head, or `None` (nothing written) if it is not.
+async fn append_after(
+    tx: &mut sqlx::Transaction<'static, sqlx::Any>,
+    (head, prev): &(i64, Vec<u8>),
+    at: i64,
+    e: &Entry<'_>,
+) -> Result<Option<(i64, Vec<u8>)>, StoreError> {
+    let seq = head + 1;
+    let hash = link_hash(prev, seq, at, e.tenant, e.actor, e.action, e.detail);
+    let appended = sqlx::query(
         "INSERT INTO audit_log (seq, at, tenant_id, actor, action, detail, prev_hash, hash) \
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
+         SELECT $1, $2, $3, $4, $5, $6, $7, $8 \
+         WHERE COALESCE((SELECT MAX(seq) FROM audit_log), 0) = $9 \
+         AND COALESCE((SELECT hash FROM audit_log WHERE seq = $9), $7) = $7",
     )
     .bind(seq)
     .bind(at)
@@ -153,12 +151,12 @@ pub async fn append_in(
     .bind(e.actor)
     .bind(e.action)
     .bind(e.detail)
-    .bind(prev)
+    .bind(prev.clone())
     .bind(hash.clone())
+    .bind(*head)
     .execute(&mut **tx)
     .await?;
-    db.audit_head.set(seq, hash);
-    Ok(())
+    Ok((appended.rows_affected() == 1).then_some((seq, hash)))
 }
 
 /// What verifying the chain found.
