@@ -6,6 +6,7 @@
 //! cargo run --release -p sealpost-bench -- envelope --quick  # smaller sizes, for a smoke run
 //! cargo build --release -p sealpost-platform && \
 //!   cargo run --release -p sealpost-bench -- platform [--quick] [--postgres URL]
+//! # (URL: an empty database each run: the platform refuses one holding another master key's data)
 //! # one ingest row only, long enough to attach a profiler to the pid it prints:
 //! cargo run --release -p sealpost-bench -- platform --clients 16 --messages 5000
 //! cargo run --release -p sealpost-bench -- center [--quick]   # from the repository root
