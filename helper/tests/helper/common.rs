@@ -67,6 +67,8 @@ impl Platform {
             .args(["serve", "--listen", &format!("127.0.0.1:{}", self.port), "--data-dir"])
             .arg(self.dir.path())
             .env("SEALPOST_LOG", "warn")
+            // Every segment a file, so the tests can open what the helper uploaded as stored.
+            .env("SEALPOST_INLINE_SEGMENT_BYTES", "0")
             .stdout(Stdio::piped())
             .stderr(Stdio::null())
             .spawn()
