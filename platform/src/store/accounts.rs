@@ -83,10 +83,8 @@ pub async fn any_tenant(db: &Db) -> Result<bool, StoreError> {
 
 /// The tenant's policy document.
 pub async fn policy(db: &Db, tenant_id: i64) -> Result<Policy, StoreError> {
-    let (json,): (String,) = sqlx::query_as("SELECT policy FROM tenants WHERE id = $1")
-        .bind(tenant_id)
-        .fetch_one(&db.pool)
-        .await?;
+    let (json,): (String,) =
+        db.fetch_one("SELECT policy FROM tenants WHERE id = $1", &[tenant_id.into()]).await?;
     serde_json::from_str(&json).map_err(|e| StoreError::Corrupt(format!("tenant policy: {e}")))
 }
 
@@ -109,11 +107,9 @@ pub async fn data_key(
     master: &SealingKey,
     tenant_id: i64,
 ) -> Result<SealingKey, StoreError> {
-    let (name, sealed): (String, Vec<u8>) =
-        sqlx::query_as("SELECT name, data_key_enc FROM tenants WHERE id = $1")
-            .bind(tenant_id)
-            .fetch_one(&db.pool)
-            .await?;
+    let (name, sealed): (String, Vec<u8>) = db
+        .fetch_one("SELECT name, data_key_enc FROM tenants WHERE id = $1", &[tenant_id.into()])
+        .await?;
     Ok(master.open_key(&data_key_purpose(&name), &sealed)?)
 }
 
@@ -284,23 +280,21 @@ pub async fn authenticate_token(db: &Db, token: &str) -> Result<Option<AuthUser>
         return Ok(None);
     }
     type Row = (i64, i64, i64, String, String, Option<i64>);
-    let row: Option<Row> = sqlx::query_as(
-        "SELECT t.id, u.id, u.tenant_id, u.email, u.role, t.last_used_at FROM device_tokens t \
-         JOIN users u ON u.id = t.user_id WHERE t.token_hash = $1 AND t.revoked_at IS NULL",
-    )
-    .bind(token_hash(token))
-    .fetch_optional(&db.pool)
-    .await?;
+    let row: Option<Row> = db
+        .fetch_optional(
+            "SELECT t.id, u.id, u.tenant_id, u.email, u.role, t.last_used_at FROM device_tokens t \
+             JOIN users u ON u.id = t.user_id WHERE t.token_hash = $1 AND t.revoked_at IS NULL",
+            &[token_hash(token)[..].into()],
+        )
+        .await?;
     let Some((token_id, user_id, tenant_id, email, role, last_used)) = row else { return Ok(None) };
     // "Last used" is for people reviewing their devices: minute precision is plenty, and
     // writing it on every request would make every read a write.
     let now = now_ms();
     if last_used.is_none_or(|t| now - t > 60_000) {
-        db.durably(
-            sqlx::query("UPDATE device_tokens SET last_used_at = $1 WHERE id = $2")
-                .bind(now)
-                .bind(token_id)
-                .execute(&db.writer),
+        db.execute(
+            "UPDATE device_tokens SET last_used_at = $1 WHERE id = $2",
+            &[now.into(), token_id.into()],
         )
         .await?;
     }

@@ -9,7 +9,7 @@
 use aws_lc_rs::digest;
 
 use super::StoreError;
-use crate::db::{Db, Engine, now_ms};
+use crate::db::{Db, Engine, Tx, now_ms};
 
 /// One audit entry.
 #[derive(Clone, Debug, sqlx::FromRow)]
@@ -66,6 +66,39 @@ pub struct Entry<'a> {
     pub detail: &'a str,
 }
 
+impl Entry<'_> {
+    /// A copy that owns its text, for a transaction that runs elsewhere (see `Db::write`).
+    pub(crate) fn owned(&self) -> OwnedEntry {
+        OwnedEntry {
+            tenant: self.tenant,
+            actor: self.actor.to_owned(),
+            action: self.action.to_owned(),
+            detail: self.detail.to_owned(),
+        }
+    }
+}
+
+/// An [`Entry`] that owns its text.
+#[derive(Clone, Debug)]
+pub(crate) struct OwnedEntry {
+    tenant: Option<i64>,
+    actor: String,
+    action: String,
+    detail: String,
+}
+
+impl OwnedEntry {
+    /// Borrowed again.
+    pub(crate) fn entry(&self) -> Entry<'_> {
+        Entry {
+            tenant: self.tenant,
+            actor: &self.actor,
+            action: &self.action,
+            detail: &self.detail,
+        }
+    }
+}
+
 /// Appends an entry in its own transaction (for actions that have none of their own).
 pub async fn append(
     db: &Db,
@@ -74,10 +107,10 @@ pub async fn append(
     action: &str,
     detail: &str,
 ) -> Result<(), StoreError> {
-    let mut tx = db.begin_write().await?;
-    append_in(db, &mut tx, &Entry { tenant, actor, action, detail }).await?;
-    db.commit(tx).await?;
-    Ok(())
+    let entry = Entry { tenant, actor, action, detail }.owned();
+    let head = db.audit_head.clone();
+    db.write(move |mut tx| Box::pin(async move { append_in(&head, &mut tx, &entry.entry()).await }))
+        .await
 }
 
 /// The newest link this process has written or read, `(seq, hash)`: a guess at the chain's
@@ -102,61 +135,62 @@ impl Head {
 /// Appends an entry inside the caller's write transaction, so the entry exists exactly when
 /// the action it records does. Appenders are serialised (SQLite: the transaction holds the
 /// write lock; PostgreSQL: a transaction-scoped advisory lock), so the chain never forks.
-pub async fn append_in(
-    db: &Db,
-    tx: &mut sqlx::Transaction<'static, sqlx::Any>,
+/// `head` is the process's remembered head (`Db::audit_head`).
+pub(crate) async fn append_in(
+    head: &Head,
+    tx: &mut Tx<'_>,
     e: &Entry<'_>,
 ) -> Result<(), StoreError> {
-    if db.engine == Engine::Postgres {
-        sqlx::query("SELECT pg_advisory_xact_lock(7369826391)").execute(&mut **tx).await?;
+    if tx.engine() == Engine::Postgres {
+        tx.execute("SELECT pg_advisory_xact_lock(7369826391)", &[]).await?;
     }
     let at = now_ms();
-    if let Some(guess) = db.audit_head.get()
+    if let Some(guess) = head.get()
         && let Some(appended) = append_after(tx, &guess, at, e).await?
     {
-        db.audit_head.set(appended);
+        head.set(appended);
         return Ok(());
     }
-    let head: Option<(i64, Vec<u8>)> =
-        sqlx::query_as("SELECT seq, hash FROM audit_log ORDER BY seq DESC LIMIT 1")
-            .fetch_optional(&mut **tx)
-            .await?;
-    let head = head.unwrap_or_else(|| (0, vec![0u8; 32]));
-    let appended = append_after(tx, &head, at, e).await?.ok_or_else(|| {
+    let newest: Option<(i64, Vec<u8>)> =
+        tx.fetch_optional("SELECT seq, hash FROM audit_log ORDER BY seq DESC LIMIT 1", &[]).await?;
+    let newest = newest.unwrap_or_else(|| (0, vec![0u8; 32]));
+    let appended = append_after(tx, &newest, at, e).await?.ok_or_else(|| {
         StoreError::Corrupt("the audit log changed while this transaction held its lock".into())
     })?;
-    db.audit_head.set(appended);
+    head.set(appended);
     Ok(())
 }
 
 /// Inserts `e` as the link after `head` (`(0, zeros)` for an empty log) if `head` is still the
 /// newest row, hash and all; returns the new head, or `None` (nothing written) if it is not.
 async fn append_after(
-    tx: &mut sqlx::Transaction<'static, sqlx::Any>,
+    tx: &mut Tx<'_>,
     (head, prev): &(i64, Vec<u8>),
     at: i64,
     e: &Entry<'_>,
 ) -> Result<Option<(i64, Vec<u8>)>, StoreError> {
     let seq = head + 1;
     let hash = link_hash(prev, seq, at, e.tenant, e.actor, e.action, e.detail);
-    let appended = sqlx::query(
-        "INSERT INTO audit_log (seq, at, tenant_id, actor, action, detail, prev_hash, hash) \
-         SELECT $1, $2, $3, $4, $5, $6, $7, $8 \
-         WHERE COALESCE((SELECT MAX(seq) FROM audit_log), 0) = $9 \
-         AND COALESCE((SELECT hash FROM audit_log WHERE seq = $9), $7) = $7",
-    )
-    .bind(seq)
-    .bind(at)
-    .bind(e.tenant)
-    .bind(e.actor)
-    .bind(e.action)
-    .bind(e.detail)
-    .bind(prev.clone())
-    .bind(hash.clone())
-    .bind(*head)
-    .execute(&mut **tx)
-    .await?;
-    Ok((appended.rows_affected() == 1).then_some((seq, hash)))
+    let appended = tx
+        .execute(
+            "INSERT INTO audit_log (seq, at, tenant_id, actor, action, detail, prev_hash, hash) \
+             SELECT $1, $2, $3, $4, $5, $6, $7, $8 \
+             WHERE COALESCE((SELECT MAX(seq) FROM audit_log), 0) = $9 \
+             AND COALESCE((SELECT hash FROM audit_log WHERE seq = $9), $7) = $7",
+            &[
+                seq.into(),
+                at.into(),
+                e.tenant.into(),
+                e.actor.into(),
+                e.action.into(),
+                e.detail.into(),
+                prev[..].into(),
+                hash[..].into(),
+                (*head).into(),
+            ],
+        )
+        .await?;
+    Ok((appended == 1).then_some((seq, hash)))
 }
 
 /// What verifying the chain found.
@@ -249,10 +283,22 @@ mod tests {
         assert_eq!(entries(&server).await, 6);
 
         // An entry whose transaction rolls back leaves the head guess pointing at nothing.
-        let mut tx = server.begin_write().await.expect("begin");
-        let e = Entry { tenant: None, actor: "alice", action: "message.finalised", detail: "x" };
-        append_in(&server, &mut tx, &e).await.expect("append");
-        drop(tx);
+        let head = server.audit_head.clone();
+        let rolled_back = server
+            .write(move |mut tx| {
+                Box::pin(async move {
+                    let e = Entry {
+                        tenant: None,
+                        actor: "alice",
+                        action: "message.finalised",
+                        detail: "x",
+                    };
+                    append_in(&head, &mut tx, &e).await?;
+                    Err::<(), _>(StoreError::Corrupt("roll back".into()))
+                })
+            })
+            .await;
+        assert!(rolled_back.is_err());
         append(&admin, None, "cli", "tenant.created", "t").await.unwrap_or_else(|e| panic!("{e}"));
         append(&server, None, "alice", "message.recalled", "y")
             .await

@@ -3,7 +3,7 @@
 use serde::Serialize;
 
 use super::StoreError;
-use crate::db::{Db, now_ms};
+use crate::db::{Arg, Db, now_ms};
 
 /// A message row.
 #[derive(Clone, Debug, sqlx::FromRow)]
@@ -44,6 +44,33 @@ pub struct MessageRow {
     pub unlock_hash: Option<String>,
 }
 
+impl TryFrom<&rusqlite::Row<'_>> for MessageRow {
+    type Error = rusqlite::Error;
+
+    /// Reads the columns in the order of `message_columns!`.
+    fn try_from(r: &rusqlite::Row<'_>) -> rusqlite::Result<MessageRow> {
+        Ok(MessageRow {
+            id: r.get(0)?,
+            tenant_id: r.get(1)?,
+            sender_id: r.get(2)?,
+            sender_email: r.get(3)?,
+            subject: r.get(4)?,
+            slip: r.get(5)?,
+            state: r.get(6)?,
+            received: r.get(7)?,
+            envelope_len: r.get(8)?,
+            file_key_enc: r.get(9)?,
+            link_token: r.get(10)?,
+            created_at: r.get(11)?,
+            finalised_at: r.get(12)?,
+            expires_at: r.get(13)?,
+            recalled_at: r.get(14)?,
+            in_reply_to: r.get(15)?,
+            unlock_hash: r.get(16)?,
+        })
+    }
+}
+
 /// The columns of [`MessageRow`], as a literal so queries stay `&'static str`.
 macro_rules! message_columns {
     () => {
@@ -54,6 +81,14 @@ macro_rules! message_columns {
 }
 pub(crate) use message_columns;
 const SELECT_BY_ID: &str = concat!("SELECT ", message_columns!(), " FROM messages WHERE id = $1");
+const INSERT: &str = concat!(
+    "INSERT INTO messages (id, tenant_id, sender_id, sender_email, subject, slip, state, \
+     created_at, expires_at, in_reply_to) VALUES ($1, $2, $3, $4, $5, $6, 'uploading', $7, $8, $9) \
+     ON CONFLICT (id) DO NOTHING RETURNING ",
+    message_columns!()
+);
+const ADD_EVENT: &str =
+    "INSERT INTO tracking_events (message_id, recipient, kind, at) VALUES ($1, $2, $3, $4)";
 
 /// A new message to record.
 #[derive(Debug)]
@@ -95,62 +130,84 @@ pub async fn create(
     m: &NewMessage<'_>,
     audit: &super::audit::Entry<'_>,
 ) -> Result<Created, StoreError> {
-    let mut tx = db.begin_write().await?;
-    // Insert first and look only when the id was taken: a retry is the rare case.
-    let inserted: Option<MessageRow> = sqlx::query_as(concat!(
-        "INSERT INTO messages (id, tenant_id, sender_id, sender_email, subject, slip, state, created_at, expires_at, in_reply_to) \
-         VALUES ($1, $2, $3, $4, $5, $6, 'uploading', $7, $8, $9) ON CONFLICT (id) DO NOTHING RETURNING ",
-        message_columns!()
-    ))
-    .bind(m.id)
-    .bind(m.tenant_id)
-    .bind(m.sender_id)
-    .bind(m.sender_email)
-    .bind(m.subject)
-    .bind(m.slip)
-    .bind(now_ms())
-    .bind(m.expires_at)
-    .bind(m.in_reply_to)
-    .fetch_optional(&mut *tx)
-    .await?;
-    let Some(row) = inserted else {
-        drop(tx);
-        let existing =
-            get(db, m.id).await?.ok_or_else(|| StoreError::Corrupt("message vanished".into()))?;
-        return Ok(if existing.sender_id == m.sender_id && existing.slip == m.slip {
-            Created::Existing(existing)
-        } else {
-            Created::Conflict
-        });
-    };
-    // All recipients in one statement ($1 the message, then two per recipient), in chunks
-    // that stay under SQLite's limit of 32766 bound values.
-    for chunk in m.recipients.chunks(1000) {
-        let values: Vec<String> =
-            (0..chunk.len()).map(|i| format!("($1, ${}, ${})", 2 * i + 2, 2 * i + 3)).collect();
-        let sql = format!(
-            "INSERT INTO message_recipients (message_id, email, kind) VALUES {}",
-            values.join(", ")
-        );
-        let mut q = sqlx::query(sqlx::AssertSqlSafe(sql)).bind(m.id);
-        for (email, kind) in chunk {
-            q = q.bind(email.as_str()).bind(*kind);
-        }
-        q.execute(&mut *tx).await?;
-    }
-    sqlx::query("INSERT INTO tracking_events (message_id, recipient, kind, at) VALUES ($1, NULL, 'created', $2)")
-        .bind(m.id)
-        .bind(row.created_at)
-        .execute(&mut *tx)
+    // The transaction runs on the writer's thread: it takes its own copy of the message.
+    let id = m.id.to_owned();
+    let (tenant_id, sender_id, expires_at) = (m.tenant_id, m.sender_id, m.expires_at);
+    let text = [m.sender_email, m.subject, m.slip].map(str::to_owned);
+    let in_reply_to = m.in_reply_to.map(str::to_owned);
+    let recipients = m.recipients.to_vec();
+    let audit = audit.owned();
+    let head = db.audit_head.clone();
+    let inserted = db
+        .write(move |mut tx| {
+            Box::pin(async move {
+                let [sender_email, subject, slip] = &text;
+                // Insert first and look only when the id was taken: a retry is the rare case.
+                let Some(row): Option<MessageRow> = tx
+                    .fetch_optional(
+                        INSERT,
+                        &[
+                            id.as_str().into(),
+                            tenant_id.into(),
+                            sender_id.into(),
+                            sender_email.as_str().into(),
+                            subject.as_str().into(),
+                            slip.as_str().into(),
+                            now_ms().into(),
+                            expires_at.into(),
+                            in_reply_to.as_deref().into(),
+                        ],
+                    )
+                    .await?
+                else {
+                    return Ok(None);
+                };
+                // All recipients in one statement ($1 the message, then two per recipient), in
+                // chunks that stay under SQLite's limit of 32766 bound values.
+                for chunk in recipients.chunks(1000) {
+                    let values: Vec<String> = (0..chunk.len())
+                        .map(|i| format!("($1, ${}, ${})", 2 * i + 2, 2 * i + 3))
+                        .collect();
+                    let sql = format!(
+                        "INSERT INTO message_recipients (message_id, email, kind) VALUES {}",
+                        values.join(", ")
+                    );
+                    let mut args = vec![Arg::from(id.as_str())];
+                    for (email, kind) in chunk {
+                        args.extend([Arg::from(email.as_str()), Arg::from(*kind)]);
+                    }
+                    tx.execute(&sql, &args).await?;
+                }
+                tx.execute(
+                    ADD_EVENT,
+                    &[
+                        id.as_str().into(),
+                        None::<&str>.into(),
+                        "created".into(),
+                        row.created_at.into(),
+                    ],
+                )
+                .await?;
+                super::audit::append_in(&head, &mut tx, &audit.entry()).await?;
+                Ok(Some(row))
+            })
+        })
         .await?;
-    super::audit::append_in(db, &mut tx, audit).await?;
-    db.commit(tx).await?;
-    Ok(Created::New(row))
+    if let Some(row) = inserted {
+        return Ok(Created::New(row));
+    }
+    let existing =
+        get(db, m.id).await?.ok_or_else(|| StoreError::Corrupt("message vanished".into()))?;
+    Ok(if existing.sender_id == m.sender_id && existing.slip == m.slip {
+        Created::Existing(existing)
+    } else {
+        Created::Conflict
+    })
 }
 
 /// A message by id.
 pub async fn get(db: &Db, id: &str) -> Result<Option<MessageRow>, StoreError> {
-    Ok(sqlx::query_as(SELECT_BY_ID).bind(id).fetch_optional(&db.pool).await?)
+    db.fetch_optional(SELECT_BY_ID, &[id.into()]).await
 }
 
 /// A stored piece of an envelope.
@@ -179,12 +236,13 @@ pub enum Stored {
 pub async fn segments(db: &Db, id: &str) -> Result<Vec<Segment>, StoreError> {
     /// seq, start, len, blob_name, data
     type Row = (i64, i64, i64, Option<String>, Option<Vec<u8>>);
-    let rows: Vec<Row> = sqlx::query_as(
-        "SELECT seq, start, len, blob_name, data FROM envelope_segments WHERE message_id = $1 ORDER BY seq",
-    )
-    .bind(id)
-    .fetch_all(&db.pool)
-    .await?;
+    let rows: Vec<Row> = db
+        .fetch_all(
+            "SELECT seq, start, len, blob_name, data FROM envelope_segments \
+             WHERE message_id = $1 ORDER BY seq",
+            &[id.into()],
+        )
+        .await?;
     rows.into_iter()
         .map(|(seq, start, len, blob_name, data)| {
             let stored = match (blob_name, data) {
@@ -208,38 +266,36 @@ pub async fn append_segment(
     stored: &Stored,
     envelope_len: Option<i64>,
 ) -> Result<bool, StoreError> {
-    let (blob_name, data) = match stored {
-        Stored::Blob(name) => (Some(name.as_str()), None),
-        Stored::Inline(data) => (None, Some(&data[..])),
-    };
-    let mut tx = db.begin_write().await?;
-    let r = sqlx::query(
-        "UPDATE messages SET received = received + $1, envelope_len = COALESCE(envelope_len, $2) \
-         WHERE id = $3 AND received = $4 AND state = 'uploading'",
-    )
-    .bind(len)
-    .bind(envelope_len)
-    .bind(id)
-    .bind(offset)
-    .execute(&mut *tx)
-    .await?;
-    if r.rows_affected() != 1 {
-        return Ok(false);
-    }
-    // The segment's number is how many came before it.
-    sqlx::query(
-        "INSERT INTO envelope_segments (message_id, seq, start, len, blob_name, data) \
-         SELECT $1, COUNT(*), $2, $3, $4, $5 FROM envelope_segments WHERE message_id = $1",
-    )
-    .bind(id)
-    .bind(offset)
-    .bind(len)
-    .bind(blob_name)
-    .bind(data)
-    .execute(&mut *tx)
-    .await?;
-    db.commit(tx).await?;
-    Ok(true)
+    let id = id.to_owned();
+    let stored = stored.clone();
+    db.write(move |mut tx| {
+        Box::pin(async move {
+            let (blob_name, data) = match &stored {
+                Stored::Blob(name) => (Some(name.as_str()), None),
+                Stored::Inline(data) => (None, Some(&data[..])),
+            };
+            let moved = tx
+                .execute(
+                    "UPDATE messages SET received = received + $1, \
+                     envelope_len = COALESCE(envelope_len, $2) \
+                     WHERE id = $3 AND received = $4 AND state = 'uploading'",
+                    &[len.into(), envelope_len.into(), id.as_str().into(), offset.into()],
+                )
+                .await?;
+            if moved != 1 {
+                return Ok(false);
+            }
+            // The segment's number is how many came before it.
+            tx.execute(
+                "INSERT INTO envelope_segments (message_id, seq, start, len, blob_name, data) \
+                 SELECT $1, COUNT(*), $2, $3, $4, $5 FROM envelope_segments WHERE message_id = $1",
+                &[id.as_str().into(), offset.into(), len.into(), blob_name.into(), data.into()],
+            )
+            .await?;
+            Ok(true)
+        })
+    })
+    .await
 }
 
 /// Marks a fully uploaded message final, storing its sealed file key and link token.
@@ -252,30 +308,42 @@ pub async fn finalise(
     link_token: &str,
     audit: &super::audit::Entry<'_>,
 ) -> Result<Option<MessageRow>, StoreError> {
-    let now = now_ms();
-    let mut tx = db.begin_write().await?;
-    let row: Option<MessageRow> = sqlx::query_as(concat!(
-        "UPDATE messages SET state = 'final', file_key_enc = $1, link_token = $2, finalised_at = $3 \
-         WHERE id = $4 AND state = 'uploading' AND received = envelope_len RETURNING ",
-        message_columns!()
-    ))
-    .bind(file_key_enc)
-    .bind(link_token)
-    .bind(now)
-    .bind(id)
-    .fetch_optional(&mut *tx)
-    .await?;
-    if row.is_none() {
-        return Ok(None);
-    }
-    sqlx::query("INSERT INTO tracking_events (message_id, recipient, kind, at) VALUES ($1, NULL, 'uploaded', $2)")
-        .bind(id)
-        .bind(now)
-        .execute(&mut *tx)
-        .await?;
-    super::audit::append_in(db, &mut tx, audit).await?;
-    db.commit(tx).await?;
-    Ok(row)
+    let (id, file_key_enc, link_token) =
+        (id.to_owned(), file_key_enc.to_vec(), link_token.to_owned());
+    let audit = audit.owned();
+    let head = db.audit_head.clone();
+    db.write(move |mut tx| {
+        Box::pin(async move {
+            let now = now_ms();
+            let row: Option<MessageRow> = tx
+                .fetch_optional(
+                    concat!(
+                        "UPDATE messages SET state = 'final', file_key_enc = $1, link_token = $2, \
+                         finalised_at = $3 \
+                         WHERE id = $4 AND state = 'uploading' AND received = envelope_len \
+                         RETURNING ",
+                        message_columns!()
+                    ),
+                    &[
+                        file_key_enc[..].into(),
+                        link_token.as_str().into(),
+                        now.into(),
+                        id.as_str().into(),
+                    ],
+                )
+                .await?;
+            if row.is_some() {
+                tx.execute(
+                    ADD_EVENT,
+                    &[id.as_str().into(), None::<&str>.into(), "uploaded".into(), now.into()],
+                )
+                .await?;
+                super::audit::append_in(&head, &mut tx, &audit.entry()).await?;
+            }
+            Ok(row)
+        })
+    })
+    .await
 }
 
 /// Records that the stub went out to every recipient (the sender's mail client sent it), once.
@@ -285,27 +353,31 @@ pub async fn mark_sent(
     id: &str,
     audit: &super::audit::Entry<'_>,
 ) -> Result<bool, StoreError> {
-    let mut tx = db.begin_write().await?;
-    let (already,): (i64,) = sqlx::query_as(
-        "SELECT COUNT(*) FROM tracking_events WHERE message_id = $1 AND kind = 'sent'",
-    )
-    .bind(id)
-    .fetch_one(&mut *tx)
-    .await?;
-    if already > 0 {
-        return Ok(false);
-    }
-    sqlx::query(
-        "INSERT INTO tracking_events (message_id, recipient, kind, at) \
-         SELECT message_id, email, 'sent', $1 FROM message_recipients WHERE message_id = $2",
-    )
-    .bind(now_ms())
-    .bind(id)
-    .execute(&mut *tx)
-    .await?;
-    super::audit::append_in(db, &mut tx, audit).await?;
-    db.commit(tx).await?;
-    Ok(true)
+    let id = id.to_owned();
+    let audit = audit.owned();
+    let head = db.audit_head.clone();
+    db.write(move |mut tx| {
+        Box::pin(async move {
+            let already: Option<(i64,)> = tx
+                .fetch_optional(
+                    "SELECT 1 FROM tracking_events WHERE message_id = $1 AND kind = 'sent'",
+                    &[id.as_str().into()],
+                )
+                .await?;
+            if already.is_some() {
+                return Ok(false);
+            }
+            tx.execute(
+                "INSERT INTO tracking_events (message_id, recipient, kind, at) \
+                 SELECT message_id, email, 'sent', $1 FROM message_recipients WHERE message_id = $2",
+                &[now_ms().into(), id.as_str().into()],
+            )
+            .await?;
+            super::audit::append_in(&head, &mut tx, &audit.entry()).await?;
+            Ok(true)
+        })
+    })
+    .await
 }
 
 /// The finalised message a link's opaque token points at: the message's own link, or a
@@ -364,17 +436,7 @@ pub async fn add_event(
     recipient: Option<&str>,
     kind: &str,
 ) -> Result<(), StoreError> {
-    db.durably(
-        sqlx::query(
-            "INSERT INTO tracking_events (message_id, recipient, kind, at) VALUES ($1, $2, $3, $4)",
-        )
-        .bind(id)
-        .bind(recipient)
-        .bind(kind)
-        .bind(now_ms())
-        .execute(&db.writer),
-    )
-    .await?;
+    db.execute(ADD_EVENT, &[id.into(), recipient.into(), kind.into(), now_ms().into()]).await?;
     Ok(())
 }
 
@@ -528,34 +590,39 @@ pub async fn delete_upload(
     id: &str,
     audit: &super::audit::Entry<'_>,
 ) -> Result<Option<Vec<String>>, StoreError> {
-    let mut tx = db.begin_write().await?;
-    let blobs: Vec<(String,)> = sqlx::query_as(
-        "SELECT blob_name FROM envelope_segments WHERE message_id = $1 AND blob_name IS NOT NULL",
-    )
-    .bind(id)
-    .fetch_all(&mut *tx)
-    .await?;
-    let still_uploading =
-        sqlx::query("SELECT 1 FROM messages WHERE id = $1 AND state = 'uploading'")
-            .bind(id)
-            .fetch_optional(&mut *tx)
-            .await?
-            .is_some();
-    if !still_uploading {
-        return Ok(None);
-    }
-    for statement in [
-        "DELETE FROM envelope_segments WHERE message_id = $1",
-        "DELETE FROM message_recipients WHERE message_id = $1",
-        "DELETE FROM tracking_events WHERE message_id = $1",
-    ] {
-        sqlx::query(statement).bind(id).execute(&mut *tx).await?;
-    }
-    sqlx::query("DELETE FROM messages WHERE id = $1 AND state = 'uploading'")
-        .bind(id)
-        .execute(&mut *tx)
-        .await?;
-    super::audit::append_in(db, &mut tx, audit).await?;
-    db.commit(tx).await?;
-    Ok(Some(blobs.into_iter().map(|(b,)| b).collect()))
+    let id = id.to_owned();
+    let audit = audit.owned();
+    let head = db.audit_head.clone();
+    db.write(move |mut tx| {
+        Box::pin(async move {
+            let id = id.as_str();
+            let still_uploading: Option<(i64,)> = tx
+                .fetch_optional(
+                    "SELECT 1 FROM messages WHERE id = $1 AND state = 'uploading'",
+                    &[id.into()],
+                )
+                .await?;
+            if still_uploading.is_none() {
+                return Ok(None);
+            }
+            let blobs: Vec<(String,)> = tx
+                .fetch_all(
+                    "SELECT blob_name FROM envelope_segments \
+                     WHERE message_id = $1 AND blob_name IS NOT NULL",
+                    &[id.into()],
+                )
+                .await?;
+            for statement in [
+                "DELETE FROM envelope_segments WHERE message_id = $1",
+                "DELETE FROM message_recipients WHERE message_id = $1",
+                "DELETE FROM tracking_events WHERE message_id = $1",
+                "DELETE FROM messages WHERE id = $1 AND state = 'uploading'",
+            ] {
+                tx.execute(statement, &[id.into()]).await?;
+            }
+            super::audit::append_in(&head, &mut tx, &audit.entry()).await?;
+            Ok(Some(blobs.into_iter().map(|(b,)| b).collect()))
+        })
+    })
+    .await
 }

@@ -20,6 +20,12 @@ pub enum StoreError {
     /// The database failed.
     #[error("database error: {0}")]
     Db(#[from] sqlx::Error),
+    /// The database failed (SQLite, on the path that bypasses sqlx: see `db::lite`).
+    #[error("database error: {0}")]
+    Sqlite(#[from] rusqlite::Error),
+    /// A database task did not finish (it panicked, or the runtime is shutting down).
+    #[error("database task failed: {0}")]
+    Task(#[from] tokio::task::JoinError),
     /// A stored secret does not open.
     #[error(transparent)]
     Secret(#[from] crate::secrets::SecretError),

@@ -1,5 +1,12 @@
-//! The database: one connection pool over SQLite or PostgreSQL (sqlx's `Any` driver), and
-//! the schema migrations for each.
+//! The database: SQLite or PostgreSQL behind one [`Db`], and the schema migrations for each.
+//!
+//! Statements reach the engine one of two ways. The engine-neutral methods of [`query`]
+//! (`Db::fetch_*`, `Db::execute`, `Db::write` with a [`Tx`]) run on SQLite through
+//! `lite` — on the calling thread, or a whole write transaction in one trip to the writer —
+//! and on PostgreSQL through sqlx; the ingest path and the audit log use them. The rest of
+//! the store still speaks sqlx's `Any` driver directly (`Db::pool`, `Db::writer`,
+//! [`Db::begin_write`]); on SQLite its writes and those of `lite` meet at SQLite's lock,
+//! where the busy timeout makes one wait for the other.
 //!
 //! Queries are written once, in the SQL both engines accept: `$1, $2, …` placeholders (SQLite
 //! reads them as named parameters, numbered in order of first appearance, so every query
@@ -17,6 +24,11 @@ use sqlx::sqlite::SqliteConnectOptions;
 use sqlx::{AnyPool, Executor};
 
 use crate::group_sync::GroupSync;
+
+mod lite;
+pub mod query;
+
+pub use query::{Arg, Row, Tx};
 
 /// Which engine the pool talks to.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -41,25 +53,25 @@ const fn shared(version: i64, sql: &'static str) -> Migration {
 
 /// Migrations in order.
 const MIGRATIONS: &[Migration] = &[
-    shared(1, include_str!("../migrations/0001_init.sql")),
-    shared(2, include_str!("../migrations/0002_user_keys.sql")),
-    shared(3, include_str!("../migrations/0003_totp.sql")),
-    shared(4, include_str!("../migrations/0004_notifications.sql")),
-    shared(5, include_str!("../migrations/0005_tenant_relays.sql")),
-    shared(6, include_str!("../migrations/0006_center.sql")),
-    shared(7, include_str!("../migrations/0007_recipient_accounts.sql")),
+    shared(1, include_str!("../../migrations/0001_init.sql")),
+    shared(2, include_str!("../../migrations/0002_user_keys.sql")),
+    shared(3, include_str!("../../migrations/0003_totp.sql")),
+    shared(4, include_str!("../../migrations/0004_notifications.sql")),
+    shared(5, include_str!("../../migrations/0005_tenant_relays.sql")),
+    shared(6, include_str!("../../migrations/0006_center.sql")),
+    shared(7, include_str!("../../migrations/0007_recipient_accounts.sql")),
     Migration {
         version: 8,
-        sql: include_str!("../migrations/0008_center_authors.sql"),
-        postgres: Some(include_str!("../migrations/0008_center_authors.postgres.sql")),
+        sql: include_str!("../../migrations/0008_center_authors.sql"),
+        postgres: Some(include_str!("../../migrations/0008_center_authors.postgres.sql")),
     },
-    shared(9, include_str!("../migrations/0009_mailboxes.sql")),
-    shared(10, include_str!("../migrations/0010_recipient_links.sql")),
-    shared(11, include_str!("../migrations/0011_recipient_totp.sql")),
+    shared(9, include_str!("../../migrations/0009_mailboxes.sql")),
+    shared(10, include_str!("../../migrations/0010_recipient_links.sql")),
+    shared(11, include_str!("../../migrations/0011_recipient_totp.sql")),
     Migration {
         version: 12,
-        sql: include_str!("../migrations/0012_inline_segments.sql"),
-        postgres: Some(include_str!("../migrations/0012_inline_segments.postgres.sql")),
+        sql: include_str!("../../migrations/0012_inline_segments.sql"),
+        postgres: Some(include_str!("../../migrations/0012_inline_segments.postgres.sql")),
     },
 ];
 
@@ -97,6 +109,8 @@ pub struct Db {
     sync: Option<Arc<GroupSync>>,
     /// The audit chain's head as this process last saw it (see `store::audit::Head`).
     pub(crate) audit_head: Arc<crate::store::audit::Head>,
+    /// SQLite: the connections the engine-neutral statements of [`query`] run on.
+    lite: Option<Arc<lite::Lite>>,
 }
 
 impl Db {
@@ -121,6 +135,10 @@ impl Db {
             ));
         };
         let opts = AnyConnectOptions::from_str(url)?;
+        let sqlite_file = match engine {
+            Engine::Sqlite => SqliteConnectOptions::from_str(url)?.get_filename().to_path_buf(),
+            Engine::Postgres => Default::default(),
+        };
         let pool_of = |connections: u32| {
             AnyPoolOptions::new()
                 .max_connections(connections)
@@ -147,21 +165,35 @@ impl Db {
         };
         let db = match engine {
             Engine::Sqlite => {
-                let file = SqliteConnectOptions::from_str(url)?.get_filename().to_path_buf();
-                let mut log = file.into_os_string();
+                let mut log = sqlite_file.clone().into_os_string();
                 log.push("-wal");
                 let writer = pool_of(1).connect_with(opts.clone()).await?;
                 let pool = pool_of(8).connect_with(opts).await?;
                 let sync = Some(Arc::new(GroupSync::new(log.into())));
-                Db { pool, writer, engine, sync, audit_head: Arc::default() }
+                // Opened after the migrations, which create the file's schema.
+                Db { pool, writer, engine, sync, audit_head: Arc::default(), lite: None }
             }
             Engine::Postgres => {
                 let pool = pool_of(16).connect_with(opts).await?;
-                Db { writer: pool.clone(), pool, engine, sync: None, audit_head: Arc::default() }
+                Db {
+                    writer: pool.clone(),
+                    pool,
+                    engine,
+                    sync: None,
+                    audit_head: Arc::default(),
+                    lite: None,
+                }
             }
         };
         db.migrate().await?;
         db.durable().await?;
+        let mut db = db;
+        if engine == Engine::Sqlite {
+            let lite = lite::Lite::open(&sqlite_file).map_err(|e| {
+                sqlx::Error::Configuration(format!("{}: {e}", sqlite_file.display()).into())
+            })?;
+            db.lite = Some(Arc::new(lite));
+        }
         Ok(db)
     }
 

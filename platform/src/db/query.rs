@@ -1,0 +1,413 @@
+//! Statements written once and run on either engine: SQLite through the `lite` module
+//! (no trip to a driver thread per statement), PostgreSQL through sqlx.
+//!
+//! A statement is its SQL (the shared dialect described in [`db`](super)) and its arguments
+//! as [`Arg`]s; rows come back as any type that both drivers can read ([`Row`]: sqlx's
+//! `FromRow` and rusqlite's `TryFrom<&Row>`, which tuples of plain types have already).
+//! Write transactions are closures over a [`Tx`]. On SQLite the closure's future is ready as
+//! soon as it is polled (every `Tx` method there is synchronous inside), so it runs whole on
+//! the writer's thread; on PostgreSQL it awaits the server as usual.
+
+use futures_util::FutureExt;
+use futures_util::future::BoxFuture;
+use rusqlite::types::{ToSqlOutput, ValueRef};
+use sqlx::Arguments;
+use sqlx::any::{AnyArguments, AnyRow};
+
+use super::{Db, Engine};
+use crate::store::StoreError;
+
+/// A value bound to a `$N` placeholder.
+#[derive(Clone, Copy, Debug)]
+pub enum Arg<'a> {
+    /// An integer (or NULL).
+    Int(Option<i64>),
+    /// Text (or NULL).
+    Text(Option<&'a str>),
+    /// Bytes (or NULL).
+    Blob(Option<&'a [u8]>),
+}
+
+impl From<i64> for Arg<'_> {
+    fn from(v: i64) -> Self {
+        Arg::Int(Some(v))
+    }
+}
+impl From<Option<i64>> for Arg<'_> {
+    fn from(v: Option<i64>) -> Self {
+        Arg::Int(v)
+    }
+}
+impl<'a> From<&'a str> for Arg<'a> {
+    fn from(v: &'a str) -> Self {
+        Arg::Text(Some(v))
+    }
+}
+impl<'a> From<Option<&'a str>> for Arg<'a> {
+    fn from(v: Option<&'a str>) -> Self {
+        Arg::Text(v)
+    }
+}
+impl<'a> From<&'a [u8]> for Arg<'a> {
+    fn from(v: &'a [u8]) -> Self {
+        Arg::Blob(Some(v))
+    }
+}
+impl<'a> From<Option<&'a [u8]>> for Arg<'a> {
+    fn from(v: Option<&'a [u8]>) -> Self {
+        Arg::Blob(v)
+    }
+}
+
+impl rusqlite::ToSql for Arg<'_> {
+    fn to_sql(&self) -> rusqlite::Result<ToSqlOutput<'_>> {
+        Ok(ToSqlOutput::Borrowed(match *self {
+            Arg::Int(Some(v)) => ValueRef::Integer(v),
+            Arg::Text(Some(v)) => ValueRef::Text(v.as_bytes()),
+            Arg::Blob(Some(v)) => ValueRef::Blob(v),
+            Arg::Int(None) | Arg::Text(None) | Arg::Blob(None) => ValueRef::Null,
+        }))
+    }
+}
+
+/// `args` as sqlx's arguments, in order.
+fn arguments(args: &[Arg<'_>]) -> Result<AnyArguments, sqlx::Error> {
+    let mut out = AnyArguments::default();
+    for arg in args {
+        match *arg {
+            Arg::Int(v) => out.add(v),
+            Arg::Text(v) => out.add(v),
+            Arg::Blob(v) => out.add(v),
+        }
+        .map_err(sqlx::Error::Encode)?;
+    }
+    Ok(out)
+}
+
+/// A row type both drivers can read.
+pub trait Row:
+    for<'r> sqlx::FromRow<'r, AnyRow>
+    + for<'r> TryFrom<&'r rusqlite::Row<'r>, Error = rusqlite::Error>
+    + Send
+    + Unpin
+    + 'static
+{
+}
+
+impl<T> Row for T where
+    T: for<'r> sqlx::FromRow<'r, AnyRow>
+        + for<'r> TryFrom<&'r rusqlite::Row<'r>, Error = rusqlite::Error>
+        + Send
+        + Unpin
+        + 'static
+{
+}
+
+/// How many rows a query may return.
+#[derive(Clone, Copy)]
+enum Want {
+    One,
+    Optional,
+    All,
+}
+
+fn lite_query<R: Row>(
+    conn: &rusqlite::Connection,
+    sql: &str,
+    args: &[Arg<'_>],
+    want: Want,
+) -> rusqlite::Result<Vec<R>> {
+    let mut statement = conn.prepare_cached(sql)?;
+    let mut rows = statement.query(rusqlite::params_from_iter(args))?;
+    let mut out = Vec::new();
+    while let Some(row) = rows.next()? {
+        out.push(R::try_from(row)?);
+        if !matches!(want, Want::All) {
+            break;
+        }
+    }
+    if matches!(want, Want::One) && out.is_empty() {
+        return Err(rusqlite::Error::QueryReturnedNoRows);
+    }
+    Ok(out)
+}
+
+async fn sqlx_query<'e, R: Row>(
+    executor: impl sqlx::Executor<'e, Database = sqlx::Any>,
+    sql: &'static str,
+    args: &[Arg<'_>],
+    want: Want,
+) -> Result<Vec<R>, sqlx::Error> {
+    let q = sqlx::query_as_with::<_, R, _>(sql, arguments(args)?);
+    Ok(match want {
+        Want::One => vec![q.fetch_one(executor).await?],
+        Want::Optional => q.fetch_optional(executor).await?.into_iter().collect(),
+        Want::All => q.fetch_all(executor).await?,
+    })
+}
+
+impl Db {
+    async fn read<R: Row>(
+        &self,
+        sql: &'static str,
+        args: &[Arg<'_>],
+        want: Want,
+    ) -> Result<Vec<R>, StoreError> {
+        match &self.lite {
+            Some(lite) => Ok(lite.read(|conn| lite_query(conn, sql, args, want))?),
+            None => Ok(sqlx_query(&self.pool, sql, args, want).await?),
+        }
+    }
+
+    /// The one row `sql` returns (an error if there is none).
+    pub async fn fetch_one<R: Row>(
+        &self,
+        sql: &'static str,
+        args: &[Arg<'_>],
+    ) -> Result<R, StoreError> {
+        let mut rows = self.read(sql, args, Want::One).await?;
+        rows.pop().ok_or_else(|| StoreError::Corrupt("a query for one row found none".into()))
+    }
+
+    /// The first row `sql` returns, if any.
+    pub async fn fetch_optional<R: Row>(
+        &self,
+        sql: &'static str,
+        args: &[Arg<'_>],
+    ) -> Result<Option<R>, StoreError> {
+        Ok(self.read(sql, args, Want::Optional).await?.pop())
+    }
+
+    /// Every row `sql` returns.
+    pub async fn fetch_all<R: Row>(
+        &self,
+        sql: &'static str,
+        args: &[Arg<'_>],
+    ) -> Result<Vec<R>, StoreError> {
+        self.read(sql, args, Want::All).await
+    }
+
+    /// Runs `write` in a write transaction and returns its result once the transaction is
+    /// durable; the transaction rolls back if `write` fails. On SQLite the whole transaction
+    /// runs in one trip to the writer (see the `lite` module); on PostgreSQL it is
+    /// [`Db::begin_write`] and [`Db::commit`].
+    pub async fn write<T, F>(&self, write: F) -> Result<T, StoreError>
+    where
+        T: Send + 'static,
+        F: for<'a> FnOnce(Tx<'a>) -> BoxFuture<'a, Result<T, StoreError>> + Send + 'static,
+    {
+        let done = match &self.lite {
+            Some(lite) => {
+                let engine = self.engine;
+                lite.write(move |conn| {
+                    // Every statement on `Tx::Lite` is synchronous, so the future is ready.
+                    write(Tx { engine, inner: Inner::Lite(conn) }).now_or_never().unwrap_or_else(
+                        || Err(StoreError::Corrupt("a SQLite transaction waited".into())),
+                    )
+                })
+                .await?
+            }
+            None => {
+                let mut tx = self.begin_write().await?;
+                let done = write(Tx { engine: self.engine, inner: Inner::Sqlx(&mut tx) }).await?;
+                tx.commit().await?;
+                done
+            }
+        };
+        self.durable().await?;
+        Ok(done)
+    }
+
+    /// Runs one writing statement in a transaction of its own and returns how many rows it
+    /// changed, once that is durable.
+    pub async fn execute(&self, sql: &'static str, args: &[Arg<'_>]) -> Result<u64, StoreError> {
+        match &self.lite {
+            Some(_) => {
+                // The arguments are borrowed; the writer's thread needs them owned.
+                let owned: Vec<Owned> = args.iter().map(Owned::from).collect();
+                self.write(move |mut tx| {
+                    Box::pin(async move {
+                        let args: Vec<Arg<'_>> = owned.iter().map(Owned::as_arg).collect();
+                        tx.execute(sql, &args).await
+                    })
+                })
+                .await
+            }
+            None => {
+                let q = sqlx::query_with(sql, arguments(args)?);
+                let rows = q.execute(&self.writer).await?.rows_affected();
+                self.durable().await?;
+                Ok(rows)
+            }
+        }
+    }
+}
+
+/// An [`Arg`] that owns its value.
+#[derive(Debug)]
+enum Owned {
+    Int(Option<i64>),
+    Text(Option<String>),
+    Blob(Option<Vec<u8>>),
+}
+
+impl From<&Arg<'_>> for Owned {
+    fn from(arg: &Arg<'_>) -> Self {
+        match *arg {
+            Arg::Int(v) => Owned::Int(v),
+            Arg::Text(v) => Owned::Text(v.map(str::to_owned)),
+            Arg::Blob(v) => Owned::Blob(v.map(<[u8]>::to_vec)),
+        }
+    }
+}
+
+impl Owned {
+    fn as_arg(&self) -> Arg<'_> {
+        match self {
+            Owned::Int(v) => Arg::Int(*v),
+            Owned::Text(v) => Arg::Text(v.as_deref()),
+            Owned::Blob(v) => Arg::Blob(v.as_deref()),
+        }
+    }
+}
+
+/// A write transaction in progress (see [`Db::write`]).
+pub struct Tx<'a> {
+    engine: Engine,
+    inner: Inner<'a>,
+}
+
+enum Inner<'a> {
+    Lite(&'a mut rusqlite::Connection),
+    Sqlx(&'a mut sqlx::Transaction<'static, sqlx::Any>),
+}
+
+impl Tx<'_> {
+    /// The engine it runs on.
+    pub fn engine(&self) -> Engine {
+        self.engine
+    }
+
+    async fn query<R: Row>(
+        &mut self,
+        sql: &'static str,
+        args: &[Arg<'_>],
+        want: Want,
+    ) -> Result<Vec<R>, StoreError> {
+        match &mut self.inner {
+            Inner::Lite(conn) => Ok(lite_query(conn, sql, args, want)?),
+            Inner::Sqlx(tx) => Ok(sqlx_query(&mut ***tx, sql, args, want).await?),
+        }
+    }
+
+    /// The first row `sql` returns, if any.
+    pub async fn fetch_optional<R: Row>(
+        &mut self,
+        sql: &'static str,
+        args: &[Arg<'_>],
+    ) -> Result<Option<R>, StoreError> {
+        Ok(self.query(sql, args, Want::Optional).await?.pop())
+    }
+
+    /// Every row `sql` returns.
+    pub async fn fetch_all<R: Row>(
+        &mut self,
+        sql: &'static str,
+        args: &[Arg<'_>],
+    ) -> Result<Vec<R>, StoreError> {
+        self.query(sql, args, Want::All).await
+    }
+
+    /// Runs `sql` and returns how many rows it changed. `sql` may be built at run time, from
+    /// fixed text and placeholders only: every value is an argument.
+    pub async fn execute(&mut self, sql: &str, args: &[Arg<'_>]) -> Result<u64, StoreError> {
+        match &mut self.inner {
+            Inner::Lite(conn) => {
+                Ok(conn.prepare_cached(sql)?.execute(rusqlite::params_from_iter(args))? as u64)
+            }
+            Inner::Sqlx(tx) => {
+                let q = sqlx::query_with(sqlx::AssertSqlSafe(sql.to_owned()), arguments(args)?);
+                Ok(q.execute(&mut ***tx).await?.rows_affected())
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::time::Duration;
+
+    use super::*;
+
+    async fn sqlite() -> (tempfile::TempDir, Db) {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let url = format!("sqlite://{}?mode=rwc", dir.path().join("q.db").display());
+        let db = Db::connect(&url).await.expect("connect");
+        db.execute("CREATE TABLE t (n INTEGER, s TEXT, b BLOB)", &[]).await.expect("create");
+        (dir, db)
+    }
+
+    async fn rows(db: &Db) -> Vec<(i64, Option<String>, Option<Vec<u8>>)> {
+        db.fetch_all("SELECT n, s, b FROM t ORDER BY n", &[]).await.expect("select")
+    }
+
+    #[tokio::test]
+    async fn a_failed_write_leaves_nothing_and_values_round_trip() {
+        let (_dir, db) = sqlite().await;
+        let failed = db
+            .write(|mut tx| {
+                Box::pin(async move {
+                    tx.execute("INSERT INTO t (n) VALUES ($1)", &[1.into()]).await?;
+                    Err::<(), _>(StoreError::Corrupt("changed my mind".into()))
+                })
+            })
+            .await;
+        assert!(failed.is_err());
+        assert!(rows(&db).await.is_empty(), "the failed transaction rolled back");
+        let changed = db
+            .write(|mut tx| {
+                Box::pin(async move {
+                    tx.execute(
+                        "INSERT INTO t (n, s, b) VALUES ($1, $2, $3), ($4, $5, $6)",
+                        &[
+                            2.into(),
+                            "two".into(),
+                            b"\x00\xff"[..].into(),
+                            3.into(),
+                            None::<&str>.into(),
+                            None::<&[u8]>.into(),
+                        ],
+                    )
+                    .await
+                })
+            })
+            .await
+            .expect("write");
+        assert_eq!(changed, 2);
+        assert_eq!(
+            rows(&db).await,
+            vec![(2, Some("two".into()), Some(vec![0, 255])), (3, None, None)]
+        );
+        let missing: Result<(i64,), _> =
+            db.fetch_one("SELECT n FROM t WHERE n = $1", &[9.into()]).await;
+        assert!(missing.is_err(), "fetch_one of no row is an error");
+    }
+
+    #[tokio::test]
+    async fn writers_of_both_drivers_take_turns_and_readers_never_wait() {
+        let (_dir, db) = sqlite().await;
+        // sqlx's writer holds the lock: a transaction on the synchronous path waits for it…
+        let held = db.begin_write().await.expect("begin");
+        let waiting = tokio::spawn({
+            let db = db.clone();
+            async move { db.execute("INSERT INTO t (n) VALUES ($1)", &[1.into()]).await }
+        });
+        tokio::time::sleep(Duration::from_millis(200)).await;
+        assert!(!waiting.is_finished(), "the second writer should wait for the first");
+        // … while reads go on.
+        assert!(rows(&db).await.is_empty());
+        held.commit().await.expect("commit");
+        assert_eq!(waiting.await.expect("join").expect("insert"), 1);
+        assert_eq!(rows(&db).await.len(), 1);
+    }
+}
