@@ -55,7 +55,7 @@ fn open(path: &Path) -> rusqlite::Result<Connection> {
 }
 
 impl Lite {
-    /// Connects to the database at `path`, which exists and has its schema.
+    /// Connects to the database file at `path`, which exists.
     pub(crate) fn open(path: &Path) -> rusqlite::Result<Lite> {
         let writer = open(path)?;
         Ok(Lite {
@@ -102,13 +102,14 @@ impl Lite {
                 Some(conn) => conn,
                 None => open(&path)?,
             };
-            conn.execute_batch("BEGIN IMMEDIATE")?;
-            let result = write(&mut conn).and_then(|done| {
+            let result = conn.execute_batch("BEGIN IMMEDIATE").map_err(E::from).and_then(|()| {
+                let done = write(&mut conn)?;
                 conn.execute_batch("COMMIT")?;
                 Ok(done)
             });
             if !conn.is_autocommit() {
-                // `write` failed, or COMMIT did: leave nothing half done.
+                // `write` failed, or COMMIT did: leave nothing half done. (If even that fails,
+                // the connection is dropped, which rolls back, and the next write opens one.)
                 conn.execute_batch("ROLLBACK")?;
             }
             *slot = Some(conn);

@@ -135,10 +135,6 @@ impl Db {
             ));
         };
         let opts = AnyConnectOptions::from_str(url)?;
-        let sqlite_file = match engine {
-            Engine::Sqlite => SqliteConnectOptions::from_str(url)?.get_filename().to_path_buf(),
-            Engine::Postgres => Default::default(),
-        };
         let pool_of = |connections: u32| {
             AnyPoolOptions::new()
                 .max_connections(connections)
@@ -165,13 +161,24 @@ impl Db {
         };
         let db = match engine {
             Engine::Sqlite => {
-                let mut log = sqlite_file.clone().into_os_string();
+                let file = SqliteConnectOptions::from_str(url)?.get_filename().to_path_buf();
+                let mut log = file.clone().into_os_string();
                 log.push("-wal");
                 let writer = pool_of(1).connect_with(opts.clone()).await?;
                 let pool = pool_of(8).connect_with(opts).await?;
                 let sync = Some(Arc::new(GroupSync::new(log.into())));
-                // Opened after the migrations, which create the file's schema.
-                Db { pool, writer, engine, sync, audit_head: Arc::default(), lite: None }
+                // The pools have created the file; the migrations below fill in its schema.
+                let lite = lite::Lite::open(&file).map_err(|e| {
+                    sqlx::Error::Configuration(format!("{}: {e}", file.display()).into())
+                })?;
+                Db {
+                    pool,
+                    writer,
+                    engine,
+                    sync,
+                    audit_head: Arc::default(),
+                    lite: Some(lite.into()),
+                }
             }
             Engine::Postgres => {
                 let pool = pool_of(16).connect_with(opts).await?;
@@ -187,13 +194,6 @@ impl Db {
         };
         db.migrate().await?;
         db.durable().await?;
-        let mut db = db;
-        if engine == Engine::Sqlite {
-            let lite = lite::Lite::open(&sqlite_file).map_err(|e| {
-                sqlx::Error::Configuration(format!("{}: {e}", sqlite_file.display()).into())
-            })?;
-            db.lite = Some(Arc::new(lite));
-        }
         Ok(db)
     }
 

@@ -16,6 +16,7 @@ use sqlx::any::{AnyArguments, AnyRow};
 
 use super::{Db, Engine};
 use crate::store::StoreError;
+use crate::store::audit::Head;
 
 /// A value bound to a `$N` placeholder.
 #[derive(Clone, Copy, Debug)]
@@ -106,8 +107,7 @@ impl<T> Row for T where
 /// How many rows a query may return.
 #[derive(Clone, Copy)]
 enum Want {
-    One,
-    Optional,
+    First,
     All,
 }
 
@@ -122,12 +122,9 @@ fn lite_query<R: Row>(
     let mut out = Vec::new();
     while let Some(row) = rows.next()? {
         out.push(R::try_from(row)?);
-        if !matches!(want, Want::All) {
+        if matches!(want, Want::First) {
             break;
         }
-    }
-    if matches!(want, Want::One) && out.is_empty() {
-        return Err(rusqlite::Error::QueryReturnedNoRows);
     }
     Ok(out)
 }
@@ -140,8 +137,7 @@ async fn sqlx_query<'e, R: Row>(
 ) -> Result<Vec<R>, sqlx::Error> {
     let q = sqlx::query_as_with::<_, R, _>(sql, arguments(args)?);
     Ok(match want {
-        Want::One => vec![q.fetch_one(executor).await?],
-        Want::Optional => q.fetch_optional(executor).await?.into_iter().collect(),
+        Want::First => q.fetch_optional(executor).await?.into_iter().collect(),
         Want::All => q.fetch_all(executor).await?,
     })
 }
@@ -165,8 +161,9 @@ impl Db {
         sql: &'static str,
         args: &[Arg<'_>],
     ) -> Result<R, StoreError> {
-        let mut rows = self.read(sql, args, Want::One).await?;
-        rows.pop().ok_or_else(|| StoreError::Corrupt("a query for one row found none".into()))
+        self.fetch_optional(sql, args)
+            .await?
+            .ok_or_else(|| StoreError::Corrupt("a query for one row found none".into()))
     }
 
     /// The first row `sql` returns, if any.
@@ -175,7 +172,7 @@ impl Db {
         sql: &'static str,
         args: &[Arg<'_>],
     ) -> Result<Option<R>, StoreError> {
-        Ok(self.read(sql, args, Want::Optional).await?.pop())
+        Ok(self.read(sql, args, Want::First).await?.pop())
     }
 
     /// Every row `sql` returns.
@@ -196,26 +193,30 @@ impl Db {
         T: Send + 'static,
         F: for<'a> FnOnce(Tx<'a>) -> BoxFuture<'a, Result<T, StoreError>> + Send + 'static,
     {
-        let done = match &self.lite {
+        match &self.lite {
             Some(lite) => {
-                let engine = self.engine;
-                lite.write(move |conn| {
-                    // Every statement on `Tx::Lite` is synchronous, so the future is ready.
-                    write(Tx { engine, inner: Inner::Lite(conn) }).now_or_never().unwrap_or_else(
-                        || Err(StoreError::Corrupt("a SQLite transaction waited".into())),
-                    )
-                })
-                .await?
+                let (engine, audit_head) = (self.engine, self.audit_head.clone());
+                let done = lite
+                    .write(move |conn| {
+                        let tx = Tx { engine, audit_head: &audit_head, inner: Inner::Lite(conn) };
+                        // Every statement on `Inner::Lite` is synchronous: the future is ready.
+                        write(tx).now_or_never().unwrap_or_else(|| {
+                            Err(StoreError::Corrupt("a SQLite transaction waited".into()))
+                        })
+                    })
+                    .await?;
+                self.durable().await?;
+                Ok(done)
             }
             None => {
                 let mut tx = self.begin_write().await?;
-                let done = write(Tx { engine: self.engine, inner: Inner::Sqlx(&mut tx) }).await?;
-                tx.commit().await?;
-                done
+                let inner = Inner::Sqlx(&mut tx);
+                let done =
+                    write(Tx { engine: self.engine, audit_head: &self.audit_head, inner }).await?;
+                self.commit(tx).await?;
+                Ok(done)
             }
-        };
-        self.durable().await?;
-        Ok(done)
+        }
     }
 
     /// Runs one writing statement in a transaction of its own and returns how many rows it
@@ -274,6 +275,8 @@ impl Owned {
 /// A write transaction in progress (see [`Db::write`]).
 pub struct Tx<'a> {
     engine: Engine,
+    /// The database's remembered audit head, for `store::audit::append_in`.
+    audit_head: &'a Head,
     inner: Inner<'a>,
 }
 
@@ -282,10 +285,15 @@ enum Inner<'a> {
     Sqlx(&'a mut sqlx::Transaction<'static, sqlx::Any>),
 }
 
-impl Tx<'_> {
+impl<'a> Tx<'a> {
     /// The engine it runs on.
     pub fn engine(&self) -> Engine {
         self.engine
+    }
+
+    /// The audit chain's head as this process last saw it.
+    pub(crate) fn audit_head(&self) -> &'a Head {
+        self.audit_head
     }
 
     async fn query<R: Row>(
@@ -306,7 +314,7 @@ impl Tx<'_> {
         sql: &'static str,
         args: &[Arg<'_>],
     ) -> Result<Option<R>, StoreError> {
-        Ok(self.query(sql, args, Want::Optional).await?.pop())
+        Ok(self.query(sql, args, Want::First).await?.pop())
     }
 
     /// Every row `sql` returns.

@@ -108,9 +108,7 @@ pub async fn append(
     detail: &str,
 ) -> Result<(), StoreError> {
     let entry = Entry { tenant, actor, action, detail }.owned();
-    let head = db.audit_head.clone();
-    db.write(move |mut tx| Box::pin(async move { append_in(&head, &mut tx, &entry.entry()).await }))
-        .await
+    db.write(move |mut tx| Box::pin(async move { append_in(&mut tx, &entry.entry()).await })).await
 }
 
 /// The newest link this process has written or read, `(seq, hash)`: a guess at the chain's
@@ -135,12 +133,8 @@ impl Head {
 /// Appends an entry inside the caller's write transaction, so the entry exists exactly when
 /// the action it records does. Appenders are serialised (SQLite: the transaction holds the
 /// write lock; PostgreSQL: a transaction-scoped advisory lock), so the chain never forks.
-/// `head` is the process's remembered head (`Db::audit_head`).
-pub(crate) async fn append_in(
-    head: &Head,
-    tx: &mut Tx<'_>,
-    e: &Entry<'_>,
-) -> Result<(), StoreError> {
+pub(crate) async fn append_in(tx: &mut Tx<'_>, e: &Entry<'_>) -> Result<(), StoreError> {
+    let head = tx.audit_head();
     if tx.engine() == Engine::Postgres {
         tx.execute("SELECT pg_advisory_xact_lock(7369826391)", &[]).await?;
     }
@@ -283,7 +277,6 @@ mod tests {
         assert_eq!(entries(&server).await, 6);
 
         // An entry whose transaction rolls back leaves the head guess pointing at nothing.
-        let head = server.audit_head.clone();
         let rolled_back = server
             .write(move |mut tx| {
                 Box::pin(async move {
@@ -293,7 +286,7 @@ mod tests {
                         action: "message.finalised",
                         detail: "x",
                     };
-                    append_in(&head, &mut tx, &e).await?;
+                    append_in(&mut tx, &e).await?;
                     Err::<(), _>(StoreError::Corrupt("roll back".into()))
                 })
             })

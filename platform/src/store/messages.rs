@@ -137,7 +137,6 @@ pub async fn create(
     let in_reply_to = m.in_reply_to.map(str::to_owned);
     let recipients = m.recipients.to_vec();
     let audit = audit.owned();
-    let head = db.audit_head.clone();
     let inserted = db
         .write(move |mut tx| {
             Box::pin(async move {
@@ -188,7 +187,7 @@ pub async fn create(
                     ],
                 )
                 .await?;
-                super::audit::append_in(&head, &mut tx, &audit.entry()).await?;
+                super::audit::append_in(&mut tx, &audit.entry()).await?;
                 Ok(Some(row))
             })
         })
@@ -311,7 +310,6 @@ pub async fn finalise(
     let (id, file_key_enc, link_token) =
         (id.to_owned(), file_key_enc.to_vec(), link_token.to_owned());
     let audit = audit.owned();
-    let head = db.audit_head.clone();
     db.write(move |mut tx| {
         Box::pin(async move {
             let now = now_ms();
@@ -338,7 +336,7 @@ pub async fn finalise(
                     &[id.as_str().into(), None::<&str>.into(), "uploaded".into(), now.into()],
                 )
                 .await?;
-                super::audit::append_in(&head, &mut tx, &audit.entry()).await?;
+                super::audit::append_in(&mut tx, &audit.entry()).await?;
             }
             Ok(row)
         })
@@ -355,7 +353,6 @@ pub async fn mark_sent(
 ) -> Result<bool, StoreError> {
     let id = id.to_owned();
     let audit = audit.owned();
-    let head = db.audit_head.clone();
     db.write(move |mut tx| {
         Box::pin(async move {
             let already: Option<(i64,)> = tx
@@ -373,7 +370,7 @@ pub async fn mark_sent(
                 &[now_ms().into(), id.as_str().into()],
             )
             .await?;
-            super::audit::append_in(&head, &mut tx, &audit.entry()).await?;
+            super::audit::append_in(&mut tx, &audit.entry()).await?;
             Ok(true)
         })
     })
@@ -592,7 +589,6 @@ pub async fn delete_upload(
 ) -> Result<Option<Vec<String>>, StoreError> {
     let id = id.to_owned();
     let audit = audit.owned();
-    let head = db.audit_head.clone();
     db.write(move |mut tx| {
         Box::pin(async move {
             let id = id.as_str();
@@ -620,7 +616,7 @@ pub async fn delete_upload(
             ] {
                 tx.execute(statement, &[id.into()]).await?;
             }
-            super::audit::append_in(&head, &mut tx, &audit.entry()).await?;
+            super::audit::append_in(&mut tx, &audit.entry()).await?;
             Ok(Some(blobs.into_iter().map(|(b,)| b).collect()))
         })
     })
