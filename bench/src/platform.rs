@@ -1,7 +1,8 @@
 //! Platform benchmarks, against the real `sealpost-platform` binary in its own process:
 //! - ingest of small secure messages (create + upload + finalise of a 10 KiB envelope) at
 //!   1, 16 and 64 concurrent clients, beside `openssl speed -multi 2` for the RSA private-key
-//!   operation every finalise costs (the bound on this machine);
+//!   operation every finalise costs (the bound on this machine), and the floor under ingest:
+//!   three HTTPS requests that do nothing else, with what that floor leaves of the bound;
 //! - one 1 GiB envelope uploaded with `curl -T`, beside the same `curl -T` to a plain HTTPS
 //!   upload sink (`sealpost-bench upload-sink`), with each server's peak RSS while it ran.
 
@@ -163,6 +164,15 @@ pub(crate) async fn start_platform_with(
     Ok(Platform { child, base: format!("https://localhost:{port}"), token, cert, client })
 }
 
+/// What one client does per round of [`drive`].
+enum Work {
+    /// Ingest this message: create, upload, finalise.
+    Ingest(Prepared),
+    /// Three `GET /healthz` (the device-token check's database read is there too, as a
+    /// ping): what three HTTPS requests cost with none of ingest's work, for the floor.
+    ThreeBareRequests,
+}
+
 /// A sealed message ready to send: its slip and envelope.
 struct Prepared {
     slip: Value,
@@ -197,9 +207,18 @@ fn prepare(key: &PublicKey, attachment_len: usize) -> Res<Prepared> {
     Ok(Prepared { slip, id: id.to_string(), envelope })
 }
 
-async fn send(p: &Platform, m: &Prepared) -> Res<()> {
+async fn perform(p: &Platform, work: &Work) -> Res<()> {
     let ok = |r: reqwest::Response| -> Res<()> {
         if r.status().is_success() { Ok(()) } else { Err(format!("HTTP {}", r.status()).into()) }
+    };
+    let m = match work {
+        Work::Ingest(m) => m,
+        Work::ThreeBareRequests => {
+            for _ in 0..3 {
+                ok(p.client.get(format!("{}/healthz", p.base)).send().await?)?;
+            }
+            return Ok(());
+        }
     };
     ok(p.client
         .post(format!("{}/api/v1/messages", p.base))
@@ -227,14 +246,14 @@ pub(crate) async fn platform_key(p: &Platform) -> Res<PublicKey> {
     Ok(PublicKey::parse(v["public_key_pem"].as_str().ok_or("no key")?.as_bytes())?)
 }
 
-/// Sends `messages` with `clients` concurrent senders; returns (msgs/s, p50, p99 latency).
-async fn ingest(
+/// Performs `rounds` with `clients` concurrent clients; returns (rounds/s, p50, p99 latency).
+async fn drive(
     p: &Arc<Platform>,
-    messages: Vec<Prepared>,
+    rounds: Vec<Work>,
     clients: usize,
 ) -> Res<(f64, Duration, Duration)> {
-    let n = messages.len();
-    let queue = Arc::new(tokio::sync::Mutex::new(messages));
+    let n = rounds.len();
+    let queue = Arc::new(tokio::sync::Mutex::new(rounds));
     let start = Instant::now();
     let mut tasks = Vec::new();
     for _ in 0..clients {
@@ -244,7 +263,7 @@ async fn ingest(
             loop {
                 let Some(m) = queue.lock().await.pop() else { break };
                 let t = Instant::now();
-                send(&p, &m).await.map_err(|e| e.to_string())?;
+                perform(&p, &m).await.map_err(|e| e.to_string())?;
                 latencies.push(t.elapsed());
             }
             Ok::<_, String>(latencies)
@@ -258,6 +277,56 @@ async fn ingest(
     all.sort();
     let pct = |q: f64| all[((all.len() as f64 * q) as usize).min(all.len() - 1)];
     Ok((n as f64 / elapsed.as_secs_f64(), pct(0.50), pct(0.99)))
+}
+
+/// One row of the ingest table.
+struct Measured {
+    rate: f64,
+    p50_ms: f64,
+    p99_ms: f64,
+    /// The server's CPU time per round, ms.
+    server_ms: f64,
+    /// The load generator's (this process's) CPU time per round, ms.
+    load_ms: f64,
+}
+
+async fn measure(p: &Arc<Platform>, rounds: Vec<Work>, clients: usize) -> Res<Measured> {
+    let n = rounds.len() as f64;
+    let (server_before, load_before) = (cpu_ms(p.child.id()), cpu_ms(std::process::id()));
+    let (rate, p50, p99) = drive(p, rounds, clients).await?;
+    Ok(Measured {
+        rate,
+        p50_ms: p50.as_secs_f64() * 1e3,
+        p99_ms: p99.as_secs_f64() * 1e3,
+        server_ms: (cpu_ms(p.child.id()) - server_before) / n,
+        load_ms: (cpu_ms(std::process::id()) - load_before) / n,
+    })
+}
+
+fn rounds_of_bare_requests(n: usize) -> Vec<Work> {
+    (0..n).map(|_| Work::ThreeBareRequests).collect()
+}
+
+/// The floor under ingest on this machine: one unwrap plus three HTTPS requests that do
+/// nothing else, and the most messages per second that leaves two always-busy cores.
+fn print_floor(f: &Measured, rsa_ms: f64, bound: f64) {
+    println!(
+        "| three HTTPS requests alone (3 × GET /healthz), 16 clients | {:.0} | {:.1} | {:.1} | {:.2} | | {:.2} | | |",
+        f.rate, f.p50_ms, f.p99_ms, f.server_ms, f.load_ms
+    );
+    let floor_ms = rsa_ms + f.server_ms + f.load_ms;
+    let ceiling = 2000.0 / floor_ms;
+    println!();
+    println!(
+        "Floor per ingested message: one unwrap {rsa_ms:.2} ms + three bare requests {:.2} ms \
+         (server {:.2}, load generator {:.2}) = {floor_ms:.2} ms of a core. With both cores \
+         always busy and nothing else to do, ingest could reach at most {ceiling:.0} msg/s = \
+         {:.2} × the bound.",
+        f.server_ms + f.load_ms,
+        f.server_ms,
+        f.load_ms,
+        ceiling / bound
+    );
 }
 
 /// `openssl speed -multi 2 rsaNNNN`: private-key operations per second.
@@ -430,6 +499,7 @@ pub(crate) async fn run(quick: bool, postgres: Option<String>, profile: Profile)
     let rsa_ms = 2000.0 / own;
     let per_run = profile.messages.unwrap_or(if quick { 60 } else { 600 });
     let rows = profile.clients.map_or(vec![1, 16, 64], |c| vec![c]);
+    let mut floor = None;
     let mut backends: Vec<(&str, Option<String>)> = vec![("SQLite", None)];
     if let Some(url) = postgres {
         backends.push(("PostgreSQL", Some(url)));
@@ -442,23 +512,29 @@ pub(crate) async fn run(quick: bool, postgres: Option<String>, profile: Profile)
             eprintln!("server pid {}", p.child.id());
         }
         for &clients in &rows {
-            let batch =
-                (0..per_run).map(|_| prepare(&key, 10 * 1024 - 1200)).collect::<Res<Vec<_>>>()?;
-            let cpu_before = cpu_ms(p.child.id());
-            let own_before = cpu_ms(std::process::id());
-            let (rate, p50, p99) = ingest(&p, batch, clients).await?;
-            let cpu_per_msg = (cpu_ms(p.child.id()) - cpu_before) / per_run as f64;
-            let own_per_msg = (cpu_ms(std::process::id()) - own_before) / per_run as f64;
+            let batch = (0..per_run)
+                .map(|_| prepare(&key, 10 * 1024 - 1200).map(Work::Ingest))
+                .collect::<Res<Vec<_>>>()?;
+            let m = measure(&p, batch, clients).await?;
             println!(
-                "| ingest 10 KiB messages, {name}, {clients} client(s) | {rate:.0} | {:.1} | {:.1} | {cpu_per_msg:.2} | {:.2} | {own_per_msg:.2} | {bound:.0} | {:.2} |",
-                p50.as_secs_f64() * 1e3,
-                p99.as_secs_f64() * 1e3,
-                cpu_per_msg - rsa_ms,
-                rate / bound
+                "| ingest 10 KiB messages, {name}, {clients} client(s) | {:.0} | {:.1} | {:.1} | {:.2} | {:.2} | {:.2} | {bound:.0} | {:.2} |",
+                m.rate,
+                m.p50_ms,
+                m.p99_ms,
+                m.server_ms,
+                m.server_ms - rsa_ms,
+                m.load_ms,
+                m.rate / bound
             );
+        }
+        if name == "SQLite" {
+            floor = Some(measure(&p, rounds_of_bare_requests(per_run * 4), 16).await?);
         }
         drop(p);
         std::fs::remove_dir_all(&dir)?;
+    }
+    if let Some(f) = floor {
+        print_floor(&f, rsa_ms, bound);
     }
     if profile.clients.is_some() {
         return Ok(());
