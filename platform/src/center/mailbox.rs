@@ -16,7 +16,7 @@ use super::{
 use crate::db::now_ms;
 use crate::state::AppState;
 use crate::store::mailbox::{self, Folder};
-use crate::store::{audit, drafts, messages};
+use crate::store::{PageMark, audit, drafts, messages};
 
 struct Line {
     party: String,
@@ -40,9 +40,9 @@ struct Mailbox<'a> {
 
 #[derive(Deserialize)]
 pub(super) struct Page {
-    /// The next page: messages created before this time (ms).
+    /// The next page: the messages after this mark (see [`PageMark`]).
     #[serde(default)]
-    before: Option<i64>,
+    before: Option<String>,
 }
 
 pub(super) async fn folder(
@@ -61,14 +61,20 @@ pub(super) async fn folder(
     let Some(folder) = Folder::parse(&folder) else {
         return not_found();
     };
-    let rows = match mailbox::list(&state.db, &email, folder, page_at.before).await {
+    let before = match page_at.before.as_deref().map(str::parse::<PageMark>).transpose() {
+        Ok(b) => b,
+        Err(_) => return not_found(),
+    };
+    let rows = match mailbox::list(&state.db, &email, folder, before.as_ref(), mailbox::PAGE).await
+    {
         Ok(r) => r,
         Err(e) => return internal(e),
     };
     let now = now_ms();
     let older = (rows.len() as i64 == mailbox::PAGE)
         .then(|| {
-            rows.last().map(|m| format!("/c/mail/{}?before={}", folder.as_str(), m.created_at))
+            let mark = PageMark::after(rows.last()?);
+            Some(format!("/c/mail/{}?before={mark}", folder.as_str()))
         })
         .flatten();
     let mut lines = Vec::with_capacity(rows.len());

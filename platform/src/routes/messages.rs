@@ -25,8 +25,8 @@ use crate::error::{ApiError, ApiJson};
 use crate::reading::{file_key_purpose, read_manifest, read_range};
 use crate::state::AppState;
 use crate::store::accounts::{self, AuthUser};
-use crate::store::audit;
 use crate::store::messages::{self, Created, MessageRow, NewMessage, SentFilter, Stored};
+use crate::store::{PageMark, audit};
 use crate::stub;
 
 /// Most recipients on one message (to + cc + bcc).
@@ -544,8 +544,9 @@ pub struct ListQuery {
     pub since: Option<i64>,
     /// Created before (ms).
     pub until: Option<i64>,
-    /// Next page: messages created before this (ms), from the previous page's `next`.
-    pub before: Option<i64>,
+    /// Next page: the previous page's `next` (a page mark, `MS.ID`: the messages after that
+    /// page's last, so none sharing its millisecond is skipped).
+    pub before: Option<String>,
     /// Page size, 1..=200 (default 50).
     pub limit: Option<i64>,
 }
@@ -565,9 +566,13 @@ pub async fn list(
     if q.q.as_ref().is_some_and(|s| s.len() > 256) {
         return Err(ApiError::bad_request("the search text is longer than 256 characters"));
     }
-    let filter = SentFilter { query: q.q, since: q.since, until: q.until, before: q.before, limit };
+    let before = q.before.as_deref().map(str::parse::<PageMark>).transpose();
+    let before = before.map_err(|e| ApiError::bad_request(format!("before: {e}")))?;
+    let filter = SentFilter { query: q.q, since: q.since, until: q.until, before, limit };
     let rows = messages::list_sent(&state.db, user.user_id, &filter).await?;
-    let next = (rows.len() as i64 == limit).then(|| rows.last().map(|m| m.created_at)).flatten();
+    let next = (rows.len() as i64 == limit)
+        .then(|| rows.last().map(|m| PageMark::after(m).to_string()))
+        .flatten();
     let items: Vec<Value> = rows.iter().map(summary).collect();
     Ok(Json(json!({ "messages": items, "next": next })))
 }

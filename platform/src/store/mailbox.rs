@@ -2,8 +2,8 @@
 //! any tenant) sorted into folders, the messages they sent, and per message whether they gave
 //! its unlock code. An address with no entry for a message sees it in its default folder.
 
-use super::StoreError;
 use super::messages::{MessageRow, message_columns};
+use super::{PageMark, StoreError};
 use crate::db::{Db, now_ms};
 
 /// The folders of the Center.
@@ -36,46 +36,41 @@ impl Folder {
 /// Most messages a folder page lists.
 pub const PAGE: i64 = 50;
 
-/// A page of the messages in `email`'s `folder`, newest first: those created before `before`
-/// (ms), if given.
+/// A page of at most `limit` messages in `email`'s `folder`, newest first: those after
+/// `before` (the previous page's last), if given.
 pub async fn list(
     db: &Db,
     email: &str,
     folder: Folder,
-    before: Option<i64>,
+    before: Option<&PageMark>,
+    limit: i64,
 ) -> Result<Vec<MessageRow>, StoreError> {
-    let before = before.unwrap_or(i64::MAX);
-    let rows =
-        match folder {
-            Folder::Sent => sqlx::query_as(concat!(
+    let (at, id) = before.map_or((i64::MAX, ""), |m| (m.created_at, m.id.as_str()));
+    let page = [at.into(), at.into(), id.into(), limit.into()];
+    match folder {
+        Folder::Sent => {
+            let sql = concat!(
                 "SELECT ",
                 message_columns!(),
-                " FROM messages WHERE sender_email = $1 AND state = 'final' AND created_at < $2 \
-                 ORDER BY created_at DESC LIMIT $3"
-            ))
-            .bind(email)
-            .bind(before)
-            .bind(PAGE)
-            .fetch_all(&db.pool)
-            .await?,
-            Folder::Inbox | Folder::Archive => {
-                sqlx::query_as(concat!(
-                    "SELECT ",
-                    message_columns!(),
-                    " FROM messages m JOIN message_recipients r ON r.message_id = m.id \
+                " FROM messages WHERE sender_email = $1 AND state = 'final' \
+                 AND (created_at < $2 OR (created_at = $3 AND id < $4)) \
+                 ORDER BY created_at DESC, id DESC LIMIT $5"
+            );
+            db.fetch_all(sql, &[&[email.into()], &page[..]].concat()).await
+        }
+        Folder::Inbox | Folder::Archive => {
+            let sql = concat!(
+                "SELECT ",
+                message_columns!(),
+                " FROM messages m JOIN message_recipients r ON r.message_id = m.id \
                  LEFT JOIN mailbox_entries e ON e.message_id = m.id AND e.email = r.email \
                  WHERE r.email = $1 AND m.state = 'final' AND COALESCE(e.folder, 'inbox') = $2 \
-                 AND m.created_at < $3 ORDER BY m.created_at DESC LIMIT $4"
-                ))
-                .bind(email)
-                .bind(folder.as_str())
-                .bind(before)
-                .bind(PAGE)
-                .fetch_all(&db.pool)
-                .await?
-            }
-        };
-    Ok(rows)
+                 AND (m.created_at < $3 OR (m.created_at = $4 AND m.id < $5)) \
+                 ORDER BY m.created_at DESC, m.id DESC LIMIT $6"
+            );
+            db.fetch_all(sql, &[&[email.into(), folder.as_str().into()], &page[..]].concat()).await
+        }
+    }
 }
 
 /// Files message `id` in `email`'s folder `folder` (`"inbox"`, `"archive"` or `"deleted"`).

@@ -2,7 +2,7 @@
 
 use serde::Serialize;
 
-use super::StoreError;
+use super::{PageMark, StoreError};
 use crate::db::{Arg, Db, now_ms};
 
 /// A message row.
@@ -475,8 +475,8 @@ pub struct SentFilter {
     pub since: Option<i64>,
     /// Created before, ms.
     pub until: Option<i64>,
-    /// Page: messages created strictly before this time (ms) …
-    pub before: Option<i64>,
+    /// Page: the messages after this mark (the previous page's last) …
+    pub before: Option<PageMark>,
     /// … at most this many.
     pub limit: i64,
 }
@@ -503,10 +503,14 @@ pub async fn list_sent(
             " AND (LOWER(subject) LIKE {a} OR id IN (SELECT message_id FROM message_recipients WHERE email LIKE {b} AND kind <> 'bcc'))"
         );
     }
-    for (value, op) in [(f.since, ">="), (f.until, "<"), (f.before, "<")] {
+    for (value, op) in [(f.since, ">="), (f.until, "<")] {
         if value.is_some() {
             sql += &format!(" AND created_at {op} {}", next());
         }
+    }
+    if f.before.is_some() {
+        let (t, t_again, id) = (next(), next(), next());
+        sql += &format!(" AND (created_at < {t} OR (created_at = {t_again} AND id < {id}))");
     }
     sql += &format!(" ORDER BY created_at DESC, id DESC LIMIT {}", next());
     // Only placeholders and fixed operators were added to `sql`; every value is bound.
@@ -514,8 +518,11 @@ pub async fn list_sent(
     if let Some(p) = &pattern {
         q = q.bind(p.clone()).bind(p.clone());
     }
-    for v in [f.since, f.until, f.before].into_iter().flatten() {
+    for v in [f.since, f.until].into_iter().flatten() {
         q = q.bind(v);
+    }
+    if let Some(mark) = &f.before {
+        q = q.bind(mark.created_at).bind(mark.created_at).bind(mark.id.clone());
     }
     Ok(q.bind(f.limit).fetch_all(&db.pool).await?)
 }

@@ -13,6 +13,48 @@ pub mod relays;
 pub mod totp;
 pub mod user_keys;
 
+/// Where a page of a list of messages (newest first) ends: the last message's creation time
+/// and id. The next page holds the messages that sort after it — created earlier, or in the
+/// same millisecond with a smaller id — so messages that share a millisecond at a page's edge
+/// are neither skipped nor shown twice. Written `MS.ID` (e.g. `1763892000123.6f1c…`); a bare
+/// `MS` (the form before ids were part of it) means "created before MS".
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct PageMark {
+    /// The last listed message's creation time, ms.
+    pub created_at: i64,
+    /// Its id; empty for a bare time, which no id sorts below.
+    pub id: String,
+}
+
+impl PageMark {
+    /// The mark after `m`, the last message of a page.
+    pub fn after(m: &messages::MessageRow) -> PageMark {
+        PageMark { created_at: m.created_at, id: m.id.clone() }
+    }
+}
+
+impl std::fmt::Display for PageMark {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}.{}", self.created_at, self.id)
+    }
+}
+
+impl std::str::FromStr for PageMark {
+    type Err = &'static str;
+
+    /// Parses `MS.ID` or `MS`; the id must be a message id (a UUID, in canonical form).
+    fn from_str(s: &str) -> Result<PageMark, Self::Err> {
+        const WHAT: &str = "a page mark is the `next` of the page before";
+        let (ms, id) = s.split_once('.').unwrap_or((s, ""));
+        let created_at = ms.parse().map_err(|_| WHAT)?;
+        let id = match id {
+            "" if !s.contains('.') => String::new(),
+            id => id.parse::<sealpost_envelope::MessageId>().map_err(|_| WHAT)?.to_string(),
+        };
+        Ok(PageMark { created_at, id })
+    }
+}
+
 /// A storage failure. Database errors are logged where they happen and shown to clients as a
 /// generic 500; they never carry message content.
 #[derive(Debug, thiserror::Error)]

@@ -11,7 +11,8 @@ use sealpost_envelope::{Decryptor, FileKey, Header, Limits};
 use sealpost_platform::domain::Role;
 use sealpost_platform::reading::file_key_purpose;
 use sealpost_platform::store::audit::{self, Verdict};
-use sealpost_platform::store::{accounts, messages, platform_keys};
+use sealpost_platform::store::mailbox::{self, Folder};
+use sealpost_platform::store::{PageMark, accounts, messages, platform_keys};
 use serde_json::{Value, json};
 
 /// Reads a stored envelope back from the blob store and opens it with the file key the
@@ -200,6 +201,95 @@ async fn create_upload_interrupted_then_resumed_finalise_and_track() {
             .await
             .expect("json");
         assert_eq!(list["messages"].as_array().expect("list").len(), found, "search {q:?}");
+    }
+}
+
+/// Follows `next` through the sent list, `limit` at a time; the ids in the order listed.
+async fn every_page_of_the_sent_list(app: &TestApp, token: &str, limit: u32) -> Vec<String> {
+    let (mut ids, mut next) = (Vec::new(), None::<String>);
+    loop {
+        let before = next.map(|m| format!("&before={m}")).unwrap_or_default();
+        let path = format!("/api/v1/messages?limit={limit}{before}");
+        let page: Value = app.get(Some(token), &path).await.json().await.expect("json");
+        for m in page["messages"].as_array().expect("list") {
+            ids.push(m["id"].as_str().expect("id").to_string());
+        }
+        assert!(ids.len() <= 50, "the pages do not end: {ids:?}");
+        match page["next"].as_str() {
+            Some(mark) => next = Some(mark.to_string()),
+            None => return ids,
+        }
+    }
+}
+
+#[tokio::test]
+async fn pages_skip_and_repeat_nothing_when_messages_share_a_millisecond() {
+    let app = spawn_app().await;
+    let alice = app.user(app.acme, "alice@acme.example", Role::Sender).await;
+    let key = app.platform_key().await;
+    let mut sent = Vec::new();
+    for i in 0..5 {
+        let msg = message(
+            "alice@acme.example",
+            &["bob@outside.example"],
+            &format!("Page {i}"),
+            &key,
+            100,
+        );
+        let r = app.post(Some(&alice), "/api/v1/messages", msg.slip.clone()).await;
+        assert_eq!(r.status(), StatusCode::CREATED);
+        let r = app.upload(&alice, &msg.id, 0, msg.envelope.clone()).await;
+        assert_eq!(r.status(), StatusCode::OK);
+        let path = format!("/api/v1/messages/{}/finalise", msg.id);
+        assert_eq!(app.post(Some(&alice), &path, json!({})).await.status(), StatusCode::OK);
+        sent.push(msg.id);
+    }
+    // A busy sender's messages can share a millisecond: make all five do.
+    let ms = 1_763_900_000_000_i64;
+    let same = "UPDATE messages SET created_at = $1 WHERE sender_email = $2";
+    let changed = app
+        .state
+        .db
+        .execute(same, &[ms.into(), "alice@acme.example".into()])
+        .await
+        .expect("update");
+    assert_eq!(changed, 5);
+    sent.sort();
+    sent.reverse();
+
+    // The API's sent list, two at a time: each message once, newest (then highest id) first.
+    assert_eq!(every_page_of_the_sent_list(&app, &alice, 2).await, sent);
+    assert_eq!(every_page_of_the_sent_list(&app, &alice, 5).await, sent);
+
+    // The Message Center's folders page the same way: bob's inbox, alice's sent folder.
+    for (email, folder) in
+        [("bob@outside.example", Folder::Inbox), ("alice@acme.example", Folder::Sent)]
+    {
+        let (mut ids, mut before) = (Vec::new(), None);
+        loop {
+            let page = mailbox::list(&app.state.db, email, folder, before.as_ref(), 2)
+                .await
+                .expect("page");
+            ids.extend(page.iter().map(|m| m.id.clone()));
+            match page.last() {
+                Some(last) if page.len() == 2 => before = Some(PageMark::after(last)),
+                _ => break,
+            }
+        }
+        assert_eq!(ids, sent, "{email}'s {folder:?}");
+    }
+
+    // A bare time (links from before marks had ids) still means "created before it".
+    let all = app.get(Some(&alice), &format!("/api/v1/messages?before={}", ms + 1)).await;
+    let all: Value = all.json().await.expect("json");
+    assert_eq!(all["messages"].as_array().expect("list").len(), 5);
+    let none = app.get(Some(&alice), &format!("/api/v1/messages?before={ms}")).await;
+    let none: Value = none.json().await.expect("json");
+    assert_eq!(none["messages"].as_array().expect("list").len(), 0);
+    // Anything else is refused, plainly.
+    for bad in ["yesterday", "1763900000000.not-an-id", "1763900000000.", ".x"] {
+        let r = app.get(Some(&alice), &format!("/api/v1/messages?before={bad}")).await;
+        assert_eq!(error_code(r).await, (StatusCode::BAD_REQUEST, "bad_request".into()), "{bad}");
     }
 }
 
