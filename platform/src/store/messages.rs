@@ -383,16 +383,13 @@ pub async fn by_link(db: &Db, token: &str) -> Result<Option<MessageRow>, StoreEr
     if token.is_empty() || token.len() > 64 {
         return Ok(None);
     }
-    Ok(sqlx::query_as(concat!(
+    let sql = concat!(
         "SELECT ",
         message_columns!(),
         " FROM messages WHERE state = 'final' AND (link_token = $1 OR id IN \
          (SELECT message_id FROM recipient_links WHERE token = $2))"
-    ))
-    .bind(token)
-    .bind(token)
-    .fetch_optional(&db.pool)
-    .await?)
+    );
+    db.fetch_optional(sql, &[token.into(), token.into()]).await
 }
 
 /// The personal link tokens of message `id`'s recipients: address → token.
@@ -400,11 +397,8 @@ pub async fn recipient_links(
     db: &Db,
     id: &str,
 ) -> Result<std::collections::HashMap<String, String>, StoreError> {
-    let rows: Vec<(String, String)> =
-        sqlx::query_as("SELECT email, token FROM recipient_links WHERE message_id = $1")
-            .bind(id)
-            .fetch_all(&db.pool)
-            .await?;
+    let sql = "SELECT email, token FROM recipient_links WHERE message_id = $1";
+    let rows: Vec<(String, String)> = db.fetch_all(sql, &[id.into()]).await?;
     Ok(rows.into_iter().collect())
 }
 
@@ -415,14 +409,9 @@ pub async fn add_recipient_link(
     email: &str,
     token: &str,
 ) -> Result<(), StoreError> {
-    db.durably(sqlx::query(
-        "INSERT INTO recipient_links (token, message_id, email, created_at) VALUES ($1, $2, $3, $4)",
-    )
-    .bind(token)
-    .bind(id)
-    .bind(email)
-    .bind(now_ms())
-    .execute(&db.writer)).await?;
+    let sql = "INSERT INTO recipient_links (token, message_id, email, created_at) \
+               VALUES ($1, $2, $3, $4)";
+    db.execute(sql, &[token.into(), id.into(), email.into(), now_ms().into()]).await?;
     Ok(())
 }
 
@@ -448,22 +437,25 @@ pub struct Event {
     pub at: i64,
 }
 
+impl TryFrom<&rusqlite::Row<'_>> for Event {
+    type Error = rusqlite::Error;
+
+    /// Reads `recipient, kind, at`, in that order.
+    fn try_from(r: &rusqlite::Row<'_>) -> rusqlite::Result<Event> {
+        Ok(Event { recipient: r.get(0)?, kind: r.get(1)?, at: r.get(2)? })
+    }
+}
+
 /// A message's events, oldest first.
 pub async fn events(db: &Db, id: &str) -> Result<Vec<Event>, StoreError> {
-    Ok(sqlx::query_as(
-        "SELECT recipient, kind, at FROM tracking_events WHERE message_id = $1 ORDER BY id",
-    )
-    .bind(id)
-    .fetch_all(&db.pool)
-    .await?)
+    let sql = "SELECT recipient, kind, at FROM tracking_events WHERE message_id = $1 ORDER BY id";
+    db.fetch_all(sql, &[id.into()]).await
 }
 
 /// A message's recipients: (address, kind).
 pub async fn recipients(db: &Db, id: &str) -> Result<Vec<(String, String)>, StoreError> {
-    Ok(sqlx::query_as("SELECT email, kind FROM message_recipients WHERE message_id = $1 ORDER BY kind DESC, email")
-        .bind(id)
-        .fetch_all(&db.pool)
-        .await?)
+    let sql = "SELECT email, kind FROM message_recipients WHERE message_id = $1 ORDER BY kind DESC, email";
+    db.fetch_all(sql, &[id.into()]).await
 }
 
 /// Filters for the sent list.
@@ -527,45 +519,37 @@ pub async fn list_sent(
     Ok(q.bind(f.limit).fetch_all(&db.pool).await?)
 }
 
-/// Recalls a message; false if it was already recalled.
+/// Recalls a message and records the `recalled` event with it; false if it was already
+/// recalled.
 pub async fn recall(db: &Db, id: &str) -> Result<bool, StoreError> {
-    let r = db
-        .durably(
-            sqlx::query(
-                "UPDATE messages SET recalled_at = $1 WHERE id = $2 AND recalled_at IS NULL",
-            )
-            .bind(now_ms())
-            .bind(id)
-            .execute(&db.writer),
-        )
-        .await?;
-    if r.rows_affected() == 1 {
-        add_event(db, id, None, "recalled").await?;
-    }
-    Ok(r.rows_affected() == 1)
+    let id = id.to_owned();
+    db.write(move |mut tx| {
+        Box::pin(async move {
+            let now = now_ms();
+            let recall =
+                "UPDATE messages SET recalled_at = $1 WHERE id = $2 AND recalled_at IS NULL";
+            if tx.execute(recall, &[now.into(), id.as_str().into()]).await? == 0 {
+                return Ok(false);
+            }
+            let event = [id.as_str().into(), None::<&str>.into(), "recalled".into(), now.into()];
+            tx.execute(ADD_EVENT, &event).await?;
+            Ok(true)
+        })
+    })
+    .await
 }
 
 /// Sets the hash of a message's unlock code.
 pub async fn set_unlock_hash(db: &Db, id: &str, hash: &str) -> Result<(), StoreError> {
-    db.durably(
-        sqlx::query("UPDATE messages SET unlock_hash = $1 WHERE id = $2")
-            .bind(hash)
-            .bind(id)
-            .execute(&db.writer),
-    )
-    .await?;
+    db.execute("UPDATE messages SET unlock_hash = $1 WHERE id = $2", &[hash.into(), id.into()])
+        .await?;
     Ok(())
 }
 
 /// Sets or clears a message's expiry.
 pub async fn set_expiry(db: &Db, id: &str, expires_at: Option<i64>) -> Result<(), StoreError> {
-    db.durably(
-        sqlx::query("UPDATE messages SET expires_at = $1 WHERE id = $2")
-            .bind(expires_at)
-            .bind(id)
-            .execute(&db.writer),
-    )
-    .await?;
+    let sql = "UPDATE messages SET expires_at = $1 WHERE id = $2";
+    db.execute(sql, &[expires_at.into(), id.into()]).await?;
     Ok(())
 }
 
@@ -576,14 +560,9 @@ pub async fn abandoned_uploads(
     before: i64,
     limit: i64,
 ) -> Result<Vec<(String, i64)>, StoreError> {
-    Ok(sqlx::query_as(
-        "SELECT id, tenant_id FROM messages WHERE state = 'uploading' AND created_at < $1 \
-         ORDER BY created_at LIMIT $2",
-    )
-    .bind(before)
-    .bind(limit)
-    .fetch_all(&db.pool)
-    .await?)
+    let sql = "SELECT id, tenant_id FROM messages WHERE state = 'uploading' AND created_at < $1 \
+               ORDER BY created_at LIMIT $2";
+    db.fetch_all(sql, &[before.into(), limit.into()]).await
 }
 
 /// Deletes an unfinished upload — its slip, recipients, events and segment records — if it is
