@@ -244,6 +244,26 @@ impl Db {
     }
 }
 
+impl Db {
+    /// Runs one writing statement that returns rows (`… RETURNING`) in a transaction of its
+    /// own and returns the first row, once that is durable.
+    pub async fn write_returning<R: Row>(
+        &self,
+        sql: &'static str,
+        args: &[Arg<'_>],
+    ) -> Result<Option<R>, StoreError> {
+        // The arguments are borrowed; the writer's thread needs them owned.
+        let owned: Vec<Owned> = args.iter().map(Owned::from).collect();
+        self.write(move |mut tx| {
+            Box::pin(async move {
+                let args: Vec<Arg<'_>> = owned.iter().map(Owned::as_arg).collect();
+                tx.fetch_optional(sql, &args).await
+            })
+        })
+        .await
+    }
+}
+
 /// An [`Arg`] that owns its value.
 #[derive(Debug)]
 enum Owned {

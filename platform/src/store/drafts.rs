@@ -24,14 +24,36 @@ pub struct DraftRow {
     pub updated_at: i64,
 }
 
+impl TryFrom<&rusqlite::Row<'_>> for DraftRow {
+    type Error = rusqlite::Error;
+
+    /// Reads the columns in the order of `select!`.
+    fn try_from(r: &rusqlite::Row<'_>) -> rusqlite::Result<DraftRow> {
+        Ok(DraftRow {
+            id: r.get(0)?,
+            in_reply_to: r.get(1)?,
+            tenant_id: r.get(2)?,
+            link_token: r.get(3)?,
+            original_sender: r.get(4)?,
+            sealed: r.get(5)?,
+            updated_at: r.get(6)?,
+        })
+    }
+}
+
 /// Purpose string binding a sealed draft to its writer and the message it answers.
 pub fn purpose(email: &str, in_reply_to: &str) -> String {
     format!("draft:{email}:{in_reply_to}")
 }
 
-const SELECT: &str = "SELECT d.id, d.in_reply_to, m.tenant_id, m.link_token, \
-     m.sender_email AS original_sender, d.sealed, d.updated_at \
-     FROM drafts d JOIN messages m ON m.id = d.in_reply_to";
+/// The query for [`DraftRow`]s, as a literal so queries stay `&'static str`.
+macro_rules! select {
+    () => {
+        "SELECT d.id, d.in_reply_to, m.tenant_id, m.link_token, \
+         m.sender_email AS original_sender, d.sealed, d.updated_at \
+         FROM drafts d JOIN messages m ON m.id = d.in_reply_to"
+    };
+}
 
 /// Saves a draft: a new one (`id` None) or `email`'s draft `id` again. Returns its id, or
 /// `None` when `id` is not theirs.
@@ -45,26 +67,19 @@ pub async fn save(
     let now = now_ms();
     match id {
         Some(id) => {
-            let r = db.durably(sqlx::query(
-                "UPDATE drafts SET sealed = $1, updated_at = $2 WHERE id = $3 AND email = $4 AND in_reply_to = $5",
-            )
-            .bind(sealed)
-            .bind(now)
-            .bind(id)
-            .bind(email)
-            .bind(in_reply_to)
-            .execute(&db.writer)).await?;
-            Ok((r.rows_affected() == 1).then_some(id))
+            let sql = "UPDATE drafts SET sealed = $1, updated_at = $2 \
+                       WHERE id = $3 AND email = $4 AND in_reply_to = $5";
+            let args = [sealed.into(), now.into(), id.into(), email.into(), in_reply_to.into()];
+            Ok((db.execute(sql, &args).await? == 1).then_some(id))
         }
         None => {
-            let (id,): (i64,) = db.durably(sqlx::query_as(
-                "INSERT INTO drafts (email, in_reply_to, sealed, updated_at) VALUES ($1, $2, $3, $4) RETURNING id",
-            )
-            .bind(email)
-            .bind(in_reply_to)
-            .bind(sealed)
-            .bind(now)
-            .fetch_one(&db.writer)).await?;
+            let sql = "INSERT INTO drafts (email, in_reply_to, sealed, updated_at) \
+                       VALUES ($1, $2, $3, $4) RETURNING id";
+            let args = [email.into(), in_reply_to.into(), sealed.into(), now.into()];
+            let (id,): (i64,) = db
+                .write_returning(sql, &args)
+                .await?
+                .ok_or_else(|| StoreError::Corrupt("INSERT … RETURNING gave no row".into()))?;
             Ok(Some(id))
         }
     }
@@ -72,28 +87,19 @@ pub async fn save(
 
 /// `email`'s drafts, newest first.
 pub async fn list(db: &Db, email: &str) -> Result<Vec<DraftRow>, StoreError> {
-    let sql = format!("{SELECT} WHERE d.email = $1 ORDER BY d.updated_at DESC LIMIT 200");
-    Ok(sqlx::query_as(sqlx::AssertSqlSafe(sql)).bind(email).fetch_all(&db.pool).await?)
+    let sql = concat!(select!(), " WHERE d.email = $1 ORDER BY d.updated_at DESC LIMIT 200");
+    db.fetch_all(sql, &[email.into()]).await
 }
 
 /// `email`'s draft `id`.
 pub async fn get(db: &Db, id: i64, email: &str) -> Result<Option<DraftRow>, StoreError> {
-    let sql = format!("{SELECT} WHERE d.id = $1 AND d.email = $2");
-    Ok(sqlx::query_as(sqlx::AssertSqlSafe(sql))
-        .bind(id)
-        .bind(email)
-        .fetch_optional(&db.pool)
-        .await?)
+    let sql = concat!(select!(), " WHERE d.id = $1 AND d.email = $2");
+    db.fetch_optional(sql, &[id.into(), email.into()]).await
 }
 
 /// Deletes `email`'s draft `id` (nothing when it is not theirs).
 pub async fn delete(db: &Db, id: i64, email: &str) -> Result<(), StoreError> {
-    db.durably(
-        sqlx::query("DELETE FROM drafts WHERE id = $1 AND email = $2")
-            .bind(id)
-            .bind(email)
-            .execute(&db.writer),
-    )
-    .await?;
+    db.execute("DELETE FROM drafts WHERE id = $1 AND email = $2", &[id.into(), email.into()])
+        .await?;
     Ok(())
 }

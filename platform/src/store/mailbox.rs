@@ -75,27 +75,17 @@ pub async fn list(
 
 /// Files message `id` in `email`'s folder `folder` (`"inbox"`, `"archive"` or `"deleted"`).
 pub async fn file(db: &Db, id: &str, email: &str, folder: &str) -> Result<(), StoreError> {
-    db.durably(sqlx::query(
-        "INSERT INTO mailbox_entries (message_id, email, folder, updated_at) VALUES ($1, $2, $3, $4) \
-         ON CONFLICT (message_id, email) DO UPDATE SET folder = excluded.folder, updated_at = excluded.updated_at",
-    )
-    .bind(id)
-    .bind(email)
-    .bind(folder)
-    .bind(now_ms())
-    .execute(&db.writer)).await?;
+    let sql = "INSERT INTO mailbox_entries (message_id, email, folder, updated_at) \
+               VALUES ($1, $2, $3, $4) ON CONFLICT (message_id, email) \
+               DO UPDATE SET folder = excluded.folder, updated_at = excluded.updated_at";
+    db.execute(sql, &[id.into(), email.into(), folder.into(), now_ms().into()]).await?;
     Ok(())
 }
 
 /// Whether `email` gave message `id`'s unlock code.
 pub async fn unlocked(db: &Db, id: &str, email: &str) -> Result<bool, StoreError> {
-    let row: Option<(Option<i64>,)> = sqlx::query_as(
-        "SELECT unlocked_at FROM mailbox_entries WHERE message_id = $1 AND email = $2",
-    )
-    .bind(id)
-    .bind(email)
-    .fetch_optional(&db.pool)
-    .await?;
+    let sql = "SELECT unlocked_at FROM mailbox_entries WHERE message_id = $1 AND email = $2";
+    let row: Option<(Option<i64>,)> = db.fetch_optional(sql, &[id.into(), email.into()]).await?;
     Ok(row.and_then(|(at,)| at).is_some())
 }
 
@@ -106,13 +96,9 @@ pub const UNLOCK_LOCKOUT_MS: i64 = 15 * 60 * 1000;
 
 /// Until when `email` may not try message `id`'s unlock code (ms; 0 when they may).
 pub async fn unlock_locked_until(db: &Db, id: &str, email: &str) -> Result<i64, StoreError> {
-    let row: Option<(i64,)> = sqlx::query_as(
-        "SELECT unlock_locked_until FROM mailbox_entries WHERE message_id = $1 AND email = $2",
-    )
-    .bind(id)
-    .bind(email)
-    .fetch_optional(&db.pool)
-    .await?;
+    let sql =
+        "SELECT unlock_locked_until FROM mailbox_entries WHERE message_id = $1 AND email = $2";
+    let row: Option<(i64,)> = db.fetch_optional(sql, &[id.into(), email.into()]).await?;
     Ok(row.map_or(0, |(t,)| t).max(0))
 }
 
@@ -133,23 +119,19 @@ pub async fn record_unlock(db: &Db, id: &str, email: &str, right: bool) -> Resul
                                ELSE mailbox_entries.unlock_locked_until END, \
          updated_at = excluded.updated_at"
     };
-    let mut q = sqlx::query(sql).bind(id).bind(email).bind(now);
+    let (id, email) = (id.into(), email.into());
     if right {
-        q = q.bind(now);
+        db.execute(sql, &[id, email, now.into(), now.into()]).await?;
     } else {
-        q = q.bind(UNLOCK_TRIES).bind(now + UNLOCK_LOCKOUT_MS);
+        let until = now + UNLOCK_LOCKOUT_MS;
+        db.execute(sql, &[id, email, now.into(), UNLOCK_TRIES.into(), until.into()]).await?;
     }
-    db.durably(q.execute(&db.writer)).await?;
     Ok(())
 }
 
 /// The folder `email` filed message `id` in, if they filed it.
 pub async fn folder_of(db: &Db, id: &str, email: &str) -> Result<Option<String>, StoreError> {
-    let row: Option<(String,)> =
-        sqlx::query_as("SELECT folder FROM mailbox_entries WHERE message_id = $1 AND email = $2")
-            .bind(id)
-            .bind(email)
-            .fetch_optional(&db.pool)
-            .await?;
+    let sql = "SELECT folder FROM mailbox_entries WHERE message_id = $1 AND email = $2";
+    let row: Option<(String,)> = db.fetch_optional(sql, &[id.into(), email.into()]).await?;
     Ok(row.map(|(f,)| f))
 }
