@@ -65,14 +65,11 @@ pub async fn new_code(
     email: &str,
 ) -> Result<Option<Zeroizing<String>>, StoreError> {
     let now = now_ms();
-    let (recent,): (i64,) = sqlx::query_as(
-        "SELECT COUNT(*) FROM one_time_codes WHERE scope = $1 AND email = $2 AND created_at > $3",
-    )
-    .bind(scope.key())
-    .bind(email)
-    .bind(now - 3_600_000)
-    .fetch_one(&db.pool)
-    .await?;
+    let key = scope.key();
+    let sql =
+        "SELECT COUNT(*) FROM one_time_codes WHERE scope = $1 AND email = $2 AND created_at > $3";
+    let (recent,): (i64,) =
+        db.fetch_one(sql, &[key.as_str().into(), email.into(), (now - 3_600_000).into()]).await?;
     if recent >= CODES_PER_HOUR {
         return Ok(None);
     }
@@ -84,20 +81,18 @@ pub async fn new_code(
         }
     };
     let salt = random::<16>()?;
-    db.durably(
-        sqlx::query(
-            "INSERT INTO one_time_codes (scope, email, code_hash, salt, expires_at, created_at) \
-         VALUES ($1, $2, $3, $4, $5, $6)",
-        )
-        .bind(scope.key())
-        .bind(email)
-        .bind(sha256(&[&salt[..], code.as_bytes()]))
-        .bind(salt.to_vec())
-        .bind(now + CODE_TTL_MS)
-        .bind(now)
-        .execute(&db.writer),
-    )
-    .await?;
+    let sql = "INSERT INTO one_time_codes (scope, email, code_hash, salt, expires_at, created_at) \
+               VALUES ($1, $2, $3, $4, $5, $6)";
+    let hash = sha256(&[&salt[..], code.as_bytes()]);
+    let args = [
+        key.as_str().into(),
+        email.into(),
+        hash.as_slice().into(),
+        salt[..].into(),
+        (now + CODE_TTL_MS).into(),
+        now.into(),
+    ];
+    db.execute(sql, &args).await?;
     Ok(Some(code))
 }
 
@@ -110,16 +105,12 @@ pub async fn check_code(
     code: &str,
 ) -> Result<bool, StoreError> {
     let now = now_ms();
-    let row: Option<(i64, Vec<u8>, Vec<u8>, i64)> = sqlx::query_as(
-        "SELECT id, code_hash, salt, attempts FROM one_time_codes \
-         WHERE scope = $1 AND email = $2 AND used_at IS NULL AND expires_at > $3 \
-         ORDER BY id DESC LIMIT 1",
-    )
-    .bind(scope.key())
-    .bind(email)
-    .bind(now)
-    .fetch_optional(&db.pool)
-    .await?;
+    let sql = "SELECT id, code_hash, salt, attempts FROM one_time_codes \
+               WHERE scope = $1 AND email = $2 AND used_at IS NULL AND expires_at > $3 \
+               ORDER BY id DESC LIMIT 1";
+    let key = scope.key();
+    let row: Option<(i64, Vec<u8>, Vec<u8>, i64)> =
+        db.fetch_optional(sql, &[key.as_str().into(), email.into(), now.into()]).await?;
     let Some((id, hash, salt, attempts)) = row else {
         return Ok(false);
     };
@@ -128,21 +119,12 @@ pub async fn check_code(
     }
     let given = sha256(&[&salt, code.trim().as_bytes()]);
     if verify_slices_are_equal(&given, &hash).is_ok() {
-        let won = db.durably(sqlx::query(
-            "UPDATE one_time_codes SET used_at = $1 WHERE id = $2 AND used_at IS NULL AND attempts < $3",
-        )
-        .bind(now)
-        .bind(id)
-        .bind(CODE_TRIES)
-        .execute(&db.writer)).await?;
-        return Ok(won.rows_affected() == 1);
+        let sql = "UPDATE one_time_codes SET used_at = $1 \
+                   WHERE id = $2 AND used_at IS NULL AND attempts < $3";
+        return Ok(db.execute(sql, &[now.into(), id.into(), CODE_TRIES.into()]).await? == 1);
     }
-    db.durably(
-        sqlx::query("UPDATE one_time_codes SET attempts = attempts + 1 WHERE id = $1")
-            .bind(id)
-            .execute(&db.writer),
-    )
-    .await?;
+    let sql = "UPDATE one_time_codes SET attempts = attempts + 1 WHERE id = $1";
+    db.execute(sql, &[id.into()]).await?;
     Ok(false)
 }
 
@@ -152,19 +134,17 @@ pub async fn new_session(db: &Db, email: &str) -> Result<Zeroizing<String>, Stor
         base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(&random::<32>()?[..]),
     );
     let now = now_ms();
-    db.durably(
-        sqlx::query(
-            "INSERT INTO web_sessions (token_hash, email, created_at, last_seen_at, expires_at) \
-         VALUES ($1, $2, $3, $4, $5)",
-        )
-        .bind(sha256(&[token.as_bytes()]))
-        .bind(email)
-        .bind(now)
-        .bind(now)
-        .bind(now + SESSION_TTL_MS)
-        .execute(&db.writer),
-    )
-    .await?;
+    let sql = "INSERT INTO web_sessions (token_hash, email, created_at, last_seen_at, expires_at) \
+               VALUES ($1, $2, $3, $4, $5)";
+    let hash = sha256(&[token.as_bytes()]);
+    let args = [
+        hash.as_slice().into(),
+        email.into(),
+        now.into(),
+        now.into(),
+        (now + SESSION_TTL_MS).into(),
+    ];
+    db.execute(sql, &args).await?;
     Ok(token)
 }
 
@@ -174,44 +154,29 @@ pub async fn session(db: &Db, token: &str) -> Result<Option<String>, StoreError>
         return Ok(None);
     }
     let now = now_ms();
-    let row: Option<(i64, String)> = sqlx::query_as(
-        "SELECT id, email FROM web_sessions WHERE token_hash = $1 AND expires_at > $2 AND last_seen_at > $3",
-    )
-    .bind(sha256(&[token.as_bytes()]))
-    .bind(now)
-    .bind(now - SESSION_IDLE_MS)
-    .fetch_optional(&db.pool)
-    .await?;
+    let sql = "SELECT id, email FROM web_sessions \
+               WHERE token_hash = $1 AND expires_at > $2 AND last_seen_at > $3";
+    let hash = sha256(&[token.as_bytes()]);
+    let args = [hash.as_slice().into(), now.into(), (now - SESSION_IDLE_MS).into()];
+    let row: Option<(i64, String)> = db.fetch_optional(sql, &args).await?;
     let Some((id, email)) = row else {
         return Ok(None);
     };
-    db.durably(
-        sqlx::query("UPDATE web_sessions SET last_seen_at = $1 WHERE id = $2")
-            .bind(now)
-            .bind(id)
-            .execute(&db.writer),
-    )
-    .await?;
+    db.execute("UPDATE web_sessions SET last_seen_at = $1 WHERE id = $2", &[now.into(), id.into()])
+        .await?;
     Ok(Some(email))
 }
 
 /// Ends a session.
 pub async fn end_session(db: &Db, token: &str) -> Result<(), StoreError> {
-    db.durably(
-        sqlx::query("DELETE FROM web_sessions WHERE token_hash = $1")
-            .bind(sha256(&[token.as_bytes()]))
-            .execute(&db.writer),
-    )
-    .await?;
+    let hash = sha256(&[token.as_bytes()]);
+    db.execute("DELETE FROM web_sessions WHERE token_hash = $1", &[hash.as_slice().into()]).await?;
     Ok(())
 }
 
 /// Ends every session of `email` (after a password reset).
 pub async fn end_sessions_of(db: &Db, email: &str) -> Result<(), StoreError> {
-    db.durably(
-        sqlx::query("DELETE FROM web_sessions WHERE email = $1").bind(email).execute(&db.writer),
-    )
-    .await?;
+    db.execute("DELETE FROM web_sessions WHERE email = $1", &[email.into()]).await?;
     Ok(())
 }
 
@@ -223,29 +188,18 @@ pub async fn set_password(
 ) -> Result<(), StoreError> {
     let hash = hash_password(password).await?;
     let now = now_ms();
-    db.durably(
-        sqlx::query(
-            "INSERT INTO recipient_accounts (email, password_hash, created_at, updated_at) \
-         VALUES ($1, $2, $3, $4) ON CONFLICT (email) DO UPDATE SET \
-         password_hash = excluded.password_hash, failed_logins = 0, locked_until = 0, \
-         updated_at = excluded.updated_at",
-        )
-        .bind(email)
-        .bind(hash)
-        .bind(now)
-        .bind(now)
-        .execute(&db.writer),
-    )
-    .await?;
+    let sql = "INSERT INTO recipient_accounts (email, password_hash, created_at, updated_at) \
+               VALUES ($1, $2, $3, $4) ON CONFLICT (email) DO UPDATE SET \
+               password_hash = excluded.password_hash, failed_logins = 0, locked_until = 0, \
+               updated_at = excluded.updated_at";
+    db.execute(sql, &[email.into(), hash.as_str().into(), now.into(), now.into()]).await?;
     Ok(())
 }
 
 /// Whether the recipient `email` has set a password.
 pub async fn has_password(db: &Db, email: &str) -> Result<bool, StoreError> {
-    let row: Option<(i64,)> = sqlx::query_as("SELECT id FROM recipient_accounts WHERE email = $1")
-        .bind(email)
-        .fetch_optional(&db.pool)
-        .await?;
+    let sql = "SELECT id FROM recipient_accounts WHERE email = $1";
+    let row: Option<(i64,)> = db.fetch_optional(sql, &[email.into()]).await?;
     Ok(row.is_some())
 }
 
@@ -265,12 +219,9 @@ pub async fn check_password(
     email: &str,
     password: Zeroizing<String>,
 ) -> Result<Result<(), SignInRefused>, StoreError> {
-    let row: Option<(i64, String, i64, i64)> = sqlx::query_as(
-        "SELECT id, password_hash, failed_logins, locked_until FROM recipient_accounts WHERE email = $1",
-    )
-    .bind(email)
-    .fetch_optional(&db.pool)
-    .await?;
+    let sql = "SELECT id, password_hash, failed_logins, locked_until \
+               FROM recipient_accounts WHERE email = $1";
+    let row: Option<(i64, String, i64, i64)> = db.fetch_optional(sql, &[email.into()]).await?;
     let Some((id, hash, failed, locked_until)) = row else {
         let _ = verify_password(DUMMY_HASH.to_string(), password).await;
         return Ok(Err(SignInRefused::BadCredentials));
@@ -280,27 +231,14 @@ pub async fn check_password(
         return Ok(Err(SignInRefused::Locked(locked_until)));
     }
     if verify_password(hash, password).await {
-        db.durably(
-            sqlx::query(
-                "UPDATE recipient_accounts SET failed_logins = 0, locked_until = 0 WHERE id = $1",
-            )
-            .bind(id)
-            .execute(&db.writer),
-        )
-        .await?;
+        let sql = "UPDATE recipient_accounts SET failed_logins = 0, locked_until = 0 WHERE id = $1";
+        db.execute(sql, &[id.into()]).await?;
         return Ok(Ok(()));
     }
     let failed = failed + 1;
     let lock = if failed >= MAX_FAILED_LOGINS { now + LOCKOUT_MS } else { 0 };
-    db.durably(
-        sqlx::query(
-            "UPDATE recipient_accounts SET failed_logins = $1, locked_until = $2 WHERE id = $3",
-        )
-        .bind(if lock > 0 { 0 } else { failed })
-        .bind(lock)
-        .bind(id)
-        .execute(&db.writer),
-    )
-    .await?;
+    let sql = "UPDATE recipient_accounts SET failed_logins = $1, locked_until = $2 WHERE id = $3";
+    let failures = if lock > 0 { 0 } else { failed };
+    db.execute(sql, &[failures.into(), lock.into(), id.into()]).await?;
     Ok(Err(if lock > 0 { SignInRefused::Locked(lock) } else { SignInRefused::BadCredentials }))
 }
