@@ -40,10 +40,8 @@ pub async fn load_or_create(
     master: &SealingKey,
     key_bits: u32,
 ) -> Result<(PlatformKeys, bool), StoreError> {
-    let rows: Vec<(Vec<u8>,)> =
-        sqlx::query_as("SELECT private_enc FROM platform_keys ORDER BY active DESC, id DESC")
-            .fetch_all(&db.pool)
-            .await?;
+    let sql = "SELECT private_enc FROM platform_keys ORDER BY active DESC, id DESC";
+    let rows: Vec<(Vec<u8>,)> = db.fetch_all(sql, &[]).await?;
     if rows.is_empty() {
         rotate(db, master, key_bits).await?;
         return Ok((Box::pin(load_or_create(db, master, key_bits)).await?.0, true));
@@ -68,17 +66,22 @@ pub async fn rotate(db: &Db, master: &SealingKey, key_bits: u32) -> Result<KeyId
         .map_err(|e| StoreError::Corrupt(format!("key generation: {e}")))?;
     let der = key.to_pkcs8_der().map_err(|e| StoreError::Corrupt(e.to_string()))?;
     let sealed = master.seal(PURPOSE, &der)?;
-    let mut tx = db.begin_write().await?;
-    sqlx::query("UPDATE platform_keys SET active = 0").execute(&mut *tx).await?;
-    sqlx::query(
-        "INSERT INTO platform_keys (key_id, public_spki, private_enc, active, created_at) VALUES ($1, $2, $3, 1, $4)",
-    )
-    .bind(key.key_id().to_hex())
-    .bind(key.public_key().spki_der().to_vec())
-    .bind(sealed)
-    .bind(now_ms())
-    .execute(&mut *tx)
+    let (key_id, spki) = (key.key_id().to_hex(), key.public_key().spki_der().to_vec());
+    db.write(move |mut tx| {
+        Box::pin(async move {
+            tx.execute("UPDATE platform_keys SET active = 0", &[]).await?;
+            let insert = "INSERT INTO platform_keys \
+                          (key_id, public_spki, private_enc, active, created_at) \
+                          VALUES ($1, $2, $3, 1, $4)";
+            let args = [
+                key_id.as_str().into(),
+                spki.as_slice().into(),
+                sealed.as_slice().into(),
+                now_ms().into(),
+            ];
+            tx.execute(insert, &args).await
+        })
+    })
     .await?;
-    db.commit(tx).await?;
     Ok(key.key_id())
 }

@@ -1,8 +1,6 @@
 //! Tenants' own SMTP relays (`tenant_relays`): a tenant's mail goes through its relay rather
 //! than the global one. The relay password is sealed under the tenant's data key.
 
-use sqlx::Row;
-
 use super::StoreError;
 use super::accounts;
 use crate::config::Secret;
@@ -42,26 +40,23 @@ pub async fn set(
         Some(p) => Some(key.seal(&password_purpose(tenant_id), p.0.as_bytes())?),
         None => None,
     };
-    db.durably(
-        sqlx::query(
-            "INSERT INTO tenant_relays (tenant_id, host, port, security, username, password_enc, \
-         from_address, updated_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8) \
-         ON CONFLICT (tenant_id) DO UPDATE SET host = excluded.host, port = excluded.port, \
-         security = excluded.security, username = excluded.username, \
-         password_enc = excluded.password_enc, from_address = excluded.from_address, \
-         updated_at = excluded.updated_at",
-        )
-        .bind(tenant_id)
-        .bind(&relay.host)
-        .bind(i64::from(relay.port))
-        .bind(&relay.security)
-        .bind(&relay.username)
-        .bind(sealed)
-        .bind(&relay.from)
-        .bind(now_ms())
-        .execute(&db.writer),
-    )
-    .await?;
+    let sql = "INSERT INTO tenant_relays (tenant_id, host, port, security, username, \
+               password_enc, from_address, updated_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8) \
+               ON CONFLICT (tenant_id) DO UPDATE SET host = excluded.host, port = excluded.port, \
+               security = excluded.security, username = excluded.username, \
+               password_enc = excluded.password_enc, from_address = excluded.from_address, \
+               updated_at = excluded.updated_at";
+    let args = [
+        tenant_id.into(),
+        relay.host.as_str().into(),
+        i64::from(relay.port).into(),
+        relay.security.as_str().into(),
+        relay.username.as_deref().into(),
+        sealed.as_deref().into(),
+        relay.from.as_str().into(),
+        now_ms().into(),
+    ];
+    db.execute(sql, &args).await?;
     Ok(())
 }
 
@@ -71,17 +66,13 @@ pub async fn get(
     master: &SealingKey,
     tenant_id: i64,
 ) -> Result<Option<RelaySettings>, StoreError> {
-    let row = sqlx::query(
-        "SELECT host, port, security, username, password_enc, from_address FROM tenant_relays \
-         WHERE tenant_id = $1",
-    )
-    .bind(tenant_id)
-    .fetch_optional(&db.pool)
-    .await?;
-    let Some(row) = row else {
+    let sql = "SELECT host, port, security, username, password_enc, from_address \
+               FROM tenant_relays WHERE tenant_id = $1";
+    type Columns = (String, i64, String, Option<String>, Option<Vec<u8>>, String);
+    let row: Option<Columns> = db.fetch_optional(sql, &[tenant_id.into()]).await?;
+    let Some((host, port, security, username, sealed, from)) = row else {
         return Ok(None);
     };
-    let sealed: Option<Vec<u8>> = row.try_get("password_enc")?;
     let password = match sealed {
         Some(sealed) => {
             let key = accounts::data_key(db, master, tenant_id).await?;
@@ -92,25 +83,18 @@ pub async fn get(
         }
         None => None,
     };
-    let port: i64 = row.try_get("port")?;
     Ok(Some(RelaySettings {
-        host: row.try_get("host")?,
+        host,
         port: u16::try_from(port).map_err(|_| StoreError::Corrupt("relay port".into()))?,
-        security: row.try_get("security")?,
-        username: row.try_get("username")?,
+        security,
+        username,
         password,
-        from: row.try_get("from_address")?,
+        from,
     }))
 }
 
 /// Removes a tenant's relay (its mail goes through the global one again).
 pub async fn clear(db: &Db, tenant_id: i64) -> Result<bool, StoreError> {
-    let done = db
-        .durably(
-            sqlx::query("DELETE FROM tenant_relays WHERE tenant_id = $1")
-                .bind(tenant_id)
-                .execute(&db.writer),
-        )
-        .await?;
-    Ok(done.rows_affected() == 1)
+    Ok(db.execute("DELETE FROM tenant_relays WHERE tenant_id = $1", &[tenant_id.into()]).await?
+        == 1)
 }

@@ -34,51 +34,39 @@ fn to_registered(spki: &[u8], active: i64, created_at: i64) -> Result<Registered
 /// Makes `key` the user's active key; a previous one is kept, retired, for older messages.
 /// Registering the active key again changes nothing.
 pub async fn register(db: &Db, user_id: i64, key: &PublicKey) -> Result<(), StoreError> {
-    let mut tx = db.begin_write().await?;
-    sqlx::query("UPDATE user_keys SET active = 0 WHERE user_id = $1")
-        .bind(user_id)
-        .execute(&mut *tx)
-        .await?;
-    let updated = sqlx::query("UPDATE user_keys SET active = 1 WHERE user_id = $1 AND key_id = $2")
-        .bind(user_id)
-        .bind(key.key_id().to_hex())
-        .execute(&mut *tx)
-        .await?;
-    if updated.rows_affected() == 0 {
-        sqlx::query(
-            "INSERT INTO user_keys (user_id, key_id, public_spki, active, created_at) VALUES ($1, $2, $3, 1, $4)",
-        )
-        .bind(user_id)
-        .bind(key.key_id().to_hex())
-        .bind(key.spki_der().to_vec())
-        .bind(now_ms())
-        .execute(&mut *tx)
-        .await?;
-    }
-    db.commit(tx).await?;
-    Ok(())
+    let (key_id, spki) = (key.key_id().to_hex(), key.spki_der().to_vec());
+    db.write(move |mut tx| {
+        Box::pin(async move {
+            let key_id = key_id.as_str();
+            tx.execute("UPDATE user_keys SET active = 0 WHERE user_id = $1", &[user_id.into()])
+                .await?;
+            let activate = "UPDATE user_keys SET active = 1 WHERE user_id = $1 AND key_id = $2";
+            if tx.execute(activate, &[user_id.into(), key_id.into()]).await? == 0 {
+                let insert = "INSERT INTO user_keys (user_id, key_id, public_spki, active, created_at) \
+                              VALUES ($1, $2, $3, 1, $4)";
+                let args = [user_id.into(), key_id.into(), spki.as_slice().into(), now_ms().into()];
+                tx.execute(insert, &args).await?;
+            }
+            Ok(())
+        })
+    })
+    .await
 }
 
 /// The user's keys, the active one first.
 pub async fn list(db: &Db, user_id: i64) -> Result<Vec<RegisteredKey>, StoreError> {
-    let rows: Vec<(Vec<u8>, i64, i64)> = sqlx::query_as(
-        "SELECT public_spki, active, created_at FROM user_keys WHERE user_id = $1 ORDER BY active DESC, id DESC",
-    )
-    .bind(user_id)
-    .fetch_all(&db.pool)
-    .await?;
+    let sql = "SELECT public_spki, active, created_at FROM user_keys WHERE user_id = $1 \
+               ORDER BY active DESC, id DESC";
+    let rows: Vec<(Vec<u8>, i64, i64)> = db.fetch_all(sql, &[user_id.into()]).await?;
     rows.iter().map(|(spki, active, at)| to_registered(spki, *active, *at)).collect()
 }
 
 /// The active key of the user with this address, if they registered one.
 pub async fn active_for(db: &Db, email: &str) -> Result<Option<RegisteredKey>, StoreError> {
-    let row: Option<(Vec<u8>, i64, i64)> = sqlx::query_as(
-        "SELECT k.public_spki, k.active, k.created_at FROM user_keys k JOIN users u ON u.id = k.user_id \
-         WHERE u.email = $1 AND k.active = 1",
-    )
-    .bind(email)
-    .fetch_optional(&db.pool)
-    .await?;
+    let sql = "SELECT k.public_spki, k.active, k.created_at \
+               FROM user_keys k JOIN users u ON u.id = k.user_id \
+               WHERE u.email = $1 AND k.active = 1";
+    let row: Option<(Vec<u8>, i64, i64)> = db.fetch_optional(sql, &[email.into()]).await?;
     row.map(|(spki, active, at)| to_registered(&spki, active, at)).transpose()
 }
 
@@ -88,22 +76,15 @@ pub async fn set_compliance_key(
     tenant_id: i64,
     key: Option<&PublicKey>,
 ) -> Result<(), StoreError> {
-    db.durably(
-        sqlx::query("UPDATE tenants SET compliance_spki = $1 WHERE id = $2")
-            .bind(key.map(|k| k.spki_der().to_vec()))
-            .bind(tenant_id)
-            .execute(&db.writer),
-    )
-    .await?;
+    let spki = key.map(|k| k.spki_der().to_vec());
+    let sql = "UPDATE tenants SET compliance_spki = $1 WHERE id = $2";
+    db.execute(sql, &[spki.as_deref().into(), tenant_id.into()]).await?;
     Ok(())
 }
 
 /// A tenant's compliance key, if set.
 pub async fn compliance_key(db: &Db, tenant_id: i64) -> Result<Option<RegisteredKey>, StoreError> {
-    let (spki,): (Option<Vec<u8>>,) =
-        sqlx::query_as("SELECT compliance_spki FROM tenants WHERE id = $1")
-            .bind(tenant_id)
-            .fetch_one(&db.pool)
-            .await?;
+    let sql = "SELECT compliance_spki FROM tenants WHERE id = $1";
+    let (spki,): (Option<Vec<u8>>,) = db.fetch_one(sql, &[tenant_id.into()]).await?;
     spki.map(|s| to_registered(&s, 1, 0)).transpose()
 }
