@@ -3,10 +3,12 @@
 //! Statements reach the engine one of two ways. The engine-neutral methods of [`query`]
 //! (`Db::fetch_*`, `Db::execute`, `Db::write` with a [`Tx`]) run on SQLite through
 //! `lite` — on the calling thread, or a whole write transaction in one trip to the writer —
-//! and on PostgreSQL through sqlx; the ingest path and the audit log use them. The rest of
-//! the store still speaks sqlx's `Any` driver directly (`Db::pool`, `Db::writer`,
-//! [`Db::begin_write`]); on SQLite its writes and those of `lite` meet at SQLite's lock,
-//! where the busy timeout makes one wait for the other.
+//! and on PostgreSQL through sqlx; most of the store uses them. What still speaks sqlx's
+//! `Any` driver directly (`Db::pool`, `Db::writer`, [`Db::begin_write`]) is accounts, the
+//! notification queue, TOTP (its SQL names the owner's table at run time), the sent list's
+//! search (built from the filters given) and the audit verifier; on SQLite those writes and
+//! the ones of `lite` meet at SQLite's lock, where the busy timeout makes one wait for the
+//! other.
 //!
 //! Queries are written once, in the SQL both engines accept: `$1, $2, …` placeholders (SQLite
 //! reads them as named parameters, numbered in order of first appearance, so every query
