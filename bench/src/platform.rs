@@ -527,7 +527,7 @@ pub(crate) async fn run(quick: bool, postgres: Option<String>, profile: Profile)
                 m.rate / bound
             );
         }
-        if name == "SQLite" {
+        if floor.is_none() {
             floor = Some(measure(&p, rounds_of_bare_requests(per_run * 4), 16).await?);
         }
         drop(p);

@@ -242,9 +242,7 @@ impl Db {
             }
         }
     }
-}
 
-impl Db {
     /// Runs one writing statement that returns rows (`… RETURNING`) in a transaction of its
     /// own and returns the first row, once that is durable.
     pub async fn write_returning<R: Row>(

@@ -46,17 +46,15 @@ pub async fn list(
     limit: i64,
 ) -> Result<Vec<MessageRow>, StoreError> {
     let (at, id) = before.map_or((i64::MAX, ""), |m| (m.created_at, m.id.as_str()));
-    let page = [at.into(), at.into(), id.into(), limit.into()];
     match folder {
         Folder::Sent => {
             let sql = concat!(
                 "SELECT ",
                 message_columns!(),
                 " FROM messages WHERE sender_email = $1 AND state = 'final' \
-                 AND (created_at < $2 OR (created_at = $3 AND id < $4)) \
-                 ORDER BY created_at DESC, id DESC LIMIT $5"
+                 AND (created_at, id) < ($2, $3) ORDER BY created_at DESC, id DESC LIMIT $4"
             );
-            db.fetch_all(sql, &[&[email.into()], &page[..]].concat()).await
+            db.fetch_all(sql, &[email.into(), at.into(), id.into(), limit.into()]).await
         }
         Folder::Inbox | Folder::Archive => {
             let sql = concat!(
@@ -65,10 +63,10 @@ pub async fn list(
                 " FROM messages m JOIN message_recipients r ON r.message_id = m.id \
                  LEFT JOIN mailbox_entries e ON e.message_id = m.id AND e.email = r.email \
                  WHERE r.email = $1 AND m.state = 'final' AND COALESCE(e.folder, 'inbox') = $2 \
-                 AND (m.created_at < $3 OR (m.created_at = $4 AND m.id < $5)) \
-                 ORDER BY m.created_at DESC, m.id DESC LIMIT $6"
+                 AND (m.created_at, m.id) < ($3, $4) ORDER BY m.created_at DESC, m.id DESC LIMIT $5"
             );
-            db.fetch_all(sql, &[&[email.into(), folder.as_str().into()], &page[..]].concat()).await
+            let args = [email.into(), folder.as_str().into(), at.into(), id.into(), limit.into()];
+            db.fetch_all(sql, &args).await
         }
     }
 }

@@ -501,8 +501,8 @@ pub async fn list_sent(
         }
     }
     if f.before.is_some() {
-        let (t, t_again, id) = (next(), next(), next());
-        sql += &format!(" AND (created_at < {t} OR (created_at = {t_again} AND id < {id}))");
+        let (t, id) = (next(), next());
+        sql += &format!(" AND (created_at, id) < ({t}, {id})");
     }
     sql += &format!(" ORDER BY created_at DESC, id DESC LIMIT {}", next());
     // Only placeholders and fixed operators were added to `sql`; every value is bound.
@@ -514,7 +514,7 @@ pub async fn list_sent(
         q = q.bind(v);
     }
     if let Some(mark) = &f.before {
-        q = q.bind(mark.created_at).bind(mark.created_at).bind(mark.id.clone());
+        q = q.bind(mark.created_at).bind(mark.id.clone());
     }
     Ok(q.bind(f.limit).fetch_all(&db.pool).await?)
 }

@@ -15,8 +15,8 @@ pub mod user_keys;
 
 /// Where a page of a list of messages (newest first) ends: the last message's creation time
 /// and id. The next page holds the messages that sort after it — created earlier, or in the
-/// same millisecond with a smaller id — so messages that share a millisecond at a page's edge
-/// are neither skipped nor shown twice. Written `MS.ID` (e.g. `1763892000123.6f1c…`); a bare
+/// same millisecond with a smaller id, i.e. `(created_at, id) < (mark)` — so messages that
+/// share a millisecond at a page's edge are neither skipped nor shown twice. Written `MS.ID` (e.g. `1763892000123.6f1c…`); a bare
 /// `MS` (the form before ids were part of it) means "created before MS".
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct PageMark {
@@ -35,7 +35,10 @@ impl PageMark {
 
 impl std::fmt::Display for PageMark {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(f, "{}.{}", self.created_at, self.id)
+        match self.id.as_str() {
+            "" => write!(f, "{}", self.created_at),
+            id => write!(f, "{}.{id}", self.created_at),
+        }
     }
 }
 
@@ -45,13 +48,13 @@ impl std::str::FromStr for PageMark {
     /// Parses `MS.ID` or `MS`; the id must be a message id (a UUID, in canonical form).
     fn from_str(s: &str) -> Result<PageMark, Self::Err> {
         const WHAT: &str = "a page mark is the `next` of the page before";
-        let (ms, id) = s.split_once('.').unwrap_or((s, ""));
-        let created_at = ms.parse().map_err(|_| WHAT)?;
-        let id = match id {
-            "" if !s.contains('.') => String::new(),
-            id => id.parse::<sealpost_envelope::MessageId>().map_err(|_| WHAT)?.to_string(),
+        let (ms, id) = match s.split_once('.') {
+            None => (s, String::new()),
+            Some((ms, id)) => {
+                (ms, id.parse::<sealpost_envelope::MessageId>().map_err(|_| WHAT)?.to_string())
+            }
         };
-        Ok(PageMark { created_at, id })
+        Ok(PageMark { created_at: ms.parse().map_err(|_| WHAT)?, id })
     }
 }
 
