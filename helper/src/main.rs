@@ -290,17 +290,15 @@ async fn send_message(
     let sealing = {
         let cancel = cancel.clone();
         tokio::task::spawn_blocking(move || {
-            let sealed = mime::stream_attachments(source.open()?, |index, bytes| {
-                if cancel.is_cancelled() {
-                    return Err(HelperError::Cancelled);
-                }
-                composer.write(index, bytes).map(drop)
+            seal_beside_upload(&cancel, |cancel| {
+                mime::stream_attachments(source.open()?, |index, bytes| {
+                    if cancel.is_cancelled() {
+                        return Err(HelperError::Cancelled);
+                    }
+                    composer.write(index, bytes).map(drop)
+                })
+                .and_then(|()| composer.finish())
             })
-            .and_then(|()| composer.finish());
-            if sealed.is_err() {
-                cancel.cancel();
-            }
-            sealed
         })
     };
     let bar = progress_bar(envelope.len(), "sending");
@@ -322,6 +320,25 @@ async fn send_message(
             tracing::info!(ms = started.elapsed().as_millis(), "delivered");
             Ok(finalised)
         }
+    }
+}
+
+/// Runs the sealing half of a send while the upload runs beside it, so that each failure is
+/// told by the side that caused it. A failed sealing cancels the upload. A failed upload cancels
+/// first and then abandons the envelope, which makes a write in flight fail with an I/O error:
+/// that error is only the echo of the upload's, so it is reported as `Cancelled` and the
+/// upload's own error (quota, revoked token, unreachable platform) is the one the user reads.
+fn seal_beside_upload<T>(
+    cancel: &CancellationToken,
+    seal: impl FnOnce(&CancellationToken) -> Result<T>,
+) -> Result<T> {
+    match seal(cancel) {
+        Err(_) if cancel.is_cancelled() => Err(HelperError::Cancelled),
+        Err(e) => {
+            cancel.cancel();
+            Err(e)
+        }
+        sealed => sealed,
     }
 }
 
@@ -413,4 +430,33 @@ fn init_logging(
     tracing_subscriber::fmt().with_env_filter(filter).with_writer(writer).with_ansi(false).init();
     tracing::info!(host_mode, version = env!("CARGO_PKG_VERSION"), "started");
     Some(guard)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The upload fails while a write is blocked on the spool: the write's error must not
+    /// hide the upload's.
+    #[test]
+    fn a_write_broken_by_a_failed_upload_reports_as_cancelled() {
+        let cancel = CancellationToken::new();
+        let sealed: Result<()> = seal_beside_upload(&cancel, |upload| {
+            upload.cancel(); // what `send_message` does when `deliver` fails, then it abandons
+            Err(HelperError::Io(std::io::Error::other("the upload stopped")))
+        });
+        assert!(matches!(sealed, Err(HelperError::Cancelled)), "{sealed:?}");
+    }
+
+    /// Sealing fails on its own: its error stands and the upload is told to stop.
+    #[test]
+    fn a_sealing_failure_stands_and_stops_the_upload() {
+        let cancel = CancellationToken::new();
+        let sealed: Result<()> =
+            seal_beside_upload(&cancel, |_| Err(HelperError::Message("changed".into())));
+        assert!(matches!(sealed, Err(HelperError::Message(ref m)) if m == "changed"));
+        assert!(cancel.is_cancelled());
+        let fine = seal_beside_upload(&CancellationToken::new(), |_| Ok(7));
+        assert_eq!(fine.expect("sealed"), 7);
+    }
 }
