@@ -25,7 +25,7 @@ use crate::error::{HelperError, Result};
 use crate::framing::{FrameError, read_frame, write_frame};
 use crate::outgoing::{Composer, SpoolPlace};
 use crate::protocol::{self, RawRequest, RequestId, need, reply};
-use crate::send::{Prepared, deliver, prepare};
+use crate::send::{Prepared, UnlockCode, deliver, prepare};
 
 /// What the reader thread hands over.
 enum Inbound {
@@ -41,6 +41,7 @@ enum Inbound {
 struct Sending {
     composer: Option<Composer>,
     prepared: Arc<Prepared>,
+    unlock_code: Option<UnlockCode>,
     cancel: CancellationToken,
 }
 
@@ -195,6 +196,8 @@ impl Host {
             "send_begin" => {
                 let message = need(r.message, kind, "message")?;
                 let attachments = r.attachments.unwrap_or_default();
+                let unlock_code =
+                    r.unlock_code.as_deref().map(|c| UnlockCode::new(c)).transpose()?;
                 let prepared = prepare(&self.ctx, &message).await?;
                 let id = MessageId::random()?;
                 let spool = SpoolPlace::Disk(self.ctx.paths.spool_dir());
@@ -206,8 +209,12 @@ impl Host {
                 let send = id.to_string();
                 let envelope_size = composer.envelope_size();
                 let cancel = CancellationToken::new();
-                let sending =
-                    Sending { composer: Some(composer), prepared: Arc::new(prepared), cancel };
+                let sending = Sending {
+                    composer: Some(composer),
+                    prepared: Arc::new(prepared),
+                    unlock_code,
+                    cancel,
+                };
                 self.sends.insert(send.clone(), sending);
                 Ok(Some(
                     json!({ "send": send, "message_id": send, "envelope_size": envelope_size }),
@@ -244,12 +251,14 @@ impl Host {
                 let composer = state.composer.take().ok_or_else(|| {
                     HelperError::BadRequest(format!("send {send} has already ended"))
                 })?;
-                let prepared = state.prepared.clone();
+                let (prepared, unlock_code) = (state.prepared.clone(), state.unlock_code.take());
                 let cancel = state.cancel.clone();
                 let out = self.out.clone();
                 let id = r.id.clone();
                 tokio::spawn(async move {
-                    let result = finish_and_deliver(composer, &prepared, &cancel, &out, &id).await;
+                    let code = unlock_code.as_ref();
+                    let result =
+                        finish_and_deliver(composer, &prepared, code, &cancel, &out, &id).await;
                     out.send(match result {
                         Ok(v) => reply(&id, "send_end", v),
                         Err(e) => {
@@ -303,6 +312,7 @@ fn unknown_send(send: &str) -> HelperError {
 async fn finish_and_deliver(
     composer: Composer,
     prepared: &Prepared,
+    unlock_code: Option<&UnlockCode>,
     cancel: &CancellationToken,
     out: &Out,
     id: &Option<RequestId>,
@@ -317,7 +327,7 @@ async fn finish_and_deliver(
             out.send(protocol::progress(id, "uploading", done, total));
         }
     };
-    let finalised = deliver(prepared, &sealed, None, &progress, cancel).await?;
+    let finalised = deliver(prepared, &sealed, unlock_code, &progress, cancel).await?;
     Ok(json!({
         "message_id": finalised.id,
         "link": finalised.link,

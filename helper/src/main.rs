@@ -202,14 +202,8 @@ async fn run(command: Command, ctx: Result<Context>) -> Result<()> {
                     ));
                 }
             };
-            if let Some(code) = &unlock_code
-                && !(4..=64).contains(&code.trim().chars().count())
-            {
-                return Err(HelperError::BadRequest(
-                    "the unlock code must have 4 to 64 characters".into(),
-                ));
-            }
-            let f = send_message(&ctx, source, unlock_code.as_deref().map(str::trim)).await?;
+            let unlock_code = unlock_code.as_deref().map(send::UnlockCode::new).transpose()?;
+            let f = send_message(&ctx, source, unlock_code.as_ref()).await?;
             if json {
                 println!("{}", serde_json::to_string_pretty(&f).expect("serialisable"));
             } else {
@@ -266,7 +260,7 @@ impl Source {
 async fn send_message(
     ctx: &Context,
     source: Source,
-    unlock_code: Option<&str>,
+    unlock_code: Option<&send::UnlockCode>,
 ) -> Result<Finalised> {
     let started = std::time::Instant::now();
     let source = std::sync::Arc::new(source);

@@ -59,6 +59,8 @@ pub struct RawRequest<'a> {
     pub message: Option<MessageDetails>,
     /// `send_begin`: its attachments.
     pub attachments: Option<Vec<AttachmentInfo>>,
+    /// `send_begin`: the message's unlock code, if the sender set one.
+    pub unlock_code: Option<Zeroizing<String>>,
     /// `send_chunk`, `send_end`, `cancel`: the send id from `send_begin`.
     pub send: Option<String>,
     /// `send_chunk`: attachment index (0-based).

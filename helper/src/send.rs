@@ -2,6 +2,7 @@
 
 use sealpost_envelope::{PublicKey, Role};
 use tokio_util::sync::CancellationToken;
+use zeroize::Zeroizing;
 
 use crate::client::{Finalised, PlatformClient, Progress, Slip};
 use crate::enrolment::{Context, Enrolment};
@@ -20,6 +21,42 @@ pub struct Prepared {
     pub wraps: Wraps,
     /// The tenant policy.
     pub policy: Policy,
+}
+
+/// A message unlock code: recipients must give it (after their one-time code) before they can
+/// read the message, and the sender passes it on out of band. Checked here against the
+/// platform's rule (4 to 64 characters, outer spaces ignored) so that a bad one fails before
+/// anything is sealed or uploaded; kept only in memory, wiped when dropped.
+#[derive(Clone)]
+pub struct UnlockCode(Zeroizing<String>);
+
+impl UnlockCode {
+    /// The platform's bounds, in characters.
+    pub const CHARS: std::ops::RangeInclusive<usize> = 4..=64;
+
+    /// `code` without its outer spaces, or a clear error when its length is out of bounds.
+    pub fn new(code: &str) -> Result<UnlockCode> {
+        let code = code.trim();
+        if !Self::CHARS.contains(&code.chars().count()) {
+            return Err(HelperError::BadRequest(format!(
+                "the unlock code must have {} to {} characters",
+                Self::CHARS.start(),
+                Self::CHARS.end()
+            )));
+        }
+        Ok(UnlockCode(Zeroizing::new(code.to_string())))
+    }
+
+    /// The code.
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+impl std::fmt::Debug for UnlockCode {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("UnlockCode(…)")
+    }
 }
 
 /// Checks the sign-in and the platform key, and gathers the keys to seal for: the platform
@@ -74,7 +111,7 @@ pub async fn prepare(ctx: &Context, details: &MessageDetails) -> Result<Prepared
 pub async fn deliver(
     prepared: &Prepared,
     sealed: &SealedEnvelope,
-    unlock_code: Option<&str>,
+    unlock_code: Option<&UnlockCode>,
     progress: Progress<'_>,
     cancel: &CancellationToken,
 ) -> Result<Finalised> {
@@ -97,7 +134,7 @@ pub async fn deliver(
     };
     let status = prepared.client.create_message(&slip).await?;
     if let Some(code) = unlock_code {
-        prepared.client.set_unlock_code(&id, code).await?;
+        prepared.client.set_unlock_code(&id, code.as_str()).await?;
     }
     prepared.client.upload(sealed, status.received, progress, cancel).await?;
     if cancel.is_cancelled() {

@@ -8,6 +8,7 @@ use std::process::{Child, Command, Output, Stdio};
 
 use sealpost_envelope::{OpenOptions, PrivateKey};
 use sealpost_helper::keychain::Keychain;
+use serde_json::Value;
 
 /// The helper binary under test.
 pub fn helper_bin() -> PathBuf {
@@ -124,6 +125,27 @@ impl Platform {
 
     pub fn cert(&self) -> PathBuf {
         self.dir.path().join("tls/cert.pem")
+    }
+
+    /// A call to the platform's API with `token` (curl, as an outside client would), and
+    /// the JSON it answered (`Null` for an empty answer).
+    pub fn api(&self, token: &str, method: &str, path: &str, body: Option<&str>) -> Value {
+        let mut curl = Command::new("curl");
+        curl.args(["-sS", "-X", method, "--cacert", self.cert().to_str().expect("utf-8")])
+            .args(["-H", "Content-Type: application/json", "-H"])
+            .arg(format!("Authorization: Bearer {token}"));
+        if let Some(body) = body {
+            curl.args(["-d", body]);
+        }
+        let out = curl.arg(format!("{}{path}", self.base)).output().expect("curl");
+        assert!(out.status.success(), "curl {path}: {}", String::from_utf8_lossy(&out.stderr));
+        serde_json::from_slice(&out.stdout).unwrap_or(Value::Null)
+    }
+
+    /// The sender's view of message `id` (`GET /api/v1/messages/{id}`), asked as Alice.
+    pub fn sent_message(&self, id: &str) -> Value {
+        let token = self.admin(&["create-token", "--email", ALICE], None);
+        self.api(token.trim(), "GET", &format!("/api/v1/messages/{id}"), None)
     }
 
     /// Every stored envelope, reassembled from the platform's segment files: they are

@@ -252,6 +252,37 @@ fn a_secure_send_over_native_messaging() {
     h.close();
 }
 
+/// The sender set an unlock code in the mail client: it arrives with `send_begin`, a bad one is
+/// refused before anything is sealed, and the platform has it before the message is final.
+#[test]
+fn an_unlock_code_from_the_mail_client_locks_the_message() {
+    require_secret_service();
+    let platform = Platform::start();
+    let desk = Desk::new(&platform);
+    desk.login(&platform);
+    let mut h = Host::start(&desk);
+    let begin = |h: &mut Host, id: u64, code: Value| {
+        h.call(json!({"id": id, "type": "send_begin", "unlock_code": code,
+            "message": {"from": ALICE, "to": ["eve@outside.example"], "subject": "Locked",
+                        "text": "MARKER-LOCKED"}}))
+    };
+    for (id, bad) in [(1, json!("123")), (2, json!("    ")), (3, json!("x".repeat(65)))] {
+        let r = begin(&mut h, id, bad);
+        assert_eq!(error_code(&r), "bad_request", "{r}");
+        assert!(r["error"]["message"].as_str().expect("msg").contains("4 to 64 characters"));
+    }
+    for (id, code, locked) in [(4, json!("  blue heron 42 "), true), (6, Value::Null, false)] {
+        let r = begin(&mut h, id, code);
+        assert_eq!(r["ok"], true, "{r}");
+        let done = h.call(json!({"id": id + 1, "type": "send_end", "send": r["send"]}));
+        assert_eq!(done["ok"], true, "{done}");
+        let slip = platform.sent_message(done["message_id"].as_str().expect("id"));
+        assert_eq!(slip["unlock_code"], locked, "{slip}");
+    }
+    h.close();
+    assert_eq!(platform.stored_envelopes().len(), 2, "only the two good sends were uploaded");
+}
+
 #[test]
 fn a_cancelled_send_leaves_nothing_behind() {
     require_secret_service();

@@ -355,17 +355,7 @@ fn signing_in_with_a_second_factor() {
     require_secret_service();
     let platform = Platform::start();
     let token = platform.admin(&["create-token", "--email", ALICE], None).trim().to_string();
-    let api = |method: &str, path: &str, body: &str| -> Value {
-        let out = std::process::Command::new("curl")
-            .args(["-sS", "-X", method, "--cacert", platform.cert().to_str().expect("utf-8")])
-            .args(["-H", "Content-Type: application/json", "-H"])
-            .arg(format!("Authorization: Bearer {token}"))
-            .args(["-d", body])
-            .arg(format!("{}{path}", platform.base))
-            .output()
-            .expect("curl");
-        serde_json::from_slice(&out.stdout).unwrap_or(Value::Null)
-    };
+    let api = |method: &str, path: &str, body: &str| platform.api(&token, method, path, Some(body));
     let enrol = api("POST", "/api/v1/me/totp", "{}");
     let secret = enrol["secret_base32"].as_str().expect("secret").to_string();
     let confirm = format!("{{\"code\": \"{}\"}}", totp_code(&secret, 0));
@@ -401,16 +391,6 @@ fn an_unlock_code_is_set_before_the_message_is_final() {
         desk.run(&["send", samples::ALTERNATIVE, "--json", "--unlock-code", "blue heron 42"], "");
     assert!(out.status.success(), "{}", text(&out).1);
     let sent: Value = serde_json::from_str(&text(&out).0).expect("JSON");
-    let token = Keychain::native()
-        .get(&format!("device-token:{ALICE}@{}", platform.base))
-        .expect("keychain")
-        .expect("token");
-    let slip = std::process::Command::new("curl")
-        .args(["-sS", "--cacert", platform.cert().to_str().expect("utf-8"), "-H"])
-        .arg(format!("Authorization: Bearer {}", String::from_utf8_lossy(&token)))
-        .arg(format!("{}/api/v1/messages/{}", platform.base, sent["id"].as_str().expect("id")))
-        .output()
-        .expect("curl");
-    let slip: Value = serde_json::from_slice(&slip.stdout).expect("slip");
+    let slip = platform.sent_message(sent["id"].as_str().expect("id"));
     assert_eq!(slip["unlock_code"], true, "{slip}");
 }
