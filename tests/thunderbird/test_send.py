@@ -153,6 +153,44 @@ def test_the_toggle_secures_a_message_to_an_internal_recipient(world, tmp_path):
     _, message_id = secured_stub(world, before + 1, [b"MARKER-SALARY"])
     export = world.platform.export(message_id, tmp_path)
     assert "MARKER-SALARY 5% more" in (export / "body.txt").read_text()
+    token = world.platform.sign_in()
+    summary = world.platform.api("GET", f"/api/v1/messages/{message_id}", token=token)
+    assert summary["unlock_code"] is False, "no unlock code unless the sender sets one"
+
+
+def test_an_unlock_code_set_from_the_button_locks_the_message(world):
+    """The sender right-clicks the Sealpost button, sets an unlock code in its window, and
+    the message goes out secured with the code set on the platform, never in the mail."""
+    control = world.control
+    before = world.sink.count()
+    tab = control.call("compose", to=[INSIDE], subject="Door code", text="MARKER-DOOR")["tab"]
+    assert wait_for_button(control, tab, False)["label"] == "Secure: off"
+
+    assert control.call("menu_item", tab=tab, item="unlock-code")["label"] == "Unlock code…"
+
+    def page(action, selector, value=""):
+        return control.call("page", url="/unlock/unlock.html", action=action, selector=selector, value=value)
+
+    wait_until("the unlock-code window", lambda: page("present", "body[data-ready]")["result"], 30, 0.2)
+    page("fill", "#code", " 12 ")
+    page("click", "#set")
+    problem = wait_until("the window to refuse a short code", lambda: page("read", "#problem")["result"]["text"], 10)
+    assert "4 to 64 characters" in problem
+    assert not control.call("button", tab=tab)["tooltip"].count("unlock code"), "nothing was set"
+
+    page("fill", "#code", "7 blue herons")
+    page("click", "#set")
+    wait_until("the window to close", lambda: not page("present", "body")["present"], 10, 0.2)
+    button = wait_until("the button to show the code is set",
+                        lambda: (b := control.call("button", tab=tab))["label"] == "Secure: on"
+                        and "unlock code" in b["tooltip"] and b, 30, 0.25)
+    assert "7 blue herons" not in button["tooltip"], "the tooltip never shows the code"
+
+    result = control.call("send", timeout=300, tab=tab)
+    assert result["sent"], result
+    got, message_id = secured_stub(world, before + 1, [b"MARKER-DOOR", b"7 blue herons"])
+    token = world.platform.sign_in()
+    assert world.platform.api("GET", f"/api/v1/messages/{message_id}", token=token)["unlock_code"] is True
 
 
 def test_a_subject_keyword_secures_by_policy(world):

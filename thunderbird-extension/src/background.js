@@ -5,12 +5,13 @@
 // failure cancels the send and says why (fail closed): nothing of a message that should be
 // secured leaves over SMTP, and the compose window keeps what the user wrote.
 
-import { Helper } from "./helper.js";
+import { Helper, HelperError } from "./helper.js";
 import { StubOpener } from "./display.js";
 import { candidate, sealpostHeader } from "./message.js";
 import { Cancellation, secure } from "./send.js";
 import { keepInSent } from "./sentcopy.js";
 import { Toggles } from "./toggle.js";
+import { UNLOCK_CODE_MAX, UNLOCK_CODE_MIN, checkedUnlockCode } from "./unlockcode.js";
 import { describeError, describeReasons } from "./words.js";
 
 const t = (key, ...subs) => browser.i18n.getMessage(key, subs);
@@ -24,6 +25,9 @@ const sending = new Map();
 
 /** How often open compose windows are re-classified (recipients and subject change). */
 const REFRESH_MS = 2500;
+
+/** The Sealpost button's context-menu item that opens the unlock-code window. */
+const UNLOCK_MENU = "unlock-code";
 
 async function notify(title, message) {
   await browser.notifications.create({
@@ -74,6 +78,7 @@ async function onBeforeSend(tab, details) {
       details,
       (phase, fraction) => toggles.progress(tab.id, phase, fraction).catch(() => {}),
       cancellation,
+      toggles.unlockCode(tab.id),
     );
     cancellation.check(); // a click after the last answer still stops the send
     for (const id of result.attachmentIds) {
@@ -135,12 +140,47 @@ async function refreshComposeTabs() {
   await Promise.all(tabs.map(tab => toggles.refresh(tab.id)));
 }
 
-/** Requests from the options page (this extension's own pages only). */
-async function fromOptions(request, sender) {
+/** The unlock-code window of compose tab `tabId`. */
+async function openUnlockWindow(tabId) {
+  await browser.windows.create({
+    type: "popup",
+    url: `unlock/unlock.html?tab=${tabId}`,
+    width: 520,
+    height: 360,
+  });
+}
+
+/** `tabId` if it is a compose tab whose unlock code may change now; otherwise an error that
+ * says why not. */
+async function unlockableTab(tabId) {
+  const tab = Number.isInteger(tabId) ? await browser.tabs.get(tabId).catch(() => null) : null;
+  if (tab?.type !== "messageCompose") {
+    throw new HelperError("bad_request", t("unlockGone"));
+  }
+  if (toggles.busy.has(tabId)) {
+    throw new HelperError("bad_request", t("unlockBusy"));
+  }
+  return tabId;
+}
+
+/** Requests from the options page and the unlock-code window (this extension's own pages
+ * only). */
+async function fromOwnPages(request, sender) {
   if (sender.id !== browser.runtime.id || !sender.url?.startsWith(browser.runtime.getURL(""))) {
     return { ok: false, code: "bad_request", text: "" };
   }
   const allowed = {
+    unlock_code_get: async () => ({ code: toggles.unlockCode(await unlockableTab(request.tab)) }),
+    unlock_code_set: async () => {
+      const tabId = await unlockableTab(request.tab);
+      const code = request.code === null ? null : checkedUnlockCode(request.code);
+      if (code === null && request.code !== null) {
+        const bounds = [String(UNLOCK_CODE_MIN), String(UNLOCK_CODE_MAX)];
+        throw new HelperError("bad_request", t("unlockBadLength", ...bounds));
+      }
+      await toggles.setUnlockCode(tabId, code);
+      return {};
+    },
     status: () => helper.request({ type: "status", check: true }),
     login: () =>
       helper.request({
@@ -158,13 +198,15 @@ async function fromOptions(request, sender) {
   }
   try {
     const reply = await run();
-    if (request.type !== "status") {
+    if (request.type === "login" || request.type === "logout") {
       helper.hello = null; // the sign-in changed
       refreshComposeTabs().catch(() => {});
     }
     return { ok: true, reply };
   } catch (e) {
-    return { ok: false, code: e.code ?? "helper_error", detail: e.detail ?? null, text: describeError(e) };
+    // The unlock-code window's refusals are this page's own words, not a helper code's.
+    const text = request.type.startsWith("unlock_code") ? e.message : describeError(e);
+    return { ok: false, code: e.code ?? "helper_error", detail: e.detail ?? null, text };
   }
 }
 
@@ -190,7 +232,13 @@ browser.messageDisplayAction.onClicked.addListener(async tab => {
     await notify(t("openSecureTitle"), t(`open_${result.reason}`) || t("open_error"));
   }
 });
-browser.runtime.onMessage.addListener(fromOptions);
+browser.runtime.onMessage.addListener(fromOwnPages);
+browser.menus.create({ id: UNLOCK_MENU, title: t("unlockMenu"), contexts: ["compose_action"] });
+browser.menus.onClicked.addListener((info, tab) => {
+  if (info.menuItemId === UNLOCK_MENU && tab) {
+    openUnlockWindow(tab.id).catch(e => console.warn(`sealpost: ${e}`));
+  }
+});
 browser.messageDisplayAction.disable();
 setInterval(() => refreshComposeTabs().catch(() => {}), REFRESH_MS);
 refreshComposeTabs().catch(() => {});

@@ -47,8 +47,9 @@ export class Cancellation {
  * (stub subject and body, the Sealpost header) and the platform's message id. The caller
  * removes the attachments once it commits to sending the stub.
  * `progress(phase, fraction)` is told how far it is; `cancellation` may stop it at any point.
+ * `unlockCode`, when not null, is set on the platform before the message gets its link.
  */
-export async function secure(helper, tabId, details, progress, cancellation) {
+export async function secure(helper, tabId, details, progress, cancellation, unlockCode = null) {
   const hello = await helper.greet();
   const chunkBytes = Math.max(64 * 1024, hello.max_chunk_bytes ?? 4 * 1024 * 1024);
   const listed = await browser.compose.listAttachments(tabId);
@@ -68,6 +69,7 @@ export async function secure(helper, tabId, details, progress, cancellation) {
       size: f.file.size,
       content_id: null,
     })),
+    ...(unlockCode === null ? {} : { unlock_code: unlockCode }),
   });
   const send = begun.send;
   // The helper stops reading, sealing or uploading, and a running send_end answers `cancelled`.

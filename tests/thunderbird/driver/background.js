@@ -85,6 +85,10 @@ async function run(cmd, control) {
       });
       return { tab: tab.id };
     }
+    case "menu_item":
+      return browser.composeUi.menuItem(cmd.tab, PRODUCT, cmd.item);
+    case "page":
+      return browser.composeUi.page(cmd.url, cmd.action, cmd.selector, cmd.value ?? "");
     case "display_action":
       return browser.composeUi.displayAction(cmd.tab, PRODUCT, Boolean(cmd.click));
     default:
