@@ -1,14 +1,13 @@
 //! The database: SQLite or PostgreSQL behind one [`Db`], and the schema migrations for each.
 //!
-//! Statements reach the engine one of two ways. The engine-neutral methods of [`query`]
-//! (`Db::fetch_*`, `Db::execute`, `Db::write` with a [`Tx`]) run on SQLite through
+//! The store speaks only the engine-neutral methods of [`query`] (`Db::fetch_*`,
+//! `Db::execute`, `Db::write_returning`, `Db::write` with a [`Tx`]): on SQLite they run through
 //! `lite` — on the calling thread, or a whole write transaction in one trip to the writer —
-//! and on PostgreSQL through sqlx; most of the store uses them. What still speaks sqlx's
-//! `Any` driver directly (`Db::pool`, `Db::writer`, [`Db::begin_write`]) is accounts, the
-//! notification queue, TOTP (its SQL names the owner's table at run time), the sent list's
-//! search (built from the filters given) and the audit verifier; on SQLite those writes and
-//! the ones of `lite` meet at SQLite's lock, where the busy timeout makes one wait for the
-//! other.
+//! and on PostgreSQL through sqlx's `Any` driver. Every statement is a fixed string (a filter
+//! left out is a NULL that turns its condition off), so no SQL is ever built from input. On
+//! SQLite, sqlx's pools only run the migrations at start; another process on the same file
+//! (an `admin` command beside the server) meets the server at SQLite's lock, where the busy
+//! timeout makes one wait for the other.
 //!
 //! Queries are written once, in the SQL both engines accept: `$1, $2, …` placeholders (SQLite
 //! reads them as named parameters, numbered in order of first appearance, so every query
@@ -30,6 +29,7 @@ use crate::group_sync::GroupSync;
 mod lite;
 pub mod query;
 
+pub(crate) use query::lite_row;
 pub use query::{Arg, Row, Tx};
 
 /// Which engine the pool talks to.
@@ -93,17 +93,18 @@ pub fn for_engine(sql: &str, engine: Engine) -> std::borrow::Cow<'_, str> {
 
 /// The pools and their engine.
 ///
-/// Reads go to `pool`; every statement that writes goes to `writer`. On PostgreSQL the two
-/// are the same pool. On SQLite, which admits one writer at a time, `writer` is a pool of one
-/// connection: writers queue for it in the pool, in order, instead of each taking a
-/// connection and meeting the others at the database lock, where SQLite's busy handler makes
-/// the losers sleep (1, 2, 5, 10 … 100 ms) — at 16 concurrent senders that sleeping was most of
-/// the ingest latency. WAL lets the readers carry on while the writer writes.
+/// On PostgreSQL, sqlx's `pool` serves every statement (`writer` is the same pool). On SQLite,
+/// which admits one writer at a time, the statements go to `lite`: reads on the calling
+/// thread, writes queued, in order, for its one writer thread, instead of each meeting the
+/// others at the database lock, where SQLite's busy handler makes the losers sleep (1, 2, 5,
+/// 10 … 100 ms) — at 16 concurrent senders that sleeping was most of the ingest latency. WAL
+/// lets the readers carry on while the writer writes. sqlx's one SQLite connection (`pool` and
+/// `writer` alike) only runs the migrations at start, and lets tests look at the file.
 #[derive(Clone, Debug)]
 pub struct Db {
-    /// Connections for reading (and, on PostgreSQL, writing).
+    /// sqlx's connections (see above).
     pub pool: AnyPool,
-    /// The connection(s) that write.
+    /// The same pool as `pool`, for the statements that write.
     pub writer: AnyPool,
     /// The engine behind them.
     pub engine: Engine,
@@ -166,8 +167,8 @@ impl Db {
                 let file = SqliteConnectOptions::from_str(url)?.get_filename().to_path_buf();
                 let mut log = file.clone().into_os_string();
                 log.push("-wal");
-                let writer = pool_of(1).connect_with(opts.clone()).await?;
-                let pool = pool_of(8).connect_with(opts).await?;
+                let writer = pool_of(1).connect_with(opts).await?;
+                let pool = writer.clone();
                 let sync = Some(Arc::new(GroupSync::new(log.into())));
                 // The pools have created the file; the migrations below fill in its schema.
                 let lite = lite::Lite::open(&file).map_err(|e| {
@@ -203,7 +204,7 @@ impl Db {
     /// (`BEGIN IMMEDIATE`), waiting for it under the busy timeout: a deferred transaction that
     /// reads first and writes later cannot wait for the lock once another writer committed,
     /// and would fail with "database is locked" under concurrent load.
-    pub async fn begin_write(&self) -> Result<sqlx::Transaction<'static, sqlx::Any>, sqlx::Error> {
+    async fn begin_write(&self) -> Result<sqlx::Transaction<'static, sqlx::Any>, sqlx::Error> {
         match self.engine {
             Engine::Sqlite => self.writer.begin_with("BEGIN IMMEDIATE").await,
             Engine::Postgres => self.writer.begin().await,
@@ -213,23 +214,9 @@ impl Db {
     /// Commits `tx` and returns once it is durable. Every write transaction ends here, never
     /// in `tx.commit()` alone, which on SQLite is safe against a crash of this process but not
     /// yet against a power loss.
-    pub async fn commit(
-        &self,
-        tx: sqlx::Transaction<'static, sqlx::Any>,
-    ) -> Result<(), sqlx::Error> {
+    async fn commit(&self, tx: sqlx::Transaction<'static, sqlx::Any>) -> Result<(), sqlx::Error> {
         tx.commit().await?;
         self.durable().await
-    }
-
-    /// Runs a write outside a transaction (one statement, which commits by itself) and returns
-    /// its result once the write is durable, as [`Db::commit`] does for transactions.
-    pub async fn durably<T>(
-        &self,
-        write: impl std::future::Future<Output = Result<T, sqlx::Error>>,
-    ) -> Result<T, sqlx::Error> {
-        let done = write.await?;
-        self.durable().await?;
-        Ok(done)
     }
 
     /// Returns once every write committed before the call is durable. PostgreSQL's commits
@@ -328,29 +315,5 @@ mod tests {
             let e = Db::connect(url).await.expect_err(url).to_string();
             assert!(e.contains("give a file"), "{url}: {e}");
         }
-    }
-
-    #[tokio::test]
-    async fn writes_queue_for_the_one_sqlite_writer_while_reads_go_on() {
-        let dir = tempfile::tempdir().expect("temp dir");
-        let url = format!("sqlite://{}?mode=rwc", dir.path().join("t.db").display());
-        let db = Db::connect(&url).await.expect("connect");
-        sqlx::query("CREATE TABLE t (n INTEGER)").execute(&db.writer).await.expect("create");
-        let held = db.begin_write().await.expect("begin");
-        // The writer is taken: a reader still answers, a second writer waits its turn.
-        let (n,): (i64,) =
-            sqlx::query_as("SELECT COUNT(*) FROM t").fetch_one(&db.pool).await.expect("count");
-        assert_eq!(n, 0);
-        let second = tokio::spawn({
-            let db = db.clone();
-            async move { sqlx::query("INSERT INTO t (n) VALUES (1)").execute(&db.writer).await }
-        });
-        tokio::time::sleep(Duration::from_millis(100)).await;
-        assert!(!second.is_finished(), "the second writer should wait for the first");
-        held.commit().await.expect("commit");
-        second.await.expect("join").expect("insert");
-        let (n,): (i64,) =
-            sqlx::query_as("SELECT COUNT(*) FROM t").fetch_one(&db.pool).await.expect("count");
-        assert_eq!(n, 1);
     }
 }

@@ -85,6 +85,22 @@ fn arguments(args: &[Arg<'_>]) -> Result<AnyArguments, sqlx::Error> {
     Ok(out)
 }
 
+/// Implements `TryFrom<&rusqlite::Row>` for a struct whose query names its columns as its
+/// fields: the same by-name reading sqlx's `FromRow` derive does on PostgreSQL, so the two
+/// drivers cannot disagree about column order.
+macro_rules! lite_row {
+    ($row:ident { $($field:ident),+ $(,)? }) => {
+        impl TryFrom<&rusqlite::Row<'_>> for $row {
+            type Error = rusqlite::Error;
+
+            fn try_from(r: &rusqlite::Row<'_>) -> rusqlite::Result<$row> {
+                Ok($row { $($field: r.get(stringify!($field))?),+ })
+            }
+        }
+    };
+}
+pub(crate) use lite_row;
+
 /// A row type both drivers can read.
 pub trait Row:
     for<'r> sqlx::FromRow<'r, AnyRow>
@@ -187,7 +203,7 @@ impl Db {
     /// Runs `write` in a write transaction and returns its result once the transaction is
     /// durable; the transaction rolls back if `write` fails. On SQLite the whole transaction
     /// runs in one trip to the writer (see the `lite` module); on PostgreSQL it is
-    /// [`Db::begin_write`] and [`Db::commit`].
+    /// a transaction on sqlx's writer, committed and then made durable.
     pub async fn write<T, F>(&self, write: F) -> Result<T, StoreError>
     where
         T: Send + 'static,
@@ -422,7 +438,8 @@ mod tests {
     #[tokio::test]
     async fn writers_of_both_drivers_take_turns_and_readers_never_wait() {
         let (_dir, db) = sqlite().await;
-        // sqlx's writer holds the lock: a transaction on the synchronous path waits for it…
+        // sqlx's writer holds the lock, as another process's writer (an `admin` command) would:
+        // a transaction on the synchronous path waits for it…
         let held = db.begin_write().await.expect("begin");
         let waiting = tokio::spawn({
             let db = db.clone();

@@ -12,7 +12,7 @@ use crate::state::AppState;
 #[utoipa::path(get, path = "/healthz", tag = "operations",
     responses((status = 200, description = "The database answers", body = Object), (status = 503, description = "Database unavailable", body = Object)))]
 pub async fn healthz(State(state): State<AppState>) -> (StatusCode, Json<Value>) {
-    match sqlx::query("SELECT 1").execute(&state.db.pool).await {
+    match state.db.fetch_one::<(i64,)>("SELECT 1", &[]).await {
         Ok(_) => (StatusCode::OK, Json(json!({ "status": "ok" }))),
         Err(e) => {
             tracing::warn!(error = %e, "health check: database unavailable");

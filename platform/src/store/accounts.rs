@@ -10,7 +10,7 @@ use serde::Serialize;
 use zeroize::Zeroizing;
 
 use super::StoreError;
-use crate::db::{Db, now_ms};
+use crate::db::{Db, lite_row, now_ms};
 use crate::domain::{EmailAddress, Policy, Role};
 use crate::secrets::{SealingKey, SecretError};
 
@@ -53,31 +53,31 @@ pub async fn create_tenant(
     let data_key = master.new_wrapped_key(&data_key_purpose(name))?;
     let policy_json =
         serde_json::to_string(policy).map_err(|e| StoreError::Corrupt(e.to_string()))?;
-    let mut tx = db.begin_write().await?;
-    let (id,): (i64,) = sqlx::query_as(
-        "INSERT INTO tenants (name, data_key_enc, policy, created_at) VALUES ($1, $2, $3, $4) RETURNING id",
-    )
-    .bind(name)
-    .bind(data_key)
-    .bind(policy_json)
-    .bind(now_ms())
-    .fetch_one(&mut *tx)
-    .await?;
-    for d in domains {
-        sqlx::query("INSERT INTO tenant_domains (domain, tenant_id) VALUES ($1, $2)")
-            .bind(d.to_lowercase())
-            .bind(id)
-            .execute(&mut *tx)
-            .await?;
-    }
-    db.commit(tx).await?;
-    Ok(id)
+    let (name, domains) = (name.to_owned(), domains.to_vec());
+    db.write(move |mut tx| {
+        Box::pin(async move {
+            let tenant = "INSERT INTO tenants (name, data_key_enc, policy, created_at) \
+                          VALUES ($1, $2, $3, $4) RETURNING id";
+            let args = [
+                name.as_str().into(),
+                data_key[..].into(),
+                policy_json.as_str().into(),
+                now_ms().into(),
+            ];
+            let id = returned_id(tx.fetch_optional(tenant, &args).await?)?;
+            for d in &domains {
+                let domain = "INSERT INTO tenant_domains (domain, tenant_id) VALUES ($1, $2)";
+                tx.execute(domain, &[d.to_lowercase().as_str().into(), id.into()]).await?;
+            }
+            Ok(id)
+        })
+    })
+    .await
 }
 
 /// Whether any tenant exists (first start creates the bootstrap one).
 pub async fn any_tenant(db: &Db) -> Result<bool, StoreError> {
-    let row: Option<(i64,)> =
-        sqlx::query_as("SELECT id FROM tenants LIMIT 1").fetch_optional(&db.pool).await?;
+    let row: Option<(i64,)> = db.fetch_optional("SELECT id FROM tenants LIMIT 1", &[]).await?;
     Ok(row.is_some())
 }
 
@@ -91,13 +91,8 @@ pub async fn policy(db: &Db, tenant_id: i64) -> Result<Policy, StoreError> {
 /// Replaces the tenant's policy document.
 pub async fn set_policy(db: &Db, tenant_id: i64, policy: &Policy) -> Result<(), StoreError> {
     let json = serde_json::to_string(policy).map_err(|e| StoreError::Corrupt(e.to_string()))?;
-    db.durably(
-        sqlx::query("UPDATE tenants SET policy = $1 WHERE id = $2")
-            .bind(json)
-            .bind(tenant_id)
-            .execute(&db.writer),
-    )
-    .await?;
+    let sql = "UPDATE tenants SET policy = $1 WHERE id = $2";
+    db.execute(sql, &[json.as_str().into(), tenant_id.into()]).await?;
     Ok(())
 }
 
@@ -115,10 +110,8 @@ pub async fn data_key(
 
 /// The tenant id by name.
 pub async fn tenant_by_name(db: &Db, name: &str) -> Result<Option<i64>, StoreError> {
-    let row: Option<(i64,)> = sqlx::query_as("SELECT id FROM tenants WHERE name = $1")
-        .bind(name)
-        .fetch_optional(&db.pool)
-        .await?;
+    let row: Option<(i64,)> =
+        db.fetch_optional("SELECT id FROM tenants WHERE name = $1", &[name.into()]).await?;
     Ok(row.map(|r| r.0))
 }
 
@@ -157,16 +150,16 @@ pub async fn create_user(
     password: Zeroizing<String>,
 ) -> Result<i64, StoreError> {
     let hash = hash_password(password).await?;
-    let (id,): (i64,) = db.durably(sqlx::query_as(
-        "INSERT INTO users (tenant_id, email, role, password_hash, created_at) VALUES ($1, $2, $3, $4, $5) RETURNING id",
-    )
-    .bind(tenant_id)
-    .bind(email.as_str())
-    .bind(role.as_str())
-    .bind(hash)
-    .bind(now_ms())
-    .fetch_one(&db.writer)).await?;
-    Ok(id)
+    let sql = "INSERT INTO users (tenant_id, email, role, password_hash, created_at) \
+               VALUES ($1, $2, $3, $4, $5) RETURNING id";
+    let args = [
+        tenant_id.into(),
+        email.as_str().into(),
+        role.as_str().into(),
+        hash.as_str().into(),
+        now_ms().into(),
+    ];
+    returned_id(db.write_returning(sql, &args).await?)
 }
 
 /// Why a sign-in was refused.
@@ -193,12 +186,10 @@ pub async fn verify_login(
     password: Zeroizing<String>,
     totp_code: Option<&str>,
 ) -> Result<Result<AuthUser, LoginRefused>, StoreError> {
-    let row: Option<(i64, i64, String, String, i64, i64)> = sqlx::query_as(
-        "SELECT id, tenant_id, role, password_hash, failed_logins, locked_until FROM users WHERE email = $1",
-    )
-    .bind(email.as_str())
-    .fetch_optional(&db.pool)
-    .await?;
+    let sql = "SELECT id, tenant_id, role, password_hash, failed_logins, locked_until \
+               FROM users WHERE email = $1";
+    let row: Option<(i64, i64, String, String, i64, i64)> =
+        db.fetch_optional(sql, &[email.as_str().into()]).await?;
     let Some((user_id, tenant_id, role, hash, failed, locked_until)) = row else {
         // Spend the time a real check would, so timing does not reveal which accounts exist.
         let _ = verify_password(DUMMY_HASH.to_string(), password).await;
@@ -217,12 +208,8 @@ pub async fn verify_login(
             return Ok(Err(record_failure(db, user_id, failed).await?));
         }
     }
-    db.durably(
-        sqlx::query("UPDATE users SET failed_logins = 0, locked_until = 0 WHERE id = $1")
-            .bind(user_id)
-            .execute(&db.writer),
-    )
-    .await?;
+    let sql = "UPDATE users SET failed_logins = 0, locked_until = 0 WHERE id = $1";
+    db.execute(sql, &[user_id.into()]).await?;
     let role = Role::parse(&role).ok_or_else(|| StoreError::Corrupt(format!("role {role}")))?;
     Ok(Ok(AuthUser { user_id, tenant_id, email: email.to_string(), role, token_id: None }))
 }
@@ -235,14 +222,9 @@ async fn record_failure(
 ) -> Result<LoginRefused, StoreError> {
     let failed = failed_before + 1;
     let lock = if failed >= MAX_FAILED_LOGINS { now_ms() + LOCKOUT_MS } else { 0 };
-    db.durably(
-        sqlx::query("UPDATE users SET failed_logins = $1, locked_until = $2 WHERE id = $3")
-            .bind(if lock > 0 { 0 } else { failed })
-            .bind(lock)
-            .bind(user_id)
-            .execute(&db.writer),
-    )
-    .await?;
+    let sql = "UPDATE users SET failed_logins = $1, locked_until = $2 WHERE id = $3";
+    let counted = if lock > 0 { 0 } else { failed };
+    db.execute(sql, &[counted.into(), lock.into(), user_id.into()]).await?;
     Ok(if lock > 0 { LoginRefused::Locked { until: lock } } else { LoginRefused::BadCredentials })
 }
 
@@ -263,15 +245,11 @@ pub async fn create_device_token(
     let mut raw = Zeroizing::new([0u8; 32]);
     SystemRandom::new().fill(&mut raw[..]).map_err(|_| SecretError::Random)?;
     let token = Zeroizing::new(format!("{TOKEN_PREFIX}{}", B64URL.encode(&raw[..])));
-    let (id,): (i64,) = db.durably(sqlx::query_as(
-        "INSERT INTO device_tokens (user_id, token_hash, label, created_at) VALUES ($1, $2, $3, $4) RETURNING id",
-    )
-    .bind(user_id)
-    .bind(token_hash(&token))
-    .bind(label)
-    .bind(now_ms())
-    .fetch_one(&db.writer)).await?;
-    Ok((id, token))
+    let sql = "INSERT INTO device_tokens (user_id, token_hash, label, created_at) \
+               VALUES ($1, $2, $3, $4) RETURNING id";
+    let hash = token_hash(&token);
+    let args = [user_id.into(), hash[..].into(), label.into(), now_ms().into()];
+    Ok((returned_id(db.write_returning(sql, &args).await?)?, token))
 }
 
 /// The user a device token belongs to, if the token is known and not revoked.
@@ -302,6 +280,11 @@ pub async fn authenticate_token(db: &Db, token: &str) -> Result<Option<AuthUser>
     Ok(Some(AuthUser { user_id, tenant_id, email, role, token_id: Some(token_id) }))
 }
 
+/// The id an `INSERT … RETURNING id` gave back.
+fn returned_id(row: Option<(i64,)>) -> Result<i64, StoreError> {
+    row.map(|(id,)| id).ok_or_else(|| StoreError::Corrupt("INSERT … RETURNING gave no row".into()))
+}
+
 /// A device token as listed to its owner (never the token itself).
 #[derive(Debug, Serialize, sqlx::FromRow)]
 pub struct TokenInfo {
@@ -317,26 +300,20 @@ pub struct TokenInfo {
     pub revoked_at: Option<i64>,
 }
 
+lite_row!(TokenInfo { id, label, created_at, last_used_at, revoked_at });
+
 /// The user's device tokens.
 pub async fn list_tokens(db: &Db, user_id: i64) -> Result<Vec<TokenInfo>, StoreError> {
-    Ok(sqlx::query_as(
-        "SELECT id, label, created_at, last_used_at, revoked_at FROM device_tokens WHERE user_id = $1 ORDER BY id",
-    )
-    .bind(user_id)
-    .fetch_all(&db.pool)
-    .await?)
+    let sql = "SELECT id, label, created_at, last_used_at, revoked_at FROM device_tokens \
+               WHERE user_id = $1 ORDER BY id";
+    db.fetch_all(sql, &[user_id.into()]).await
 }
 
 /// Revokes one of the user's tokens; false if the user has no such token.
 pub async fn revoke_token(db: &Db, user_id: i64, token_id: i64) -> Result<bool, StoreError> {
-    let r = db.durably(sqlx::query(
-        "UPDATE device_tokens SET revoked_at = $1 WHERE id = $2 AND user_id = $3 AND revoked_at IS NULL",
-    )
-    .bind(now_ms())
-    .bind(token_id)
-    .bind(user_id)
-    .execute(&db.writer)).await?;
-    Ok(r.rows_affected() == 1)
+    let sql = "UPDATE device_tokens SET revoked_at = $1 \
+               WHERE id = $2 AND user_id = $3 AND revoked_at IS NULL";
+    Ok(db.execute(sql, &[now_ms().into(), token_id.into(), user_id.into()]).await? == 1)
 }
 
 /// The user id for an address.
@@ -344,12 +321,8 @@ pub async fn user_by_email(
     db: &Db,
     email: &EmailAddress,
 ) -> Result<Option<(i64, i64)>, StoreError> {
-    let row: Option<(i64, i64)> =
-        sqlx::query_as("SELECT id, tenant_id FROM users WHERE email = $1")
-            .bind(email.as_str())
-            .fetch_optional(&db.pool)
-            .await?;
-    Ok(row)
+    let sql = "SELECT id, tenant_id FROM users WHERE email = $1";
+    db.fetch_optional(sql, &[email.as_str().into()]).await
 }
 
 #[cfg(test)]

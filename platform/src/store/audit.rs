@@ -9,7 +9,7 @@
 use aws_lc_rs::digest;
 
 use super::StoreError;
-use crate::db::{Db, Engine, Tx, now_ms};
+use crate::db::{Db, Engine, Tx, lite_row, now_ms};
 
 /// One audit entry.
 #[derive(Clone, Debug, sqlx::FromRow)]
@@ -31,6 +31,8 @@ pub struct AuditRow {
     /// This row's hash.
     pub hash: Vec<u8>,
 }
+
+lite_row!(AuditRow { seq, at, tenant_id, actor, action, detail, prev_hash, hash });
 
 fn link_hash(
     prev: &[u8],
@@ -209,18 +211,12 @@ pub async fn verify(db: &Db) -> Result<Verdict, StoreError> {
     let mut prev = vec![0u8; 32];
     let mut expected_seq = 1;
     loop {
-        let rows: Vec<AuditRow> = sqlx::query_as(
-            "SELECT seq, at, tenant_id, actor, action, detail, prev_hash, hash FROM audit_log \
-             WHERE seq >= $1 ORDER BY seq LIMIT 1000",
-        )
-        .bind(expected_seq)
-        .fetch_all(&db.pool)
-        .await?;
+        let page = "SELECT seq, at, tenant_id, actor, action, detail, prev_hash, hash \
+                    FROM audit_log WHERE seq >= $1 ORDER BY seq LIMIT 1000";
+        let rows: Vec<AuditRow> = db.fetch_all(page, &[expected_seq.into()]).await?;
         if rows.is_empty() {
-            let (gap,): (i64,) = sqlx::query_as("SELECT COUNT(*) FROM audit_log WHERE seq >= $1")
-                .bind(expected_seq)
-                .fetch_one(&db.pool)
-                .await?;
+            let rest = "SELECT COUNT(*) FROM audit_log WHERE seq >= $1";
+            let (gap,): (i64,) = db.fetch_one(rest, &[expected_seq.into()]).await?;
             return Ok(if gap > 0 {
                 Verdict::Broken { seq: expected_seq, reason: "a row is missing" }
             } else {

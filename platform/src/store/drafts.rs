@@ -3,7 +3,7 @@
 //! message. Attachments are chosen when sending; a draft does not keep them.
 
 use super::StoreError;
-use crate::db::{Db, now_ms};
+use crate::db::{Db, lite_row, now_ms};
 
 /// A stored draft, with what is needed to open it and to link to its reply form.
 #[derive(Clone, Debug, sqlx::FromRow)]
@@ -24,22 +24,7 @@ pub struct DraftRow {
     pub updated_at: i64,
 }
 
-impl TryFrom<&rusqlite::Row<'_>> for DraftRow {
-    type Error = rusqlite::Error;
-
-    /// Reads the columns in the order of `select!`.
-    fn try_from(r: &rusqlite::Row<'_>) -> rusqlite::Result<DraftRow> {
-        Ok(DraftRow {
-            id: r.get(0)?,
-            in_reply_to: r.get(1)?,
-            tenant_id: r.get(2)?,
-            link_token: r.get(3)?,
-            original_sender: r.get(4)?,
-            sealed: r.get(5)?,
-            updated_at: r.get(6)?,
-        })
-    }
-}
+lite_row!(DraftRow { id, in_reply_to, tenant_id, link_token, original_sender, sealed, updated_at });
 
 /// Purpose string binding a sealed draft to its writer and the message it answers.
 pub fn purpose(email: &str, in_reply_to: &str) -> String {

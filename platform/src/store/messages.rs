@@ -3,7 +3,7 @@
 use serde::Serialize;
 
 use super::{PageMark, StoreError};
-use crate::db::{Arg, Db, now_ms};
+use crate::db::{Arg, Db, lite_row, now_ms};
 
 /// A message row.
 #[derive(Clone, Debug, sqlx::FromRow)]
@@ -44,32 +44,25 @@ pub struct MessageRow {
     pub unlock_hash: Option<String>,
 }
 
-impl TryFrom<&rusqlite::Row<'_>> for MessageRow {
-    type Error = rusqlite::Error;
-
-    /// Reads the columns in the order of `message_columns!`.
-    fn try_from(r: &rusqlite::Row<'_>) -> rusqlite::Result<MessageRow> {
-        Ok(MessageRow {
-            id: r.get(0)?,
-            tenant_id: r.get(1)?,
-            sender_id: r.get(2)?,
-            sender_email: r.get(3)?,
-            subject: r.get(4)?,
-            slip: r.get(5)?,
-            state: r.get(6)?,
-            received: r.get(7)?,
-            envelope_len: r.get(8)?,
-            file_key_enc: r.get(9)?,
-            link_token: r.get(10)?,
-            created_at: r.get(11)?,
-            finalised_at: r.get(12)?,
-            expires_at: r.get(13)?,
-            recalled_at: r.get(14)?,
-            in_reply_to: r.get(15)?,
-            unlock_hash: r.get(16)?,
-        })
-    }
-}
+lite_row!(MessageRow {
+    id,
+    tenant_id,
+    sender_id,
+    sender_email,
+    subject,
+    slip,
+    state,
+    received,
+    envelope_len,
+    file_key_enc,
+    link_token,
+    created_at,
+    finalised_at,
+    expires_at,
+    recalled_at,
+    in_reply_to,
+    unlock_hash
+});
 
 /// The columns of [`MessageRow`], as a literal so queries stay `&'static str`.
 macro_rules! message_columns {
@@ -437,14 +430,7 @@ pub struct Event {
     pub at: i64,
 }
 
-impl TryFrom<&rusqlite::Row<'_>> for Event {
-    type Error = rusqlite::Error;
-
-    /// Reads `recipient, kind, at`, in that order.
-    fn try_from(r: &rusqlite::Row<'_>) -> rusqlite::Result<Event> {
-        Ok(Event { recipient: r.get(0)?, kind: r.get(1)?, at: r.get(2)? })
-    }
-}
+lite_row!(Event { recipient, kind, at });
 
 /// A message's events, oldest first.
 pub async fn events(db: &Db, id: &str) -> Result<Vec<Event>, StoreError> {
@@ -479,44 +465,29 @@ pub async fn list_sent(
     sender_id: i64,
     f: &SentFilter,
 ) -> Result<Vec<MessageRow>, StoreError> {
-    // Placeholders are numbered in the order they appear (see `db`), so build as we go.
-    let mut sql =
-        concat!("SELECT ", message_columns!(), " FROM messages WHERE sender_id = $1").to_string();
-    let mut n = 1;
-    let mut next = || {
-        n += 1;
-        format!("${n}")
-    };
+    // One fixed statement: a filter not given is a NULL that turns its condition off.
+    let sql = concat!(
+        "SELECT ",
+        message_columns!(),
+        " FROM messages WHERE sender_id = $1 \
+         AND ($2 IS NULL OR LOWER(subject) LIKE $2 OR id IN (SELECT message_id \
+              FROM message_recipients WHERE email LIKE $2 AND kind <> 'bcc')) \
+         AND ($3 IS NULL OR created_at >= $3) AND ($4 IS NULL OR created_at < $4) \
+         AND ($5 IS NULL OR (created_at, id) < ($5, $6)) \
+         ORDER BY created_at DESC, id DESC LIMIT $7"
+    );
     let pattern =
         f.query.as_ref().map(|q| format!("%{}%", q.to_lowercase().replace(['%', '_'], "")));
-    if pattern.is_some() {
-        let (a, b) = (next(), next());
-        sql += &format!(
-            " AND (LOWER(subject) LIKE {a} OR id IN (SELECT message_id FROM message_recipients WHERE email LIKE {b} AND kind <> 'bcc'))"
-        );
-    }
-    for (value, op) in [(f.since, ">="), (f.until, "<")] {
-        if value.is_some() {
-            sql += &format!(" AND created_at {op} {}", next());
-        }
-    }
-    if f.before.is_some() {
-        let (t, id) = (next(), next());
-        sql += &format!(" AND (created_at, id) < ({t}, {id})");
-    }
-    sql += &format!(" ORDER BY created_at DESC, id DESC LIMIT {}", next());
-    // Only placeholders and fixed operators were added to `sql`; every value is bound.
-    let mut q = sqlx::query_as::<_, MessageRow>(sqlx::AssertSqlSafe(sql)).bind(sender_id);
-    if let Some(p) = &pattern {
-        q = q.bind(p.clone()).bind(p.clone());
-    }
-    for v in [f.since, f.until].into_iter().flatten() {
-        q = q.bind(v);
-    }
-    if let Some(mark) = &f.before {
-        q = q.bind(mark.created_at).bind(mark.id.clone());
-    }
-    Ok(q.bind(f.limit).fetch_all(&db.pool).await?)
+    let args = [
+        sender_id.into(),
+        pattern.as_deref().into(),
+        f.since.into(),
+        f.until.into(),
+        f.before.as_ref().map(|m| m.created_at).into(),
+        f.before.as_ref().map(|m| m.id.as_str()).into(),
+        f.limit.into(),
+    ];
+    db.fetch_all(sql, &args).await
 }
 
 /// Recalls a message and records the `recalled` event with it; false if it was already

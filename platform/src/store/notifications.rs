@@ -4,10 +4,8 @@
 //! PostgreSQL the claim skips rows another node is claiming (`FOR UPDATE SKIP LOCKED`); on
 //! SQLite the single writer serialises claims.
 
-use sqlx::Row;
-
 use super::StoreError;
-use crate::db::{Db, Engine, now_ms};
+use crate::db::{Db, Engine, lite_row, now_ms};
 
 /// A mail to send.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -58,31 +56,29 @@ pub struct Listed {
     pub created_at: i64,
 }
 
+lite_row!(Listed { id, kind, recipient, state, attempts, last_error, created_at });
+
 /// Queues `mail`; false when a notification with its key is already queued or sent.
 pub async fn enqueue(db: &Db, mail: &Outgoing) -> Result<bool, StoreError> {
-    let now = now_ms();
-    let done = db
-        .durably(
-            sqlx::query(
-                "INSERT INTO notifications (tenant_id, idempotency_key, kind, recipient, subject, \
-         body_text, body_html, state, attempts, next_attempt_at, created_at) \
-         VALUES ($1, $2, $3, $4, $5, $6, $7, 'queued', 0, $8, $9) \
-         ON CONFLICT (idempotency_key) DO NOTHING",
-            )
-            .bind(mail.tenant_id)
-            .bind(&mail.key)
-            .bind(&mail.kind)
-            .bind(&mail.recipient)
-            .bind(&mail.subject)
-            .bind(&mail.text)
-            .bind(&mail.html)
-            .bind(now)
-            .bind(now)
-            .execute(&db.writer),
-        )
-        .await?;
-    Ok(done.rows_affected() == 1)
+    let sql = "INSERT INTO notifications (tenant_id, idempotency_key, kind, recipient, subject, \
+               body_text, body_html, state, attempts, next_attempt_at, created_at) \
+               VALUES ($1, $2, $3, $4, $5, $6, $7, 'queued', 0, $8, $8) \
+               ON CONFLICT (idempotency_key) DO NOTHING";
+    let args = [
+        mail.tenant_id.into(),
+        mail.key.as_str().into(),
+        mail.kind.as_str().into(),
+        mail.recipient.as_str().into(),
+        mail.subject.as_str().into(),
+        mail.text.as_str().into(),
+        mail.html.as_deref().into(),
+        now_ms().into(),
+    ];
+    Ok(db.execute(sql, &args).await? == 1)
 }
+
+/// A claimed row as the claim returns it, in `claim_sql`'s order.
+type ClaimedRow = (i64, i64, String, Option<i64>, String, String, String, String, Option<String>);
 
 /// The claim, with the row lock clause each engine wants (`$1` lease end, `$2` now, `$3` limit).
 macro_rules! claim_sql {
@@ -104,26 +100,21 @@ pub async fn claim(db: &Db, limit: i64, lease_ms: i64) -> Result<Vec<Claimed>, S
         Engine::Postgres => claim_sql!(" FOR UPDATE SKIP LOCKED"),
         Engine::Sqlite => claim_sql!(""),
     };
-    let rows = db
-        .durably(sqlx::query(sql).bind(now + lease_ms).bind(now).bind(limit).fetch_all(&db.writer))
-        .await?;
-    rows.iter()
-        .map(|r| {
-            Ok(Claimed {
-                id: r.try_get("id")?,
-                attempt: r.try_get("attempts")?,
-                mail: Outgoing {
-                    key: r.try_get("idempotency_key")?,
-                    tenant_id: r.try_get("tenant_id")?,
-                    kind: r.try_get("kind")?,
-                    recipient: r.try_get("recipient")?,
-                    subject: r.try_get("subject")?,
-                    text: r.try_get("body_text")?,
-                    html: r.try_get("body_html")?,
-                },
+    let rows: Vec<ClaimedRow> = db
+        .write(move |mut tx| {
+            Box::pin(async move {
+                tx.fetch_all(sql, &[(now + lease_ms).into(), now.into(), limit.into()]).await
             })
         })
-        .collect()
+        .await?;
+    let claimed = rows.into_iter().map(
+        |(id, attempt, key, tenant_id, kind, recipient, subject, text, html)| Claimed {
+            id,
+            attempt,
+            mail: Outgoing { key, tenant_id, kind, recipient, subject, text, html },
+        },
+    );
+    Ok(claimed.collect())
 }
 
 /// The relay accepted the mail. Its bodies are wiped: a one-time code must not outlive its
@@ -145,16 +136,10 @@ pub async fn mark_retry(
 /// Nothing could be tried (no relay is configured for it): back in the queue until
 /// `next_at`, the attempt not counted.
 pub async fn postpone(db: &Db, c: &Claimed, next_at: i64, error: &str) -> Result<bool, StoreError> {
-    let done = db.durably(sqlx::query(
-        "UPDATE notifications SET attempts = attempts - 1, next_attempt_at = $1, last_error = $2 \
-         WHERE id = $3 AND attempts = $4 AND state = 'queued'",
-    )
-    .bind(next_at)
-    .bind(error)
-    .bind(c.id)
-    .bind(c.attempt)
-    .execute(&db.writer)).await?;
-    Ok(done.rows_affected() == 1)
+    let sql = "UPDATE notifications SET attempts = attempts - 1, next_attempt_at = $1, \
+               last_error = $2 WHERE id = $3 AND attempts = $4 AND state = 'queued'";
+    let args = [next_at.into(), error.into(), c.id.into(), c.attempt.into()];
+    Ok(db.execute(sql, &args).await? == 1)
 }
 
 /// Delivery failed for good (a permanent refusal, or too many attempts): dead-lettered.
@@ -169,49 +154,33 @@ async fn settle(
     next_at: Option<i64>,
     error: Option<&str>,
 ) -> Result<bool, StoreError> {
-    let now = now_ms();
-    let done = db.durably(sqlx::query(
-        "UPDATE notifications SET state = $1, next_attempt_at = COALESCE($2, next_attempt_at), \
-         last_error = COALESCE($3, last_error), \
-         sent_at = CASE WHEN $1 = 'sent' THEN $4 ELSE sent_at END, \
-         body_text = CASE WHEN $1 = 'sent' THEN '' ELSE body_text END, \
-         body_html = CASE WHEN $1 = 'sent' THEN NULL ELSE body_html END \
-         WHERE id = $5 AND attempts = $6 AND state = 'queued'",
-    )
-    .bind(state)
-    .bind(next_at)
-    .bind(error)
-    .bind(now)
-    .bind(c.id)
-    .bind(c.attempt)
-    .execute(&db.writer)).await?;
-    Ok(done.rows_affected() == 1)
+    let sql = "UPDATE notifications SET state = $1, next_attempt_at = COALESCE($2, next_attempt_at), \
+               last_error = COALESCE($3, last_error), \
+               sent_at = CASE WHEN $1 = 'sent' THEN $4 ELSE sent_at END, \
+               body_text = CASE WHEN $1 = 'sent' THEN '' ELSE body_text END, \
+               body_html = CASE WHEN $1 = 'sent' THEN NULL ELSE body_html END \
+               WHERE id = $5 AND attempts = $6 AND state = 'queued'";
+    let args = [
+        state.into(),
+        next_at.into(),
+        error.into(),
+        now_ms().into(),
+        c.id.into(),
+        c.attempt.into(),
+    ];
+    Ok(db.execute(sql, &args).await? == 1)
 }
 
 /// Rows in `state` (all when `None`), newest first, at most `limit`.
 pub async fn list(db: &Db, state: Option<&str>, limit: i64) -> Result<Vec<Listed>, StoreError> {
-    Ok(sqlx::query_as(
-        "SELECT id, kind, recipient, state, attempts, last_error, created_at FROM notifications \
-         WHERE ($1 IS NULL OR state = $1) ORDER BY id DESC LIMIT $2",
-    )
-    .bind(state)
-    .bind(limit)
-    .fetch_all(&db.pool)
-    .await?)
+    let sql = "SELECT id, kind, recipient, state, attempts, last_error, created_at \
+               FROM notifications WHERE ($1 IS NULL OR state = $1) ORDER BY id DESC LIMIT $2";
+    db.fetch_all(sql, &[state.into(), limit.into()]).await
 }
 
 /// Puts a dead-lettered row back in the queue (an admin fixed the cause).
 pub async fn requeue(db: &Db, id: i64) -> Result<bool, StoreError> {
-    let done = db
-        .durably(
-            sqlx::query(
-                "UPDATE notifications SET state = 'queued', attempts = 0, next_attempt_at = $1 \
-         WHERE id = $2 AND state = 'dead'",
-            )
-            .bind(now_ms())
-            .bind(id)
-            .execute(&db.writer),
-        )
-        .await?;
-    Ok(done.rows_affected() == 1)
+    let sql = "UPDATE notifications SET state = 'queued', attempts = 0, next_attempt_at = $1 \
+               WHERE id = $2 AND state = 'dead'";
+    Ok(db.execute(sql, &[now_ms().into(), id.into()]).await? == 1)
 }

@@ -11,7 +11,7 @@ use aws_lc_rs::rand::{SecureRandom, SystemRandom};
 use totp_rs::{Algorithm, Builder, Secret, Totp};
 
 use super::StoreError;
-use crate::db::{Db, now_ms};
+use crate::db::{Arg, Db, now_ms};
 use crate::secrets::{SealingKey, SecretError};
 
 const STEP: u64 = 30;
@@ -32,23 +32,25 @@ impl Owner<'_> {
             Owner::Recipient(email) => format!("recipient totp secret:{email}"),
         }
     }
+}
 
-    /// `template` with `{table}` and `{key}` for this owner's row (fixed names only).
-    fn sql(self, template: &str) -> sqlx::AssertSqlSafe<String> {
-        let (table, key) = match self {
-            Owner::User(_) => ("users", "id"),
-            Owner::Recipient(_) => ("recipient_accounts", "email"),
-        };
-        sqlx::AssertSqlSafe(template.replace("{table}", table).replace("{key}", key))
+impl<'a> Owner<'a> {
+    /// The value of the owner's key column.
+    fn key(self) -> Arg<'a> {
+        match self {
+            Owner::User(id) => id.into(),
+            Owner::Recipient(email) => email.into(),
+        }
     }
 }
 
-/// Binds the owner's key to the next placeholder of a query.
-macro_rules! bind_owner {
-    ($query:expr, $owner:expr) => {
+/// The statement `$a TABLE $b KEY $c` for `$owner`'s row: `users`/`id` for platform users,
+/// `recipient_accounts`/`email` for Center accounts. Each is a fixed string, one per owner.
+macro_rules! owner_sql {
+    ($owner:expr, $a:literal, TABLE, $b:literal, KEY, $c:literal) => {
         match $owner {
-            Owner::User(id) => $query.bind(id),
-            Owner::Recipient(email) => $query.bind(email),
+            Owner::User(_) => concat!($a, "users", $b, "id", $c),
+            Owner::Recipient(_) => concat!($a, "recipient_accounts", $b, "email", $c),
         }
     };
 }
@@ -89,11 +91,15 @@ pub async fn begin(
     SystemRandom::new().fill(&mut raw[..]).map_err(|_| SecretError::Random)?;
     let t = totp(&raw[..], email)?;
     let sealed = master.seal(&owner.purpose(), &raw[..])?;
-    let q = sqlx::query(owner.sql(
-        "UPDATE {table} SET totp_secret_enc = $1, totp_enabled = 0, totp_last_step = 0 WHERE {key} = $2",
-    ))
-    .bind(sealed);
-    db.durably(bind_owner!(q, owner).execute(&db.writer)).await?;
+    let sql = owner_sql!(
+        owner,
+        "UPDATE ",
+        TABLE,
+        " SET totp_secret_enc = $1, totp_enabled = 0, totp_last_step = 0 WHERE ",
+        KEY,
+        " = $2"
+    );
+    db.execute(sql, &[sealed[..].into(), owner.key()]).await?;
     let otpauth_url = t.to_url().map_err(|e| StoreError::Corrupt(format!("TOTP: {e}")))?;
     Ok(Some(Enrolment { secret_base32: t.secret().to_base32(), otpauth_url }))
 }
@@ -106,11 +112,15 @@ pub async fn check(
     owner: Owner<'_>,
     code: &str,
 ) -> Result<bool, StoreError> {
-    let q = sqlx::query_as(
-        owner.sql("SELECT totp_secret_enc, totp_last_step FROM {table} WHERE {key} = $1"),
+    let sql = owner_sql!(
+        owner,
+        "SELECT totp_secret_enc, totp_last_step FROM ",
+        TABLE,
+        " WHERE ",
+        KEY,
+        " = $1"
     );
-    let row: Option<(Option<Vec<u8>>, i64)> =
-        bind_owner!(q, owner).fetch_optional(&db.pool).await?;
+    let row: Option<(Option<Vec<u8>>, i64)> = db.fetch_optional(sql, &[owner.key()]).await?;
     let Some((sealed, last_step)) = row else { return Ok(false) };
     let Some(sealed) = sealed else { return Ok(false) };
     let code = code.trim();
@@ -126,31 +136,39 @@ pub async fn check(
         return Ok(false); // a code already used (replayed), or older than one that was
     }
     // Only one request may spend this step.
-    let q = sqlx::query(
-        owner
-            .sql("UPDATE {table} SET totp_last_step = $1 WHERE {key} = $2 AND totp_last_step < $3"),
-    )
-    .bind(step);
-    let r = db.durably(bind_owner!(q, owner).bind(step).execute(&db.writer)).await?;
-    Ok(r.rows_affected() == 1)
+    let sql = owner_sql!(
+        owner,
+        "UPDATE ",
+        TABLE,
+        " SET totp_last_step = $1 WHERE ",
+        KEY,
+        " = $2 AND totp_last_step < $1"
+    );
+    Ok(db.execute(sql, &[step.into(), owner.key()]).await? == 1)
 }
 
 /// Turns the factor on (after a confirmed code) or off.
 pub async fn set_enabled(db: &Db, owner: Owner<'_>, enabled: bool) -> Result<(), StoreError> {
     let sql = if enabled {
-        "UPDATE {table} SET totp_enabled = 1 WHERE {key} = $1"
+        owner_sql!(owner, "UPDATE ", TABLE, " SET totp_enabled = 1 WHERE ", KEY, " = $1")
     } else {
-        "UPDATE {table} SET totp_enabled = 0, totp_secret_enc = NULL, totp_last_step = 0 WHERE {key} = $1"
+        owner_sql!(
+            owner,
+            "UPDATE ",
+            TABLE,
+            " SET totp_enabled = 0, totp_secret_enc = NULL, totp_last_step = 0 WHERE ",
+            KEY,
+            " = $1"
+        )
     };
-    let q = sqlx::query(owner.sql(sql));
-    db.durably(bind_owner!(q, owner).execute(&db.writer)).await?;
+    db.execute(sql, &[owner.key()]).await?;
     Ok(())
 }
 
 /// Whether sign-in needs a code for this owner (false for an unknown one).
 pub async fn enabled(db: &Db, owner: Owner<'_>) -> Result<bool, StoreError> {
-    let q = sqlx::query_as(owner.sql("SELECT totp_enabled FROM {table} WHERE {key} = $1"));
-    let row: Option<(i64,)> = bind_owner!(q, owner).fetch_optional(&db.pool).await?;
+    let sql = owner_sql!(owner, "SELECT totp_enabled FROM ", TABLE, " WHERE ", KEY, " = $1");
+    let row: Option<(i64,)> = db.fetch_optional(sql, &[owner.key()]).await?;
     Ok(row.is_some_and(|(e,)| e == 1))
 }
 
