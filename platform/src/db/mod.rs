@@ -5,9 +5,9 @@
 //! `lite` — on the calling thread, or a whole write transaction in one trip to the writer —
 //! and on PostgreSQL through sqlx's `Any` driver. Every statement is a fixed string (a filter
 //! left out is a NULL that turns its condition off), so no SQL is ever built from input. On
-//! SQLite, sqlx's pools only run the migrations at start; another process on the same file
-//! (an `admin` command beside the server) meets the server at SQLite's lock, where the busy
-//! timeout makes one wait for the other.
+//! SQLite, sqlx's one connection only runs the migrations at start; another process on the
+//! same file (an `admin` command beside the server) meets the server at SQLite's lock, where
+//! the busy timeout makes one wait for the other.
 //!
 //! Queries are written once, in the SQL both engines accept: `$1, $2, …` placeholders (SQLite
 //! reads them as named parameters, numbered in order of first appearance, so every query
@@ -30,7 +30,7 @@ mod lite;
 pub mod query;
 
 pub(crate) use query::lite_row;
-pub use query::{Arg, Row, Tx};
+pub use query::{Arg, Row, Tx, one_row};
 
 /// Which engine the pool talks to.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -91,21 +91,19 @@ pub fn for_engine(sql: &str, engine: Engine) -> std::borrow::Cow<'_, str> {
     }
 }
 
-/// The pools and their engine.
+/// The connections and their engine.
 ///
-/// On PostgreSQL, sqlx's `pool` serves every statement (`writer` is the same pool). On SQLite,
+/// On PostgreSQL, sqlx's `pool` serves every statement. On SQLite,
 /// which admits one writer at a time, the statements go to `lite`: reads on the calling
 /// thread, writes queued, in order, for its one writer thread, instead of each meeting the
 /// others at the database lock, where SQLite's busy handler makes the losers sleep (1, 2, 5,
 /// 10 … 100 ms) — at 16 concurrent senders that sleeping was most of the ingest latency. WAL
-/// lets the readers carry on while the writer writes. sqlx's one SQLite connection (`pool` and
-/// `writer` alike) only runs the migrations at start, and lets tests look at the file.
+/// lets the readers carry on while the writer writes. sqlx's one SQLite connection (`pool`)
+/// only runs the migrations at start, and lets tests look at the file.
 #[derive(Clone, Debug)]
 pub struct Db {
     /// sqlx's connections (see above).
     pub pool: AnyPool,
-    /// The same pool as `pool`, for the statements that write.
-    pub writer: AnyPool,
     /// The engine behind them.
     pub engine: Engine,
     /// SQLite: the group commit that makes commits durable (see [`Db::commit`]).
@@ -167,32 +165,17 @@ impl Db {
                 let file = SqliteConnectOptions::from_str(url)?.get_filename().to_path_buf();
                 let mut log = file.clone().into_os_string();
                 log.push("-wal");
-                let writer = pool_of(1).connect_with(opts).await?;
-                let pool = writer.clone();
+                let pool = pool_of(1).connect_with(opts).await?;
                 let sync = Some(Arc::new(GroupSync::new(log.into())));
-                // The pools have created the file; the migrations below fill in its schema.
+                // The pool has created the file; the migrations below fill in its schema.
                 let lite = lite::Lite::open(&file).map_err(|e| {
                     sqlx::Error::Configuration(format!("{}: {e}", file.display()).into())
                 })?;
-                Db {
-                    pool,
-                    writer,
-                    engine,
-                    sync,
-                    audit_head: Arc::default(),
-                    lite: Some(lite.into()),
-                }
+                Db { pool, engine, sync, audit_head: Arc::default(), lite: Some(lite.into()) }
             }
             Engine::Postgres => {
                 let pool = pool_of(16).connect_with(opts).await?;
-                Db {
-                    writer: pool.clone(),
-                    pool,
-                    engine,
-                    sync: None,
-                    audit_head: Arc::default(),
-                    lite: None,
-                }
+                Db { pool, engine, sync: None, audit_head: Arc::default(), lite: None }
             }
         };
         db.migrate().await?;
@@ -206,8 +189,8 @@ impl Db {
     /// and would fail with "database is locked" under concurrent load.
     async fn begin_write(&self) -> Result<sqlx::Transaction<'static, sqlx::Any>, sqlx::Error> {
         match self.engine {
-            Engine::Sqlite => self.writer.begin_with("BEGIN IMMEDIATE").await,
-            Engine::Postgres => self.writer.begin().await,
+            Engine::Sqlite => self.pool.begin_with("BEGIN IMMEDIATE").await,
+            Engine::Postgres => self.pool.begin().await,
         }
     }
 
@@ -233,7 +216,7 @@ impl Db {
     /// referenced table, which SQLite's documented procedure does that way) and checks every
     /// foreign key before each commit.
     async fn migrate(&self) -> Result<(), sqlx::Error> {
-        let mut conn = self.writer.acquire().await?;
+        let mut conn = self.pool.acquire().await?;
         conn.execute("CREATE TABLE IF NOT EXISTS schema_migrations (version BIGINT PRIMARY KEY)")
             .await?;
         let sqlite = self.engine == Engine::Sqlite;

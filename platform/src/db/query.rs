@@ -101,6 +101,12 @@ macro_rules! lite_row {
 }
 pub(crate) use lite_row;
 
+/// The row a statement that must return one returned (a lookup by a key known to exist,
+/// an `INSERT … RETURNING`); its absence is a corrupt store, not a "not found".
+pub fn one_row<R>(row: Option<R>) -> Result<R, StoreError> {
+    row.ok_or_else(|| StoreError::Corrupt("a statement that returns one row returned none".into()))
+}
+
 /// A row type both drivers can read.
 pub trait Row:
     for<'r> sqlx::FromRow<'r, AnyRow>
@@ -177,9 +183,7 @@ impl Db {
         sql: &'static str,
         args: &[Arg<'_>],
     ) -> Result<R, StoreError> {
-        self.fetch_optional(sql, args)
-            .await?
-            .ok_or_else(|| StoreError::Corrupt("a query for one row found none".into()))
+        one_row(self.fetch_optional(sql, args).await?)
     }
 
     /// The first row `sql` returns, if any.
@@ -203,7 +207,7 @@ impl Db {
     /// Runs `write` in a write transaction and returns its result once the transaction is
     /// durable; the transaction rolls back if `write` fails. On SQLite the whole transaction
     /// runs in one trip to the writer (see the `lite` module); on PostgreSQL it is
-    /// a transaction on sqlx's writer, committed and then made durable.
+    /// a transaction on sqlx's pool, committed and then made durable.
     pub async fn write<T, F>(&self, write: F) -> Result<T, StoreError>
     where
         T: Send + 'static,
@@ -252,7 +256,7 @@ impl Db {
             }
             None => {
                 let q = sqlx::query_with(sql, arguments(args)?);
-                let rows = q.execute(&self.writer).await?.rows_affected();
+                let rows = q.execute(&self.pool).await?.rows_affected();
                 self.durable().await?;
                 Ok(rows)
             }

@@ -10,7 +10,7 @@ use serde::Serialize;
 use zeroize::Zeroizing;
 
 use super::StoreError;
-use crate::db::{Db, lite_row, now_ms};
+use crate::db::{Db, lite_row, now_ms, one_row};
 use crate::domain::{EmailAddress, Policy, Role};
 use crate::secrets::{SealingKey, SecretError};
 
@@ -64,7 +64,7 @@ pub async fn create_tenant(
                 policy_json.as_str().into(),
                 now_ms().into(),
             ];
-            let id = returned_id(tx.fetch_optional(tenant, &args).await?)?;
+            let (id,): (i64,) = one_row(tx.fetch_optional(tenant, &args).await?)?;
             for d in &domains {
                 let domain = "INSERT INTO tenant_domains (domain, tenant_id) VALUES ($1, $2)";
                 tx.execute(domain, &[d.to_lowercase().as_str().into(), id.into()]).await?;
@@ -159,7 +159,7 @@ pub async fn create_user(
         hash.as_str().into(),
         now_ms().into(),
     ];
-    returned_id(db.write_returning(sql, &args).await?)
+    Ok(one_row::<(i64,)>(db.write_returning(sql, &args).await?)?.0)
 }
 
 /// Why a sign-in was refused.
@@ -249,7 +249,8 @@ pub async fn create_device_token(
                VALUES ($1, $2, $3, $4) RETURNING id";
     let hash = token_hash(&token);
     let args = [user_id.into(), hash[..].into(), label.into(), now_ms().into()];
-    Ok((returned_id(db.write_returning(sql, &args).await?)?, token))
+    let (id,): (i64,) = one_row(db.write_returning(sql, &args).await?)?;
+    Ok((id, token))
 }
 
 /// The user a device token belongs to, if the token is known and not revoked.
@@ -278,11 +279,6 @@ pub async fn authenticate_token(db: &Db, token: &str) -> Result<Option<AuthUser>
     }
     let role = Role::parse(&role).ok_or_else(|| StoreError::Corrupt(format!("role {role}")))?;
     Ok(Some(AuthUser { user_id, tenant_id, email, role, token_id: Some(token_id) }))
-}
-
-/// The id an `INSERT … RETURNING id` gave back.
-fn returned_id(row: Option<(i64,)>) -> Result<i64, StoreError> {
-    row.map(|(id,)| id).ok_or_else(|| StoreError::Corrupt("INSERT … RETURNING gave no row".into()))
 }
 
 /// A device token as listed to its owner (never the token itself).

@@ -3,7 +3,7 @@
 //! message. Attachments are chosen when sending; a draft does not keep them.
 
 use super::StoreError;
-use crate::db::{Db, lite_row, now_ms};
+use crate::db::{Db, lite_row, now_ms, one_row};
 
 /// A stored draft, with what is needed to open it and to link to its reply form.
 #[derive(Clone, Debug, sqlx::FromRow)]
@@ -61,10 +61,7 @@ pub async fn save(
             let sql = "INSERT INTO drafts (email, in_reply_to, sealed, updated_at) \
                        VALUES ($1, $2, $3, $4) RETURNING id";
             let args = [email.into(), in_reply_to.into(), sealed.into(), now.into()];
-            let (id,): (i64,) = db
-                .write_returning(sql, &args)
-                .await?
-                .ok_or_else(|| StoreError::Corrupt("INSERT … RETURNING gave no row".into()))?;
+            let (id,): (i64,) = one_row(db.write_returning(sql, &args).await?)?;
             Ok(Some(id))
         }
     }
