@@ -1,16 +1,10 @@
 // The options page: status, sign in and sign out, all through the background page (which
 // owns the one connection to the helper). Passwords go to the helper and nowhere else.
 
+import { translatePage } from "../src/page.js";
+
 const t = (key, ...subs) => browser.i18n.getMessage(key, subs);
 const $ = id => document.getElementById(id);
-
-function translate() {
-  document.documentElement.lang = browser.i18n.getUILanguage();
-  for (const el of document.querySelectorAll("[data-i18n]")) {
-    el.textContent = t(el.dataset.i18n);
-  }
-  document.title = t("optionsTitle");
-}
 
 const ask = request => browser.runtime.sendMessage(request);
 
@@ -77,7 +71,7 @@ async function signOut() {
     : answer.text;
 }
 
-translate();
+translatePage("optionsTitle");
 $("sign-in").addEventListener("submit", signIn);
 $("sign-out").addEventListener("click", signOut);
 $("refresh").addEventListener("click", showStatus);

@@ -2,20 +2,13 @@
 // menu). The code goes to the background page, which keeps it in memory for that tab and
 // hands it to the helper on Send; it is never stored.
 
+import { translatePage } from "../src/page.js";
 import { UNLOCK_CODE_MAX, UNLOCK_CODE_MIN, checkedUnlockCode, suggestUnlockCode } from "../src/unlockcode.js";
 
 const t = (key, ...subs) => browser.i18n.getMessage(key, subs);
 const $ = id => document.getElementById(id);
 const tab = Number(new URLSearchParams(location.search).get("tab"));
 const ask = request => browser.runtime.sendMessage({ ...request, tab });
-
-function translate() {
-  document.documentElement.lang = browser.i18n.getUILanguage();
-  for (const el of document.querySelectorAll("[data-i18n]")) {
-    el.textContent = t(el.dataset.i18n);
-  }
-  document.title = t("unlockTitle");
-}
 
 async function close() {
   const me = await browser.windows.getCurrent();
@@ -44,7 +37,7 @@ async function remove() {
 }
 
 async function start() {
-  translate();
+  translatePage("unlockTitle");
   const answer = await ask({ type: "unlock_code_get" });
   if (!answer?.ok) {
     $("problem").textContent = answer?.text || t("unlockGone");
