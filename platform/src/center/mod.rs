@@ -7,7 +7,8 @@
 //! there through the mail queue, and the right code starts a session; a first-time recipient
 //! then chooses a password (argon2id) to sign in with later, without a code. `read` shows the
 //! message (after its unlock code, where the sender set one), decrypted on the server, its
-//! HTML sanitised (ammonia) and without remote content; attachments download decrypted as
+//! HTML sanitised (ammonia, at a cost bounded by its size: `html`) and without remote
+//! content; attachments download decrypted as
 //! they stream.
 //!
 //! Signed in, a person has a mailbox (`mailbox`): the messages sent to them by senders of any
@@ -22,6 +23,7 @@
 
 mod account;
 mod first_contact;
+mod html;
 mod mailbox;
 mod preferences;
 mod read;
