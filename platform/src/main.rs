@@ -461,7 +461,7 @@ async fn admin(settings: Settings, cmd: Admin) -> Result<(), String> {
                     .into(),
                 html: None,
             };
-            notifications::enqueue(db, &mail).await.map_err(|e| e.to_string())?;
+            notifications::enqueue(db, &state.master, &mail).await.map_err(|e| e.to_string())?;
             log(db, "notification.test", to.as_str()).await?;
             println!("Test mail to {to} queued; see `admin notifications` for its delivery.");
         }

@@ -179,11 +179,11 @@ pub fn spawn(state: AppState) -> Result<(), String> {
     let global = Relay::from_settings(&state.settings)?;
     let (max_attempts, base_ms) =
         (state.settings.notify_max_attempts, state.settings.notify_retry_base_ms);
-    let db = state.db.clone();
+    let (db, master) = (state.db.clone(), state.master.clone());
     let mut relays = Relays { state, global, tenants: HashMap::new() };
     tokio::spawn(async move {
         loop {
-            match notifications::claim(&db, BATCH, LEASE_MS).await {
+            match notifications::claim(&db, &master, BATCH, LEASE_MS).await {
                 Ok(batch) if batch.is_empty() => tokio::time::sleep(POLL).await,
                 Ok(batch) => {
                     for claimed in batch {
@@ -275,7 +275,7 @@ pub async fn announce(
             text: stub.text,
             html: Some(stub.html),
         };
-        if notifications::enqueue(&state.db, &mail).await? {
+        if notifications::enqueue(&state.db, &state.master, &mail).await? {
             messages::add_event(&state.db, &m.id, Some(email), "notified").await?;
         }
     }

@@ -54,6 +54,23 @@ async fn a_relay_down_for_a_while_gets_every_mail_exactly_once_and_refusals_are_
     assert_eq!(ids.len(), 5, "no mail twice: {ids:?}");
     assert_eq!(ids.iter().collect::<BTreeSet<_>>().len(), 5);
     assert_eq!(ours(&admin(&["notifications", "--state", "sent"])).len(), 5);
+
+    // No body was ever readable in the queue: queued ones sealed, sent ones wiped.
+    let db = Db::connect(&database).await.expect("db");
+    let bodies: Vec<(String,)> =
+        db.fetch_all("SELECT body_text FROM notifications", &[]).await.expect("bodies");
+    assert!(!bodies.is_empty());
+    for (body,) in bodies {
+        assert!(!body.contains("test of the Sealpost"), "a readable body in the queue: {body}");
+    }
+}
+
+/// The master key of the platform whose data folder is `data` (the one it generated).
+fn master_key(data: &std::path::Path) -> sealpost_platform::secrets::SealingKey {
+    let (key, created) =
+        sealpost_platform::secrets::load_master_key(None, &data.join("master.key")).expect("key");
+    assert!(!created, "the platform made its key first");
+    key
 }
 
 #[tokio::test(flavor = "multi_thread")]
@@ -68,6 +85,7 @@ async fn two_platform_processes_share_the_queue_without_sending_twice() {
     let _a = Server::start(&data, &database, Some(smtp_port));
     let _b = Server::start(&data, &database, Some(smtp_port));
     let db = Db::connect(&database).await.expect("db");
+    let master = master_key(&data);
     const MAILS: usize = 40;
     for i in 0..MAILS {
         let mail = Outgoing {
@@ -79,8 +97,9 @@ async fn two_platform_processes_share_the_queue_without_sending_twice() {
             text: "Hello".into(),
             html: None,
         };
-        assert!(notifications::enqueue(&db, &mail).await.expect("enqueue"));
-        assert!(!notifications::enqueue(&db, &mail).await.expect("again"), "the key is unique");
+        assert!(notifications::enqueue(&db, &master, &mail).await.expect("enqueue"));
+        let again = notifications::enqueue(&db, &master, &mail).await.expect("again");
+        assert!(!again, "the key is unique");
     }
     wait_for("every mail at the sink", Duration::from_secs(60), || {
         (sink.received(&tag).len() >= MAILS).then_some(())

@@ -12,7 +12,7 @@ use serde::Deserialize;
 use zeroize::Zeroizing;
 
 use super::first_contact::{
-    SignInRequest, WRONG_TOTP, check_sign_in, password_problem, second_factor,
+    SignInRequest, WRONG_CODE, check_sign_in, password_problem, second_factor,
 };
 use super::{
     CsrfOnly, SESSION_COOKIE, anonymous_post_refusal, csrf_ok, csrf_token, forbidden, internal,
@@ -20,8 +20,8 @@ use super::{
 };
 use crate::domain::EmailAddress;
 use crate::state::AppState;
-use crate::store::audit;
 use crate::store::center::{self, CodeScope};
+use crate::store::{audit, lockouts};
 
 const INBOX: &str = "/c/mail/inbox";
 
@@ -77,7 +77,9 @@ pub(super) async fn sign_in(
     let refused =
         |text: &str| page(StatusCode::UNAUTHORIZED, &SignIn { csrf: &csrf, problem: Some(text) });
     match check_sign_in(&state, req, refused).await {
-        Ok(email) => start_session(&state, jar, None, &email, INBOX).await,
+        Ok(email) => {
+            start_session(&state, jar, None, (&email, center::Proof::Password), INBOX).await
+        }
         Err(r) => r,
     }
 }
@@ -111,8 +113,8 @@ pub(super) struct ResetRequest {
     email: String,
 }
 
-/// Mails a reset code to an address that has a password; answers the same either way, so
-/// the page tells no one who has an account.
+/// Mails a reset code to an address that has a password; answers the same either way — the
+/// page, the limit of codes an hour, the time — so it tells no one who has an account.
 pub(super) async fn send_reset_code(
     State(state): State<AppState>,
     ConnectInfo(peer): ConnectInfo<SocketAddr>,
@@ -128,19 +130,18 @@ pub(super) async fn send_reset_code(
         return page(StatusCode::BAD_REQUEST, &Reset { csrf: &req.csrf, email: None, problem });
     };
     let email = email.to_string();
-    match center::has_password(&state.db, &email).await {
-        Ok(true) => {
-            let mail = (
-                "password_reset",
-                "Your Sealpost password reset code",
-                "choose a new Secure Message Center password",
-            );
-            if let Err(r) = mail_code(&state, CodeScope::PasswordReset, &email, None, mail).await {
-                return r;
-            }
-        }
-        Ok(false) => {}
+    let has_account = match center::has_password(&state.db, &email).await {
+        Ok(v) => v,
         Err(e) => return internal(e),
+    };
+    let mail = (
+        "password_reset",
+        "Your Sealpost password reset code",
+        "choose a new Secure Message Center password",
+    );
+    let scope = CodeScope::PasswordReset;
+    if let Err(r) = mail_code(&state, scope, &email, None, mail, has_account).await {
+        return r;
     }
     page(StatusCode::OK, &Reset { csrf: &req.csrf, email: Some(&email), problem: None })
 }
@@ -177,29 +178,33 @@ pub(super) async fn reset_password(
         return again(StatusCode::BAD_REQUEST, problem);
     }
     // A reset does not get round the second factor (checked first: the code is single use).
-    match second_factor(&state, &email, &req.totp).await {
-        Ok(true) => {}
-        Ok(false) => return again(StatusCode::UNAUTHORIZED, WRONG_TOTP),
+    let good = match second_factor(&state, &email, &req.totp).await {
+        Ok(true) => {
+            req.code.len() <= 16
+                && match center::check_code(&state.db, CodeScope::PasswordReset, &email, &req.code)
+                    .await
+                {
+                    Ok(ok) => ok,
+                    Err(e) => return internal(e),
+                }
+        }
+        Ok(false) => false,
         Err(r) => return r,
-    }
-    let good = req.code.len() <= 16
-        && match center::check_code(&state.db, CodeScope::PasswordReset, &email, &req.code).await {
-            Ok(ok) => ok,
-            Err(e) => return internal(e),
-        };
+    };
     if !good {
-        return again(
-            StatusCode::UNAUTHORIZED,
-            "That code is wrong, used up or expired. Check it, or ask for a new one.",
-        );
+        return again(StatusCode::UNAUTHORIZED, WRONG_CODE);
     }
     let password = Zeroizing::new(req.password.clone());
     if let Err(e) = center::set_password(&state.db, &email, password).await {
         return internal(e);
     }
-    if let Err(e) = center::end_sessions_of(&state.db, &email).await {
+    if let Err(e) = center::end_sessions_of(&state.db, &email, None).await {
+        return internal(e);
+    }
+    // The mailbox and the second factor are proved: the run of wrong passwords is over.
+    if let Err(e) = lockouts::succeeded(&state.db, lockouts::Scope::CenterSignIn, &email).await {
         return internal(e);
     }
     let _ = audit::append(&state.db, None, &email, "recipient.password_reset", "").await;
-    start_session(&state, jar, None, &email, INBOX).await
+    start_session(&state, jar, None, (&email, center::Proof::Code), INBOX).await
 }

@@ -12,13 +12,13 @@ use serde::Deserialize;
 use zeroize::Zeroizing;
 
 use super::{
-    anonymous_post_refusal, csrf_ok, csrf_token, forbidden, internal, is_recipient, linked,
-    mail_code, may_read, not_found, notice, page, signed_in, start_session,
+    anonymous_post_refusal, csrf_ok, csrf_token, current_session, forbidden, internal,
+    is_recipient, linked, mail_code, may_read, not_found, notice, page, signed_in, start_session,
 };
 use crate::domain::EmailAddress;
 use crate::state::AppState;
 use crate::store::messages::MessageRow;
-use crate::store::{audit, center, totp};
+use crate::store::{audit, center, lockouts, totp};
 
 #[derive(Template)]
 #[template(path = "center/bounce.html")]
@@ -124,17 +124,16 @@ pub(super) async fn send_code(
         );
     };
     let email = email.to_string();
-    // The same page whether or not the address received the message: it tells no one who did.
-    match is_recipient(&state, &m, &email).await {
-        Ok(true) => {
-            let mail = ("one_time_code", "Your Sealpost code", "open a secure message");
-            let scope = center::CodeScope::Message(&m.id);
-            if let Err(r) = mail_code(&state, scope, &email, Some(m.tenant_id), mail).await {
-                return r;
-            }
-        }
-        Ok(false) => {}
+    // The same answer whether or not the address received the message (see `mail_code`): it
+    // tells no one who did.
+    let received = match is_recipient(&state, &m, &email).await {
+        Ok(v) => v,
         Err(r) => return r,
+    };
+    let mail = ("one_time_code", "Your Sealpost code", "open a secure message");
+    let scope = center::CodeScope::Message(&m.id);
+    if let Err(r) = mail_code(&state, scope, &email, Some(m.tenant_id), mail, received).await {
+        return r;
     }
     page(StatusCode::OK, &EnterCode { link: &link, csrf: &req.csrf, email: &email, problem: None })
 }
@@ -165,24 +164,26 @@ pub(super) async fn verify(
     };
     let email = email.to_string();
     // The second factor first: a mailed code is used up once it matches.
-    match second_factor(&state, &email, &req.totp).await {
-        Ok(true) => {}
-        Ok(false) => {
-            let problem = Some(WRONG_TOTP);
-            let page_ = EnterCode { link: &link, csrf: &req.csrf, email: &email, problem };
-            return page(StatusCode::UNAUTHORIZED, &page_);
+    let good = match second_factor(&state, &email, &req.totp).await {
+        Ok(true) => {
+            req.code.len() <= 16
+                && match center::check_code(
+                    &state.db,
+                    center::CodeScope::Message(&m.id),
+                    &email,
+                    &req.code,
+                )
+                .await
+                {
+                    Ok(ok) => ok,
+                    Err(e) => return internal(e),
+                }
         }
+        Ok(false) => false,
         Err(r) => return r,
-    }
-    let good = req.code.len() <= 16
-        && match center::check_code(&state.db, center::CodeScope::Message(&m.id), &email, &req.code)
-            .await
-        {
-            Ok(ok) => ok,
-            Err(e) => return internal(e),
-        };
+    };
     if !good {
-        let problem = "That code is wrong, used up or expired. Check it, or ask for a new one.";
+        let problem = WRONG_CODE;
         return page(
             StatusCode::UNAUTHORIZED,
             &EnterCode { link: &link, csrf: &req.csrf, email: &email, problem: Some(problem) },
@@ -193,8 +194,12 @@ pub(super) async fn verify(
         Ok(false) => format!("/c/password/{link}"),
         Err(e) => return internal(e),
     };
-    start_session(&state, jar, Some(&m), &email, &next).await
+    start_session(&state, jar, Some(&m), (&email, center::Proof::Code), &next).await
 }
+
+/// What a wrong mailed code (or, where turned on, authenticator code) is told: the same for
+/// both, and for an address that was sent no code.
+pub(super) const WRONG_CODE: &str = "That code is wrong, used up or expired — or, if you turned on two-step sign-in, the code from your authenticator app is. Check them, or ask for a new code.";
 
 #[derive(Deserialize)]
 pub(super) struct SignInRequest {
@@ -207,6 +212,8 @@ pub(super) struct SignInRequest {
 }
 
 /// Whether `code` passes `email`'s second factor — always, when they have not turned it on.
+/// A wrong code counts as a failed sign-in (`store::lockouts`), in every flow that asks for
+/// it, and while the address is locked out no code passes.
 pub(super) async fn second_factor(
     state: &AppState,
     email: &str,
@@ -216,15 +223,25 @@ pub(super) async fn second_factor(
     if !totp::enabled(&state.db, owner).await.map_err(internal)? {
         return Ok(true);
     }
-    totp::check(&state.db, &state.master, owner, code).await.map_err(internal)
+    let scope = lockouts::Scope::CenterSignIn;
+    if lockouts::locked_until(&state.db, scope, email).await.map_err(internal)?.is_some() {
+        return Ok(false);
+    }
+    if totp::check(&state.db, &state.master, owner, code).await.map_err(internal)? {
+        return Ok(true);
+    }
+    lockouts::failed(&state.db, scope, email).await.map_err(internal)?;
+    Ok(false)
 }
 
-/// What a refused second factor is told.
-pub(super) const WRONG_TOTP: &str = "This account also asks for the current code from your authenticator app. Enter it with the rest.";
+/// What a refused sign-in is told: the same whichever factor was wrong.
+pub(super) const WRONG_SIGN_IN: &str = "Wrong address, password or code from your authenticator app (if you turned two-step sign-in on).";
+/// What a locked-out sign-in is told, for known and unknown addresses alike.
+pub(super) const LOCKED: &str = "Too many wrong attempts: signing in with a password is locked for a while (longer after each lockout). You can ask for a code by mail instead.";
 
-/// Checks an address, password and — where turned on — authenticator code (rate-limited per
-/// address, locked after a few failures): the address, or the page `refused` makes for the
-/// reason.
+/// Checks an address, password and — where turned on — authenticator code: the address, or
+/// the page `refused` makes. Every address, known or not, is locked out after a few wrong
+/// answers of either factor (`store::lockouts`), and the answer never says which was wrong.
 pub(super) async fn check_sign_in(
     state: &AppState,
     req: SignInRequest,
@@ -232,23 +249,29 @@ pub(super) async fn check_sign_in(
 ) -> Result<String, Response> {
     let password = Zeroizing::new(req.password);
     let Ok(email) = EmailAddress::parse(&req.email) else {
-        return Err(refused("Wrong address or password."));
+        return Err(refused(WRONG_SIGN_IN));
     };
     let email = email.to_string();
-    if password.len() > 1024 {
-        return Err(refused("Wrong address or password."));
+    let scope = lockouts::Scope::CenterSignIn;
+    if lockouts::locked_until(&state.db, scope, &email).await.map_err(internal)?.is_some() {
+        return Err(refused(LOCKED));
     }
-    match center::check_password(&state.db, &email, password).await {
-        Ok(Ok(())) if second_factor(state, &email, &req.totp).await? => Ok(email),
-        Ok(Ok(())) => Err(refused(WRONG_TOTP)),
-        Ok(Err(center::SignInRefused::BadCredentials)) => {
-            Err(refused("Wrong address or password."))
-        }
-        Ok(Err(center::SignInRefused::Locked(_))) => Err(refused(
-            "Too many wrong passwords: signing in with a password is locked for 15 minutes. \
-             You can ask for a code instead.",
-        )),
-        Err(e) => Err(internal(e)),
+    let password_right = password.len() <= 1024
+        && center::check_password(&state.db, &email, password).await.map_err(internal)?;
+    // The second factor counts its own failure; a wrong password counts here.
+    let right = if password_right {
+        second_factor(state, &email, &req.totp).await?
+    } else {
+        lockouts::failed(&state.db, scope, &email).await.map_err(internal)?;
+        false
+    };
+    if right {
+        lockouts::succeeded(&state.db, scope, &email).await.map_err(internal)?;
+        return Ok(email);
+    }
+    match lockouts::locked_until(&state.db, scope, &email).await.map_err(internal)? {
+        Some(_) => Err(refused(LOCKED)),
+        None => Err(refused(WRONG_SIGN_IN)),
     }
 }
 
@@ -274,7 +297,8 @@ pub(super) async fn sign_in(
         Ok(e) => e,
         Err(r) => return r,
     };
-    start_session(&state, jar, Some(&m), &email, &format!("/c/read/{link}")).await
+    let proof = (email.as_str(), center::Proof::Password);
+    start_session(&state, jar, Some(&m), proof, &format!("/c/read/{link}")).await
 }
 
 /// What is wrong with a new password and its confirmation, if anything.
@@ -290,14 +314,39 @@ pub(super) fn password_problem(password: &str, confirm: &str) -> Option<&'static
     }
 }
 
+/// The signed-in address, when this browser may choose the account's first password: a
+/// session a mailed code began minutes ago, for an address that has no password yet. A
+/// borrowed or older session cannot set one (a password is changed in the preferences, with
+/// the current one, or reset with a mailed code). Otherwise the page to show instead.
+async fn may_choose_password(
+    state: &AppState,
+    jar: &CookieJar,
+    link: &str,
+) -> Result<String, Response> {
+    let Some(session) = current_session(state, jar).await? else {
+        return Err(Redirect::to(&format!("/c/open/{link}")).into_response());
+    };
+    if center::has_password(&state.db, &session.email).await.map_err(internal)? {
+        return Err(Redirect::to(&format!("/c/read/{link}")).into_response());
+    }
+    if !session.freshly_proved_by_code() {
+        return Err(notice(
+            StatusCode::FORBIDDEN,
+            "Ask for a new code first",
+            "A password is chosen right after a code from your email. Open the link from your \
+             email again and ask for a code.",
+        ));
+    }
+    Ok(session.email)
+}
+
 pub(super) async fn choose_password(
     State(state): State<AppState>,
     jar: CookieJar,
     Path(link): Path<String>,
 ) -> Response {
-    let email = match signed_in(&state, &jar).await {
-        Ok(Some(e)) => e,
-        Ok(None) => return Redirect::to(&format!("/c/open/{link}")).into_response(),
+    let email = match may_choose_password(&state, &jar, &link).await {
+        Ok(e) => e,
         Err(r) => return r,
     };
     let (jar, csrf) = csrf_token(jar);
@@ -321,9 +370,8 @@ pub(super) async fn save_password(
     if !csrf_ok(&jar, &req.csrf) {
         return forbidden();
     }
-    let email = match signed_in(&state, &jar).await {
-        Ok(Some(e)) => e,
-        Ok(None) => return Redirect::to(&format!("/c/open/{link}")).into_response(),
+    let email = match may_choose_password(&state, &jar, &link).await {
+        Ok(e) => e,
         Err(r) => return r,
     };
     if let Some(problem) = password_problem(&req.password, &req.confirm) {

@@ -218,34 +218,38 @@ fn anonymous_post_refusal(
     None
 }
 
-/// Mails `email` a new one-time code for `scope` through the queue: `kind` and `subject` of
-/// the mail, `purpose` the sentence the code completes ("Your code to … : 123456"). The page
-/// to show instead when too many codes were asked for, or the queue failed.
+/// Asks for a new one-time code for `email` in `scope`, mailed through the queue when
+/// `deliver` (the address received the message, or has an account): `kind` and `subject` of
+/// the mail, `purpose` the sentence the code completes ("Your code to … : 123456"). A request
+/// that is not delivered is counted and stored the same, so the answer — the page, the limit,
+/// the time — is the same for every address. The page to show instead when too many codes
+/// were asked for, or the queue failed.
 async fn mail_code(
     state: &AppState,
     scope: center::CodeScope<'_>,
     email: &str,
     tenant_id: Option<i64>,
     (kind, subject, purpose): (&str, &str, &str),
+    deliver: bool,
 ) -> Result<(), Response> {
-    let Some(code) = center::new_code(&state.db, scope, email).await.map_err(internal)? else {
-        return Err(too_many());
-    };
-    let mail = crate::store::notifications::Outgoing {
+    let mail = |code: &str| crate::store::notifications::Outgoing {
         key: crate::secrets::random_id(),
         tenant_id,
         kind: kind.into(),
         recipient: email.to_string(),
         subject: subject.into(),
         text: format!(
-            "Your code to {purpose}: {}\n\nIt is valid for 10 minutes. If you did not ask for \
-             it, ignore this mail.\n",
-            code.as_str()
+            "Your code to {purpose}: {code}\n\nIt is valid for 10 minutes. If you did not ask for \
+             it, ignore this mail.\n"
         ),
         html: None,
     };
-    crate::store::notifications::enqueue(&state.db, &mail).await.map_err(internal)?;
-    Ok(())
+    let mail: Option<&(dyn Fn(&str) -> _ + Sync)> = if deliver { Some(&mail) } else { None };
+    match center::new_code(&state.db, &state.master, scope, email, mail).await {
+        Ok(true) => Ok(()),
+        Ok(false) => Err(too_many()),
+        Err(e) => Err(internal(e)),
+    }
 }
 
 /// Formats a time (ms since the epoch) for people: `2026-11-23 06:10 UTC`.
@@ -257,10 +261,28 @@ fn when(ms: i64) -> String {
 
 /// The signed-in recipient's address, if the session cookie is live.
 async fn signed_in(state: &AppState, jar: &CookieJar) -> Result<Option<String>, Response> {
+    Ok(current_session(state, jar).await?.map(|s| s.email))
+}
+
+/// The live session of the browser's cookie, if any.
+async fn current_session(
+    state: &AppState,
+    jar: &CookieJar,
+) -> Result<Option<center::Session>, Response> {
     match jar.get(SESSION_COOKIE) {
         Some(c) => center::session(&state.db, c.value()).await.map_err(internal),
         None => Ok(None),
     }
+}
+
+/// Ends every session of `email` but this browser's (its password or second factor changed).
+async fn end_other_sessions(
+    state: &AppState,
+    jar: &CookieJar,
+    email: &str,
+) -> Result<(), Response> {
+    let keep = jar.get(SESSION_COOKIE).map(|c| c.value().to_string());
+    center::end_sessions_of(&state.db, email, keep.as_deref()).await.map_err(internal)
 }
 
 fn cookie(name: &'static str, value: String) -> Cookie<'static> {
@@ -311,16 +333,16 @@ fn too_many() -> Response {
     )
 }
 
-/// Starts `email`'s session (audited, with the tenant and message it came through, if any)
-/// and goes on to `next`.
+/// Starts `email`'s session, proved by `proof` (audited, with the tenant and message it came
+/// through, if any) and goes on to `next`.
 async fn start_session(
     state: &AppState,
     jar: CookieJar,
     through: Option<&MessageRow>,
-    email: &str,
+    (email, proof): (&str, center::Proof),
     next: &str,
 ) -> Response {
-    let token = match center::new_session(&state.db, email).await {
+    let token = match center::new_session(&state.db, email, proof).await {
         Ok(t) => t,
         Err(e) => return internal(e),
     };

@@ -19,12 +19,11 @@ use super::{
     csrf_token, internal, is_recipient, linked, not_found, page, require_session, signed_in,
     signed_in_post, when,
 };
-use crate::db::now_ms;
 use crate::reading::StoredMessage;
 use crate::state::AppState;
-use crate::store::audit;
 use crate::store::mailbox as mailbox_store;
 use crate::store::messages::{self, MessageRow};
+use crate::store::{audit, lockouts};
 
 struct AttachmentLine {
     name: String,
@@ -123,8 +122,12 @@ pub(super) struct UnlockRequest {
     code: String,
 }
 
+/// What a recipient locked out of a message's unlock code is told.
+const UNLOCK_LOCKED: &str =
+    "Too many wrong unlock codes. Try again later (each lockout in a row lasts longer).";
+
 /// Checks the unlock code a signed-in recipient gives (argon2id; a few wrong ones lock them
-/// out for a while).
+/// out for a while, longer each time: `store::lockouts`).
 pub(super) async fn unlock(
     State(state): State<AppState>,
     jar: CookieJar,
@@ -153,17 +156,24 @@ pub(super) async fn unlock(
             &AskUnlockCode { link: &link, csrf: &req.csrf, problem: Some(problem) },
         )
     };
-    match mailbox_store::unlock_locked_until(&state.db, &m.id, &email).await {
-        Ok(t) if t > now_ms() => {
-            return refuse("Too many wrong unlock codes. Try again in 15 minutes.");
-        }
-        Ok(_) => {}
+    let scope = lockouts::Scope::Unlock(&m.id);
+    match lockouts::locked_until(&state.db, scope, &email).await {
+        Ok(Some(_)) => return refuse(UNLOCK_LOCKED),
+        Ok(None) => {}
         Err(e) => return internal(e),
     }
     let code = req.code.trim();
     let right = code.len() <= 256
         && crate::store::accounts::verify_password(hash, Zeroizing::new(code.to_string())).await;
-    if let Err(e) = mailbox_store::record_unlock(&state.db, &m.id, &email, right).await {
+    let recorded = if right {
+        match mailbox_store::mark_unlocked(&state.db, &m.id, &email).await {
+            Ok(()) => lockouts::succeeded(&state.db, scope, &email).await,
+            Err(e) => Err(e),
+        }
+    } else {
+        lockouts::failed(&state.db, scope, &email).await.map(|_| ())
+    };
+    if let Err(e) = recorded {
         return internal(e);
     }
     let action = if right { "message.unlocked" } else { "message.unlock_refused" };

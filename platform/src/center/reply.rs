@@ -510,7 +510,7 @@ async fn notify(state: &AppState, reply: &MessageRow) -> Result<(), crate::store
             ),
             html: None,
         };
-        notifications::enqueue(&state.db, &mail).await?;
+        notifications::enqueue(&state.db, &state.master, &mail).await?;
         messages::add_event(&state.db, &reply.id, Some(&recipient), "notified").await?;
     }
     Ok(())

@@ -75,6 +75,7 @@ const MIGRATIONS: &[Migration] = &[
         sql: include_str!("../../migrations/0012_inline_segments.sql"),
         postgres: Some(include_str!("../../migrations/0012_inline_segments.postgres.sql")),
     },
+    shared(13, include_str!("../../migrations/0013_lockouts.sql")),
 ];
 
 /// Translates a migration for `engine`. The schema keeps to a subset where three rules

@@ -10,9 +10,10 @@ use base64::Engine as _;
 use zeroize::Zeroizing;
 
 use super::StoreError;
-use super::accounts::{DUMMY_HASH, LOCKOUT_MS, MAX_FAILED_LOGINS, hash_password, verify_password};
+use super::accounts::{DUMMY_HASH, hash_password, verify_password};
+use super::notifications::{self, Outgoing};
 use crate::db::{Db, now_ms};
-use crate::secrets::SecretError;
+use crate::secrets::{SealingKey, SecretError};
 
 /// How long a one-time code is valid.
 pub const CODE_TTL_MS: i64 = 10 * 60 * 1000;
@@ -57,22 +58,18 @@ impl CodeScope<'_> {
     }
 }
 
-/// A new code for `email` in `scope`, or `None` when too many were asked for in the last
-/// hour. The code is returned once, to be mailed.
+/// Asks for a new code for `email` in `scope`: false when too many were asked for in the
+/// last hour. With `mail`, the code goes out in the mail it makes, queued in the same
+/// transaction; without, no mail goes out (the address did not receive the message, or has
+/// no account) but the request is counted and stored exactly the same, so answers, limits
+/// and time tell no one which addresses are real.
 pub async fn new_code(
     db: &Db,
+    master: &SealingKey,
     scope: CodeScope<'_>,
     email: &str,
-) -> Result<Option<Zeroizing<String>>, StoreError> {
-    let now = now_ms();
-    let key = scope.key();
-    let sql =
-        "SELECT COUNT(*) FROM one_time_codes WHERE scope = $1 AND email = $2 AND created_at > $3";
-    let (recent,): (i64,) =
-        db.fetch_one(sql, &[key.as_str().into(), email.into(), (now - 3_600_000).into()]).await?;
-    if recent >= CODES_PER_HOUR {
-        return Ok(None);
-    }
+    mail: Option<&(dyn Fn(&str) -> Outgoing + Sync)>,
+) -> Result<bool, StoreError> {
     // Uniform over 000000..999999: reject the top of the u32 range that would bias it.
     let code = loop {
         let r = u32::from_be_bytes(*random::<4>()?);
@@ -81,19 +78,38 @@ pub async fn new_code(
         }
     };
     let salt = random::<16>()?;
-    let sql = "INSERT INTO one_time_codes (scope, email, code_hash, salt, expires_at, created_at) \
-               VALUES ($1, $2, $3, $4, $5, $6)";
     let hash = sha256(&[&salt[..], code.as_bytes()]);
-    let args = [
-        key.as_str().into(),
-        email.into(),
-        hash.as_slice().into(),
-        salt[..].into(),
-        (now + CODE_TTL_MS).into(),
-        now.into(),
-    ];
-    db.execute(sql, &args).await?;
-    Ok(Some(code))
+    let mail = mail.map(|make| notifications::seal(master, &make(code.as_str()))).transpose()?;
+    let (key, email) = (scope.key(), email.to_owned());
+    db.write(move |mut tx| {
+        Box::pin(async move {
+            let now = now_ms();
+            let sql = "SELECT COUNT(*) FROM one_time_codes \
+                       WHERE scope = $1 AND email = $2 AND created_at > $3";
+            let args = [key.as_str().into(), email.as_str().into(), (now - 3_600_000).into()];
+            let (recent,): (i64,) = crate::db::one_row(tx.fetch_optional(sql, &args).await?)?;
+            if recent >= CODES_PER_HOUR {
+                return Ok(false);
+            }
+            let sql = "INSERT INTO one_time_codes \
+                       (scope, email, code_hash, salt, expires_at, created_at) \
+                       VALUES ($1, $2, $3, $4, $5, $6)";
+            let args = [
+                key.as_str().into(),
+                email.as_str().into(),
+                hash.as_slice().into(),
+                salt[..].into(),
+                (now + CODE_TTL_MS).into(),
+                now.into(),
+            ];
+            tx.execute(sql, &args).await?;
+            if let Some(mail) = &mail {
+                notifications::enqueue_in(&mut tx, mail).await?;
+            }
+            Ok(true)
+        })
+    })
+    .await
 }
 
 /// Whether `code` is the latest unexpired, unused code for `email` in `scope`; a match uses
@@ -128,14 +144,57 @@ pub async fn check_code(
     Ok(false)
 }
 
-/// Starts a session for `email`; returns the cookie's token (256 random bits, base64url).
-pub async fn new_session(db: &Db, email: &str) -> Result<Zeroizing<String>, StoreError> {
+/// How a session's holder proved who they are.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Proof {
+    /// A one-time code mailed to the address.
+    Code,
+    /// The password (and authenticator code, where turned on).
+    Password,
+}
+
+impl Proof {
+    fn as_str(self) -> &'static str {
+        match self {
+            Proof::Code => "code",
+            Proof::Password => "password",
+        }
+    }
+}
+
+/// A live session.
+#[derive(Clone, Debug)]
+pub struct Session {
+    /// Whose it is.
+    pub email: String,
+    /// How it began.
+    pub proof: Proof,
+    /// When it began, ms.
+    pub created_at: i64,
+}
+
+impl Session {
+    /// Whether a mailed code began it within the last [`CODE_TTL_MS`]: fresh proof of the
+    /// mailbox, which may choose a first password.
+    pub fn freshly_proved_by_code(&self) -> bool {
+        self.proof == Proof::Code && now_ms() - self.created_at <= CODE_TTL_MS
+    }
+}
+
+/// Starts a session for `email`, proved by `proof`; returns the cookie's token (256 random
+/// bits, base64url).
+pub async fn new_session(
+    db: &Db,
+    email: &str,
+    proof: Proof,
+) -> Result<Zeroizing<String>, StoreError> {
     let token = Zeroizing::new(
         base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(&random::<32>()?[..]),
     );
     let now = now_ms();
-    let sql = "INSERT INTO web_sessions (token_hash, email, created_at, last_seen_at, expires_at) \
-               VALUES ($1, $2, $3, $4, $5)";
+    let sql = "INSERT INTO web_sessions \
+               (token_hash, email, created_at, last_seen_at, expires_at, proof) \
+               VALUES ($1, $2, $3, $4, $5, $6)";
     let hash = sha256(&[token.as_bytes()]);
     let args = [
         hash.as_slice().into(),
@@ -143,28 +202,30 @@ pub async fn new_session(db: &Db, email: &str) -> Result<Zeroizing<String>, Stor
         now.into(),
         now.into(),
         (now + SESSION_TTL_MS).into(),
+        proof.as_str().into(),
     ];
     db.execute(sql, &args).await?;
     Ok(token)
 }
 
-/// The address a live session belongs to (and keeps it alive), or `None`.
-pub async fn session(db: &Db, token: &str) -> Result<Option<String>, StoreError> {
+/// The live session of `token` (and keeps it alive), or `None`.
+pub async fn session(db: &Db, token: &str) -> Result<Option<Session>, StoreError> {
     if token.is_empty() || token.len() > 64 {
         return Ok(None);
     }
     let now = now_ms();
-    let sql = "SELECT id, email FROM web_sessions \
+    let sql = "SELECT id, email, proof, created_at FROM web_sessions \
                WHERE token_hash = $1 AND expires_at > $2 AND last_seen_at > $3";
     let hash = sha256(&[token.as_bytes()]);
     let args = [hash.as_slice().into(), now.into(), (now - SESSION_IDLE_MS).into()];
-    let row: Option<(i64, String)> = db.fetch_optional(sql, &args).await?;
-    let Some((id, email)) = row else {
+    let row: Option<(i64, String, String, i64)> = db.fetch_optional(sql, &args).await?;
+    let Some((id, email, proof, created_at)) = row else {
         return Ok(None);
     };
     db.execute("UPDATE web_sessions SET last_seen_at = $1 WHERE id = $2", &[now.into(), id.into()])
         .await?;
-    Ok(Some(email))
+    let proof = if proof == "code" { Proof::Code } else { Proof::Password };
+    Ok(Some(Session { email, proof, created_at }))
 }
 
 /// Ends a session.
@@ -174,9 +235,12 @@ pub async fn end_session(db: &Db, token: &str) -> Result<(), StoreError> {
     Ok(())
 }
 
-/// Ends every session of `email` (after a password reset).
-pub async fn end_sessions_of(db: &Db, email: &str) -> Result<(), StoreError> {
-    db.execute("DELETE FROM web_sessions WHERE email = $1", &[email.into()]).await?;
+/// Ends every session of `email` but the one of token `keep`, if given (after a password
+/// reset or change, or a second factor turned on or off).
+pub async fn end_sessions_of(db: &Db, email: &str, keep: Option<&str>) -> Result<(), StoreError> {
+    let keep = keep.map(|t| sha256(&[t.as_bytes()])).unwrap_or_default();
+    let sql = "DELETE FROM web_sessions WHERE email = $1 AND token_hash <> $2";
+    db.execute(sql, &[email.into(), keep.as_slice().into()]).await?;
     Ok(())
 }
 
@@ -190,7 +254,7 @@ pub async fn set_password(
     let now = now_ms();
     let sql = "INSERT INTO recipient_accounts (email, password_hash, created_at, updated_at) \
                VALUES ($1, $2, $3, $4) ON CONFLICT (email) DO UPDATE SET \
-               password_hash = excluded.password_hash, failed_logins = 0, locked_until = 0, \
+               password_hash = excluded.password_hash, \
                updated_at = excluded.updated_at";
     db.execute(sql, &[email.into(), hash.as_str().into(), now.into(), now.into()]).await?;
     Ok(())
@@ -203,42 +267,18 @@ pub async fn has_password(db: &Db, email: &str) -> Result<bool, StoreError> {
     Ok(row.is_some())
 }
 
-/// Why a recipient's password sign-in was refused.
-#[derive(Debug, PartialEq, Eq)]
-pub enum SignInRefused {
-    /// Wrong address or password (deliberately not saying which).
-    BadCredentials,
-    /// Too many failures; locked until this time (ms).
-    Locked(i64),
-}
-
-/// Checks a recipient's password, counting failures and locking the account after
-/// `MAX_FAILED_LOGINS`; unknown addresses take the same time as known ones.
+/// Whether `password` is the recipient `email`'s; unknown addresses take the same time as
+/// known ones. Failures are counted by the caller (`store::lockouts`), for every address.
 pub async fn check_password(
     db: &Db,
     email: &str,
     password: Zeroizing<String>,
-) -> Result<Result<(), SignInRefused>, StoreError> {
-    let sql = "SELECT id, password_hash, failed_logins, locked_until \
-               FROM recipient_accounts WHERE email = $1";
-    let row: Option<(i64, String, i64, i64)> = db.fetch_optional(sql, &[email.into()]).await?;
-    let Some((id, hash, failed, locked_until)) = row else {
+) -> Result<bool, StoreError> {
+    let sql = "SELECT password_hash FROM recipient_accounts WHERE email = $1";
+    let row: Option<(String,)> = db.fetch_optional(sql, &[email.into()]).await?;
+    let Some((hash,)) = row else {
         let _ = verify_password(DUMMY_HASH.to_string(), password).await;
-        return Ok(Err(SignInRefused::BadCredentials));
+        return Ok(false);
     };
-    let now = now_ms();
-    if locked_until > now {
-        return Ok(Err(SignInRefused::Locked(locked_until)));
-    }
-    if verify_password(hash, password).await {
-        let sql = "UPDATE recipient_accounts SET failed_logins = 0, locked_until = 0 WHERE id = $1";
-        db.execute(sql, &[id.into()]).await?;
-        return Ok(Ok(()));
-    }
-    let failed = failed + 1;
-    let lock = if failed >= MAX_FAILED_LOGINS { now + LOCKOUT_MS } else { 0 };
-    let sql = "UPDATE recipient_accounts SET failed_logins = $1, locked_until = $2 WHERE id = $3";
-    let failures = if lock > 0 { 0 } else { failed };
-    db.execute(sql, &[failures.into(), lock.into(), id.into()]).await?;
-    Ok(Err(if lock > 0 { SignInRefused::Locked(lock) } else { SignInRefused::BadCredentials }))
+    Ok(verify_password(hash, password).await)
 }

@@ -87,43 +87,14 @@ pub async fn unlocked(db: &Db, id: &str, email: &str) -> Result<bool, StoreError
     Ok(row.and_then(|(at,)| at).is_some())
 }
 
-/// Wrong unlock codes a recipient may give before they are locked out for a while.
-pub const UNLOCK_TRIES: i64 = 5;
-/// How long that lockout lasts.
-pub const UNLOCK_LOCKOUT_MS: i64 = 15 * 60 * 1000;
-
-/// Until when `email` may not try message `id`'s unlock code (ms; 0 when they may).
-pub async fn unlock_locked_until(db: &Db, id: &str, email: &str) -> Result<i64, StoreError> {
-    let sql =
-        "SELECT unlock_locked_until FROM mailbox_entries WHERE message_id = $1 AND email = $2";
-    let row: Option<(i64,)> = db.fetch_optional(sql, &[id.into(), email.into()]).await?;
-    Ok(row.map_or(0, |(t,)| t).max(0))
-}
-
-/// Records a right (`true`) or wrong unlock code from `email` for message `id`; a wrong one
-/// that uses up the tries locks them out for [`UNLOCK_LOCKOUT_MS`].
-pub async fn record_unlock(db: &Db, id: &str, email: &str, right: bool) -> Result<(), StoreError> {
+/// Records that `email` gave message `id`'s unlock code (wrong ones are counted in
+/// `store::lockouts`).
+pub async fn mark_unlocked(db: &Db, id: &str, email: &str) -> Result<(), StoreError> {
     let now = now_ms();
-    let sql = if right {
-        "INSERT INTO mailbox_entries (message_id, email, unlocked_at, updated_at) VALUES ($1, $2, $3, $4) \
-         ON CONFLICT (message_id, email) DO UPDATE SET unlocked_at = excluded.unlocked_at, \
-         unlock_failures = 0, updated_at = excluded.updated_at"
-    } else {
-        "INSERT INTO mailbox_entries (message_id, email, unlock_failures, updated_at) VALUES ($1, $2, 1, $3) \
-         ON CONFLICT (message_id, email) DO UPDATE SET \
-         unlock_failures = CASE WHEN mailbox_entries.unlock_failures + 1 >= $4 THEN 0 \
-                           ELSE mailbox_entries.unlock_failures + 1 END, \
-         unlock_locked_until = CASE WHEN mailbox_entries.unlock_failures + 1 >= $4 THEN $5 \
-                               ELSE mailbox_entries.unlock_locked_until END, \
-         updated_at = excluded.updated_at"
-    };
-    let (id, email) = (id.into(), email.into());
-    if right {
-        db.execute(sql, &[id, email, now.into(), now.into()]).await?;
-    } else {
-        let until = now + UNLOCK_LOCKOUT_MS;
-        db.execute(sql, &[id, email, now.into(), UNLOCK_TRIES.into(), until.into()]).await?;
-    }
+    let sql = "INSERT INTO mailbox_entries (message_id, email, unlocked_at, updated_at) \
+               VALUES ($1, $2, $3, $4) ON CONFLICT (message_id, email) DO UPDATE SET \
+               unlocked_at = excluded.unlocked_at, updated_at = excluded.updated_at";
+    db.execute(sql, &[id.into(), email.into(), now.into(), now.into()]).await?;
     Ok(())
 }
 

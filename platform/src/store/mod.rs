@@ -5,6 +5,7 @@ pub mod accounts;
 pub mod audit;
 pub mod center;
 pub mod drafts;
+pub mod lockouts;
 pub mod mailbox;
 pub mod messages;
 pub mod notifications;

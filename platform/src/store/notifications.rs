@@ -3,9 +3,35 @@
 //! number is the claim's token — only the worker holding it can settle the row. On
 //! PostgreSQL the claim skips rows another node is claiming (`FOR UPDATE SKIP LOCKED`); on
 //! SQLite the single writer serialises claims.
+//!
+//! A mail's bodies may carry a one-time code or a personal link, so they are kept sealed
+//! under the master key (bound to the mail's key) from the moment they are queued, wiped
+//! once the relay accepted them, and wiped on dead letters that carry a code (useless after
+//! ten minutes anyway). What stays readable is what an admin needs: kind, recipient,
+//! subject, state, attempts, the last error.
+
+use base64::Engine as _;
+use base64::engine::general_purpose::STANDARD_NO_PAD as B64;
 
 use super::StoreError;
-use crate::db::{Db, Engine, lite_row, now_ms};
+use crate::db::{Db, Engine, Tx, lite_row, now_ms};
+use crate::secrets::SealingKey;
+
+/// Kinds of mail that carry a one-time code: their dead letters keep no body.
+const CARRIES_A_CODE: [&str; 2] = ["one_time_code", "password_reset"];
+/// What a sealed body starts with (a row queued before bodies were sealed has none).
+const SEALED: &str = "sealed1:";
+
+fn seal_body(master: &SealingKey, purpose: &str, body: &str) -> Result<String, StoreError> {
+    Ok(format!("{SEALED}{}", B64.encode(master.seal(purpose, body.as_bytes())?)))
+}
+
+fn open_body(master: &SealingKey, purpose: &str, stored: String) -> Result<String, StoreError> {
+    let Some(sealed) = stored.strip_prefix(SEALED) else { return Ok(stored) };
+    let bytes = B64.decode(sealed).map_err(|e| StoreError::Corrupt(e.to_string()))?;
+    String::from_utf8(master.open(purpose, &bytes)?.to_vec())
+        .map_err(|e| StoreError::Corrupt(e.to_string()))
+}
 
 /// A mail to send.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -58,8 +84,33 @@ pub struct Listed {
 
 lite_row!(Listed { id, kind, recipient, state, attempts, last_error, created_at });
 
-/// Queues `mail`; false when a notification with its key is already queued or sent.
-pub async fn enqueue(db: &Db, mail: &Outgoing) -> Result<bool, StoreError> {
+/// Queues `mail`, its bodies sealed; false when a notification with its key is already queued
+/// or sent.
+pub async fn enqueue(db: &Db, master: &SealingKey, mail: &Outgoing) -> Result<bool, StoreError> {
+    let mail = seal(master, mail)?;
+    db.write(move |mut tx| Box::pin(async move { enqueue_in(&mut tx, &mail).await })).await
+}
+
+/// A mail with its bodies sealed, ready to queue (sealed before a transaction starts, so the
+/// writer is not held for it).
+#[derive(Debug)]
+pub struct Sealed(Outgoing);
+
+/// `mail` with its bodies sealed.
+pub fn seal(master: &SealingKey, mail: &Outgoing) -> Result<Sealed, StoreError> {
+    Ok(Sealed(Outgoing {
+        text: seal_body(master, &format!("mail text:{}", mail.key), &mail.text)?,
+        html: match &mail.html {
+            Some(h) => Some(seal_body(master, &format!("mail html:{}", mail.key), h)?),
+            None => None,
+        },
+        ..mail.clone()
+    }))
+}
+
+/// [`enqueue`] within the transaction `tx`.
+pub async fn enqueue_in(tx: &mut Tx<'_>, mail: &Sealed) -> Result<bool, StoreError> {
+    let mail = &mail.0;
     let sql = "INSERT INTO notifications (tenant_id, idempotency_key, kind, recipient, subject, \
                body_text, body_html, state, attempts, next_attempt_at, created_at) \
                VALUES ($1, $2, $3, $4, $5, $6, $7, 'queued', 0, $8, $8) \
@@ -74,7 +125,7 @@ pub async fn enqueue(db: &Db, mail: &Outgoing) -> Result<bool, StoreError> {
         mail.html.as_deref().into(),
         now_ms().into(),
     ];
-    Ok(db.execute(sql, &args).await? == 1)
+    Ok(tx.execute(sql, &args).await? == 1)
 }
 
 /// A claimed row as the claim returns it, in `claim_sql`'s order.
@@ -93,8 +144,13 @@ macro_rules! claim_sql {
     };
 }
 
-/// Claims up to `limit` due rows for `lease_ms`.
-pub async fn claim(db: &Db, limit: i64, lease_ms: i64) -> Result<Vec<Claimed>, StoreError> {
+/// Claims up to `limit` due rows for `lease_ms`, their bodies opened.
+pub async fn claim(
+    db: &Db,
+    master: &SealingKey,
+    limit: i64,
+    lease_ms: i64,
+) -> Result<Vec<Claimed>, StoreError> {
     let now = now_ms();
     let sql = match db.engine {
         Engine::Postgres => claim_sql!(" FOR UPDATE SKIP LOCKED"),
@@ -107,14 +163,17 @@ pub async fn claim(db: &Db, limit: i64, lease_ms: i64) -> Result<Vec<Claimed>, S
             })
         })
         .await?;
-    let claimed = rows.into_iter().map(
-        |(id, attempt, key, tenant_id, kind, recipient, subject, text, html)| Claimed {
-            id,
-            attempt,
-            mail: Outgoing { key, tenant_id, kind, recipient, subject, text, html },
-        },
-    );
-    Ok(claimed.collect())
+    rows.into_iter()
+        .map(|(id, attempt, key, tenant_id, kind, recipient, subject, text, html)| {
+            let text = open_body(master, &format!("mail text:{key}"), text)?;
+            let html = match html {
+                Some(h) => Some(open_body(master, &format!("mail html:{key}"), h)?),
+                None => None,
+            };
+            let mail = Outgoing { key, tenant_id, kind, recipient, subject, text, html };
+            Ok(Claimed { id, attempt, mail })
+        })
+        .collect()
 }
 
 /// The relay accepted the mail. Its bodies are wiped: a one-time code must not outlive its
@@ -142,9 +201,12 @@ pub async fn postpone(db: &Db, c: &Claimed, next_at: i64, error: &str) -> Result
     Ok(db.execute(sql, &args).await? == 1)
 }
 
-/// Delivery failed for good (a permanent refusal, or too many attempts): dead-lettered.
+/// Delivery failed for good (a permanent refusal, or too many attempts): dead-lettered. A
+/// mail that carries a one-time code loses its bodies (an admin can see that it failed and
+/// why; the person asks for a new code).
 pub async fn mark_dead(db: &Db, c: &Claimed, error: &str) -> Result<bool, StoreError> {
-    settle(db, c, "dead", None, Some(error)).await
+    let state = if CARRIES_A_CODE.contains(&c.mail.kind.as_str()) { "dead_wiped" } else { "dead" };
+    settle(db, c, state, None, Some(error)).await
 }
 
 async fn settle(
@@ -154,11 +216,14 @@ async fn settle(
     next_at: Option<i64>,
     error: Option<&str>,
 ) -> Result<bool, StoreError> {
-    let sql = "UPDATE notifications SET state = $1, next_attempt_at = COALESCE($2, next_attempt_at), \
+    // `dead_wiped` is a dead letter whose bodies go: it is stored as `dead`.
+    let sql = "UPDATE notifications SET \
+               state = CASE WHEN $1 = 'dead_wiped' THEN 'dead' ELSE $1 END, \
+               next_attempt_at = COALESCE($2, next_attempt_at), \
                last_error = COALESCE($3, last_error), \
                sent_at = CASE WHEN $1 = 'sent' THEN $4 ELSE sent_at END, \
-               body_text = CASE WHEN $1 = 'sent' THEN '' ELSE body_text END, \
-               body_html = CASE WHEN $1 = 'sent' THEN NULL ELSE body_html END \
+               body_text = CASE WHEN $1 IN ('sent', 'dead_wiped') THEN '' ELSE body_text END, \
+               body_html = CASE WHEN $1 IN ('sent', 'dead_wiped') THEN NULL ELSE body_html END \
                WHERE id = $5 AND attempts = $6 AND state = 'queued'";
     let args = [
         state.into(),
@@ -178,9 +243,10 @@ pub async fn list(db: &Db, state: Option<&str>, limit: i64) -> Result<Vec<Listed
     db.fetch_all(sql, &[state.into(), limit.into()]).await
 }
 
-/// Puts a dead-lettered row back in the queue (an admin fixed the cause).
+/// Puts a dead-lettered row back in the queue (an admin fixed the cause); not one whose
+/// bodies were wiped.
 pub async fn requeue(db: &Db, id: i64) -> Result<bool, StoreError> {
     let sql = "UPDATE notifications SET state = 'queued', attempts = 0, next_attempt_at = $1 \
-               WHERE id = $2 AND state = 'dead'";
+               WHERE id = $2 AND state = 'dead' AND body_text <> ''";
     Ok(db.execute(sql, &[now_ms().into(), id.into()]).await? == 1)
 }

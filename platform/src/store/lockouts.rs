@@ -1,0 +1,115 @@
+//! Wrong answers and lockouts, per purpose and address: a few wrong passwords, authenticator
+//! codes or unlock codes lock the address out for a while, and each lockout in a row lasts
+//! twice as long as the one before (15 minutes, 30, 1 hour … at most a day), so a patient
+//! guesser gets about 35 guesses in the first day and 5 a day after, not ~480. A right
+//! answer ends the run.
+//!
+//! Rows are kept for every address asked about, whether or not it has an account, so a
+//! lockout reads the same for both and tells no one which addresses exist.
+
+use super::StoreError;
+use crate::db::{Db, now_ms};
+
+/// Wrong answers before a lockout.
+pub const MAX_FAILURES: i64 = 5;
+/// The first lockout's length; each one in a row doubles it …
+pub const FIRST_LOCK_MS: i64 = 15 * 60 * 1000;
+/// … up to this.
+pub const LONGEST_LOCK_MS: i64 = 24 * 60 * 60 * 1000;
+
+/// What the answers are counted for.
+#[derive(Clone, Copy, Debug)]
+pub enum Scope<'a> {
+    /// Signing in to the Message Center: the password and the authenticator code, in every
+    /// flow that asks for either.
+    CenterSignIn,
+    /// Giving the unlock code of this message (its id).
+    Unlock(&'a str),
+}
+
+impl Scope<'_> {
+    fn key(self) -> String {
+        match self {
+            Scope::CenterSignIn => "center-sign-in".into(),
+            Scope::Unlock(id) => format!("unlock:{id}"),
+        }
+    }
+}
+
+/// The length of the `n`-th lockout in a row (0-based).
+pub fn lock_length(n: i64) -> i64 {
+    FIRST_LOCK_MS.saturating_mul(1 << n.clamp(0, 16)).min(LONGEST_LOCK_MS)
+}
+
+/// Until when `subject` is locked out of `scope` (ms), if it is now.
+pub async fn locked_until(
+    db: &Db,
+    scope: Scope<'_>,
+    subject: &str,
+) -> Result<Option<i64>, StoreError> {
+    let sql = "SELECT locked_until FROM lockouts WHERE scope = $1 AND subject = $2";
+    let key = scope.key();
+    let row: Option<(i64,)> =
+        db.fetch_optional(sql, &[key.as_str().into(), subject.into()]).await?;
+    let now = now_ms();
+    Ok(row.map(|(t,)| t).filter(|t| *t > now))
+}
+
+/// Counts a wrong answer from `subject`; the time it is now locked out until, when this one
+/// used up the tries.
+pub async fn failed(db: &Db, scope: Scope<'_>, subject: &str) -> Result<Option<i64>, StoreError> {
+    let (key, subject) = (scope.key(), subject.to_owned());
+    db.write(move |mut tx| {
+        Box::pin(async move {
+            let now = now_ms();
+            let sql = "INSERT INTO lockouts (scope, subject, failures, updated_at) \
+                       VALUES ($1, $2, 1, $3) ON CONFLICT (scope, subject) DO UPDATE SET \
+                       failures = lockouts.failures + 1, updated_at = excluded.updated_at \
+                       RETURNING failures, lockouts";
+            let args = [key.as_str().into(), subject.as_str().into(), now.into()];
+            let row: Option<(i64, i64)> = tx.fetch_optional(sql, &args).await?;
+            let (failures, lockouts) = crate::db::one_row(row)?;
+            if failures < MAX_FAILURES {
+                return Ok(None);
+            }
+            let until = now + lock_length(lockouts);
+            let sql = "UPDATE lockouts SET failures = 0, lockouts = lockouts + 1, \
+                       locked_until = $1 WHERE scope = $2 AND subject = $3";
+            tx.execute(sql, &[until.into(), key.as_str().into(), subject.as_str().into()]).await?;
+            Ok(Some(until))
+        })
+    })
+    .await
+}
+
+/// A right answer from `subject`: the run of wrong ones and lockouts is over.
+pub async fn succeeded(db: &Db, scope: Scope<'_>, subject: &str) -> Result<(), StoreError> {
+    let sql = "DELETE FROM lockouts WHERE scope = $1 AND subject = $2";
+    let key = scope.key();
+    db.execute(sql, &[key.as_str().into(), subject.into()]).await?;
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn each_lockout_in_a_row_lasts_twice_as_long_up_to_a_day() {
+        assert_eq!(lock_length(0), 15 * 60 * 1000);
+        assert_eq!(lock_length(1), 30 * 60 * 1000);
+        assert_eq!(lock_length(6), 16 * 60 * 60 * 1000);
+        assert_eq!(lock_length(7), LONGEST_LOCK_MS);
+        assert_eq!(lock_length(1000), LONGEST_LOCK_MS);
+        // Guesses in the first day: five per lockout that starts within it.
+        let (mut t, mut guesses) = (0, 0);
+        for n in 0.. {
+            if t >= 24 * 60 * 60 * 1000 {
+                break;
+            }
+            guesses += MAX_FAILURES;
+            t += lock_length(n);
+        }
+        assert!(guesses <= 40, "{guesses}");
+    }
+}
