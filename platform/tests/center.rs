@@ -583,3 +583,197 @@ async fn a_recipients_inbox_holds_messages_from_every_tenant_and_nothing_else() 
     let sent = browser.get(format!("{base}/c/mail/sent")).send().await.expect("sent");
     assert!(!sent.text().await.expect("page").contains("MARKER-GLOBEX"), "bob sent nothing");
 }
+
+/// A browser session on message `opaque` for `email`, begun with a mailed code (the
+/// `count`-th mail to that address), the first password chosen when `password` is given.
+async fn code_session(
+    r: &Running,
+    opaque: &str,
+    email: &str,
+    count: usize,
+    password: Option<&str>,
+) -> reqwest::Client {
+    let browser = client(&r.data, true);
+    let base = &r.base;
+    let page = browser.get(format!("{base}/c/open/{opaque}")).send().await.expect("open");
+    let token = csrf(&page.text().await.expect("page"));
+    let ask = [("csrf", token.as_str()), ("email", email)];
+    let asked = browser.post(format!("{base}/m/{opaque}/code")).form(&ask).send().await;
+    assert_eq!(asked.expect("ask").status(), StatusCode::OK);
+    let code = code_mailed_to(&r.sink, email, count);
+    let verify = [("csrf", token.as_str()), ("email", email), ("code", code.as_str())];
+    let r2 = browser.post(format!("{base}/m/{opaque}/verify")).form(&verify).send().await;
+    let landed = r2.expect("verify");
+    if let Some(password) = password {
+        assert_eq!(landed.url().path(), format!("/c/password/{opaque}"));
+        let set = [("csrf", token.as_str()), ("password", password), ("confirm", password)];
+        let r3 = browser.post(format!("{base}/c/password/{opaque}")).form(&set).send().await;
+        assert!(r3.expect("password").url().path().starts_with("/c/read/"));
+    }
+    browser
+}
+
+/// A browser signed in with a password (and authenticator code) through message `opaque`;
+/// the answer.
+async fn password_sign_in(
+    r: &Running,
+    browser: &reqwest::Client,
+    opaque: &str,
+    (email, password, totp): (&str, &str, &str),
+) -> reqwest::Response {
+    let base = &r.base;
+    let page = browser.get(format!("{base}/c/open/{opaque}")).send().await.expect("open");
+    let token = csrf(&page.text().await.expect("page"));
+    let form = [("csrf", token.as_str()), ("email", email), ("password", password), ("totp", totp)];
+    browser.post(format!("{base}/m/{opaque}/signin")).form(&form).send().await.expect("sign in")
+}
+
+/// A form post with the browser's CSRF token (read from `page_path`).
+async fn post_form(
+    r: &Running,
+    browser: &reqwest::Client,
+    page_path: &str,
+    action: &str,
+    fields: &[(&str, &str)],
+) -> reqwest::Response {
+    let page = browser.get(format!("{}{page_path}", r.base)).send().await.expect("page");
+    let token = csrf(&page.text().await.expect("page"));
+    let mut form = vec![("csrf", token.as_str())];
+    form.extend_from_slice(fields);
+    browser.post(format!("{}{action}", r.base)).form(&form).send().await.expect("post")
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_borrowed_session_cannot_take_the_account_over() {
+    let r = Running::start().await;
+    let (link, _id, _token) = send_message(&r.base, &r.api, &r.password).await;
+    let opaque = link.rsplit('/').next().expect("token").to_string();
+    let bob = "bob@outside.example";
+    let owner = code_session(&r, &opaque, bob, 1, Some("correct horse battery")).await;
+
+    // Someone at bob's unlocked computer later: a password session, borrowed.
+    let borrowed = client(&r.data, true);
+    let signed = password_sign_in(&r, &borrowed, &opaque, (bob, "correct horse battery", "")).await;
+    assert!(signed.url().path().starts_with("/c/read/"));
+    // The first-password page is not a way round the current password …
+    let set = [("password", "evil takeover pw"), ("confirm", "evil takeover pw")];
+    let path = format!("/c/open/{opaque}");
+    let r1 = post_form(&r, &borrowed, &path, &format!("/c/password/{opaque}"), &set).await;
+    assert!(!r1.url().path().starts_with("/c/password/"), "{}", r1.url());
+    // … nor are the preferences without it, nor two-step sign-in without it.
+    let r2 = post_form(&r, &borrowed, "/c/preferences", "/c/preferences/password", &set).await;
+    assert_eq!(r2.status(), StatusCode::BAD_REQUEST);
+    let r3 = post_form(&r, &borrowed, "/c/preferences", "/c/preferences/totp/begin", &[]).await;
+    assert_eq!(r3.status(), StatusCode::UNAUTHORIZED);
+    assert!(!r3.text().await.expect("page").contains("totp-secret"));
+    let fresh = client(&r.data, true);
+    let still = password_sign_in(&r, &fresh, &opaque, (bob, "correct horse battery", "")).await;
+    assert!(still.url().path().starts_with("/c/read/"), "the owner's password still works");
+
+    // The owner changes the password: every other session ends.
+    let change = [
+        ("current", "correct horse battery"),
+        ("password", "a brand new passphrase"),
+        ("confirm", "a brand new passphrase"),
+    ];
+    let r4 = post_form(&r, &owner, "/c/preferences", "/c/preferences/password", &change).await;
+    assert_eq!(r4.status(), StatusCode::OK);
+    let gone = borrowed.get(format!("{}/c/mail/inbox", r.base)).send().await.expect("inbox");
+    assert_eq!(gone.url().path(), "/c/signin", "the borrowed session ended");
+    let kept = owner.get(format!("{}/c/mail/inbox", r.base)).send().await.expect("inbox");
+    assert_eq!(kept.url().path(), "/c/mail/inbox", "the owner's own session goes on");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_wrong_authenticator_code_counts_like_a_wrong_password_and_says_the_same() {
+    let r = Running::start().await;
+    let (link, _id, _token) = send_message(&r.base, &r.api, &r.password).await;
+    let opaque = link.rsplit('/').next().expect("token").to_string();
+    let bob = "bob@outside.example";
+    let pw = "correct horse battery";
+    let owner = code_session(&r, &opaque, bob, 1, Some(pw)).await;
+    let begin =
+        post_form(&r, &owner, "/c/preferences", "/c/preferences/totp/begin", &[("current", pw)])
+            .await;
+    let page = begin.text().await.expect("page");
+    let at = page.find(r#"id="totp-secret">"#).expect("the key") + r#"id="totp-secret">"#.len();
+    let secret = page[at..].split('<').next().expect("secret").to_string();
+    let code = sealpost_platform::store::totp::code_at(&secret, 0).expect("code");
+    let on =
+        post_form(&r, &owner, "/c/preferences", "/c/preferences/totp/confirm", &[("code", &code)])
+            .await;
+    assert!(on.text().await.expect("page").contains("Two-step sign-in is on."));
+
+    let problem = |page: &str| {
+        let at = page.find(r#"class="problem""#).expect("a problem") + 16;
+        page[at..].split('<').next().expect("text").to_string()
+    };
+    let guesser = client(&r.data, true);
+    let wrong_totp =
+        |n: u32| format!("{:06}", (code.parse::<u32>().expect("digits") + 1 + n) % 1_000_000);
+    let first = password_sign_in(&r, &guesser, &opaque, (bob, pw, &wrong_totp(0))).await;
+    assert_eq!(first.status(), StatusCode::UNAUTHORIZED);
+    let said_for_totp = problem(&first.text().await.expect("page"));
+    let bad_pw = password_sign_in(&r, &guesser, &opaque, (bob, "wrong horse battery", "")).await;
+    assert_eq!(problem(&bad_pw.text().await.expect("page")), said_for_totp, "the same answer");
+    for n in 1..4 {
+        password_sign_in(&r, &guesser, &opaque, (bob, pw, &wrong_totp(n))).await;
+    }
+    // Five wrong answers: locked, even with both factors right now.
+    let right = sealpost_platform::store::totp::code_at(&secret, 0).expect("code");
+    let locked = password_sign_in(&r, &guesser, &opaque, (bob, pw, &right)).await;
+    assert_eq!(locked.status(), StatusCode::UNAUTHORIZED);
+    assert!(problem(&locked.text().await.expect("page")).contains("locked"));
+
+    // An address nobody has locks the same way, so lockouts tell no one who has an account.
+    let nobody = "nobody@outside.example";
+    let mut last = String::new();
+    for _ in 0..6 {
+        let r5 = password_sign_in(&r, &guesser, &opaque, (nobody, pw, "")).await;
+        last = problem(&r5.text().await.expect("page"));
+    }
+    assert!(last.contains("locked"), "{last}");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn code_requests_answer_the_same_for_recipients_and_strangers() {
+    let r = Running::start().await;
+    let (link, _id, _token) = send_message(&r.base, &r.api, &r.password).await;
+    let opaque = link.rsplit('/').next().expect("token").to_string();
+    let browser = client(&r.data, true);
+    let page = browser.get(format!("{}/c/open/{opaque}", r.base)).send().await.expect("open");
+    let token = csrf(&page.text().await.expect("page"));
+    let ask = |email: &'static str| {
+        browser
+            .post(format!("{}/m/{opaque}/code", r.base))
+            .form(&[("csrf", token.as_str()), ("email", email)])
+            .send()
+    };
+    // Bcc carol and a stranger: the same statuses, request by request, to the limit and past.
+    let mut answers = Vec::new();
+    for _ in 0..6 {
+        let carol = ask("carol@acme.example").await.expect("ask").status();
+        let eve = ask("eve@outside.example").await.expect("ask").status();
+        answers.push((carol, eve));
+    }
+    assert!(answers.iter().all(|(c, e)| c == e), "{answers:?}");
+    assert_eq!(answers[5].0, StatusCode::TOO_MANY_REQUESTS, "{answers:?}");
+    wait_for("five codes for carol", Duration::from_secs(30), || {
+        (r.sink.received("carol@acme.example").len() >= 5).then_some(())
+    });
+    assert!(r.sink.received("eve@outside.example").is_empty(), "no mail to a stranger");
+
+    // Password resets too: a stranger hits the same limit as an account holder.
+    let reset = client(&r.data, true);
+    let statuses: Vec<StatusCode> = {
+        let mut out = Vec::new();
+        for _ in 0..6 {
+            let res =
+                post_form(&r, &reset, "/c/reset", "/c/reset", &[("email", "eve@outside.example")]);
+            out.push(res.await.status());
+        }
+        out
+    };
+    assert_eq!(statuses[4], StatusCode::OK);
+    assert_eq!(statuses[5], StatusCode::TOO_MANY_REQUESTS, "{statuses:?}");
+}
