@@ -777,3 +777,43 @@ async fn code_requests_answer_the_same_for_recipients_and_strangers() {
     assert_eq!(statuses[4], StatusCode::OK);
     assert_eq!(statuses[5], StatusCode::TOO_MANY_REQUESTS, "{statuses:?}");
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn any_bytes_of_an_attachment_served_record_one_download_per_recipient() {
+    let r = Running::start().await;
+    let (link, id, token) = send_message(&r.base, &r.api, &r.password).await;
+    let opaque = link.rsplit('/').next().expect("token").to_string();
+    let bob = code_session(&r, &opaque, "bob@outside.example", 1, Some("correct horse battery"));
+    let bob = bob.await;
+    let download = format!("{}/c/read/{opaque}/attachments/1", r.base);
+    // All but the first byte, then the rest, then the whole: one download, recorded at once.
+    let most = bob.get(&download).header("Range", "bytes=1-").send().await.expect("range");
+    assert_eq!(most.status(), StatusCode::PARTIAL_CONTENT);
+    assert_eq!(most.bytes().await.expect("bytes").len(), attachment_bytes().len() - 1);
+    let downloads = || async {
+        let slip: Value = r
+            .api
+            .get(format!("{}/api/v1/messages/{id}", r.base))
+            .bearer_auth(&token)
+            .send()
+            .await
+            .expect("slip")
+            .json()
+            .await
+            .expect("json");
+        slip["events"]
+            .as_array()
+            .expect("events")
+            .iter()
+            .filter(|e| e["kind"] == "downloaded")
+            .count()
+    };
+    assert_eq!(downloads().await, 1, "a range request is a download");
+    bob.get(&download).header("Range", "bytes=0-0").send().await.expect("range");
+    bob.get(&download).send().await.expect("whole").bytes().await.expect("bytes");
+    assert_eq!(downloads().await, 1, "once per recipient and attachment");
+    let db = sealpost_platform::db::Db::connect(&r.database).await.expect("db");
+    let sql = "SELECT COUNT(*) FROM audit_log WHERE action = 'attachment.downloaded'";
+    let (rows,): (i64,) = db.fetch_one(sql, &[]).await.expect("audit rows");
+    assert_eq!(rows, 1, "one audit row");
+}

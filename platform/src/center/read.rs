@@ -288,10 +288,11 @@ pub(super) async fn download(
     headers: HeaderMap,
     Path((link, part)): Path<(String, u32)>,
 ) -> Response {
-    let Reading { m, email, stored, manifest, .. } = match for_reader(&state, &jar, &link).await {
-        Ok(v) => v,
-        Err(r) => return r,
-    };
+    let Reading { m, email, is_recipient, stored, manifest } =
+        match for_reader(&state, &jar, &link).await {
+            Ok(v) => v,
+            Err(r) => return r,
+        };
     let Some(attachment) = manifest.attachments.iter().find(|a| a.part == part) else {
         return not_found();
     };
@@ -308,16 +309,8 @@ pub(super) async fn download(
                 .into_response();
         }
     };
-    if range.as_ref().is_none_or(|r| r.start == 0) {
-        let _ = messages::add_event(&state.db, &m.id, Some(&email), "downloaded").await;
-        let _ = audit::append(
-            &state.db,
-            Some(m.tenant_id),
-            &email,
-            "attachment.downloaded",
-            &format!("{} part {part}", m.id),
-        )
-        .await;
+    if let Err(r) = record_download(&state, &m, &email, part, is_recipient).await {
+        return r;
     }
     let (status, span) = match range {
         Some(r) => (StatusCode::PARTIAL_CONTENT, r),
@@ -336,6 +329,29 @@ pub(super) async fn download(
         h.insert(header::CONTENT_DISPOSITION, v);
     }
     response
+}
+
+/// Records that `email` is served bytes of part `part` of `m` (whole, by any range, or as an
+/// inline image): a `downloaded` event and an audit row, once per reader and part. Fails
+/// closed: nothing is served that could not be recorded.
+async fn record_download(
+    state: &AppState,
+    m: &MessageRow,
+    email: &str,
+    part: u32,
+    is_recipient: bool,
+) -> Result<(), Response> {
+    let detail = format!("{} part {part}", m.id);
+    let entry = audit::Entry {
+        tenant: Some(m.tenant_id),
+        actor: email,
+        action: "attachment.downloaded",
+        detail: &detail,
+    };
+    messages::record_download(&state.db, &m.id, email, part, is_recipient, &entry)
+        .await
+        .map(|_| ())
+        .map_err(internal)
 }
 
 /// Plaintext bytes `span` of part `part`, decrypted as they stream, as `content_type`.
@@ -386,10 +402,11 @@ pub(super) async fn inline_image(
     jar: CookieJar,
     Path((link, part)): Path<(String, u32)>,
 ) -> Response {
-    let Reading { stored, manifest, .. } = match for_reader(&state, &jar, &link).await {
-        Ok(v) => v,
-        Err(r) => return r,
-    };
+    let Reading { m, email, is_recipient, stored, manifest } =
+        match for_reader(&state, &jar, &link).await {
+            Ok(v) => v,
+            Err(r) => return r,
+        };
     let Some((a, content_type)) = manifest
         .attachments
         .iter()
@@ -398,6 +415,9 @@ pub(super) async fn inline_image(
     else {
         return not_found();
     };
+    if let Err(r) = record_download(&state, &m, &email, part, is_recipient).await {
+        return r;
+    }
     let mut response = stream_part(&state, stored, part, 0..a.size, content_type);
     response.headers_mut().insert(header::CONTENT_DISPOSITION, HeaderValue::from_static("inline"));
     response

@@ -419,6 +419,41 @@ pub async fn add_event(
     Ok(())
 }
 
+/// Records that `email` was served bytes of part `part` of message `id` (an attachment, or an
+/// inline image): the first time only — however the bytes were asked for, whole or by range —
+/// a `downloaded` event when `email` is a recipient, and the audit row `entry`, in one
+/// transaction. Whether this was the first time.
+pub async fn record_download(
+    db: &Db,
+    id: &str,
+    email: &str,
+    part: u32,
+    is_recipient: bool,
+    entry: &super::audit::Entry<'_>,
+) -> Result<bool, StoreError> {
+    let (id, email, entry) = (id.to_owned(), email.to_owned(), entry.owned());
+    db.write(move |mut tx| {
+        Box::pin(async move {
+            let now = now_ms();
+            let sql = "INSERT INTO downloads (message_id, email, part, at) VALUES ($1, $2, $3, $4) \
+                       ON CONFLICT (message_id, email, part) DO NOTHING";
+            let args =
+                [id.as_str().into(), email.as_str().into(), i64::from(part).into(), now.into()];
+            if tx.execute(sql, &args).await? == 0 {
+                return Ok(false);
+            }
+            if is_recipient {
+                let args =
+                    [id.as_str().into(), email.as_str().into(), "downloaded".into(), now.into()];
+                tx.execute(ADD_EVENT, &args).await?;
+            }
+            super::audit::append_in(&mut tx, &entry.entry()).await?;
+            Ok(true)
+        })
+    })
+    .await
+}
+
 /// A tracking event.
 #[derive(Clone, Debug, Serialize, sqlx::FromRow)]
 pub struct Event {
