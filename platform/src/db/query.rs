@@ -133,6 +133,25 @@ enum Want {
     All,
 }
 
+/// Binds `args` to a statement's `$N` placeholders by their number, as PostgreSQL does.
+/// SQLite numbers a `$N` by where it first appears instead (`$3 … $1` makes `$3` the first),
+/// so binding by position would silently swap values in any statement whose placeholders do
+/// not first appear in order.
+fn bind_numbered(
+    statement: &mut rusqlite::CachedStatement<'_>,
+    args: &[Arg<'_>],
+) -> rusqlite::Result<()> {
+    for index in 1..=statement.parameter_count() {
+        let number = statement
+            .parameter_name(index)
+            .and_then(|name| name.strip_prefix('$')?.parse::<usize>().ok())
+            .filter(|n| (1..=args.len()).contains(n))
+            .ok_or(rusqlite::Error::InvalidParameterCount(index, args.len()))?;
+        statement.raw_bind_parameter(index, &args[number - 1])?;
+    }
+    Ok(())
+}
+
 fn lite_query<R: Row>(
     conn: &rusqlite::Connection,
     sql: &str,
@@ -140,7 +159,8 @@ fn lite_query<R: Row>(
     want: Want,
 ) -> rusqlite::Result<Vec<R>> {
     let mut statement = conn.prepare_cached(sql)?;
-    let mut rows = statement.query(rusqlite::params_from_iter(args))?;
+    bind_numbered(&mut statement, args)?;
+    let mut rows = statement.raw_query();
     let mut out = Vec::new();
     while let Some(row) = rows.next()? {
         out.push(R::try_from(row)?);
@@ -369,7 +389,9 @@ impl<'a> Tx<'a> {
     pub async fn execute(&mut self, sql: &str, args: &[Arg<'_>]) -> Result<u64, StoreError> {
         match &mut self.inner {
             Inner::Lite(conn) => {
-                Ok(conn.prepare_cached(sql)?.execute(rusqlite::params_from_iter(args))? as u64)
+                let mut statement = conn.prepare_cached(sql)?;
+                bind_numbered(&mut statement, args)?;
+                Ok(statement.raw_execute()? as u64)
             }
             Inner::Sqlx(tx) => {
                 let q = sqlx::query_with(sqlx::AssertSqlSafe(sql.to_owned()), arguments(args)?);
@@ -437,6 +459,15 @@ mod tests {
         let missing: Result<(i64,), _> =
             db.fetch_one("SELECT n FROM t WHERE n = $1", &[9.into()]).await;
         assert!(missing.is_err(), "fetch_one of no row is an error");
+        // Placeholders bind by their number wherever they first appear.
+        let sql = "SELECT n FROM t WHERE n = $2 AND $1 = 'x'";
+        let found: Option<(i64,)> =
+            db.fetch_optional(sql, &["x".into(), 3.into()]).await.expect("q");
+        assert_eq!(found, Some((3,)));
+        let sql = "UPDATE t SET s = $1 WHERE n = $2";
+        let sql_swapped = "UPDATE t SET n = n WHERE n = $2 AND COALESCE(s, '') <> $1";
+        assert_eq!(db.execute(sql, &["three".into(), 3.into()]).await.expect("update"), 1);
+        assert_eq!(db.execute(sql_swapped, &["three".into(), 3.into()]).await.expect("update"), 0);
     }
 
     #[tokio::test]
