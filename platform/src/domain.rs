@@ -130,6 +130,11 @@ pub struct Policy {
     pub default_expiry_days: u32,
     /// Wrap every message for the tenant's compliance key too.
     pub compliance_copy: bool,
+    /// Most messages one Message Center account (a recipient replying, or writing to a
+    /// sender) may send into this tenant per hour.
+    pub center_messages_per_hour: u32,
+    /// Most bytes (sealed) one Message Center account may send into this tenant per day.
+    pub center_bytes_per_day: u64,
 }
 
 impl Default for Policy {
@@ -149,6 +154,8 @@ impl Default for Policy {
             max_envelope_bytes: 1 << 30,
             default_expiry_days: 0,
             compliance_copy: false,
+            center_messages_per_hour: 20,
+            center_bytes_per_day: 200 << 20,
         }
     }
 }

@@ -817,3 +817,46 @@ async fn any_bytes_of_an_attachment_served_record_one_download_per_recipient() {
     let (rows,): (i64,) = db.fetch_one(sql, &[]).await.expect("audit rows");
     assert_eq!(rows, 1, "one audit row");
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_recipient_can_send_only_as_much_as_the_organisation_allows() {
+    let r = Running::start().await;
+    let policy = r.dir.path().join("policy.json");
+    let limits = json!({"internal_domains": ["sealpost.localhost"], "center_messages_per_hour": 2});
+    std::fs::write(&policy, limits.to_string()).expect("policy");
+    let policy = policy.to_str().expect("path");
+    support::admin(&r.data, &r.database, &["set-policy", "--tenant", "default", "--file", policy]);
+    let (link, _id, _token) = send_message(&r.base, &r.api, &r.password).await;
+    let opaque = link.rsplit('/').next().expect("token").to_string();
+    let bob = code_session(&r, &opaque, "bob@outside.example", 1, Some("correct horse battery"));
+    let bob = bob.await;
+    let write = |text: &'static str| {
+        let bob = bob.clone();
+        let (base, opaque) = (r.base.clone(), opaque.clone());
+        async move {
+            let form = bob.get(format!("{base}/c/reply/{opaque}?new=1")).send().await;
+            let token = csrf(&form.expect("form").text().await.expect("page"));
+            let multipart = reqwest::multipart::Form::new()
+                .text("csrf", token)
+                .text("fresh", "1")
+                .text("subject", "Hello")
+                .text("text", text);
+            bob.post(format!("{base}/c/reply/{opaque}")).multipart(multipart).send().await
+        }
+    };
+    for _ in 0..2 {
+        assert_eq!(write("MARKER-ONE").await.expect("send").url().path(), "/c/mail/sent");
+    }
+    let third = write("MARKER-THIRD kept").await.expect("send");
+    let status = third.status();
+    let url = third.url().clone();
+    assert_eq!(
+        status,
+        StatusCode::TOO_MANY_REQUESTS,
+        "{url} {}",
+        third.text().await.unwrap_or_default().chars().take(3000).collect::<String>()
+    );
+    let page = third.text().await.expect("page");
+    assert!(page.contains("MARKER-THIRD kept"), "what was typed is kept");
+    assert!(page.contains("per hour and per day"), "the page says why");
+}

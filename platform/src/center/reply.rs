@@ -352,6 +352,18 @@ pub(super) async fn send(
         }
         _ => {}
     }
+    let size = posted.text.len() + posted.files.iter().map(|f| f.bytes.len()).sum::<usize>();
+    match within_limits(&state, &m, &email, size as u64).await {
+        Ok(true) => {}
+        Ok(false) => {
+            // Nothing is lost: what was typed stays, to send later or keep as a draft.
+            let form = Compose::new(&link, &csrf, &manifest, &email, posted.all, posted.fresh)
+                .typed(&posted.subject, &posted.text)
+                .refused(OVER_LIMIT);
+            return page(StatusCode::TOO_MANY_REQUESTS, &form);
+        }
+        Err(r) => return r,
+    }
     let (draft, fresh) = (posted.draft, posted.fresh);
     let (to, cc) = addressees(&manifest, &email, posted.all && !fresh);
     let reply = match store_reply(&state, &m, &email, to, cc, posted).await {
@@ -368,6 +380,31 @@ pub(super) async fn send(
         let _ = drafts::delete(&state.db, id, &email).await; // sent: the draft has served
     }
     Redirect::to("/c/mail/sent").into_response()
+}
+
+/// What a reply over the organisation's limits is told.
+const OVER_LIMIT: &str = "This organisation accepts only so many messages from the Message \
+                          Center per hour and per day, and you have reached that for now. Your \
+                          message was not sent: it is kept below, to send later or save as a \
+                          draft.";
+
+/// Whether `email` may send `bytes` more into `m`'s tenant now: at most
+/// `center_messages_per_hour` messages an hour and `center_bytes_per_day` bytes a day (its
+/// policy), per Message Center account.
+async fn within_limits(
+    state: &AppState,
+    m: &MessageRow,
+    email: &str,
+    bytes: u64,
+) -> Result<bool, Response> {
+    let policy = accounts::policy(&state.db, m.tenant_id).await.map_err(internal)?;
+    let now = crate::db::now_ms();
+    let (hour, day) = (now - 3_600_000, now - 86_400_000);
+    let (sent, sent_bytes) = messages::center_volume(&state.db, m.tenant_id, email, hour, day)
+        .await
+        .map_err(internal)?;
+    Ok(sent < i64::from(policy.center_messages_per_hour)
+        && (sent_bytes.max(0) as u64).saturating_add(bytes) <= policy.center_bytes_per_day)
 }
 
 /// Seals the reply and stores it as a finalised message of the original's tenant.

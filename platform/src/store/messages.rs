@@ -454,6 +454,26 @@ pub async fn record_download(
     .await
 }
 
+/// What the Message Center account `email` sent into tenant `tenant` (replies and new
+/// messages to senders: messages with no platform sender): how many since `since_count`, and
+/// how many sealed bytes since `since_bytes` (ms).
+pub async fn center_volume(
+    db: &Db,
+    tenant: i64,
+    email: &str,
+    since_count: i64,
+    since_bytes: i64,
+) -> Result<(i64, i64), StoreError> {
+    let sql = "SELECT \
+               COALESCE(SUM(CASE WHEN created_at > $3 THEN 1 ELSE 0 END), 0), \
+               COALESCE(SUM(CASE WHEN created_at > $4 THEN envelope_len ELSE 0 END), 0) \
+               FROM messages WHERE tenant_id = $1 AND sender_email = $2 AND sender_id IS NULL \
+               AND created_at > $5";
+    let since = since_count.min(since_bytes);
+    let args = [tenant.into(), email.into(), since_count.into(), since_bytes.into(), since.into()];
+    db.fetch_one(sql, &args).await
+}
+
 /// A tracking event.
 #[derive(Clone, Debug, Serialize, sqlx::FromRow)]
 pub struct Event {
