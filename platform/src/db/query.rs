@@ -147,7 +147,7 @@ fn bind_numbered(
             .and_then(|name| name.strip_prefix('$')?.parse::<usize>().ok())
             .filter(|n| (1..=args.len()).contains(n))
             .ok_or(rusqlite::Error::InvalidParameterCount(index, args.len()))?;
-        statement.raw_bind_parameter(index, &args[number - 1])?;
+        statement.raw_bind_parameter(index, args[number - 1])?;
     }
     Ok(())
 }
