@@ -125,6 +125,13 @@ pub async fn create(
             "the subject is longer than {MAX_SUBJECT} characters"
         )));
     }
+    // A subject is one line of text: CR or LF would let it add header lines wherever it is
+    // echoed (the stub's subject), NUL ends it early in C code.
+    if req.subject.chars().any(char::is_control) {
+        return Err(ApiError::bad_request(
+            "the subject contains a control character (line break, NUL …); send it as one line",
+        ));
+    }
     let policy = accounts::policy(&state.db, user.tenant_id).await?;
     let limit = policy.max_envelope_bytes.min(state.settings.max_envelope_bytes);
     if req.envelope_size > limit {

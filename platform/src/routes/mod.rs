@@ -26,9 +26,31 @@ pub fn router(state: AppState) -> Router {
     let (api, doc) = api(segment_limit);
     api.route("/api/v1/openapi.json", get(move || async move { Json(doc) }))
         .route("/metrics", get(crate::telemetry::render))
+        .layer(axum::middleware::from_fn(api_headers))
         .merge(crate::center::router())
         .route_layer(axum::middleware::from_fn(crate::telemetry::track))
         .with_state(state)
+}
+
+/// What every response of the platform carries, API and Message Center alike: never cached
+/// (a slip lists Bcc recipients), never sniffed into another type, never framed, no referrer,
+/// HTTPS only from now on.
+pub(crate) fn harden(h: &mut axum::http::HeaderMap) {
+    use axum::http::{HeaderValue, header};
+    h.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    h.insert(header::X_CONTENT_TYPE_OPTIONS, HeaderValue::from_static("nosniff"));
+    h.insert(header::X_FRAME_OPTIONS, HeaderValue::from_static("DENY"));
+    h.insert(header::REFERRER_POLICY, HeaderValue::from_static("no-referrer"));
+    h.insert(header::STRICT_TRANSPORT_SECURITY, HeaderValue::from_static("max-age=31536000"));
+}
+
+async fn api_headers(
+    request: axum::extract::Request,
+    next: axum::middleware::Next,
+) -> axum::response::Response {
+    let mut response = next.run(request).await;
+    harden(response.headers_mut());
+    response
 }
 
 /// The API routes and the OpenAPI document describing them (also printed by

@@ -430,6 +430,27 @@ async fn bad_uploads_get_clear_errors_and_change_nothing() {
         .await
         .expect("req");
     assert_eq!(error_code(r).await, (StatusCode::BAD_REQUEST, "bad_request".into()));
+
+    // A subject that would add lines wherever it is echoed (the stub's subject).
+    for subject in ["Hello\r\nBcc: eve@outside.example", "Hello\nX", "Hello\u{0}"] {
+        let mut m = message("alice@acme.example", &["bob@outside.example"], "x", &key, 10);
+        m.slip["subject"] = json!(subject);
+        let r = app.post(Some(&alice), "/api/v1/messages", m.slip).await;
+        assert_eq!(error_code(r).await, (StatusCode::BAD_REQUEST, "bad_request".into()));
+    }
+}
+
+#[tokio::test]
+async fn api_answers_are_never_cached_sniffed_or_sent_without_https() {
+    let app = spawn_app().await;
+    let alice = app.user(app.acme, "alice@acme.example", Role::Sender).await;
+    for (token, path) in [(Some(alice.as_str()), "/api/v1/me"), (None, "/api/v1/messages/x")] {
+        let r = app.get(token, path).await;
+        let h = r.headers();
+        assert_eq!(h["cache-control"], "no-store", "{path}");
+        assert_eq!(h["x-content-type-options"], "nosniff", "{path}");
+        assert!(h["strict-transport-security"].to_str().expect("hsts").starts_with("max-age="));
+    }
 }
 
 #[tokio::test]
