@@ -25,14 +25,14 @@ pub struct Prepared {
 
 /// A message unlock code: recipients must give it (after their one-time code) before they can
 /// read the message, and the sender passes it on out of band. Checked here against the
-/// platform's rule (4 to 64 characters, outer spaces ignored) so that a bad one fails before
+/// platform's rule (6 to 64 characters, outer spaces ignored) so that a bad one fails before
 /// anything is sealed or uploaded; kept only in memory, wiped when dropped.
 #[derive(Clone)]
 pub struct UnlockCode(Zeroizing<String>);
 
 impl UnlockCode {
     /// The platform's bounds, in characters.
-    pub const CHARS: std::ops::RangeInclusive<usize> = 4..=64;
+    pub const CHARS: std::ops::RangeInclusive<usize> = 6..=64;
 
     /// `code` without its outer spaces, or a clear error when its length is out of bounds.
     pub fn new(code: &str) -> Result<UnlockCode> {

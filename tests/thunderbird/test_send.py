@@ -172,10 +172,10 @@ def test_an_unlock_code_set_from_the_button_locks_the_message(world):
         return control.call("page", url="/unlock/unlock.html", action=action, selector=selector, value=value)
 
     wait_until("the unlock-code window", lambda: page("present", "body[data-ready]")["result"], 30, 0.2)
-    page("fill", "#code", " 12 ")
+    page("fill", "#code", " 12345 ")
     page("click", "#set")
     problem = wait_until("the window to refuse a short code", lambda: page("read", "#problem")["result"]["text"], 10)
-    assert "4 to 64 characters" in problem
+    assert "6 to 64 characters" in problem
     assert not control.call("button", tab=tab)["tooltip"].count("unlock code"), "nothing was set"
 
     page("fill", "#code", "7 blue herons")

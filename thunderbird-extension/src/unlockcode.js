@@ -4,7 +4,7 @@
 // sender hears about a bad one while typing, not on Send.
 
 /** Characters, once outer spaces are trimmed. */
-export const UNLOCK_CODE_MIN = 4;
+export const UNLOCK_CODE_MIN = 6;
 export const UNLOCK_CODE_MAX = 64;
 
 /** `raw` trimmed, or null when its length is out of bounds. */

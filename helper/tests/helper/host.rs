@@ -266,10 +266,10 @@ fn an_unlock_code_from_the_mail_client_locks_the_message() {
             "message": {"from": ALICE, "to": ["eve@outside.example"], "subject": "Locked",
                         "text": "MARKER-LOCKED"}}))
     };
-    for (id, bad) in [(1, json!("123")), (2, json!("    ")), (3, json!("x".repeat(65)))] {
+    for (id, bad) in [(1, json!("12345")), (2, json!("    ")), (3, json!("x".repeat(65)))] {
         let r = begin(&mut h, id, bad);
         assert_eq!(error_code(&r), "bad_request", "{r}");
-        assert!(r["error"]["message"].as_str().expect("msg").contains("4 to 64 characters"));
+        assert!(r["error"]["message"].as_str().expect("msg").contains("6 to 64 characters"));
     }
     for (id, code, locked) in [(4, json!("  blue heron 42 "), true), (6, Value::Null, false)] {
         let r = begin(&mut h, id, code);

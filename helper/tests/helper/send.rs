@@ -383,8 +383,8 @@ fn an_unlock_code_is_set_before_the_message_is_final() {
     let platform = Platform::start();
     let desk = Desk::new(&platform);
     desk.login(&platform);
-    let err = error_of(&desk.run(&["send", samples::ALTERNATIVE, "--unlock-code", "123"], ""));
-    assert!(err.contains("4 to 64 characters"), "{err}");
+    let err = error_of(&desk.run(&["send", samples::ALTERNATIVE, "--unlock-code", "12345"], ""));
+    assert!(err.contains("6 to 64 characters"), "{err}");
     assert!(platform.stored_envelopes().is_empty(), "nothing was sent");
 
     let out =

@@ -31,6 +31,9 @@ use crate::stub;
 
 /// Most recipients on one message (to + cc + bcc).
 pub const MAX_RECIPIENTS: usize = 500;
+/// How long an unlock code is, in characters: 6 at least, so that the lockouts
+/// (`store::lockouts`) leave a guesser no real chance.
+pub const UNLOCK_CODE_CHARS: std::ops::RangeInclusive<usize> = 6..=64;
 /// Longest subject, in characters (RFC 5322's line limit).
 pub const MAX_SUBJECT: usize = 998;
 
@@ -722,7 +725,8 @@ pub async fn change(
 #[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct UnlockCode {
-    /// The code (4 to 64 characters) the sender passes on out of band, by phone or chat.
+    /// The code (6 to 64 characters) the sender passes on out of band, by phone or chat.
+    #[schema(min_length = 6, max_length = 64)]
     pub code: String,
 }
 
@@ -743,8 +747,12 @@ pub async fn set_unlock_code(
     }
     refuse_if_gone(&m)?;
     let n = req.code.trim().chars().count();
-    if !(4..=64).contains(&n) {
-        return Err(ApiError::bad_request("the unlock code must have 4 to 64 characters"));
+    if !UNLOCK_CODE_CHARS.contains(&n) {
+        return Err(ApiError::bad_request(format!(
+            "the unlock code must have {} to {} characters",
+            UNLOCK_CODE_CHARS.start(),
+            UNLOCK_CODE_CHARS.end()
+        )));
     }
     let hash =
         accounts::hash_password(zeroize::Zeroizing::new(req.code.trim().to_string())).await?;

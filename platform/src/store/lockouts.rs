@@ -112,4 +112,32 @@ mod tests {
         }
         assert!(guesses <= 40, "{guesses}");
     }
+
+    #[tokio::test]
+    async fn a_lockout_that_ran_out_is_followed_by_a_longer_one_and_a_right_answer_ends_the_run() {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let url = format!("sqlite://{}?mode=rwc", dir.path().join("l.db").display());
+        let db = Db::connect(&url).await.expect("connect");
+        let scope = Scope::Unlock("m1");
+        let lock_after_five = || async {
+            for _ in 0..MAX_FAILURES - 1 {
+                assert_eq!(failed(&db, scope, "bob@x.example").await.expect("count"), None);
+            }
+            let until = failed(&db, scope, "bob@x.example").await.expect("count").expect("locked");
+            assert_eq!(locked_until(&db, scope, "bob@x.example").await.expect("q"), Some(until));
+            // The lock runs out (as if its time had passed).
+            let sql = "UPDATE lockouts SET locked_until = 1";
+            db.execute(sql, &[]).await.expect("expire");
+            until - now_ms()
+        };
+        let first = lock_after_five().await;
+        assert!((FIRST_LOCK_MS - 60_000..=FIRST_LOCK_MS).contains(&first), "{first}");
+        let second = lock_after_five().await;
+        assert!((2 * FIRST_LOCK_MS - 60_000..=2 * FIRST_LOCK_MS).contains(&second), "{second}");
+        // Another purpose or address is not affected; a right answer starts afresh.
+        assert_eq!(locked_until(&db, Scope::CenterSignIn, "bob@x.example").await.expect("q"), None);
+        succeeded(&db, scope, "bob@x.example").await.expect("reset");
+        let third = lock_after_five().await;
+        assert!((FIRST_LOCK_MS - 60_000..=FIRST_LOCK_MS).contains(&third), "{third}");
+    }
 }
