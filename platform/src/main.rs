@@ -91,6 +91,10 @@ enum Admin {
         /// Make the user an administrator of the tenant.
         #[arg(long)]
         admin: bool,
+        /// Allow an address in a domain that no organisation has (never another
+        /// organisation's).
+        #[arg(long)]
+        allow_outside_domain: bool,
     },
     /// Issue a device token for a user and print it (once).
     CreateToken {
@@ -334,13 +338,18 @@ async fn admin(settings: Settings, cmd: Admin) -> Result<(), String> {
             log(db, "tenant.created", &format!("{name} {}", domains.join(","))).await?;
             println!("Created tenant \"{name}\" for {}.", domains.join(", "));
         }
-        Admin::CreateUser { tenant, email, admin } => {
+        Admin::CreateUser { tenant, email, admin, allow_outside_domain } => {
             let tenant = tenant_id(tenant).await?;
             let email = EmailAddress::parse(&email)?;
             let generated = std::io::stdin().is_terminal();
             let password = read_password()?;
             let role = if admin { Role::Admin } else { Role::Sender };
-            accounts::create_user(db, tenant, &email, role, password.clone())
+            let outside = if allow_outside_domain {
+                accounts::OutsideDomains::Allow
+            } else {
+                accounts::OutsideDomains::Refuse
+            };
+            accounts::create_member(db, tenant, &email, role, password.clone(), outside)
                 .await
                 .map_err(|e| e.to_string())?;
             log(db, "user.created", &format!("{email} {}", role.as_str())).await?;

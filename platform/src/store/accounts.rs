@@ -149,6 +149,48 @@ pub async fn create_user(
     role: Role,
     password: Zeroizing<String>,
 ) -> Result<i64, StoreError> {
+    create_member(db, tenant_id, email, role, password, OutsideDomains::Refuse).await
+}
+
+/// Whether a tenant's member may have an address outside the tenant's own domains.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum OutsideDomains {
+    /// Only the tenant's domains (the rule).
+    Refuse,
+    /// A domain no tenant has, because an operator said so explicitly.
+    Allow,
+}
+
+/// Creates a user in tenant `tenant_id`. A mail domain belongs to one organisation: an
+/// address in another tenant's domain is always refused, and one in a domain no tenant has
+/// only with [`OutsideDomains::Allow`].
+pub async fn create_member(
+    db: &Db,
+    tenant_id: i64,
+    email: &EmailAddress,
+    role: Role,
+    password: Zeroizing<String>,
+    outside: OutsideDomains,
+) -> Result<i64, StoreError> {
+    let sql = "SELECT tenant_id FROM tenant_domains WHERE domain = $1";
+    let owner: Option<(i64,)> = db.fetch_optional(sql, &[email.domain().into()]).await?;
+    match owner {
+        Some((t,)) if t == tenant_id => {}
+        Some(_) => {
+            return Err(StoreError::Refused(format!(
+                "{} belongs to another organisation: its members cannot be added here",
+                email.domain()
+            )));
+        }
+        None if outside == OutsideDomains::Allow => {}
+        None => {
+            return Err(StoreError::Refused(format!(
+                "{} is not one of this organisation's domains; add the domain to the \
+                 organisation, or allow an outside address explicitly",
+                email.domain()
+            )));
+        }
+    }
     let hash = hash_password(password).await?;
     let sql = "INSERT INTO users (tenant_id, email, role, password_hash, created_at) \
                VALUES ($1, $2, $3, $4, $5) RETURNING id";

@@ -78,4 +78,7 @@ pub enum StoreError {
     /// Something stored is not what it should be.
     #[error("stored data is inconsistent: {0}")]
     Corrupt(String),
+    /// The change breaks a rule of the data (the message says which, for a person).
+    #[error("{0}")]
+    Refused(String),
 }

@@ -1080,3 +1080,28 @@ async fn behind_a_trusted_proxy_each_forwarded_client_has_its_own_limit() {
         "spoofed addresses do not escape the limit"
     );
 }
+
+#[tokio::test]
+async fn a_domain_belongs_to_one_organisation() {
+    use sealpost_platform::domain::EmailAddress;
+    use sealpost_platform::store::accounts::OutsideDomains;
+    let app = spawn_app().await;
+    let add = |email: &'static str, outside| {
+        let db = app.state.db.clone();
+        async move {
+            let email = EmailAddress::parse(email).expect("address");
+            let password = zeroize::Zeroizing::new(helpers::PASSWORD.to_string());
+            accounts::create_member(&db, app.acme, &email, Role::Sender, password, outside).await
+        }
+    };
+    // Another organisation's domain: never, even when outside addresses are allowed.
+    for outside in [OutsideDomains::Refuse, OutsideDomains::Allow] {
+        let e = add("mallory@other.example", outside).await.expect_err("refused");
+        assert!(e.to_string().contains("another organisation"), "{e}");
+    }
+    // A domain nobody has: only when an operator allows it.
+    let e = add("ann@freemail.example", OutsideDomains::Refuse).await.expect_err("refused");
+    assert!(e.to_string().contains("not one of this organisation's domains"), "{e}");
+    add("ann@freemail.example", OutsideDomains::Allow).await.expect("allowed explicitly");
+    add("alice@acme.example", OutsideDomains::Refuse).await.expect("its own domain");
+}
