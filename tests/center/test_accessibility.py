@@ -30,12 +30,17 @@ def test_the_main_pages_fit_a_phone_and_pass_axe(center, browser, tmp_path):
     try:
         link, _ = send(center, tmp_path, "ola@outside.example", "A long subject line that has to wrap on a narrow phone screen",
                        "<p>MARKER-PHONE</p><table><tr><td>a wide table cell with quite some text</td></tr></table>",
-                       [("a rather long attachment name for a small screen.pdf", b"%PDF-1.4 phone")])
+                       [("a rather long attachment name for a small screen.pdf", b"%PDF-1.4 phone"),
+                        # 255 characters, and one whose bidi override would show "invoiceexe.pdf".
+                        ("n" * 251 + ".pdf", b"%PDF-1.4 long"), ("invoice\u202efdp.exe", b"MZ")])
         page.goto(link)
         page.wait_for_url("**/c/open/**")
         check(page, "identify")
         first_contact(center, page, link, "ola@outside.example")
         check(page, "read")
+        names = page.inner_text(".attachments")
+        assert "invoicefdp.exe" in names and "\u202e" not in names, "no reordering control is shown"
+        assert "…" in names and "nnnn.pdf" in names, "a long name is shortened, its end kept"
         for path, name in (("/c/mail/inbox", "inbox"), ("/c/preferences", "preferences"),
                            ("/c/signin", "signin"), ("/c/reset", "reset")):
             page.goto(center.platform.base + path)

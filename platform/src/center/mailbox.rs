@@ -95,8 +95,8 @@ pub(super) async fn folder(
             None
         };
         lines.push(Line {
-            party,
-            subject: m.subject.clone(),
+            party: super::display::line(&party),
+            subject: super::display::line(&m.subject),
             date: when(m.created_at),
             href: format!("/c/read/{}", m.link_token.as_deref().unwrap_or_default()),
             status,

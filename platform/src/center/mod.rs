@@ -22,6 +22,7 @@
 //! URL beyond the link's opaque token.
 
 mod account;
+mod display;
 mod first_contact;
 mod html;
 mod mailbox;

@@ -14,6 +14,7 @@ use zeroize::Zeroizing;
 
 use sealpost_envelope::Manifest;
 
+use super::display;
 use super::html::SafeBody;
 use super::{
     csrf_token, internal, is_recipient, linked, not_found, page, require_session, signed_in,
@@ -251,10 +252,10 @@ pub(super) async fn read(
         &Read {
             link: link.clone(),
             csrf,
-            subject: meta.subject.clone(),
-            from: meta.from.clone(),
-            to: meta.to.join(", "),
-            cc: meta.cc.join(", "),
+            subject: display::line(&meta.subject),
+            from: display::line(&meta.from),
+            to: display::line(&meta.to.join(", ")),
+            cc: display::line(&meta.cc.join(", ")),
             date: meta.date.clone(),
             body_text,
             body_html,
@@ -263,7 +264,7 @@ pub(super) async fn read(
                 .attachments
                 .iter()
                 .map(|a| AttachmentLine {
-                    name: a.name.clone(),
+                    name: display::file_name(&a.name),
                     size: human_size(a.size),
                     href: format!("/c/read/{link}/attachments/{}", a.part),
                 })
@@ -442,8 +443,11 @@ fn parse_range(header: &str, len: u64) -> Option<std::ops::Range<u64>> {
     (start < end && start < len).then_some(start..end)
 }
 
-/// `attachment` with the name: an ASCII fallback and the exact name (RFC 6266 / 8187).
+/// `attachment` with the name: an ASCII fallback and the name (RFC 6266 / 8187), without the
+/// characters that would make it lie about itself on the reader's disk (`display::line`).
 fn content_disposition(name: &str) -> String {
+    let name = display::line(name);
+    let name = name.as_str();
     let ascii: String = name
         .chars()
         .map(|c| if c.is_ascii_alphanumeric() || " .-_()".contains(c) { c } else { '_' })
