@@ -36,6 +36,19 @@ async fn send_as(
     from: &str,
     subject: &str,
 ) -> (String, String) {
+    let html = r#"<p>MARKER-HTML figures</p><script>document.title='pwned'</script><img src="https://tracker.example/p.gif">"#;
+    send_html(base, http, token, from, subject, html).await
+}
+
+/// [`send_as`] with `html` as the HTML body.
+async fn send_html(
+    base: &str,
+    http: &reqwest::Client,
+    token: &str,
+    from: &str,
+    subject: &str,
+    html: &str,
+) -> (String, String) {
     let key = support::platform_key(http, base).await;
     let id = MessageId::random().expect("id");
     let mut manifest = Manifest::new(
@@ -46,13 +59,7 @@ async fn send_as(
             date: "2026-11-22T10:00:00Z".into(),
             ..Metadata::default()
         },
-        Body {
-            text: Some("MARKER-TEXT figures".into()),
-            html: Some(
-                r#"<p>MARKER-HTML figures</p><script>document.title='pwned'</script><img src="https://tracker.example/p.gif">"#
-                    .into(),
-            ),
-        },
+        Body { text: Some("MARKER-TEXT figures".into()), html: Some(html.into()) },
     );
     let attachment = attachment_bytes();
     manifest.attach("figures März.csv", "text/csv", &attachment);
@@ -861,4 +868,30 @@ async fn a_recipient_can_send_only_as_much_as_the_organisation_allows() {
     let page = third.text().await.expect("page");
     assert!(page.contains("MARKER-THIRD kept"), "what was typed is kept");
     assert!(page.contains("per hour and per day"), "the page says why");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_body_built_to_stall_the_parser_is_shown_as_text_at_once() {
+    let r = Running::start().await;
+    let token = support::sign_in(&r.api, &r.base, SENDER, &r.password).await;
+    // 100,000 nested <div>s (~500 KB): ~27 s of the parser per view before the bound.
+    let html = format!("{}MARKER-DEEP text<script>x()</script>", "<div>".repeat(100_000));
+    let (link, _id) = send_html(&r.base, &r.api, &token, SENDER, "Deep", &html).await;
+    let opaque = link.rsplit('/').next().expect("token").to_string();
+    let bob = code_session(&r, &opaque, "bob@outside.example", 1, Some("correct horse battery"));
+    let bob = bob.await;
+    // Several readers at once, and the platform still answers everyone else meanwhile.
+    let views: Vec<_> = (0..8)
+        .map(|_| {
+            let (bob, url) = (bob.clone(), format!("{}/c/read/{opaque}", r.base));
+            tokio::spawn(async move { bob.get(url).send().await?.text().await })
+        })
+        .collect();
+    let health = r.api.get(format!("{}/healthz", r.base)).send().await.expect("healthz");
+    assert_eq!(health.status(), StatusCode::OK);
+    for view in views {
+        let page = view.await.expect("task").expect("page");
+        assert!(page.contains("nested too deeply"), "the page says why it shows text");
+        assert!(page.contains("MARKER-DEEP text") && !page.contains("x()"), "its text, no script");
+    }
 }
