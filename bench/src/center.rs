@@ -6,7 +6,10 @@
 //!   page's bytes served as a static file;
 //! - downloading an attachment, decrypted as it streams, by 1 and by 32 concurrent readers,
 //!   beside the same bytes served as a static file over HTTPS on the same machine
-//!   (`sealpost-bench static-server`: tower-http's `ServeDir`).
+//!   (`sealpost-bench static-server`: tower-http's `ServeDir`);
+//! - bodies a hostile sender writes to make each view expensive (deep nesting, misnesting,
+//!   the largest HTML shown): time per view beside the same page as a static file, and
+//!   `/healthz` while 16 readers view the slowest of them, beside `/healthz` idle.
 
 use std::io::{BufRead, BufReader, Write};
 use std::path::Path;
@@ -237,4 +240,148 @@ pub(crate) async fn run(quick: bool) -> Res<()> {
 pub(crate) async fn static_server(port: u16, cert: &Path, key: &Path, dir: &Path) -> Res<()> {
     let app = axum::Router::new().fallback_service(tower_http::services::ServeDir::new(dir));
     serve_https(port, cert, key, app).await
+}
+
+/// Bodies a hostile sender could write to make every view of a message expensive, each as
+/// (what it is, its HTML). The platform bounds nesting (256) and size (4 MiB) before it
+/// sanitises (`platform/src/center/html.rs`); these are the worst cases on either side.
+fn hostile_bodies(quick: bool) -> Vec<(&'static str, String)> {
+    let big = if quick { 512 << 10 } else { 4 << 20 };
+    let at_limit = "<div>".repeat(256) + "x" + &"</div>".repeat(256);
+    let fill = |unit: &str| unit.repeat(big / unit.len());
+    vec![
+        ("100,000 nested <div>s (500 KB)", "<div>".repeat(100_000) + "deep"),
+        ("10,000 nested tables", "<table><tr><td>".repeat(10_000) + "deep"),
+        ("nesting at the limit, repeated to the size limit", fill(&at_limit)),
+        ("misnested formatting, repeated", fill("<p><b><i><u><s><a href=\"#\">x</p>")),
+        ("flat paragraphs at the size limit", fill("<p>A paragraph of ordinary text.</p>")),
+    ]
+}
+
+/// Sends a message with `html` as its body to the benchmark's reader; its link token.
+async fn send_body(p: &Platform, key: &sealpost_envelope::PublicKey, html: String) -> Res<String> {
+    let body = sealpost_envelope::Body { text: None, html: Some(html) };
+    let m = crate::platform::prepare_with(key, body, 16)?;
+    let api = |r: reqwest::RequestBuilder| r.bearer_auth(&p.token).send();
+    let created = api(p.client.post(format!("{}/api/v1/messages", p.base)).json(&m.slip)).await?;
+    let upload = p.client.patch(format!("{}/api/v1/messages/{}/envelope", p.base, m.id));
+    let uploaded = api(upload.header("Upload-Offset", "0").body(m.envelope)).await?;
+    let done = api(p.client.post(format!("{}/api/v1/messages/{}/finalise", p.base, m.id))).await?;
+    if !(created.status().is_success() && uploaded.status().is_success()) {
+        return Err(format!("sending a hostile body: HTTP {}", uploaded.status()).into());
+    }
+    let done: Value = done.json().await?;
+    let link = done["link"].as_str().ok_or("no link")?;
+    Ok(link.rsplit('/').next().unwrap_or_default().to_string())
+}
+
+/// p50 and p99 of `n` GETs of `/healthz`, while `busy` runs (or idle when it is `None`).
+async fn health_while(
+    p: &Platform,
+    n: usize,
+    busy: Option<tokio::task::JoinHandle<Res<()>>>,
+) -> Res<(Duration, Duration)> {
+    let (p50, p99, _) = repeated(&p.client, &format!("{}/healthz", p.base), n).await?;
+    if let Some(busy) = busy {
+        busy.await.map_err(|e| e.to_string())??;
+    }
+    Ok((p50, p99))
+}
+
+/// The hostile bodies: server time per view (at the client, over one keep-alive connection)
+/// beside the same page served as a static file, and `/healthz` while 16 readers view the
+/// worst of them at once, beside `/healthz` idle.
+pub(crate) async fn run_hostile(quick: bool) -> Res<()> {
+    let dir = tempdir()?;
+    let mail = dir.join("mail");
+    std::fs::create_dir_all(&mail)?;
+    let smtp_port = free_port()?;
+    let python =
+        std::env::var("SEALPOST_PYTHON").unwrap_or_else(|_| "target/pyenv/bin/python".into());
+    let _sink = start_ready(
+        Command::new(&python)
+            .arg("scripts/smtp-sink.py")
+            .args(["--port", &smtp_port.to_string(), "--out"])
+            .arg(&mail),
+    )?;
+    let env = [
+        ("SEALPOST_SMTP_HOST", "127.0.0.1".to_string()),
+        ("SEALPOST_SMTP_PORT", smtp_port.to_string()),
+        ("SEALPOST_SMTP_SECURITY", "none".to_string()),
+    ];
+    let p = start_platform_with(&dir, None, &env).await?;
+    let key = platform_key(&p).await?;
+    let files = dir.join("static");
+    std::fs::create_dir_all(&files)?;
+    let static_port = free_port()?;
+    let views = if quick { 3 } else { 20 };
+    let mut links = Vec::new();
+    for (what, html) in hostile_bodies(quick) {
+        links.push((what, send_body(&p, &key, html).await?));
+    }
+    let reader = signed_in_reader(&p, &links[0].1, &mail).await?;
+    let mut pages = Vec::new();
+    for (n, (_, link)) in links.iter().enumerate() {
+        let (_, _, page) = repeated(&reader, &format!("{}/c/read/{link}", p.base), 1).await?;
+        std::fs::write(files.join(format!("{n}.html")), &page)?;
+        pages.push(page);
+    }
+    let _static_server = start_ready(
+        Command::new(std::env::current_exe()?)
+            .args(["static-server", &static_port.to_string()])
+            .arg(&p.cert)
+            .arg(dir.join("tls/key.pem"))
+            .arg(&files),
+    )?;
+    let static_base = format!("https://localhost:{static_port}");
+    let ms = |d: Duration| d.as_secs_f64() * 1e3;
+    println!(
+        "| hostile body | shown as | sealpost p50 / p99 ms per view | baseline: the page as a static file, p50 ms | ratio |"
+    );
+    println!("|---|---|---|---|---|");
+    let mut worst = (Duration::ZERO, String::new());
+    for (n, (what, link)) in links.iter().enumerate() {
+        let url = format!("{}/c/read/{link}", p.base);
+        let (v50, v99, page) = repeated(&reader, &url, views).await?;
+        let (s50, _, _) = repeated(&p.client, &format!("{static_base}/{n}.html"), views).await?;
+        let shown = if page.contains("class=\"note\"") { "text" } else { "HTML" };
+        println!(
+            "| {what} | {shown} | {:.1} / {:.1} | {:.1} | {:.2} |",
+            ms(v50),
+            ms(v99),
+            ms(s50),
+            ms(s50) / ms(v50)
+        );
+        if v50 > worst.0 {
+            worst = (v50, url);
+        }
+    }
+    let (idle50, idle99) = health_while(&p, 200, None).await?;
+    let busy = {
+        let (reader, url) = (reader.clone(), worst.1.clone());
+        tokio::spawn(async move {
+            let mut tasks = Vec::new();
+            for _ in 0..16 {
+                let (reader, url) = (reader.clone(), url.clone());
+                tasks.push(tokio::spawn(async move { repeated(&reader, &url, views).await }));
+            }
+            for t in tasks {
+                t.await.map_err(|e| e.to_string())??;
+            }
+            Ok(())
+        })
+    };
+    let (busy50, busy99) = health_while(&p, 200, Some(busy)).await?;
+    println!(
+        "| /healthz p50 / p99 ms while 16 readers view the slowest body | {:.1} / {:.1} | idle: {:.1} / {:.1} | {:.2} |",
+        ms(busy50),
+        ms(busy99),
+        ms(idle50),
+        ms(idle99),
+        ms(idle99) / ms(busy99)
+    );
+    drop(pages);
+    drop(p);
+    std::fs::remove_dir_all(&dir)?;
+    Ok(())
 }

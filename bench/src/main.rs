@@ -44,7 +44,10 @@ fn main() {
             tokio_main(platform::run(quick, postgres, profile))
         }
         Some("helper") => tokio_main(helper::run(quick)),
-        Some("center") => tokio_main(center::run(quick)),
+        Some("center") => tokio_main(async move {
+            center::run(quick).await?;
+            center::run_hostile(quick).await
+        }),
         Some("static-server") if args.len() == 5 => tokio_main(center::static_server(
             args[1].parse().unwrap_or(0),
             Path::new(&args[2]),

@@ -174,10 +174,10 @@ enum Work {
 }
 
 /// A sealed message ready to send: its slip and envelope.
-struct Prepared {
-    slip: Value,
-    id: String,
-    envelope: Vec<u8>,
+pub(crate) struct Prepared {
+    pub(crate) slip: Value,
+    pub(crate) id: String,
+    pub(crate) envelope: Vec<u8>,
 }
 
 /// Who the benchmark's messages are from and to.
@@ -192,10 +192,15 @@ fn bench_metadata() -> Metadata {
 }
 
 fn prepare(key: &PublicKey, attachment_len: usize) -> Res<Prepared> {
+    prepare_with(key, Body { text: Some("benchmark".into()), html: None }, attachment_len)
+}
+
+/// A message to the benchmark's reader with `body` and an attachment of `attachment_len`
+/// bytes, sealed.
+pub(crate) fn prepare_with(key: &PublicKey, body: Body, attachment_len: usize) -> Res<Prepared> {
     let id = MessageId::random()?;
     let attachment = vec![0x42u8; attachment_len];
-    let mut manifest =
-        Manifest::new(bench_metadata(), Body { text: Some("benchmark".into()), html: None });
+    let mut manifest = Manifest::new(bench_metadata(), body);
     manifest.attach("a.bin", "application/octet-stream", &attachment);
     let json = manifest.to_json();
     let envelope = Sealer::builder(id)
