@@ -103,6 +103,12 @@ async fn send_html(
     (link, id.to_string())
 }
 
+/// Message `id`'s delivery slip, as its sender (signed in with `token`) sees it.
+async fn slip_of(api: &reqwest::Client, base: &str, token: &str, id: &str) -> Value {
+    let r = api.get(format!("{base}/api/v1/messages/{id}")).bearer_auth(token).send().await;
+    r.expect("slip").json().await.expect("json")
+}
+
 /// The attachment: 5 MB that cross several chunks and two read windows.
 fn attachment_bytes() -> Vec<u8> {
     let mut x = 0x2545_f491_4f6c_dd1du64;
@@ -321,15 +327,7 @@ async fn a_recipient_proves_the_mailbox_with_a_mailed_code_and_reads_the_message
     assert_eq!(r.status(), StatusCode::UNAUTHORIZED, "even the right password while locked");
 
     // The sender sees that bob opened it.
-    let slip: Value = api
-        .get(format!("{base}/api/v1/messages/{id}"))
-        .bearer_auth(&token)
-        .send()
-        .await
-        .expect("slip")
-        .json()
-        .await
-        .expect("json");
+    let slip = slip_of(&api, &base, &token, &id).await;
     assert!(slip.to_string().contains("opened"), "{slip}");
 
     // The sender adds an unlock code: bob must give it before reading again.
@@ -800,16 +798,7 @@ async fn any_bytes_of_an_attachment_served_record_one_download_per_recipient() {
     assert_eq!(most.status(), StatusCode::PARTIAL_CONTENT);
     assert_eq!(most.bytes().await.expect("bytes").len(), attachment_bytes().len() - 1);
     let downloads = || async {
-        let slip: Value = r
-            .api
-            .get(format!("{}/api/v1/messages/{id}", r.base))
-            .bearer_auth(&token)
-            .send()
-            .await
-            .expect("slip")
-            .json()
-            .await
-            .expect("json");
+        let slip = slip_of(&r.api, &r.base, &token, &id).await;
         slip["events"]
             .as_array()
             .expect("events")

@@ -12,15 +12,18 @@
 //!    tree builder at most [`MAX_NESTING`] steps per tag. A body that nests deeper is shown
 //!    as its text (from the same pass), with a line saying why.
 //! 3. **Threads**: the work runs on the blocking pool, at most one job per core at a time
-//!    ([`RENDERERS`]), so the async threads — `/healthz`, every other tenant's requests —
+//!    (`renderers`), so the async threads — `/healthz`, every other tenant's requests —
 //!    never wait for it, and a burst of such views queues instead of starving the machine.
+//! 4. **Once**: a rendered body is kept in memory (never on disk) by its link, up to
+//!    [`CACHE_BYTES`], so viewing a message again costs no parsing; the worst body a sender
+//!    can build costs one render per link.
 //!
 //! `bench/src/center.rs` measures the worst bodies found (server time per view, and
 //! `/healthz` while they are viewed); `docs/SECURITY.md` records the numbers.
 
 use std::cell::{Cell, RefCell};
 use std::collections::HashMap;
-use std::sync::OnceLock;
+use std::sync::{Arc, OnceLock};
 
 use html5ever::LocalName;
 use html5ever::tendril::StrTendril;
@@ -36,6 +39,8 @@ pub(super) const MAX_HTML_BYTES: usize = 4 << 20;
 pub(super) const MAX_NESTING: usize = 256;
 /// The most text shown for a body that cannot be shown as HTML.
 const MAX_TEXT_CHARS: usize = 1 << 20;
+/// The most memory rendered bodies are kept in.
+pub(super) const CACHE_BYTES: u64 = 64 << 20;
 
 /// What the read page shows of an HTML body.
 #[derive(Debug, PartialEq, Eq)]
@@ -54,13 +59,54 @@ fn renderers() -> &'static Semaphore {
     })
 }
 
-/// `html` made safe to show (see [`render`]), computed off the async threads.
-pub(super) async fn safe_body(html: String, images: HashMap<String, String>) -> SafeBody {
-    let _permit = renderers().acquire().await.expect("the renderers' semaphore is never closed");
-    tokio::task::spawn_blocking(move || render(&html, images)).await.unwrap_or_else(|e| {
-        tracing::error!(error = %e, "rendering a message body failed");
-        SafeBody::Text { text: String::new(), why: CANNOT_SHOW }
-    })
+/// Weighs a rendered body by its size.
+#[derive(Clone)]
+struct BySize;
+
+impl quick_cache::Weighter<String, Arc<SafeBody>> for BySize {
+    fn weight(&self, link: &String, body: &Arc<SafeBody>) -> u64 {
+        let shown = match &**body {
+            SafeBody::Html(h) => h.len(),
+            SafeBody::Text { text, .. } => text.len(),
+        };
+        (link.len() + shown + 64) as u64
+    }
+}
+
+type Rendered = quick_cache::sync::Cache<String, Arc<SafeBody>, BySize>;
+
+/// Bodies rendered already, by link.
+fn rendered() -> &'static Rendered {
+    static RENDERED: OnceLock<Rendered> = OnceLock::new();
+    RENDERED.get_or_init(|| Rendered::with_weighter(4096, CACHE_BYTES, BySize))
+}
+
+/// The HTML body of the message behind `link` made safe to show (see [`render`]): rendered
+/// once, off the async threads, and kept for later views (`images` — the inline images'
+/// URLs — depend on the link, which is why the link is the key).
+pub(super) async fn safe_body(
+    link: &str,
+    html: String,
+    images: HashMap<String, String>,
+) -> Arc<SafeBody> {
+    if let Some(body) = rendered().get(link) {
+        return body;
+    }
+    let permit = renderers().acquire().await.expect("the renderers' semaphore is never closed");
+    // Another view of the link may have rendered it while this one waited.
+    if let Some(body) = rendered().get(link) {
+        return body;
+    }
+    let body = match tokio::task::spawn_blocking(move || render(&html, images)).await {
+        Ok(body) => Arc::new(body),
+        Err(e) => {
+            tracing::error!(error = %e, "rendering a message body failed");
+            return Arc::new(SafeBody::Text { text: String::new(), why: CANNOT_SHOW });
+        }
+    };
+    drop(permit);
+    rendered().insert(link.to_string(), body.clone());
+    body
 }
 
 const TOO_LARGE: &str = "This message's formatting is too large to show; here is its text.";
@@ -257,7 +303,11 @@ impl TokenSink for Nesting {
                 if VOID.contains(&name) || tag.self_closing {
                     return TokenSinkResult::Continue;
                 }
-                if let Some((kinds, boundaries)) = implied_close(name) {
+                if let Some((kinds, boundaries)) = implied_close(name)
+                    && kinds.iter().any(|k| {
+                        self.open.borrow().get(&LocalName::from(*k)).is_some_and(|n| *n > 0)
+                    })
+                {
                     self.close_nearest(kinds, boundaries);
                 }
                 *self.open.borrow_mut().entry(tag.name.clone()).or_default() += 1;

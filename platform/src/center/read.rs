@@ -240,9 +240,9 @@ pub(super) async fn read(
     let meta = &manifest.metadata;
     let images = inline_images(&manifest, &link);
     let (body_html, body_text, body_note) = match manifest.body.html.clone() {
-        Some(html) => match super::html::safe_body(html, images).await {
-            SafeBody::Html(html) => (Some(html), String::new(), None),
-            SafeBody::Text { text, why } => (None, text, Some(why)),
+        Some(html) => match &*super::html::safe_body(&link, html, images).await {
+            SafeBody::Html(html) => (Some(html.clone()), String::new(), None),
+            SafeBody::Text { text, why } => (None, text.clone(), Some(*why)),
         },
         None => (None, manifest.body.text.clone().unwrap_or_default(), None),
     };
