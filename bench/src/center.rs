@@ -265,7 +265,7 @@ pub(crate) async fn static_server(port: u16, cert: &Path, key: &Path, dir: &Path
 /// (what it is, its HTML). The platform bounds nesting (256) and size (4 MiB) before it
 /// sanitises (`platform/src/center/html.rs`); these are the worst cases on either side.
 fn hostile_bodies(quick: bool) -> Vec<(&'static str, String)> {
-    let big = if quick { 512 << 10 } else { 4 << 20 };
+    let big = if quick { 256 << 10 } else { 1 << 20 };
     let at_limit = "<div>".repeat(256) + "x" + &"</div>".repeat(256);
     let fill = |unit: &str| unit.repeat(big / unit.len());
     vec![

@@ -5,7 +5,10 @@
 //! 100,000 nested `<div>`s (500 KB) took ~27 s per view, and 10,000 nested `<table>`s logged a
 //! warning each. Three rules bound it:
 //!
-//! 1. **Size**: a body over [`MAX_HTML_BYTES`] is not parsed as HTML.
+//! 1. **Size**: a body over [`MAX_HTML_BYTES`] is not parsed as HTML (Gmail clips mail at
+//!    102 KB; mail clients' HTML rarely passes a few hundred), and one whose sanitised form
+//!    grows past [`MAX_SHOWN_BYTES`] — misnested formatting makes the parser repeat elements,
+//!    ~5 times the input — is shown as text, so no page is heavy for the reader's browser.
 //! 2. **Depth**: before sanitising, one pass of html5ever's *tokenizer* (linear: no tree, no
 //!    stack walks) estimates how deeply elements nest. Its estimate never undercounts what
 //!    the tree builder keeps open for nesting that matters, so a body that passes costs the
@@ -34,7 +37,9 @@ use html5ever::tokenizer::{
 use tokio::sync::Semaphore;
 
 /// The largest HTML body shown as HTML (larger ones are shown as text).
-pub(super) const MAX_HTML_BYTES: usize = 4 << 20;
+pub(super) const MAX_HTML_BYTES: usize = 1 << 20;
+/// The largest sanitised HTML shown (a body that grows past it is shown as text).
+pub(super) const MAX_SHOWN_BYTES: usize = 2 << 20;
 /// The deepest element nesting shown as HTML (mail clients rarely pass 40).
 pub(super) const MAX_NESTING: usize = 256;
 /// The most text shown for a body that cannot be shown as HTML.
@@ -123,7 +128,11 @@ pub(super) fn render(html: &str, images: HashMap<String, String>) -> SafeBody {
     if scanned.deepest > MAX_NESTING {
         return SafeBody::Text { text: scanned.text, why: TOO_DEEP };
     }
-    SafeBody::Html(sanitise(html, images))
+    let clean = sanitise(html, images);
+    if clean.len() > MAX_SHOWN_BYTES {
+        return SafeBody::Text { text: scanned.text, why: TOO_LARGE };
+    }
+    SafeBody::Html(clean)
 }
 
 /// The message's HTML made safe to show: ammonia's allow-list (no script, no event handlers,
@@ -374,8 +383,9 @@ mod tests {
 
     #[test]
     fn deep_nesting_is_shown_as_text_without_parsing_it_as_html() {
-        for (open, close) in [("<div>", "</div>"), ("<table><tr><td>", ""), ("<b id=x>", "")] {
-            let depth = 100_000;
+        let cases = [("<div>", 100_000), ("<table><tr><td>", 50_000), ("<b id=x>", 100_000)];
+        for (open, depth) in cases {
+            let close = "";
             let body = format!("{}deep text<script>evil()</script>{}", open.repeat(depth), close);
             let started = std::time::Instant::now();
             let SafeBody::Text { text, why } = render(&body, HashMap::new()) else {
@@ -394,6 +404,18 @@ mod tests {
         let at = |n: usize| format!("{}x{}", "<div>".repeat(n), "</div>".repeat(n));
         assert!(matches!(render(&at(MAX_NESTING), HashMap::new()), SafeBody::Html(_)));
         assert!(matches!(render(&at(MAX_NESTING + 1), HashMap::new()), SafeBody::Text { .. }));
+    }
+
+    #[test]
+    fn a_body_the_parser_multiplies_is_shown_as_text() {
+        // Each paragraph's formatting is reopened in the next: ~5 times the input.
+        let unit = "<p><b><i><u><s><a href=\"#\">x</p>";
+        let body = unit.repeat(MAX_HTML_BYTES / unit.len());
+        let SafeBody::Text { text, why } = render(&body, HashMap::new()) else {
+            panic!("a multiplied body was shown as HTML");
+        };
+        assert_eq!(why, TOO_LARGE);
+        assert!(text.starts_with("\nx"), "{}", &text[..20]);
     }
 
     #[test]
