@@ -50,6 +50,8 @@ pub struct Settings {
     pub trusted_proxies: Vec<ipnet::IpNet>,
     /// Unfinished uploads older than this many hours are removed (their segments too).
     pub abandoned_upload_hours: u64,
+    /// Envelope segments no upload names are removed once this many minutes old.
+    pub orphan_segment_minutes: u64,
     /// Log format: `text` or `json`.
     pub log_format: String,
     /// Where envelopes are kept: `local` (files in `data_dir/envelopes`) or `s3`.
@@ -116,6 +118,7 @@ impl Default for Settings {
             inline_segment_bytes: 64 << 10,
             login_attempts_per_minute: 20,
             abandoned_upload_hours: 24,
+            orphan_segment_minutes: 60,
             trusted_proxies: Vec::new(),
             log_format: "text".into(),
             blob_store: "local".into(),
@@ -234,6 +237,9 @@ impl Settings {
         }
         if let Some(v) = get("SEALPOST_ABANDONED_UPLOAD_HOURS") {
             self.abandoned_upload_hours = parse("SEALPOST_ABANDONED_UPLOAD_HOURS", v)?;
+        }
+        if let Some(v) = get("SEALPOST_ORPHAN_SEGMENT_MINUTES") {
+            self.orphan_segment_minutes = parse("SEALPOST_ORPHAN_SEGMENT_MINUTES", v)?;
         }
         if let Some(v) = get("SEALPOST_LOG_FORMAT") {
             self.log_format = v;

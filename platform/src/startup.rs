@@ -30,9 +30,30 @@ pub struct StartNotes {
     pub bootstrap_password: Option<Zeroizing<String>>,
 }
 
+/// Makes every file and folder this process creates from now on readable and writable by its
+/// own user only (umask 077): the database and its log, envelope segments, keys, certificate,
+/// exports. Set once, for the whole process, so no file the code (or SQLite, or a library)
+/// creates can be missed; the key and segment files also ask for 0600 themselves.
+pub fn private_files() {
+    rustix::process::umask(rustix::fs::Mode::from_raw_mode(0o077));
+}
+
+/// Creates the data folder readable by its owner only, or makes an existing one so (it holds
+/// the database and the envelopes: nobody else on the machine has business listing it).
+fn private_folder(dir: &std::path::Path) -> std::io::Result<()> {
+    use std::os::unix::fs::{DirBuilderExt, PermissionsExt};
+    std::fs::DirBuilder::new().recursive(true).mode(0o700).create(dir)?;
+    let mode = std::fs::metadata(dir)?.permissions().mode();
+    if mode & 0o077 != 0 {
+        std::fs::set_permissions(dir, std::fs::Permissions::from_mode(mode & 0o700))?;
+        tracing::info!(folder = %dir.display(), "the data folder is now readable by its owner only");
+    }
+    Ok(())
+}
+
 /// Everything but the network: state ready to serve.
 pub async fn prepare(settings: Settings) -> Result<(AppState, StartNotes), String> {
-    std::fs::create_dir_all(&settings.data_dir)
+    private_folder(&settings.data_dir)
         .map_err(|e| format!("cannot create data folder {}: {e}", settings.data_dir.display()))?;
     let mut notes = StartNotes::default();
     let key_path = settings.master_key_path();
@@ -58,13 +79,6 @@ pub async fn prepare(settings: Settings) -> Result<(AppState, StartNotes), Strin
         .trim_end_matches('/')
         .to_string();
     let blobs = settings.blob_store()?;
-    let removed = blobs
-        .remove_partials()
-        .await
-        .map_err(|e| format!("cannot tidy the envelope store: {e}"))?;
-    if removed > 0 {
-        tracing::info!(removed, "removed upload segments left half-written by a crash");
-    }
     let login_limiter =
         Arc::new(crate::ratelimit::RateLimiter::new(settings.login_attempts_per_minute));
     let state = AppState {
