@@ -83,6 +83,7 @@ pub async fn prepare(settings: Settings) -> Result<(AppState, StartNotes), Strin
         Arc::new(crate::ratelimit::RateLimiter::new(settings.login_attempts_per_minute));
     let state = AppState {
         login_limiter,
+        write_probe: Arc::default(),
         db,
         master: Arc::new(master),
         keys: Arc::new(RwLock::new(keys)),
