@@ -4,6 +4,7 @@
 
 use std::net::SocketAddr;
 use std::sync::Arc;
+use std::time::Duration;
 
 use tokio::sync::RwLock;
 use zeroize::Zeroizing;
@@ -155,14 +156,20 @@ pub async fn serve(state: AppState, listener: std::net::TcpListener) -> Result<R
     let addr = listener.local_addr().map_err(|e| e.to_string())?;
     let handle = axum_server::Handle::new();
     let app = crate::routes::router(state).into_make_service_with_connect_info::<SocketAddr>();
-    // TCP_NODELAY: without it, Nagle's algorithm holds a response's last small write until the
-    // client acknowledges the previous one, and delayed ACKs make that ~40 ms per request.
+    // Every stage a client can stall has a deadline: the handshake, then each request's
+    // headers (which for HTTP/1.1 also bounds an idle kept-alive connection), then its body
+    // between bytes (`conn::body_idle_timeout`, in the router); and one address holds at most
+    // `max_connections_per_ip` connections.
+    let secs = Duration::from_secs;
     let acceptor = axum_server::tls_rustls::RustlsAcceptor::new(config)
-        .acceptor(axum_server::accept::NoDelayAcceptor::new());
-    let server = axum_server::from_tcp(listener)
+        .handshake_timeout(secs(s.tls_handshake_timeout_secs))
+        .acceptor(crate::conn::LimitAcceptor::new(s.max_connections_per_ip));
+    let mut server = axum_server::from_tcp(listener)
         .map_err(|e| format!("cannot serve on {addr}: {e}"))?
         .acceptor(acceptor)
-        .handle(handle.clone());
+        .handle(handle.clone())
+        .first_request_timeout(secs(s.header_read_timeout_secs));
+    server.http_builder().http1().header_read_timeout(secs(s.header_read_timeout_secs));
     let task = tokio::spawn(async move { server.serve(app).await });
     Ok(Running { addr, tls, handle, task })
 }
