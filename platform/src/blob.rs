@@ -8,15 +8,27 @@
 //! nothing (the client resends from the acknowledged offset).
 //!
 //! - Local files (the embedded default): written to `NAME.partial`, fsynced, renamed into
-//!   place, folder fsynced. Leftover `.partial` files from a crash are removed at start.
+//!   place, folder fsynced. The writer holds an advisory lock (`flock`) on the `.partial` file
+//!   for as long as it writes, and a guard removes the file when the write fails or its future
+//!   is dropped (the client went away mid-body). A `.partial` nobody holds locked is left over
+//!   from a crashed process: [`BlobStore::strays`] removes it, from any process, without ever
+//!   touching an upload in flight.
 //! - S3-compatible storage: each segment is an object, written by multipart upload (memory
 //!   stays bounded whatever the segment size); an object appears only once complete, so a
-//!   crash leaves nothing half-written to find.
+//!   crash leaves nothing half-written to find. A failed or dropped write aborts its multipart
+//!   upload; one a crash leaves open is for the bucket's `AbortIncompleteMultipartUpload`
+//!   lifecycle rule (see `docs/platform-config.md`).
+//!
+//! Complete segments that no segment row names (written, then the request failed before it
+//! was recorded, or a delete that did not reach the store) are listed by
+//! [`BlobStore::strays`] once they are older than a grace period; the sweeper (`sweep.rs`)
+//! deletes those the database does not know.
 
 use std::io;
 use std::ops::Range;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
+use std::time::SystemTime;
 
 use bytes::Bytes;
 use futures_util::{Stream, StreamExt};
@@ -128,25 +140,40 @@ impl BlobStore {
         }
     }
 
-    /// Removes segments a crash left half-written (never acknowledged, so always safe to
-    /// drop). Returns how many were removed.
-    pub async fn remove_partials(&self) -> io::Result<usize> {
-        let BlobStore::Local { root } = self else { return Ok(0) };
-        let mut removed = 0;
-        let Ok(mut shards) = tokio::fs::read_dir(root).await else { return Ok(0) };
-        while let Some(shard) = shards.next_entry().await? {
-            if !shard.file_type().await?.is_dir() {
-                continue;
+    /// Tidies the store: removes half-written local segments that no process is writing (left
+    /// by a crash), and returns the names of complete segments last written between
+    /// `written_after` and `written_before`, which the caller holds against the database.
+    /// Safe beside uploads in flight, in this process or another: a `.partial` is removed only
+    /// while its writer's lock is free, and a complete segment is only listed.
+    pub async fn strays(
+        &self,
+        written_after: SystemTime,
+        written_before: SystemTime,
+    ) -> io::Result<Strays> {
+        let window = move |t: SystemTime| t >= written_after && t < written_before;
+        match self {
+            BlobStore::Local { root } => {
+                let root = root.clone();
+                tokio::task::spawn_blocking(move || local_strays(&root, window))
+                    .await
+                    .map_err(io::Error::other)?
             }
-            let mut files = tokio::fs::read_dir(shard.path()).await?;
-            while let Some(f) = files.next_entry().await? {
-                if f.file_name().to_string_lossy().ends_with(".partial") {
-                    tokio::fs::remove_file(f.path()).await?;
-                    removed += 1;
+            BlobStore::S3 { store, prefix } => {
+                let sep = if prefix.is_empty() { "" } else { "/" };
+                let under = ObjectPath::from(format!("{prefix}{sep}envelopes"));
+                let mut listing = store.list(Some(&under));
+                let mut out = Strays::default();
+                while let Some(meta) = listing.next().await {
+                    let meta = meta.map_err(io::Error::other)?;
+                    if window(meta.last_modified.into())
+                        && let Some(name) = meta.location.filename()
+                    {
+                        out.complete.push(name.to_string());
+                    }
                 }
+                Ok(out)
             }
         }
-        Ok(removed)
     }
 
     /// Reads `range` of blob `name`.
@@ -216,6 +243,105 @@ where
     }
 }
 
+/// What [`BlobStore::strays`] found.
+#[derive(Debug, Default)]
+pub struct Strays {
+    /// Half-written segments removed (no process was writing them).
+    pub partials_removed: usize,
+    /// Complete segments written in the asked window: orphans unless a row names them.
+    pub complete: Vec<String>,
+}
+
+fn local_strays(root: &Path, window: impl Fn(SystemTime) -> bool) -> io::Result<Strays> {
+    let mut out = Strays::default();
+    let shards = match std::fs::read_dir(root) {
+        Ok(s) => s,
+        Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(out),
+        Err(e) => return Err(e),
+    };
+    for shard in shards {
+        let shard = shard?;
+        if !shard.file_type()?.is_dir() {
+            continue;
+        }
+        for f in std::fs::read_dir(shard.path())? {
+            let f = f?;
+            let name = f.file_name().to_string_lossy().into_owned();
+            if name.ends_with(".partial") {
+                if remove_if_unlocked(&f.path())? {
+                    out.partials_removed += 1;
+                }
+            } else if f.metadata().and_then(|m| m.modified()).is_ok_and(&window) {
+                out.complete.push(name);
+            }
+        }
+    }
+    Ok(out)
+}
+
+/// Removes a `.partial` file unless its writer still holds its lock. Holding the lock while
+/// unlinking means a writer cannot take it in between (see [`PartialFile::create`]).
+fn remove_if_unlocked(path: &Path) -> io::Result<bool> {
+    let f = match std::fs::File::open(path) {
+        Ok(f) => f,
+        Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(false),
+        Err(e) => return Err(e),
+    };
+    match f.try_lock() {
+        Ok(()) => match std::fs::remove_file(path) {
+            Ok(()) => Ok(true),
+            Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(false),
+            Err(e) => Err(e),
+        },
+        Err(std::fs::TryLockError::WouldBlock) => Ok(false),
+        Err(std::fs::TryLockError::Error(e)) => Err(e),
+    }
+}
+
+/// A `.partial` segment being written: locked while it lives, removed when dropped unless it
+/// was renamed into place. So a request that fails, or whose future is dropped because the
+/// client went away, leaves nothing behind.
+struct PartialFile {
+    path: PathBuf,
+    kept: bool,
+}
+
+impl PartialFile {
+    /// Creates `path` and takes its lock. A tidier in another process may open the new file
+    /// and remove it before the lock is taken; the path then no longer names the file we
+    /// hold, so we make a new one.
+    fn create(path: PathBuf) -> io::Result<(PartialFile, std::fs::File)> {
+        use std::os::unix::fs::{MetadataExt, OpenOptionsExt};
+        for _ in 0..3 {
+            let f =
+                std::fs::File::options().write(true).create_new(true).mode(0o600).open(&path)?;
+            let guard = PartialFile { path: path.clone(), kept: false };
+            f.lock()?;
+            let held = f.metadata()?;
+            match std::fs::metadata(&path) {
+                Ok(named) if named.ino() == held.ino() && named.dev() == held.dev() => {
+                    return Ok((guard, f));
+                }
+                // Removed under us (the name is free again): disarm and make a new one.
+                _ => {
+                    let mut guard = guard;
+                    guard.kept = true;
+                }
+            }
+        }
+        Err(io::Error::other(format!("{} keeps being removed while created", path.display())))
+    }
+}
+
+impl Drop for PartialFile {
+    fn drop(&mut self) {
+        if !self.kept {
+            // Synchronous on purpose: a drop cannot await, and unlinking one file is quick.
+            let _ = std::fs::remove_file(&self.path);
+        }
+    }
+}
+
 async fn put_local<S, E>(path: &Path, mut body: S, limit: u64) -> Result<u64, PutError>
 where
     S: Stream<Item = Result<Bytes, E>> + Unpin,
@@ -226,24 +352,38 @@ where
     let mut tmp = path.as_os_str().to_owned();
     tmp.push(".partial");
     let tmp = PathBuf::from(tmp);
-    let mut f = tokio::fs::File::create(&tmp).await?;
+    let (mut guard, f) = tokio::task::spawn_blocking(move || PartialFile::create(tmp))
+        .await
+        .map_err(io::Error::other)??;
+    let mut f = tokio::fs::File::from_std(f);
     let mut written = 0u64;
-    let result = async {
-        while let Some(piece) = next_piece(&mut body, &mut written, limit).await? {
-            f.write_all(&piece).await?;
-        }
-        f.sync_all().await?;
-        Ok(())
+    while let Some(piece) = next_piece(&mut body, &mut written, limit).await? {
+        f.write_all(&piece).await?;
     }
-    .await;
-    if let Err(e) = result {
-        drop(f);
-        let _ = tokio::fs::remove_file(&tmp).await;
-        return Err(e);
-    }
-    tokio::fs::rename(&tmp, path).await?;
+    f.sync_all().await?;
+    tokio::fs::rename(&guard.path, path).await?;
+    guard.kept = true;
+    // The lock goes with the descriptor; the file now has its final name.
+    drop(f);
     tokio::fs::File::open(&dir).await?.sync_all().await?;
     Ok(written)
+}
+
+/// A multipart upload in progress, aborted when dropped unfinished (a failed write, or a
+/// request future dropped because the client went away), so its parts do not linger.
+struct S3Upload(Option<WriteMultipart>);
+
+impl Drop for S3Upload {
+    fn drop(&mut self) {
+        if let Some(w) = self.0.take() {
+            // Aborting is a request: it cannot run inside a drop, so it runs on its own.
+            if let Ok(rt) = tokio::runtime::Handle::try_current() {
+                rt.spawn(async move {
+                    let _ = w.abort().await;
+                });
+            }
+        }
+    }
 }
 
 async fn put_s3<S, E>(
@@ -257,24 +397,14 @@ where
     E: std::fmt::Display,
 {
     let upload = store.put_multipart(path).await.map_err(io::Error::other)?;
-    let mut w = WriteMultipart::new_with_chunk_size(upload, S3_PART);
+    let mut w = S3Upload(Some(WriteMultipart::new_with_chunk_size(upload, S3_PART)));
     let mut written = 0u64;
-    let result = async {
-        while let Some(piece) = next_piece(&mut body, &mut written, limit).await? {
-            w.wait_for_capacity(2).await.map_err(io::Error::other)?;
-            w.write(&piece);
-        }
-        Ok(())
+    while let Some(piece) = next_piece(&mut body, &mut written, limit).await? {
+        let part = w.0.as_mut().expect("taken only on finish or drop");
+        part.wait_for_capacity(2).await.map_err(io::Error::other)?;
+        part.write(&piece);
     }
-    .await;
-    match result {
-        Ok(()) => {
-            w.finish().await.map_err(io::Error::other)?;
-            Ok(written)
-        }
-        Err(e) => {
-            let _ = w.abort().await;
-            Err(e)
-        }
-    }
+    let part = w.0.take().expect("taken only on finish or drop");
+    part.finish().await.map_err(io::Error::other)?;
+    Ok(written)
 }

@@ -50,6 +50,17 @@ pub struct Settings {
     pub trusted_proxies: Vec<ipnet::IpNet>,
     /// Unfinished uploads older than this many hours are removed (their segments too).
     pub abandoned_upload_hours: u64,
+    /// Seconds a client has to complete the TLS handshake.
+    pub tls_handshake_timeout_secs: u64,
+    /// Seconds a client has to send a request's headers (HTTP/1.1: also the longest an idle
+    /// kept-alive connection stays open).
+    pub header_read_timeout_secs: u64,
+    /// Seconds a request body may go without a byte before the request fails.
+    pub body_idle_timeout_secs: u64,
+    /// Connections one client address may hold open at once.
+    pub max_connections_per_ip: usize,
+    /// Envelope segments no upload names are removed once this many minutes old.
+    pub orphan_segment_minutes: u64,
     /// Log format: `text` or `json`.
     pub log_format: String,
     /// Where envelopes are kept: `local` (files in `data_dir/envelopes`) or `s3`.
@@ -116,6 +127,11 @@ impl Default for Settings {
             inline_segment_bytes: 64 << 10,
             login_attempts_per_minute: 20,
             abandoned_upload_hours: 24,
+            orphan_segment_minutes: 60,
+            tls_handshake_timeout_secs: 10,
+            header_read_timeout_secs: 30,
+            body_idle_timeout_secs: 60,
+            max_connections_per_ip: 64,
             trusted_proxies: Vec::new(),
             log_format: "text".into(),
             blob_store: "local".into(),
@@ -235,6 +251,21 @@ impl Settings {
         if let Some(v) = get("SEALPOST_ABANDONED_UPLOAD_HOURS") {
             self.abandoned_upload_hours = parse("SEALPOST_ABANDONED_UPLOAD_HOURS", v)?;
         }
+        if let Some(v) = get("SEALPOST_ORPHAN_SEGMENT_MINUTES") {
+            self.orphan_segment_minutes = parse("SEALPOST_ORPHAN_SEGMENT_MINUTES", v)?;
+        }
+        if let Some(v) = get("SEALPOST_TLS_HANDSHAKE_TIMEOUT_SECS") {
+            self.tls_handshake_timeout_secs = parse("SEALPOST_TLS_HANDSHAKE_TIMEOUT_SECS", v)?;
+        }
+        if let Some(v) = get("SEALPOST_HEADER_READ_TIMEOUT_SECS") {
+            self.header_read_timeout_secs = parse("SEALPOST_HEADER_READ_TIMEOUT_SECS", v)?;
+        }
+        if let Some(v) = get("SEALPOST_BODY_IDLE_TIMEOUT_SECS") {
+            self.body_idle_timeout_secs = parse("SEALPOST_BODY_IDLE_TIMEOUT_SECS", v)?;
+        }
+        if let Some(v) = get("SEALPOST_MAX_CONNECTIONS_PER_IP") {
+            self.max_connections_per_ip = parse("SEALPOST_MAX_CONNECTIONS_PER_IP", v)?;
+        }
         if let Some(v) = get("SEALPOST_LOG_FORMAT") {
             self.log_format = v;
         }
@@ -323,6 +354,20 @@ impl Settings {
                     "blob_store must be \"local\" or \"s3\", not \"{other}\""
                 )));
             }
+        }
+        if [
+            self.tls_handshake_timeout_secs,
+            self.header_read_timeout_secs,
+            self.body_idle_timeout_secs,
+        ]
+        .contains(&0)
+            || self.max_connections_per_ip == 0
+        {
+            return Err(ConfigError::Invalid(
+                "tls_handshake_timeout_secs, header_read_timeout_secs, body_idle_timeout_secs \
+                 and max_connections_per_ip must be at least 1"
+                    .into(),
+            ));
         }
         if self.max_segment_bytes == 0 || self.max_envelope_bytes == 0 {
             return Err(ConfigError::Invalid("size limits must be positive".into()));

@@ -31,6 +31,11 @@ impl ApiError {
         self
     }
 
+    /// The stable code clients act on.
+    pub fn code(&self) -> &'static str {
+        self.code
+    }
+
     /// 400: the request itself is malformed.
     pub fn bad_request(message: impl Into<String>) -> ApiError {
         ApiError::new(StatusCode::BAD_REQUEST, "bad_request", message)
@@ -75,6 +80,28 @@ impl ApiError {
         ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, code, message)
     }
 
+    /// 507: the disk (or quota) under the database or the envelope store is full; nothing of
+    /// the request was kept. Logged, since an operator must act.
+    pub fn storage_full(cause: impl std::fmt::Display) -> ApiError {
+        tracing::error!(error = %cause, "storage is full");
+        metrics::counter!("sealpost_storage_full_total").increment(1);
+        ApiError::new(
+            StatusCode::INSUFFICIENT_STORAGE,
+            "storage_full",
+            "the platform's storage is full, so nothing was kept; try again later, and tell \
+             your administrator if it persists (the platform's disk or database needs space)",
+        )
+    }
+
+    /// A file or object store operation failed: 507 when the disk is full, else 500.
+    pub fn io(e: std::io::Error) -> ApiError {
+        if crate::store::is_storage_full(&e) {
+            ApiError::storage_full(e)
+        } else {
+            ApiError::internal(e)
+        }
+    }
+
     /// 500; logs the cause.
     pub fn internal(cause: impl std::fmt::Display) -> ApiError {
         tracing::error!(error = %cause, "internal error");
@@ -104,7 +131,7 @@ impl IntoResponse for ApiError {
 
 impl From<StoreError> for ApiError {
     fn from(e: StoreError) -> ApiError {
-        ApiError::internal(e)
+        if e.is_storage_full() { ApiError::storage_full(e) } else { ApiError::internal(e) }
     }
 }
 

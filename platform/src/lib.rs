@@ -13,6 +13,7 @@ pub mod auth;
 pub mod blob;
 pub mod center;
 pub mod config;
+pub mod conn;
 pub mod db;
 pub mod domain;
 pub mod error;

@@ -196,6 +196,7 @@ enum Admin {
 }
 
 fn main() -> ExitCode {
+    startup::private_files();
     let cli = Cli::parse();
     let mut settings = match Settings::load(cli.config.as_deref()) {
         Ok(s) => s,

@@ -4,6 +4,13 @@
 //!
 //! Attachments are decrypted a window of chunks at a time, so reading a large one costs a few
 //! MiB of memory whatever its size.
+//!
+//! A finalised envelope was checked whole at finalise, so any failure to parse, authenticate
+//! or find its bytes later means it was damaged at rest (a disk fault, a changed file or row):
+//! such failures become [`damaged`] — the API's `message_damaged`, one log line with the
+//! message id, one count in `sealpost_damaged_messages_total` — never a generic error, and a
+//! download checks its first window before it answers, so a damaged start is an error page
+//! rather than a 200 that breaks off.
 
 use std::io::Write;
 use std::ops::Range;
@@ -22,6 +29,22 @@ use crate::store::messages::{self, MessageRow, Segment, Stored};
 /// Ciphertext read from the store per window when an attachment is streamed.
 const WINDOW_BYTES: u64 = 4 << 20;
 
+/// Error code of a message whose stored envelope is damaged.
+pub const DAMAGED: &str = "message_damaged";
+
+/// Finalised message `id` cannot be read because its stored envelope is damaged (`cause`
+/// names what failed, never content): logged, counted, and answered as `message_damaged`.
+pub fn damaged(id: &str, cause: impl std::fmt::Display) -> ApiError {
+    tracing::error!(message = %id, error = %cause, "a stored envelope is damaged");
+    metrics::counter!("sealpost_damaged_messages_total").increment(1);
+    ApiError::new(
+        axum::http::StatusCode::INTERNAL_SERVER_ERROR,
+        DAMAGED,
+        "this message is damaged in storage and cannot be shown; ask the sender to send it \
+         again (the platform's operators have been alerted)",
+    )
+}
+
 /// Reads envelope bytes `start..end` of message `id` from its stored `segments`.
 pub async fn read_range(
     state: &AppState,
@@ -38,19 +61,21 @@ pub async fn read_range(
             match &s.stored {
                 Stored::Inline(data) => out.extend_from_slice(&data[within]),
                 Stored::Blob(name) => out.extend(
-                    state
-                        .blobs
-                        .read(name, within.start as u64..within.end as u64)
-                        .await
-                        .map_err(ApiError::internal)?,
+                    state.blobs.read(name, within.start as u64..within.end as u64).await.map_err(
+                        |e| match e.kind() {
+                            // The segment is gone or cut short: damage, not an outage.
+                            std::io::ErrorKind::NotFound | std::io::ErrorKind::UnexpectedEof => {
+                                damaged(id, format!("segment {name}: {e}"))
+                            }
+                            _ => ApiError::internal(e),
+                        },
+                    )?,
                 ),
             }
         }
     }
     if (out.len() as i64) < end - start {
-        return Err(ApiError::internal(format!(
-            "message {id}: stored envelope is shorter than recorded"
-        )));
+        return Err(damaged(id, "stored envelope is shorter than recorded"));
     }
     Ok(out)
 }
@@ -65,7 +90,12 @@ pub async fn read_manifest(
     let part0 = dec.header().layout().parts()[0];
     let upto = (part0.offset + part0.ciphertext_len()) as i64;
     let bytes = read_range(state, id, segments, 0, upto).await?;
-    let manifest = Manifest::from_json(&dec.read_part_from_slice(0, &bytes)?)?;
+    Ok(open_manifest(dec, &bytes)?)
+}
+
+/// Part 0 of the envelope starting `bytes`, decrypted, parsed and held against the header.
+fn open_manifest(dec: &Decryptor, bytes: &[u8]) -> Result<Manifest, sealpost_envelope::Error> {
+    let manifest = Manifest::from_json(&dec.read_part_from_slice(0, bytes)?)?;
     manifest.check_against(dec.header())?;
     Ok(manifest)
 }
@@ -99,16 +129,22 @@ impl StoredMessage {
         let segments = messages::segments(&state.db, &m.id).await?;
         let limits = Limits { max_total_len: total as u64, ..Limits::default() };
         let prefix = read_range(state, &m.id, &segments, 0, PREFIX_LEN as i64).await?;
-        let header_len = i64::from(Header::peek_len(&prefix, &limits)?);
+        let header_len =
+            i64::from(Header::peek_len(&prefix, &limits).map_err(|e| damaged(&m.id, e))?);
         let header =
-            Header::parse(read_range(state, &m.id, &segments, 0, header_len).await?, &limits)?;
-        let dec = Decryptor::with_file_key(header, FileKey::from_bytes(bytes))?;
+            Header::parse(read_range(state, &m.id, &segments, 0, header_len).await?, &limits)
+                .map_err(|e| damaged(&m.id, e))?;
+        let dec = Decryptor::with_file_key(header, FileKey::from_bytes(bytes))
+            .map_err(|e| damaged(&m.id, e))?;
         Ok(StoredMessage { id: m.id.clone(), segments, dec })
     }
 
     /// The manifest (part 0): metadata, bodies and the attachments' descriptions.
     pub async fn manifest(&self, state: &AppState) -> Result<Manifest, ApiError> {
-        read_manifest(state, &self.id, &self.segments, &self.dec).await
+        let part0 = self.dec.header().layout().parts()[0];
+        let upto = (part0.offset + part0.ciphertext_len()) as i64;
+        let bytes = read_range(state, &self.id, &self.segments, 0, upto).await?;
+        open_manifest(&self.dec, &bytes).map_err(|e| damaged(&self.id, e))
     }
 
     /// The length of part `part`'s plaintext.
@@ -158,7 +194,9 @@ impl StoredMessage {
             let r = format.chunk_range(&layout, index);
             let chunk = &window[(r.start - start) as usize..(r.end - start) as usize];
             let n = chunk.len() - TAG_LEN;
-            opener.open_chunk(index, chunk, &mut plain[at..at + n])?;
+            opener
+                .open_chunk(index, chunk, &mut plain[at..at + n])
+                .map_err(|e| damaged(&self.id, e))?;
             at += n;
         }
         let base = first * u64::from(format.chunk_size());
@@ -190,23 +228,27 @@ impl StoredMessage {
 
 /// Plaintext bytes `range` of part `part` as a stream for a response body, decrypted by a
 /// task that stays at most two windows ahead of the client (memory stays bounded whatever
-/// the size). A failure ends the stream with an error, so the client sees a broken transfer,
-/// never wrong bytes.
-pub fn stream_range(
+/// the size). The first window is decrypted before this returns, so a message damaged there
+/// is an error the caller can answer with; a failure later ends the stream with an error, so
+/// the client sees a broken transfer, never wrong bytes.
+pub async fn stream_range(
     stored: std::sync::Arc<StoredMessage>,
     state: AppState,
     part: u32,
     range: Range<u64>,
-) -> impl futures_util::Stream<Item = Result<bytes::Bytes, std::io::Error>> {
+) -> Result<impl futures_util::Stream<Item = Result<bytes::Bytes, std::io::Error>>, ApiError> {
+    let mut windows = stored.windows(part, &range)?.into_iter();
+    let first = match windows.next() {
+        Some(w) => Some(stored.decrypt_window(&state, part, w, &range).await?),
+        None => None,
+    };
     let (tx, rx) = tokio::sync::mpsc::channel(2);
     tokio::spawn(async move {
-        let windows = match stored.windows(part, &range) {
-            Ok(w) => w,
-            Err(e) => {
-                let _ = tx.send(Err(std::io::Error::other(e.to_string()))).await;
-                return;
-            }
-        };
+        if let Some(first) = first
+            && tx.send(Ok(bytes::Bytes::from(first))).await.is_err()
+        {
+            return;
+        }
         for window in windows {
             let piece = match stored.decrypt_window(&state, part, window, &range).await {
                 Ok(plain) => Ok(bytes::Bytes::from(plain)),
@@ -218,5 +260,8 @@ pub fn stream_range(
             }
         }
     });
-    futures_util::stream::unfold(rx, |mut rx| async move { rx.recv().await.map(|item| (item, rx)) })
+    Ok(futures_util::stream::unfold(
+        rx,
+        |mut rx| async move { rx.recv().await.map(|item| (item, rx)) },
+    ))
 }

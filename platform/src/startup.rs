@@ -4,6 +4,7 @@
 
 use std::net::SocketAddr;
 use std::sync::Arc;
+use std::time::Duration;
 
 use tokio::sync::RwLock;
 use zeroize::Zeroizing;
@@ -30,9 +31,30 @@ pub struct StartNotes {
     pub bootstrap_password: Option<Zeroizing<String>>,
 }
 
+/// Makes every file and folder this process creates from now on readable and writable by its
+/// own user only (umask 077): the database and its log, envelope segments, keys, certificate,
+/// exports. Set once, for the whole process, so no file the code (or SQLite, or a library)
+/// creates can be missed; the key and segment files also ask for 0600 themselves.
+pub fn private_files() {
+    rustix::process::umask(rustix::fs::Mode::from_raw_mode(0o077));
+}
+
+/// Creates the data folder readable by its owner only, or makes an existing one so (it holds
+/// the database and the envelopes: nobody else on the machine has business listing it).
+fn private_folder(dir: &std::path::Path) -> std::io::Result<()> {
+    use std::os::unix::fs::{DirBuilderExt, PermissionsExt};
+    std::fs::DirBuilder::new().recursive(true).mode(0o700).create(dir)?;
+    let mode = std::fs::metadata(dir)?.permissions().mode();
+    if mode & 0o077 != 0 {
+        std::fs::set_permissions(dir, std::fs::Permissions::from_mode(mode & 0o700))?;
+        tracing::info!(folder = %dir.display(), "the data folder is now readable by its owner only");
+    }
+    Ok(())
+}
+
 /// Everything but the network: state ready to serve.
 pub async fn prepare(settings: Settings) -> Result<(AppState, StartNotes), String> {
-    std::fs::create_dir_all(&settings.data_dir)
+    private_folder(&settings.data_dir)
         .map_err(|e| format!("cannot create data folder {}: {e}", settings.data_dir.display()))?;
     let mut notes = StartNotes::default();
     let key_path = settings.master_key_path();
@@ -58,17 +80,11 @@ pub async fn prepare(settings: Settings) -> Result<(AppState, StartNotes), Strin
         .trim_end_matches('/')
         .to_string();
     let blobs = settings.blob_store()?;
-    let removed = blobs
-        .remove_partials()
-        .await
-        .map_err(|e| format!("cannot tidy the envelope store: {e}"))?;
-    if removed > 0 {
-        tracing::info!(removed, "removed upload segments left half-written by a crash");
-    }
     let login_limiter =
         Arc::new(crate::ratelimit::RateLimiter::new(settings.login_attempts_per_minute));
     let state = AppState {
         login_limiter,
+        write_probe: Arc::default(),
         db,
         master: Arc::new(master),
         keys: Arc::new(RwLock::new(keys)),
@@ -140,14 +156,20 @@ pub async fn serve(state: AppState, listener: std::net::TcpListener) -> Result<R
     let addr = listener.local_addr().map_err(|e| e.to_string())?;
     let handle = axum_server::Handle::new();
     let app = crate::routes::router(state).into_make_service_with_connect_info::<SocketAddr>();
-    // TCP_NODELAY: without it, Nagle's algorithm holds a response's last small write until the
-    // client acknowledges the previous one, and delayed ACKs make that ~40 ms per request.
+    // Every stage a client can stall has a deadline: the handshake, then each request's
+    // headers (which for HTTP/1.1 also bounds an idle kept-alive connection), then its body
+    // between bytes (`conn::body_idle_timeout`, in the router); and one address holds at most
+    // `max_connections_per_ip` connections.
+    let secs = Duration::from_secs;
     let acceptor = axum_server::tls_rustls::RustlsAcceptor::new(config)
-        .acceptor(axum_server::accept::NoDelayAcceptor::new());
-    let server = axum_server::from_tcp(listener)
+        .handshake_timeout(secs(s.tls_handshake_timeout_secs))
+        .acceptor(crate::conn::LimitAcceptor::new(s.max_connections_per_ip));
+    let mut server = axum_server::from_tcp(listener)
         .map_err(|e| format!("cannot serve on {addr}: {e}"))?
         .acceptor(acceptor)
-        .handle(handle.clone());
+        .handle(handle.clone())
+        .first_request_timeout(secs(s.header_read_timeout_secs));
+    server.http_builder().http1().header_read_timeout(secs(s.header_read_timeout_secs));
     let task = tokio::spawn(async move { server.serve(app).await });
     Ok(Running { addr, tls, handle, task })
 }

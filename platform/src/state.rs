@@ -27,4 +27,6 @@ pub struct AppState {
     pub public_url: String,
     /// Sign-in attempts per client address.
     pub login_limiter: Arc<crate::ratelimit::RateLimiter>,
+    /// The health check's last write probe (see `routes::system`).
+    pub write_probe: Arc<crate::routes::system::WriteProbe>,
 }

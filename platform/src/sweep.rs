@@ -2,8 +2,14 @@
 //! user cancelled, a helper that gave up — are removed once they are older than
 //! `abandoned_upload_hours`: their envelope segments, slip, recipients and events. They never
 //! had a link, so nobody could have opened them; each removal is an audit-log row.
+//!
+//! It also tidies the envelope store while the server runs: half-written segments no process
+//! is writing (a crash's leftovers) and complete segments that no segment row names once they
+//! are older than `orphan_segment_minutes` (written, then the request failed before the
+//! segment was recorded). Only the serving process sweeps: an `admin` command beside a live
+//! server never tidies anything.
 
-use std::time::Duration;
+use std::time::{Duration, SystemTime};
 
 use crate::db::now_ms;
 use crate::state::AppState;
@@ -46,15 +52,58 @@ pub async fn abandoned_uploads(
     Ok(removed)
 }
 
-/// Runs [`abandoned_uploads`] every ten minutes for as long as the server runs.
+/// Tidying the envelope store failed.
+#[derive(Debug, thiserror::Error)]
+pub enum SweepError {
+    /// The store could not be listed or changed.
+    #[error("envelope store: {0}")]
+    Io(#[from] std::io::Error),
+    /// The database could not be asked.
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}
+
+/// Removes half-written segments no process is writing, and complete segments last written
+/// between `written_after` and `written_before` that no segment row names. Returns how many
+/// files (or objects) were removed.
+pub async fn stray_segments(
+    state: &AppState,
+    written_after: SystemTime,
+    written_before: SystemTime,
+) -> Result<usize, SweepError> {
+    let strays = state.blobs.strays(written_after, written_before).await?;
+    let mut removed = strays.partials_removed;
+    for name in strays.complete {
+        if !messages::blob_is_named(&state.db, &name).await? {
+            state.blobs.delete(&name).await?;
+            removed += 1;
+        }
+    }
+    if removed > 0 {
+        metrics::counter!("sealpost_stray_segments_removed_total").increment(removed as u64);
+        tracing::info!(removed, "removed envelope segments no upload will ever use");
+    }
+    Ok(removed)
+}
+
+/// Runs [`abandoned_uploads`] and [`stray_segments`] now and then every ten minutes, for as
+/// long as the server runs. Each round looks at the segments written since the window of the
+/// round before, so a store of any size costs one listing and a lookup per new segment.
 pub fn spawn(state: AppState) -> tokio::task::JoinHandle<()> {
     tokio::spawn(async move {
         let older_than = Duration::from_secs(state.settings.abandoned_upload_hours * 3600);
+        let grace = Duration::from_secs(state.settings.orphan_segment_minutes * 60);
+        let mut checked_up_to = SystemTime::UNIX_EPOCH;
         let mut tick = tokio::time::interval(EVERY);
         loop {
             tick.tick().await;
             if let Err(e) = abandoned_uploads(&state, older_than).await {
                 tracing::warn!(error = %e, "sweeping abandoned uploads failed");
+            }
+            let before = SystemTime::now() - grace;
+            match stray_segments(&state, checked_up_to, before).await {
+                Ok(_) => checked_up_to = before,
+                Err(e) => tracing::warn!(error = %e, "tidying the envelope store failed"),
             }
         }
     })

@@ -128,6 +128,20 @@ fn internal(e: impl std::fmt::Display) -> Response {
     )
 }
 
+/// The page for a message that cannot be read: a damaged one says so (the cause is logged
+/// with its id in `reading::damaged`); anything else is an internal error.
+fn unreadable(e: crate::error::ApiError) -> Response {
+    if e.code() != crate::reading::DAMAGED {
+        return internal(e);
+    }
+    notice(
+        StatusCode::INTERNAL_SERVER_ERROR,
+        "This message is damaged",
+        "This message was damaged in storage and cannot be shown. Ask the sender to send it \
+         again; the operators of this service have been alerted.",
+    )
+}
+
 fn not_found() -> Response {
     notice(
         StatusCode::NOT_FOUND,

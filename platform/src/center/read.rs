@@ -18,7 +18,7 @@ use super::display;
 use super::html::SafeBody;
 use super::{
     csrf_token, internal, is_recipient, linked, not_found, page, require_session, signed_in,
-    signed_in_post, when,
+    signed_in_post, unreadable, when,
 };
 use crate::reading::StoredMessage;
 use crate::state::AppState;
@@ -91,8 +91,8 @@ pub(super) async fn for_reader(
     {
         return Err(Redirect::to(&format!("/c/unlock/{link}")).into_response());
     }
-    let stored = StoredMessage::open(state, &m).await.map_err(internal)?;
-    let manifest = stored.manifest(state).await.map_err(internal)?;
+    let stored = StoredMessage::open(state, &m).await.map_err(unreadable)?;
+    let manifest = stored.manifest(state).await.map_err(unreadable)?;
     Ok(Reading { m, email, is_recipient, stored, manifest })
 }
 
@@ -310,14 +310,20 @@ pub(super) async fn download(
                 .into_response();
         }
     };
-    if let Err(r) = record_download(&state, &m, &email, part, is_recipient).await {
-        return r;
-    }
     let (status, span) = match range {
         Some(r) => (StatusCode::PARTIAL_CONTENT, r),
         None => (StatusCode::OK, 0..len),
     };
-    let mut response = stream_part(&state, stored, part, span.clone(), "application/octet-stream");
+    let mut response =
+        match stream_part(&state, stored, part, span.clone(), "application/octet-stream").await {
+            Ok(r) => r,
+            Err(r) => return r,
+        };
+    // Recorded once the first bytes were read (a damaged attachment is not a download), and
+    // before any is sent.
+    if let Err(r) = record_download(&state, &m, &email, part, is_recipient).await {
+        return r;
+    }
     *response.status_mut() = status;
     let h = response.headers_mut();
     if status == StatusCode::PARTIAL_CONTENT {
@@ -355,22 +361,25 @@ async fn record_download(
         .map_err(internal)
 }
 
-/// Plaintext bytes `span` of part `part`, decrypted as they stream, as `content_type`.
-fn stream_part(
+/// Plaintext bytes `span` of part `part`, decrypted as they stream, as `content_type`; or
+/// the page to show instead when its first bytes cannot be read.
+async fn stream_part(
     state: &AppState,
     stored: StoredMessage,
     part: u32,
     span: std::ops::Range<u64>,
     content_type: &'static str,
-) -> Response {
+) -> Result<Response, Response> {
     let len = span.end - span.start;
-    let body = crate::reading::stream_range(std::sync::Arc::new(stored), state.clone(), part, span);
+    let body = crate::reading::stream_range(std::sync::Arc::new(stored), state.clone(), part, span)
+        .await
+        .map_err(unreadable)?;
     let mut response = axum::body::Body::from_stream(body).into_response();
     let h = response.headers_mut();
     h.insert(header::CONTENT_TYPE, HeaderValue::from_static(content_type));
     h.insert(header::ACCEPT_RANGES, HeaderValue::from_static("bytes"));
     h.insert(header::CONTENT_LENGTH, HeaderValue::from(len));
-    response
+    Ok(response)
 }
 
 /// Image types shown inline in a message: raster formats only (never SVG, which can carry
@@ -416,10 +425,13 @@ pub(super) async fn inline_image(
     else {
         return not_found();
     };
+    let mut response = match stream_part(&state, stored, part, 0..a.size, content_type).await {
+        Ok(r) => r,
+        Err(r) => return r,
+    };
     if let Err(r) = record_download(&state, &m, &email, part, is_recipient).await {
         return r;
     }
-    let mut response = stream_part(&state, stored, part, 0..a.size, content_type);
     response.headers_mut().insert(header::CONTENT_DISPOSITION, HeaderValue::from_static("inline"));
     response
 }

@@ -76,6 +76,7 @@ const MIGRATIONS: &[Migration] = &[
         postgres: Some(include_str!("../../migrations/0012_inline_segments.postgres.sql")),
     },
     shared(13, include_str!("../../migrations/0013_lockouts.sql")),
+    shared(14, include_str!("../../migrations/0014_segment_blob_index.sql")),
 ];
 
 /// Translates a migration for `engine`. The schema keeps to a subset where three rules
@@ -113,6 +114,16 @@ pub struct Db {
     pub(crate) audit_head: Arc<crate::store::audit::Head>,
     /// SQLite: the connections the engine-neutral statements of [`query`] run on.
     lite: Option<Arc<lite::Lite>>,
+}
+
+/// Creates the SQLite file readable by its owner only, if it does not exist yet. SQLite gives
+/// its log (`-wal`) and shared-memory file the database file's permissions.
+fn create_private(file: &std::path::Path) -> std::io::Result<()> {
+    use std::os::unix::fs::OpenOptionsExt;
+    match std::fs::File::options().write(true).create_new(true).mode(0o600).open(file) {
+        Err(e) if e.kind() != std::io::ErrorKind::AlreadyExists => Err(e),
+        _ => Ok(()),
+    }
 }
 
 impl Db {
@@ -164,6 +175,9 @@ impl Db {
         let db = match engine {
             Engine::Sqlite => {
                 let file = SqliteConnectOptions::from_str(url)?.get_filename().to_path_buf();
+                create_private(&file).map_err(|e| {
+                    sqlx::Error::Configuration(format!("{}: {e}", file.display()).into())
+                })?;
                 let mut log = file.clone().into_os_string();
                 log.push("-wal");
                 let pool = pool_of(1).connect_with(opts).await?;

@@ -230,6 +230,7 @@ pub async fn upload_offset(
         (status = 409, description = "offset_mismatch (with `received`) or already_final", body = crate::routes::openapi::ErrorBody),
         (status = 410, description = "The message was recalled or has expired", body = crate::routes::openapi::ErrorBody), (status = 413, description = "Too large", body = crate::routes::openapi::ErrorBody),
         (status = 422, description = "The envelope is invalid (its error code)", body = crate::routes::openapi::ErrorBody),
+        (status = 507, description = "storage_full: the platform's disk or database is full; nothing was kept", body = crate::routes::openapi::ErrorBody),
     ))]
 pub async fn upload(
     State(state): State<AppState>,
@@ -279,7 +280,7 @@ pub async fn upload(
         Err(PutError::Body(e)) => {
             return Err(ApiError::bad_request(format!("the upload was interrupted: {e}")));
         }
-        Err(PutError::Io(e)) => return Err(ApiError::internal(e)),
+        Err(PutError::Io(e)) => return Err(ApiError::io(e)),
     };
     let new = messages::Segment { seq: 0, start: offset, len, stored };
     if len == 0 {

@@ -24,11 +24,15 @@ pub fn router(state: AppState) -> Router {
     crate::telemetry::handle();
     let segment_limit = usize::try_from(state.settings.max_segment_bytes).unwrap_or(usize::MAX);
     let (api, doc) = api(segment_limit);
+    let idle = std::time::Duration::from_secs(state.settings.body_idle_timeout_secs);
     api.route("/api/v1/openapi.json", get(move || async move { Json(doc) }))
         .route("/metrics", get(crate::telemetry::render))
         .layer(axum::middleware::from_fn(api_headers))
         .merge(crate::center::router())
         .route_layer(axum::middleware::from_fn(crate::telemetry::track))
+        .layer(axum::middleware::from_fn(move |req, next| {
+            crate::conn::body_idle_timeout(idle, req, next)
+        }))
         .with_state(state)
 }
 

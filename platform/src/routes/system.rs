@@ -1,24 +1,83 @@
 //! Health and the platform's public key.
+//!
+//! The health check is a readiness check: a node that cannot write (its disk full, its
+//! database refusing writes) answers 503, so a load balancer sends senders elsewhere instead
+//! of to a node that would fail every upload. It writes a little to prove it, at most once
+//! per [`PROBE_EVERY`], so frequent checks stay cheap.
+
+use std::time::{Duration, Instant};
 
 use axum::Json;
 use axum::extract::State;
 use axum::http::StatusCode;
 use serde_json::{Value, json};
 
+use crate::blob::BlobStore;
 use crate::error::ApiError;
 use crate::state::AppState;
 
-/// `GET /healthz`: 200 when the database answers, 503 otherwise.
+/// How long one write probe's verdict is reused.
+pub const PROBE_EVERY: Duration = Duration::from_secs(5);
+
+/// The last write probe: when, and what failed (`None`: all could write).
+#[derive(Debug, Default)]
+pub struct WriteProbe(tokio::sync::Mutex<Option<(Instant, Option<&'static str>)>>);
+
+/// `GET /healthz`: 200 when the database answers and it and the envelope store can write,
+/// 503 with what is wrong otherwise.
 #[utoipa::path(get, path = "/healthz", tag = "operations",
-    responses((status = 200, description = "The database answers", body = Object), (status = 503, description = "Database unavailable", body = Object)))]
+    responses((status = 200, description = "The database and the envelope store can write", body = Object), (status = 503, description = "Not ready: `status` says what cannot write (storage full, database unavailable)", body = Object)))]
 pub async fn healthz(State(state): State<AppState>) -> (StatusCode, Json<Value>) {
-    match state.db.fetch_one::<(i64,)>("SELECT 1", &[]).await {
-        Ok(_) => (StatusCode::OK, Json(json!({ "status": "ok" }))),
-        Err(e) => {
-            tracing::warn!(error = %e, "health check: database unavailable");
-            (StatusCode::SERVICE_UNAVAILABLE, Json(json!({ "status": "database unavailable" })))
+    // One probe at a time; the others wait for its verdict.
+    let mut last = state.write_probe.0.lock().await;
+    let verdict = match *last {
+        Some((at, verdict)) if at.elapsed() < PROBE_EVERY => verdict,
+        _ => {
+            let verdict = probe(&state).await;
+            *last = Some((Instant::now(), verdict));
+            verdict
+        }
+    };
+    match verdict {
+        None => (StatusCode::OK, Json(json!({ "status": "ok" }))),
+        Some(problem) => (StatusCode::SERVICE_UNAVAILABLE, Json(json!({ "status": problem }))),
+    }
+}
+
+/// Writes a little to the database and the envelope store; what failed, if anything.
+async fn probe(state: &AppState) -> Option<&'static str> {
+    // A committed write: rewrites the newest migration's row with itself.
+    let db = state
+        .db
+        .execute(
+            "UPDATE schema_migrations SET version = version \
+             WHERE version = (SELECT MAX(version) FROM schema_migrations)",
+            &[],
+        )
+        .await;
+    if let Err(e) = db {
+        tracing::warn!(error = %e, "health check: the database cannot write");
+        return Some(if e.is_storage_full() { "storage full" } else { "database unavailable" });
+    }
+    if let BlobStore::Local { root } = &state.blobs {
+        // S3 has no disk to fill; a local store proves it can still create and sync a file.
+        let path = root.join(format!(".probe-{}", crate::secrets::random_id()));
+        let wrote = tokio::task::spawn_blocking(move || {
+            let tried = std::fs::create_dir_all(path.parent().expect("a parent"))
+                .and_then(|()| std::fs::write(&path, b"probe"))
+                .and_then(|()| std::fs::File::open(&path)?.sync_all());
+            let _ = std::fs::remove_file(&path);
+            tried
+        })
+        .await
+        .unwrap_or_else(|e| Err(std::io::Error::other(e)));
+        if let Err(e) = wrote {
+            tracing::warn!(error = %e, "health check: the envelope store cannot write");
+            let full = crate::store::is_storage_full(&e);
+            return Some(if full { "storage full" } else { "envelope store cannot write" });
         }
     }
+    None
 }
 
 /// `GET /api/v1/keys/platform`: the key every envelope must be wrapped for.

@@ -579,6 +579,12 @@ pub async fn set_expiry(db: &Db, id: &str, expires_at: Option<i64>) -> Result<()
     Ok(())
 }
 
+/// Whether any segment row names blob `name` (if none does, the blob is an orphan).
+pub async fn blob_is_named(db: &Db, name: &str) -> Result<bool, StoreError> {
+    let sql = "SELECT 1 FROM envelope_segments WHERE blob_name = $1 LIMIT 1";
+    Ok(db.fetch_optional::<(i64,)>(sql, &[name.into()]).await?.is_some())
+}
+
 /// Uploads still unfinished that were created before `before` (ms): (id, tenant), oldest
 /// first, at most `limit`.
 pub async fn abandoned_uploads(

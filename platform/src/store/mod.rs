@@ -60,7 +60,8 @@ impl std::str::FromStr for PageMark {
 }
 
 /// A storage failure. Database errors are logged where they happen and shown to clients as a
-/// generic 500; they never carry message content.
+/// generic 500 (or 507 `storage_full` when the database is out of space, see
+/// [`StoreError::is_storage_full`]); they never carry message content.
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {
     /// The database failed.
@@ -81,4 +82,27 @@ pub enum StoreError {
     /// The change breaks a rule of the data (the message says which, for a person).
     #[error("{0}")]
     Refused(String),
+}
+
+impl StoreError {
+    /// Whether the database failed because its disk (or quota) is full: SQLite's `SQLITE_FULL`,
+    /// PostgreSQL's `disk_full` (53100), or a file write that met ENOSPC/EDQUOT.
+    pub fn is_storage_full(&self) -> bool {
+        match self {
+            StoreError::Db(sqlx::Error::Database(e)) => {
+                // sqlx gives SQLite's (extended) result code and PostgreSQL's SQLSTATE.
+                matches!(e.code().as_deref(), Some("13" | "53100"))
+            }
+            StoreError::Db(sqlx::Error::Io(e)) => is_storage_full(e),
+            StoreError::Sqlite(rusqlite::Error::SqliteFailure(e, _)) => {
+                e.code == rusqlite::ErrorCode::DiskFull
+            }
+            _ => false,
+        }
+    }
+}
+
+/// Whether a file operation failed because the disk or the user's quota is full.
+pub fn is_storage_full(e: &std::io::Error) -> bool {
+    matches!(e.kind(), std::io::ErrorKind::StorageFull | std::io::ErrorKind::QuotaExceeded)
 }

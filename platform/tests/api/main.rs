@@ -2,6 +2,8 @@
 //! Run on PostgreSQL too with `SEALPOST_TEST_DATABASE_URL=postgres://…/postgres`.
 
 mod helpers;
+mod limits;
+mod storage;
 #[path = "../support/mod.rs"]
 mod support;
 

@@ -231,3 +231,60 @@ pub async fn platform_key(http: &reqwest::Client, base: &str) -> sealpost_envelo
     let pem = key["public_key_pem"].as_str().expect("pem");
     sealpost_envelope::PublicKey::parse(pem.as_bytes()).expect("key")
 }
+
+/// A message from `from` to `to` with `attachment`, sealed for the platform `key`: its id,
+/// the envelope, and the slip that creates it.
+pub fn sealed_message(
+    key: &sealpost_envelope::PublicKey,
+    from: &str,
+    to: &str,
+    attachment: &[u8],
+) -> (sealpost_envelope::MessageId, Vec<u8>, serde_json::Value) {
+    use sealpost_envelope::{Body, Manifest, MessageId, Metadata, Role, Sealer};
+    let id = MessageId::random().expect("id");
+    let mut manifest = Manifest::new(
+        Metadata {
+            from: from.into(),
+            to: vec![to.into()],
+            subject: "Test".into(),
+            date: "2026-11-22T10:00:00Z".into(),
+            ..Metadata::default()
+        },
+        Body { text: Some("survives".into()), html: None },
+    );
+    manifest.attach("big.bin", "application/octet-stream", attachment);
+    let json = manifest.to_json();
+    let envelope = Sealer::builder(id)
+        .recipient(Role::Platform, key)
+        .parts_for(&manifest, &json)
+        .build()
+        .expect("sealer")
+        .seal_to_vec(&[&json, attachment])
+        .expect("seal");
+    let slip = serde_json::json!({"id": id.to_string(), "to": [to], "subject": "Test", "envelope_size": envelope.len()});
+    (id, envelope, slip)
+}
+
+/// Every file under `dir`, at any depth.
+pub fn walk(dir: &Path) -> Vec<PathBuf> {
+    let mut out = Vec::new();
+    for entry in std::fs::read_dir(dir).into_iter().flatten().flatten() {
+        let path = entry.path();
+        if path.is_dir() {
+            out.extend(walk(&path));
+        } else {
+            out.push(path);
+        }
+    }
+    out
+}
+
+/// An upload body whose bytes the test hands over piece by piece (`None` from the sender
+/// side, by dropping it, ends the body).
+pub fn fed_body() -> (tokio::sync::mpsc::Sender<bytes::Bytes>, reqwest::Body) {
+    let (tx, rx) = tokio::sync::mpsc::channel::<bytes::Bytes>(4);
+    let stream = futures_util::stream::unfold(rx, |mut rx| async move {
+        rx.recv().await.map(|b| (Ok::<_, std::io::Error>(b), rx))
+    });
+    (tx, reqwest::Body::wrap_stream(stream))
+}
