@@ -133,10 +133,9 @@ async fn a_message_damaged_at_rest_says_so_on_the_read_page_and_before_a_downloa
     assert_eq!(app.post(Some(&token), &path, serde_json::json!({})).await.status(), StatusCode::OK);
     let row = sealpost_platform::store::messages::get(&app.state.db, &m.id).await.expect("db");
     let link = row.expect("message").link_token.expect("link");
+    use sealpost_platform::store::center::{Proof, new_session};
     let session =
-        sealpost_platform::store::center::new_session(&app.state.db, "alice@acme.example")
-            .await
-            .expect("session");
+        new_session(&app.state.db, "alice@acme.example", Proof::Password).await.expect("session");
     let cookie = format!("__Host-sealpost-session={}", session.as_str());
     let get = |path: String| app.client.get(app.url(&path)).header("Cookie", cookie.clone()).send();
     let read = format!("/c/read/{link}");
