@@ -8,6 +8,10 @@
 //! are older than `orphan_segment_minutes` (written, then the request failed before the
 //! segment was recorded). Only the serving process sweeps: an `admin` command beside a live
 //! server never tidies anything.
+//!
+//! And it forgets what only mattered for a while: runs of wrong answers and lockouts that
+//! ended a day ago (`store::lockouts`, kept for any address a stranger typed), and one-time
+//! codes a day after they expired.
 
 use std::time::{Duration, SystemTime};
 
@@ -104,6 +108,16 @@ pub fn spawn(state: AppState) -> tokio::task::JoinHandle<()> {
             match stray_segments(&state, checked_up_to, before).await {
                 Ok(_) => checked_up_to = before,
                 Err(e) => tracing::warn!(error = %e, "tidying the envelope store failed"),
+            }
+            let day_ago = now_ms() - 86_400_000;
+            let forgotten = match crate::store::lockouts::forget_before(&state.db, day_ago).await {
+                Ok(()) => {
+                    crate::store::center::forget_codes_expired_before(&state.db, day_ago).await
+                }
+                Err(e) => Err(e),
+            };
+            if let Err(e) = forgotten {
+                tracing::warn!(error = %e, "forgetting old lockouts and codes failed");
             }
         }
     })

@@ -112,6 +112,12 @@ pub async fn new_code(
     .await
 }
 
+/// Forgets one-time codes that expired before `before` (ms).
+pub async fn forget_codes_expired_before(db: &Db, before: i64) -> Result<(), StoreError> {
+    db.execute("DELETE FROM one_time_codes WHERE expires_at < $1", &[before.into()]).await?;
+    Ok(())
+}
+
 /// Whether `code` is the latest unexpired, unused code for `email` in `scope`; a match uses
 /// it up, a miss counts against it.
 pub async fn check_code(

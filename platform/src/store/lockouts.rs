@@ -82,6 +82,14 @@ pub async fn failed(db: &Db, scope: Scope<'_>, subject: &str) -> Result<Option<i
     .await
 }
 
+/// Forgets runs whose last wrong answer and lockout both ended before `before` (ms): the
+/// next wrong answer starts a new run, with the shortest lockout.
+pub async fn forget_before(db: &Db, before: i64) -> Result<(), StoreError> {
+    let sql = "DELETE FROM lockouts WHERE updated_at < $1 AND locked_until < $1";
+    db.execute(sql, &[before.into()]).await?;
+    Ok(())
+}
+
 /// A right answer from `subject`: the run of wrong ones and lockouts is over.
 pub async fn succeeded(db: &Db, scope: Scope<'_>, subject: &str) -> Result<(), StoreError> {
     let sql = "DELETE FROM lockouts WHERE scope = $1 AND subject = $2";
@@ -139,5 +147,16 @@ mod tests {
         succeeded(&db, scope, "bob@x.example").await.expect("reset");
         let third = lock_after_five().await;
         assert!((FIRST_LOCK_MS - 60_000..=FIRST_LOCK_MS).contains(&third), "{third}");
+        // A run that ended long ago is forgotten; one still going is not.
+        lock_after_five().await;
+        forget_before(&db, now_ms() - 1000).await.expect("forget");
+        assert_eq!(failed(&db, scope, "bob@x.example").await.expect("count"), None);
+        let rows: Vec<(i64,)> =
+            db.fetch_all("SELECT lockouts FROM lockouts", &[]).await.expect("q");
+        assert_eq!(rows, vec![(2,)], "the run that goes on is kept");
+        forget_before(&db, now_ms() + 1000).await.expect("forget");
+        let rows: Vec<(i64,)> =
+            db.fetch_all("SELECT lockouts FROM lockouts", &[]).await.expect("q");
+        assert!(rows.is_empty());
     }
 }
