@@ -367,6 +367,7 @@ fn a_platform_that_never_answers_is_given_up_on() {
     let (out, took) = send_within(&desk, &[samples::ALTERNATIVE], Duration::from_secs(60));
     let err = text(&out).1;
     assert!(err.contains("error[platform_timeout]"), "{err}");
+    eprintln!("no answer: gave up after {took:?}");
     assert!(took < Duration::from_secs(30), "gave up after {took:?}");
 }
 
@@ -383,6 +384,7 @@ fn an_upload_that_stalls_is_given_up_on() {
     let (out, took) = send_within(&desk, &[samples::ALTERNATIVE], Duration::from_secs(60));
     let err = text(&out).1;
     assert!(err.contains("error[upload_interrupted]"), "{err}");
+    eprintln!("stalled upload: gave up after {took:?}");
     assert!(took < Duration::from_secs(30), "gave up after {took:?}");
 }
 
@@ -400,12 +402,14 @@ fn an_unreachable_platform_is_reported_within_seconds() {
     let (out, took) = send_within(&desk, &[samples::ALTERNATIVE], Duration::from_secs(120));
     let err = text(&out).1;
     assert!(err.contains("error[platform_unreachable]"), "no handshake: {err}");
+    eprintln!("no handshake: told after {took:?}");
     assert!(took < Duration::from_secs(15), "no handshake: told after {took:?}");
 
     proxy.close();
     let (out, took) = send_within(&desk, &[samples::ALTERNATIVE], Duration::from_secs(120));
     let err = text(&out).1;
     assert!(err.contains("error[platform_unreachable]"), "closed port: {err}");
+    eprintln!("closed port: told after {took:?}");
     assert!(took < Duration::from_secs(15), "closed port: told after {took:?}");
     assert!(platform.stored_envelopes().is_empty(), "nothing was uploaded");
 }
