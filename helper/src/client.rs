@@ -4,10 +4,17 @@
 //! trusted, token revoked, quota exceeded, upload interrupted. Idempotent calls (create,
 //! finalise, status) are retried with exponential backoff; uploads resume from the offset
 //! the platform reports, so an interrupted upload never starts again from zero.
+//!
+//! Every wait is bounded (numbers in `docs/helper-config.md`): a control request, retries
+//! included, by the request deadline; an upload by the time it may go without moving a
+//! byte (not by its total time, which grows with the message); a first contact that cannot
+//! connect is not retried, so an unreachable platform is reported within the connect
+//! time-out. A finalise whose answer is lost is not reported as a failure before the
+//! platform was asked how the message stands: it may be final already.
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use bytes::Bytes;
 use futures_util::StreamExt;
@@ -126,6 +133,13 @@ pub struct Finalised {
     pub notified_by_platform: bool,
 }
 
+/// What `GET /api/v1/messages/{id}` says of a message's state.
+#[derive(Deserialize)]
+struct MessageState {
+    /// `uploading`, `sent`, `recalled` or `expired`.
+    state: String,
+}
+
 #[derive(Deserialize)]
 struct ErrorBody {
     error: ErrorDetail,
@@ -136,6 +150,10 @@ struct ErrorDetail {
     code: String,
     message: String,
 }
+
+/// The longest each question after an unanswered finalise may take, so that the whole of
+/// finalise stays well inside the mail client's patience (120 s without news).
+const CONFIRM_LIMIT: Duration = Duration::from_secs(10);
 
 /// Addresses per key lookup (the platform's limit is larger).
 const LOOKUP_BATCH: usize = 50;
@@ -151,6 +169,11 @@ pub struct PlatformClient {
     token: Option<Arc<Zeroizing<String>>>,
     attempts: u32,
     segment: u64,
+    deadline: Duration,
+    stall: Duration,
+    /// The platform has answered this client at least once: from then on, a failure to
+    /// connect may be passing and is retried; before, the platform is reported unreachable.
+    answered: Arc<std::sync::atomic::AtomicBool>,
 }
 
 impl std::fmt::Debug for PlatformClient {
@@ -185,6 +208,9 @@ impl PlatformClient {
             token: None,
             attempts: settings.upload_attempts,
             segment: settings.upload_segment_bytes,
+            deadline: settings.request_deadline,
+            stall: settings.upload_stall,
+            answered: Arc::default(),
         })
     }
 
@@ -204,6 +230,7 @@ impl PlatformClient {
 
     async fn send(&self, r: RequestBuilder) -> Result<Response> {
         let resp = r.send().await.map_err(|e| self.transport(e))?;
+        self.answered.store(true, Ordering::Relaxed);
         if resp.status().is_success() {
             return Ok(resp);
         }
@@ -215,23 +242,58 @@ impl PlatformClient {
         resp.json().await.map_err(|e| self.transport(e))
     }
 
-    /// Runs an idempotent call, retrying what may be passing (network, 5xx, 429).
+    /// Runs an idempotent call, retrying what may be passing (network, 5xx, 429) until the
+    /// request deadline: each attempt gets the time that is left, and a call still unanswered
+    /// then fails as [`HelperError::PlatformTimeout`]. A first contact that cannot connect is
+    /// not retried (see [`PlatformClient::answered`]).
     async fn retrying<T, F, Fut>(&self, mut call: F) -> Result<T>
     where
         F: FnMut() -> Fut,
         Fut: std::future::Future<Output = Result<T>>,
     {
+        let deadline = Instant::now() + self.deadline;
         let mut attempt = 0;
         loop {
             attempt += 1;
-            match call().await {
-                Err(e) if attempt < self.attempts && is_transient(&e) => {
+            let left = deadline.saturating_duration_since(Instant::now());
+            let result = tokio::time::timeout(left, call()).await.unwrap_or_else(|_| {
+                Err(HelperError::PlatformTimeout {
+                    url: self.base.clone(),
+                    seconds: self.deadline.as_secs(),
+                })
+            });
+            match result {
+                Err(e) if is_transient(&e) && !self.never_connected(&e) => {
+                    let pause = backoff(attempt);
+                    if deadline.saturating_duration_since(Instant::now()) <= pause {
+                        return Err(e);
+                    }
                     tracing::warn!(attempt, error = %e, "retrying");
-                    tokio::time::sleep(backoff(attempt)).await;
+                    tokio::time::sleep(pause).await;
                 }
                 other => return other,
             }
         }
+    }
+
+    /// One attempt of a call, bounded by the request deadline and at most `limit`.
+    async fn once<T>(
+        &self,
+        limit: Duration,
+        call: impl std::future::Future<Output = Result<T>>,
+    ) -> Result<T> {
+        let limit = limit.min(self.deadline);
+        tokio::time::timeout(limit, call).await.unwrap_or_else(|_| {
+            Err(HelperError::PlatformTimeout { url: self.base.clone(), seconds: limit.as_secs() })
+        })
+    }
+
+    /// The platform could not be connected to and has never answered this client: it is
+    /// unreachable (refused, no route, no name, no TLS), which retrying would only hide
+    /// from the user for longer.
+    fn never_connected(&self, e: &HelperError) -> bool {
+        matches!(e, HelperError::Unreachable { connect: true, .. })
+            && !self.answered.load(Ordering::Relaxed)
     }
 
     fn transport(&self, e: reqwest::Error) -> HelperError {
@@ -247,7 +309,11 @@ impl PlatformClient {
         if chain.contains("certificate") || chain.contains("InvalidCertificate") {
             HelperError::Tls(chain)
         } else {
-            HelperError::Unreachable { url: self.base.clone(), detail: chain }
+            HelperError::Unreachable {
+                url: self.base.clone(),
+                detail: chain,
+                connect: e.is_connect(),
+            }
         }
     }
 
@@ -325,7 +391,9 @@ impl PlatformClient {
     }
 
     /// Uploads the envelope from wherever the platform stands, in segments, resuming after
-    /// failures; cancellable between and during requests.
+    /// failures; cancellable between and during requests. Gives up after `upload_attempts`
+    /// failures in a row, or once the platform has taken no byte and answered nothing for
+    /// the stall time (an attempt that stalls that long is ended).
     pub async fn upload(
         &self,
         envelope: &SealedEnvelope,
@@ -339,28 +407,44 @@ impl PlatformClient {
         let mut failures = 0;
         progress(offset, total);
         let segment = envelope.max_segment().map_or(self.segment, |m| m.min(self.segment));
+        let stalled = || HelperError::PlatformTimeout {
+            url: self.base.clone(),
+            seconds: self.stall.as_secs(),
+        };
+        // When the platform last took a byte or answered.
+        let mut moved = Instant::now();
         while offset < total {
             let len = segment.min(total - offset);
             let sent = Arc::new(AtomicU64::new(0));
             let request = self.upload_segment(envelope, &id, offset, len, sent.clone());
             tokio::pin!(request);
             let mut tick = tokio::time::interval(Duration::from_millis(200));
+            let mut seen = 0;
             let attempt = loop {
                 tokio::select! {
                     r = &mut request => break r,
-                    _ = tick.tick() => progress(offset + sent.load(Ordering::Relaxed), total),
+                    _ = tick.tick() => {
+                        let now = sent.load(Ordering::Relaxed);
+                        if now != seen {
+                            (seen, moved) = (now, Instant::now());
+                        } else if moved.elapsed() >= self.stall {
+                            break Err(stalled());
+                        }
+                        progress(offset + now, total);
+                    }
                     () = cancel.cancelled() => return Err(HelperError::Cancelled),
                 }
             };
             match attempt {
                 Ok(received) => {
                     failures = 0;
+                    moved = Instant::now();
                     offset = received;
                     envelope.acknowledged(received);
                 }
                 Err(e) if is_transient(&e) || is_offset_mismatch(&e) => {
                     failures += 1;
-                    if failures >= self.attempts {
+                    if failures >= self.attempts || moved.elapsed() >= self.stall {
                         return Err(HelperError::UploadInterrupted { detail: e.to_string() });
                     }
                     tracing::warn!(failures, error = %e, "upload interrupted; resuming");
@@ -368,7 +452,14 @@ impl PlatformClient {
                         () = tokio::time::sleep(backoff(failures)) => {}
                         () = cancel.cancelled() => return Err(HelperError::Cancelled),
                     }
-                    offset = match self.upload_status(&id).await {
+                    // One question, bounded like the upload: a wrong guess costs only an
+                    // offset_mismatch, which tells the right offset.
+                    let path = format!("/api/v1/messages/{id}/envelope");
+                    let asked = self.once(
+                        self.stall,
+                        self.json::<UploadStatus>(self.request(Method::GET, &path)),
+                    );
+                    offset = match asked.await {
                         Ok(s) => s.received,
                         Err(e) if is_transient(&e) => offset,
                         Err(e) => return Err(e),
@@ -402,10 +493,34 @@ impl PlatformClient {
     }
 
     /// Finalises the upload: the platform checks the envelope and answers with the link and
-    /// the stub.
+    /// the stub. Finalise is idempotent, so it is retried until the request deadline; when it
+    /// still has no answer, the request may have been carried out with only its answer lost,
+    /// so the platform is asked how the message stands before anything is reported: a
+    /// message still uploading was not sent (the first error stands), a final one is
+    /// finalised once more for its answer, and anything else is
+    /// [`HelperError::FinaliseUnconfirmed`] — never "nothing was sent" when something may
+    /// have been.
     pub async fn finalise(&self, id: &str) -> Result<Finalised> {
         let path = format!("/api/v1/messages/{id}/finalise");
-        self.retrying(|| self.json(self.request(Method::POST, &path))).await
+        let lost = match self.retrying(|| self.json(self.request(Method::POST, &path))).await {
+            Err(e) if is_transient(&e) => e,
+            done => return done,
+        };
+        tracing::warn!(message = id, error = %lost, "finalise unanswered; asking how the message stands");
+        let unconfirmed =
+            |detail: String| HelperError::FinaliseUnconfirmed { id: id.to_string(), detail };
+        let slip = format!("/api/v1/messages/{id}");
+        let state =
+            self.once(CONFIRM_LIMIT, self.json::<MessageState>(self.request(Method::GET, &slip)));
+        match state.await {
+            Ok(s) if s.state == "uploading" => Err(lost),
+            Ok(s) if s.state == "sent" => {
+                let again = self.once(CONFIRM_LIMIT, self.json(self.request(Method::POST, &path)));
+                again.await.map_err(|e| unconfirmed(format!("it is final on the platform; {e}")))
+            }
+            Ok(s) => Err(unconfirmed(format!("the platform says it is {}", s.state))),
+            Err(e) => Err(unconfirmed(format!("{lost}; then {e}"))),
+        }
     }
 
     /// Sets the message's unlock code: recipients must also give it (passed on out of band)
@@ -481,7 +596,7 @@ async fn refusal(resp: Response) -> HelperError {
 
 fn is_transient(e: &HelperError) -> bool {
     match e {
-        HelperError::Unreachable { .. } => true,
+        HelperError::Unreachable { .. } | HelperError::PlatformTimeout { .. } => true,
         HelperError::Platform { status, .. } => *status >= 500 || *status == 429 || *status == 408,
         _ => false,
     }

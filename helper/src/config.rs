@@ -35,12 +35,19 @@ pub struct Settings {
     pub policy_max_age: Duration,
     /// Bytes per upload request (at most the platform's segment limit).
     pub upload_segment_bytes: u64,
-    /// Attempts per upload request before giving up.
+    /// Failed upload requests in a row before an upload gives up.
     pub upload_attempts: u32,
-    /// Time allowed to connect to the platform.
+    /// Time allowed to connect to the platform (TCP and TLS). A first contact that cannot
+    /// connect is not retried: an unreachable platform is reported within this time.
     pub connect_timeout: Duration,
-    /// Time allowed for the platform to answer once connected.
+    /// Time allowed for any one read once connected.
     pub read_timeout: Duration,
+    /// Time allowed for one control request (everything but the upload's bytes), its retries
+    /// included: the longest a user waits on a platform that does not answer.
+    pub request_deadline: Duration,
+    /// An upload gives up when the platform has taken no byte (and given no answer) for this
+    /// long. Not a limit on the upload's total time, which grows with the message.
+    pub upload_stall: Duration,
     /// Largest native-messaging frame accepted from the mail client.
     pub max_frame_bytes: u32,
     /// Log level: `error`, `warn`, `info`, `debug`.
@@ -56,8 +63,10 @@ impl Default for Settings {
             policy_max_age: Duration::from_secs(15 * 60),
             upload_segment_bytes: 32 << 20,
             upload_attempts: 5,
-            connect_timeout: Duration::from_secs(10),
+            connect_timeout: Duration::from_secs(3),
             read_timeout: Duration::from_secs(60),
+            request_deadline: Duration::from_secs(30),
+            upload_stall: Duration::from_secs(30),
             max_frame_bytes: crate::framing::MAX_INBOUND_FRAME,
             log_level: "info".into(),
         }
@@ -76,6 +85,8 @@ struct FileSettings {
     upload_attempts: Option<u32>,
     connect_timeout_seconds: Option<u64>,
     read_timeout_seconds: Option<u64>,
+    request_deadline_seconds: Option<u64>,
+    upload_stall_seconds: Option<u64>,
     max_frame_bytes: Option<u32>,
     log_level: Option<String>,
 }
@@ -127,6 +138,18 @@ impl Settings {
         }
         if let Some(v) = f.read_timeout_seconds {
             self.read_timeout = Duration::from_secs(v.max(1));
+        }
+        if let Some(v) = f.request_deadline_seconds {
+            if !(1..=600).contains(&v) {
+                return Err(bad("request_deadline_seconds must be between 1 and 600"));
+            }
+            self.request_deadline = Duration::from_secs(v);
+        }
+        if let Some(v) = f.upload_stall_seconds {
+            if !(1..=600).contains(&v) {
+                return Err(bad("upload_stall_seconds must be between 1 and 600"));
+            }
+            self.upload_stall = Duration::from_secs(v);
         }
         if let Some(v) = f.max_frame_bytes {
             if !(64 << 10..=64 << 20).contains(&v) {

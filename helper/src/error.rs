@@ -14,6 +14,32 @@ pub enum HelperError {
         url: String,
         /// What the network said.
         detail: String,
+        /// No connection was made (refused, no route, no name, TLS handshake not
+        /// completing), as opposed to one lost during a request.
+        connect: bool,
+    },
+    /// The platform took connections but did not answer in time.
+    #[error(
+        "the Sealpost platform at {url} did not answer within {seconds} s; nothing was sent, \
+         try again later"
+    )]
+    PlatformTimeout {
+        /// The platform address.
+        url: String,
+        /// How long the helper waited.
+        seconds: u64,
+    },
+    /// Finalise was asked but its answer never came, and the platform may have made the
+    /// message available: sending it again could deliver it twice.
+    #[error(
+        "the platform did not confirm message {id} ({detail}); it may have been delivered: \
+         look for it among your sent messages in Sealpost before sending it again"
+    )]
+    FinaliseUnconfirmed {
+        /// The message id.
+        id: String,
+        /// What went wrong, and what the platform said of the message, if anything.
+        detail: String,
     },
     /// TLS failed: the platform's certificate is not trusted.
     #[error(
@@ -99,6 +125,8 @@ impl HelperError {
         match self {
             HelperError::NotEnrolled => "not_enrolled",
             HelperError::Unreachable { .. } => "platform_unreachable",
+            HelperError::PlatformTimeout { .. } => "platform_timeout",
+            HelperError::FinaliseUnconfirmed { .. } => "finalise_unconfirmed",
             HelperError::Tls(_) => "tls_untrusted",
             HelperError::KeyPinMismatch { .. } => "key_pin_mismatch",
             HelperError::TokenRevoked => "token_revoked",

@@ -10,15 +10,18 @@ use sealpost_envelope::{OpenOptions, PrivateKey};
 use sealpost_helper::keychain::Keychain;
 use serde_json::Value;
 
-/// The helper binary under test.
+/// The helper binary under test (`SEALPOST_HELPER_BIN` names another build, e.g. an older
+/// one to show that a test fails without a fix).
 pub fn helper_bin() -> PathBuf {
-    PathBuf::from(env!("CARGO_BIN_EXE_sealpost-helper"))
+    std::env::var_os("SEALPOST_HELPER_BIN")
+        .map_or_else(|| PathBuf::from(env!("CARGO_BIN_EXE_sealpost-helper")), PathBuf::from)
 }
 
 /// The platform binary, built beside the helper (`cargo build -p sealpost-platform`).
 fn platform_bin() -> PathBuf {
     let path = std::env::var_os("SEALPOST_PLATFORM_BIN").map(PathBuf::from).unwrap_or_else(|| {
-        helper_bin().with_file_name(format!("sealpost-platform{}", std::env::consts::EXE_SUFFIX))
+        PathBuf::from(env!("CARGO_BIN_EXE_sealpost-helper"))
+            .with_file_name(format!("sealpost-platform{}", std::env::consts::EXE_SUFFIX))
     });
     assert!(
         path.exists(),

@@ -5,6 +5,7 @@
 //! private D-Bus session).
 
 mod common;
+mod faults;
 mod host;
 mod install;
 mod mime;
