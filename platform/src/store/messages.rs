@@ -464,9 +464,11 @@ pub async fn center_volume(
     since_count: i64,
     since_bytes: i64,
 ) -> Result<(i64, i64), StoreError> {
+    // PostgreSQL sums BIGINT to NUMERIC: cast back, as SQLite's integer sum already is.
     let sql = "SELECT \
-               COALESCE(SUM(CASE WHEN created_at > $3 THEN 1 ELSE 0 END), 0), \
-               COALESCE(SUM(CASE WHEN created_at > $4 THEN envelope_len ELSE 0 END), 0) \
+               CAST(COALESCE(SUM(CASE WHEN created_at > $3 THEN 1 ELSE 0 END), 0) AS BIGINT), \
+               CAST(COALESCE(SUM(CASE WHEN created_at > $4 THEN envelope_len ELSE 0 END), 0) \
+               AS BIGINT) \
                FROM messages WHERE tenant_id = $1 AND sender_email = $2 AND sender_id IS NULL \
                AND created_at > $5";
     let since = since_count.min(since_bytes);
