@@ -133,14 +133,22 @@ impl TestApp {
     }
 
     pub async fn upload(&self, token: &str, id: &str, offset: u64, bytes: Vec<u8>) -> Response {
+        self.upload_request(token, id, offset, bytes).send().await.expect("request")
+    }
+
+    /// An upload of `body` (bytes, or a stream the test feeds) at `offset`, ready to send.
+    pub fn upload_request(
+        &self,
+        token: &str,
+        id: &str,
+        offset: u64,
+        body: impl Into<reqwest::Body>,
+    ) -> reqwest::RequestBuilder {
         self.client
             .patch(self.url(&format!("/api/v1/messages/{id}/envelope")))
             .bearer_auth(token)
             .header("Upload-Offset", offset.to_string())
-            .body(bytes)
-            .send()
-            .await
-            .expect("request")
+            .body(body)
     }
 
     pub async fn platform_key(&self) -> PublicKey {

@@ -98,13 +98,7 @@ async fn a_stalled_upload_body_ends_the_request_and_leaves_no_half_written_segme
     let m = message("alice@acme.example", &["bob@outside.example"], "Stalled", &key, 600_000);
     assert_eq!(app.post(Some(&token), "/api/v1/messages", m.slip.clone()).await.status(), 201);
     let (feed, body) = support::fed_body();
-    let request = app
-        .client
-        .patch(app.url(&format!("/api/v1/messages/{}/envelope", m.id)))
-        .bearer_auth(&token)
-        .header("Upload-Offset", "0")
-        .body(body)
-        .send();
+    let request = app.upload_request(&token, &m.id, 0, body).send();
     feed.send(bytes::Bytes::copy_from_slice(&m.envelope[..300_000])).await.expect("feed");
     // The sender stays connected and sends nothing more; `feed` is kept open.
     let answer = tokio::time::timeout(Duration::from_secs(60), request).await;
@@ -119,14 +113,7 @@ async fn a_stalled_upload_body_ends_the_request_and_leaves_no_half_written_segme
     });
     // A slow upload that keeps moving is not cut: pieces a little apart, each well within it.
     let (feed, body) = support::fed_body();
-    let request = tokio::spawn(
-        app.client
-            .patch(app.url(&format!("/api/v1/messages/{}/envelope", m.id)))
-            .bearer_auth(&token)
-            .header("Upload-Offset", "0")
-            .body(body)
-            .send(),
-    );
+    let request = tokio::spawn(app.upload_request(&token, &m.id, 0, body).send());
     for piece in m.envelope.chunks(m.envelope.len() / 4 + 1) {
         feed.send(bytes::Bytes::copy_from_slice(piece)).await.expect("feed");
         tokio::time::sleep(Duration::from_millis(300)).await;

@@ -42,14 +42,7 @@ async fn an_upload_cut_off_mid_body_leaves_no_half_written_segment() {
     let r = app.post(Some(&token), "/api/v1/messages", m.slip.clone()).await;
     assert_eq!(r.status(), StatusCode::CREATED);
     let (feed, body) = support::fed_body();
-    let request = tokio::spawn(
-        app.client
-            .patch(app.url(&format!("/api/v1/messages/{}/envelope", m.id)))
-            .bearer_auth(&token)
-            .header("Upload-Offset", "0")
-            .body(body)
-            .send(),
-    );
+    let request = tokio::spawn(app.upload_request(&token, &m.id, 0, body).send());
     feed.send(bytes::Bytes::copy_from_slice(&m.envelope[..300_000])).await.expect("feed");
     wait_for("the upload to be half-written", Duration::from_secs(20), || {
         partials(&folder).pop().filter(|p| std::fs::metadata(p).is_ok_and(|m| m.len() > 0))
