@@ -163,17 +163,32 @@ pub async fn claim(
             })
         })
         .await?;
-    rows.into_iter()
-        .map(|(id, attempt, key, tenant_id, kind, recipient, subject, text, html)| {
-            let text = open_body(master, &format!("mail text:{key}"), text)?;
+    let mut claimed = Vec::with_capacity(rows.len());
+    for (id, attempt, key, tenant_id, kind, recipient, subject, text, html) in rows {
+        let opened = open_body(master, &format!("mail text:{key}"), text).and_then(|text| {
             let html = match html {
                 Some(h) => Some(open_body(master, &format!("mail html:{key}"), h)?),
                 None => None,
             };
-            let mail = Outgoing { key, tenant_id, kind, recipient, subject, text, html };
-            Ok(Claimed { id, attempt, mail })
-        })
-        .collect()
+            Ok((text, html))
+        });
+        match opened {
+            Ok((text, html)) => {
+                let mail = Outgoing { key, tenant_id, kind, recipient, subject, text, html };
+                claimed.push(Claimed { id, attempt, mail });
+            }
+            // One mail that cannot be opened (sealed under another master key, damaged) is
+            // dead-lettered on its own, so it never holds up the rest of the queue.
+            Err(e) => {
+                tracing::error!(id, error = %e, "a queued mail's body does not open");
+                let sql = "UPDATE notifications SET state = 'dead', last_error = $1 \
+                           WHERE id = $2 AND attempts = $3 AND state = 'queued'";
+                let why = "its sealed body does not open (another master key?)";
+                db.execute(sql, &[why.into(), id.into(), attempt.into()]).await?;
+            }
+        }
+    }
+    Ok(claimed)
 }
 
 /// The relay accepted the mail. Its bodies are wiped: a one-time code must not outlive its
