@@ -5,6 +5,8 @@
 //! platform key that lets the Message Center open envelopes for recipients who have no keys.
 //!
 //! - `config`: settings (TOML + `SEALPOST_…` environment); `startup`: build and bind the app.
+//! - `messages`: the life of a message (create from its delivery slip, store its envelope,
+//!   finalise), the one way in for the API and the Message Center alike.
 //! - `routes/`: one module per API resource; `store/`: persistence per group of tables.
 //! - `secrets`: the master key and everything sealed under it; `tls`: the HTTPS certificate.
 //! - `domain`: validated types (addresses, roles, policy).
@@ -18,6 +20,7 @@ pub mod db;
 pub mod domain;
 pub mod error;
 pub mod group_sync;
+pub mod messages;
 pub mod notify;
 pub mod ratelimit;
 pub mod reading;

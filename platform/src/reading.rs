@@ -116,7 +116,7 @@ impl StoredMessage {
     /// Opens finalised message `m`: its file key from the tenant's data key, its header
     /// authenticated with it. Says nothing about recall or expiry: callers decide who may read.
     pub async fn open(state: &AppState, m: &MessageRow) -> Result<StoredMessage, ApiError> {
-        let (Some(sealed), Some(total)) = (&m.file_key_enc, m.envelope_len) else {
+        let (Some(sealed), Some(total)) = (&m.file_key_enc, m.envelope_size) else {
             return Err(ApiError::conflict("not_final", "the message was never finalised"));
         };
         let tenant_key = accounts::data_key(&state.db, &state.master, m.tenant_id).await?;

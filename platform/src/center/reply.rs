@@ -13,18 +13,17 @@ use bytes::Bytes;
 use serde::Deserialize;
 use zeroize::Zeroizing;
 
-use sealpost_envelope::{Body, Manifest, MessageId, Metadata, Role, Sealer};
+use sealpost_envelope::Role as StanzaRole;
+use sealpost_envelope::{Body, FileKey, Manifest, MessageId, Metadata, Sealer};
 
 use super::read::{Reading, for_reader, human_size};
 use super::{csrf_ok, csrf_token, forbidden, internal, page};
-use crate::blob::BlobStore;
 use crate::domain::EmailAddress;
-use crate::reading::file_key_purpose;
-use crate::routes::messages::CreateMessage;
+use crate::messages::{self, DeliverySlip, FileKeySource, SegmentBody};
 use crate::state::AppState;
-use crate::store::messages::{self, Created, MessageRow, NewMessage, Stored};
+use crate::store::messages::{self as stored, MessageRow};
 use crate::store::notifications::{self, Outgoing};
-use crate::store::{accounts, audit, drafts};
+use crate::store::{accounts, drafts};
 
 /// Most bytes of attachments one reply carries.
 pub(super) const MAX_ATTACHMENT_BYTES: usize = 25 << 20;
@@ -374,7 +373,7 @@ pub(super) async fn send(
         return internal(e);
     }
     if !fresh {
-        let _ = messages::add_event(&state.db, &m.id, Some(&email), "replied").await;
+        let _ = stored::add_event(&state.db, &m.id, Some(&email), "replied").await;
     }
     if let Some(id) = draft {
         let _ = drafts::delete(&state.db, id, &email).await; // sent: the draft has served
@@ -400,14 +399,15 @@ async fn within_limits(
     let policy = accounts::policy(&state.db, m.tenant_id).await.map_err(internal)?;
     let now = crate::db::now_ms();
     let (hour, day) = (now - 3_600_000, now - 86_400_000);
-    let (sent, sent_bytes) = messages::center_volume(&state.db, m.tenant_id, email, hour, day)
-        .await
-        .map_err(internal)?;
+    let (sent, sent_bytes) =
+        stored::center_volume(&state.db, m.tenant_id, email, hour, day).await.map_err(internal)?;
     Ok(sent < i64::from(policy.center_messages_per_hour)
         && (sent_bytes.max(0) as u64).saturating_add(bytes) <= policy.center_bytes_per_day)
 }
 
-/// Seals the reply and stores it as a finalised message of the original's tenant.
+/// Seals the reply and makes it a finalised message of the original's tenant, through the
+/// same steps as any message (`crate::messages`): created from its delivery slip, its
+/// envelope stored and checked, finalised with the file key the platform made.
 async fn store_reply(
     state: &AppState,
     original: &MessageRow,
@@ -417,13 +417,11 @@ async fn store_reply(
     posted: Posted,
 ) -> Result<MessageRow, Response> {
     let id = MessageId::random().map_err(internal)?;
-    let id_text = id.to_string();
     let subject = if posted.subject.trim().is_empty() && !posted.fresh {
         reply_subject(&original.subject)
     } else {
         posted.subject.clone()
     };
-    let posted_fresh = posted.fresh;
     let date = humantime::format_rfc3339_seconds(std::time::SystemTime::now()).to_string();
     let metadata = Metadata {
         from: from.to_string(),
@@ -445,10 +443,10 @@ async fn store_reply(
     let files = posted.files;
     let (envelope, file_key) = tokio::task::spawn_blocking(move || {
         let sealer = Sealer::builder(id)
-            .recipient(Role::Platform, platform_key.public_key())
+            .recipient(StanzaRole::Platform, platform_key.public_key())
             .parts_for(&manifest, &json)
             .build()?;
-        let file_key = Zeroizing::new(*sealer.file_key().expose_secret());
+        let file_key = FileKey::from_bytes(*sealer.file_key().expose_secret());
         let mut parts: Vec<&[u8]> = vec![&json];
         parts.extend(files.iter().map(|f| f.bytes.as_slice()));
         Ok::<_, sealpost_envelope::Error>((sealer.seal_to_vec(&parts)?, file_key))
@@ -456,85 +454,46 @@ async fn store_reply(
     .await
     .map_err(internal)?
     .map_err(internal)?;
-    let envelope_len = envelope.len() as i64;
 
     let parse = |list: &[String]| -> Result<Vec<EmailAddress>, String> {
         list.iter().map(|a| EmailAddress::parse(a)).collect()
     };
-    let slip = CreateMessage {
-        id: id_text.clone(),
+    let slip = DeliverySlip {
+        id: id.to_string(),
         to: parse(&to).map_err(internal)?,
         cc: parse(&cc).map_err(internal)?,
         bcc: Vec::new(),
-        subject: subject.clone(),
+        subject,
         envelope_size: envelope.len() as u64,
         expires_at: None,
     };
-    let slip_json = serde_json::to_string(&slip).map_err(internal)?;
-    let recipients: Vec<(String, &'static str)> =
-        to.iter().map(|a| (a.clone(), "to")).chain(cc.iter().map(|a| (a.clone(), "cc"))).collect();
-    let new = NewMessage {
-        id: &id_text,
-        tenant_id: original.tenant_id,
-        sender_id: None,
-        sender_email: from,
-        subject: &subject,
-        slip: &slip_json,
-        recipients: &recipients,
-        expires_at: None,
-        in_reply_to: (!posted_fresh).then_some(original.id.as_str()),
-    };
-    let created = audit::Entry {
-        tenant: Some(original.tenant_id),
-        actor: from,
-        action: "message.replied",
-        detail: &format!("{id_text} to {}", original.id),
-    };
-    match messages::create(&state.db, &new, &created).await.map_err(internal)? {
-        Created::New(_) => {}
-        Created::Existing(_) | Created::Conflict => return Err(internal("reply id collision")),
+    let author = messages::Author::Center { email: from, original, reply: !posted.fresh };
+    let opened = messages::create(state, author, slip).await.map_err(api_failure)?;
+    if !opened.new {
+        return Err(internal("reply id collision"));
     }
-    // Stored as an upload of the same size would be: small ones with their row.
-    let envelope = Bytes::from(envelope);
-    let stored = if envelope_len as u64 <= state.settings.inline_segment_bytes {
-        Stored::Inline(envelope)
-    } else {
-        let blob_name = BlobStore::new_name();
-        let body = futures_util::stream::iter([Ok::<Bytes, std::io::Error>(envelope)]);
-        state
-            .blobs
-            .put_stream(&blob_name, body, envelope_len as u64)
-            .await
-            .map_err(|e| internal(format!("storing a reply: {e:?}")))?;
-        Stored::Blob(blob_name)
+    let body = SegmentBody {
+        declared_len: Some(envelope.len() as u64),
+        stream: futures_util::stream::iter([Ok::<Bytes, std::io::Error>(Bytes::from(envelope))]),
     };
-    if !messages::append_segment(&state.db, &id_text, 0, envelope_len, &stored, Some(envelope_len))
+    messages::append(state, &opened.message, 0, body).await.map_err(api_failure)?;
+    let uploaded = stored::get(&state.db, &opened.message.id)
         .await
         .map_err(internal)?
-    {
-        return Err(internal("reply upload state"));
-    }
-    let tenant_key =
-        accounts::data_key(&state.db, &state.master, original.tenant_id).await.map_err(internal)?;
-    let sealed = tenant_key.seal(&file_key_purpose(&id_text), &file_key[..]).map_err(internal)?;
-    let finalised = audit::Entry {
-        tenant: Some(original.tenant_id),
-        actor: from,
-        action: "message.finalised",
-        detail: &id_text,
-    };
-    let link_token = BlobStore::new_name();
-    messages::finalise(&state.db, &id_text, &sealed, &link_token, &finalised)
-        .await
-        .map_err(internal)?
-        .ok_or_else(|| internal("the reply was not left uploading and complete"))
+        .ok_or_else(|| internal("the reply vanished while stored"))?;
+    messages::finalise(state, &uploaded, FileKeySource::Made(file_key)).await.map_err(api_failure)
+}
+
+/// A step of storing a reply failed: for the writer, an error page (the cause is logged).
+fn api_failure(e: crate::error::ApiError) -> Response {
+    internal(e)
 }
 
 /// Mails each recipient of a reply its link, through the queue.
 async fn notify(state: &AppState, reply: &MessageRow) -> Result<(), crate::store::StoreError> {
     let link =
         format!("{}/m/{}", state.public_url, reply.link_token.as_deref().unwrap_or_default());
-    for (recipient, _) in messages::recipients(&state.db, &reply.id).await? {
+    for (recipient, _) in stored::recipients(&state.db, &reply.id).await? {
         let mail = Outgoing {
             key: format!("reply-{}-{}", reply.id, crate::secrets::random_id()),
             tenant_id: Some(reply.tenant_id),
@@ -548,7 +507,7 @@ async fn notify(state: &AppState, reply: &MessageRow) -> Result<(), crate::store
             html: None,
         };
         notifications::enqueue(&state.db, &state.master, &mail).await?;
-        messages::add_event(&state.db, &reply.id, Some(&recipient), "notified").await?;
+        stored::add_event(&state.db, &reply.id, Some(&recipient), "notified").await?;
     }
     Ok(())
 }

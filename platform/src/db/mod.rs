@@ -77,6 +77,7 @@ const MIGRATIONS: &[Migration] = &[
     },
     shared(13, include_str!("../../migrations/0013_lockouts.sql")),
     shared(14, include_str!("../../migrations/0014_segment_blob_index.sql")),
+    shared(15, include_str!("../../migrations/0015_envelope_size.sql")),
 ];
 
 /// Translates a migration for `engine`. The schema keeps to a subset where three rules

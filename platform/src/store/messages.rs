@@ -25,7 +25,7 @@ pub struct MessageRow {
     /// Envelope bytes durably stored.
     pub received: i64,
     /// Total envelope length, once its header has arrived.
-    pub envelope_len: Option<i64>,
+    pub envelope_size: Option<i64>,
     /// File key sealed under the tenant key (after finalise).
     pub file_key_enc: Option<Vec<u8>>,
     /// Opaque id in the message link.
@@ -53,7 +53,7 @@ lite_row!(MessageRow {
     slip,
     state,
     received,
-    envelope_len,
+    envelope_size,
     file_key_enc,
     link_token,
     created_at,
@@ -64,10 +64,17 @@ lite_row!(MessageRow {
     unlock_hash
 });
 
+impl MessageRow {
+    /// Whether the message is finalised (its envelope whole and checked, its link made).
+    pub fn is_final(&self) -> bool {
+        self.state == "final"
+    }
+}
+
 /// The columns of [`MessageRow`], as a literal so queries stay `&'static str`.
 macro_rules! message_columns {
     () => {
-        "id, tenant_id, sender_id, sender_email, subject, slip, state, received, envelope_len, \
+        "id, tenant_id, sender_id, sender_email, subject, slip, state, received, envelope_size, \
          file_key_enc, link_token, created_at, finalised_at, expires_at, recalled_at, in_reply_to, \
          unlock_hash"
     };
@@ -256,7 +263,7 @@ pub async fn append_segment(
     offset: i64,
     len: i64,
     stored: &Stored,
-    envelope_len: Option<i64>,
+    envelope_size: Option<i64>,
 ) -> Result<bool, StoreError> {
     let id = id.to_owned();
     let stored = stored.clone();
@@ -269,9 +276,9 @@ pub async fn append_segment(
             let moved = tx
                 .execute(
                     "UPDATE messages SET received = received + $1, \
-                     envelope_len = COALESCE(envelope_len, $2) \
+                     envelope_size = COALESCE(envelope_size, $2) \
                      WHERE id = $3 AND received = $4 AND state = 'uploading'",
-                    &[len.into(), envelope_len.into(), id.as_str().into(), offset.into()],
+                    &[len.into(), envelope_size.into(), id.as_str().into(), offset.into()],
                 )
                 .await?;
             if moved != 1 {
@@ -311,7 +318,7 @@ pub async fn finalise(
                     concat!(
                         "UPDATE messages SET state = 'final', file_key_enc = $1, link_token = $2, \
                          finalised_at = $3 \
-                         WHERE id = $4 AND state = 'uploading' AND received = envelope_len \
+                         WHERE id = $4 AND state = 'uploading' AND received = envelope_size \
                          RETURNING ",
                         message_columns!()
                     ),
@@ -467,7 +474,7 @@ pub async fn center_volume(
     // PostgreSQL sums BIGINT to NUMERIC: cast back, as SQLite's integer sum already is.
     let sql = "SELECT \
                CAST(COALESCE(SUM(CASE WHEN created_at > $3 THEN 1 ELSE 0 END), 0) AS BIGINT), \
-               CAST(COALESCE(SUM(CASE WHEN created_at > $4 THEN envelope_len ELSE 0 END), 0) \
+               CAST(COALESCE(SUM(CASE WHEN created_at > $4 THEN envelope_size ELSE 0 END), 0) \
                AS BIGINT) \
                FROM messages WHERE tenant_id = $1 AND sender_email = $2 AND sender_id IS NULL \
                AND created_at > $5";
@@ -477,7 +484,7 @@ pub async fn center_volume(
 }
 
 /// A tracking event.
-#[derive(Clone, Debug, Serialize, sqlx::FromRow)]
+#[derive(Clone, Debug, Serialize, sqlx::FromRow, utoipa::ToSchema)]
 pub struct Event {
     /// The recipient it concerns, if any.
     pub recipient: Option<String>,

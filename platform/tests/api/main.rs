@@ -22,7 +22,7 @@ use serde_json::{Value, json};
 async fn stored_plaintext(app: &TestApp, id: &str) -> (String, Vec<u8>) {
     let m = messages::get(&app.state.db, id).await.expect("db").expect("message");
     let segments = messages::segments(&app.state.db, id).await.expect("segments");
-    let total = m.envelope_len.expect("complete");
+    let total = m.envelope_size.expect("complete");
     let envelope = sealpost_platform::reading::read_range(&app.state, id, &segments, 0, total)
         .await
         .expect("stored envelope");
@@ -892,7 +892,7 @@ async fn the_openapi_document_describes_every_route() {
     }
     assert_eq!(doc["components"]["securitySchemes"]["device_token"]["scheme"], "bearer");
     assert!(
-        doc["components"]["schemas"]["CreateMessage"]["properties"]["envelope_size"].is_object()
+        doc["components"]["schemas"]["DeliverySlip"]["properties"]["envelope_size"].is_object()
     );
     assert!(doc["components"]["schemas"]["Finalised"]["properties"]["stub"].is_object());
 }
