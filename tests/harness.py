@@ -128,7 +128,7 @@ class Platform:
 
     def sign_in(self, email: str = ALICE, password: str = PASSWORD) -> str:
         """A device token for `email`, through the API."""
-        return self.api("POST", "/api/v1/auth/login", {"email": email, "password": password})["token"]
+        return self.api("POST", "/api/v1/auth/sign-in", {"email": email, "password": password})["token"]
 
     def export(self, message_id: str, into: Path) -> Path:
         """The message decrypted from what the platform stores (admin export-message)."""

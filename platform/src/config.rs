@@ -42,8 +42,10 @@ pub struct Settings {
     /// database with the segment's row instead of as a blob: a small secure message then costs
     /// no file or object of its own. 0 keeps every segment in the blob store.
     pub inline_segment_bytes: u64,
-    /// Sign-in attempts allowed per client address per minute (on each node).
-    pub login_attempts_per_minute: u32,
+    /// Sign-in attempts allowed per client address per minute (on each node). The older name
+    /// `login_attempts_per_minute` is still read.
+    #[serde(alias = "login_attempts_per_minute")]
+    pub sign_in_attempts_per_minute: u32,
     /// Load balancers and proxies (addresses or CIDR ranges) whose `X-Forwarded-For` is believed
     /// for per-address limits.
     #[serde(deserialize_with = "deserialize_nets")]
@@ -125,7 +127,7 @@ impl Default for Settings {
             max_envelope_bytes: 1 << 30,
             max_segment_bytes: 64 << 20,
             inline_segment_bytes: 64 << 10,
-            login_attempts_per_minute: 20,
+            sign_in_attempts_per_minute: 20,
             abandoned_upload_hours: 24,
             orphan_segment_minutes: 60,
             tls_handshake_timeout_secs: 10,
@@ -237,8 +239,11 @@ impl Settings {
         if let Some(v) = get("SEALPOST_INLINE_SEGMENT_BYTES") {
             self.inline_segment_bytes = parse("SEALPOST_INLINE_SEGMENT_BYTES", v)?;
         }
-        if let Some(v) = get("SEALPOST_LOGIN_ATTEMPTS_PER_MINUTE") {
-            self.login_attempts_per_minute = parse("SEALPOST_LOGIN_ATTEMPTS_PER_MINUTE", v)?;
+        // The older name first, so that the current one wins when both are set.
+        for name in ["SEALPOST_LOGIN_ATTEMPTS_PER_MINUTE", "SEALPOST_SIGN_IN_ATTEMPTS_PER_MINUTE"] {
+            if let Some(v) = get(name) {
+                self.sign_in_attempts_per_minute = parse(name, v)?;
+            }
         }
         if let Some(v) = get("SEALPOST_TRUSTED_PROXIES") {
             self.trusted_proxies = v

@@ -63,7 +63,7 @@ impl<'de> Deserialize<'de> for EmailAddress {
 }
 
 /// A user's role within their tenant.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "lowercase")]
 pub enum Role {
     /// Sends secure messages.

@@ -80,10 +80,10 @@ pub async fn prepare(settings: Settings) -> Result<(AppState, StartNotes), Strin
         .trim_end_matches('/')
         .to_string();
     let blobs = settings.blob_store()?;
-    let login_limiter =
-        Arc::new(crate::ratelimit::RateLimiter::new(settings.login_attempts_per_minute));
+    let sign_in_limiter =
+        Arc::new(crate::ratelimit::RateLimiter::new(settings.sign_in_attempts_per_minute));
     let state = AppState {
-        login_limiter,
+        sign_in_limiter,
         write_probe: Arc::default(),
         db,
         master: Arc::new(master),

@@ -26,7 +26,7 @@ pub struct AppState {
     /// Base URL for links, without a trailing slash.
     pub public_url: String,
     /// Sign-in attempts per client address.
-    pub login_limiter: Arc<crate::ratelimit::RateLimiter>,
+    pub sign_in_limiter: Arc<crate::ratelimit::RateLimiter>,
     /// The health check's last write probe (see `routes::system`).
     pub write_probe: Arc<crate::routes::system::WriteProbe>,
 }

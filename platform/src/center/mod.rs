@@ -223,7 +223,7 @@ fn anonymous_post_refusal(
     }
     let forwarded = headers.get("x-forwarded-for").and_then(|v| v.to_str().ok());
     let client = crate::ratelimit::client_ip(peer.ip(), forwarded, &state.settings.trusted_proxies);
-    if state.login_limiter.check(client).is_err() {
+    if state.sign_in_limiter.check(client).is_err() {
         return Some(too_many());
     }
     None

@@ -19,6 +19,7 @@ use sealpost_envelope::{Body, FileKey, Manifest, MessageId, Metadata, Sealer};
 use super::read::{Reading, for_reader, human_size};
 use super::{csrf_ok, csrf_token, forbidden, internal, page};
 use crate::domain::EmailAddress;
+use crate::messages::slip::MAX_SUBJECT_CHARS;
 use crate::messages::{self, DeliverySlip, FileKeySource, SegmentBody};
 use crate::state::AppState;
 use crate::store::messages::{self as stored, MessageRow};
@@ -296,7 +297,8 @@ async fn read_form(mut form: Multipart, posted: &mut Posted) -> Result<(), Refus
             "all" => posted.all = value.as_str() == "1",
             "fresh" => posted.fresh = value.as_str() == "1",
             "subject" => {
-                posted.subject = value.chars().filter(|c| !c.is_control()).take(998).collect()
+                posted.subject =
+                    value.chars().filter(|c| !c.is_control()).take(MAX_SUBJECT_CHARS).collect()
             }
             "text" if value.len() <= 1_000_000 => posted.text = value,
             "text" => return Err("The message is too long."),

@@ -5,22 +5,22 @@ use std::net::SocketAddr;
 
 use axum::extract::{ConnectInfo, Path, State};
 use axum::http::StatusCode;
-use serde::Deserialize;
-use serde_json::{Value, json};
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
 use zeroize::Zeroizing;
 
 use crate::db::now_ms;
-use crate::domain::EmailAddress;
+use crate::domain::{EmailAddress, Role};
 use crate::error::{ApiError, ApiJson};
 use crate::state::AppState;
 use crate::store::accounts::{self, AuthUser, LoginRefused};
 use crate::store::audit;
 use crate::store::totp::{self, Owner};
 
-/// Body of `POST /api/v1/auth/login`.
+/// Body of `POST /api/v1/auth/sign-in`.
 #[derive(Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
-pub struct Login {
+pub struct SignIn {
     /// The user's address.
     pub email: String,
     /// Password (never logged; zeroized after use).
@@ -34,22 +34,48 @@ pub struct Login {
     pub totp: Option<String>,
 }
 
-/// `POST /api/v1/auth/login`: password sign-in; answers with a device token (shown once).
-#[utoipa::path(post, path = "/api/v1/auth/login", tag = "account", request_body = Login,
+/// Longest password accepted, in bytes.
+pub const MAX_PASSWORD_BYTES: usize = 1024;
+/// Longest device name, in characters.
+pub const MAX_DEVICE_NAME_CHARS: usize = 100;
+
+/// Who is signed in.
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct Identity {
+    /// The user's address.
+    pub email: String,
+    /// Sender or admin.
+    pub role: Role,
+}
+
+/// A device signed in: its token, shown this once.
+#[derive(Serialize, utoipa::ToSchema)]
+pub struct SignedIn {
+    /// The device token: `Authorization: Bearer <token>` from now on.
+    pub token: String,
+    /// The token's id (to revoke it, `DELETE /api/v1/tokens/{id}`).
+    pub token_id: i64,
+    /// Who signed in.
+    pub user: Identity,
+}
+
+/// `POST /api/v1/auth/sign-in`: password sign-in; answers with a device token (shown once).
+/// `POST /api/v1/auth/login` is the same, kept for helpers installed before the rename.
+#[utoipa::path(post, path = "/api/v1/auth/sign-in", tag = "account", request_body = SignIn,
     responses(
-        (status = 201, description = "Signed in; the device token is shown once", body = Object),
+        (status = 201, description = "Signed in; the device token is shown once", body = SignedIn),
         (status = 401, description = "bad_credentials or totp_required", body = crate::routes::openapi::ErrorBody),
         (status = 429, description = "locked (too many failures for the account) or rate_limited (too many attempts from the address)", body = crate::routes::openapi::ErrorBody),
     ))]
-pub async fn login(
+pub async fn sign_in(
     State(state): State<AppState>,
     ConnectInfo(peer): ConnectInfo<SocketAddr>,
     headers: axum::http::HeaderMap,
-    ApiJson(req): ApiJson<Login>,
-) -> Result<(StatusCode, Json<Value>), ApiError> {
+    ApiJson(req): ApiJson<SignIn>,
+) -> Result<(StatusCode, Json<SignedIn>), ApiError> {
     let forwarded = headers.get("x-forwarded-for").and_then(|v| v.to_str().ok());
     let client = crate::ratelimit::client_ip(peer.ip(), forwarded, &state.settings.trusted_proxies);
-    if let Err(wait) = state.login_limiter.check(client) {
+    if let Err(wait) = state.sign_in_limiter.check(client) {
         metrics::counter!("sealpost_logins_total", "result" => "rate_limited").increment(1);
         return Err(ApiError::new(
             StatusCode::TOO_MANY_REQUESTS,
@@ -58,12 +84,16 @@ pub async fn login(
         )
         .with("retry_after_seconds", wait));
     }
-    if req.password.len() > 1024 {
-        return Err(ApiError::bad_request("the password is longer than 1024 bytes"));
+    if req.password.len() > MAX_PASSWORD_BYTES {
+        return Err(ApiError::bad_request(format!(
+            "the password is longer than {MAX_PASSWORD_BYTES} bytes"
+        )));
     }
     let device = req.device.unwrap_or_else(|| "device".into());
-    if device.chars().count() > 100 {
-        return Err(ApiError::bad_request("the device name is longer than 100 characters"));
+    if device.chars().count() > MAX_DEVICE_NAME_CHARS {
+        return Err(ApiError::bad_request(format!(
+            "the device name is longer than {MAX_DEVICE_NAME_CHARS} characters"
+        )));
     }
     let bad = || {
         ApiError::new(
@@ -80,20 +110,23 @@ pub async fn login(
             let (id, token) =
                 accounts::create_device_token(&state.db, user.user_id, &device).await?;
             let detail = format!("token {id} for device {device:?}");
-            audit::append(&state.db, Some(user.tenant_id), &user.email, "login.succeeded", &detail)
-                .await?;
+            audit::append(
+                &state.db,
+                Some(user.tenant_id),
+                &user.email,
+                "sign_in.succeeded",
+                &detail,
+            )
+            .await?;
             metrics::counter!("sealpost_logins_total", "result" => "succeeded").increment(1);
+            let user = Identity { email: user.email, role: user.role };
             Ok((
                 StatusCode::CREATED,
-                Json(json!({
-                    "token": token.as_str(),
-                    "token_id": id,
-                    "user": { "email": user.email, "role": user.role },
-                })),
+                Json(SignedIn { token: token.to_string(), token_id: id, user }),
             ))
         }
         Err(LoginRefused::BadCredentials) => {
-            audit::append(&state.db, None, email.as_str(), "login.failed", "bad credentials")
+            audit::append(&state.db, None, email.as_str(), "sign_in.failed", "bad credentials")
                 .await?;
             metrics::counter!("sealpost_logins_total", "result" => "failed").increment(1);
             Err(bad())
@@ -104,7 +137,7 @@ pub async fn login(
             "enter the 6-digit code from your authenticator app",
         )),
         Err(LoginRefused::Locked { until }) => {
-            audit::append(&state.db, None, email.as_str(), "login.refused", "account locked")
+            audit::append(&state.db, None, email.as_str(), "sign_in.refused", "account locked")
                 .await?;
             metrics::counter!("sealpost_logins_total", "result" => "locked").increment(1);
             Err(ApiError::new(
@@ -119,19 +152,36 @@ pub async fn login(
 
 /// `GET /api/v1/me`
 #[utoipa::path(get, path = "/api/v1/me", tag = "account", security(("device_token" = [])),
-    responses((status = 200, description = "Who the token belongs to", body = Object), (status = 401, description = "Missing, unknown or revoked device token", body = crate::routes::openapi::ErrorBody)))]
-pub async fn me(user: AuthUser) -> Json<Value> {
-    Json(json!({ "email": user.email, "role": user.role, "token_id": user.token_id }))
+    responses((status = 200, description = "Who the token belongs to", body = Me), (status = 401, description = "Missing, unknown or revoked device token", body = crate::routes::openapi::ErrorBody)))]
+pub async fn me(user: AuthUser) -> Json<Me> {
+    Json(Me { identity: Identity { email: user.email, role: user.role }, token_id: user.token_id })
+}
+
+/// The caller, as `GET /api/v1/me` shows them.
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct Me {
+    /// Who.
+    #[serde(flatten)]
+    pub identity: Identity,
+    /// The device token in use.
+    pub token_id: Option<i64>,
+}
+
+/// The caller's device tokens.
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct TokenList {
+    /// Every token, revoked ones too, oldest first (never the token itself).
+    pub tokens: Vec<accounts::TokenInfo>,
 }
 
 /// `GET /api/v1/tokens`: the caller's device tokens.
 #[utoipa::path(get, path = "/api/v1/tokens", tag = "account", security(("device_token" = [])),
-    responses((status = 200, description = "The caller's device tokens", body = Object), (status = 401, description = "Missing, unknown or revoked device token", body = crate::routes::openapi::ErrorBody)))]
+    responses((status = 200, description = "The caller's device tokens", body = TokenList), (status = 401, description = "Missing, unknown or revoked device token", body = crate::routes::openapi::ErrorBody)))]
 pub async fn tokens(
     State(state): State<AppState>,
     user: AuthUser,
-) -> Result<Json<Value>, ApiError> {
-    Ok(Json(json!({ "tokens": accounts::list_tokens(&state.db, user.user_id).await? })))
+) -> Result<Json<TokenList>, ApiError> {
+    Ok(Json(TokenList { tokens: accounts::list_tokens(&state.db, user.user_id).await? }))
 }
 
 /// `DELETE /api/v1/tokens/{id}`: revoke one of the caller's tokens (`current` for the one in
@@ -176,9 +226,9 @@ pub async fn policy(
 pub async fn totp_begin(
     State(state): State<AppState>,
     user: AuthUser,
-) -> Result<Json<Value>, ApiError> {
+) -> Result<Json<totp::Enrolment>, ApiError> {
     match totp::begin(&state.db, &state.master, Owner::User(user.user_id), &user.email).await? {
-        Some(e) => Ok(Json(serde_json::to_value(e).map_err(ApiError::internal)?)),
+        Some(e) => Ok(Json(e)),
         None => Err(ApiError::conflict(
             "totp_enabled",
             "two-factor sign-in is already on; turn it off first",
@@ -196,12 +246,12 @@ pub struct TotpCode {
 
 /// `POST /api/v1/me/totp/confirm`: a correct code turns the second factor on.
 #[utoipa::path(post, path = "/api/v1/me/totp/confirm", tag = "account", security(("device_token" = [])), request_body = TotpCode,
-    responses((status = 200, description = "Two-factor sign-in is on", body = Object), (status = 422, description = "Refused (see the error code)", body = crate::routes::openapi::ErrorBody)))]
+    responses((status = 200, description = "Two-factor sign-in is on", body = TotpState), (status = 422, description = "Refused (see the error code)", body = crate::routes::openapi::ErrorBody)))]
 pub async fn totp_confirm(
     State(state): State<AppState>,
     user: AuthUser,
     ApiJson(req): ApiJson<TotpCode>,
-) -> Result<Json<Value>, ApiError> {
+) -> Result<Json<TotpState>, ApiError> {
     if !totp::check(&state.db, &state.master, Owner::User(user.user_id), &req.code).await? {
         return Err(ApiError::unprocessable(
             "bad_code",
@@ -210,7 +260,22 @@ pub async fn totp_confirm(
     }
     totp::set_enabled(&state.db, Owner::User(user.user_id), true).await?;
     audit::append(&state.db, Some(user.tenant_id), &user.email, "totp.enabled", "").await?;
-    Ok(Json(json!({ "totp": "enabled" })))
+    Ok(Json(TotpState { totp: TotpSwitch::Enabled }))
+}
+
+/// Whether two-factor sign-in is on.
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct TotpState {
+    /// Its state.
+    pub totp: TotpSwitch,
+}
+
+/// On or off.
+#[derive(Clone, Copy, Debug, Serialize, utoipa::ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum TotpSwitch {
+    /// A code is asked at every sign-in.
+    Enabled,
 }
 
 /// `DELETE /api/v1/me/totp` with a current code: turns the second factor off.

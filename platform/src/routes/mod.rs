@@ -16,7 +16,7 @@ use utoipa_axum::routes;
 
 use crate::state::AppState;
 
-/// Largest JSON request body (slips, logins): 1 MiB.
+/// Largest JSON request body (slips, sign-ins): 1 MiB.
 pub const MAX_JSON_BODY: usize = 1 << 20;
 
 /// All routes, ready to serve.
@@ -63,12 +63,12 @@ pub fn api(segment_limit: usize) -> (Router<AppState>, utoipa::openapi::OpenApi)
     let uploads = OpenApiRouter::new()
         .routes(routes!(messages::upload_offset, messages::upload))
         .layer(DefaultBodyLimit::max(segment_limit));
-    OpenApiRouter::with_openapi(openapi::ApiDoc::openapi())
+    let (router, doc) = OpenApiRouter::with_openapi(openapi::ApiDoc::openapi())
         .routes(routes!(system::healthz))
         .routes(routes!(system::platform_key))
         .routes(routes!(keys::mine, keys::register))
         .routes(routes!(keys::lookup))
-        .routes(routes!(account::login))
+        .routes(routes!(account::sign_in))
         .routes(routes!(account::me))
         .routes(routes!(account::totp_begin, account::totp_disable))
         .routes(routes!(account::totp_confirm))
@@ -83,5 +83,8 @@ pub fn api(segment_limit: usize) -> (Router<AppState>, utoipa::openapi::OpenApi)
         .routes(routes!(messages::sent))
         .layer(DefaultBodyLimit::max(MAX_JSON_BODY))
         .merge(uploads)
-        .split_for_parts()
+        .split_for_parts();
+    // The path helpers signed in at before "sign-in" became the one name; not in the document.
+    let legacy = axum::routing::post(account::sign_in).layer(DefaultBodyLimit::max(MAX_JSON_BODY));
+    (router.route("/api/v1/auth/login", legacy), doc)
 }

@@ -10,7 +10,7 @@ use std::time::{Duration, Instant};
 use axum::Json;
 use axum::extract::State;
 use axum::http::StatusCode;
-use serde_json::{Value, json};
+use serde::Serialize;
 
 use crate::blob::BlobStore;
 use crate::error::ApiError;
@@ -26,8 +26,8 @@ pub struct WriteProbe(tokio::sync::Mutex<Option<(Instant, Option<&'static str>)>
 /// `GET /healthz`: 200 when the database answers and it and the envelope store can write,
 /// 503 with what is wrong otherwise.
 #[utoipa::path(get, path = "/healthz", tag = "operations",
-    responses((status = 200, description = "The database and the envelope store can write", body = Object), (status = 503, description = "Not ready: `status` says what cannot write (storage full, database unavailable)", body = Object)))]
-pub async fn healthz(State(state): State<AppState>) -> (StatusCode, Json<Value>) {
+    responses((status = 200, description = "The database and the envelope store can write", body = Health), (status = 503, description = "Not ready: `status` says what cannot write (storage full, database unavailable)", body = Health)))]
+pub async fn healthz(State(state): State<AppState>) -> (StatusCode, Json<Health>) {
     // One probe at a time; the others wait for its verdict.
     let mut last = state.write_probe.0.lock().await;
     let verdict = match *last {
@@ -39,9 +39,30 @@ pub async fn healthz(State(state): State<AppState>) -> (StatusCode, Json<Value>)
         }
     };
     match verdict {
-        None => (StatusCode::OK, Json(json!({ "status": "ok" }))),
-        Some(problem) => (StatusCode::SERVICE_UNAVAILABLE, Json(json!({ "status": problem }))),
+        None => (StatusCode::OK, Json(Health { status: "ok" })),
+        Some(problem) => (StatusCode::SERVICE_UNAVAILABLE, Json(Health { status: problem })),
     }
+}
+
+/// Whether the platform can take work.
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct Health {
+    /// `ok`, or what cannot write: `storage full`, `database unavailable`, `envelope store
+    /// cannot write`.
+    pub status: &'static str,
+}
+
+/// The platform's public key.
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct PlatformKey {
+    /// Hex SHA-256 of the key's SubjectPublicKeyInfo.
+    pub key_id: String,
+    /// Always `RSA-OAEP-SHA256`.
+    pub algorithm: &'static str,
+    /// The modulus size.
+    pub bits: usize,
+    /// SubjectPublicKeyInfo PEM.
+    pub public_key_pem: String,
 }
 
 /// Writes a little to the database and the envelope store; what failed, if anything.
@@ -82,14 +103,14 @@ async fn probe(state: &AppState) -> Option<&'static str> {
 
 /// `GET /api/v1/keys/platform`: the key every envelope must be wrapped for.
 #[utoipa::path(get, path = "/api/v1/keys/platform", tag = "keys",
-    responses((status = 200, description = "The key every envelope must be wrapped for", body = Object)))]
-pub async fn platform_key(State(state): State<AppState>) -> Result<Json<Value>, ApiError> {
+    responses((status = 200, description = "The key every envelope must be wrapped for", body = PlatformKey)))]
+pub async fn platform_key(State(state): State<AppState>) -> Result<Json<PlatformKey>, ApiError> {
     let keys = state.keys.read().await;
     let key = keys.active().public_key();
-    Ok(Json(json!({
-        "key_id": key.key_id().to_hex(),
-        "algorithm": "RSA-OAEP-SHA256",
-        "bits": key.wrapped_len() * 8,
-        "public_key_pem": key.to_pem().map_err(ApiError::internal)?,
-    })))
+    Ok(Json(PlatformKey {
+        key_id: key.key_id().to_hex(),
+        algorithm: "RSA-OAEP-SHA256",
+        bits: key.wrapped_len() * 8,
+        public_key_pem: key.to_pem().map_err(ApiError::internal)?,
+    }))
 }

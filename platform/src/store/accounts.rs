@@ -324,7 +324,7 @@ pub async fn authenticate_token(db: &Db, token: &str) -> Result<Option<AuthUser>
 }
 
 /// A device token as listed to its owner (never the token itself).
-#[derive(Debug, Serialize, sqlx::FromRow)]
+#[derive(Debug, Serialize, sqlx::FromRow, utoipa::ToSchema)]
 pub struct TokenInfo {
     /// Token id.
     pub id: i64,

@@ -8,7 +8,7 @@ use super::StoreError;
 use crate::db::{Db, now_ms};
 
 /// A registered public key.
-#[derive(Clone, Debug, Serialize)]
+#[derive(Clone, Debug, Serialize, utoipa::ToSchema)]
 pub struct RegisteredKey {
     /// Hex SHA-256 of the SPKI.
     pub key_id: String,

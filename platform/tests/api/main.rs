@@ -61,25 +61,32 @@ async fn sign_in_issues_a_device_token_and_locks_after_repeated_failures() {
     let app = spawn_app().await;
     app.user(app.acme, "alice@acme.example", Role::Sender).await;
     let login = |password: &str| json!({"email": "Alice@Acme.example", "password": password, "device": "laptop"});
-    let r = app.post(None, "/api/v1/auth/login", login(PASSWORD)).await;
+    let r = app.post(None, "/api/v1/auth/sign-in", login(PASSWORD)).await;
     assert_eq!(r.status(), StatusCode::CREATED);
     let token =
         r.json::<Value>().await.expect("json")["token"].as_str().expect("token").to_string();
     let me: Value = app.get(Some(&token), "/api/v1/me").await.json().await.expect("json");
     assert_eq!(me["email"], "alice@acme.example");
+    // Helpers installed before the rename sign in at the old path.
+    let legacy = app.post(None, "/api/v1/auth/login", login(PASSWORD)).await;
+    assert_eq!(legacy.status(), StatusCode::CREATED);
 
     let unknown = app
-        .post(None, "/api/v1/auth/login", json!({"email": "nobody@acme.example", "password": "x"}))
+        .post(
+            None,
+            "/api/v1/auth/sign-in",
+            json!({"email": "nobody@acme.example", "password": "x"}),
+        )
         .await;
     assert_eq!(error_code(unknown).await, (StatusCode::UNAUTHORIZED, "bad_credentials".into()));
     for _ in 0..4 {
-        let r = app.post(None, "/api/v1/auth/login", login("wrong password")).await;
+        let r = app.post(None, "/api/v1/auth/sign-in", login("wrong password")).await;
         assert_eq!(error_code(r).await, (StatusCode::UNAUTHORIZED, "bad_credentials".into()));
     }
-    let fifth = app.post(None, "/api/v1/auth/login", login("wrong password")).await;
+    let fifth = app.post(None, "/api/v1/auth/sign-in", login("wrong password")).await;
     assert_eq!(error_code(fifth).await, (StatusCode::TOO_MANY_REQUESTS, "locked".into()));
     // Locked means locked, even with the right password.
-    let right = app.post(None, "/api/v1/auth/login", login(PASSWORD)).await;
+    let right = app.post(None, "/api/v1/auth/sign-in", login(PASSWORD)).await;
     assert_eq!(error_code(right).await, (StatusCode::TOO_MANY_REQUESTS, "locked".into()));
 
     // Signing out revokes the token in use.
@@ -672,12 +679,12 @@ async fn the_audit_log_records_actions_and_shows_where_it_was_altered() {
     let alice = app.user(app.acme, "alice@acme.example", Role::Sender).await;
     app.post(
         None,
-        "/api/v1/auth/login",
+        "/api/v1/auth/sign-in",
         json!({"email": "alice@acme.example", "password": "wrong"}),
     )
     .await;
     let login = json!({"email": "alice@acme.example", "password": PASSWORD});
-    assert_eq!(app.post(None, "/api/v1/auth/login", login).await.status(), StatusCode::CREATED);
+    assert_eq!(app.post(None, "/api/v1/auth/sign-in", login).await.status(), StatusCode::CREATED);
     let id = sent_message(&app, &alice, "alice@acme.example").await;
     app.post(Some(&alice), &format!("/api/v1/messages/{id}/recall"), json!({})).await;
 
@@ -688,8 +695,8 @@ async fn the_audit_log_records_actions_and_shows_where_it_was_altered() {
             .expect("rows");
     let names: Vec<&str> = actions.iter().map(|(_, a)| a.as_str()).collect();
     let expected = [
-        "login.failed",
-        "login.succeeded",
+        "sign_in.failed",
+        "sign_in.succeeded",
         "message.created",
         "message.finalised",
         "message.recalled",
@@ -818,7 +825,7 @@ async fn two_factor_sign_in_needs_a_fresh_code_once_enabled() {
     // Not yet required: signing in with the password alone still works before confirming.
     let login = |totp: Option<String>| json!({"email": "alice@acme.example", "password": PASSWORD, "totp": totp});
     assert_eq!(
-        app.post(None, "/api/v1/auth/login", login(None)).await.status(),
+        app.post(None, "/api/v1/auth/sign-in", login(None)).await.status(),
         StatusCode::CREATED
     );
 
@@ -828,20 +835,20 @@ async fn two_factor_sign_in_needs_a_fresh_code_once_enabled() {
     let r = app.post(Some(&alice), "/api/v1/me/totp/confirm", json!({"code": now_code})).await;
     assert_eq!(r.status(), StatusCode::OK);
 
-    let r = app.post(None, "/api/v1/auth/login", login(None)).await;
+    let r = app.post(None, "/api/v1/auth/sign-in", login(None)).await;
     assert_eq!(error_code(r).await, (StatusCode::UNAUTHORIZED, "totp_required".into()));
-    let r = app.post(None, "/api/v1/auth/login", login(Some("123456".into()))).await;
+    let r = app.post(None, "/api/v1/auth/sign-in", login(Some("123456".into()))).await;
     assert_eq!(error_code(r).await, (StatusCode::UNAUTHORIZED, "bad_credentials".into()));
     // The code used to confirm cannot be replayed.
-    let r = app.post(None, "/api/v1/auth/login", login(Some(now_code))).await;
+    let r = app.post(None, "/api/v1/auth/sign-in", login(Some(now_code))).await;
     assert_eq!(error_code(r).await, (StatusCode::UNAUTHORIZED, "bad_credentials".into()));
     // The next step's code (within the allowed clock skew) works, once.
     let next = code_at(&secret, 30).expect("code");
     assert_eq!(
-        app.post(None, "/api/v1/auth/login", login(Some(next.clone()))).await.status(),
+        app.post(None, "/api/v1/auth/sign-in", login(Some(next.clone()))).await.status(),
         StatusCode::CREATED
     );
-    let r = app.post(None, "/api/v1/auth/login", login(Some(next))).await;
+    let r = app.post(None, "/api/v1/auth/sign-in", login(Some(next))).await;
     assert_eq!(error_code(r).await.1, "bad_credentials");
 
     // Turning it off needs a valid code too.
@@ -862,7 +869,7 @@ async fn the_openapi_document_describes_every_route() {
     let doc: Value = app.get(None, "/api/v1/openapi.json").await.json().await.expect("json");
     assert!(doc["openapi"].as_str().expect("version").starts_with("3."));
     let expected = [
-        ("post", "/api/v1/auth/login"),
+        ("post", "/api/v1/auth/sign-in"),
         ("get", "/api/v1/me"),
         ("post", "/api/v1/me/totp"),
         ("post", "/api/v1/me/totp/confirm"),
@@ -895,6 +902,38 @@ async fn the_openapi_document_describes_every_route() {
         doc["components"]["schemas"]["DeliverySlip"]["properties"]["envelope_size"].is_object()
     );
     assert!(doc["components"]["schemas"]["Finalised"]["properties"]["stub"].is_object());
+}
+
+/// Every JSON answer is a typed schema with its fields, and each limit the platform enforces
+/// is the one the document publishes (clients in other languages are checked against it).
+#[tokio::test]
+async fn the_openapi_document_shows_every_field_and_the_enforced_limits() {
+    use sealpost_platform::messages::slip::{MAX_RECIPIENTS, MAX_SUBJECT_CHARS, UNLOCK_CODE_CHARS};
+    let app = spawn_app().await;
+    let doc: Value = app.get(None, "/api/v1/openapi.json").await.json().await.expect("json");
+    // No answer is a bare object without fields.
+    for (path, item) in doc["paths"].as_object().expect("paths") {
+        for (method, op) in item.as_object().expect("item") {
+            for (status, answer) in op["responses"].as_object().into_iter().flatten() {
+                let schema = &answer["content"]["application/json"]["schema"];
+                assert!(
+                    schema.is_null() || schema.get("$ref").is_some(),
+                    "{method} {path} {status} answers with an untyped body: {schema}"
+                );
+            }
+        }
+    }
+    let schemas = &doc["components"]["schemas"];
+    let slip = &schemas["DeliverySlip"]["properties"];
+    assert_eq!(slip["subject"]["maxLength"], MAX_SUBJECT_CHARS);
+    for list in ["to", "cc", "bcc"] {
+        assert_eq!(slip[list]["maxItems"], MAX_RECIPIENTS, "{list}");
+    }
+    let code = &schemas["UnlockCode"]["properties"]["code"];
+    assert_eq!(code["minLength"], *UNLOCK_CODE_CHARS.start());
+    assert_eq!(code["maxLength"], *UNLOCK_CODE_CHARS.end());
+    let states = &schemas["MessageStatus"]["enum"];
+    assert_eq!(states, &json!(["uploading", "sent", "recalled", "expired"]));
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
@@ -974,7 +1013,7 @@ async fn the_mail_client_reports_the_stub_sent_once_for_every_recipient() {
 
 #[tokio::test]
 async fn one_address_cannot_try_sign_ins_without_limit() {
-    let app = spawn_app_with(|s| s.login_attempts_per_minute = 3).await;
+    let app = spawn_app_with(|s| s.sign_in_attempts_per_minute = 3).await;
     app.user(app.acme, "alice@acme.example", Role::Sender).await;
     // Different accounts each time: the per-account lockout never triggers, the per-address
     // limit does.
@@ -982,7 +1021,7 @@ async fn one_address_cannot_try_sign_ins_without_limit() {
         let r = app
             .post(
                 None,
-                "/api/v1/auth/login",
+                "/api/v1/auth/sign-in",
                 json!({"email": format!("guess{i}@acme.example"), "password": "x"}),
             )
             .await;
@@ -991,7 +1030,7 @@ async fn one_address_cannot_try_sign_ins_without_limit() {
     let r = app
         .post(
             None,
-            "/api/v1/auth/login",
+            "/api/v1/auth/sign-in",
             json!({"email": "alice@acme.example", "password": PASSWORD}),
         )
         .await;
@@ -1048,14 +1087,14 @@ async fn abandoned_uploads_are_swept_and_finished_messages_stay() {
 async fn behind_a_trusted_proxy_each_forwarded_client_has_its_own_limit() {
     let attempt = |app: &TestApp, from: &str| {
         app.client
-            .post(app.url("/api/v1/auth/login"))
+            .post(app.url("/api/v1/auth/sign-in"))
             .header("X-Forwarded-For", format!("203.0.113.50, {from}"))
             .json(&json!({"email": "nobody@acme.example", "password": "x"}))
             .send()
     };
     // The test client connects from 127.0.0.1, which this platform trusts as its proxy.
     let app = spawn_app_with(|s| {
-        s.login_attempts_per_minute = 2;
+        s.sign_in_attempts_per_minute = 2;
         s.trusted_proxies = vec!["127.0.0.0/8".parse().expect("net")];
     })
     .await;
@@ -1071,7 +1110,7 @@ async fn behind_a_trusted_proxy_each_forwarded_client_has_its_own_limit() {
     assert_eq!(r.status(), StatusCode::UNAUTHORIZED, "another client behind the proxy is not");
 
     // Without the trust, the header is the client's own claim and changes nothing.
-    let app = spawn_app_with(|s| s.login_attempts_per_minute = 2).await;
+    let app = spawn_app_with(|s| s.sign_in_attempts_per_minute = 2).await;
     for from in ["198.51.100.1", "198.51.100.2"] {
         assert_eq!(attempt(&app, from).await.expect("send").status(), StatusCode::UNAUTHORIZED);
     }

@@ -207,7 +207,7 @@ pub fn client(data: &Path, cookies: bool) -> reqwest::Client {
 /// Signs in through the API; the device token.
 pub async fn sign_in(http: &reqwest::Client, base: &str, email: &str, password: &str) -> String {
     let login: serde_json::Value = http
-        .post(format!("{base}/api/v1/auth/login"))
+        .post(format!("{base}/api/v1/auth/sign-in"))
         .json(&serde_json::json!({"email": email, "password": password}))
         .send()
         .await
