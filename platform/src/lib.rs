@@ -7,7 +7,8 @@
 //! - `config`: settings (TOML + `SEALPOST_…` environment); `startup`: build and bind the app.
 //! - `routes/`: one module per API resource; `store/`: persistence per group of tables.
 //! - `secrets`: the master key and everything sealed under it; `tls`: the HTTPS certificate.
-//! - `domain`: validated types (addresses, roles, policy).
+//! - `domain`: validated types (addresses, roles); the tenant policy and its evaluation are
+//!   the crate `sealpost-policy`.
 
 pub mod auth;
 pub mod blob;

@@ -15,12 +15,13 @@ use axum::response::IntoResponse;
 use sealpost_envelope::{
     Decryptor, Header, Limits, Manifest, MessageId, PREFIX_LEN, Role as KeyRole, Validator,
 };
+use sealpost_policy::NotificationMode;
 use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 
 use crate::blob::{BlobStore, PutError};
 use crate::db::now_ms;
-use crate::domain::{EmailAddress, NotificationMode, Role};
+use crate::domain::{EmailAddress, Role};
 use crate::error::{ApiError, ApiJson};
 use crate::reading::{file_key_purpose, read_manifest, read_range};
 use crate::state::AppState;

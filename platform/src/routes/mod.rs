@@ -5,6 +5,7 @@ pub mod account;
 pub mod keys;
 pub mod messages;
 pub mod openapi;
+pub mod policy;
 pub mod system;
 
 use axum::extract::DefaultBodyLimit;
@@ -74,7 +75,7 @@ pub fn api(segment_limit: usize) -> (Router<AppState>, utoipa::openapi::OpenApi)
         .routes(routes!(account::totp_confirm))
         .routes(routes!(account::tokens))
         .routes(routes!(account::revoke))
-        .routes(routes!(account::policy))
+        .routes(routes!(policy::policy))
         .routes(routes!(messages::create, messages::list))
         .routes(routes!(messages::get, messages::change))
         .routes(routes!(messages::finalise))
