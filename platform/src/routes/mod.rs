@@ -64,6 +64,9 @@ pub fn api(segment_limit: usize) -> (Router<AppState>, utoipa::openapi::OpenApi)
     let uploads = OpenApiRouter::new()
         .routes(routes!(messages::upload_offset, messages::upload))
         .layer(DefaultBodyLimit::max(segment_limit));
+    let classify = OpenApiRouter::new()
+        .routes(routes!(policy::classify))
+        .layer(DefaultBodyLimit::max(policy::MAX_CLASSIFY_BODY));
     OpenApiRouter::with_openapi(openapi::ApiDoc::openapi())
         .routes(routes!(system::healthz))
         .routes(routes!(system::platform_key))
@@ -84,5 +87,6 @@ pub fn api(segment_limit: usize) -> (Router<AppState>, utoipa::openapi::OpenApi)
         .routes(routes!(messages::sent))
         .layer(DefaultBodyLimit::max(MAX_JSON_BODY))
         .merge(uploads)
+        .merge(classify)
         .split_for_parts()
 }
