@@ -19,6 +19,7 @@ use std::time::{Duration, Instant};
 use bytes::Bytes;
 use futures_util::StreamExt;
 use reqwest::{Method, RequestBuilder, Response, StatusCode};
+use sealpost_policy::Policy;
 use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
 use tokio_util::sync::CancellationToken;
@@ -27,7 +28,6 @@ use zeroize::Zeroizing;
 use crate::config::Settings;
 use crate::error::{HelperError, Result};
 use crate::outgoing::SealedEnvelope;
-use crate::policy::Policy;
 
 /// `GET /api/v1/keys/platform`.
 #[derive(Clone, Debug, Deserialize, Serialize, PartialEq, Eq)]

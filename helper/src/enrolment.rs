@@ -7,6 +7,7 @@
 use std::sync::Arc;
 
 use sealpost_envelope::{PrivateKey, PublicKey, RsaBits};
+use sealpost_policy::Policy;
 use serde::{Deserialize, Serialize};
 use zeroize::Zeroizing;
 
@@ -14,7 +15,6 @@ use crate::client::{PlatformClient, PlatformKey};
 use crate::config::{Paths, Settings, write_private_file};
 use crate::error::{HelperError, Result};
 use crate::keychain::Keychain;
-use crate::policy::Policy;
 
 /// The record of this computer's sign-in (no secrets).
 #[derive(Clone, Debug, Deserialize, Serialize, PartialEq, Eq)]

@@ -190,7 +190,7 @@ impl Host {
                     Err(e) => return Err(e),
                 };
                 let policy = self.ctx.policy(client.as_ref()).await;
-                let decision = crate::policy::classify(&policy, &candidate, r.toggle);
+                let decision = sealpost_policy::classify(&policy, &candidate, r.toggle);
                 Ok(Some(serde_json::to_value(decision).expect("serialisable")))
             }
             "send_begin" => {

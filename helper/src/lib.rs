@@ -20,7 +20,6 @@ pub mod install;
 pub mod keychain;
 pub mod mime;
 pub mod outgoing;
-pub mod policy;
 pub mod protocol;
 pub mod send;
 

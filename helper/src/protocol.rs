@@ -6,13 +6,13 @@
 //! attachment chunk's base64 `data` is borrowed straight from the frame, not copied; each
 //! type then takes what it needs and a missing field is a clear error.
 
+use sealpost_policy::Candidate;
 use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 use zeroize::Zeroizing;
 
 use crate::error::HelperError;
 use crate::outgoing::{AttachmentInfo, MessageDetails};
-use crate::policy::Candidate;
 
 /// Protocol version, reported by `hello`.
 pub const PROTOCOL_VERSION: u32 = 1;

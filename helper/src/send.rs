@@ -1,6 +1,7 @@
 //! The send pipeline's delivery half: whom to seal for, then create, upload, finalise.
 
 use sealpost_envelope::{PublicKey, Role};
+use sealpost_policy::Policy;
 use tokio_util::sync::CancellationToken;
 use zeroize::Zeroizing;
 
@@ -8,7 +9,6 @@ use crate::client::{Finalised, PlatformClient, Progress, Slip};
 use crate::enrolment::{Context, Enrolment};
 use crate::error::{HelperError, Result};
 use crate::outgoing::{MessageDetails, SealedEnvelope, Wraps};
-use crate::policy::Policy;
 
 /// Everything needed before sealing starts.
 #[derive(Debug)]

@@ -91,75 +91,6 @@ impl Role {
     }
 }
 
-/// How recipients hear about a message.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
-#[serde(rename_all = "snake_case")]
-pub enum NotificationMode {
-    /// The sender's mail client sends the stub over the sender's own SMTP server.
-    SenderSmtp,
-    /// The platform mails each recipient a personal notification.
-    PlatformSends,
-}
-
-/// A tenant's policy: what must be secured, and how messages look and live.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
-#[serde(default, deny_unknown_fields)]
-pub struct Policy {
-    /// The organisation's own mail domains; anything else is external.
-    pub internal_domains: Vec<String>,
-    /// Secure every message with at least one external recipient.
-    pub secure_external: bool,
-    /// Secure messages whose subject contains one of these words (case-insensitive).
-    pub subject_keywords: Vec<String>,
-    /// Secure every message that has attachments.
-    pub secure_attachments: bool,
-    /// Secure messages whose body matches one of these regular expressions (DLP).
-    pub dlp_patterns: Vec<String>,
-    /// Who sends the notification.
-    pub notification_mode: NotificationMode,
-    /// Subject of the stub; `{subject}` is replaced by the original subject only when
-    /// `stub_keeps_subject` is true.
-    pub stub_subject: String,
-    /// Whether the stub's subject may show the original subject.
-    pub stub_keeps_subject: bool,
-    /// First paragraph of the stub, before the link.
-    pub stub_intro: String,
-    /// Largest envelope a sender of this tenant may upload, in bytes.
-    pub max_envelope_bytes: u64,
-    /// Days until a message expires (0: never).
-    pub default_expiry_days: u32,
-    /// Wrap every message for the tenant's compliance key too.
-    pub compliance_copy: bool,
-    /// Most messages one Message Center account (a recipient replying, or writing to a
-    /// sender) may send into this tenant per hour.
-    pub center_messages_per_hour: u32,
-    /// Most bytes (sealed) one Message Center account may send into this tenant per day.
-    pub center_bytes_per_day: u64,
-}
-
-impl Default for Policy {
-    fn default() -> Self {
-        Policy {
-            internal_domains: Vec::new(),
-            secure_external: true,
-            subject_keywords: vec!["confidential".into(), "secure".into()],
-            secure_attachments: false,
-            dlp_patterns: Vec::new(),
-            notification_mode: NotificationMode::SenderSmtp,
-            stub_subject: "Secure message: {subject}".into(),
-            stub_keeps_subject: true,
-            stub_intro: "You have received a secure message. Open it with the link below; you \
-                         will be asked to confirm your email address."
-                .into(),
-            max_envelope_bytes: 1 << 30,
-            default_expiry_days: 0,
-            compliance_copy: false,
-            center_messages_per_hour: 20,
-            center_bytes_per_day: 200 << 20,
-        }
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -175,12 +106,5 @@ mod tests {
             assert!(EmailAddress::parse(bad).is_err(), "{bad:?}");
         }
         assert!(EmailAddress::parse(&format!("{}@x.example", "a".repeat(250))).is_err());
-    }
-
-    #[test]
-    fn policy_documents_refuse_unknown_keys() {
-        let p: Policy = serde_json::from_str(r#"{"secure_attachments": true}"#).expect("partial");
-        assert!(p.secure_attachments && p.secure_external);
-        assert!(serde_json::from_str::<Policy>(r#"{"secure_everything": true}"#).is_err());
     }
 }

@@ -9,7 +9,8 @@
 //!   finalise), the one way in for the API and the Message Center alike.
 //! - `routes/`: one module per API resource; `store/`: persistence per group of tables.
 //! - `secrets`: the master key and everything sealed under it; `tls`: the HTTPS certificate.
-//! - `domain`: validated types (addresses, roles, policy).
+//! - `domain`: validated types (addresses, roles); the tenant policy and its evaluation are
+//!   the crate `sealpost-policy`.
 
 pub mod auth;
 pub mod blob;

@@ -18,7 +18,7 @@ use std::process::ExitCode;
 use clap::{Parser, Subcommand};
 use sealpost_platform::config::Secret;
 use sealpost_platform::config::Settings;
-use sealpost_platform::domain::{EmailAddress, Policy, Role};
+use sealpost_platform::domain::{EmailAddress, Role};
 use sealpost_platform::notify;
 use sealpost_platform::reading::StoredMessage;
 use sealpost_platform::startup::{self, BOOTSTRAP_ADMIN};
@@ -27,6 +27,7 @@ use sealpost_platform::store::audit::{self, Verdict};
 use sealpost_platform::store::notifications::{self, Outgoing};
 use sealpost_platform::store::relays::{self, RelaySettings};
 use sealpost_platform::store::{accounts, messages, platform_keys, user_keys};
+use sealpost_policy::Policy;
 use zeroize::Zeroizing;
 
 #[derive(Parser)]
@@ -378,8 +379,8 @@ async fn admin(settings: Settings, cmd: Admin) -> Result<(), String> {
         Admin::SetPolicy { tenant, file } => {
             let text =
                 std::fs::read_to_string(&file).map_err(|e| format!("{}: {e}", file.display()))?;
-            let p: Policy =
-                serde_json::from_str(&text).map_err(|e| format!("{}: {e}", file.display()))?;
+            let p = Policy::from_admin_document(&text)
+                .map_err(|e| format!("{}: {e}", file.display()))?;
             accounts::set_policy(db, tenant_id(tenant).await?, &p)
                 .await
                 .map_err(|e| e.to_string())?;

@@ -249,12 +249,12 @@ async fn deliver(db: &Db, relay: &Relay, c: &Claimed, max_attempts: u32, base_ms
 pub async fn announce(
     state: &AppState,
     m: &crate::store::messages::MessageRow,
-    policy: &crate::domain::Policy,
+    policy: &sealpost_policy::Policy,
 ) -> Result<(), crate::store::StoreError> {
     use crate::store::messages;
     let recipients = messages::recipients(&state.db, &m.id).await?;
     let links = messages::recipient_links(&state.db, &m.id).await?;
-    let policy = crate::domain::Policy { stub_keeps_subject: false, ..policy.clone() };
+    let policy = sealpost_policy::Policy { stub_keeps_subject: false, ..policy.clone() };
     for (n, (email, _)) in recipients.iter().enumerate() {
         let token = match links.get(email) {
             Some(token) => token.clone(),

@@ -6,12 +6,13 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
 
+use sealpost_policy::Policy;
 use tokio::sync::RwLock;
 use zeroize::Zeroizing;
 
 use crate::config::Settings;
 use crate::db::Db;
-use crate::domain::{EmailAddress, Policy, Role};
+use crate::domain::{EmailAddress, Role};
 use crate::secrets::{SealingKey, load_master_key};
 use crate::state::AppState;
 use crate::store::{accounts, platform_keys};

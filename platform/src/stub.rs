@@ -2,9 +2,8 @@
 //! and the tenant's wording, and never any content of the message (the subject only where the
 //! tenant's policy allows it).
 
+use sealpost_policy::Policy;
 use serde::Serialize;
-
-use crate::domain::Policy;
 
 /// The stub, in the forms a mail client needs.
 #[derive(Clone, Debug, Serialize, utoipa::ToSchema)]

@@ -1,4 +1,4 @@
-//! Signing in (device tokens for the helper), the caller's identity, tokens and policy.
+//! Signing in (device tokens for the helper), the caller's identity and tokens.
 
 use axum::Json;
 use std::net::SocketAddr;
@@ -6,7 +6,6 @@ use std::net::SocketAddr;
 use axum::extract::{ConnectInfo, Path, State};
 use axum::http::StatusCode;
 use serde::{Deserialize, Serialize};
-use serde_json::Value;
 use zeroize::Zeroizing;
 
 use crate::db::now_ms;
@@ -206,17 +205,6 @@ pub async fn revoke(
     } else {
         Err(ApiError::not_found("token"))
     }
-}
-
-/// `GET /api/v1/policy`: the caller's tenant policy (the helper caches it).
-#[utoipa::path(get, path = "/api/v1/policy", tag = "account", security(("device_token" = [])),
-    responses((status = 200, description = "The caller's tenant policy", body = crate::domain::Policy), (status = 401, description = "Missing, unknown or revoked device token", body = crate::routes::openapi::ErrorBody)))]
-pub async fn policy(
-    State(state): State<AppState>,
-    user: AuthUser,
-) -> Result<Json<Value>, ApiError> {
-    let p = accounts::policy(&state.db, user.tenant_id).await?;
-    Ok(Json(serde_json::to_value(p).map_err(ApiError::internal)?))
 }
 
 /// `POST /api/v1/me/totp`: start enrolling the TOTP second factor; answers with the secret

@@ -12,10 +12,11 @@ use axum::body::Body;
 use axum::extract::{Path, Query, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::IntoResponse;
+use sealpost_policy::NotificationMode;
 use serde::{Deserialize, Serialize};
 
 use crate::db::now_ms;
-use crate::domain::{NotificationMode, Role};
+use crate::domain::Role;
 use crate::error::{ApiError, ApiJson};
 use crate::messages::slip::{self, DeliverySlip};
 use crate::messages::{self, Author, FileKeySource, SegmentBody, UploadState, UploadStatus};

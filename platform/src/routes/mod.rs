@@ -5,6 +5,7 @@ pub mod account;
 pub mod keys;
 pub mod messages;
 pub mod openapi;
+pub mod policy;
 pub mod system;
 
 use axum::extract::DefaultBodyLimit;
@@ -63,6 +64,9 @@ pub fn api(segment_limit: usize) -> (Router<AppState>, utoipa::openapi::OpenApi)
     let uploads = OpenApiRouter::new()
         .routes(routes!(messages::upload_offset, messages::upload))
         .layer(DefaultBodyLimit::max(segment_limit));
+    let classify = OpenApiRouter::new()
+        .routes(routes!(policy::classify))
+        .layer(DefaultBodyLimit::max(policy::MAX_CLASSIFY_BODY));
     let (router, doc) = OpenApiRouter::with_openapi(openapi::ApiDoc::openapi())
         .routes(routes!(system::healthz))
         .routes(routes!(system::platform_key))
@@ -74,7 +78,7 @@ pub fn api(segment_limit: usize) -> (Router<AppState>, utoipa::openapi::OpenApi)
         .routes(routes!(account::totp_confirm))
         .routes(routes!(account::tokens))
         .routes(routes!(account::revoke))
-        .routes(routes!(account::policy))
+        .routes(routes!(policy::policy))
         .routes(routes!(messages::create, messages::list))
         .routes(routes!(messages::get, messages::change))
         .routes(routes!(messages::finalise))
@@ -83,6 +87,7 @@ pub fn api(segment_limit: usize) -> (Router<AppState>, utoipa::openapi::OpenApi)
         .routes(routes!(messages::sent))
         .layer(DefaultBodyLimit::max(MAX_JSON_BODY))
         .merge(uploads)
+        .merge(classify)
         .split_for_parts();
     // The path helpers signed in at before "sign-in" became the one name; not in the document.
     let legacy = axum::routing::post(account::sign_in).layer(DefaultBodyLimit::max(MAX_JSON_BODY));

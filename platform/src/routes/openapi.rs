@@ -35,9 +35,10 @@ pub struct ErrorDetail {
     components(schemas(ErrorBody, ErrorDetail)),
     modifiers(&DeviceToken),
     tags(
-        (name = "account", description = "Signing in, device tokens, two-factor sign-in, policy"),
+        (name = "account", description = "Signing in, device tokens, two-factor sign-in"),
         (name = "keys", description = "The platform key, users' own keys, key lookup"),
         (name = "messages", description = "Secure messages: delivery slips, envelopes, tracking"),
+        (name = "policy", description = "The tenant's send policy and its decision for a message"),
         (name = "operations", description = "Health and metrics"),
     )
 )]

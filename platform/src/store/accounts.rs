@@ -6,12 +6,13 @@ use aws_lc_rs::digest;
 use aws_lc_rs::rand::{SecureRandom, SystemRandom};
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD as B64URL;
+use sealpost_policy::Policy;
 use serde::Serialize;
 use zeroize::Zeroizing;
 
 use super::StoreError;
 use crate::db::{Db, lite_row, now_ms, one_row};
-use crate::domain::{EmailAddress, Policy, Role};
+use crate::domain::{EmailAddress, Role};
 use crate::secrets::{SealingKey, SecretError};
 
 /// Failed logins before an account is locked.

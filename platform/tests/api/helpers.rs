@@ -7,10 +7,11 @@
 use reqwest::{Certificate, Client, Response, StatusCode};
 use sealpost_envelope::{Body, Manifest, MessageId, Metadata, PublicKey, Role as KeyRole, Sealer};
 use sealpost_platform::config::Settings;
-use sealpost_platform::domain::{EmailAddress, Policy, Role};
+use sealpost_platform::domain::{EmailAddress, Role};
 use sealpost_platform::startup::{self, Running};
 use sealpost_platform::state::AppState;
 use sealpost_platform::store::accounts;
+use sealpost_policy::Policy;
 use serde_json::{Value, json};
 use zeroize::Zeroizing;
 

@@ -3,6 +3,7 @@
 
 mod helpers;
 mod limits;
+mod policy;
 mod storage;
 #[path = "../support/mod.rs"]
 mod support;
