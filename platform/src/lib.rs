@@ -12,6 +12,7 @@
 //! - `domain`: validated types (addresses, roles); the tenant policy and its evaluation are
 //!   the crate `sealpost-policy`.
 
+pub mod admin;
 pub mod auth;
 pub mod blob;
 pub mod center;

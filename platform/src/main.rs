@@ -11,23 +11,18 @@
 //! sealpost-platform admin export-message --id <message id> --out folder/
 //! ```
 
-use std::io::{IsTerminal, Read, Write};
-use std::path::{Path, PathBuf};
+use std::io::{IsTerminal, Read};
+use std::path::PathBuf;
 use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
-use sealpost_platform::config::Secret;
-use sealpost_platform::config::Settings;
-use sealpost_platform::domain::{EmailAddress, Role};
-use sealpost_platform::notify;
-use sealpost_platform::reading::StoredMessage;
+use sealpost_platform::admin::{Admin, AdminError};
+use sealpost_platform::config::{Secret, Settings};
+use sealpost_platform::domain::Role;
 use sealpost_platform::startup::{self, BOOTSTRAP_ADMIN};
-use sealpost_platform::state::AppState;
-use sealpost_platform::store::audit::{self, Verdict};
-use sealpost_platform::store::notifications::{self, Outgoing};
-use sealpost_platform::store::relays::{self, RelaySettings};
-use sealpost_platform::store::{accounts, messages, platform_keys, user_keys};
-use sealpost_policy::Policy;
+use sealpost_platform::store::accounts;
+use sealpost_platform::store::audit::Verdict;
+use sealpost_platform::store::relays::RelaySettings;
 use zeroize::Zeroizing;
 
 #[derive(Parser)]
@@ -56,7 +51,7 @@ enum Command {
     },
     /// Administer tenants, users, tokens, policy and keys.
     #[command(subcommand)]
-    Admin(Admin),
+    Admin(AdminCommand),
     /// Check the audit log.
     #[command(subcommand)]
     Audit(Audit),
@@ -71,7 +66,7 @@ enum Audit {
 }
 
 #[derive(Subcommand)]
-enum Admin {
+enum AdminCommand {
     /// Create an organisation with its mail domains.
     CreateTenant {
         /// Unique name.
@@ -273,13 +268,11 @@ async fn serve(mut settings: Settings) -> Result<(), String> {
         );
     }
     let public_url = state.public_url.clone();
-    sealpost_platform::sweep::spawn(state.clone());
     if state.settings.smtp_host.is_none() {
         println!(
             "No global SMTP relay (smtp_host): mail of tenants without a relay of their own waits in the queue."
         );
     }
-    notify::spawn(state.clone())?;
     let running = startup::serve(state, listener).await?;
     println!("Sealpost platform listening on https://{} (links use {public_url})", running.addr);
     println!("TLS certificate SHA-256 fingerprint: {}", running.tls.fingerprint);
@@ -311,7 +304,7 @@ fn read_password() -> Result<Zeroizing<String>, String> {
 
 async fn audit_verify(settings: Settings) -> Result<(), String> {
     let (state, _) = startup::prepare(settings).await?;
-    match audit::verify(&state.db).await.map_err(|e| e.to_string())? {
+    match Admin::new(&state, CLI).verify_audit().await.map_err(|e| e.to_string())? {
         Verdict::Intact { entries } => {
             println!("Audit log intact: {entries} entries, every link holds.");
             Ok(())
@@ -322,85 +315,68 @@ async fn audit_verify(settings: Settings) -> Result<(), String> {
     }
 }
 
-async fn admin(settings: Settings, cmd: Admin) -> Result<(), String> {
+/// The actor the audit log records for the command line.
+const CLI: &str = "cli";
+
+async fn admin(settings: Settings, cmd: AdminCommand) -> Result<(), String> {
     let (state, _) = startup::prepare(settings).await?;
-    let db = &state.db;
-    let tenant_id = |name: String| async move {
-        accounts::tenant_by_name(db, &name)
-            .await
-            .map_err(|e| e.to_string())?
-            .ok_or_else(|| format!("no tenant named \"{name}\""))
-    };
+    run_admin(&Admin::new(&state, CLI), cmd).await.map_err(|e| e.to_string())
+}
+
+async fn run_admin(admin: &Admin<'_>, cmd: AdminCommand) -> Result<(), AdminError> {
     match cmd {
-        Admin::CreateTenant { name, domains } => {
-            let policy = Policy { internal_domains: domains.clone(), ..Policy::default() };
-            accounts::create_tenant(db, &state.master, &name, &domains, &policy)
-                .await
-                .map_err(|e| e.to_string())?;
-            log(db, "tenant.created", &format!("{name} {}", domains.join(","))).await?;
+        AdminCommand::CreateTenant { name, domains } => {
+            admin.create_tenant(&name, &domains).await?;
             println!("Created tenant \"{name}\" for {}.", domains.join(", "));
         }
-        Admin::CreateUser { tenant, email, admin, allow_outside_domain } => {
-            let tenant = tenant_id(tenant).await?;
-            let email = EmailAddress::parse(&email)?;
+        AdminCommand::CreateUser { tenant, email, admin: is_admin, allow_outside_domain } => {
             let generated = std::io::stdin().is_terminal();
-            let password = read_password()?;
-            let role = if admin { Role::Admin } else { Role::Sender };
+            let password = read_password().map_err(AdminError::Invalid)?;
+            let role = if is_admin { Role::Admin } else { Role::Sender };
             let outside = if allow_outside_domain {
                 accounts::OutsideDomains::Allow
             } else {
                 accounts::OutsideDomains::Refuse
             };
-            accounts::create_member(db, tenant, &email, role, password.clone(), outside)
-                .await
-                .map_err(|e| e.to_string())?;
-            log(db, "user.created", &format!("{email} {}", role.as_str())).await?;
+            let email = admin.create_user(&tenant, &email, role, password.clone(), outside).await?;
             println!("Created {} user {email}.", role.as_str());
             if generated {
                 println!("Password (shown only now): {}", password.as_str());
             }
         }
-        Admin::CreateToken { email, label } => {
-            let email = EmailAddress::parse(&email)?;
-            let (user, _) = accounts::user_by_email(db, &email)
-                .await
-                .map_err(|e| e.to_string())?
-                .ok_or_else(|| format!("no user {email}"))?;
-            let (id, token) =
-                accounts::create_device_token(db, user, &label).await.map_err(|e| e.to_string())?;
-            log(db, "token.created", &format!("token {id} for {email} ({label})")).await?;
-            println!("{}", token.as_str());
+        AdminCommand::CreateToken { email, label } => {
+            println!("{}", admin.create_token(&email, &label).await?.as_str());
         }
-        Admin::ShowPolicy { tenant } => {
-            let p =
-                accounts::policy(db, tenant_id(tenant).await?).await.map_err(|e| e.to_string())?;
-            println!("{}", serde_json::to_string_pretty(&p).map_err(|e| e.to_string())?);
+        AdminCommand::ShowPolicy { tenant } => {
+            let p = admin.policy(&tenant).await?;
+            let json =
+                serde_json::to_string_pretty(&p).map_err(|e| AdminError::Invalid(e.to_string()))?;
+            println!("{json}");
         }
-        Admin::SetPolicy { tenant, file } => {
-            let text =
-                std::fs::read_to_string(&file).map_err(|e| format!("{}: {e}", file.display()))?;
-            let p = Policy::from_admin_document(&text)
-                .map_err(|e| format!("{}: {e}", file.display()))?;
-            accounts::set_policy(db, tenant_id(tenant).await?, &p)
-                .await
-                .map_err(|e| e.to_string())?;
-            log(db, "policy.changed", &text).await?;
+        AdminCommand::SetPolicy { tenant, file } => {
+            let text = std::fs::read_to_string(&file)
+                .map_err(|e| AdminError::File { path: file.clone(), cause: e.to_string() })?;
+            admin.set_policy(&tenant, &text).await.map_err(|e| match e {
+                AdminError::Invalid(cause) => AdminError::File { path: file, cause },
+                other => other,
+            })?;
             println!("Policy updated.");
         }
-        Admin::SetComplianceKey { tenant, file } => {
-            let pem = std::fs::read(&file).map_err(|e| format!("{}: {e}", file.display()))?;
-            let key = sealpost_envelope::PublicKey::parse(&pem)
-                .map_err(|e| format!("{}: {e}", file.display()))?;
-            let id = tenant_id(tenant).await?;
-            user_keys::set_compliance_key(db, id, Some(&key)).await.map_err(|e| e.to_string())?;
-            log(db, "compliance_key.set", &key.key_id().to_hex()).await?;
-            println!("Compliance key {} set.", key.key_id());
+        AdminCommand::SetComplianceKey { tenant, file } => {
+            let pem = std::fs::read(&file)
+                .map_err(|e| AdminError::File { path: file.clone(), cause: e.to_string() })?;
+            let id = admin.set_compliance_key(&tenant, &pem).await.map_err(|e| match e {
+                AdminError::Invalid(cause) => AdminError::File { path: file, cause },
+                other => other,
+            })?;
+            println!("Compliance key {id} set.");
         }
-        Admin::ExportMessage { id, out } => export_message(&state, &id, &out).await?,
-        Admin::Notifications { state, limit } => {
-            let rows = notifications::list(db, state.as_deref(), limit.clamp(1, 10_000))
-                .await
-                .map_err(|e| e.to_string())?;
+        AdminCommand::ExportMessage { id, out } => {
+            let attachments = admin.export_message(&id, &out).await?;
+            println!("Exported message {id} ({attachments} attachment(s)) to {}.", out.display());
+        }
+        AdminCommand::Notifications { state, limit } => {
+            let rows = admin.notifications(state.as_deref(), limit).await?;
             println!(
                 "{:>6}  {:<6}  {:>8}  {:<16} {:<32} last error",
                 "id", "state", "attempts", "kind", "recipient"
@@ -417,138 +393,39 @@ async fn admin(settings: Settings, cmd: Admin) -> Result<(), String> {
                 );
             }
         }
-        Admin::RetryNotification { id } => {
-            if !notifications::requeue(db, id).await.map_err(|e| e.to_string())? {
-                return Err(format!("no dead-lettered notification {id}"));
-            }
-            log(db, "notification.requeued", &id.to_string()).await?;
+        AdminCommand::RetryNotification { id } => {
+            admin.retry_notification(id).await?;
             println!("Notification {id} queued again.");
         }
-        Admin::SetRelay { tenant, host, port, security, username, from } => {
-            let id = tenant_id(tenant.clone()).await?;
+        AdminCommand::SetRelay { tenant, host, port, security, username, from } => {
             let password = match &username {
                 Some(_) => {
                     let mut p = String::new();
-                    std::io::stdin()
-                        .read_to_string(&mut p)
-                        .map_err(|e| format!("cannot read the password: {e}"))?;
+                    std::io::stdin().read_to_string(&mut p).map_err(|e| {
+                        AdminError::Invalid(format!("cannot read the password: {e}"))
+                    })?;
                     Some(Secret(p.trim_end_matches(['\r', '\n']).to_string()))
                 }
                 None => None,
             };
             let relay = RelaySettings { host, port, security, username, password, from };
-            // Refuse settings that could never work before storing them.
-            notify::Relay::new(&relay, state.settings.smtp_ca_file.as_deref())?;
-            relays::set(db, &state.master, id, &relay).await.map_err(|e| e.to_string())?;
-            log(
-                db,
-                "relay.set",
-                &format!("{tenant} {}:{} {}", relay.host, relay.port, relay.security),
-            )
-            .await?;
+            admin.set_relay(&tenant, &relay).await?;
             println!("Tenant \"{tenant}\" now sends through {}:{}.", relay.host, relay.port);
         }
-        Admin::ClearRelay { tenant } => {
-            let id = tenant_id(tenant.clone()).await?;
-            if !relays::clear(db, id).await.map_err(|e| e.to_string())? {
-                return Err(format!("tenant \"{tenant}\" has no relay of its own"));
-            }
-            log(db, "relay.cleared", &tenant).await?;
+        AdminCommand::ClearRelay { tenant } => {
+            admin.clear_relay(&tenant).await?;
             println!("Tenant \"{tenant}\" sends through the global relay again.");
         }
-        Admin::TestMail { to, tenant } => {
-            let to = EmailAddress::parse(&to)?;
-            let tenant_id = match tenant {
-                Some(name) => Some(tenant_id(name).await?),
-                None => None,
-            };
-            let mail = Outgoing {
-                key: sealpost_platform::secrets::random_id(),
-                tenant_id,
-                kind: "test".into(),
-                recipient: to.to_string(),
-                subject: "Sealpost test mail".into(),
-                text: "This is a test of the Sealpost platform's mail settings. Nothing to do.\n"
-                    .into(),
-                html: None,
-            };
-            notifications::enqueue(db, &state.master, &mail).await.map_err(|e| e.to_string())?;
-            log(db, "notification.test", to.as_str()).await?;
+        AdminCommand::TestMail { to, tenant } => {
+            admin.test_mail(&to, tenant.as_deref()).await?;
             println!("Test mail to {to} queued; see `admin notifications` for its delivery.");
         }
-        Admin::RotatePlatformKey => {
-            let id = platform_keys::rotate(db, &state.master, state.settings.platform_key_bits)
-                .await
-                .map_err(|e| e.to_string())?;
-            log(db, "platform_key.rotated", &id.to_hex()).await?;
+        AdminCommand::RotatePlatformKey => {
+            let id = admin.rotate_platform_key().await?;
             println!(
                 "New platform key {id}; restart or let nodes reload to wrap new messages for it."
             );
         }
     }
     Ok(())
-}
-
-/// Writes message `id`, decrypted, into the new folder `out`: `manifest.json`, `body.txt`
-/// and/or `body.html`, and `attachments/<part>-<name>` (names reduced to safe characters).
-async fn export_message(state: &AppState, id: &str, out: &Path) -> Result<(), String> {
-    let m = messages::get(&state.db, id)
-        .await
-        .map_err(|e| e.to_string())?
-        .ok_or_else(|| format!("no message {id}"))?;
-    let stored = StoredMessage::open(state, &m).await.map_err(|e| e.to_string())?;
-    let manifest = stored.manifest(state).await.map_err(|e| e.to_string())?;
-    let mut folder = std::fs::DirBuilder::new();
-    #[cfg(unix)]
-    std::os::unix::fs::DirBuilderExt::mode(&mut folder, 0o700);
-    folder
-        .create(out)
-        .map_err(|e| format!("{}: {e} (give a folder that does not exist yet)", out.display()))?;
-    let write = |name: &str, bytes: &[u8]| {
-        std::fs::write(out.join(name), bytes).map_err(|e| format!("{}: {e}", out.display()))
-    };
-    let json = serde_json::to_vec_pretty(&manifest).map_err(|e| e.to_string())?;
-    write("manifest.json", &json)?;
-    if let Some(text) = &manifest.body.text {
-        write("body.txt", text.as_bytes())?;
-    }
-    if let Some(html) = &manifest.body.html {
-        write("body.html", html.as_bytes())?;
-    }
-    let folder = out.join("attachments");
-    std::fs::create_dir(&folder).map_err(|e| format!("{}: {e}", folder.display()))?;
-    for a in &manifest.attachments {
-        let path = folder.join(format!("{}-{}", a.part, safe_file_name(&a.name)));
-        let mut file = std::io::BufWriter::new(
-            std::fs::File::create(&path).map_err(|e| format!("{}: {e}", path.display()))?,
-        );
-        stored.copy_part(state, a.part, &mut file).await.map_err(|e| e.to_string())?;
-        file.flush().map_err(|e| format!("{}: {e}", path.display()))?;
-    }
-    audit::append(&state.db, Some(m.tenant_id), "cli", "message.exported", id)
-        .await
-        .map_err(|e| e.to_string())?;
-    println!(
-        "Exported message {id} ({} attachment(s)) to {}.",
-        manifest.attachments.len(),
-        out.display()
-    );
-    Ok(())
-}
-
-/// A file name with nothing that could leave the folder or confuse a shell: letters, digits,
-/// `.`, `-`, `_` kept, anything else `_`; never empty, never starting with a dot.
-fn safe_file_name(name: &str) -> String {
-    let cleaned: String = name
-        .chars()
-        .take(120)
-        .map(|c| if c.is_alphanumeric() || matches!(c, '.' | '-' | '_') { c } else { '_' })
-        .collect();
-    let trimmed = cleaned.trim_start_matches('.');
-    if trimmed.is_empty() { "attachment".into() } else { trimmed.into() }
-}
-
-/// Records an admin action in the audit log, with the CLI as the actor.
-async fn log(db: &sealpost_platform::db::Db, action: &str, detail: &str) -> Result<(), String> {
-    audit::append(db, None, "cli", action, detail).await.map_err(|e| e.to_string())
 }

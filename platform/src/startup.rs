@@ -1,6 +1,7 @@
 //! Builds the application from settings and serves it: data folder, master key, database and
-//! migrations, platform key, bootstrap tenant, TLS, router. Returns the bound address, so
-//! tests can ask for port 0.
+//! migrations, platform key, bootstrap tenant, TLS, the router (`routes::router`) and the
+//! background workers (mail queue, sweeps). Returns the bound address, so tests can ask for
+//! port 0.
 
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -143,9 +144,13 @@ pub fn bind(settings: &mut Settings) -> Result<std::net::TcpListener, String> {
     Ok(listener)
 }
 
-/// Serves `state` over HTTPS on `listener` (from [`bind`]).
+/// Serves `state` over HTTPS on `listener` (from [`bind`]), with the background workers
+/// production runs: the mail queue (`notify`) and the sweeps (`sweep`). Tests that start the
+/// app through here run exactly what production runs.
 pub async fn serve(state: AppState, listener: std::net::TcpListener) -> Result<Running, String> {
     let _ = rustls::crypto::aws_lc_rs::default_provider().install_default();
+    crate::notify::spawn(state.clone())?;
+    crate::sweep::spawn(state.clone());
     let s = state.settings.clone();
     let configured = s.tls_cert_file.as_deref().zip(s.tls_key_file.as_deref());
     let host = url_host(&state.public_url);

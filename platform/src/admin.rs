@@ -1,0 +1,282 @@
+//! Administering the platform: the operations behind `sealpost-platform admin …` (and the
+//! admin console to come, which calls the same functions). Each one checks its input, does
+//! its work through `store`, and records itself in the audit log under the acting
+//! administrator (`cli` for the command line). Errors are typed ([`AdminError`]) and say what
+//! to fix; printing is the caller's.
+
+use std::io::Write;
+use std::path::{Path, PathBuf};
+
+use sealpost_envelope::{KeyId, PublicKey};
+use sealpost_policy::Policy;
+use zeroize::Zeroizing;
+
+use crate::domain::{EmailAddress, Role};
+use crate::error::ApiError;
+use crate::reading::StoredMessage;
+use crate::state::AppState;
+use crate::store::audit::{self, Verdict};
+use crate::store::notifications::{self, Listed, Outgoing};
+use crate::store::relays::{self, RelaySettings};
+use crate::store::{StoreError, accounts, messages, platform_keys, user_keys};
+
+/// Why an administrative operation did nothing.
+#[derive(Debug, thiserror::Error)]
+pub enum AdminError {
+    /// No organisation has that name.
+    #[error("no tenant named \"{0}\"")]
+    NoTenant(String),
+    /// No user has that address.
+    #[error("no user {0}")]
+    NoUser(String),
+    /// No message has that id.
+    #[error("no message {0}")]
+    NoMessage(String),
+    /// Nothing dead-lettered has that id.
+    #[error("no dead-lettered notification {0}")]
+    NoDeadLetter(i64),
+    /// The tenant sends through the global relay already.
+    #[error("tenant \"{0}\" has no relay of its own")]
+    NoOwnRelay(String),
+    /// Something given is not usable (an address, a policy document, a key, relay settings).
+    #[error("{0}")]
+    Invalid(String),
+    /// A file could not be read or written.
+    #[error("{}: {cause}", path.display())]
+    File {
+        /// Which.
+        path: PathBuf,
+        /// Why.
+        cause: String,
+    },
+    /// The store failed.
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    /// Reading a stored message failed.
+    #[error("{0}")]
+    Reading(#[from] ApiError),
+}
+
+fn file_error(path: &Path, cause: impl std::fmt::Display) -> AdminError {
+    AdminError::File { path: path.to_path_buf(), cause: cause.to_string() }
+}
+
+/// Who acts: recorded as the actor of every audit entry.
+#[derive(Clone, Copy, Debug)]
+pub struct Admin<'a> {
+    state: &'a AppState,
+    actor: &'a str,
+}
+
+impl<'a> Admin<'a> {
+    /// Operations on `state`, recorded as done by `actor`.
+    pub fn new(state: &'a AppState, actor: &'a str) -> Admin<'a> {
+        Admin { state, actor }
+    }
+
+    async fn log(&self, tenant: Option<i64>, action: &str, detail: &str) -> Result<(), AdminError> {
+        Ok(audit::append(&self.state.db, tenant, self.actor, action, detail).await?)
+    }
+
+    /// The id of the tenant named `name`.
+    pub async fn tenant_id(&self, name: &str) -> Result<i64, AdminError> {
+        accounts::tenant_by_name(&self.state.db, name)
+            .await?
+            .ok_or_else(|| AdminError::NoTenant(name.to_string()))
+    }
+
+    /// Creates an organisation with its mail domains (and the default policy for them).
+    pub async fn create_tenant(&self, name: &str, domains: &[String]) -> Result<(), AdminError> {
+        let policy = Policy { internal_domains: domains.to_vec(), ..Policy::default() };
+        accounts::create_tenant(&self.state.db, &self.state.master, name, domains, &policy).await?;
+        self.log(None, "tenant.created", &format!("{name} {}", domains.join(","))).await
+    }
+
+    /// Creates a user of `tenant` with `password`.
+    pub async fn create_user(
+        &self,
+        tenant: &str,
+        email: &str,
+        role: Role,
+        password: Zeroizing<String>,
+        outside: accounts::OutsideDomains,
+    ) -> Result<EmailAddress, AdminError> {
+        let tenant = self.tenant_id(tenant).await?;
+        let email = EmailAddress::parse(email).map_err(AdminError::Invalid)?;
+        accounts::create_member(&self.state.db, tenant, &email, role, password, outside).await?;
+        self.log(None, "user.created", &format!("{email} {}", role.as_str())).await?;
+        Ok(email)
+    }
+
+    /// Issues a device token for the user `email`; the token is shown only now.
+    pub async fn create_token(
+        &self,
+        email: &str,
+        label: &str,
+    ) -> Result<Zeroizing<String>, AdminError> {
+        let email = EmailAddress::parse(email).map_err(AdminError::Invalid)?;
+        let (user, _) = accounts::user_by_email(&self.state.db, &email)
+            .await?
+            .ok_or_else(|| AdminError::NoUser(email.to_string()))?;
+        let (id, token) = accounts::create_device_token(&self.state.db, user, label).await?;
+        self.log(None, "token.created", &format!("token {id} for {email} ({label})")).await?;
+        Ok(Zeroizing::new(token.as_str().to_string()))
+    }
+
+    /// The policy of `tenant`.
+    pub async fn policy(&self, tenant: &str) -> Result<Policy, AdminError> {
+        Ok(accounts::policy(&self.state.db, self.tenant_id(tenant).await?).await?)
+    }
+
+    /// Replaces the policy of `tenant` with `document` (JSON; unknown keys refused).
+    pub async fn set_policy(&self, tenant: &str, document: &str) -> Result<(), AdminError> {
+        let policy = Policy::from_admin_document(document)
+            .map_err(|e| AdminError::Invalid(e.to_string()))?;
+        accounts::set_policy(&self.state.db, self.tenant_id(tenant).await?, &policy).await?;
+        self.log(None, "policy.changed", document).await
+    }
+
+    /// Sets the compliance key (SPKI PEM) of `tenant`.
+    pub async fn set_compliance_key(&self, tenant: &str, pem: &[u8]) -> Result<KeyId, AdminError> {
+        let key = PublicKey::parse(pem).map_err(|e| AdminError::Invalid(e.to_string()))?;
+        let id = self.tenant_id(tenant).await?;
+        user_keys::set_compliance_key(&self.state.db, id, Some(&key)).await?;
+        self.log(None, "compliance_key.set", &key.key_id().to_hex()).await?;
+        Ok(key.key_id())
+    }
+
+    /// The platform's outgoing mail, newest first: only those in `state` if given.
+    pub async fn notifications(
+        &self,
+        state: Option<&str>,
+        limit: i64,
+    ) -> Result<Vec<Listed>, AdminError> {
+        Ok(notifications::list(&self.state.db, state, limit.clamp(1, 10_000)).await?)
+    }
+
+    /// Puts dead-lettered mail `id` back in the queue.
+    pub async fn retry_notification(&self, id: i64) -> Result<(), AdminError> {
+        if !notifications::requeue(&self.state.db, id).await? {
+            return Err(AdminError::NoDeadLetter(id));
+        }
+        self.log(None, "notification.requeued", &id.to_string()).await
+    }
+
+    /// Gives `tenant` its own SMTP relay (refused before storing if it could never work).
+    pub async fn set_relay(&self, tenant: &str, relay: &RelaySettings) -> Result<(), AdminError> {
+        let id = self.tenant_id(tenant).await?;
+        crate::notify::Relay::new(relay, self.state.settings.smtp_ca_file.as_deref())
+            .map_err(AdminError::Invalid)?;
+        relays::set(&self.state.db, &self.state.master, id, relay).await?;
+        let detail = format!("{tenant} {}:{} {}", relay.host, relay.port, relay.security);
+        self.log(None, "relay.set", &detail).await
+    }
+
+    /// Removes `tenant`'s own relay.
+    pub async fn clear_relay(&self, tenant: &str) -> Result<(), AdminError> {
+        let id = self.tenant_id(tenant).await?;
+        if !relays::clear(&self.state.db, id).await? {
+            return Err(AdminError::NoOwnRelay(tenant.to_string()));
+        }
+        self.log(None, "relay.cleared", tenant).await
+    }
+
+    /// Queues a test mail to `to`, as `tenant`'s mail if given.
+    pub async fn test_mail(&self, to: &str, tenant: Option<&str>) -> Result<(), AdminError> {
+        let to = EmailAddress::parse(to).map_err(AdminError::Invalid)?;
+        let tenant_id = match tenant {
+            Some(name) => Some(self.tenant_id(name).await?),
+            None => None,
+        };
+        let mail = Outgoing {
+            key: crate::secrets::random_id(),
+            tenant_id,
+            kind: "test".into(),
+            recipient: to.to_string(),
+            subject: "Sealpost test mail".into(),
+            text: "This is a test of the Sealpost platform's mail settings. Nothing to do.\n"
+                .into(),
+            html: None,
+        };
+        notifications::enqueue(&self.state.db, &self.state.master, &mail).await?;
+        self.log(None, "notification.test", to.as_str()).await
+    }
+
+    /// Generates a new platform key; older ones stay usable for older messages.
+    pub async fn rotate_platform_key(&self) -> Result<KeyId, AdminError> {
+        let s = self.state;
+        let id = platform_keys::rotate(&s.db, &s.master, s.settings.platform_key_bits).await?;
+        self.log(None, "platform_key.rotated", &id.to_hex()).await?;
+        Ok(id)
+    }
+
+    /// Writes message `id`, decrypted, into the new folder `out` (readable by its owner
+    /// only): `manifest.json`, `body.txt` and/or `body.html`, and `attachments/<part>-<name>`
+    /// (names reduced to safe characters). Works on recalled and expired messages too.
+    /// Answers with the number of attachments.
+    pub async fn export_message(&self, id: &str, out: &Path) -> Result<usize, AdminError> {
+        let state = self.state;
+        let m = messages::get(&state.db, id)
+            .await?
+            .ok_or_else(|| AdminError::NoMessage(id.to_string()))?;
+        let stored = StoredMessage::open(state, &m).await?;
+        let manifest = stored.manifest(state).await?;
+        let mut folder = std::fs::DirBuilder::new();
+        std::os::unix::fs::DirBuilderExt::mode(&mut folder, 0o700);
+        folder
+            .create(out)
+            .map_err(|e| file_error(out, format!("{e} (give a folder that does not exist yet)")))?;
+        let write = |name: &str, bytes: &[u8]| {
+            std::fs::write(out.join(name), bytes).map_err(|e| file_error(out, e))
+        };
+        let json = serde_json::to_vec_pretty(&manifest).map_err(|e| file_error(out, e))?;
+        write("manifest.json", &json)?;
+        if let Some(text) = &manifest.body.text {
+            write("body.txt", text.as_bytes())?;
+        }
+        if let Some(html) = &manifest.body.html {
+            write("body.html", html.as_bytes())?;
+        }
+        let folder = out.join("attachments");
+        std::fs::create_dir(&folder).map_err(|e| file_error(&folder, e))?;
+        for a in &manifest.attachments {
+            let path = folder.join(format!("{}-{}", a.part, safe_file_name(&a.name)));
+            let file = std::fs::File::create(&path).map_err(|e| file_error(&path, e))?;
+            let mut file = std::io::BufWriter::new(file);
+            stored.copy_part(state, a.part, &mut file).await?;
+            file.flush().map_err(|e| file_error(&path, e))?;
+        }
+        self.log(Some(m.tenant_id), "message.exported", id).await?;
+        Ok(manifest.attachments.len())
+    }
+
+    /// Walks the audit log's hash chain.
+    pub async fn verify_audit(&self) -> Result<Verdict, AdminError> {
+        Ok(audit::verify(&self.state.db).await?)
+    }
+}
+
+/// A file name with nothing that could leave the folder or confuse a shell: letters, digits,
+/// `.`, `-`, `_` kept, anything else `_`; never empty, never starting with a dot.
+fn safe_file_name(name: &str) -> String {
+    let cleaned: String = name
+        .chars()
+        .take(120)
+        .map(|c| if c.is_alphanumeric() || matches!(c, '.' | '-' | '_') { c } else { '_' })
+        .collect();
+    let trimmed = cleaned.trim_start_matches('.');
+    if trimmed.is_empty() { "attachment".into() } else { trimmed.into() }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::safe_file_name;
+
+    #[test]
+    fn exported_file_names_stay_in_their_folder() {
+        assert_eq!(safe_file_name("../../etc/passwd"), "_.._etc_passwd");
+        assert_eq!(safe_file_name(".hidden"), "hidden");
+        assert_eq!(safe_file_name(""), "attachment");
+        assert_eq!(safe_file_name("Q3 report.pdf"), "Q3_report.pdf");
+    }
+}
