@@ -111,8 +111,8 @@ pub struct Db {
     pub engine: Engine,
     /// SQLite: the group commit that makes commits durable (see [`Db::commit`]).
     sync: Option<Arc<GroupSync>>,
-    /// The audit chain's head as this process last saw it (see `store::audit::Head`).
-    pub(crate) audit_head: Arc<crate::store::audit::Head>,
+    /// The audit chain's head as this process last saw it (see [`query::ChainHead`]).
+    pub(crate) audit_head: Arc<query::ChainHead>,
     /// SQLite: the connections the engine-neutral statements of [`query`] run on.
     lite: Option<Arc<lite::Lite>>,
 }

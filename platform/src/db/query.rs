@@ -16,7 +16,6 @@ use sqlx::any::{AnyArguments, AnyRow};
 
 use super::{Db, Engine};
 use crate::store::StoreError;
-use crate::store::audit::Head;
 
 /// A value bound to a `$N` placeholder.
 #[derive(Clone, Copy, Debug)]
@@ -334,7 +333,7 @@ impl Owned {
 pub struct Tx<'a> {
     engine: Engine,
     /// The database's remembered audit head, for `store::audit::append_in`.
-    audit_head: &'a Head,
+    audit_head: &'a ChainHead,
     inner: Inner<'a>,
 }
 
@@ -350,7 +349,7 @@ impl<'a> Tx<'a> {
     }
 
     /// The audit chain's head as this process last saw it.
-    pub(crate) fn audit_head(&self) -> &'a Head {
+    pub(crate) fn audit_head(&self) -> &'a ChainHead {
         self.audit_head
     }
 
@@ -487,5 +486,26 @@ mod tests {
         held.commit().await.expect("commit");
         assert_eq!(waiting.await.expect("join").expect("insert"), 1);
         assert_eq!(rows(&db).await.len(), 1);
+    }
+}
+
+/// The newest link of the audit log's hash chain this process has written or read,
+/// `(seq, hash)`, remembered per database (`store::audit` owns what it means; the database
+/// only keeps it, so that the layers stay one way: `store` → `db`): a guess at the chain's
+/// head that saves reading it on every append. The append checks the guess in the same
+/// statement that inserts, so a stale one (another process appended, or the transaction that
+/// wrote it rolled back) costs one more read, never a fork.
+#[derive(Debug, Default)]
+pub struct ChainHead(std::sync::Mutex<Option<(i64, Vec<u8>)>>);
+
+impl ChainHead {
+    pub(crate) fn get(&self) -> Option<(i64, Vec<u8>)> {
+        self.0.lock().map(|g| g.clone()).unwrap_or(None)
+    }
+
+    pub(crate) fn set(&self, head: (i64, Vec<u8>)) {
+        if let Ok(mut g) = self.0.lock() {
+            *g = Some(head);
+        }
     }
 }

@@ -113,25 +113,6 @@ pub async fn append(
     db.write(move |mut tx| Box::pin(async move { append_in(&mut tx, &entry.entry()).await })).await
 }
 
-/// The newest link this process has written or read, `(seq, hash)`: a guess at the chain's
-/// head that saves reading it on every append. The append checks the guess in the same
-/// statement that inserts, so a stale one (another process appended, or the transaction that
-/// wrote it rolled back) costs one more read, never a fork.
-#[derive(Debug, Default)]
-pub struct Head(std::sync::Mutex<Option<(i64, Vec<u8>)>>);
-
-impl Head {
-    fn get(&self) -> Option<(i64, Vec<u8>)> {
-        self.0.lock().map(|g| g.clone()).unwrap_or(None)
-    }
-
-    fn set(&self, head: (i64, Vec<u8>)) {
-        if let Ok(mut g) = self.0.lock() {
-            *g = Some(head);
-        }
-    }
-}
-
 /// Appends an entry inside the caller's write transaction, so the entry exists exactly when
 /// the action it records does. Appenders are serialised (SQLite: the transaction holds the
 /// write lock; PostgreSQL: a transaction-scoped advisory lock), so the chain never forks.
