@@ -9,7 +9,6 @@ mod support;
 use std::time::Duration;
 
 use reqwest::StatusCode;
-use sealpost_envelope::{Body, Manifest, MessageId, Metadata, Role, Sealer};
 use serde_json::{Value, json};
 use support::{Server, Sink, client, free_port, test_database, wait_for};
 
@@ -50,29 +49,16 @@ async fn send_html(
     html: &str,
 ) -> (String, String) {
     let key = support::platform_key(http, base).await;
-    let id = MessageId::random().expect("id");
-    let mut manifest = Manifest::new(
-        Metadata {
-            from: from.into(),
-            to: vec!["bob@outside.example".into()],
-            subject: subject.into(),
-            date: "2026-11-22T10:00:00Z".into(),
-            ..Metadata::default()
-        },
-        Body { text: Some("MARKER-TEXT figures".into()), html: Some(html.into()) },
-    );
-    let attachment = attachment_bytes();
-    manifest.attach("figures März.csv", "text/csv", &attachment);
-    let json = manifest.to_json();
-    let envelope = Sealer::builder(id)
-        .recipient(Role::Platform, &key)
-        .parts_for(&manifest, &json)
-        .build()
-        .expect("sealer")
-        .seal_to_vec(&[&json, &attachment])
-        .expect("seal");
-    let slip = json!({"id": id.to_string(), "to": ["bob@outside.example"], "bcc": ["carol@acme.example"],
-                      "subject": subject, "envelope_size": envelope.len()});
+    let draft = support::Draft {
+        from,
+        to: &["bob@outside.example"],
+        bcc: &["carol@acme.example"],
+        subject,
+        text: "MARKER-TEXT figures".into(),
+        html: Some(html.into()),
+        attachment: ("figures März.csv", "text/csv", attachment_bytes()),
+    };
+    let support::TestMessage { id, envelope, slip, .. } = support::TestMessage::seal(&key, draft);
     let r = http
         .post(format!("{base}/api/v1/messages"))
         .bearer_auth(token)

@@ -28,7 +28,7 @@ async fn kill_9_during_an_upload_loses_nothing_acknowledged() {
 
     // A 3 MB message.
     let attachment: Vec<u8> = (0..3_000_000u32).map(|i| (i % 253) as u8).collect();
-    let (id, envelope, slip) = support::sealed_message(
+    let support::TestMessage { id, envelope, slip, .. } = support::sealed_message(
         &key,
         "admin@sealpost.localhost",
         "bob@outside.example",

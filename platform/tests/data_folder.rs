@@ -22,7 +22,7 @@ async fn an_admin_command_beside_a_live_upload_leaves_it_alone_and_every_file_is
     let token = support::sign_in(&client, &base, "admin@sealpost.localhost", &password).await;
     let key = support::platform_key(&client, &base).await;
     let attachment: Vec<u8> = (0..2_000_000u32).map(|i| (i % 251) as u8).collect();
-    let (id, envelope, slip) = support::sealed_message(
+    let support::TestMessage { id, envelope, slip, .. } = support::sealed_message(
         &key,
         "admin@sealpost.localhost",
         "bob@outside.example",

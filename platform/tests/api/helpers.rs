@@ -4,13 +4,18 @@
 //! and database (SQLite, or a fresh PostgreSQL database when `SEALPOST_TEST_DATABASE_URL`
 //! points at a server), plus helpers to make users and real envelopes.
 
+use crate::support::Draft;
+pub use crate::support::TestMessage;
 use reqwest::{Certificate, Client, Response, StatusCode};
-use sealpost_envelope::{Body, Manifest, MessageId, Metadata, PublicKey, Role as KeyRole, Sealer};
+use sealpost_envelope::PublicKey;
+use sealpost_envelope::{Decryptor, FileKey, Header, Limits};
 use sealpost_platform::config::Settings;
 use sealpost_platform::domain::{EmailAddress, Role};
+use sealpost_platform::reading::file_key_purpose;
 use sealpost_platform::startup::{self, Running};
 use sealpost_platform::state::AppState;
 use sealpost_platform::store::accounts;
+use sealpost_platform::store::messages;
 use sealpost_policy::Policy;
 use serde_json::{Value, json};
 use zeroize::Zeroizing;
@@ -153,20 +158,12 @@ impl TestApp {
     }
 
     pub async fn platform_key(&self) -> PublicKey {
-        let v: Value = self.get(None, "/api/v1/keys/platform").await.json().await.expect("json");
-        PublicKey::parse(v["public_key_pem"].as_str().expect("pem").as_bytes()).expect("key")
+        crate::support::platform_key(&self.client, &self.base).await
     }
 }
 
-/// A message as a sender would make it: slip, manifest and attachments, sealed for `key`.
-pub struct TestMessage {
-    pub id: String,
-    pub slip: Value,
-    pub body_text: String,
-    pub attachments: Vec<Vec<u8>>,
-    pub envelope: Vec<u8>,
-}
-
+/// A message from `from` to `to` about `subject`, with a card number in its text, one
+/// attachment of `attachment_len` bytes and a Bcc, sealed for the platform `key`.
 pub fn message(
     from: &str,
     to: &[&str],
@@ -174,40 +171,91 @@ pub fn message(
     key: &PublicKey,
     attachment_len: usize,
 ) -> TestMessage {
-    let id = MessageId::random().expect("id");
-    let body_text = format!("The secret figures for {subject}: 4417-1234-5678-9113");
-    let attachment: Vec<u8> = (0..attachment_len).map(|i| (i * 7 % 251) as u8).collect();
-    let mut manifest = Manifest::new(
-        Metadata {
-            from: from.into(),
-            to: to.iter().map(|s| s.to_string()).collect(),
-            subject: subject.into(),
-            date: "2026-11-22T10:00:00Z".into(),
-            ..Metadata::default()
-        },
-        Body { text: Some(body_text.clone()), html: None },
-    );
-    manifest.attach("figures.bin", "application/octet-stream", &attachment);
-    let json = manifest.to_json();
-    let envelope = Sealer::builder(id)
-        .recipient(KeyRole::Platform, key)
-        .parts_for(&manifest, &json)
-        .build()
-        .expect("sealer")
-        .seal_to_vec(&[&json, &attachment])
-        .expect("seal");
-    let slip = json!({
-        "id": id.to_string(),
-        "to": to,
-        "bcc": ["hidden@elsewhere.example"],
-        "subject": subject,
-        "envelope_size": envelope.len(),
-    });
-    TestMessage { id: id.to_string(), slip, body_text, attachments: vec![attachment], envelope }
+    let draft = Draft {
+        from,
+        to,
+        bcc: &["hidden@elsewhere.example"],
+        subject,
+        text: format!("The secret figures for {subject}: 4417-1234-5678-9113"),
+        html: None,
+        attachment: (
+            "figures.bin",
+            "application/octet-stream",
+            (0..attachment_len).map(|i| (i * 7 % 251) as u8).collect(),
+        ),
+    };
+    TestMessage::seal(key, draft)
 }
 
 pub async fn error_code(r: Response) -> (StatusCode, String) {
     let status = r.status();
     let v: Value = r.json().await.unwrap_or(Value::Null);
     (status, v["error"]["code"].as_str().unwrap_or("").to_string())
+}
+
+/// Reads a stored envelope back from the blob store and opens it with the file key the
+/// platform kept under the tenant key: what the Message Center will do.
+pub async fn stored_plaintext(app: &TestApp, id: &str) -> (String, Vec<u8>) {
+    let m = messages::get(&app.state.db, id).await.expect("db").expect("message");
+    let segments = messages::segments(&app.state.db, id).await.expect("segments");
+    let total = m.envelope_size.expect("complete");
+    let envelope = sealpost_platform::reading::read_range(&app.state, id, &segments, 0, total)
+        .await
+        .expect("stored envelope");
+    let tenant_key =
+        accounts::data_key(&app.state.db, &app.state.master, m.tenant_id).await.expect("key");
+    let raw =
+        tenant_key.open(&file_key_purpose(id), &m.file_key_enc.expect("sealed key")).expect("open");
+    let file_key = FileKey::from_bytes(raw[..].try_into().expect("32 bytes"));
+    let header = Header::read_from(&mut &envelope[..], &Limits::default()).expect("header");
+    let dec = Decryptor::with_file_key(header, file_key).expect("mac");
+    let manifest = sealpost_envelope::Manifest::from_json(
+        &dec.read_part_from_slice(0, &envelope).expect("p0"),
+    )
+    .expect("manifest");
+    let att = dec.read_part_from_slice(1, &envelope).expect("p1");
+    (manifest.body.text.unwrap_or_default(), att.to_vec())
+}
+
+/// How many envelope bytes the platform holds for a message.
+pub async fn received(app: &TestApp, token: &str, id: &str) -> i64 {
+    let v: Value = app
+        .get(Some(token), &format!("/api/v1/messages/{id}/envelope"))
+        .await
+        .json()
+        .await
+        .expect("json");
+    v["received"].as_i64().expect("received")
+}
+
+/// Uploads and finalises a message for `token`; returns its id.
+pub async fn sent_message(app: &TestApp, token: &str, from: &str) -> String {
+    let key = app.platform_key().await;
+    let msg = message(from, &["bob@outside.example"], "Hello", &key, 100);
+    assert!(
+        app.post(Some(token), "/api/v1/messages", msg.slip.clone()).await.status().is_success()
+    );
+    assert_eq!(app.upload(token, &msg.id, 0, msg.envelope.clone()).await.status(), StatusCode::OK);
+    let r =
+        app.post(Some(token), &format!("/api/v1/messages/{}/finalise", msg.id), json!({})).await;
+    assert_eq!(r.status(), StatusCode::OK);
+    msg.id
+}
+
+/// Follows `next` through the sent list, `limit` at a time; the ids in the order listed.
+pub async fn every_page_of_the_sent_list(app: &TestApp, token: &str, limit: u32) -> Vec<String> {
+    let (mut ids, mut next) = (Vec::new(), None::<String>);
+    loop {
+        let before = next.map(|m| format!("&before={m}")).unwrap_or_default();
+        let path = format!("/api/v1/messages?limit={limit}{before}");
+        let page: Value = app.get(Some(token), &path).await.json().await.expect("json");
+        for m in page["messages"].as_array().expect("list") {
+            ids.push(m["id"].as_str().expect("id").to_string());
+        }
+        assert!(ids.len() <= 50, "the pages do not end: {ids:?}");
+        match page["next"].as_str() {
+            Some(mark) => next = Some(mark.to_string()),
+            None => return ids,
+        }
+    }
 }

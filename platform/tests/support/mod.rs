@@ -232,37 +232,88 @@ pub async fn platform_key(http: &reqwest::Client, base: &str) -> sealpost_envelo
     sealpost_envelope::PublicKey::parse(pem.as_bytes()).expect("key")
 }
 
-/// A message from `from` to `to` with `attachment`, sealed for the platform `key`: its id,
-/// the envelope, and the slip that creates it.
+/// What a test message says: who to whom, subject, bodies, one attachment.
+pub struct Draft<'a> {
+    pub from: &'a str,
+    pub to: &'a [&'a str],
+    pub bcc: &'a [&'a str],
+    pub subject: &'a str,
+    pub text: String,
+    pub html: Option<String>,
+    /// (name, content type, bytes)
+    pub attachment: (&'a str, &'a str, Vec<u8>),
+}
+
+/// A message as a sender's helper makes it: the manifest and attachment sealed for the
+/// platform `key`, and the delivery slip that creates it. The one hand-sealed test message of
+/// the platform's tests.
+pub struct TestMessage {
+    pub id: String,
+    pub slip: serde_json::Value,
+    pub body_text: String,
+    pub attachments: Vec<Vec<u8>>,
+    pub envelope: Vec<u8>,
+}
+
+impl TestMessage {
+    /// Seals `draft` for the platform `key`.
+    pub fn seal(key: &sealpost_envelope::PublicKey, draft: Draft<'_>) -> TestMessage {
+        use sealpost_envelope::{Body, Manifest, MessageId, Metadata, Role as StanzaRole, Sealer};
+        let id = MessageId::random().expect("id");
+        let mut manifest = Manifest::new(
+            Metadata {
+                from: draft.from.into(),
+                to: draft.to.iter().map(|s| s.to_string()).collect(),
+                subject: draft.subject.into(),
+                date: "2026-11-22T10:00:00Z".into(),
+                ..Metadata::default()
+            },
+            Body { text: Some(draft.text.clone()), html: draft.html },
+        );
+        let (name, content_type, attachment) = draft.attachment;
+        manifest.attach(name, content_type, &attachment);
+        let json = manifest.to_json();
+        let envelope = Sealer::builder(id)
+            .recipient(StanzaRole::Platform, key)
+            .parts_for(&manifest, &json)
+            .build()
+            .expect("sealer")
+            .seal_to_vec(&[&json, &attachment])
+            .expect("seal");
+        let slip = serde_json::json!({
+            "id": id.to_string(),
+            "to": draft.to,
+            "bcc": draft.bcc,
+            "subject": draft.subject,
+            "envelope_size": envelope.len(),
+        });
+        TestMessage {
+            id: id.to_string(),
+            slip,
+            body_text: draft.text,
+            attachments: vec![attachment],
+            envelope,
+        }
+    }
+}
+
+/// A message from `from` to `to` with `attachment` ("big.bin"), sealed for the platform `key`.
 pub fn sealed_message(
     key: &sealpost_envelope::PublicKey,
     from: &str,
     to: &str,
     attachment: &[u8],
-) -> (sealpost_envelope::MessageId, Vec<u8>, serde_json::Value) {
-    use sealpost_envelope::{Body, Manifest, MessageId, Metadata, Role, Sealer};
-    let id = MessageId::random().expect("id");
-    let mut manifest = Manifest::new(
-        Metadata {
-            from: from.into(),
-            to: vec![to.into()],
-            subject: "Test".into(),
-            date: "2026-11-22T10:00:00Z".into(),
-            ..Metadata::default()
-        },
-        Body { text: Some("survives".into()), html: None },
-    );
-    manifest.attach("big.bin", "application/octet-stream", attachment);
-    let json = manifest.to_json();
-    let envelope = Sealer::builder(id)
-        .recipient(Role::Platform, key)
-        .parts_for(&manifest, &json)
-        .build()
-        .expect("sealer")
-        .seal_to_vec(&[&json, attachment])
-        .expect("seal");
-    let slip = serde_json::json!({"id": id.to_string(), "to": [to], "subject": "Test", "envelope_size": envelope.len()});
-    (id, envelope, slip)
+) -> TestMessage {
+    let draft = Draft {
+        from,
+        to: &[to],
+        bcc: &[],
+        subject: "Test",
+        text: "survives".into(),
+        html: None,
+        attachment: ("big.bin", "application/octet-stream", attachment.to_vec()),
+    };
+    TestMessage::seal(key, draft)
 }
 
 /// Every file under `dir`, at any depth.
