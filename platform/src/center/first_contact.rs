@@ -1,23 +1,21 @@
 //! First contact: the stub's link, the address, the one-time code mailed to it, the password
 //! a first-time recipient chooses, and password sign-in through a link.
 
-use std::net::SocketAddr;
-
 use askama::Template;
-use axum::extract::{ConnectInfo, Form, Path, State};
-use axum::http::{HeaderMap, StatusCode};
+use axum::extract::{Path, State};
+use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
 use axum_extra::extract::cookie::CookieJar;
 use serde::Deserialize;
 use zeroize::Zeroizing;
 
-use super::{
-    anonymous_post_refusal, csrf_ok, csrf_token, current_session, forbidden, internal,
-    is_recipient, linked, mail_code, may_read, not_found, notice, page, signed_in, start_session,
+use super::error::{CenterError, page};
+use super::extract::{
+    AnonymousForm, CsrfForm, Linked, Reader, csrf_field, current_session, linked,
 };
+use super::{csrf_token, is_recipient, mail_code, may_read, start_session};
 use crate::domain::EmailAddress;
 use crate::state::AppState;
-use crate::store::messages::MessageRow;
 use crate::store::{audit, center, lockouts, totp};
 
 #[derive(Template)]
@@ -52,25 +50,9 @@ struct EnterCode<'a> {
     problem: Option<&'a str>,
 }
 
-/// What every first-contact form post checks first: its CSRF token, the per-address limit,
-/// and the link; the linked message.
-pub(super) async fn first_contact_post(
-    state: &AppState,
-    peer: SocketAddr,
-    headers: &HeaderMap,
-    jar: &CookieJar,
-    link: &str,
-    csrf: &str,
-) -> Result<MessageRow, Response> {
-    if let Some(refusal) = anonymous_post_refusal(state, peer, headers, jar, csrf) {
-        return Err(refusal);
-    }
-    linked(state, link).await
-}
-
-pub(super) async fn bounce(Path(link): Path<String>) -> Response {
+pub(super) async fn bounce(Path(link): Path<String>) -> Result<Response, CenterError> {
     if link.len() > 64 || !link.bytes().all(|b| b.is_ascii_alphanumeric()) {
-        return not_found();
+        return Err(CenterError::NotFound);
     }
     page(StatusCode::OK, &Bounce { link: &link })
 }
@@ -79,23 +61,17 @@ pub(super) async fn open(
     State(state): State<AppState>,
     jar: CookieJar,
     Path(link): Path<String>,
-) -> Response {
-    let m = match linked(&state, &link).await {
-        Ok(m) => m,
-        Err(r) => return r,
-    };
-    match signed_in(&state, &jar).await {
-        Ok(Some(email)) => match may_read(&state, &m, &email).await {
-            Ok(true) => return Redirect::to(&format!("/c/read/{link}")).into_response(),
-            Ok(false) => {}
-            Err(r) => return r,
-        },
-        Ok(None) => {}
-        Err(r) => return r,
+    Linked(m): Linked,
+    reader: Option<Reader>,
+) -> Result<Response, CenterError> {
+    if let Some(Reader(me)) = reader
+        && may_read(&state, &m, &me.email).await?
+    {
+        return Ok(Redirect::to(&format!("/c/read/{link}")).into_response());
     }
     let (jar, csrf) = csrf_token(jar);
-    (jar, page(StatusCode::OK, &Identify { link: &link, csrf: &csrf, problem: None }))
-        .into_response()
+    let form = Identify { link: &link, csrf: &csrf, problem: None };
+    Ok((jar, page(StatusCode::OK, &form)?).into_response())
 }
 
 #[derive(Deserialize)]
@@ -104,37 +80,22 @@ pub(super) struct CodeRequest {
     email: String,
 }
 
+/// A first-contact form post is checked in this order: its CSRF token, the per-client
+/// limit (`AnonymousForm`), then the link.
 pub(super) async fn send_code(
     State(state): State<AppState>,
-    ConnectInfo(peer): ConnectInfo<SocketAddr>,
-    headers: HeaderMap,
-    jar: CookieJar,
     Path(link): Path<String>,
-    Form(req): Form<CodeRequest>,
-) -> Response {
-    let m = match first_contact_post(&state, peer, &headers, &jar, &link, &req.csrf).await {
-        Ok(m) => m,
-        Err(r) => return r,
-    };
-    let Ok(email) = EmailAddress::parse(&req.email) else {
-        return notice(
-            StatusCode::BAD_REQUEST,
-            "Check the address",
-            "That is not an email address. Go back and try again.",
-        );
-    };
+    AnonymousForm(req): AnonymousForm<CodeRequest>,
+) -> Result<Response, CenterError> {
+    let m = linked(&state, &link).await?;
+    let email = EmailAddress::parse(&req.email).map_err(|_| CenterError::NotAnAddress)?;
     let email = email.to_string();
     // The same answer whether or not the address received the message (see `mail_code`): it
     // tells no one who did.
-    let received = match is_recipient(&state, &m, &email).await {
-        Ok(v) => v,
-        Err(r) => return r,
-    };
+    let received = is_recipient(&state, &m, &email).await?;
     let mail = ("one_time_code", "Your Sealpost code", "open a secure message");
     let scope = center::CodeScope::Message(&m.id);
-    if let Err(r) = mail_code(&state, scope, &email, Some(m.tenant_id), mail, received).await {
-        return r;
-    }
+    mail_code(&state, scope, &email, Some(m.tenant_id), mail, received).await?;
     page(StatusCode::OK, &EnterCode { link: &link, csrf: &req.csrf, email: &email, problem: None })
 }
 
@@ -149,50 +110,27 @@ pub(super) struct VerifyRequest {
 
 pub(super) async fn verify(
     State(state): State<AppState>,
-    ConnectInfo(peer): ConnectInfo<SocketAddr>,
-    headers: HeaderMap,
     jar: CookieJar,
     Path(link): Path<String>,
-    Form(req): Form<VerifyRequest>,
-) -> Response {
-    let m = match first_contact_post(&state, peer, &headers, &jar, &link, &req.csrf).await {
-        Ok(m) => m,
-        Err(r) => return r,
-    };
-    let Ok(email) = EmailAddress::parse(&req.email) else {
-        return forbidden();
-    };
+    AnonymousForm(req): AnonymousForm<VerifyRequest>,
+) -> Result<Response, CenterError> {
+    let m = linked(&state, &link).await?;
+    let email = EmailAddress::parse(&req.email).map_err(|_| CenterError::FormExpired)?;
     let email = email.to_string();
     // The second factor first: a mailed code is used up once it matches.
-    let good = match second_factor(&state, &email, &req.totp).await {
-        Ok(true) => {
-            req.code.len() <= 16
-                && match center::check_code(
-                    &state.db,
-                    center::CodeScope::Message(&m.id),
-                    &email,
-                    &req.code,
-                )
-                .await
-                {
-                    Ok(ok) => ok,
-                    Err(e) => return internal(e),
-                }
-        }
-        Ok(false) => false,
-        Err(r) => return r,
-    };
+    let scope = center::CodeScope::Message(&m.id);
+    let good = second_factor(&state, &email, &req.totp).await?
+        && req.code.len() <= 16
+        && center::check_code(&state.db, scope, &email, &req.code).await?;
     if !good {
-        let problem = WRONG_CODE;
-        return page(
-            StatusCode::UNAUTHORIZED,
-            &EnterCode { link: &link, csrf: &req.csrf, email: &email, problem: Some(problem) },
-        );
+        let form =
+            EnterCode { link: &link, csrf: &req.csrf, email: &email, problem: Some(WRONG_CODE) };
+        return Err(CenterError::form(StatusCode::UNAUTHORIZED, &form));
     }
-    let next = match center::has_password(&state.db, &email).await {
-        Ok(true) => format!("/c/read/{link}"),
-        Ok(false) => format!("/c/password/{link}"),
-        Err(e) => return internal(e),
+    let next = if center::has_password(&state.db, &email).await? {
+        format!("/c/read/{link}")
+    } else {
+        format!("/c/password/{link}")
     };
     start_session(&state, jar, Some(&m), (&email, center::Proof::Code), &next).await
 }
@@ -218,19 +156,19 @@ pub(super) async fn second_factor(
     state: &AppState,
     email: &str,
     code: &str,
-) -> Result<bool, Response> {
+) -> Result<bool, CenterError> {
     let owner = totp::Owner::Recipient(email);
-    if !totp::enabled(&state.db, owner).await.map_err(internal)? {
+    if !totp::enabled(&state.db, owner).await? {
         return Ok(true);
     }
     let scope = lockouts::Scope::CenterSignIn;
-    if lockouts::locked_until(&state.db, scope, email).await.map_err(internal)?.is_some() {
+    if lockouts::locked_until(&state.db, scope, email).await?.is_some() {
         return Ok(false);
     }
-    if totp::check(&state.db, &state.master, owner, code).await.map_err(internal)? {
+    if totp::check(&state.db, &state.master, owner, code).await? {
         return Ok(true);
     }
-    lockouts::failed(&state.db, scope, email).await.map_err(internal)?;
+    lockouts::failed(&state.db, scope, email).await?;
     Ok(false)
 }
 
@@ -240,36 +178,36 @@ pub(super) const WRONG_SIGN_IN: &str = "Wrong address, password or code from you
 pub(super) const LOCKED: &str = "Too many wrong attempts: signing in with a password is locked for a while (longer after each lockout). You can ask for a code by mail instead.";
 
 /// Checks an address, password and — where turned on — authenticator code: the address, or
-/// the page `refused` makes. Every address, known or not, is locked out after a few wrong
+/// the refusal `refused` makes. Every address, known or not, is locked out after a few wrong
 /// answers of either factor (`store::lockouts`), and the answer never says which was wrong.
 pub(super) async fn check_sign_in(
     state: &AppState,
     req: SignInRequest,
-    refused: impl Fn(&str) -> Response,
-) -> Result<String, Response> {
+    refused: impl Fn(&str) -> CenterError,
+) -> Result<String, CenterError> {
     let password = Zeroizing::new(req.password);
     let Ok(email) = EmailAddress::parse(&req.email) else {
         return Err(refused(WRONG_SIGN_IN));
     };
     let email = email.to_string();
     let scope = lockouts::Scope::CenterSignIn;
-    if lockouts::locked_until(&state.db, scope, &email).await.map_err(internal)?.is_some() {
+    if lockouts::locked_until(&state.db, scope, &email).await?.is_some() {
         return Err(refused(LOCKED));
     }
-    let password_right = password.len() <= 1024
-        && center::check_password(&state.db, &email, password).await.map_err(internal)?;
+    let password_right =
+        password.len() <= 1024 && center::check_password(&state.db, &email, password).await?;
     // The second factor counts its own failure; a wrong password counts here.
     let right = if password_right {
         second_factor(state, &email, &req.totp).await?
     } else {
-        lockouts::failed(&state.db, scope, &email).await.map_err(internal)?;
+        lockouts::failed(&state.db, scope, &email).await?;
         false
     };
     if right {
-        lockouts::succeeded(&state.db, scope, &email).await.map_err(internal)?;
+        lockouts::succeeded(&state.db, scope, &email).await?;
         return Ok(email);
     }
-    match lockouts::locked_until(&state.db, scope, &email).await.map_err(internal)? {
+    match lockouts::locked_until(&state.db, scope, &email).await? {
         Some(_) => Err(refused(LOCKED)),
         None => Err(refused(WRONG_SIGN_IN)),
     }
@@ -279,24 +217,17 @@ pub(super) async fn check_sign_in(
 /// failures).
 pub(super) async fn sign_in(
     State(state): State<AppState>,
-    ConnectInfo(peer): ConnectInfo<SocketAddr>,
-    headers: HeaderMap,
     jar: CookieJar,
     Path(link): Path<String>,
-    Form(req): Form<SignInRequest>,
-) -> Response {
-    let m = match first_contact_post(&state, peer, &headers, &jar, &link, &req.csrf).await {
-        Ok(m) => m,
-        Err(r) => return r,
-    };
+    AnonymousForm(req): AnonymousForm<SignInRequest>,
+) -> Result<Response, CenterError> {
+    let m = linked(&state, &link).await?;
     let csrf = req.csrf.clone();
     let refused = |text: &str| {
-        page(StatusCode::UNAUTHORIZED, &Identify { link: &link, csrf: &csrf, problem: Some(text) })
+        let form = Identify { link: &link, csrf: &csrf, problem: Some(text) };
+        CenterError::form(StatusCode::UNAUTHORIZED, &form)
     };
-    let email = match check_sign_in(&state, req, refused).await {
-        Ok(e) => e,
-        Err(r) => return r,
-    };
+    let email = check_sign_in(&state, req, refused).await?;
     let proof = (email.as_str(), center::Proof::Password);
     start_session(&state, jar, Some(&m), proof, &format!("/c/read/{link}")).await
 }
@@ -317,25 +248,20 @@ pub(super) fn password_problem(password: &str, confirm: &str) -> Option<&'static
 /// The signed-in address, when this browser may choose the account's first password: a
 /// session a mailed code began minutes ago, for an address that has no password yet. A
 /// borrowed or older session cannot set one (a password is changed in the preferences, with
-/// the current one, or reset with a mailed code). Otherwise the page to show instead.
+/// the current one, or reset with a mailed code). Otherwise where to go instead.
 async fn may_choose_password(
     state: &AppState,
     jar: &CookieJar,
     link: &str,
-) -> Result<String, Response> {
+) -> Result<String, CenterError> {
     let Some(session) = current_session(state, jar).await? else {
-        return Err(Redirect::to(&format!("/c/open/{link}")).into_response());
+        return Err(CenterError::redirect(format!("/c/open/{link}")));
     };
-    if center::has_password(&state.db, &session.email).await.map_err(internal)? {
-        return Err(Redirect::to(&format!("/c/read/{link}")).into_response());
+    if center::has_password(&state.db, &session.email).await? {
+        return Err(CenterError::redirect(format!("/c/read/{link}")));
     }
     if !session.freshly_proved_by_code() {
-        return Err(notice(
-            StatusCode::FORBIDDEN,
-            "Ask for a new code first",
-            "A password is chosen right after a code from your email. Open the link from your \
-             email again and ask for a code.",
-        ));
+        return Err(CenterError::CodeFirst);
     }
     Ok(session.email)
 }
@@ -344,14 +270,11 @@ pub(super) async fn choose_password(
     State(state): State<AppState>,
     jar: CookieJar,
     Path(link): Path<String>,
-) -> Response {
-    let email = match may_choose_password(&state, &jar, &link).await {
-        Ok(e) => e,
-        Err(r) => return r,
-    };
+) -> Result<Response, CenterError> {
+    let email = may_choose_password(&state, &jar, &link).await?;
     let (jar, csrf) = csrf_token(jar);
     let form = ChoosePassword { link: &link, csrf: &csrf, email: &email, problem: None };
-    (jar, page(StatusCode::OK, &form)).into_response()
+    Ok((jar, page(StatusCode::OK, &form)?).into_response())
 }
 
 #[derive(Deserialize)]
@@ -361,27 +284,21 @@ pub(super) struct PasswordRequest {
     confirm: String,
 }
 
+csrf_field!(CodeRequest, VerifyRequest, SignInRequest, PasswordRequest);
+
 pub(super) async fn save_password(
     State(state): State<AppState>,
     jar: CookieJar,
     Path(link): Path<String>,
-    Form(req): Form<PasswordRequest>,
-) -> Response {
-    if !csrf_ok(&jar, &req.csrf) {
-        return forbidden();
-    }
-    let email = match may_choose_password(&state, &jar, &link).await {
-        Ok(e) => e,
-        Err(r) => return r,
-    };
+    CsrfForm(req): CsrfForm<PasswordRequest>,
+) -> Result<Response, CenterError> {
+    let email = may_choose_password(&state, &jar, &link).await?;
     if let Some(problem) = password_problem(&req.password, &req.confirm) {
         let form =
             ChoosePassword { link: &link, csrf: &req.csrf, email: &email, problem: Some(problem) };
-        return page(StatusCode::BAD_REQUEST, &form);
+        return Err(CenterError::form(StatusCode::BAD_REQUEST, &form));
     }
-    if let Err(e) = center::set_password(&state.db, &email, Zeroizing::new(req.password)).await {
-        return internal(e);
-    }
+    center::set_password(&state.db, &email, Zeroizing::new(req.password)).await?;
     let _ = audit::append(&state.db, None, &email, "recipient.password_set", "").await;
-    Redirect::to(&format!("/c/read/{link}")).into_response()
+    Ok(Redirect::to(&format!("/c/read/{link}")).into_response())
 }

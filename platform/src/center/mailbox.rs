@@ -3,16 +3,15 @@
 //! a message, and recalling one they sent.
 
 use askama::Template;
-use axum::extract::{Form, Path, Query, State};
+use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
 use axum_extra::extract::cookie::CookieJar;
 use serde::Deserialize;
 
-use super::{
-    CsrfOnly, csrf_token, internal, is_recipient, linked, not_found, page, require_session,
-    signed_in_post, when,
-};
+use super::error::{CenterError, page};
+use super::extract::{Reader, SignedInForm, csrf_field, linked};
+use super::{CsrfOnly, csrf_token, is_recipient, when};
 use crate::db::now_ms;
 use crate::state::AppState;
 use crate::store::mailbox::{self, Folder};
@@ -47,29 +46,19 @@ pub(super) struct Page {
 
 pub(super) async fn folder(
     State(state): State<AppState>,
+    Reader(me): Reader,
     jar: CookieJar,
     Path(folder): Path<String>,
     Query(page_at): Query<Page>,
-) -> Response {
-    let email = match require_session(&state, &jar).await {
-        Ok(e) => e,
-        Err(r) => return r,
-    };
+) -> Result<Response, CenterError> {
+    let email = me.email;
     if folder == "drafts" {
         return drafts_page(&state, jar, &email).await;
     }
-    let Some(folder) = Folder::parse(&folder) else {
-        return not_found();
-    };
-    let before = match page_at.before.as_deref().map(str::parse::<PageMark>).transpose() {
-        Ok(b) => b,
-        Err(_) => return not_found(),
-    };
-    let rows = match mailbox::list(&state.db, &email, folder, before.as_ref(), mailbox::PAGE).await
-    {
-        Ok(r) => r,
-        Err(e) => return internal(e),
-    };
+    let folder = Folder::parse(&folder).ok_or(CenterError::NotFound)?;
+    let before = page_at.before.as_deref().map(str::parse::<PageMark>).transpose();
+    let before = before.map_err(|_| CenterError::NotFound)?;
+    let rows = mailbox::list(&state.db, &email, folder, before.as_ref(), mailbox::PAGE).await?;
     let now = now_ms();
     let older = (rows.len() as i64 == mailbox::PAGE)
         .then(|| {
@@ -80,10 +69,8 @@ pub(super) async fn folder(
     let mut lines = Vec::with_capacity(rows.len());
     for m in rows {
         let party = if folder == Folder::Sent {
-            match messages::recipients(&state.db, &m.id).await {
-                Ok(r) => r.into_iter().map(|(e, _)| e).collect::<Vec<_>>().join(", "),
-                Err(e) => return internal(e),
-            }
+            let recipients = messages::recipients(&state.db, &m.id).await?;
+            recipients.into_iter().map(|(e, _)| e).collect::<Vec<_>>().join(", ")
         } else {
             m.sender_email.clone()
         };
@@ -109,21 +96,19 @@ pub(super) async fn folder(
     };
     let (jar, csrf) = csrf_token(jar);
     let view = Mailbox { title, party_heading, email: &email, csrf: &csrf, lines, older };
-    (jar, page(StatusCode::OK, &view)).into_response()
+    Ok((jar, page(StatusCode::OK, &view)?).into_response())
 }
 
 /// The drafts folder: each draft's subject (opened with its tenant's key), whom it answers.
-async fn drafts_page(state: &AppState, jar: CookieJar, email: &str) -> Response {
-    let rows = match drafts::list(&state.db, email).await {
-        Ok(r) => r,
-        Err(e) => return internal(e),
-    };
+async fn drafts_page(
+    state: &AppState,
+    jar: CookieJar,
+    email: &str,
+) -> Result<Response, CenterError> {
+    let rows = drafts::list(&state.db, email).await?;
     let mut lines = Vec::with_capacity(rows.len());
     for d in rows {
-        let subject = match super::reply::unseal_draft(state, email, &d).await {
-            Ok(content) => content.subject,
-            Err(r) => return r,
-        };
+        let subject = super::reply::unseal_draft(state, email, &d).await?.subject;
         lines.push(Line {
             party: d.original_sender,
             subject,
@@ -135,7 +120,7 @@ async fn drafts_page(state: &AppState, jar: CookieJar, email: &str) -> Response 
     let (jar, csrf) = csrf_token(jar);
     let view =
         Mailbox { title: "Drafts", party_heading: "To", email, csrf: &csrf, lines, older: None };
-    (jar, page(StatusCode::OK, &view)).into_response()
+    Ok((jar, page(StatusCode::OK, &view)?).into_response())
 }
 
 #[derive(Deserialize)]
@@ -144,64 +129,48 @@ pub(super) struct FileRequest {
     folder: String,
 }
 
+csrf_field!(FileRequest);
+
 /// Files a received message in the inbox or the archive, or deletes it from the recipient's
 /// mailbox (the sender's copy and the other recipients' stay).
 pub(super) async fn file(
     State(state): State<AppState>,
-    jar: CookieJar,
     Path(link): Path<String>,
-    Form(req): Form<FileRequest>,
-) -> Response {
-    let email = match signed_in_post(&state, &jar, &req.csrf).await {
-        Ok(e) => e,
-        Err(r) => return r,
-    };
+    SignedInForm(me, req): SignedInForm<FileRequest>,
+) -> Result<Response, CenterError> {
+    let email = me.email;
     if !["inbox", "archive", "deleted"].contains(&req.folder.as_str()) {
-        return not_found();
+        return Err(CenterError::NotFound);
     }
+    // Any message the link leads to, recalled or expired too: it is filed away all the same.
     let Ok(Some(m)) = messages::by_link(&state.db, &link).await else {
-        return not_found();
+        return Err(CenterError::NotFound);
     };
-    match is_recipient(&state, &m, &email).await {
-        Ok(true) => {}
-        Ok(false) => return not_found(),
-        Err(r) => return r,
+    if !is_recipient(&state, &m, &email).await? {
+        return Err(CenterError::NotFound);
     }
-    if let Err(e) = mailbox::file(&state.db, &m.id, &email, &req.folder).await {
-        return internal(e);
-    }
+    mailbox::file(&state.db, &m.id, &email, &req.folder).await?;
     let detail = format!("{} {}", m.id, req.folder);
     let _ = audit::append(&state.db, Some(m.tenant_id), &email, "message.filed", &detail).await;
     let next =
         if req.folder == "inbox" { format!("/c/read/{link}") } else { "/c/mail/inbox".into() };
-    Redirect::to(&next).into_response()
+    Ok(Redirect::to(&next).into_response())
 }
 
 /// The sender recalls a message from the Center: nobody can open it from now on.
 pub(super) async fn recall(
     State(state): State<AppState>,
-    jar: CookieJar,
     Path(link): Path<String>,
-    Form(req): Form<CsrfOnly>,
-) -> Response {
-    let email = match signed_in_post(&state, &jar, &req.csrf).await {
-        Ok(e) => e,
-        Err(r) => return r,
-    };
-    let m = match linked(&state, &link).await {
-        Ok(m) => m,
-        Err(r) => return r,
-    };
+    SignedInForm(me, _): SignedInForm<CsrfOnly>,
+) -> Result<Response, CenterError> {
+    let email = me.email;
+    let m = linked(&state, &link).await?;
     if !m.sender_email.eq_ignore_ascii_case(&email) {
-        return not_found();
+        return Err(CenterError::NotFound);
     }
-    match messages::recall(&state.db, &m.id).await {
-        Ok(true) => {
-            let _ = audit::append(&state.db, Some(m.tenant_id), &email, "message.recalled", &m.id)
-                .await;
-        }
-        Ok(false) => {}
-        Err(e) => return internal(e),
+    if messages::recall(&state.db, &m.id).await? {
+        let _ =
+            audit::append(&state.db, Some(m.tenant_id), &email, "message.recalled", &m.id).await;
     }
-    Redirect::to("/c/mail/sent").into_response()
+    Ok(Redirect::to("/c/mail/sent").into_response())
 }

@@ -15,7 +15,14 @@
 //! tenant, those they sent, an archive; they reply securely with attachments (`reply`), and
 //! a sender sees the delivery slip of their messages and can recall them. `account` holds
 //! sign-in without a link, sign-out and password reset. This module holds what they share:
-//! the routes, security headers, sessions, CSRF tokens and the common pages.
+//! the routes, security headers, session and CSRF cookies, and the one-time codes.
+//!
+//! Handlers read as the happy path: they return `Result<Response, CenterError>`, and
+//! `error.rs` holds `CenterError` (every notice page, redirect and refused form, rendered
+//! with its status) and the page renderers; `extract.rs` holds the guards as extractors — a
+//! signed-in session (`Reader`), a form post with a valid CSRF token (`CsrfForm`, with the
+//! session `SignedInForm`, with the per-client limit `AnonymousForm`) and a message link
+//! (`Linked`, opened for its reader `Reading`, for a recipient to answer `Replying`).
 //!
 //! Every page carries a strict Content-Security-Policy (no script at all, no framing), every
 //! form a CSRF token (double-submit, checked in constant time), and nothing personal is in a
@@ -23,6 +30,8 @@
 
 mod account;
 mod display;
+mod error;
+mod extract;
 mod first_contact;
 mod html;
 mod mailbox;
@@ -30,15 +39,15 @@ mod preferences;
 mod read;
 mod reply;
 
-use askama::Template;
-use aws_lc_rs::constant_time::verify_slices_are_equal;
-use axum::http::{HeaderValue, StatusCode, header};
-use axum::response::{Html, IntoResponse, Redirect, Response};
+use axum::http::{HeaderValue, header};
+use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::{get, post};
 use axum::{Router, middleware};
 use axum_extra::extract::cookie::{Cookie, CookieJar, SameSite};
 
-use crate::db::now_ms;
+use error::CenterError;
+use extract::csrf_field;
+
 use crate::state::AppState;
 use crate::store::messages::{self, MessageRow};
 use crate::store::{audit, center};
@@ -98,100 +107,15 @@ async fn stylesheet() -> impl IntoResponse {
     ([(header::CONTENT_TYPE, "text/css; charset=utf-8")], include_str!("../../static/center.css"))
 }
 
-#[derive(Template)]
-#[template(path = "center/notice.html")]
-struct Notice<'a> {
-    heading: &'a str,
-    text: &'a str,
-}
-
-fn page(status: StatusCode, t: &impl Template) -> Response {
-    match t.render() {
-        Ok(html) => (status, Html(html)).into_response(),
-        Err(e) => {
-            tracing::error!(error = %e, "cannot render a page");
-            (StatusCode::INTERNAL_SERVER_ERROR, "internal error").into_response()
-        }
-    }
-}
-
-fn notice(status: StatusCode, heading: &str, text: &str) -> Response {
-    page(status, &Notice { heading, text })
-}
-
-fn internal(e: impl std::fmt::Display) -> Response {
-    tracing::error!(error = %e, "message center");
-    notice(
-        StatusCode::INTERNAL_SERVER_ERROR,
-        "Something went wrong",
-        "Please try again in a moment.",
-    )
-}
-
-/// The page for a message that cannot be read: a damaged one says so (the cause is logged
-/// with its id in `reading::damaged`); anything else is an internal error.
-fn unreadable(e: crate::error::ApiError) -> Response {
-    if e.code() != crate::reading::DAMAGED {
-        return internal(e);
-    }
-    notice(
-        StatusCode::INTERNAL_SERVER_ERROR,
-        "This message is damaged",
-        "This message was damaged in storage and cannot be shown. Ask the sender to send it \
-         again; the operators of this service have been alerted.",
-    )
-}
-
-fn not_found() -> Response {
-    notice(
-        StatusCode::NOT_FOUND,
-        "No such message",
-        "This link does not lead to a message. Check that you opened the whole link from the email.",
-    )
-}
-
-/// The message a link points at, or the page to show instead (unknown, recalled, expired).
-async fn linked(state: &AppState, link: &str) -> Result<MessageRow, Response> {
-    let m = messages::by_link(&state.db, link).await.map_err(internal)?.ok_or_else(not_found)?;
-    if m.recalled_at.is_some() {
-        return Err(notice(
-            StatusCode::GONE,
-            "This message was recalled",
-            "The sender has withdrawn this message. It can no longer be read.",
-        ));
-    }
-    if m.expires_at.is_some_and(|t| t <= now_ms()) {
-        return Err(notice(
-            StatusCode::GONE,
-            "This message has expired",
-            "This message was available for a limited time only. Ask the sender to send it again.",
-        ));
-    }
-    Ok(m)
-}
-
 /// Whether `email` received message `m` (as To, Cc or Bcc).
-async fn is_recipient(state: &AppState, m: &MessageRow, email: &str) -> Result<bool, Response> {
-    let all = messages::recipients(&state.db, &m.id).await.map_err(internal)?;
+async fn is_recipient(state: &AppState, m: &MessageRow, email: &str) -> Result<bool, CenterError> {
+    let all = messages::recipients(&state.db, &m.id).await?;
     Ok(all.iter().any(|(r, _)| r.eq_ignore_ascii_case(email)))
 }
 
 /// Whether `email` may read message `m`: its sender or one of its recipients.
-async fn may_read(state: &AppState, m: &MessageRow, email: &str) -> Result<bool, Response> {
+async fn may_read(state: &AppState, m: &MessageRow, email: &str) -> Result<bool, CenterError> {
     Ok(m.sender_email.eq_ignore_ascii_case(email) || is_recipient(state, m, email).await?)
-}
-
-/// The signed-in address, or the response that sends the browser to sign in — saying so
-/// when the browser still holds a session that has ended.
-async fn require_session(state: &AppState, jar: &CookieJar) -> Result<String, Response> {
-    match signed_in(state, jar).await? {
-        Some(email) => Ok(email),
-        None if jar.get(SESSION_COOKIE).is_some() => {
-            let jar = without_session(jar.clone());
-            Err((jar, Redirect::to("/c/signin?ended=1")).into_response())
-        }
-        None => Err(Redirect::to("/c/signin").into_response()),
-    }
 }
 
 /// A form that carries nothing but its CSRF token.
@@ -199,35 +123,7 @@ async fn require_session(state: &AppState, jar: &CookieJar) -> Result<String, Re
 struct CsrfOnly {
     csrf: String,
 }
-
-/// What a signed-in person's form post checks first: its CSRF token, then the session. The
-/// address, or the refusal.
-async fn signed_in_post(state: &AppState, jar: &CookieJar, csrf: &str) -> Result<String, Response> {
-    if !csrf_ok(jar, csrf) {
-        return Err(forbidden());
-    }
-    require_session(state, jar).await
-}
-
-/// What a sign-in or code form post checks first: its CSRF token and the per-client limit.
-/// The refusal, if any.
-fn anonymous_post_refusal(
-    state: &AppState,
-    peer: std::net::SocketAddr,
-    headers: &axum::http::HeaderMap,
-    jar: &CookieJar,
-    csrf: &str,
-) -> Option<Response> {
-    if !csrf_ok(jar, csrf) {
-        return Some(forbidden());
-    }
-    let forwarded = headers.get("x-forwarded-for").and_then(|v| v.to_str().ok());
-    let client = crate::ratelimit::client_ip(peer.ip(), forwarded, &state.settings.trusted_proxies);
-    if state.sign_in_limiter.check(client).is_err() {
-        return Some(too_many());
-    }
-    None
-}
+csrf_field!(CsrfOnly);
 
 /// Asks for a new one-time code for `email` in `scope`, mailed through the queue when
 /// `deliver` (the address received the message, or has an account): `kind` and `subject` of
@@ -242,7 +138,7 @@ async fn mail_code(
     tenant_id: Option<i64>,
     (kind, subject, purpose): (&str, &str, &str),
     deliver: bool,
-) -> Result<(), Response> {
+) -> Result<(), CenterError> {
     let mail = |code: &str| crate::store::notifications::Outgoing {
         key: crate::secrets::random_id(),
         tenant_id,
@@ -256,10 +152,9 @@ async fn mail_code(
         html: None,
     };
     let mail: Option<&(dyn Fn(&str) -> _ + Sync)> = if deliver { Some(&mail) } else { None };
-    match center::new_code(&state.db, &state.master, scope, email, mail).await {
-        Ok(true) => Ok(()),
-        Ok(false) => Err(too_many()),
-        Err(e) => Err(internal(e)),
+    match center::new_code(&state.db, &state.master, scope, email, mail).await? {
+        true => Ok(()),
+        false => Err(CenterError::TooMany),
     }
 }
 
@@ -270,30 +165,14 @@ fn when(ms: i64) -> String {
     format!("{} {} UTC", &s[..10], &s[11..16])
 }
 
-/// The signed-in recipient's address, if the session cookie is live.
-async fn signed_in(state: &AppState, jar: &CookieJar) -> Result<Option<String>, Response> {
-    Ok(current_session(state, jar).await?.map(|s| s.email))
-}
-
-/// The live session of the browser's cookie, if any.
-async fn current_session(
-    state: &AppState,
-    jar: &CookieJar,
-) -> Result<Option<center::Session>, Response> {
-    match jar.get(SESSION_COOKIE) {
-        Some(c) => center::session(&state.db, c.value()).await.map_err(internal),
-        None => Ok(None),
-    }
-}
-
 /// Ends every session of `email` but this browser's (its password or second factor changed).
 async fn end_other_sessions(
     state: &AppState,
     jar: &CookieJar,
     email: &str,
-) -> Result<(), Response> {
+) -> Result<(), CenterError> {
     let keep = jar.get(SESSION_COOKIE).map(|c| c.value().to_string());
-    center::end_sessions_of(&state.db, email, keep.as_deref()).await.map_err(internal)
+    Ok(center::end_sessions_of(&state.db, email, keep.as_deref()).await?)
 }
 
 fn cookie(name: &'static str, value: String) -> Cookie<'static> {
@@ -323,27 +202,6 @@ fn csrf_token(jar: CookieJar) -> (CookieJar, String) {
     (jar.add(cookie(CSRF_COOKIE, v.clone())), v)
 }
 
-fn csrf_ok(jar: &CookieJar, given: &str) -> bool {
-    jar.get(CSRF_COOKIE)
-        .is_some_and(|c| verify_slices_are_equal(c.value().as_bytes(), given.as_bytes()).is_ok())
-}
-
-fn forbidden() -> Response {
-    notice(
-        StatusCode::FORBIDDEN,
-        "Please start again",
-        "This form has expired. Open the link from your email again.",
-    )
-}
-
-fn too_many() -> Response {
-    notice(
-        StatusCode::TOO_MANY_REQUESTS,
-        "Too many attempts",
-        "Wait a few minutes, then open the link from your email again.",
-    )
-}
-
 /// Starts `email`'s session, proved by `proof` (audited, with the tenant and message it came
 /// through, if any) and goes on to `next`.
 async fn start_session(
@@ -352,13 +210,10 @@ async fn start_session(
     through: Option<&MessageRow>,
     (email, proof): (&str, center::Proof),
     next: &str,
-) -> Response {
-    let token = match center::new_session(&state.db, email, proof).await {
-        Ok(t) => t,
-        Err(e) => return internal(e),
-    };
+) -> Result<Response, CenterError> {
+    let token = center::new_session(&state.db, email, proof).await?;
     let (tenant, detail) = through.map_or((None, ""), |m| (Some(m.tenant_id), m.id.as_str()));
     let _ = audit::append(&state.db, tenant, email, "recipient.signed_in", detail).await;
     let jar = jar.add(cookie(SESSION_COOKIE, token.to_string()));
-    (jar, Redirect::to(next)).into_response()
+    Ok((jar, Redirect::to(next)).into_response())
 }

@@ -7,18 +7,17 @@
 //! on a borrowed computer cannot become a takeover.
 
 use askama::Template;
-use axum::extract::{Form, State};
+use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum_extra::extract::cookie::CookieJar;
 use serde::Deserialize;
 use zeroize::Zeroizing;
 
+use super::error::{CenterError, page};
+use super::extract::{Reader, SignedInForm, csrf_field};
 use super::first_contact::password_problem;
-use super::{
-    csrf_token, current_session, end_other_sessions, internal, page, require_session,
-    signed_in_post,
-};
+use super::{csrf_token, end_other_sessions};
 use crate::state::AppState;
 use crate::store::totp::{self, Enrolment, Owner};
 use crate::store::{audit, center, lockouts};
@@ -33,16 +32,15 @@ async fn current_password_ok(
     state: &AppState,
     email: &str,
     current: &str,
-) -> Result<bool, Response> {
+) -> Result<bool, CenterError> {
     let scope = lockouts::Scope::CenterSignIn;
-    if lockouts::locked_until(&state.db, scope, email).await.map_err(internal)?.is_some() {
+    if lockouts::locked_until(&state.db, scope, email).await?.is_some() {
         return Ok(false);
     }
     let current = Zeroizing::new(current.to_string());
-    let right = current.len() <= 1024
-        && center::check_password(&state.db, email, current).await.map_err(internal)?;
+    let right = current.len() <= 1024 && center::check_password(&state.db, email, current).await?;
     if !right {
-        lockouts::failed(&state.db, scope, email).await.map_err(internal)?;
+        lockouts::failed(&state.db, scope, email).await?;
     }
     Ok(right)
 }
@@ -67,15 +65,9 @@ async fn show(
     status: StatusCode,
     outcome: Result<&str, &str>,
     enrolment: Option<Enrolment>,
-) -> Response {
-    let has_password = match center::has_password(&state.db, email).await {
-        Ok(v) => v,
-        Err(e) => return internal(e),
-    };
-    let totp_on = match totp::enabled(&state.db, Owner::Recipient(email)).await {
-        Ok(v) => v,
-        Err(e) => return internal(e),
-    };
+) -> Result<Response, CenterError> {
+    let has_password = center::has_password(&state.db, email).await?;
+    let totp_on = totp::enabled(&state.db, Owner::Recipient(email)).await?;
     let (done, problem) = match outcome {
         Ok("") => (None, None),
         Ok(done) => (Some(done), None),
@@ -85,13 +77,13 @@ async fn show(
     page(status, &view)
 }
 
-pub(super) async fn preferences(State(state): State<AppState>, jar: CookieJar) -> Response {
-    let email = match require_session(&state, &jar).await {
-        Ok(e) => e,
-        Err(r) => return r,
-    };
+pub(super) async fn preferences(
+    State(state): State<AppState>,
+    Reader(me): Reader,
+    jar: CookieJar,
+) -> Result<Response, CenterError> {
     let (jar, csrf) = csrf_token(jar);
-    (jar, show(&state, &email, &csrf, StatusCode::OK, Ok(""), None).await).into_response()
+    Ok((jar, show(&state, &me.email, &csrf, StatusCode::OK, Ok(""), None).await?).into_response())
 }
 
 #[derive(Deserialize)]
@@ -106,45 +98,26 @@ pub(super) struct PasswordChange {
 pub(super) async fn change_password(
     State(state): State<AppState>,
     jar: CookieJar,
-    Form(req): Form<PasswordChange>,
-) -> Response {
-    let email = match signed_in_post(&state, &jar, &req.csrf).await {
-        Ok(e) => e,
-        Err(r) => return r,
-    };
+    SignedInForm(me, req): SignedInForm<PasswordChange>,
+) -> Result<Response, CenterError> {
+    let email = me.email.as_str();
     let refused =
-        |problem| show(&state, &email, &req.csrf, StatusCode::BAD_REQUEST, Err(problem), None);
+        |problem| show(&state, email, &req.csrf, StatusCode::BAD_REQUEST, Err(problem), None);
     if let Some(problem) = password_problem(&req.password, &req.confirm) {
         return refused(problem).await;
     }
-    let has_password = match center::has_password(&state.db, &email).await {
-        Ok(v) => v,
-        Err(e) => return internal(e),
-    };
-    if has_password {
-        match current_password_ok(&state, &email, &req.current).await {
-            Ok(true) => {}
-            Ok(false) => return refused(WRONG_CURRENT).await,
-            Err(r) => return r,
+    if center::has_password(&state.db, email).await? {
+        if !current_password_ok(&state, email, &req.current).await? {
+            return refused(WRONG_CURRENT).await;
         }
-    } else {
+    } else if !me.freshly_proved_by_code() {
         // No password yet: only a session a mailed code just began may choose one.
-        match current_session(&state, &jar).await {
-            Ok(Some(s)) if s.freshly_proved_by_code() => {}
-            Ok(_) => return refused(NEEDS_FRESH_CODE).await,
-            Err(r) => return r,
-        }
+        return refused(NEEDS_FRESH_CODE).await;
     }
-    if let Err(e) =
-        center::set_password(&state.db, &email, Zeroizing::new(req.password.clone())).await
-    {
-        return internal(e);
-    }
-    if let Err(r) = end_other_sessions(&state, &jar, &email).await {
-        return r;
-    }
-    let _ = audit::append(&state.db, None, &email, "recipient.password_changed", "").await;
-    show(&state, &email, &req.csrf, StatusCode::OK, Ok("Your new password is saved."), None).await
+    center::set_password(&state.db, email, Zeroizing::new(req.password.clone())).await?;
+    end_other_sessions(&state, &jar, email).await?;
+    let _ = audit::append(&state.db, None, email, "recipient.password_changed", "").await;
+    show(&state, email, &req.csrf, StatusCode::OK, Ok("Your new password is saved."), None).await
 }
 
 /// What choosing a first password long after the mailed code is told.
@@ -160,33 +133,19 @@ pub(super) struct WithPassword {
 
 pub(super) async fn begin_totp(
     State(state): State<AppState>,
-    jar: CookieJar,
-    Form(req): Form<WithPassword>,
-) -> Response {
-    let email = match signed_in_post(&state, &jar, &req.csrf).await {
-        Ok(e) => e,
-        Err(r) => return r,
-    };
-    match center::has_password(&state.db, &email).await {
-        Ok(true) => {}
-        Ok(false) => {
-            let problem = Err("Choose a password first.");
-            return show(&state, &email, &req.csrf, StatusCode::BAD_REQUEST, problem, None).await;
-        }
-        Err(e) => return internal(e),
+    SignedInForm(me, req): SignedInForm<WithPassword>,
+) -> Result<Response, CenterError> {
+    let email = me.email.as_str();
+    if !center::has_password(&state.db, email).await? {
+        let problem = Err("Choose a password first.");
+        return show(&state, email, &req.csrf, StatusCode::BAD_REQUEST, problem, None).await;
     }
-    match current_password_ok(&state, &email, &req.current).await {
-        Ok(true) => {}
-        Ok(false) => {
-            let problem = Err(WRONG_CURRENT);
-            return show(&state, &email, &req.csrf, StatusCode::UNAUTHORIZED, problem, None).await;
-        }
-        Err(r) => return r,
+    if !current_password_ok(&state, email, &req.current).await? {
+        let problem = Err(WRONG_CURRENT);
+        return show(&state, email, &req.csrf, StatusCode::UNAUTHORIZED, problem, None).await;
     }
-    match totp::begin(&state.db, &state.master, Owner::Recipient(&email), &email).await {
-        Ok(enrolment) => show(&state, &email, &req.csrf, StatusCode::OK, Ok(""), enrolment).await,
-        Err(e) => internal(e),
-    }
+    let enrolment = totp::begin(&state.db, &state.master, Owner::Recipient(email), email).await?;
+    show(&state, email, &req.csrf, StatusCode::OK, Ok(""), enrolment).await
 }
 
 #[derive(Deserialize)]
@@ -198,61 +157,50 @@ pub(super) struct TotpCode {
     current: String,
 }
 
+csrf_field!(PasswordChange, WithPassword, TotpCode);
+
 /// Turns two-step sign-in on (`on`, with the first code of a new enrolment) or off (with the
-/// current password and a current code).
-async fn switch_totp(state: &AppState, jar: &CookieJar, req: &TotpCode, on: bool) -> Response {
-    let email = match signed_in_post(state, jar, &req.csrf).await {
-        Ok(e) => e,
-        Err(r) => return r,
-    };
-    if !on {
-        match current_password_ok(state, &email, &req.current).await {
-            Ok(true) => {}
-            Ok(false) => {
-                let problem = Err(WRONG_CURRENT);
-                return show(state, &email, &req.csrf, StatusCode::UNAUTHORIZED, problem, None)
-                    .await;
-            }
-            Err(r) => return r,
-        }
+/// current password and a current code) for the signed-in `email`.
+async fn switch_totp(
+    state: &AppState,
+    jar: &CookieJar,
+    email: &str,
+    req: &TotpCode,
+    on: bool,
+) -> Result<Response, CenterError> {
+    if !on && !current_password_ok(state, email, &req.current).await? {
+        let problem = Err(WRONG_CURRENT);
+        return show(state, email, &req.csrf, StatusCode::UNAUTHORIZED, problem, None).await;
     }
-    let owner = Owner::Recipient(&email);
-    let right = match totp::check(&state.db, &state.master, owner, &req.code).await {
-        Ok(v) => v,
-        Err(e) => return internal(e),
-    };
-    if !right {
+    let owner = Owner::Recipient(email);
+    if !totp::check(&state.db, &state.master, owner, &req.code).await? {
         let problem = if on {
             "That code is not right. Check the key in your app and the phone's clock, then set it up again."
         } else {
             "That code is not right. Two-step sign-in stays on."
         };
-        return show(state, &email, &req.csrf, StatusCode::UNAUTHORIZED, Err(problem), None).await;
+        return show(state, email, &req.csrf, StatusCode::UNAUTHORIZED, Err(problem), None).await;
     }
-    if let Err(e) = totp::set_enabled(&state.db, owner, on).await {
-        return internal(e);
-    }
-    if let Err(r) = end_other_sessions(state, jar, &email).await {
-        return r;
-    }
+    totp::set_enabled(&state.db, owner, on).await?;
+    end_other_sessions(state, jar, email).await?;
     let action = if on { "recipient.totp_enabled" } else { "recipient.totp_disabled" };
-    let _ = audit::append(&state.db, None, &email, action, "").await;
+    let _ = audit::append(&state.db, None, email, action, "").await;
     let done = if on { "Two-step sign-in is on." } else { "Two-step sign-in is off." };
-    show(state, &email, &req.csrf, StatusCode::OK, Ok(done), None).await
+    show(state, email, &req.csrf, StatusCode::OK, Ok(done), None).await
 }
 
 pub(super) async fn confirm_totp(
     State(state): State<AppState>,
     jar: CookieJar,
-    Form(req): Form<TotpCode>,
-) -> Response {
-    switch_totp(&state, &jar, &req, true).await
+    SignedInForm(me, req): SignedInForm<TotpCode>,
+) -> Result<Response, CenterError> {
+    switch_totp(&state, &jar, &me.email, &req, true).await
 }
 
 pub(super) async fn disable_totp(
     State(state): State<AppState>,
     jar: CookieJar,
-    Form(req): Form<TotpCode>,
-) -> Response {
-    switch_totp(&state, &jar, &req, false).await
+    SignedInForm(me, req): SignedInForm<TotpCode>,
+) -> Result<Response, CenterError> {
+    switch_totp(&state, &jar, &me.email, &req, false).await
 }

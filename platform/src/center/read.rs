@@ -5,7 +5,7 @@
 use std::collections::HashMap;
 
 use askama::Template;
-use axum::extract::{Form, Path, State};
+use axum::extract::{Path, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Redirect, Response};
 use axum_extra::extract::cookie::CookieJar;
@@ -15,11 +15,10 @@ use zeroize::Zeroizing;
 use sealpost_envelope::Manifest;
 
 use super::display;
+use super::error::{CenterError, page};
+use super::extract::{Reader, Reading, SignedInForm, csrf_field, linked};
 use super::html::SafeBody;
-use super::{
-    csrf_token, internal, is_recipient, linked, not_found, page, require_session, signed_in,
-    signed_in_post, unreadable, when,
-};
+use super::{csrf_token, is_recipient, when};
 use crate::reading::StoredMessage;
 use crate::state::AppState;
 use crate::store::mailbox as mailbox_store;
@@ -55,47 +54,6 @@ struct Read {
     attachments: Vec<AttachmentLine>,
 }
 
-/// A linked message opened for the signed-in person allowed to read it.
-pub(super) struct Reading {
-    /// The message.
-    pub m: MessageRow,
-    /// Who reads it.
-    pub email: String,
-    /// Whether they received it (or only sent it).
-    pub is_recipient: bool,
-    /// Its envelope, opened.
-    pub stored: StoredMessage,
-    /// Its manifest.
-    pub manifest: Manifest,
-}
-
-/// The linked message, opened for its signed-in sender or recipient — or the page to show
-/// instead (sign in first, the unlock code first, not yours, recalled, expired).
-pub(super) async fn for_reader(
-    state: &AppState,
-    jar: &CookieJar,
-    link: &str,
-) -> Result<Reading, Response> {
-    let m = linked(state, link).await?;
-    let Some(email) = signed_in(state, jar).await? else {
-        return Err(Redirect::to(&format!("/c/open/{link}")).into_response());
-    };
-    let is_recipient = is_recipient(state, &m, &email).await?;
-    let is_sender = m.sender_email.eq_ignore_ascii_case(&email);
-    if !is_recipient && !is_sender {
-        return Err(not_found());
-    }
-    if m.unlock_hash.is_some()
-        && !is_sender
-        && !mailbox_store::unlocked(&state.db, &m.id, &email).await.map_err(internal)?
-    {
-        return Err(Redirect::to(&format!("/c/unlock/{link}")).into_response());
-    }
-    let stored = StoredMessage::open(state, &m).await.map_err(unreadable)?;
-    let manifest = stored.manifest(state).await.map_err(unreadable)?;
-    Ok(Reading { m, email, is_recipient, stored, manifest })
-}
-
 #[derive(Template)]
 #[template(path = "center/unlock.html")]
 struct AskUnlockCode<'a> {
@@ -105,16 +63,13 @@ struct AskUnlockCode<'a> {
 }
 
 pub(super) async fn ask_unlock_code(
-    State(state): State<AppState>,
+    _: Reader,
     jar: CookieJar,
     Path(link): Path<String>,
-) -> Response {
-    if let Err(r) = require_session(&state, &jar).await {
-        return r;
-    }
+) -> Result<Response, CenterError> {
     let (jar, csrf) = csrf_token(jar);
-    (jar, page(StatusCode::OK, &AskUnlockCode { link: &link, csrf: &csrf, problem: None }))
-        .into_response()
+    let form = AskUnlockCode { link: &link, csrf: &csrf, problem: None };
+    Ok((jar, page(StatusCode::OK, &form)?).into_response())
 }
 
 #[derive(Deserialize)]
@@ -122,6 +77,8 @@ pub(super) struct UnlockRequest {
     csrf: String,
     code: String,
 }
+
+csrf_field!(UnlockRequest);
 
 /// What a recipient locked out of a message's unlock code is told.
 const UNLOCK_LOCKED: &str =
@@ -131,58 +88,40 @@ const UNLOCK_LOCKED: &str =
 /// out for a while, longer each time: `store::lockouts`).
 pub(super) async fn unlock(
     State(state): State<AppState>,
-    jar: CookieJar,
     Path(link): Path<String>,
-    Form(req): Form<UnlockRequest>,
-) -> Response {
-    let email = match signed_in_post(&state, &jar, &req.csrf).await {
-        Ok(e) => e,
-        Err(r) => return r,
-    };
-    let m = match linked(&state, &link).await {
-        Ok(m) => m,
-        Err(r) => return r,
-    };
+    SignedInForm(me, req): SignedInForm<UnlockRequest>,
+) -> Result<Response, CenterError> {
+    let email = me.email;
+    let m = linked(&state, &link).await?;
     let Some(hash) = m.unlock_hash.clone() else {
-        return Redirect::to(&format!("/c/read/{link}")).into_response();
+        return Ok(Redirect::to(&format!("/c/read/{link}")).into_response());
     };
-    match is_recipient(&state, &m, &email).await {
-        Ok(true) => {}
-        Ok(false) => return not_found(),
-        Err(r) => return r,
+    if !is_recipient(&state, &m, &email).await? {
+        return Err(CenterError::NotFound);
     }
     let refuse = |problem: &str| {
-        page(
-            StatusCode::UNAUTHORIZED,
-            &AskUnlockCode { link: &link, csrf: &req.csrf, problem: Some(problem) },
-        )
+        let form = AskUnlockCode { link: &link, csrf: &req.csrf, problem: Some(problem) };
+        CenterError::form(StatusCode::UNAUTHORIZED, &form)
     };
     let scope = lockouts::Scope::Unlock(&m.id);
-    match lockouts::locked_until(&state.db, scope, &email).await {
-        Ok(Some(_)) => return refuse(UNLOCK_LOCKED),
-        Ok(None) => {}
-        Err(e) => return internal(e),
+    if lockouts::locked_until(&state.db, scope, &email).await?.is_some() {
+        return Err(refuse(UNLOCK_LOCKED));
     }
     let code = req.code.trim();
     let right = code.len() <= 256
         && crate::store::accounts::verify_password(hash, Zeroizing::new(code.to_string())).await;
-    let recorded = if right {
-        match mailbox_store::mark_unlocked(&state.db, &m.id, &email).await {
-            Ok(()) => lockouts::succeeded(&state.db, scope, &email).await,
-            Err(e) => Err(e),
-        }
+    if right {
+        mailbox_store::mark_unlocked(&state.db, &m.id, &email).await?;
+        lockouts::succeeded(&state.db, scope, &email).await?;
     } else {
-        lockouts::failed(&state.db, scope, &email).await.map(|_| ())
-    };
-    if let Err(e) = recorded {
-        return internal(e);
+        lockouts::failed(&state.db, scope, &email).await?;
     }
     let action = if right { "message.unlocked" } else { "message.unlock_refused" };
     let _ = audit::append(&state.db, Some(m.tenant_id), &email, action, &m.id).await;
     if !right {
-        return refuse("That unlock code is wrong. Ask the sender for it.");
+        return Err(refuse("That unlock code is wrong. Ask the sender for it."));
     }
-    Redirect::to(&format!("/c/read/{link}")).into_response()
+    Ok(Redirect::to(&format!("/c/read/{link}")).into_response())
 }
 
 /// One recipient's line on the delivery slip.
@@ -192,9 +131,9 @@ struct SlipLine {
     events: String,
 }
 
-async fn slip(state: &AppState, m: &MessageRow) -> Result<Vec<SlipLine>, Response> {
-    let recipients = messages::recipients(&state.db, &m.id).await.map_err(internal)?;
-    let events = messages::events(&state.db, &m.id).await.map_err(internal)?;
+async fn slip(state: &AppState, m: &MessageRow) -> Result<Vec<SlipLine>, CenterError> {
+    let recipients = messages::recipients(&state.db, &m.id).await?;
+    let events = messages::events(&state.db, &m.id).await?;
     Ok(recipients
         .into_iter()
         .map(|(email, kind)| {
@@ -213,25 +152,14 @@ pub(super) async fn read(
     State(state): State<AppState>,
     jar: CookieJar,
     Path(link): Path<String>,
-) -> Response {
-    let Reading { m, email, is_recipient, manifest, .. } =
-        match for_reader(&state, &jar, &link).await {
-            Ok(v) => v,
-            Err(r) => return r,
-        };
+    Reading { m, email, is_recipient, manifest, .. }: Reading,
+) -> Result<Response, CenterError> {
     if is_recipient {
         let _ = messages::add_event(&state.db, &m.id, Some(&email), "opened").await;
     }
     let _ = audit::append(&state.db, Some(m.tenant_id), &email, "message.opened", &m.id).await;
     let is_sender = m.sender_email.eq_ignore_ascii_case(&email);
-    let slip = if is_sender {
-        match slip(&state, &m).await {
-            Ok(s) => s,
-            Err(r) => return r,
-        }
-    } else {
-        Vec::new()
-    };
+    let slip = if is_sender { slip(&state, &m).await? } else { Vec::new() };
     let archived = is_recipient
         && matches!(
             mailbox_store::folder_of(&state.db, &m.id, &email).await,
@@ -276,8 +204,8 @@ pub(super) async fn read(
             recalled: m.recalled_at.is_some(),
             slip,
         },
-    );
-    (jar, page).into_response()
+    )?;
+    Ok((jar, page).into_response())
 }
 
 /// One attachment, decrypted as it streams; a single byte range (`Range: bytes=…`) is served
@@ -285,45 +213,31 @@ pub(super) async fn read(
 /// renders it in the Center's origin.
 pub(super) async fn download(
     State(state): State<AppState>,
-    jar: CookieJar,
     headers: HeaderMap,
-    Path((link, part)): Path<(String, u32)>,
-) -> Response {
-    let Reading { m, email, is_recipient, stored, manifest } =
-        match for_reader(&state, &jar, &link).await {
-            Ok(v) => v,
-            Err(r) => return r,
-        };
-    let Some(attachment) = manifest.attachments.iter().find(|a| a.part == part) else {
-        return not_found();
-    };
+    Path((_, part)): Path<(String, u32)>,
+    Reading { m, email, is_recipient, stored, manifest }: Reading,
+) -> Result<Response, CenterError> {
+    let attachment =
+        manifest.attachments.iter().find(|a| a.part == part).ok_or(CenterError::NotFound)?;
     let len = attachment.size;
     let wanted = headers.get(header::RANGE).and_then(|v| v.to_str().ok());
     let range = match wanted.map(|r| parse_range(r, len)) {
         None => None,
         Some(Some(r)) => Some(r),
         Some(None) => {
-            return (
-                StatusCode::RANGE_NOT_SATISFIABLE,
-                [(header::CONTENT_RANGE, format!("bytes */{len}"))],
-            )
-                .into_response();
+            let unsatisfiable = [(header::CONTENT_RANGE, format!("bytes */{len}"))];
+            return Ok((StatusCode::RANGE_NOT_SATISFIABLE, unsatisfiable).into_response());
         }
     };
     let (status, span) = match range {
         Some(r) => (StatusCode::PARTIAL_CONTENT, r),
         None => (StatusCode::OK, 0..len),
     };
-    let mut response =
-        match stream_part(&state, stored, part, span.clone(), "application/octet-stream").await {
-            Ok(r) => r,
-            Err(r) => return r,
-        };
+    let content_type = "application/octet-stream";
+    let mut response = stream_part(&state, stored, part, span.clone(), content_type).await?;
     // Recorded once the first bytes were read (a damaged attachment is not a download), and
     // before any is sent.
-    if let Err(r) = record_download(&state, &m, &email, part, is_recipient).await {
-        return r;
-    }
+    record_download(&state, &m, &email, part, is_recipient).await?;
     *response.status_mut() = status;
     let h = response.headers_mut();
     if status == StatusCode::PARTIAL_CONTENT {
@@ -335,7 +249,7 @@ pub(super) async fn download(
     if let Ok(v) = HeaderValue::from_str(&content_disposition(&attachment.name)) {
         h.insert(header::CONTENT_DISPOSITION, v);
     }
-    response
+    Ok(response)
 }
 
 /// Records that `email` is served bytes of part `part` of `m` (whole, by any range, or as an
@@ -347,7 +261,7 @@ async fn record_download(
     email: &str,
     part: u32,
     is_recipient: bool,
-) -> Result<(), Response> {
+) -> Result<(), CenterError> {
     let detail = format!("{} part {part}", m.id);
     let entry = audit::Entry {
         tenant: Some(m.tenant_id),
@@ -355,25 +269,22 @@ async fn record_download(
         action: "attachment.downloaded",
         detail: &detail,
     };
-    messages::record_download(&state.db, &m.id, email, part, is_recipient, &entry)
-        .await
-        .map(|_| ())
-        .map_err(internal)
+    messages::record_download(&state.db, &m.id, email, part, is_recipient, &entry).await?;
+    Ok(())
 }
 
 /// Plaintext bytes `span` of part `part`, decrypted as they stream, as `content_type`; or
-/// the page to show instead when its first bytes cannot be read.
+/// why not when its first bytes cannot be read.
 async fn stream_part(
     state: &AppState,
     stored: StoredMessage,
     part: u32,
     span: std::ops::Range<u64>,
     content_type: &'static str,
-) -> Result<Response, Response> {
+) -> Result<Response, CenterError> {
     let len = span.end - span.start;
-    let body = crate::reading::stream_range(std::sync::Arc::new(stored), state.clone(), part, span)
-        .await
-        .map_err(unreadable)?;
+    let stored = std::sync::Arc::new(stored);
+    let body = crate::reading::stream_range(stored, state.clone(), part, span).await?;
     let mut response = axum::body::Body::from_stream(body).into_response();
     let h = response.headers_mut();
     h.insert(header::CONTENT_TYPE, HeaderValue::from_static(content_type));
@@ -409,31 +320,19 @@ fn inline_images(manifest: &Manifest, link: &str) -> HashMap<String, String> {
 /// served with its image type, for the `<img>` of the read page.
 pub(super) async fn inline_image(
     State(state): State<AppState>,
-    jar: CookieJar,
-    Path((link, part)): Path<(String, u32)>,
-) -> Response {
-    let Reading { m, email, is_recipient, stored, manifest } =
-        match for_reader(&state, &jar, &link).await {
-            Ok(v) => v,
-            Err(r) => return r,
-        };
-    let Some((a, content_type)) = manifest
+    Path((_, part)): Path<(String, u32)>,
+    Reading { m, email, is_recipient, stored, manifest }: Reading,
+) -> Result<Response, CenterError> {
+    let (a, content_type) = manifest
         .attachments
         .iter()
         .find(|a| a.part == part)
         .and_then(|a| Some((a, inline_type(a)?)))
-    else {
-        return not_found();
-    };
-    let mut response = match stream_part(&state, stored, part, 0..a.size, content_type).await {
-        Ok(r) => r,
-        Err(r) => return r,
-    };
-    if let Err(r) = record_download(&state, &m, &email, part, is_recipient).await {
-        return r;
-    }
+        .ok_or(CenterError::NotFound)?;
+    let mut response = stream_part(&state, stored, part, 0..a.size, content_type).await?;
+    record_download(&state, &m, &email, part, is_recipient).await?;
     response.headers_mut().insert(header::CONTENT_DISPOSITION, HeaderValue::from_static("inline"));
-    response
+    Ok(response)
 }
 
 /// One byte range of `len` bytes from a `Range` header: `bytes=a-b`, `bytes=a-`, `bytes=-n`.

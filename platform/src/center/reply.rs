@@ -1,5 +1,6 @@
 //! Secure replies written in the Message Center: to the sender (or to everyone the message
-//! went to, Bcc never included) — or a new message to the sender — with attachments. The platform seals the reply into an
+//! went to, Bcc never included) — or a new message to the sender — with attachments, or kept
+//! as a draft. The platform seals the reply into an
 //! envelope like any other — wrapped for its own key, the file key then kept under the
 //! tenant's data key — stores it in the conversation's tenant, and mails each recipient a
 //! notice with the link (no address and no content in it). The sender reads it in the Center.
@@ -16,8 +17,10 @@ use zeroize::Zeroizing;
 use sealpost_envelope::Role as StanzaRole;
 use sealpost_envelope::{Body, FileKey, Manifest, MessageId, Metadata, Sealer};
 
-use super::read::{Reading, for_reader, human_size};
-use super::{csrf_ok, csrf_token, forbidden, internal, page};
+use super::csrf_token;
+use super::error::{CenterError, page};
+use super::extract::{Reading, Replying, check_csrf};
+use super::read::human_size;
 use crate::domain::EmailAddress;
 use crate::messages::slip::MAX_SUBJECT_CHARS;
 use crate::messages::{self, DeliverySlip, FileKeySource, SegmentBody};
@@ -148,12 +151,11 @@ pub(super) async fn unseal_draft(
     state: &AppState,
     email: &str,
     row: &drafts::DraftRow,
-) -> Result<DraftContent, Response> {
-    let key =
-        accounts::data_key(&state.db, &state.master, row.tenant_id).await.map_err(internal)?;
-    let plain =
-        key.open(&drafts::purpose(email, &row.in_reply_to), &row.sealed).map_err(internal)?;
-    serde_json::from_slice(&plain).map_err(internal)
+) -> Result<DraftContent, CenterError> {
+    let key = accounts::data_key(&state.db, &state.master, row.tenant_id).await?;
+    let purpose = drafts::purpose(email, &row.in_reply_to);
+    let plain = key.open(&purpose, &row.sealed).map_err(CenterError::internal)?;
+    serde_json::from_slice(&plain).map_err(CenterError::internal)
 }
 
 /// `email`'s draft `id` answering `m`, opened; `None` if there is no such draft.
@@ -162,8 +164,8 @@ async fn open_draft(
     m: &MessageRow,
     email: &str,
     id: i64,
-) -> Result<Option<DraftContent>, Response> {
-    let Some(row) = drafts::get(&state.db, id, email).await.map_err(internal)? else {
+) -> Result<Option<DraftContent>, CenterError> {
+    let Some(row) = drafts::get(&state.db, id, email).await? else {
         return Ok(None);
     };
     if row.in_reply_to != m.id {
@@ -178,30 +180,20 @@ async fn save_draft(
     m: &MessageRow,
     email: &str,
     posted: &Posted,
-) -> Result<(), Response> {
+) -> Result<(), CenterError> {
     let content = DraftContent {
         subject: posted.subject.clone(),
         text: posted.text.to_string(),
         all: posted.all,
         fresh: posted.fresh,
     };
-    let json = Zeroizing::new(serde_json::to_vec(&content).map_err(internal)?);
-    let key = accounts::data_key(&state.db, &state.master, m.tenant_id).await.map_err(internal)?;
-    let sealed = key.seal(&drafts::purpose(email, &m.id), &json).map_err(internal)?;
-    match drafts::save(&state.db, posted.draft, email, &m.id, &sealed).await.map_err(internal)? {
+    let json = Zeroizing::new(serde_json::to_vec(&content).map_err(CenterError::internal)?);
+    let key = accounts::data_key(&state.db, &state.master, m.tenant_id).await?;
+    let sealed = key.seal(&drafts::purpose(email, &m.id), &json).map_err(CenterError::internal)?;
+    match drafts::save(&state.db, posted.draft, email, &m.id, &sealed).await? {
         Some(_) => Ok(()),
-        None => Err(super::not_found()),
+        None => Err(CenterError::NotFound),
     }
-}
-
-/// The linked message opened for one of its recipients to answer — or the page to show
-/// instead (its sender is sent back to it: they do not reply to their own message).
-async fn for_writer(state: &AppState, jar: &CookieJar, link: &str) -> Result<Reading, Response> {
-    let reading = for_reader(state, jar, link).await?;
-    if !reading.is_recipient {
-        return Err(Redirect::to(&format!("/c/read/{link}")).into_response());
-    }
-    Ok(reading)
 }
 
 /// The reply form, for a recipient of the message.
@@ -210,17 +202,13 @@ pub(super) async fn compose(
     jar: CookieJar,
     Path(link): Path<String>,
     Query(q): Query<ComposeQuery>,
-) -> Response {
-    let Reading { m, email, manifest, .. } = match for_writer(&state, &jar, &link).await {
-        Ok(v) => v,
-        Err(r) => return r,
-    };
+    Replying(Reading { m, email, manifest, .. }): Replying,
+) -> Result<Response, CenterError> {
     let draft = match q.draft {
-        Some(id) => match open_draft(&state, &m, &email, id).await {
-            Ok(Some(d)) => Some((id, d)),
-            Ok(None) => return super::not_found(),
-            Err(r) => return r,
-        },
+        Some(id) => {
+            let d = open_draft(&state, &m, &email, id).await?.ok_or(CenterError::NotFound)?;
+            Some((id, d))
+        }
         None => None,
     };
     let all = draft.as_ref().map_or(q.all.as_deref() == Some("1"), |(_, d)| d.all);
@@ -231,7 +219,7 @@ pub(super) async fn compose(
         form = form.typed(&d.subject, &d.text);
         form.draft = Some(*id);
     }
-    (jar, page(StatusCode::OK, &form)).into_response()
+    Ok((jar, page(StatusCode::OK, &form)?).into_response())
 }
 
 /// One attached file, in memory only for as long as it takes to seal it.
@@ -313,74 +301,54 @@ pub(super) async fn send(
     State(state): State<AppState>,
     jar: CookieJar,
     Path(link): Path<String>,
+    // The session first (an extractor of the request's head): nobody else gets the form's
+    // bytes read.
+    Replying(Reading { m, email, manifest, .. }): Replying,
     form: Multipart,
-) -> Response {
-    // The session first: nobody else gets the form's bytes read.
-    let Reading { m, email, manifest, .. } = match for_writer(&state, &jar, &link).await {
-        Ok(v) => v,
-        Err(r) => return r,
-    };
+) -> Result<Response, CenterError> {
     let mut posted = Posted::default();
     let read = read_form(form, &mut posted).await;
     let csrf = posted.csrf.clone();
-    if !csrf_ok(&jar, &csrf) {
-        return forbidden();
-    }
-    match read {
-        Ok(()) => {}
-        Err(problem) => {
-            // What was typed stays; only the files must be chosen again.
-            let form = Compose::new(&link, &csrf, &manifest, &email, posted.all, posted.fresh)
-                .typed(&posted.subject, &posted.text)
-                .refused(problem);
-            return page(StatusCode::BAD_REQUEST, &form);
-        }
+    check_csrf(&jar, &csrf)?;
+    // What was typed stays on a refused form; only the files must be chosen again.
+    let refused = |posted: &Posted, status, problem| {
+        let form = Compose::new(&link, &csrf, &manifest, &email, posted.all, posted.fresh)
+            .typed(&posted.subject, &posted.text)
+            .refused(problem);
+        CenterError::form(status, &form)
     };
+    if let Err(problem) = read {
+        return Err(refused(&posted, StatusCode::BAD_REQUEST, problem));
+    }
     match posted.action.as_str() {
         "draft" => {
-            return match save_draft(&state, &m, &email, &posted).await {
-                Ok(()) => Redirect::to("/c/mail/drafts").into_response(),
-                Err(r) => r,
-            };
+            save_draft(&state, &m, &email, &posted).await?;
+            return Ok(Redirect::to("/c/mail/drafts").into_response());
         }
         "discard" => {
-            if let Some(id) = posted.draft
-                && let Err(e) = drafts::delete(&state.db, id, &email).await
-            {
-                return internal(e);
+            if let Some(id) = posted.draft {
+                drafts::delete(&state.db, id, &email).await?;
             }
-            return Redirect::to("/c/mail/drafts").into_response();
+            return Ok(Redirect::to("/c/mail/drafts").into_response());
         }
         _ => {}
     }
     let size = posted.text.len() + posted.files.iter().map(|f| f.bytes.len()).sum::<usize>();
-    match within_limits(&state, &m, &email, size as u64).await {
-        Ok(true) => {}
-        Ok(false) => {
-            // Nothing is lost: what was typed stays, to send later or keep as a draft.
-            let form = Compose::new(&link, &csrf, &manifest, &email, posted.all, posted.fresh)
-                .typed(&posted.subject, &posted.text)
-                .refused(OVER_LIMIT);
-            return page(StatusCode::TOO_MANY_REQUESTS, &form);
-        }
-        Err(r) => return r,
+    if !within_limits(&state, &m, &email, size as u64).await? {
+        // Nothing is lost: what was typed stays, to send later or keep as a draft.
+        return Err(refused(&posted, StatusCode::TOO_MANY_REQUESTS, OVER_LIMIT));
     }
     let (draft, fresh) = (posted.draft, posted.fresh);
     let (to, cc) = addressees(&manifest, &email, posted.all && !fresh);
-    let reply = match store_reply(&state, &m, &email, to, cc, posted).await {
-        Ok(r) => r,
-        Err(r) => return r,
-    };
-    if let Err(e) = notify(&state, &reply).await {
-        return internal(e);
-    }
+    let reply = store_reply(&state, &m, &email, to, cc, posted).await?;
+    notify(&state, &reply).await?;
     if !fresh {
         let _ = stored::add_event(&state.db, &m.id, Some(&email), "replied").await;
     }
     if let Some(id) = draft {
         let _ = drafts::delete(&state.db, id, &email).await; // sent: the draft has served
     }
-    Redirect::to("/c/mail/sent").into_response()
+    Ok(Redirect::to("/c/mail/sent").into_response())
 }
 
 /// What a reply over the organisation's limits is told.
@@ -397,12 +365,12 @@ async fn within_limits(
     m: &MessageRow,
     email: &str,
     bytes: u64,
-) -> Result<bool, Response> {
-    let policy = accounts::policy(&state.db, m.tenant_id).await.map_err(internal)?;
+) -> Result<bool, CenterError> {
+    let policy = accounts::policy(&state.db, m.tenant_id).await?;
     let now = crate::db::now_ms();
     let (hour, day) = (now - 3_600_000, now - 86_400_000);
     let (sent, sent_bytes) =
-        stored::center_volume(&state.db, m.tenant_id, email, hour, day).await.map_err(internal)?;
+        stored::center_volume(&state.db, m.tenant_id, email, hour, day).await?;
     Ok(sent < i64::from(policy.center_messages_per_hour)
         && (sent_bytes.max(0) as u64).saturating_add(bytes) <= policy.center_bytes_per_day)
 }
@@ -417,8 +385,8 @@ async fn store_reply(
     to: Vec<String>,
     cc: Vec<String>,
     posted: Posted,
-) -> Result<MessageRow, Response> {
-    let id = MessageId::random().map_err(internal)?;
+) -> Result<MessageRow, CenterError> {
+    let id = MessageId::random().map_err(CenterError::internal)?;
     let subject = if posted.subject.trim().is_empty() && !posted.fresh {
         reply_subject(&original.subject)
     } else {
@@ -454,16 +422,16 @@ async fn store_reply(
         Ok::<_, sealpost_envelope::Error>((sealer.seal_to_vec(&parts)?, file_key))
     })
     .await
-    .map_err(internal)?
-    .map_err(internal)?;
+    .map_err(CenterError::internal)?
+    .map_err(CenterError::internal)?;
 
     let parse = |list: &[String]| -> Result<Vec<EmailAddress>, String> {
         list.iter().map(|a| EmailAddress::parse(a)).collect()
     };
     let slip = DeliverySlip {
         id: id.to_string(),
-        to: parse(&to).map_err(internal)?,
-        cc: parse(&cc).map_err(internal)?,
+        to: parse(&to).map_err(CenterError::internal)?,
+        cc: parse(&cc).map_err(CenterError::internal)?,
         bcc: Vec::new(),
         subject,
         envelope_size: envelope.len() as u64,
@@ -472,7 +440,7 @@ async fn store_reply(
     let author = messages::Author::Center { email: from, original, reply: !posted.fresh };
     let opened = messages::create(state, author, slip).await.map_err(api_failure)?;
     if !opened.new {
-        return Err(internal("reply id collision"));
+        return Err(CenterError::internal("reply id collision"));
     }
     let body = SegmentBody {
         declared_len: Some(envelope.len() as u64),
@@ -480,15 +448,16 @@ async fn store_reply(
     };
     messages::append(state, &opened.message, 0, body).await.map_err(api_failure)?;
     let uploaded = stored::get(&state.db, &opened.message.id)
-        .await
-        .map_err(internal)?
-        .ok_or_else(|| internal("the reply vanished while stored"))?;
+        .await?
+        .ok_or_else(|| CenterError::internal("the reply vanished while stored"))?;
     messages::finalise(state, &uploaded, FileKeySource::Made(file_key)).await.map_err(api_failure)
 }
 
 /// A step of storing a reply failed: for the writer, an error page (the cause is logged).
-fn api_failure(e: crate::error::ApiError) -> Response {
-    internal(e)
+/// Always the internal one — even `message_damaged` is about the reply being stored, not the
+/// message the writer has open, so it does not get that message's damaged page.
+fn api_failure(e: crate::error::ApiError) -> CenterError {
+    CenterError::internal(e)
 }
 
 /// Mails each recipient of a reply its link, through the queue.
