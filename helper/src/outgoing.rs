@@ -20,8 +20,8 @@ use std::io::{Read, Write};
 use std::sync::{Arc, Condvar, Mutex};
 
 use sealpost_envelope::{
-    Body, ContentHash, Manifest, MessageId, Metadata, PartSealer, PublicKey, Role, SealWriter,
-    Sealer,
+    Body, ContentHash, Manifest, MessageId, Metadata, PartSealer, PublicKey, SealWriter, Sealer,
+    StanzaRole,
 };
 use serde::{Deserialize, Serialize};
 
@@ -93,7 +93,7 @@ const PLACEHOLDER_HASH: &str = "000000000000000000000000000000000000000000000000
 #[derive(Clone, Debug, Default)]
 pub struct Wraps {
     /// (role, key) pairs; the platform's key must be among them.
-    pub keys: Vec<(Role, PublicKey)>,
+    pub keys: Vec<(StanzaRole, PublicKey)>,
 }
 
 /// Where sealed attachment parts wait for upload.
@@ -300,7 +300,7 @@ impl Composer {
         wraps: &Wraps,
         spool: &SpoolPlace,
     ) -> Result<Composer> {
-        if !wraps.keys.iter().any(|(r, _)| *r == Role::Platform) {
+        if !wraps.keys.iter().any(|(r, _)| *r == StanzaRole::Platform) {
             return Err(HelperError::Config("no platform key to seal for".into()));
         }
         let mut manifest = Manifest::new(
@@ -632,7 +632,7 @@ mod tests {
 
     fn setup() -> (PrivateKey, Wraps, tempfile::TempDir) {
         let key = PrivateKey::generate(RsaBits::Rsa3072).expect("key");
-        let wraps = Wraps { keys: vec![(Role::Platform, key.public_key().clone())] };
+        let wraps = Wraps { keys: vec![(StanzaRole::Platform, key.public_key().clone())] };
         (key, wraps, tempfile::tempdir().expect("tmp"))
     }
 

@@ -1,6 +1,6 @@
 //! The send pipeline's delivery half: whom to seal for, then create, upload, finalise.
 
-use sealpost_envelope::{PublicKey, Role};
+use sealpost_envelope::{PublicKey, StanzaRole};
 use tokio_util::sync::CancellationToken;
 use zeroize::Zeroizing;
 
@@ -80,8 +80,8 @@ pub async fn prepare(ctx: &Context, details: &MessageDetails) -> Result<Prepared
     }
     let policy = ctx.policy(Some(&client)).await;
     let mut keys = vec![
-        (Role::Platform, PublicKey::parse(enrolment.platform_key.public_key_pem.as_bytes())?),
-        (Role::Sender, PublicKey::parse(enrolment.own_public_key_pem.as_bytes())?),
+        (StanzaRole::Platform, PublicKey::parse(enrolment.platform_key.public_key_pem.as_bytes())?),
+        (StanzaRole::Sender, PublicKey::parse(enrolment.own_public_key_pem.as_bytes())?),
     ];
     let visible: Vec<String> = details
         .to
@@ -97,11 +97,11 @@ pub async fn prepare(ctx: &Context, details: &MessageDetails) -> Result<Prepared
         }
         let key = PublicKey::parse(found.public_key_pem.as_bytes())?;
         if !keys.iter().any(|(_, k)| k.key_id() == key.key_id()) {
-            keys.push((Role::Recipient, key));
+            keys.push((StanzaRole::Recipient, key));
         }
     }
     if let Some(c) = &lookup.compliance {
-        keys.push((Role::Compliance, PublicKey::parse(c.public_key_pem.as_bytes())?));
+        keys.push((StanzaRole::Compliance, PublicKey::parse(c.public_key_pem.as_bytes())?));
     }
     Ok(Prepared { enrolment, client, wraps: Wraps { keys }, policy })
 }

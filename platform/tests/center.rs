@@ -9,7 +9,7 @@ mod support;
 use std::time::Duration;
 
 use reqwest::StatusCode;
-use sealpost_envelope::{Body, Manifest, MessageId, Metadata, Role, Sealer};
+use sealpost_envelope::{Body, Manifest, MessageId, Metadata, Sealer, StanzaRole};
 use serde_json::{Value, json};
 use support::{Server, Sink, client, free_port, test_database, wait_for};
 
@@ -65,7 +65,7 @@ async fn send_html(
     manifest.attach("figures März.csv", "text/csv", &attachment);
     let json = manifest.to_json();
     let envelope = Sealer::builder(id)
-        .recipient(Role::Platform, &key)
+        .recipient(StanzaRole::Platform, &key)
         .parts_for(&manifest, &json)
         .build()
         .expect("sealer")

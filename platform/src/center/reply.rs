@@ -13,7 +13,7 @@ use bytes::Bytes;
 use serde::Deserialize;
 use zeroize::Zeroizing;
 
-use sealpost_envelope::{Body, Manifest, MessageId, Metadata, Role, Sealer};
+use sealpost_envelope::{Body, Manifest, MessageId, Metadata, Sealer, StanzaRole};
 
 use super::read::{Reading, for_reader, human_size};
 use super::{csrf_ok, csrf_token, forbidden, internal, page};
@@ -445,7 +445,7 @@ async fn store_reply(
     let files = posted.files;
     let (envelope, file_key) = tokio::task::spawn_blocking(move || {
         let sealer = Sealer::builder(id)
-            .recipient(Role::Platform, platform_key.public_key())
+            .recipient(StanzaRole::Platform, platform_key.public_key())
             .parts_for(&manifest, &json)
             .build()?;
         let file_key = Zeroizing::new(*sealer.file_key().expose_secret());

@@ -13,7 +13,7 @@ use axum::extract::{Path, Query, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::IntoResponse;
 use sealpost_envelope::{
-    Decryptor, Header, Limits, Manifest, MessageId, PREFIX_LEN, Role as KeyRole, Validator,
+    Decryptor, Header, Limits, Manifest, MessageId, PREFIX_LEN, StanzaRole, Validator,
 };
 use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
@@ -463,8 +463,12 @@ async fn platform_key_for(
     state: &AppState,
     header: &Header,
 ) -> Result<std::sync::Arc<sealpost_envelope::PrivateKey>, ApiError> {
-    let named: Vec<_> =
-        header.stanzas().iter().filter(|s| s.role == KeyRole::Platform).map(|s| s.key_id).collect();
+    let named: Vec<_> = header
+        .stanzas()
+        .iter()
+        .filter(|s| s.role == StanzaRole::Platform)
+        .map(|s| s.key_id)
+        .collect();
     let loaded = {
         let keys = state.keys.read().await;
         named.iter().find_map(|id| keys.get(id).cloned())

@@ -5,7 +5,7 @@
 //! points at a server), plus helpers to make users and real envelopes.
 
 use reqwest::{Certificate, Client, Response, StatusCode};
-use sealpost_envelope::{Body, Manifest, MessageId, Metadata, PublicKey, Role as KeyRole, Sealer};
+use sealpost_envelope::{Body, Manifest, MessageId, Metadata, PublicKey, Sealer, StanzaRole};
 use sealpost_platform::config::Settings;
 use sealpost_platform::domain::{EmailAddress, Policy, Role};
 use sealpost_platform::startup::{self, Running};
@@ -189,7 +189,7 @@ pub fn message(
     manifest.attach("figures.bin", "application/octet-stream", &attachment);
     let json = manifest.to_json();
     let envelope = Sealer::builder(id)
-        .recipient(KeyRole::Platform, key)
+        .recipient(StanzaRole::Platform, key)
         .parts_for(&manifest, &json)
         .build()
         .expect("sealer")

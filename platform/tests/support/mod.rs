@@ -240,7 +240,7 @@ pub fn sealed_message(
     to: &str,
     attachment: &[u8],
 ) -> (sealpost_envelope::MessageId, Vec<u8>, serde_json::Value) {
-    use sealpost_envelope::{Body, Manifest, MessageId, Metadata, Role, Sealer};
+    use sealpost_envelope::{Body, Manifest, MessageId, Metadata, Sealer, StanzaRole};
     let id = MessageId::random().expect("id");
     let mut manifest = Manifest::new(
         Metadata {
@@ -255,7 +255,7 @@ pub fn sealed_message(
     manifest.attach("big.bin", "application/octet-stream", attachment);
     let json = manifest.to_json();
     let envelope = Sealer::builder(id)
-        .recipient(Role::Platform, key)
+        .recipient(StanzaRole::Platform, key)
         .parts_for(&manifest, &json)
         .build()
         .expect("sealer")
