@@ -17,7 +17,7 @@ use mail_parser::{MessageParser, MimeHeaders};
 use sealpost_envelope::ContentHash;
 
 use crate::error::{HelperError, Result};
-use crate::outgoing::{AttachmentInfo, MessageDetails};
+use crate::send::{AttachmentInfo, MessageDetails};
 
 /// Longest header block (of the message or of one part).
 const MAX_HEADER_BLOCK: usize = 1 << 20;

@@ -11,8 +11,8 @@ use serde_json::{Value, json};
 use zeroize::Zeroizing;
 
 use crate::error::HelperError;
-use crate::outgoing::{AttachmentInfo, MessageDetails};
 use crate::policy::Candidate;
+use crate::send::{AttachmentInfo, MessageDetails};
 
 /// Protocol version, reported by `hello`.
 pub const PROTOCOL_VERSION: u32 = 1;

@@ -1,13 +1,16 @@
-//! The send pipeline's delivery half: whom to seal for, then create, upload, finalise.
+//! The send pipeline's delivery half: whom to seal for (before sealing starts), then create the
+//! delivery slip, upload, finalise; and, once the mail client has sent the stub, mark it sent.
 
-use sealpost_envelope::{PublicKey, StanzaRole};
+use sealpost_envelope::{MessageId, PublicKey, StanzaRole};
 use tokio_util::sync::CancellationToken;
 use zeroize::Zeroizing;
 
+use super::composer::Wraps;
+use super::details::MessageDetails;
+use super::sealed::SealedEnvelope;
 use crate::client::{Finalised, PlatformClient, Progress, Slip};
 use crate::enrolment::{Context, Enrolment};
 use crate::error::{HelperError, Result};
-use crate::outgoing::{MessageDetails, SealedEnvelope, Wraps};
 use crate::policy::Policy;
 
 /// Everything needed before sealing starts.
@@ -115,10 +118,10 @@ pub async fn deliver(
     progress: Progress<'_>,
     cancel: &CancellationToken,
 ) -> Result<Finalised> {
-    if sealed.len() > prepared.policy.max_envelope_bytes {
+    if sealed.envelope_size() > prepared.policy.max_envelope_bytes {
         return Err(HelperError::QuotaExceeded(format!(
             "{} bytes encrypted; your organisation allows {}",
-            sealed.len(),
+            sealed.envelope_size(),
             prepared.policy.max_envelope_bytes
         )));
     }
@@ -130,17 +133,23 @@ pub async fn deliver(
         cc: &d.cc,
         bcc: &d.bcc,
         subject: &d.subject,
-        envelope_size: sealed.len(),
+        envelope_size: sealed.envelope_size(),
     };
     let status = prepared.client.create_message(&slip).await?;
     if let Some(code) = unlock_code {
         prepared.client.set_unlock_code(&id, code.as_str()).await?;
     }
-    prepared.client.upload(sealed, status.received, progress, cancel).await?;
+    prepared.client.upload(&id, sealed, status.received, progress, cancel).await?;
     if cancel.is_cancelled() {
         return Err(HelperError::Cancelled);
     }
     let finalised = prepared.client.finalise(&id).await?;
-    tracing::info!(message = %id, bytes = sealed.len(), "message uploaded and finalised");
+    tracing::info!(message = %id, bytes = sealed.envelope_size(), "message uploaded and finalised");
     Ok(finalised)
+}
+
+/// The mail client sent the stub over SMTP: the platform marks every recipient "sent".
+pub async fn mark_sent(ctx: &Context, id: MessageId) -> Result<()> {
+    let (_, client) = ctx.connect().await?;
+    client.mark_sent(&id.to_string()).await
 }
