@@ -33,18 +33,18 @@ impl Desk {
             format!("platform = {:?}\ntls_ca_file = {:?}\n", p.base, p.cert),
         )?;
         let desk = Desk { home, bin: platform::sibling_binary("sealpost-helper")? };
-        let mut login = desk
+        let mut sign_in = desk
             .command()
-            .args(["login", "--email", "sender@bench.example", "--password-stdin"])
+            .args(["sign-in", "--email", "sender@bench.example", "--password-stdin"])
             .stdin(Stdio::piped())
             .stdout(Stdio::null())
             .stderr(Stdio::piped())
             .spawn()?;
-        login.stdin.take().ok_or("stdin")?.write_all(format!("{PASSWORD}\n").as_bytes())?;
-        let out = login.wait_with_output()?;
+        sign_in.stdin.take().ok_or("stdin")?.write_all(format!("{PASSWORD}\n").as_bytes())?;
+        let out = sign_in.wait_with_output()?;
         if !out.status.success() {
             return Err(format!(
-                "helper login: {} (run through scripts/with-keyring)",
+                "helper sign-in: {} (run through scripts/with-keyring)",
                 String::from_utf8_lossy(&out.stderr)
             )
             .into());

@@ -48,7 +48,7 @@ pub struct User {
 
 /// The answer to signing in.
 #[derive(Deserialize)]
-pub struct LoginAnswer {
+pub struct SignInAnswer {
     /// The device token (shown once).
     pub token: Zeroizing<String>,
     /// Its id, to revoke it.
@@ -84,7 +84,7 @@ pub struct Lookup {
 
 /// The delivery slip (`POST /api/v1/messages`).
 #[derive(Clone, Debug, Serialize)]
-pub struct Slip<'a> {
+pub struct DeliverySlip<'a> {
     /// Message id (UUID).
     pub id: String,
     /// To.
@@ -346,13 +346,13 @@ impl PlatformClient {
     }
 
     /// Signs in; `totp` when the account has a second factor.
-    pub async fn login(
+    pub async fn sign_in(
         &self,
         email: &str,
         password: &str,
         totp: Option<&str>,
         device: &str,
-    ) -> Result<LoginAnswer> {
+    ) -> Result<SignInAnswer> {
         let body = serde_json::json!({
             "email": email, "password": password, "device": device, "totp": totp,
         });
@@ -403,7 +403,7 @@ impl PlatformClient {
     }
 
     /// Creates the delivery slip (idempotent on the id).
-    pub async fn create_message(&self, slip: &Slip<'_>) -> Result<UploadStatus> {
+    pub async fn create_message(&self, slip: &DeliverySlip<'_>) -> Result<UploadStatus> {
         self.retrying(|| self.json(self.request(Method::POST, "/api/v1/messages").json(slip))).await
     }
 
@@ -607,10 +607,12 @@ async fn refusal(resp: Response) -> HelperError {
     };
     match status {
         StatusCode::UNAUTHORIZED if code == "bad_credentials" || code == "totp_required" => {
-            HelperError::Login { code, message }
+            HelperError::SignInFailed { code, message }
         }
         StatusCode::UNAUTHORIZED => HelperError::TokenRevoked,
-        StatusCode::TOO_MANY_REQUESTS if code == "locked" => HelperError::Login { code, message },
+        StatusCode::TOO_MANY_REQUESTS if code == "locked" => {
+            HelperError::SignInFailed { code, message }
+        }
         StatusCode::PAYLOAD_TOO_LARGE => HelperError::QuotaExceeded(message),
         _ => HelperError::Platform { status: status.as_u16(), code, message },
     }

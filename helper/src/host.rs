@@ -18,11 +18,11 @@ use sealpost_envelope::MessageId;
 use serde_json::{Value, json};
 use tokio::sync::mpsc;
 
-use crate::enrolment::Context;
 use crate::error::{HelperError, Result};
 use crate::framing::{FrameError, read_frame, write_frame};
 use crate::protocol::{self, RawRequest, need, reply};
 use crate::send::{Phase, StreamedSend, UnlockCode};
+use crate::sign_in::Context;
 
 /// What the reader thread hands over.
 enum Inbound {
@@ -148,7 +148,7 @@ impl Host {
                 Ok(Some(json!({
                     "version": env!("CARGO_PKG_VERSION"),
                     "protocol": protocol::PROTOCOL_VERSION,
-                    "enrolled": status.enrolled,
+                    "signed_in": status.signed_in,
                     "platform": status.platform,
                     "email": status.email,
                     "max_chunk_bytes": protocol::MAX_CHUNK_BYTES,
@@ -157,25 +157,25 @@ impl Host {
             "status" => Ok(Some(
                 serde_json::to_value(self.ctx.status(r.check).await?).expect("serialisable"),
             )),
-            "login" => {
+            "sign_in" => {
                 let email = need(r.email, kind, "email")?;
                 let password = need(r.password, kind, "password")?;
                 let device = r.device.unwrap_or_else(|| "Thunderbird".into());
                 let e = self
                     .ctx
-                    .login(r.platform.as_deref(), &email, &password, r.totp.as_deref(), &device)
+                    .sign_in(r.platform.as_deref(), &email, &password, r.totp.as_deref(), &device)
                     .await?;
                 Ok(Some(json!({
                     "platform": e.platform, "email": e.email,
                     "platform_key_id": e.platform_key.key_id, "own_key_id": e.own_key_id,
                 })))
             }
-            "logout" => Ok(Some(json!({ "revoked": self.ctx.logout().await? }))),
+            "sign_out" => Ok(Some(json!({ "revoked": self.ctx.sign_out().await? }))),
             "classify" => {
                 let candidate = need(r.candidate, kind, "candidate")?;
                 let client = match self.ctx.connect().await {
                     Ok((_, c)) => Some(c),
-                    Err(HelperError::NotEnrolled) => None,
+                    Err(HelperError::NotSignedIn) => None,
                     Err(e) => return Err(e),
                 };
                 let policy = self.ctx.policy(client.as_ref()).await;

@@ -2,7 +2,7 @@
 //!
 //! One binary with three faces (see `docs/native-messaging.md` and `README.md`):
 //! - a **native-messaging host** ([`host`]) that Thunderbird talks to over stdin/stdout;
-//! - a **command line** for people and IT (`login`, `logout`, `status`, `send`, `install`);
+//! - a **command line** for people and IT (`sign-in`, `sign-out`, `status`, `send`, `install`);
 //! - a **platform client** ([`client`]) that uploads envelopes over HTTPS.
 //!
 //! Every face drives the same send pipeline ([`send`], one file per step): the message's
@@ -13,7 +13,6 @@
 
 pub mod client;
 pub mod config;
-pub mod enrolment;
 pub mod error;
 pub mod framing;
 pub mod host;
@@ -23,5 +22,6 @@ pub mod mime;
 pub mod policy;
 pub mod protocol;
 pub mod send;
+pub mod sign_in;
 
 pub use error::{HelperError, Result};

@@ -6,9 +6,9 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
-use sealpost_helper::enrolment::Context;
 use sealpost_helper::install::{self, Scope};
 use sealpost_helper::send::{self, MessageSource, Phase};
+use sealpost_helper::sign_in::Context;
 use sealpost_helper::{HelperError, Result};
 use zeroize::Zeroizing;
 
@@ -28,7 +28,8 @@ enum Command {
         args: Vec<String>,
     },
     /// Sign this computer in to a Sealpost platform.
-    Login {
+    #[command(alias = "login")] // the old name, kept for scripts written before the rename
+    SignIn {
         /// Platform address (`https://…`); IT may have set it already.
         #[arg(long)]
         platform: Option<String>,
@@ -46,7 +47,8 @@ enum Command {
         device: Option<String>,
     },
     /// Sign out: revoke this computer's token and delete it.
-    Logout,
+    #[command(alias = "logout")] // the old name, kept for scripts written before the rename
+    SignOut,
     /// Show the platform, the user, key fingerprints and the token's state.
     Status {
         /// Print JSON.
@@ -130,17 +132,17 @@ async fn run(command: Command, ctx: Result<Context>) -> Result<()> {
             let ctx = ctx?;
             sealpost_helper::host::serve(ctx, std::io::stdin(), std::io::stdout()).await
         }
-        Command::Login { platform, email, password_stdin, totp, device } => {
+        Command::SignIn { platform, email, password_stdin, totp, device } => {
             let ctx = ctx?;
             let password = read_password(password_stdin)?;
             let device = device.unwrap_or_else(default_device_name);
             let mut totp = totp;
             let e = loop {
                 match ctx
-                    .login(platform.as_deref(), &email, &password, totp.as_deref(), &device)
+                    .sign_in(platform.as_deref(), &email, &password, totp.as_deref(), &device)
                     .await
                 {
-                    Err(HelperError::Login { code, .. })
+                    Err(HelperError::SignInFailed { code, .. })
                         if code == "totp_required" && totp.is_none() =>
                     {
                         totp = Some(prompt("Code from your authenticator app: ")?);
@@ -153,9 +155,9 @@ async fn run(command: Command, ctx: Result<Context>) -> Result<()> {
             println!("Your key:              {}", e.own_key_id);
             Ok(())
         }
-        Command::Logout => {
+        Command::SignOut => {
             let ctx = ctx?;
-            let revoked = ctx.logout().await?;
+            let revoked = ctx.sign_out().await?;
             if revoked {
                 println!("Signed out; the platform revoked this computer's token.");
             } else {
@@ -170,9 +172,9 @@ async fn run(command: Command, ctx: Result<Context>) -> Result<()> {
             let s = ctx.status(true).await?;
             if json {
                 println!("{}", serde_json::to_string_pretty(&s).expect("serialisable"));
-            } else if !s.enrolled {
+            } else if !s.signed_in {
                 println!(
-                    "Not signed in. Run: sealpost-helper login --platform https://… --email you@…"
+                    "Not signed in. Run: sealpost-helper sign-in --platform https://… --email you@…"
                 );
             } else {
                 println!("Platform:      {}", s.platform.unwrap_or_default());
@@ -283,7 +285,7 @@ fn read_password(from_stdin: bool) -> Result<Zeroizing<String>> {
 
 fn prompt(question: &str) -> Result<String> {
     if !std::io::stdin().is_terminal() {
-        return Err(HelperError::Login {
+        return Err(HelperError::SignInFailed {
             code: "totp_required".into(),
             message: "this account needs a code from its authenticator app: pass --totp".into(),
         });

@@ -41,15 +41,15 @@ pub struct RawRequest<'a> {
     /// `status`: ask the platform whether the token still works.
     #[serde(default)]
     pub check: bool,
-    /// `login`: platform address.
+    /// `sign_in`: platform address.
     pub platform: Option<String>,
-    /// `login`: address.
+    /// `sign_in`: address.
     pub email: Option<String>,
-    /// `login`: password.
+    /// `sign_in`: password.
     pub password: Option<Zeroizing<String>>,
-    /// `login`: TOTP code.
+    /// `sign_in`: TOTP code.
     pub totp: Option<String>,
-    /// `login`: this device's name.
+    /// `sign_in`: this device's name.
     pub device: Option<String>,
     /// `classify`: the message as the policy sees it.
     pub candidate: Option<Candidate>,

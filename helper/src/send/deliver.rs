@@ -8,16 +8,16 @@ use zeroize::Zeroizing;
 use super::composer::Wraps;
 use super::details::MessageDetails;
 use super::sealed::SealedEnvelope;
-use crate::client::{Finalised, PlatformClient, Progress, Slip};
-use crate::enrolment::{Context, Enrolment};
+use crate::client::{DeliverySlip, Finalised, PlatformClient, Progress};
 use crate::error::{HelperError, Result};
 use crate::policy::Policy;
+use crate::sign_in::{Context, SignIn};
 
 /// Everything needed before sealing starts.
 #[derive(Debug)]
 pub struct Prepared {
     /// The sign-in.
-    pub enrolment: Enrolment,
+    pub sign_in: SignIn,
     /// A signed-in client.
     pub client: PlatformClient,
     /// The keys to seal for.
@@ -67,31 +67,31 @@ impl std::fmt::Debug for UnlockCode {
 /// asks. BCC recipients' keys are not used: a stanza for them would show everyone who can
 /// see the envelope that a key holder was copied in secret.
 pub async fn prepare(ctx: &Context, details: &MessageDetails) -> Result<Prepared> {
-    let (enrolment, client) = ctx.connect().await?;
-    if !details.from.trim().eq_ignore_ascii_case(&enrolment.email) {
+    let (sign_in, client) = ctx.connect().await?;
+    if !details.from.trim().eq_ignore_ascii_case(&sign_in.email) {
         return Err(HelperError::WrongSender {
             from: details.from.trim().to_string(),
-            enrolled: enrolment.email.clone(),
+            signed_in: sign_in.email.clone(),
         });
     }
     let offered = client.platform_key().await?;
-    if offered.key_id != enrolment.platform_key.key_id {
+    if offered.key_id != sign_in.platform_key.key_id {
         return Err(HelperError::KeyPinMismatch {
-            pinned: enrolment.platform_key.key_id.clone(),
+            pinned: sign_in.platform_key.key_id.clone(),
             offered: offered.key_id,
         });
     }
     let policy = ctx.policy(Some(&client)).await;
     let mut keys = vec![
-        (StanzaRole::Platform, PublicKey::parse(enrolment.platform_key.public_key_pem.as_bytes())?),
-        (StanzaRole::Sender, PublicKey::parse(enrolment.own_public_key_pem.as_bytes())?),
+        (StanzaRole::Platform, PublicKey::parse(sign_in.platform_key.public_key_pem.as_bytes())?),
+        (StanzaRole::Sender, PublicKey::parse(sign_in.own_public_key_pem.as_bytes())?),
     ];
     let visible: Vec<String> = details
         .to
         .iter()
         .chain(&details.cc)
         .map(|a| a.trim().to_lowercase())
-        .filter(|a| *a != enrolment.email)
+        .filter(|a| *a != sign_in.email)
         .collect();
     let lookup = client.lookup(&visible).await?;
     for found in &lookup.keys {
@@ -106,7 +106,7 @@ pub async fn prepare(ctx: &Context, details: &MessageDetails) -> Result<Prepared
     if let Some(c) = &lookup.compliance {
         keys.push((StanzaRole::Compliance, PublicKey::parse(c.public_key_pem.as_bytes())?));
     }
-    Ok(Prepared { enrolment, client, wraps: Wraps { keys }, policy })
+    Ok(Prepared { sign_in, client, wraps: Wraps { keys }, policy })
 }
 
 /// Creates the delivery slip, uploads the envelope (resuming where the platform stands) and
@@ -127,7 +127,7 @@ pub async fn deliver(
     }
     let d = &sealed.details;
     let id = sealed.id.to_string();
-    let slip = Slip {
+    let slip = DeliverySlip {
         id: id.clone(),
         to: &d.to,
         cc: &d.cc,
@@ -144,7 +144,7 @@ pub async fn deliver(
         return Err(HelperError::Cancelled);
     }
     let finalised = prepared.client.finalise(&id).await?;
-    tracing::info!(message = %id, bytes = sealed.envelope_size(), "message uploaded and finalised");
+    tracing::info!(message = %id, envelope_size = sealed.envelope_size(), "message uploaded and finalised");
     Ok(finalised)
 }
 

@@ -17,9 +17,9 @@ use super::deliver::{UnlockCode, deliver, prepare};
 use super::spool::SpoolPlace;
 use super::{Phase, Report};
 use crate::client::Finalised;
-use crate::enrolment::{Context, blocking};
 use crate::error::{HelperError, Result};
 use crate::mime;
+use crate::sign_in::{Context, blocking};
 
 /// Sealed bytes held in memory beyond what the platform has acknowledged (upload requests are
 /// half of it): the whole of a file send's local footprint, whatever the message size.

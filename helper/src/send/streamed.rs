@@ -18,8 +18,8 @@ use super::details::{AttachmentInfo, MessageDetails};
 use super::spool::SpoolPlace;
 use super::{Phase, Report};
 use crate::client::Finalised;
-use crate::enrolment::{Context, blocking};
 use crate::error::{HelperError, Result};
+use crate::sign_in::{Context, blocking};
 
 /// A send between its beginning and its end.
 pub struct StreamedSend {

@@ -221,17 +221,17 @@ impl Desk {
     }
 
     /// Signs in as alice.
-    pub fn login(&self, platform: &Platform) {
-        self.login_as(platform, ALICE);
+    pub fn sign_in(&self, platform: &Platform) {
+        self.sign_in_as(platform, ALICE);
     }
 
     /// Signs in as `email` (whose password is [`PASSWORD`]).
-    pub fn login_as(&self, platform: &Platform, email: &str) {
+    pub fn sign_in_as(&self, platform: &Platform, email: &str) {
         let out = self.run(
-            &["login", "--platform", &platform.base, "--email", email, "--password-stdin"],
+            &["sign-in", "--platform", &platform.base, "--email", email, "--password-stdin"],
             &format!("{PASSWORD}\n"),
         );
-        assert!(out.status.success(), "login: {}", String::from_utf8_lossy(&out.stderr));
+        assert!(out.status.success(), "sign-in: {}", String::from_utf8_lossy(&out.stderr));
     }
 
     /// Alice's private key, from the real keychain.
@@ -245,7 +245,7 @@ pub fn private_key_of(platform: &Platform, email: &str) -> PrivateKey {
     let pem = Keychain::native()
         .get(&format!("private-key:{email}@{}", platform.base))
         .expect("keychain")
-        .expect("a private key was stored at login");
+        .expect("a private key was stored at sign-in");
     PrivateKey::parse_pkcs8(&pem).expect("pkcs8")
 }
 

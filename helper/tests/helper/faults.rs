@@ -257,10 +257,10 @@ fn read_body(r: &mut impl BufRead, head: &str) -> Option<Vec<u8>> {
 fn desk_behind(platform: &Platform, proxy: &Proxy, extra: &str) -> Desk {
     let desk = Desk::with_settings(&format!("tls_ca_file = {:?}\n{extra}", platform.cert()));
     let out = desk.run(
-        &["login", "--platform", &proxy.base, "--email", ALICE, "--password-stdin"],
+        &["sign-in", "--platform", &proxy.base, "--email", ALICE, "--password-stdin"],
         &format!("{PASSWORD}\n"),
     );
-    assert!(out.status.success(), "login: {}", text(&out).1);
+    assert!(out.status.success(), "sign-in: {}", text(&out).1);
     desk
 }
 

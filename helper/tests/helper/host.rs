@@ -90,7 +90,7 @@ fn bad_input_gets_error_replies_and_the_host_carries_on() {
 
     let hello = h.call(json!({"id": 1, "type": "hello"}));
     assert_eq!(
-        (hello["ok"].clone(), hello["enrolled"].clone()),
+        (hello["ok"].clone(), hello["signed_in"].clone()),
         (json!(true), json!(false)),
         "{hello}"
     );
@@ -135,7 +135,7 @@ fn bad_input_gets_error_replies_and_the_host_carries_on() {
     // works with the fail-closed defaults.
     let r = h.call(json!({"id": 12, "type": "send_begin",
         "message": {"from": ALICE, "to": ["bob@outside.example"], "subject": "x"}}));
-    assert_eq!(error_code(&r), "not_enrolled");
+    assert_eq!(error_code(&r), "not_signed_in");
     let r = h.call(json!({"id": 13, "type": "classify", "toggle": null,
         "candidate": {"recipients": ["bob@acme.example"], "subject": "lunch"}}));
     assert_eq!(
@@ -173,11 +173,11 @@ fn a_secure_send_over_native_messaging() {
         "max_envelope_bytes": 1073741824u64, "default_expiry_days": 0, "compliance_copy": false
     }));
     let desk = Desk::new(&platform);
-    desk.login(&platform);
+    desk.sign_in(&platform);
     let mut h = Host::start(&desk);
     let hello = h.call(json!({"id": 1, "type": "hello"}));
     assert_eq!(
-        (hello["enrolled"].clone(), hello["email"].clone()),
+        (hello["signed_in"].clone(), hello["email"].clone()),
         (json!(true), json!(ALICE)),
         "{hello}"
     );
@@ -259,7 +259,7 @@ fn an_unlock_code_from_the_mail_client_locks_the_message() {
     require_secret_service();
     let platform = Platform::start();
     let desk = Desk::new(&platform);
-    desk.login(&platform);
+    desk.sign_in(&platform);
     let mut h = Host::start(&desk);
     let begin = |h: &mut Host, id: u64, code: Value| {
         h.call(json!({"id": id, "type": "send_begin", "unlock_code": code,
@@ -288,7 +288,7 @@ fn a_cancelled_send_leaves_nothing_behind() {
     require_secret_service();
     let platform = Platform::start();
     let desk = Desk::new(&platform);
-    desk.login(&platform);
+    desk.sign_in(&platform);
     let mut h = Host::start(&desk);
     let begin = h.call(json!({"id": 1, "type": "send_begin",
         "message": {"from": ALICE, "to": ["eve@outside.example"], "subject": "never"},
@@ -334,7 +334,7 @@ fn no_plaintext_reaches_the_disk_through_the_mail_client_path() {
     require_secret_service();
     let platform = Platform::start();
     let desk = Desk::new(&platform);
-    desk.login(&platform);
+    desk.sign_in(&platform);
     let mut h = Host::start(&desk);
     let marker = crate::send::MARKER;
     let attachment: Vec<u8> = marker.iter().copied().cycle().take(24 << 20).collect();

@@ -1,4 +1,4 @@
-//! `sealpost-helper login / status / send / logout` against a real platform and keychain, and
+//! `sealpost-helper sign-in / status / send / sign-out` against a real platform and keychain, and
 //! each failure a user can act on.
 
 use std::process::Stdio;
@@ -32,7 +32,7 @@ fn mime_samples_arrive_byte_for_byte() {
     require_secret_service();
     let platform = Platform::start();
     let desk = Desk::new(&platform);
-    desk.login(&platform);
+    desk.sign_in(&platform);
     let token_account = format!("device-token:{ALICE}@{}", platform.base);
     let keychain = Keychain::native();
     assert!(
@@ -75,12 +75,13 @@ fn mime_samples_arrive_byte_for_byte() {
     }
 
     // Signing out revokes the token on the platform and deletes it here; the key pair stays.
+    // (`logout` is the command's old name, kept as an alias for scripts written before.)
     let out = desk.run(&["logout"], "");
     assert!(text(&out).0.contains("revoked"), "{}", text(&out).0);
     assert!(keychain.get(&token_account).expect("keychain").is_none());
     assert!(keychain.get(&format!("private-key:{ALICE}@{}", platform.base)).expect("kc").is_some());
     let err = error_of(&desk.run(&["send", samples::NESTED], ""));
-    assert!(err.contains("error[not_enrolled]"), "{err}");
+    assert!(err.contains("error[not_signed_in]"), "{err}");
 }
 
 /// A message whose body and 24 MiB attachment carry a marker, sent while another thread reads
@@ -92,7 +93,7 @@ fn no_plaintext_reaches_the_disk_during_a_send() {
     require_secret_service();
     let platform = Platform::start();
     let desk = Desk::new(&platform);
-    desk.login(&platform);
+    desk.sign_in(&platform);
     let attachment: Vec<u8> = MARKER.iter().copied().cycle().take(24 << 20).collect();
     let b64 = base64::engine::general_purpose::STANDARD.encode(&attachment);
     let wrapped: String = b64
@@ -139,28 +140,28 @@ pub(crate) const MARKER: &[u8] = b"PLAINTEXT-MARKER-7f3a";
 fn each_failure_says_what_to_do_and_nothing_looks_sent() {
     require_secret_service();
     let mut platform = Platform::start();
-    let login = |desk: &Desk, password: &str| {
+    let sign_in = |desk: &Desk, password: &str| {
         desk.run(
-            &["login", "--platform", &platform.base, "--email", ALICE, "--password-stdin"],
+            &["sign-in", "--platform", &platform.base, "--email", ALICE, "--password-stdin"],
             &format!("{password}\n"),
         )
     };
     // TLS: a platform whose certificate nobody provisioned is not trusted.
     let untrusting = Desk::with_settings("");
-    assert!(error_of(&login(&untrusting, PASSWORD)).contains("error[tls_untrusted]"));
+    assert!(error_of(&sign_in(&untrusting, PASSWORD)).contains("error[tls_untrusted]"));
     // IT pinned another platform key.
     let pinned = Desk::with_settings(&format!(
         "tls_ca_file = {:?}\nplatform_key_id = \"{}\"\n",
         platform.cert(),
         "ab".repeat(32)
     ));
-    assert!(error_of(&login(&pinned, PASSWORD)).contains("error[key_pin_mismatch]"));
+    assert!(error_of(&sign_in(&pinned, PASSWORD)).contains("error[key_pin_mismatch]"));
     // A wrong password.
     let desk = Desk::new(&platform);
-    let err = error_of(&login(&desk, "wrong"));
-    assert!(err.contains("error[login_failed]"), "{err}");
+    let err = error_of(&sign_in(&desk, "wrong"));
+    assert!(err.contains("error[sign_in_failed]"), "{err}");
 
-    desk.login(&platform);
+    desk.sign_in(&platform);
     // Over the tenant's size limit.
     platform.set_policy(serde_json::json!({
         "internal_domains": ["acme.example"], "secure_external": true, "subject_keywords": [],
@@ -209,7 +210,7 @@ fn an_interrupted_upload_resumes_or_fails_cleanly() {
         "upload_segment_bytes = 65536\nupload_attempts = 12\n",
     )
     .expect("settings");
-    desk.login(&platform);
+    desk.sign_in(&platform);
     let attachment: Vec<u8> = (0..6_000_000u32).map(|i| (i * 31 % 251) as u8).collect();
     let eml = mime_with_attachment(&attachment);
     let dir = tempfile::tempdir().expect("tmp");
@@ -296,7 +297,7 @@ fn envelopes_are_sealed_for_registered_recipients_and_the_compliance_key() {
     platform
         .admin(&["create-user", "--tenant", "acme", "--email", "zoe@acme.example"], Some(PASSWORD));
     let zoe = Desk::new(&platform);
-    zoe.login_as(&platform, "zoe@acme.example");
+    zoe.sign_in_as(&platform, "zoe@acme.example");
 
     let compliance = PrivateKey::generate(RsaBits::Rsa3072).expect("key");
     let pem = platform.dir.path().join("compliance.pem");
@@ -313,7 +314,7 @@ fn envelopes_are_sealed_for_registered_recipients_and_the_compliance_key() {
     }));
 
     let alice = Desk::new(&platform);
-    alice.login(&platform);
+    alice.sign_in(&platform);
     send_json(&alice, samples::ALTERNATIVE); // To: bob@outside.example, zoe@acme.example
     let envelope = &platform.stored_envelopes()[0];
     let header = sealpost_envelope::Header::read_from(&mut &envelope[..], &Default::default())
@@ -362,17 +363,17 @@ fn signing_in_with_a_second_factor() {
     assert_eq!(api("POST", "/api/v1/me/totp/confirm", &confirm)["error"], Value::Null);
 
     let desk = Desk::new(&platform);
-    let login = |extra: &[&str]| {
+    let sign_in = |extra: &[&str]| {
         let mut args =
-            vec!["login", "--platform", &platform.base, "--email", ALICE, "--password-stdin"];
+            vec!["sign-in", "--platform", &platform.base, "--email", ALICE, "--password-stdin"];
         args.extend_from_slice(extra);
         desk.run(&args, &format!("{PASSWORD}\n"))
     };
-    let err = error_of(&login(&[]));
-    assert!(err.contains("error[login_failed]") && err.contains("--totp"), "{err}");
+    let err = error_of(&sign_in(&[]));
+    assert!(err.contains("error[sign_in_failed]") && err.contains("--totp"), "{err}");
     // The confirming code is spent; the next step's is within the allowed clock skew.
     let next = totp_code(&secret, 30);
-    let out = login(&["--totp", &next]);
+    let out = sign_in(&["--totp", &next]);
     assert!(out.status.success(), "{}", text(&out).1);
     assert!(text(&desk.run(&["status"], "")).0.contains("valid"));
 }
@@ -382,7 +383,7 @@ fn an_unlock_code_is_set_before_the_message_is_final() {
     require_secret_service();
     let platform = Platform::start();
     let desk = Desk::new(&platform);
-    desk.login(&platform);
+    desk.sign_in(&platform);
     let err = error_of(&desk.run(&["send", samples::ALTERNATIVE, "--unlock-code", "12345"], ""));
     assert!(err.contains("6 to 64 characters"), "{err}");
     assert!(platform.stored_envelopes().is_empty(), "nothing was sent");
