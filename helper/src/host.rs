@@ -118,7 +118,7 @@ struct Host {
     ctx: Context,
     out: Out,
     sends: HashMap<String, StreamedSend>,
-    /// Reused buffer for decoded chunks.
+    /// Reused buffer for decoded pieces.
     scratch: Vec<u8>,
 }
 
@@ -151,7 +151,7 @@ impl Host {
                     "signed_in": status.signed_in,
                     "platform": status.platform,
                     "email": status.email,
-                    "max_chunk_bytes": protocol::MAX_CHUNK_BYTES,
+                    "max_piece_bytes": protocol::MAX_PIECE_BYTES,
                 })))
             }
             "status" => Ok(Some(
@@ -196,7 +196,7 @@ impl Host {
                     json!({ "send": send, "message_id": send, "envelope_size": envelope_size }),
                 ))
             }
-            "send_chunk" => {
+            "send_piece" => {
                 let send = need(r.send, kind, "send")?;
                 let index = need(r.attachment, kind, "attachment")?;
                 let data = need(r.data, kind, "data")?;
@@ -204,10 +204,10 @@ impl Host {
                 scratch.clear();
                 let decoded = base64_simd::STANDARD
                     .decode_append(data.as_bytes(), &mut scratch)
-                    .map_err(|e| HelperError::BadRequest(format!("chunk data is not base64: {e}")));
+                    .map_err(|e| HelperError::BadRequest(format!("piece data is not base64: {e}")));
                 let written = decoded.and_then(|()| {
-                    if scratch.len() > protocol::MAX_CHUNK_BYTES {
-                        return Err(HelperError::BadRequest("chunk over max_chunk_bytes".into()));
+                    if scratch.len() > protocol::MAX_PIECE_BYTES {
+                        return Err(HelperError::BadRequest("piece over max_piece_bytes".into()));
                     }
                     let sending = self.sends.get_mut(&send).ok_or_else(|| unknown_send(&send))?;
                     sending.write(index, &scratch)

@@ -689,7 +689,7 @@ fn top_details(
         subject: m.subject().unwrap_or_default().to_string(),
         text,
         html,
-        message_id: m.message_id().map(|id| format!("<{id}>")),
+        internet_message_id: m.message_id().map(|id| format!("<{id}>")),
         date: m.date().map(|d| d.to_rfc3339()),
         headers: Vec::new(),
     })

@@ -22,7 +22,7 @@ const SILENCE_LIMIT_MS = {
   sign_in: 60_000,
   sign_out: 30_000,
   send_begin: 60_000,
-  send_chunk: 60_000,
+  send_piece: 60_000,
   send_end: 120_000,
   cancel: 15_000,
   mark_sent: 30_000,

@@ -97,7 +97,7 @@ impl Composer {
                 cc: details.cc.clone(),
                 subject: details.subject.clone(),
                 date: details.date.clone().unwrap_or_else(now_rfc3339),
-                message_id: details.message_id.clone(),
+                message_id: details.internet_message_id.clone(),
                 headers: details.headers.clone(),
             },
             Body { text: details.text.clone(), html: details.html.clone() },

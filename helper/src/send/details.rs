@@ -28,9 +28,10 @@ pub struct MessageDetails {
     /// `text/html` body.
     #[serde(default)]
     pub html: Option<String>,
-    /// The RFC 5322 `Message-ID`, when the mail client has one.
+    /// The RFC 5322 `Message-ID`, when the mail client has one. Named apart from the
+    /// Sealpost message id (`message_id` everywhere else in the protocol), which is not this.
     #[serde(default)]
-    pub message_id: Option<String>,
+    pub internet_message_id: Option<String>,
     /// When it was written (RFC 3339); now, when not given.
     #[serde(default)]
     pub date: Option<String>,
