@@ -7,7 +7,7 @@ use base64::Engine;
 use sealpost_helper::framing::{MAX_OUTBOUND_FRAME, read_frame, write_frame};
 use serde_json::{Value, json};
 
-use crate::common::{ALICE, Desk, Platform, Watcher, open, require_secret_service};
+use crate::common::{ALICE, Desk, Platform, Watcher, open, require_secret_service, samples};
 
 struct Host {
     child: Child,
@@ -336,8 +336,8 @@ fn no_plaintext_reaches_the_disk_through_the_mail_client_path() {
     let desk = Desk::new(&platform);
     desk.sign_in(&platform);
     let mut h = Host::start(&desk);
-    let marker = crate::send::MARKER;
-    let attachment: Vec<u8> = marker.iter().copied().cycle().take(24 << 20).collect();
+    let marker = samples::MARKER;
+    let attachment = samples::marker_attachment();
     let watcher = Watcher::start(
         h.child.id(),
         vec![desk.home.path().to_path_buf(), platform.dir.path().to_path_buf()],

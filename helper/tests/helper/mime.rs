@@ -2,7 +2,7 @@
 
 use sealpost_helper::mime;
 
-use crate::samples;
+use crate::common::samples;
 
 /// Hands out at most `n` bytes per read, so that lines and boundaries straddle reads.
 struct Trickle<R>(R, usize);

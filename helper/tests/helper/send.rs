@@ -1,19 +1,17 @@
 //! `sealpost-helper sign-in / status / send / sign-out` against a real platform and keychain, and
 //! each failure a user can act on.
 
-use std::process::Stdio;
 use std::time::{Duration, Instant};
 
-use base64::Engine;
 use sealpost_envelope::{PrivateKey, RsaBits};
 use sealpost_helper::keychain::Keychain;
 use serde_json::Value;
 
+use crate::common::samples::{self, MARKER};
 use crate::common::{
     ALICE, Desk, PASSWORD, Platform, Watcher, open, private_key_of, require_secret_service, text,
     walk,
 };
-use crate::samples;
 
 fn send_json(desk: &Desk, file: &str) -> Value {
     let out = desk.run(&["send", file, "--json"], "");
@@ -94,30 +92,14 @@ fn no_plaintext_reaches_the_disk_during_a_send() {
     let platform = Platform::start();
     let desk = Desk::new(&platform);
     desk.sign_in(&platform);
-    let attachment: Vec<u8> = MARKER.iter().copied().cycle().take(24 << 20).collect();
-    let b64 = base64::engine::general_purpose::STANDARD.encode(&attachment);
-    let wrapped: String = b64
-        .as_bytes()
-        .chunks(76)
-        .map(|l| format!("{}\r\n", std::str::from_utf8(l).expect("ascii")))
-        .collect();
-    let eml = format!(
-        "From: {ALICE}\r\nTo: eve@outside.example\r\nSubject: marker\r\nContent-Type: multipart/mixed; boundary=\"b1\"\r\n\r\n\
-         --b1\r\nContent-Type: text/plain\r\n\r\nThe body says {m}.\r\n--b1\r\nContent-Type: application/octet-stream\r\n\
-         Content-Transfer-Encoding: base64\r\nContent-Disposition: attachment; filename=\"m.bin\"\r\n\r\n{wrapped}--b1--\r\n",
-        m = std::str::from_utf8(MARKER).expect("ascii"),
-    );
+    let attachment = samples::marker_attachment();
+    let body = format!("The body says {}.", std::str::from_utf8(MARKER).expect("ascii"));
+    let eml = samples::eml_with_attachment("marker", &body, "m.bin", &attachment);
     let outside = tempfile::tempdir().expect("tmp");
     let eml_path = outside.path().join("marker.eml");
     std::fs::write(&eml_path, eml).expect("write");
 
-    let child = desk
-        .command()
-        .args(["send", eml_path.to_str().expect("utf-8")])
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("send");
+    let child = desk.spawn(&["send", eml_path.to_str().expect("utf-8")]);
     let watcher = Watcher::start(
         child.id(),
         vec![desk.home.path().to_path_buf(), platform.dir.path().to_path_buf()],
@@ -132,9 +114,6 @@ fn no_plaintext_reaches_the_disk_during_a_send() {
     let (_, files) = open(&platform.stored_envelopes()[0], &key);
     assert_eq!(files[0], attachment, "and the message arrived whole");
 }
-
-/// What the no-plaintext tests look for.
-pub(crate) const MARKER: &[u8] = b"PLAINTEXT-MARKER-7f3a";
 
 #[test]
 fn each_failure_says_what_to_do_and_nothing_looks_sent() {
@@ -212,18 +191,12 @@ fn an_interrupted_upload_resumes_or_fails_cleanly() {
     .expect("settings");
     desk.sign_in(&platform);
     let attachment: Vec<u8> = (0..6_000_000u32).map(|i| (i * 31 % 251) as u8).collect();
-    let eml = mime_with_attachment(&attachment);
+    let eml = samples::eml_with_attachment("big", "big file attached", "big.bin", &attachment);
     let dir = tempfile::tempdir().expect("tmp");
     let path = dir.path().join("big.eml");
     std::fs::write(&path, eml).expect("write");
 
-    let child = desk
-        .command()
-        .args(["send", path.to_str().expect("utf-8"), "--json"])
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("send");
+    let child = desk.spawn(&["send", path.to_str().expect("utf-8"), "--json"]);
     wait_for(|| segment_files(&platform) >= 3, "the upload to start");
     platform.kill();
     std::thread::sleep(Duration::from_millis(1500));
@@ -244,33 +217,13 @@ fn an_interrupted_upload_resumes_or_fails_cleanly() {
         "upload_segment_bytes = 65536\nupload_attempts = 2\n",
     )
     .expect("settings");
-    let child = desk
-        .command()
-        .args(["send", path.to_str().expect("utf-8")])
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("send");
+    let child = desk.spawn(&["send", path.to_str().expect("utf-8")]);
     let before = segment_files(&platform);
     wait_for(|| segment_files(&platform) >= before + 3, "the second upload to start");
     platform.kill();
     let out = child.wait_with_output().expect("send");
     let err = error_of(&out);
     assert!(err.contains("error[upload_interrupted]") && err.contains("nothing was sent"), "{err}");
-}
-
-fn mime_with_attachment(bytes: &[u8]) -> String {
-    let b64 = base64::engine::general_purpose::STANDARD.encode(bytes);
-    let lines: String = b64
-        .as_bytes()
-        .chunks(76)
-        .map(|l| format!("{}\n", std::str::from_utf8(l).expect("ascii")))
-        .collect();
-    format!(
-        "From: {ALICE}\nTo: eve@outside.example\nSubject: big\nContent-Type: multipart/mixed; boundary=zz\n\n\
-         --zz\nContent-Type: text/plain\n\nbig file attached\n--zz\nContent-Type: application/octet-stream\n\
-         Content-Disposition: attachment; filename=big.bin\nContent-Transfer-Encoding: base64\n\n{lines}--zz--\n"
-    )
 }
 
 fn segment_files(platform: &Platform) -> usize {
