@@ -2,14 +2,14 @@
 //!
 //! One file per step, in the order a message goes through them:
 //! - [`details`]: what is said about the message before its bytes arrive;
-//! - [`deliver`] (first half): the sign-in, the sender and the keys to seal for ([`prepare`]);
+//! - [`deliver`](mod@deliver) (first half): the sign-in, the sender and the keys to seal for ([`prepare`]);
 //! - [`composer`]: attachments stream into the envelope sealer as they arrive;
 //! - [`spool`]: where sealed parts wait, only ever as ciphertext;
 //! - [`sealed`]: the sealed envelope and its reader, which the platform client uploads from;
-//! - [`deliver`] (second half): delivery slip, resumable upload, finalise ([`deliver()`]).
+//! - [`deliver`](mod@deliver) (second half): delivery slip, resumable upload, finalise ([`deliver()`]).
 //!
 //! Two ways through, one per face of the helper: [`streamed`] for a message the mail client
-//! streams in over native messaging, [`file`] for a message file given on the command line.
+//! streams in over native messaging, [`file`](mod@file) for a message file given on the command line.
 //! The host and the command line only translate requests into these calls and pass in how
 //! progress is shown. Dependencies run one way: send → client, never back.
 
