@@ -318,7 +318,7 @@ class Desk:
         self.install_browser_recorder()
         if helper_installed:
             self.helper("install")
-            self.helper("login", "--platform", platform.base, "--email", ALICE, "--password-stdin",
+            self.helper("sign-in", "--platform", platform.base, "--email", ALICE, "--password-stdin",
                         stdin=PASSWORD + "\n")
 
     @property

@@ -318,7 +318,7 @@ async fn code_request_timing(
     let manifest = sealpost_envelope::Manifest::new(metadata, body);
     let json = manifest.to_json();
     let envelope = sealpost_envelope::Sealer::builder(id)
-        .recipient(sealpost_envelope::Role::Platform, key)
+        .recipient(sealpost_envelope::StanzaRole::Platform, key)
         .parts_for(&manifest, &json)
         .build()?
         .seal_to_vec(&[&json])?;

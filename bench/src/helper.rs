@@ -2,7 +2,7 @@
 //! - `sealpost-helper send FILE.eml` of a 100 MiB and a 1 GiB message (one base64 attachment)
 //!   beside `curl -T` of an already-sealed envelope of the same size to the same upload
 //!   endpoint — wall-time ratio — and the helper's peak RSS;
-//! - native-messaging ingest: attachment chunks through the host's framing, base64 decoding
+//! - native-messaging ingest: attachment pieces through the host's framing, base64 decoding
 //!   and encryption, beside coreutils `base64 -d` of the same data (decoding alone).
 //!
 //! Needs a Secret Service for the helper's sign-in: run it through `scripts/with-keyring`.
@@ -33,18 +33,18 @@ impl Desk {
             format!("platform = {:?}\ntls_ca_file = {:?}\n", p.base, p.cert),
         )?;
         let desk = Desk { home, bin: platform::sibling_binary("sealpost-helper")? };
-        let mut login = desk
+        let mut sign_in = desk
             .command()
-            .args(["login", "--email", "sender@bench.example", "--password-stdin"])
+            .args(["sign-in", "--email", "sender@bench.example", "--password-stdin"])
             .stdin(Stdio::piped())
             .stdout(Stdio::null())
             .stderr(Stdio::piped())
             .spawn()?;
-        login.stdin.take().ok_or("stdin")?.write_all(format!("{PASSWORD}\n").as_bytes())?;
-        let out = login.wait_with_output()?;
+        sign_in.stdin.take().ok_or("stdin")?.write_all(format!("{PASSWORD}\n").as_bytes())?;
+        let out = sign_in.wait_with_output()?;
         if !out.status.success() {
             return Err(format!(
-                "helper login: {} (run through scripts/with-keyring)",
+                "helper sign-in: {} (run through scripts/with-keyring)",
                 String::from_utf8_lossy(&out.stderr)
             )
             .into());
@@ -130,7 +130,7 @@ fn timed_send(desk: &Desk, eml: &Path) -> Res<(Duration, u64)> {
     Ok((elapsed, peak))
 }
 
-/// Native-messaging ingest: `total` bytes in 4 MiB chunks through the real host, at most two
+/// Native-messaging ingest: `total` bytes in 4 MiB pieces through the real host, at most two
 /// unacknowledged at a time; returns decoded bytes per second.
 fn nm_ingest(desk: &Desk, total: usize) -> Res<f64> {
     use base64::Engine;
@@ -159,24 +159,24 @@ fn nm_ingest(desk: &Desk, total: usize) -> Res<f64> {
         }
         Ok(reply)
     };
-    let chunk = 4 << 20;
+    let piece = 4 << 20;
     write(json!({"id": 1, "type": "send_begin",
         "message": {"from": "sender@bench.example", "to": ["reader@outside.example"], "subject": "ingest"},
         "attachments": [{"name": "a.bin", "size": total}]}).to_string().as_bytes())?;
     let begin = read()?;
     let send = begin["send"].as_str().ok_or("no send id")?.to_string();
     let data: Vec<u8> =
-        (0..chunk as u32).map(|i| (i.wrapping_mul(2_654_435_761) >> 9) as u8).collect();
+        (0..piece as u32).map(|i| (i.wrapping_mul(2_654_435_761) >> 9) as u8).collect();
     let encoded = base64::engine::general_purpose::STANDARD.encode(&data);
     // The frame is built once: what is measured is the helper's side of the port.
     let frame =
-        json!({"id": 2, "type": "send_chunk", "send": send, "attachment": 0, "data": encoded})
+        json!({"id": 2, "type": "send_piece", "send": send, "attachment": 0, "data": encoded})
             .to_string();
-    let chunks = total / chunk;
+    let pieces = total / piece;
     let start = Instant::now();
-    // Two chunks in flight, as the extension sends them (docs/native-messaging.md).
+    // Two pieces in flight, as the extension sends them (docs/native-messaging.md).
     let mut in_flight = 0;
-    for _ in 0..chunks {
+    for _ in 0..pieces {
         if in_flight == 2 {
             read()?;
             in_flight -= 1;
@@ -198,7 +198,7 @@ fn nm_ingest(desk: &Desk, total: usize) -> Res<f64> {
 /// `base64 -d` of the same amount of base64 text, to /dev/null: decoding alone.
 fn base64_decode_rate(dir: &Path, total: usize) -> Res<f64> {
     use base64::Engine;
-    let path = dir.join("chunk.b64");
+    let path = dir.join("piece.b64");
     let data: Vec<u8> =
         (0..total as u32).map(|i| (i.wrapping_mul(2_654_435_761) >> 9) as u8).collect();
     std::fs::write(&path, base64::engine::general_purpose::STANDARD.encode(&data))?;
@@ -252,7 +252,7 @@ pub(crate) async fn run(quick: bool) -> Res<()> {
     );
     println!("|---|---|---|---|");
     println!(
-        "| native-messaging ingest, 4 MiB chunks: framing + JSON + base64 + AES-256-GCM + SHA-256 + spool (MB/s, target ≥ 300) | {:.0} | {:.0} | {:.2} |",
+        "| native-messaging ingest, 4 MiB pieces: framing + JSON + base64 + AES-256-GCM + SHA-256 + spool (MB/s, target ≥ 300) | {:.0} | {:.0} | {:.2} |",
         ingest / 1e6,
         decode / 1e6,
         ingest / decode

@@ -20,7 +20,7 @@ use std::time::{Duration, Instant};
 
 use sealpost_envelope::{
     Backend, Body, ContentHash, Decryptor, Header, Limits, Manifest, MessageId, Metadata,
-    PrivateKey, PublicKey, Role, RsaBits, Sealer,
+    PrivateKey, PublicKey, RsaBits, Sealer, StanzaRole,
 };
 
 const MIB: usize = 1024 * 1024;
@@ -220,7 +220,7 @@ fn manifest_for(size: u64, sha256: String) -> Vec<u8> {
 fn sealer(key: &PublicKey, manifest: &[u8], attachment_len: u64, backend: Backend) -> Res<Sealer> {
     Ok(Sealer::builder(MessageId::random()?)
         .backend(backend)
-        .recipient(Role::Platform, key)
+        .recipient(StanzaRole::Platform, key)
         .manifest_len(manifest.len() as u64)
         .attachment(attachment_len)
         .build()?)

@@ -15,7 +15,7 @@ use std::time::{Duration, Instant};
 use reqwest::Client;
 use sealpost_envelope::{
     Body, ContentHash, Decryptor, Header, Limits, Manifest, MessageId, Metadata, PrivateKey,
-    PublicKey, Role, RsaBits, Sealer,
+    PublicKey, RsaBits, Sealer, StanzaRole,
 };
 use serde_json::{Value, json};
 
@@ -204,7 +204,7 @@ pub(crate) fn prepare_with(key: &PublicKey, body: Body, attachment_len: usize) -
     manifest.attach("a.bin", "application/octet-stream", &attachment);
     let json = manifest.to_json();
     let envelope = Sealer::builder(id)
-        .recipient(Role::Platform, key)
+        .recipient(StanzaRole::Platform, key)
         .parts_for(&manifest, &json)
         .build()?
         .seal_to_vec(&[&json, &attachment])?;
@@ -629,8 +629,10 @@ pub(crate) fn seal_file(key: &PublicKey, size: u64, path: &Path) -> Res<(String,
         Manifest::new(bench_metadata(), Body { text: Some("large".into()), html: None });
     manifest.attach_hashed("big.bin", "application/octet-stream", size, hash.finish_hex());
     let json = manifest.to_json();
-    let sealer =
-        Sealer::builder(id).recipient(Role::Platform, key).parts_for(&manifest, &json).build()?;
+    let sealer = Sealer::builder(id)
+        .recipient(StanzaRole::Platform, key)
+        .parts_for(&manifest, &json)
+        .build()?;
     let total = sealer.header().layout().total_len();
     let mut w = sealer.into_writer(std::fs::File::create(path)?);
     w.write_all(&json)?;

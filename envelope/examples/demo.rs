@@ -7,8 +7,8 @@ use std::error::Error as StdError;
 use std::io::Write;
 
 use sealpost_envelope::{
-    Body, ContentHash, Limits, Manifest, MessageId, Metadata, OpenOptions, PrivateKey, Role,
-    RsaBits, Sealer, Validator, open,
+    Body, ContentHash, Limits, Manifest, MessageId, Metadata, OpenOptions, PrivateKey, RsaBits,
+    Sealer, StanzaRole, Validator, open,
 };
 
 fn main() {
@@ -53,8 +53,8 @@ fn run() -> Result<(), Box<dyn StdError>> {
     println!("\n2. Sealing message {id}: alice@example.com → bob@outside.example, \"Q3 figures\",");
     println!("   a text and HTML body, and figures.csv ({} bytes).", attachment.len());
     let sealer = Sealer::builder(id)
-        .recipient(Role::Platform, platform.public_key())
-        .recipient(Role::Sender, sender.public_key())
+        .recipient(StanzaRole::Platform, platform.public_key())
+        .recipient(StanzaRole::Sender, sender.public_key())
         .parts_for(&manifest, &json)
         .build()?;
     let envelope = sealer.seal_to_vec(&[&json, &attachment])?;

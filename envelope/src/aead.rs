@@ -3,10 +3,29 @@
 //! aws-lc-rs is the default: on these machines it runs at ~0.9× `openssl speed`, which the seal
 //! path needs. RustCrypto's `aes-gcm` is a pure-Rust alternative behind the `rustcrypto`
 //! feature; the tests run both and check they produce identical bytes.
+//!
+//! This module knows AES-GCM only (its nonce and tag); how the nonces of a part's chunks are
+//! laid out is the STREAM construction's business (`crate::stream`), which builds on this one.
 
 use aws_lc_rs::aead::{AES_256_GCM, Aad, LessSafeKey, Nonce as AwsNonce, UnboundKey};
 
-use crate::stream::{Nonce, TAG_LEN};
+/// Length of the AES-GCM authentication tag that follows every chunk.
+pub const TAG_LEN: usize = 16;
+
+/// A 96-bit AES-GCM nonce. Only `crate::stream` makes them, so that no nonce is used twice
+/// under one part key.
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub(crate) struct Nonce([u8; 12]);
+
+impl Nonce {
+    pub(crate) fn from_bytes(bytes: [u8; 12]) -> Nonce {
+        Nonce(bytes)
+    }
+
+    pub(crate) fn bytes(&self) -> &[u8; 12] {
+        &self.0
+    }
+}
 
 /// Which AES-256-GCM implementation seals and opens chunks.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]

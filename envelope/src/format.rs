@@ -9,9 +9,10 @@ use std::io::Read;
 use aws_lc_rs::{hkdf, hmac};
 use zeroize::Zeroizing;
 
+use crate::aead::TAG_LEN;
 use crate::error::{Error, Result};
-use crate::keys::{FileKey, KeyId, MessageId, Role};
-use crate::stream::{SALT_LEN, TAG_LEN};
+use crate::keys::{FileKey, KeyId, MessageId, StanzaRole};
+use crate::stream::SALT_LEN;
 
 /// The first eight bytes of every envelope.
 pub const MAGIC: [u8; 8] = *b"SEALPOST";
@@ -98,7 +99,7 @@ impl PartKind {
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Stanza {
     /// Who the key belongs to.
-    pub role: Role,
+    pub role: StanzaRole,
     /// SHA-256 of the key's SPKI DER.
     pub key_id: KeyId,
     /// The RSA-OAEP ciphertext of the file key.
@@ -287,7 +288,8 @@ impl Header {
         check_limit("key stanzas", u64::from(stanza_count), u64::from(limits.max_stanzas))?;
         let mut stanzas: Vec<Stanza> = Vec::with_capacity(usize::from(stanza_count));
         for _ in 0..stanza_count {
-            let role = Role::from_byte(c.u8()?).ok_or(Error::Malformed("unknown stanza role"))?;
+            let role =
+                StanzaRole::from_byte(c.u8()?).ok_or(Error::Malformed("unknown stanza role"))?;
             if c.u8()? != ALG_RSA_OAEP_SHA256 {
                 return Err(Error::Malformed("unknown key-wrapping algorithm"));
             }

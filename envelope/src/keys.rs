@@ -94,10 +94,11 @@ impl fmt::Debug for KeyId {
     }
 }
 
-/// Who a key stanza is for.
+/// Who a key stanza is for: a stanza's role in the envelope, not a user's role on the platform
+/// (`sender`, `admin`).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
-pub enum Role {
+pub enum StanzaRole {
     /// The Sealpost platform, so the Message Center can serve recipients without keys.
     Platform,
     /// A recipient who registered a key of their own (end-to-end wrap).
@@ -108,22 +109,22 @@ pub enum Role {
     Compliance,
 }
 
-impl Role {
+impl StanzaRole {
     pub(crate) fn to_byte(self) -> u8 {
         match self {
-            Role::Platform => 1,
-            Role::Recipient => 2,
-            Role::Sender => 3,
-            Role::Compliance => 4,
+            StanzaRole::Platform => 1,
+            StanzaRole::Recipient => 2,
+            StanzaRole::Sender => 3,
+            StanzaRole::Compliance => 4,
         }
     }
 
-    pub(crate) fn from_byte(b: u8) -> Option<Role> {
+    pub(crate) fn from_byte(b: u8) -> Option<StanzaRole> {
         Some(match b {
-            1 => Role::Platform,
-            2 => Role::Recipient,
-            3 => Role::Sender,
-            4 => Role::Compliance,
+            1 => StanzaRole::Platform,
+            2 => StanzaRole::Recipient,
+            3 => StanzaRole::Sender,
+            4 => StanzaRole::Compliance,
             _ => return None,
         })
     }

@@ -11,7 +11,7 @@
 //! RSA-OAEP for each recipient key.
 //!
 //! ```
-//! use sealpost_envelope::{Limits, MessageId, PrivateKey, PublicKey, Role, Sealer, RsaBits};
+//! use sealpost_envelope::{Limits, MessageId, PrivateKey, PublicKey, StanzaRole, Sealer, RsaBits};
 //! use std::io::Write;
 //! # fn main() -> Result<(), sealpost_envelope::Error> {
 //! let platform = PrivateKey::generate(RsaBits::Rsa3072)?;
@@ -19,7 +19,7 @@
 //! let attachment = b"quarterly figures";
 //!
 //! let sealer = Sealer::builder(MessageId::random()?)
-//!     .recipient(Role::Platform, platform.public_key())
+//!     .recipient(StanzaRole::Platform, platform.public_key())
 //!     .manifest_len(manifest.len() as u64)
 //!     .attachment(attachment.len() as u64)
 //!     .build()?;
@@ -50,7 +50,7 @@ mod seal;
 mod stream;
 mod validate;
 
-pub use aead::Backend;
+pub use aead::{Backend, TAG_LEN};
 #[cfg(feature = "tokio")]
 pub use async_io::AsyncSealWriter;
 pub use error::{Error, Result};
@@ -61,12 +61,12 @@ pub use format::{
 pub use io::SealWriter;
 pub use keys::{
     FILE_KEY_LEN, FileKey, KeyId, MAX_RSA_BITS, MIN_RSA_BITS, MessageId, OAEP_LABEL, PrivateKey,
-    PublicKey, Role, RsaBits,
+    PublicKey, RsaBits, StanzaRole,
 };
 pub use manifest::{Attachment, Body, ContentHash, MANIFEST_VERSION, Manifest, Metadata};
 pub use open::{
     DIAGNOSIS_WINDOW, Decryptor, OpenOptions, OpenedMessage, PartOpener, PartReader, open,
 };
 pub use seal::{PartSealer, SealCore, SealStream, Sealer, SealerBuilder};
-pub use stream::{SALT_LEN, TAG_LEN};
+pub use stream::SALT_LEN;
 pub use validate::Validator;

@@ -13,12 +13,12 @@ use std::sync::Arc;
 
 use zeroize::Zeroizing;
 
-use crate::aead::{Backend, ChunkCipher};
+use crate::aead::{Backend, ChunkCipher, TAG_LEN};
 use crate::error::{Error, Result};
 use crate::format::{Header, Layout, Limits, PartLayout, read_full};
 use crate::keys::{FileKey, MessageId, PrivateKey};
 use crate::manifest::Manifest;
-use crate::stream::{Nonce, TAG_LEN, part_cipher};
+use crate::stream::{chunk_nonce, part_cipher};
 
 /// How many chunk positions either side of a failed chunk are tried when diagnosing it, and
 /// how many other parts are tried.
@@ -297,7 +297,7 @@ impl PartOpener {
             return Err(Error::Usage("chunk index or length does not match the layout"));
         }
         let last = index + 1 == self.layout.chunks;
-        if self.cipher.open(Nonce::for_chunk(index, last), chunk, out).is_ok() {
+        if self.cipher.open(chunk_nonce(index, last), chunk, out).is_ok() {
             return Ok(());
         }
         out.iter_mut().for_each(|b| *b = 0);
@@ -309,7 +309,7 @@ impl PartOpener {
         let mut scratch = Zeroizing::new(vec![0u8; chunk.len() - TAG_LEN]);
         let fits = |cipher: &ChunkCipher, layout: &PartLayout, at: u64, scratch: &mut [u8]| {
             let last = at + 1 == layout.chunks;
-            cipher.open(Nonce::for_chunk(at, last), chunk, scratch).is_ok()
+            cipher.open(chunk_nonce(at, last), chunk, scratch).is_ok()
         };
         let near = |chunks: u64| {
             let lo = index.saturating_sub(DIAGNOSIS_WINDOW);

@@ -17,14 +17,14 @@
 use rand_core::CryptoRngCore;
 use zeroize::Zeroizing;
 
-use crate::aead::{Backend, ChunkCipher};
+use crate::aead::{Backend, ChunkCipher, Nonce, TAG_LEN};
 use crate::error::{Error, Result};
 use crate::format::{
     DEFAULT_CHUNK_SIZE, Header, Layout, MAX_CHUNK_SIZE, MIN_CHUNK_SIZE, PartEntry, PartKind,
     PartLayout, Stanza,
 };
-use crate::keys::{FileKey, MessageId, PublicKey, Role};
-use crate::stream::{Nonce, SALT_LEN, TAG_LEN, part_cipher};
+use crate::keys::{FileKey, MessageId, PublicKey, StanzaRole};
+use crate::stream::{SALT_LEN, chunk_nonce, part_cipher};
 
 /// A sans-IO sealing state machine: plaintext in, ciphertext out.
 ///
@@ -79,14 +79,14 @@ pub struct SealerBuilder {
     message_id: MessageId,
     chunk_size: u32,
     backend: Backend,
-    recipients: Vec<(Role, PublicKey)>,
+    recipients: Vec<(StanzaRole, PublicKey)>,
     manifest_len: Option<u64>,
     attachments: Vec<u64>,
 }
 
 impl SealerBuilder {
     /// Wraps the file key for `key` in a stanza with `role`.
-    pub fn recipient(mut self, role: Role, key: &PublicKey) -> Self {
+    pub fn recipient(mut self, role: StanzaRole, key: &PublicKey) -> Self {
         self.recipients.push((role, key.clone()));
         self
     }
@@ -342,7 +342,7 @@ impl PartSealer {
     }
 
     fn nonce(&self) -> Nonce {
-        Nonce::for_chunk(self.chunk, self.chunk + 1 == self.layout.chunks)
+        chunk_nonce(self.chunk, self.chunk + 1 == self.layout.chunks)
     }
 
     fn too_long(&self, extra: usize) -> Error {

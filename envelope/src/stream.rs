@@ -12,33 +12,22 @@
 use aws_lc_rs::hkdf;
 use zeroize::Zeroizing;
 
-use crate::aead::{Backend, ChunkCipher};
+use crate::aead::{Backend, ChunkCipher, Nonce};
 use crate::keys::FileKey;
 
-/// Length of the AES-GCM authentication tag that follows every chunk.
-pub const TAG_LEN: usize = 16;
 /// Length of each part's random salt.
 pub const SALT_LEN: usize = 16;
 /// HKDF `info` prefix for part keys; the part index follows as a big-endian u32.
 pub(crate) const PART_KEY_INFO: &[u8] = b"sealpost part";
 
-/// A STREAM nonce: an 11-byte big-endian chunk counter followed by a last-chunk flag byte.
-#[derive(Clone, Copy, PartialEq, Eq)]
-pub(crate) struct Nonce([u8; 12]);
-
-impl Nonce {
-    /// The nonce for chunk `index`; `last` marks the final chunk of a part.
-    pub(crate) fn for_chunk(index: u64, last: bool) -> Nonce {
-        let mut n = [0u8; 12];
-        // The counter is 88 bits wide; a u64 fills its low 8 bytes, the top 3 stay zero.
-        n[3..11].copy_from_slice(&index.to_be_bytes());
-        n[11] = u8::from(last);
-        Nonce(n)
-    }
-
-    pub(crate) fn bytes(&self) -> &[u8; 12] {
-        &self.0
-    }
+/// The STREAM nonce of chunk `index`: an 11-byte big-endian chunk counter followed by a
+/// last-chunk flag byte; `last` marks the final chunk of a part.
+pub(crate) fn chunk_nonce(index: u64, last: bool) -> Nonce {
+    let mut n = [0u8; 12];
+    // The counter is 88 bits wide; a u64 fills its low 8 bytes, the top 3 stay zero.
+    n[3..11].copy_from_slice(&index.to_be_bytes());
+    n[11] = u8::from(last);
+    Nonce::from_bytes(n)
 }
 
 /// Derives the key of part `index`: HKDF-SHA256(ikm = file key, salt = part salt,
@@ -75,9 +64,9 @@ mod tests {
 
     #[test]
     fn nonce_layout_is_counter_then_flag() {
-        let n = Nonce::for_chunk(0x0102, true);
+        let n = chunk_nonce(0x0102, true);
         assert_eq!(n.bytes(), &[0, 0, 0, 0, 0, 0, 0, 0, 0, 1, 2, 1]);
-        let n = Nonce::for_chunk(u64::MAX, false);
+        let n = chunk_nonce(u64::MAX, false);
         assert_eq!(&n.bytes()[..3], &[0, 0, 0]);
         assert_eq!(n.bytes()[11], 0);
     }

@@ -9,7 +9,7 @@ use common::{key, manifest_for, pattern, seeded_rng};
 use rand_core::RngCore;
 use sealpost_envelope::{
     AsyncSealWriter, Backend, Decryptor, Error, Header, Limits, Manifest, MessageId, OpenOptions,
-    PrivateKey, PublicKey, Role, SealCore, Sealer, Validator, open,
+    PrivateKey, PublicKey, SealCore, Sealer, StanzaRole, Validator, open,
 };
 
 const ID: MessageId = MessageId([0x11; 16]);
@@ -29,8 +29,8 @@ fn builder(parts: &[Vec<u8>], chunk_size: u32, backend: Backend) -> Sealer {
     let mut b = Sealer::builder(ID)
         .chunk_size(chunk_size)
         .backend(backend)
-        .recipient(Role::Platform, key("platform").public_key())
-        .recipient(Role::Sender, key("recipient").public_key())
+        .recipient(StanzaRole::Platform, key("platform").public_key())
+        .recipient(StanzaRole::Sender, key("recipient").public_key())
         .manifest_len(parts[0].len() as u64);
     for p in &parts[1..] {
         b = b.attachment(p.len() as u64);
@@ -238,14 +238,14 @@ fn the_builder_refuses_what_cannot_be_sealed() {
     let no_recipient = Sealer::builder(ID).manifest_len(2).build().expect_err("no keys");
     assert_eq!(no_recipient.code(), "usage");
     let twice = Sealer::builder(ID)
-        .recipient(Role::Platform, key("platform").public_key())
-        .recipient(Role::Sender, key("platform").public_key())
+        .recipient(StanzaRole::Platform, key("platform").public_key())
+        .recipient(StanzaRole::Sender, key("platform").public_key())
         .manifest_len(2)
         .build()
         .expect_err("duplicate key");
     assert_eq!(twice.code(), "usage");
     let bad_chunk = Sealer::builder(ID)
-        .recipient(Role::Platform, key("platform").public_key())
+        .recipient(StanzaRole::Platform, key("platform").public_key())
         .manifest_len(2)
         .chunk_size(1000)
         .build()
@@ -376,7 +376,7 @@ fn keys_are_parsed_identified_and_never_printed() {
 fn a_freshly_generated_key_pair_opens_what_is_sealed_for_it() {
     let k = PrivateKey::generate(sealpost_envelope::RsaBits::Rsa3072).expect("generate");
     let mut s = Sealer::builder(ID)
-        .recipient(Role::Recipient, k.public_key())
+        .recipient(StanzaRole::Recipient, k.public_key())
         .manifest_len(2)
         .build()
         .expect("build")
@@ -413,7 +413,7 @@ fn a_sender_declaring_huge_parts_it_never_sends_gets_an_error_not_an_allocation(
     // Senders hold the file key, so their header authenticates; its lengths must still not be
     // believed beyond the bytes actually present. 60 GiB would abort the process if allocated.
     let sealer = Sealer::builder(ID)
-        .recipient(Role::Platform, key("platform").public_key())
+        .recipient(StanzaRole::Platform, key("platform").public_key())
         .manifest_len(2)
         .attachment(60 << 30)
         .build()

@@ -18,7 +18,8 @@ use base64::Engine;
 use base64::engine::general_purpose::STANDARD as B64;
 use common::{key, manifest_for, pattern, seeded_rng, sha256_hex, vectors_dir};
 use sealpost_envelope::{
-    Backend, Error, FileKey, Header, Limits, MessageId, OpenOptions, Role, Sealer, Validator, open,
+    Backend, Error, FileKey, Header, Limits, MessageId, OpenOptions, Sealer, StanzaRole, Validator,
+    open,
 };
 use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
@@ -47,7 +48,7 @@ struct RngSpec {
 
 #[derive(Serialize, Deserialize, Debug)]
 struct RecipientSpec {
-    role: Role,
+    role: StanzaRole,
     key: String,
     key_id: String,
 }
@@ -84,7 +85,7 @@ struct Definition {
     description: &'static str,
     seed: [u8; 32],
     chunk_size: u32,
-    recipients: &'static [(Role, &'static str)],
+    recipients: &'static [(StanzaRole, &'static str)],
     attachments: Vec<(&'static str, &'static str, Vec<u8>)>,
 }
 
@@ -97,7 +98,7 @@ fn definitions() -> Vec<Definition> {
                           chunks, the last one 8 bytes)",
             seed: *b"sealpost test vector: multipart!",
             chunk_size: 64,
-            recipients: &[(Role::Platform, "platform"), (Role::Recipient, "recipient")],
+            recipients: &[(StanzaRole::Platform, "platform"), (StanzaRole::Recipient, "recipient")],
             attachments: vec![
                 ("empty.txt", "text/plain", Vec::new()),
                 ("one-chunk.bin", "application/octet-stream", pattern(64, 1)),
@@ -110,7 +111,7 @@ fn definitions() -> Vec<Definition> {
                           attachments",
             seed: *b"sealpost test vector: manifest!!",
             chunk_size: 65536,
-            recipients: &[(Role::Platform, "platform")],
+            recipients: &[(StanzaRole::Platform, "platform")],
             attachments: Vec::new(),
         },
     ]

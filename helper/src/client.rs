@@ -27,7 +27,6 @@ use zeroize::Zeroizing;
 
 use crate::config::Settings;
 use crate::error::{HelperError, Result};
-use crate::outgoing::SealedEnvelope;
 
 /// `GET /api/v1/keys/platform`.
 #[derive(Clone, Debug, Deserialize, Serialize, PartialEq, Eq)]
@@ -49,7 +48,7 @@ pub struct User {
 
 /// The answer to signing in.
 #[derive(Deserialize)]
-pub struct LoginAnswer {
+pub struct SignInAnswer {
     /// The device token (shown once).
     pub token: Zeroizing<String>,
     /// Its id, to revoke it.
@@ -85,7 +84,7 @@ pub struct Lookup {
 
 /// The delivery slip (`POST /api/v1/messages`).
 #[derive(Clone, Debug, Serialize)]
-pub struct Slip<'a> {
+pub struct DeliverySlip<'a> {
     /// Message id (UUID).
     pub id: String,
     /// To.
@@ -160,6 +159,30 @@ const LOOKUP_BATCH: usize = 50;
 
 /// Progress reports during an upload: bytes the platform has, out of the total.
 pub type Progress<'a> = &'a (dyn Fn(u64, u64) + Send + Sync);
+
+/// What an upload reads from: an envelope's bytes, however they are held. The client owns this
+/// seam so that it needs nothing of how an envelope is sealed or where its bytes wait (the send
+/// pipeline's `SealedEnvelope` implements it); dependencies run one way, send → client.
+pub trait UploadSource: Sync {
+    /// A reader of the envelope's bytes.
+    type Reader: std::io::Read + Send + 'static;
+
+    /// The envelope's exact size in bytes.
+    fn envelope_size(&self) -> u64;
+
+    /// A reader from `offset` on; any number may exist at once. Reads may wait for bytes that
+    /// are still being sealed, and fail when sealing fails.
+    fn reader_from(&self, offset: u64) -> Self::Reader;
+
+    /// The largest upload request the source can serve, when it holds only part of the
+    /// envelope at a time.
+    fn max_segment(&self) -> Option<u64> {
+        None
+    }
+
+    /// The platform has acknowledged everything before `offset`: the source may let it go.
+    fn acknowledged(&self, _offset: u64) {}
+}
 
 /// A client for one platform, optionally signed in.
 #[derive(Clone)]
@@ -323,17 +346,17 @@ impl PlatformClient {
     }
 
     /// Signs in; `totp` when the account has a second factor.
-    pub async fn login(
+    pub async fn sign_in(
         &self,
         email: &str,
         password: &str,
         totp: Option<&str>,
         device: &str,
-    ) -> Result<LoginAnswer> {
+    ) -> Result<SignInAnswer> {
         let body = serde_json::json!({
             "email": email, "password": password, "device": device, "totp": totp,
         });
-        let r = self.request(Method::POST, "/api/v1/auth/login").json(&body);
+        let r = self.request(Method::POST, "/api/v1/auth/sign-in").json(&body);
         self.json(r).await
     }
 
@@ -380,7 +403,7 @@ impl PlatformClient {
     }
 
     /// Creates the delivery slip (idempotent on the id).
-    pub async fn create_message(&self, slip: &Slip<'_>) -> Result<UploadStatus> {
+    pub async fn create_message(&self, slip: &DeliverySlip<'_>) -> Result<UploadStatus> {
         self.retrying(|| self.json(self.request(Method::POST, "/api/v1/messages").json(slip))).await
     }
 
@@ -394,15 +417,15 @@ impl PlatformClient {
     /// failures; cancellable between and during requests. Gives up after `upload_attempts`
     /// failures in a row, or once the platform has taken no byte and answered nothing for
     /// the stall time (an attempt that stalls that long is ended).
-    pub async fn upload(
+    pub async fn upload<S: UploadSource>(
         &self,
-        envelope: &SealedEnvelope,
+        id: &str,
+        envelope: &S,
         start: u64,
         progress: Progress<'_>,
         cancel: &CancellationToken,
     ) -> Result<()> {
-        let id = envelope.id.to_string();
-        let total = envelope.len();
+        let total = envelope.envelope_size();
         let mut offset = start;
         let mut failures = 0;
         progress(offset, total);
@@ -416,7 +439,7 @@ impl PlatformClient {
         while offset < total {
             let len = segment.min(total - offset);
             let sent = Arc::new(AtomicU64::new(0));
-            let request = self.upload_segment(envelope, &id, offset, len, sent.clone());
+            let request = self.upload_segment(envelope, id, offset, len, sent.clone());
             tokio::pin!(request);
             let mut tick = tokio::time::interval(Duration::from_millis(200));
             let mut seen = 0;
@@ -472,9 +495,9 @@ impl PlatformClient {
         Ok(())
     }
 
-    async fn upload_segment(
+    async fn upload_segment<S: UploadSource>(
         &self,
-        envelope: &SealedEnvelope,
+        envelope: &S,
         id: &str,
         offset: u64,
         len: u64,
@@ -543,8 +566,8 @@ impl PlatformClient {
 }
 
 /// Streams `len` bytes of `reader` in 256 KiB pieces, reading on a blocking thread.
-fn read_stream(
-    reader: crate::outgoing::EnvelopeReader,
+fn read_stream<R: std::io::Read + Send + 'static>(
+    reader: R,
     len: u64,
     sent: Arc<AtomicU64>,
 ) -> impl futures_util::Stream<Item = std::io::Result<Bytes>> + Send + 'static {
@@ -558,7 +581,6 @@ fn read_stream(
             }
             let want = PIECE.min(left as usize);
             let read = tokio::task::spawn_blocking(move || {
-                use std::io::Read;
                 let mut buf = vec![0u8; want];
                 reader.read_exact(&mut buf).map(|()| (reader, buf))
             })
@@ -585,10 +607,12 @@ async fn refusal(resp: Response) -> HelperError {
     };
     match status {
         StatusCode::UNAUTHORIZED if code == "bad_credentials" || code == "totp_required" => {
-            HelperError::Login { code, message }
+            HelperError::SignInFailed { code, message }
         }
         StatusCode::UNAUTHORIZED => HelperError::TokenRevoked,
-        StatusCode::TOO_MANY_REQUESTS if code == "locked" => HelperError::Login { code, message },
+        StatusCode::TOO_MANY_REQUESTS if code == "locked" => {
+            HelperError::SignInFailed { code, message }
+        }
         StatusCode::PAYLOAD_TOO_LARGE => HelperError::QuotaExceeded(message),
         _ => HelperError::Platform { status: status.as_u16(), code, message },
     }

@@ -28,7 +28,7 @@ pub struct Settings {
     /// PEM file with the certificate authority (or the platform's own certificate) to trust
     /// for the platform, in addition to the system's roots.
     pub tls_ca_file: Option<PathBuf>,
-    /// The platform key id (hex SHA-256 of its public key) IT expects. When set, enrolment
+    /// The platform key id (hex SHA-256 of its public key) IT expects. When set, sign-in
     /// refuses any other key.
     pub platform_key_id: Option<String>,
     /// How long a fetched policy is used before it is fetched again.
@@ -237,8 +237,9 @@ impl Paths {
         self.config.join("helper.toml")
     }
 
-    /// Where the enrolment record (no secrets) lives.
-    pub fn enrolment_file(&self) -> PathBuf {
+    /// Where the sign-in record (no secrets) lives. The file keeps its first name,
+    /// `enrolment.json`, so that computers signed in before the rename stay signed in.
+    pub fn sign_in_file(&self) -> PathBuf {
         self.data.join("enrolment.json")
     }
 

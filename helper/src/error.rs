@@ -5,8 +5,8 @@
 #[derive(Debug, thiserror::Error)]
 pub enum HelperError {
     /// No device token: the user has not signed in on this computer.
-    #[error("not signed in to Sealpost on this computer: run `sealpost-helper login`")]
-    NotEnrolled,
+    #[error("not signed in to Sealpost on this computer: run `sealpost-helper sign-in`")]
+    NotSignedIn,
     /// The platform could not be reached at all.
     #[error("cannot reach the Sealpost platform at {url}: {detail}")]
     Unreachable {
@@ -47,7 +47,7 @@ pub enum HelperError {
          ask IT for the certificate (`tls_ca_file`)"
     )]
     Tls(String),
-    /// The platform offered a different key than the one pinned at enrolment.
+    /// The platform offered a different key than the one pinned at sign-in.
     #[error(
         "the platform's encryption key is {offered}, but this computer trusts {pinned}; \
          nothing was sent. Ask IT whether the key was rotated, then sign in again"
@@ -63,7 +63,7 @@ pub enum HelperError {
     TokenRevoked,
     /// Signing in failed (wrong password, TOTP needed, locked…).
     #[error("{message}")]
-    Login {
+    SignInFailed {
         /// The platform's code (`bad_credentials`, `totp_required`, `locked`, …).
         code: String,
         /// The platform's words.
@@ -95,12 +95,12 @@ pub enum HelperError {
     #[error("{0}")]
     BadRequest(String),
     /// The message is from another address than the one signed in on this computer.
-    #[error("the message is from {from} but this computer is signed in to Sealpost as {enrolled}")]
+    #[error("the message is from {from} but this computer is signed in to Sealpost as {signed_in}")]
     WrongSender {
         /// The message's sender.
         from: String,
         /// The signed-in user.
-        enrolled: String,
+        signed_in: String,
     },
     /// The operating system's keychain cannot be used.
     #[error("the system keychain is not available: {0}")]
@@ -123,14 +123,14 @@ impl HelperError {
     /// The stable code the extension and scripts match on.
     pub fn code(&self) -> &'static str {
         match self {
-            HelperError::NotEnrolled => "not_enrolled",
+            HelperError::NotSignedIn => "not_signed_in",
             HelperError::Unreachable { .. } => "platform_unreachable",
             HelperError::PlatformTimeout { .. } => "platform_timeout",
             HelperError::FinaliseUnconfirmed { .. } => "finalise_unconfirmed",
             HelperError::Tls(_) => "tls_untrusted",
             HelperError::KeyPinMismatch { .. } => "key_pin_mismatch",
             HelperError::TokenRevoked => "token_revoked",
-            HelperError::Login { .. } => "login_failed",
+            HelperError::SignInFailed { .. } => "sign_in_failed",
             HelperError::QuotaExceeded(_) => "quota_exceeded",
             HelperError::UploadInterrupted { .. } => "upload_interrupted",
             HelperError::Platform { .. } => "platform_error",
@@ -148,7 +148,9 @@ impl HelperError {
     /// A more specific code where the platform gave one (e.g. `totp_required`).
     pub fn detail_code(&self) -> Option<&str> {
         match self {
-            HelperError::Login { code, .. } | HelperError::Platform { code, .. } => Some(code),
+            HelperError::SignInFailed { code, .. } | HelperError::Platform { code, .. } => {
+                Some(code)
+            }
             _ => None,
         }
     }

@@ -11,8 +11,8 @@
 
 use std::io::{self, Read, Write};
 
-/// Largest frame the helper accepts by default: an attachment chunk of 4 MiB, base64-encoded,
-/// with room for its JSON envelope.
+/// Largest frame the helper accepts by default: an attachment piece of 4 MiB, base64-encoded,
+/// with room for the JSON around it.
 pub const MAX_INBOUND_FRAME: u32 = 8 << 20;
 /// Largest frame the mail client accepts from a native-messaging host.
 pub const MAX_OUTBOUND_FRAME: usize = 1 << 20;

@@ -12,20 +12,17 @@
 
 use std::collections::HashMap;
 use std::io::{Read, Write};
-use std::sync::Arc;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use sealpost_envelope::MessageId;
 use serde_json::{Value, json};
 use tokio::sync::mpsc;
-use tokio_util::sync::CancellationToken;
 
-use crate::enrolment::Context;
 use crate::error::{HelperError, Result};
 use crate::framing::{FrameError, read_frame, write_frame};
-use crate::outgoing::{Composer, SpoolPlace};
-use crate::protocol::{self, RawRequest, RequestId, need, reply};
-use crate::send::{Prepared, UnlockCode, deliver, prepare};
+use crate::protocol::{self, RawRequest, need, reply};
+use crate::send::{Phase, StreamedSend, UnlockCode};
+use crate::sign_in::Context;
 
 /// What the reader thread hands over.
 enum Inbound {
@@ -35,14 +32,6 @@ enum Inbound {
         len: u32,
         max: u32,
     },
-}
-
-/// A send between `send_begin` and its end.
-struct Sending {
-    composer: Option<Composer>,
-    prepared: Arc<Prepared>,
-    unlock_code: Option<UnlockCode>,
-    cancel: CancellationToken,
 }
 
 /// Outbound frames.
@@ -92,7 +81,7 @@ where
     }
     // stdin closed: cancel whatever is still running and let the writer drain.
     for s in host.sends.values() {
-        s.cancel.cancel();
+        s.cancel();
     }
     drop(host);
     drop(out);
@@ -128,8 +117,8 @@ fn read_frames<R: Read>(mut input: R, max: u32, tx: mpsc::Sender<Inbound>) {
 struct Host {
     ctx: Context,
     out: Out,
-    sends: HashMap<String, Sending>,
-    /// Reused buffer for decoded chunks.
+    sends: HashMap<String, StreamedSend>,
+    /// Reused buffer for decoded pieces.
     scratch: Vec<u8>,
 }
 
@@ -159,34 +148,34 @@ impl Host {
                 Ok(Some(json!({
                     "version": env!("CARGO_PKG_VERSION"),
                     "protocol": protocol::PROTOCOL_VERSION,
-                    "enrolled": status.enrolled,
+                    "signed_in": status.signed_in,
                     "platform": status.platform,
                     "email": status.email,
-                    "max_chunk_bytes": protocol::MAX_CHUNK_BYTES,
+                    "max_piece_bytes": protocol::MAX_PIECE_BYTES,
                 })))
             }
             "status" => Ok(Some(
                 serde_json::to_value(self.ctx.status(r.check).await?).expect("serialisable"),
             )),
-            "login" => {
+            "sign_in" => {
                 let email = need(r.email, kind, "email")?;
                 let password = need(r.password, kind, "password")?;
                 let device = r.device.unwrap_or_else(|| "Thunderbird".into());
                 let e = self
                     .ctx
-                    .login(r.platform.as_deref(), &email, &password, r.totp.as_deref(), &device)
+                    .sign_in(r.platform.as_deref(), &email, &password, r.totp.as_deref(), &device)
                     .await?;
                 Ok(Some(json!({
                     "platform": e.platform, "email": e.email,
                     "platform_key_id": e.platform_key.key_id, "own_key_id": e.own_key_id,
                 })))
             }
-            "logout" => Ok(Some(json!({ "revoked": self.ctx.logout().await? }))),
+            "sign_out" => Ok(Some(json!({ "revoked": self.ctx.sign_out().await? }))),
             "classify" => {
                 let candidate = need(r.candidate, kind, "candidate")?;
                 let client = match self.ctx.connect().await {
                     Ok((_, c)) => Some(c),
-                    Err(HelperError::NotEnrolled) => None,
+                    Err(HelperError::NotSignedIn) => None,
                     Err(e) => return Err(e),
                 };
                 let policy = self.ctx.policy(client.as_ref()).await;
@@ -198,29 +187,16 @@ impl Host {
                 let attachments = r.attachments.unwrap_or_default();
                 let unlock_code =
                     r.unlock_code.as_deref().map(|c| UnlockCode::new(c)).transpose()?;
-                let prepared = prepare(&self.ctx, &message).await?;
-                let id = MessageId::random()?;
-                let spool = SpoolPlace::Disk(self.ctx.paths.spool_dir());
-                let wraps = prepared.wraps.clone();
-                let composer = crate::enrolment::blocking(move || {
-                    Composer::begin(id, message, &attachments, &wraps, &spool)
-                })
-                .await?;
-                let send = id.to_string();
-                let envelope_size = composer.envelope_size();
-                let cancel = CancellationToken::new();
-                let sending = Sending {
-                    composer: Some(composer),
-                    prepared: Arc::new(prepared),
-                    unlock_code,
-                    cancel,
-                };
+                let sending =
+                    StreamedSend::begin(&self.ctx, message, attachments, unlock_code).await?;
+                let send = sending.id().to_string();
+                let envelope_size = sending.envelope_size();
                 self.sends.insert(send.clone(), sending);
                 Ok(Some(
                     json!({ "send": send, "message_id": send, "envelope_size": envelope_size }),
                 ))
             }
-            "send_chunk" => {
+            "send_piece" => {
                 let send = need(r.send, kind, "send")?;
                 let index = need(r.attachment, kind, "attachment")?;
                 let data = need(r.data, kind, "data")?;
@@ -228,12 +204,13 @@ impl Host {
                 scratch.clear();
                 let decoded = base64_simd::STANDARD
                     .decode_append(data.as_bytes(), &mut scratch)
-                    .map_err(|e| HelperError::BadRequest(format!("chunk data is not base64: {e}")));
+                    .map_err(|e| HelperError::BadRequest(format!("piece data is not base64: {e}")));
                 let written = decoded.and_then(|()| {
-                    if scratch.len() > protocol::MAX_CHUNK_BYTES {
-                        return Err(HelperError::BadRequest("chunk over max_chunk_bytes".into()));
+                    if scratch.len() > protocol::MAX_PIECE_BYTES {
+                        return Err(HelperError::BadRequest("piece over max_piece_bytes".into()));
                     }
-                    self.open_send(&send)?.write(index, &scratch)
+                    let sending = self.sends.get_mut(&send).ok_or_else(|| unknown_send(&send))?;
+                    sending.write(index, &scratch)
                 });
                 self.scratch = scratch;
                 match written {
@@ -247,20 +224,35 @@ impl Host {
             }
             "send_end" => {
                 let send = need(r.send, kind, "send")?;
-                let state = self.sends.get_mut(&send).ok_or_else(|| unknown_send(&send))?;
-                let composer = state.composer.take().ok_or_else(|| {
-                    HelperError::BadRequest(format!("send {send} has already ended"))
-                })?;
-                let (prepared, unlock_code) = (state.prepared.clone(), state.unlock_code.take());
-                let cancel = state.cancel.clone();
+                let sending = self.sends.get_mut(&send).ok_or_else(|| unknown_send(&send))?;
+                let delivery = sending.end()?;
                 let out = self.out.clone();
                 let id = r.id.clone();
                 tokio::spawn(async move {
-                    let code = unlock_code.as_ref();
-                    let result =
-                        finish_and_deliver(composer, &prepared, code, &cancel, &out, &id).await;
+                    // Upload progress at most five times a second, and always its end.
+                    let last = std::sync::Mutex::new(Instant::now() - Duration::from_secs(1));
+                    let report = |phase: Phase, done: u64, total: u64| {
+                        let mut last = last.lock().expect("not poisoned");
+                        if phase == Phase::Sealing
+                            || done == total
+                            || last.elapsed() >= Duration::from_millis(200)
+                        {
+                            *last = Instant::now();
+                            out.send(protocol::progress(&id, phase.as_str(), done, total));
+                        }
+                    };
+                    let result = delivery.run(&report).await;
                     out.send(match result {
-                        Ok(v) => reply(&id, "send_end", v),
+                        Ok(f) => reply(
+                            &id,
+                            "send_end",
+                            json!({
+                                "message_id": f.id,
+                                "link": f.link,
+                                "stub": f.stub,
+                                "notified_by_platform": f.notified_by_platform,
+                            }),
+                        ),
                         Err(e) => {
                             tracing::info!(code = e.code(), "send failed; nothing was sent");
                             protocol::error_reply(&id, Some("send_end"), &e)
@@ -273,7 +265,7 @@ impl Host {
                 let send = need(r.send, kind, "send")?;
                 let cancelled = match self.sends.remove(&send) {
                     Some(s) => {
-                        s.cancel.cancel();
+                        s.cancel();
                         true
                     }
                     None => false,
@@ -285,21 +277,12 @@ impl Host {
                 let id: MessageId = message_id
                     .parse()
                     .map_err(|_| HelperError::BadRequest("message_id is not a UUID".into()))?;
-                let (_, client) = self.ctx.connect().await?;
-                client.mark_sent(&id.to_string()).await?;
+                crate::send::mark_sent(&self.ctx, id).await?;
                 self.sends.remove(&id.to_string());
                 Ok(Some(json!({ "message_id": id.to_string() })))
             }
             other => Err(HelperError::BadRequest(format!("unknown request type `{other}`"))),
         }
-    }
-
-    fn open_send(&mut self, send: &str) -> Result<&mut Composer> {
-        let state = self.sends.get_mut(send).ok_or_else(|| unknown_send(send))?;
-        state
-            .composer
-            .as_mut()
-            .ok_or_else(|| HelperError::BadRequest(format!("send {send} has already ended")))
     }
 }
 
@@ -307,31 +290,4 @@ fn unknown_send(send: &str) -> HelperError {
     HelperError::BadRequest(format!(
         "no send {send} in progress (cancelled, failed or never begun)"
     ))
-}
-
-async fn finish_and_deliver(
-    composer: Composer,
-    prepared: &Prepared,
-    unlock_code: Option<&UnlockCode>,
-    cancel: &CancellationToken,
-    out: &Out,
-    id: &Option<RequestId>,
-) -> Result<Value> {
-    out.send(protocol::progress(id, "sealing", 0, composer.envelope_size()));
-    let sealed = crate::enrolment::blocking(move || composer.finish()).await?;
-    let last = std::sync::Mutex::new(std::time::Instant::now() - Duration::from_secs(1));
-    let progress = |done: u64, total: u64| {
-        let mut last = last.lock().expect("not poisoned");
-        if done == total || last.elapsed() >= Duration::from_millis(200) {
-            *last = std::time::Instant::now();
-            out.send(protocol::progress(id, "uploading", done, total));
-        }
-    };
-    let finalised = deliver(prepared, &sealed, unlock_code, &progress, cancel).await?;
-    Ok(json!({
-        "message_id": finalised.id,
-        "link": finalised.link,
-        "stub": finalised.stub,
-        "notified_by_platform": finalised.notified_by_platform,
-    }))
 }

@@ -1,18 +1,15 @@
 //! `sealpost-helper`: the native-messaging host Thunderbird starts, and the command line for
 //! people and IT. Run `sealpost-helper --help`.
 
-use std::io::{BufReader, IsTerminal, Read, Write};
+use std::io::{IsTerminal, Read, Write};
 use std::path::PathBuf;
 use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
-use sealpost_envelope::MessageId;
-use sealpost_helper::client::Finalised;
-use sealpost_helper::enrolment::{Context, blocking};
 use sealpost_helper::install::{self, Scope};
-use sealpost_helper::outgoing::{Composer, SpoolPlace};
-use sealpost_helper::{HelperError, Result, mime, send};
-use tokio_util::sync::CancellationToken;
+use sealpost_helper::send::{self, MessageSource, Phase};
+use sealpost_helper::sign_in::Context;
+use sealpost_helper::{HelperError, Result};
 use zeroize::Zeroizing;
 
 #[derive(Parser)]
@@ -31,7 +28,8 @@ enum Command {
         args: Vec<String>,
     },
     /// Sign this computer in to a Sealpost platform.
-    Login {
+    #[command(alias = "login")] // the old name, kept for scripts written before the rename
+    SignIn {
         /// Platform address (`https://…`); IT may have set it already.
         #[arg(long)]
         platform: Option<String>,
@@ -49,7 +47,8 @@ enum Command {
         device: Option<String>,
     },
     /// Sign out: revoke this computer's token and delete it.
-    Logout,
+    #[command(alias = "logout")] // the old name, kept for scripts written before the rename
+    SignOut,
     /// Show the platform, the user, key fingerprints and the token's state.
     Status {
         /// Print JSON.
@@ -92,10 +91,6 @@ enum Command {
     },
 }
 
-/// Sealed bytes `send` holds in memory beyond what the platform has acknowledged (upload
-/// requests are half of it): the whole of `send`'s local footprint, whatever the message size.
-const SEND_SPOOL_WINDOW: usize = 16 << 20;
-
 /// Largest message read from standard input (a file is streamed, whatever its size).
 const MAX_STDIN_MESSAGE: u64 = 64 << 20;
 
@@ -137,17 +132,17 @@ async fn run(command: Command, ctx: Result<Context>) -> Result<()> {
             let ctx = ctx?;
             sealpost_helper::host::serve(ctx, std::io::stdin(), std::io::stdout()).await
         }
-        Command::Login { platform, email, password_stdin, totp, device } => {
+        Command::SignIn { platform, email, password_stdin, totp, device } => {
             let ctx = ctx?;
             let password = read_password(password_stdin)?;
             let device = device.unwrap_or_else(default_device_name);
             let mut totp = totp;
             let e = loop {
                 match ctx
-                    .login(platform.as_deref(), &email, &password, totp.as_deref(), &device)
+                    .sign_in(platform.as_deref(), &email, &password, totp.as_deref(), &device)
                     .await
                 {
-                    Err(HelperError::Login { code, .. })
+                    Err(HelperError::SignInFailed { code, .. })
                         if code == "totp_required" && totp.is_none() =>
                     {
                         totp = Some(prompt("Code from your authenticator app: ")?);
@@ -160,9 +155,9 @@ async fn run(command: Command, ctx: Result<Context>) -> Result<()> {
             println!("Your key:              {}", e.own_key_id);
             Ok(())
         }
-        Command::Logout => {
+        Command::SignOut => {
             let ctx = ctx?;
-            let revoked = ctx.logout().await?;
+            let revoked = ctx.sign_out().await?;
             if revoked {
                 println!("Signed out; the platform revoked this computer's token.");
             } else {
@@ -177,9 +172,9 @@ async fn run(command: Command, ctx: Result<Context>) -> Result<()> {
             let s = ctx.status(true).await?;
             if json {
                 println!("{}", serde_json::to_string_pretty(&s).expect("serialisable"));
-            } else if !s.enrolled {
+            } else if !s.signed_in {
                 println!(
-                    "Not signed in. Run: sealpost-helper login --platform https://… --email you@…"
+                    "Not signed in. Run: sealpost-helper sign-in --platform https://… --email you@…"
                 );
             } else {
                 println!("Platform:      {}", s.platform.unwrap_or_default());
@@ -193,9 +188,11 @@ async fn run(command: Command, ctx: Result<Context>) -> Result<()> {
         Command::Send { file, stdin, json, unlock_code } => {
             let ctx = ctx?;
             let source = match (file, stdin) {
-                (None, true) => Source::Memory(read_stdin_message()?),
-                (Some(p), false) if p.as_os_str() == "-" => Source::Memory(read_stdin_message()?),
-                (Some(p), false) => Source::File(p),
+                (None, true) => MessageSource::Memory(read_stdin_message()?),
+                (Some(p), false) if p.as_os_str() == "-" => {
+                    MessageSource::Memory(read_stdin_message()?)
+                }
+                (Some(p), false) => MessageSource::File(p),
                 _ => {
                     return Err(HelperError::BadRequest(
                         "give either a message file or --stdin (or `-`)".into(),
@@ -203,7 +200,16 @@ async fn run(command: Command, ctx: Result<Context>) -> Result<()> {
                 }
             };
             let unlock_code = unlock_code.as_deref().map(send::UnlockCode::new).transpose()?;
-            let f = send_message(&ctx, source, unlock_code.as_ref()).await?;
+            let bar = progress_bar("sending");
+            let report = |phase: Phase, done: u64, total: u64| {
+                if phase == Phase::Uploading {
+                    bar.set_length(total);
+                    bar.set_position(done);
+                }
+            };
+            let sent = send::send_file(&ctx, source, unlock_code.as_ref(), &report).await;
+            bar.finish_and_clear();
+            let f = sent?;
             if json {
                 println!("{}", serde_json::to_string_pretty(&f).expect("serialisable"));
             } else {
@@ -236,111 +242,11 @@ async fn run(command: Command, ctx: Result<Context>) -> Result<()> {
     }
 }
 
-/// Where the message comes from.
-enum Source {
-    File(PathBuf),
-    Memory(bytes::Bytes),
-}
-
-impl Source {
-    fn open(&self) -> Result<Box<dyn std::io::BufRead + Send>> {
-        Ok(match self {
-            Source::File(p) => Box::new(BufReader::with_capacity(
-                256 << 10,
-                std::fs::File::open(p)
-                    .map_err(|e| HelperError::Message(format!("{}: {e}", p.display())))?,
-            )),
-            Source::Memory(v) => Box::new(std::io::Cursor::new(v.clone())), // shares the bytes
-        })
-    }
-}
-
-/// `send`: read the message twice — sizes and hashes, then the bytes — while the platform is
-/// asked for keys during the first read and the envelope is uploaded during the second.
-async fn send_message(
-    ctx: &Context,
-    source: Source,
-    unlock_code: Option<&send::UnlockCode>,
-) -> Result<Finalised> {
-    let started = std::time::Instant::now();
-    let source = std::sync::Arc::new(source);
-    let s = source.clone();
-    let headers = blocking(move || mime::headers(s.open()?)).await?;
-    let s = source.clone();
-    let (scanned, prepared) =
-        tokio::join!(blocking(move || mime::scan(s.open()?)), send::prepare(ctx, &headers));
-    let (scanned, prepared) = (scanned?, prepared?);
-    let attachment_bytes: u64 = scanned.attachments.iter().map(|a| a.size).sum();
-    tracing::info!(attachment_bytes, ms = started.elapsed().as_millis(), "message read");
-
-    let id = MessageId::random()?;
-    let (spool, wraps) = (SpoolPlace::Memory(SEND_SPOOL_WINDOW), prepared.wraps.clone());
-    let attachments = scanned.attachments.clone();
-    let mut composer =
-        blocking(move || Composer::begin(id, scanned.details, &attachments, &wraps, &spool))
-            .await?;
-    let envelope = composer.envelope_so_far().expect("every hash was announced");
-    let cancel = CancellationToken::new();
-    let sealing = {
-        let cancel = cancel.clone();
-        tokio::task::spawn_blocking(move || {
-            seal_beside_upload(&cancel, |cancel| {
-                mime::stream_attachments(source.open()?, |index, bytes| {
-                    if cancel.is_cancelled() {
-                        return Err(HelperError::Cancelled);
-                    }
-                    composer.write(index, bytes).map(drop)
-                })
-                .and_then(|()| composer.finish())
-            })
-        })
-    };
-    let bar = progress_bar(envelope.len(), "sending");
-    let b = bar.clone();
-    let progress = move |done: u64, _total: u64| b.set_position(done);
-    let delivered = send::deliver(&prepared, &envelope, unlock_code, &progress, &cancel).await;
-    if delivered.is_err() {
-        cancel.cancel();
-        envelope.abandon("the upload stopped");
-    }
-    let sealed = sealing.await.map_err(|e| HelperError::Io(std::io::Error::other(e)))?;
-    bar.finish_and_clear();
-    // A sealing failure explains a cancelled upload better than the cancellation does.
-    match (sealed, delivered) {
-        (Err(e), _) if !matches!(e, HelperError::Cancelled) => Err(e),
-        (_, Err(e)) => Err(e),
-        (Err(e), Ok(_)) => Err(e),
-        (Ok(_), Ok(finalised)) => {
-            tracing::info!(ms = started.elapsed().as_millis(), "delivered");
-            Ok(finalised)
-        }
-    }
-}
-
-/// Runs the sealing half of a send while the upload runs beside it, so that each failure is
-/// told by the side that caused it. A failed sealing cancels the upload. A failed upload cancels
-/// first and then abandons the envelope, which makes a write in flight fail with an I/O error:
-/// that error is only the echo of the upload's, so it is reported as `Cancelled` and the
-/// upload's own error (quota, revoked token, unreachable platform) is the one the user reads.
-fn seal_beside_upload<T>(
-    cancel: &CancellationToken,
-    seal: impl FnOnce(&CancellationToken) -> Result<T>,
-) -> Result<T> {
-    match seal(cancel) {
-        Err(_) if cancel.is_cancelled() => Err(HelperError::Cancelled),
-        Err(e) => {
-            cancel.cancel();
-            Err(e)
-        }
-        sealed => sealed,
-    }
-}
-
-fn progress_bar(total: u64, what: &'static str) -> indicatif::ProgressBar {
+fn progress_bar(what: &'static str) -> indicatif::ProgressBar {
     if !std::io::stderr().is_terminal() {
         return indicatif::ProgressBar::hidden();
     }
-    let bar = indicatif::ProgressBar::new(total);
+    let bar = indicatif::ProgressBar::new(0);
     bar.set_style(
         indicatif::ProgressStyle::with_template(
             "{msg:>10} [{bar:30}] {bytes}/{total_bytes} ({bytes_per_sec}, {eta})",
@@ -379,7 +285,7 @@ fn read_password(from_stdin: bool) -> Result<Zeroizing<String>> {
 
 fn prompt(question: &str) -> Result<String> {
     if !std::io::stdin().is_terminal() {
-        return Err(HelperError::Login {
+        return Err(HelperError::SignInFailed {
             code: "totp_required".into(),
             message: "this account needs a code from its authenticator app: pass --totp".into(),
         });
@@ -424,33 +330,4 @@ fn init_logging(
     tracing_subscriber::fmt().with_env_filter(filter).with_writer(writer).with_ansi(false).init();
     tracing::info!(host_mode, version = env!("CARGO_PKG_VERSION"), "started");
     Some(guard)
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    /// The upload fails while a write is blocked on the spool: the write's error must not
-    /// hide the upload's.
-    #[test]
-    fn a_write_broken_by_a_failed_upload_reports_as_cancelled() {
-        let cancel = CancellationToken::new();
-        let sealed: Result<()> = seal_beside_upload(&cancel, |upload| {
-            upload.cancel(); // what `send_message` does when `deliver` fails, then it abandons
-            Err(HelperError::Io(std::io::Error::other("the upload stopped")))
-        });
-        assert!(matches!(sealed, Err(HelperError::Cancelled)), "{sealed:?}");
-    }
-
-    /// Sealing fails on its own: its error stands and the upload is told to stop.
-    #[test]
-    fn a_sealing_failure_stands_and_stops_the_upload() {
-        let cancel = CancellationToken::new();
-        let sealed: Result<()> =
-            seal_beside_upload(&cancel, |_| Err(HelperError::Message("changed".into())));
-        assert!(matches!(sealed, Err(HelperError::Message(ref m)) if m == "changed"));
-        assert!(cancel.is_cancelled());
-        let fine = seal_beside_upload(&CancellationToken::new(), |_| Ok(7));
-        assert_eq!(fine.expect("sealed"), 7);
-    }
 }

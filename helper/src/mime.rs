@@ -17,7 +17,7 @@ use mail_parser::{MessageParser, MimeHeaders};
 use sealpost_envelope::ContentHash;
 
 use crate::error::{HelperError, Result};
-use crate::outgoing::{AttachmentInfo, MessageDetails};
+use crate::send::{AttachmentInfo, MessageDetails};
 
 /// Longest header block (of the message or of one part).
 const MAX_HEADER_BLOCK: usize = 1 << 20;
@@ -689,7 +689,7 @@ fn top_details(
         subject: m.subject().unwrap_or_default().to_string(),
         text,
         html,
-        message_id: m.message_id().map(|id| format!("<{id}>")),
+        internet_message_id: m.message_id().map(|id| format!("<{id}>")),
         date: m.date().map(|d| d.to_rfc3339()),
         headers: Vec::new(),
     })

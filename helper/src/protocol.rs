@@ -3,7 +3,7 @@
 //!
 //! Every request is one JSON object with an `id` (number or short string, echoed in the
 //! reply) and a `type`. The fields of all request types live in one flat struct so that an
-//! attachment chunk's base64 `data` is borrowed straight from the frame, not copied; each
+//! attachment piece's base64 `data` is borrowed straight from the frame, not copied; each
 //! type then takes what it needs and a missing field is a clear error.
 
 use sealpost_policy::Candidate;
@@ -12,12 +12,15 @@ use serde_json::{Value, json};
 use zeroize::Zeroizing;
 
 use crate::error::HelperError;
-use crate::outgoing::{AttachmentInfo, MessageDetails};
+
+use crate::send::{AttachmentInfo, MessageDetails};
 
 /// Protocol version, reported by `hello`.
 pub const PROTOCOL_VERSION: u32 = 1;
-/// Largest attachment chunk (decoded) the mail client should send; its base64 fits a frame.
-pub const MAX_CHUNK_BYTES: usize = 4 << 20;
+/// Largest attachment piece (decoded) the mail client should send; its base64 fits a frame.
+/// A *piece* is the native-messaging transfer unit; it has nothing to do with the envelope's
+/// 64 KiB *chunks*, which the sealer cuts on its own.
+pub const MAX_PIECE_BYTES: usize = 4 << 20;
 
 /// A request id: echoed in replies so the mail client can match them.
 #[derive(Clone, Debug, Deserialize, Serialize, PartialEq, Eq)]
@@ -41,15 +44,15 @@ pub struct RawRequest<'a> {
     /// `status`: ask the platform whether the token still works.
     #[serde(default)]
     pub check: bool,
-    /// `login`: platform address.
+    /// `sign_in`: platform address.
     pub platform: Option<String>,
-    /// `login`: address.
+    /// `sign_in`: address.
     pub email: Option<String>,
-    /// `login`: password.
+    /// `sign_in`: password.
     pub password: Option<Zeroizing<String>>,
-    /// `login`: TOTP code.
+    /// `sign_in`: TOTP code.
     pub totp: Option<String>,
-    /// `login`: this device's name.
+    /// `sign_in`: this device's name.
     pub device: Option<String>,
     /// `classify`: the message as the policy sees it.
     pub candidate: Option<Candidate>,
@@ -61,14 +64,14 @@ pub struct RawRequest<'a> {
     pub attachments: Option<Vec<AttachmentInfo>>,
     /// `send_begin`: the message's unlock code, if the sender set one.
     pub unlock_code: Option<Zeroizing<String>>,
-    /// `send_chunk`, `send_end`, `cancel`: the send id from `send_begin`.
+    /// `send_piece`, `send_end`, `cancel`: the send id from `send_begin`.
     pub send: Option<String>,
-    /// `send_chunk`: attachment index (0-based).
+    /// `send_piece`: attachment index (0-based).
     pub attachment: Option<usize>,
-    /// `send_chunk`: base64 bytes.
+    /// `send_piece`: base64 bytes.
     #[serde(borrow)]
     pub data: Option<std::borrow::Cow<'a, str>>,
-    /// `mark_sent`: the message id.
+    /// `mark_sent`: the Sealpost message id (from `send_end`).
     pub message_id: Option<String>,
 }
 

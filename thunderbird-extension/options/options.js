@@ -19,7 +19,7 @@ async function showStatus() {
     return;
   }
   const s = answer.reply;
-  if (s.enrolled) {
+  if (s.signed_in) {
     $("status").textContent = t("optionsSignedInAs", s.email, s.platform);
     $("keys").textContent = t("optionsKeys", s.platform_key_id ?? "—", s.own_key_id ?? "—");
     $("token").textContent = t(`optionsToken${s.token}`) || "";
@@ -39,7 +39,7 @@ async function signIn(event) {
   $("sign-in-result").textContent = t("optionsSigningIn");
   try {
     const answer = await ask({
-      type: "login",
+      type: "sign_in",
       platform: $("platform").value.trim(),
       email: $("email").value.trim(),
       password: $("password").value,
@@ -64,7 +64,7 @@ async function signIn(event) {
 }
 
 async function signOut() {
-  const answer = await ask({ type: "logout" });
+  const answer = await ask({ type: "sign_out" });
   await showStatus();
   $("sign-in-result").textContent = answer.ok
     ? t(answer.reply.revoked ? "optionsSignedOut" : "optionsSignedOutLocal")

@@ -182,15 +182,15 @@ async function fromOwnPages(request, sender) {
       return {};
     },
     status: () => helper.request({ type: "status", check: true }),
-    login: () =>
+    sign_in: () =>
       helper.request({
-        type: "login",
+        type: "sign_in",
         platform: request.platform || undefined,
         email: request.email,
         password: request.password,
         totp: request.totp || undefined,
       }),
-    logout: () => helper.request({ type: "logout" }),
+    sign_out: () => helper.request({ type: "sign_out" }),
   };
   const run = allowed[request?.type];
   if (!run) {
@@ -198,7 +198,7 @@ async function fromOwnPages(request, sender) {
   }
   try {
     const reply = await run();
-    if (request.type === "login" || request.type === "logout") {
+    if (request.type === "sign_in" || request.type === "sign_out") {
       helper.hello = null; // the sign-in changed
       refreshComposeTabs().catch(() => {});
     }

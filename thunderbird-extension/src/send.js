@@ -7,8 +7,8 @@
 import { HelperError } from "./helper.js";
 import { MESSAGE_ID_HEADER, outgoing } from "./message.js";
 
-/** Chunks kept unacknowledged, as the protocol allows, to keep the pipe busy. */
-const CHUNKS_IN_FLIGHT = 2;
+/** Pieces kept unacknowledged, as the protocol allows, to keep the pipe busy. */
+const PIECES_IN_FLIGHT = 2;
 
 /** Base64 of a Blob, encoded natively by the browser (no byte loop in JavaScript). */
 function base64(blob) {
@@ -51,7 +51,7 @@ export class Cancellation {
  */
 export async function secure(helper, tabId, details, progress, cancellation, unlockCode = null) {
   const hello = await helper.greet();
-  const chunkBytes = Math.max(64 * 1024, hello.max_chunk_bytes ?? 4 * 1024 * 1024);
+  const pieceBytes = Math.max(64 * 1024, hello.max_piece_bytes ?? 4 * 1024 * 1024);
   const listed = await browser.compose.listAttachments(tabId);
   const files = [];
   for (const a of listed) {
@@ -81,17 +81,17 @@ export async function secure(helper, tabId, details, progress, cancellation, unl
     const inFlight = [];
     for (let index = 0; index < files.length; index++) {
       const file = files[index].file;
-      for (let offset = 0; offset < file.size; offset += chunkBytes) {
+      for (let offset = 0; offset < file.size; offset += pieceBytes) {
         cancellation.check();
-        const slice = file.slice(offset, Math.min(offset + chunkBytes, file.size));
+        const slice = file.slice(offset, Math.min(offset + pieceBytes, file.size));
         const data = await base64(slice);
         inFlight.push(
-          helper.request({ type: "send_chunk", send, attachment: index, data }).then(() => {
+          helper.request({ type: "send_piece", send, attachment: index, data }).then(() => {
             streamed += slice.size;
             progress("reading", total ? streamed / total : 1);
           }),
         );
-        if (inFlight.length >= CHUNKS_IN_FLIGHT) {
+        if (inFlight.length >= PIECES_IN_FLIGHT) {
           await inFlight.shift();
         }
       }

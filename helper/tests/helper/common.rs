@@ -1,6 +1,7 @@
 #![allow(unreachable_pub)]
 
-//! A real platform and a throwaway user for each test.
+//! The helper tests' one support module: a real platform and a throwaway user for each test,
+//! and the hand-made test data ([`samples`]), kept here once.
 
 use std::io::{BufRead, BufReader, Write};
 use std::path::PathBuf;
@@ -206,6 +207,13 @@ impl Desk {
         c
     }
 
+    /// Starts the helper with `args`, its output piped, without waiting for it.
+    pub fn spawn(&self, args: &[&str]) -> Child {
+        let mut c = self.command();
+        c.args(args).stdout(Stdio::piped()).stderr(Stdio::piped());
+        c.spawn().expect("helper")
+    }
+
     /// Runs the helper with `args` and `stdin`.
     pub fn run(&self, args: &[&str], stdin: &str) -> Output {
         let mut child = self
@@ -221,17 +229,17 @@ impl Desk {
     }
 
     /// Signs in as alice.
-    pub fn login(&self, platform: &Platform) {
-        self.login_as(platform, ALICE);
+    pub fn sign_in(&self, platform: &Platform) {
+        self.sign_in_as(platform, ALICE);
     }
 
     /// Signs in as `email` (whose password is [`PASSWORD`]).
-    pub fn login_as(&self, platform: &Platform, email: &str) {
+    pub fn sign_in_as(&self, platform: &Platform, email: &str) {
         let out = self.run(
-            &["login", "--platform", &platform.base, "--email", email, "--password-stdin"],
+            &["sign-in", "--platform", &platform.base, "--email", email, "--password-stdin"],
             &format!("{PASSWORD}\n"),
         );
-        assert!(out.status.success(), "login: {}", String::from_utf8_lossy(&out.stderr));
+        assert!(out.status.success(), "sign-in: {}", String::from_utf8_lossy(&out.stderr));
     }
 
     /// Alice's private key, from the real keychain.
@@ -245,11 +253,9 @@ pub fn private_key_of(platform: &Platform, email: &str) -> PrivateKey {
     let pem = Keychain::native()
         .get(&format!("private-key:{email}@{}", platform.base))
         .expect("keychain")
-        .expect("a private key was stored at login");
+        .expect("a private key was stored at sign-in");
     PrivateKey::parse_pkcs8(&pem).expect("pkcs8")
 }
-
-impl Desk {}
 
 /// Opens an envelope with `key`: the manifest and each attachment's bytes.
 pub fn open(envelope: &[u8], key: &PrivateKey) -> (sealpost_envelope::Manifest, Vec<Vec<u8>>) {
@@ -343,5 +349,71 @@ pub fn walk(dir: &std::path::Path, out: &mut Vec<PathBuf>) {
         } else {
             out.push(p);
         }
+    }
+}
+
+/// Hand-made test data: the MIME sample files and what they hold (rebuilt independently of
+/// the files), the plaintext marker, and messages built around an attachment.
+pub mod samples {
+    use base64::Engine;
+
+    use super::ALICE;
+
+    pub const ALTERNATIVE: &str =
+        concat!(env!("CARGO_MANIFEST_DIR"), "/tests/samples/alternative-attachments.eml");
+    pub const NESTED: &str =
+        concat!(env!("CARGO_MANIFEST_DIR"), "/tests/samples/nested-related-rfc822.eml");
+
+    pub fn report_pdf() -> Vec<u8> {
+        let mut v = b"%PDF-1.4\n".to_vec();
+        for _ in 0..40 {
+            v.extend(0u8..=255);
+        }
+        v.extend_from_slice(b"\n%%EOF\n");
+        v
+    }
+
+    pub fn figures_csv() -> Vec<u8> {
+        let mut s = String::from("Region;Umsatz\n");
+        for i in 0..300 {
+            s.push_str(&format!("Nord-{i};{}\n", i * 37 % 1000));
+        }
+        s.into_bytes()
+    }
+
+    pub fn logo_png() -> Vec<u8> {
+        let mut v = b"\x89PNG\r\n\x1a\n".to_vec();
+        v.extend((0..3000u32).map(|i| (i * 7 % 256) as u8));
+        v
+    }
+
+    pub fn contract_bin() -> Vec<u8> {
+        (0..70000u32).map(|i| ((i * 13 + 5) % 256) as u8).collect()
+    }
+
+    /// What the no-plaintext tests look for.
+    pub const MARKER: &[u8] = b"PLAINTEXT-MARKER-7f3a";
+
+    /// A 24 MiB attachment of nothing but the marker.
+    pub fn marker_attachment() -> Vec<u8> {
+        MARKER.iter().copied().cycle().take(24 << 20).collect()
+    }
+
+    /// A message from alice to an outside recipient: a text body and one attachment, base64 in
+    /// 76-column lines as mail clients write it.
+    pub fn eml_with_attachment(subject: &str, body: &str, name: &str, bytes: &[u8]) -> String {
+        let b64 = base64::engine::general_purpose::STANDARD.encode(bytes);
+        let lines: String = b64
+            .as_bytes()
+            .chunks(76)
+            .map(|l| format!("{}\r\n", std::str::from_utf8(l).expect("ascii")))
+            .collect();
+        format!(
+            "From: {ALICE}\r\nTo: eve@outside.example\r\nSubject: {subject}\r\n\
+             Content-Type: multipart/mixed; boundary=\"b1\"\r\n\r\n\
+             --b1\r\nContent-Type: text/plain\r\n\r\n{body}\r\n--b1\r\n\
+             Content-Type: application/octet-stream\r\nContent-Transfer-Encoding: base64\r\n\
+             Content-Disposition: attachment; filename=\"{name}\"\r\n\r\n{lines}--b1--\r\n"
+        )
     }
 }

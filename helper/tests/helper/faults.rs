@@ -6,7 +6,7 @@
 
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::{TcpListener, TcpStream};
-use std::process::{Child, Output, Stdio};
+use std::process::Output;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
@@ -15,8 +15,8 @@ use rustls::pki_types::pem::PemObject;
 use rustls::pki_types::{CertificateDer, PrivateKeyDer, ServerName};
 use serde_json::Value;
 
+use crate::common::samples;
 use crate::common::{ALICE, Desk, PASSWORD, Platform, require_secret_service, text};
-use crate::samples;
 
 /// What the proxy does.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -257,10 +257,10 @@ fn read_body(r: &mut impl BufRead, head: &str) -> Option<Vec<u8>> {
 fn desk_behind(platform: &Platform, proxy: &Proxy, extra: &str) -> Desk {
     let desk = Desk::with_settings(&format!("tls_ca_file = {:?}\n{extra}", platform.cert()));
     let out = desk.run(
-        &["login", "--platform", &proxy.base, "--email", ALICE, "--password-stdin"],
+        &["sign-in", "--platform", &proxy.base, "--email", ALICE, "--password-stdin"],
         &format!("{PASSWORD}\n"),
     );
-    assert!(out.status.success(), "login: {}", text(&out).1);
+    assert!(out.status.success(), "sign-in: {}", text(&out).1);
     desk
 }
 
@@ -268,14 +268,7 @@ fn desk_behind(platform: &Platform, proxy: &Proxy, extra: &str) -> Desk {
 /// than that fails the test instead of hanging it). Returns the output and the time taken.
 fn send_within(desk: &Desk, args: &[&str], limit: Duration) -> (Output, Duration) {
     let start = Instant::now();
-    let mut child: Child = desk
-        .command()
-        .arg("send")
-        .args(args)
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("send");
+    let mut child = desk.spawn(&[&["send"], args].concat());
     while child.try_wait().expect("wait").is_none() {
         if start.elapsed() > limit {
             let _ = child.kill();

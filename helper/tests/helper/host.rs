@@ -7,7 +7,7 @@ use base64::Engine;
 use sealpost_helper::framing::{MAX_OUTBOUND_FRAME, read_frame, write_frame};
 use serde_json::{Value, json};
 
-use crate::common::{ALICE, Desk, Platform, Watcher, open, require_secret_service};
+use crate::common::{ALICE, Desk, Platform, Watcher, open, require_secret_service, samples};
 
 struct Host {
     child: Child,
@@ -90,7 +90,7 @@ fn bad_input_gets_error_replies_and_the_host_carries_on() {
 
     let hello = h.call(json!({"id": 1, "type": "hello"}));
     assert_eq!(
-        (hello["ok"].clone(), hello["enrolled"].clone()),
+        (hello["ok"].clone(), hello["signed_in"].clone()),
         (json!(true), json!(false)),
         "{hello}"
     );
@@ -112,12 +112,12 @@ fn bad_input_gets_error_replies_and_the_host_carries_on() {
     assert_eq!(error_code(&r), "bad_request");
     assert_eq!(r["id"], "abc");
     assert!(r["error"]["message"].as_str().expect("msg").contains("unknown request type"), "{r}");
-    let r = frame(br#"{"id": 8, "type": "send_chunk", "attachment": 0}"#);
+    let r = frame(br#"{"id": 8, "type": "send_piece", "attachment": 0}"#);
     assert!(r["error"]["message"].as_str().expect("msg").contains("needs `send`"), "{r}");
     let r = frame(br#"{"id": 9, "type": "hello", "surprise": true}"#);
     assert_eq!(error_code(&r), "bad_request");
     let r = frame(
-        br#"{"id": 10, "type": "send_chunk", "send": "nope", "attachment": 0, "data": "AAAA"}"#,
+        br#"{"id": 10, "type": "send_piece", "send": "nope", "attachment": 0, "data": "AAAA"}"#,
     );
     assert!(r["error"]["message"].as_str().expect("msg").contains("no send nope"), "{r}");
     let r = frame(&[0xff, 0xfe, b'{']);
@@ -135,7 +135,7 @@ fn bad_input_gets_error_replies_and_the_host_carries_on() {
     // works with the fail-closed defaults.
     let r = h.call(json!({"id": 12, "type": "send_begin",
         "message": {"from": ALICE, "to": ["bob@outside.example"], "subject": "x"}}));
-    assert_eq!(error_code(&r), "not_enrolled");
+    assert_eq!(error_code(&r), "not_signed_in");
     let r = h.call(json!({"id": 13, "type": "classify", "toggle": null,
         "candidate": {"recipients": ["bob@acme.example"], "subject": "lunch"}}));
     assert_eq!(
@@ -158,7 +158,7 @@ fn truncated_input_ends_the_host_without_a_crash() {
     }
 }
 
-/// Thunderbird's path: classify, then stream the message and its attachments in chunks,
+/// Thunderbird's path: classify, then stream the message and its attachments in pieces,
 /// then the link and the stub come back.
 #[test]
 fn a_secure_send_over_native_messaging() {
@@ -173,15 +173,15 @@ fn a_secure_send_over_native_messaging() {
         "max_envelope_bytes": 1073741824u64, "default_expiry_days": 0, "compliance_copy": false
     }));
     let desk = Desk::new(&platform);
-    desk.login(&platform);
+    desk.sign_in(&platform);
     let mut h = Host::start(&desk);
     let hello = h.call(json!({"id": 1, "type": "hello"}));
     assert_eq!(
-        (hello["enrolled"].clone(), hello["email"].clone()),
+        (hello["signed_in"].clone(), hello["email"].clone()),
         (json!(true), json!(ALICE)),
         "{hello}"
     );
-    let chunk = hello["max_chunk_bytes"].as_u64().expect("chunk size") as usize;
+    let piece_bytes = hello["max_piece_bytes"].as_u64().expect("piece size") as usize;
 
     let classify = |h: &mut Host, to: &str, subject: &str, text: &str, toggle: Value| {
         h.call(json!({"id": 2, "type": "classify", "toggle": toggle,
@@ -217,9 +217,9 @@ fn a_secure_send_over_native_messaging() {
     let send = begin["send"].as_str().expect("send id").to_string();
     let b64 = base64::engine::general_purpose::STANDARD;
     for (index, bytes) in [(0, &big), (1, &small)] {
-        for piece in bytes.chunks(chunk) {
+        for piece in bytes.chunks(piece_bytes) {
             let r = h
-                .call(json!({"id": 4, "type": "send_chunk", "send": send, "attachment": index,
+                .call(json!({"id": 4, "type": "send_piece", "send": send, "attachment": index,
                 "data": b64.encode(piece)}));
             assert_eq!(r["ok"], true, "{r}");
         }
@@ -259,7 +259,7 @@ fn an_unlock_code_from_the_mail_client_locks_the_message() {
     require_secret_service();
     let platform = Platform::start();
     let desk = Desk::new(&platform);
-    desk.login(&platform);
+    desk.sign_in(&platform);
     let mut h = Host::start(&desk);
     let begin = |h: &mut Host, id: u64, code: Value| {
         h.call(json!({"id": id, "type": "send_begin", "unlock_code": code,
@@ -288,14 +288,14 @@ fn a_cancelled_send_leaves_nothing_behind() {
     require_secret_service();
     let platform = Platform::start();
     let desk = Desk::new(&platform);
-    desk.login(&platform);
+    desk.sign_in(&platform);
     let mut h = Host::start(&desk);
     let begin = h.call(json!({"id": 1, "type": "send_begin",
         "message": {"from": ALICE, "to": ["eve@outside.example"], "subject": "never"},
         "attachments": [{"name": "a.bin", "size": 10}]}));
     let send = begin["send"].as_str().expect("send").to_string();
     let r = h.call(
-        json!({"id": 2, "type": "send_chunk", "send": send, "attachment": 0, "data": "AAAA"}),
+        json!({"id": 2, "type": "send_piece", "send": send, "attachment": 0, "data": "AAAA"}),
     );
     assert_eq!(r["received"], 3);
     let r = h.call(json!({"id": 3, "type": "cancel", "send": send}));
@@ -308,7 +308,7 @@ fn a_cancelled_send_leaves_nothing_behind() {
         "message": {"from": ALICE, "to": ["eve@outside.example"], "subject": "short"},
         "attachments": [{"name": "a.bin", "size": 10}]}));
     let send = begin["send"].as_str().expect("send").to_string();
-    h.call(json!({"id": 6, "type": "send_chunk", "send": send, "attachment": 0, "data": "AAAA"}));
+    h.call(json!({"id": 6, "type": "send_piece", "send": send, "attachment": 0, "data": "AAAA"}));
     let r = h.call(json!({"id": 7, "type": "send_end", "send": send}));
     assert_eq!(error_code(&r), "bad_request");
     assert!(
@@ -334,10 +334,10 @@ fn no_plaintext_reaches_the_disk_through_the_mail_client_path() {
     require_secret_service();
     let platform = Platform::start();
     let desk = Desk::new(&platform);
-    desk.login(&platform);
+    desk.sign_in(&platform);
     let mut h = Host::start(&desk);
-    let marker = crate::send::MARKER;
-    let attachment: Vec<u8> = marker.iter().copied().cycle().take(24 << 20).collect();
+    let marker = samples::MARKER;
+    let attachment = samples::marker_attachment();
     let watcher = Watcher::start(
         h.child.id(),
         vec![desk.home.path().to_path_buf(), platform.dir.path().to_path_buf()],
@@ -350,7 +350,7 @@ fn no_plaintext_reaches_the_disk_through_the_mail_client_path() {
     let send = begin["send"].as_str().expect("send").to_string();
     let b64 = base64::engine::general_purpose::STANDARD;
     for piece in attachment.chunks(4 << 20) {
-        let r = h.call(json!({"id": 2, "type": "send_chunk", "send": send, "attachment": 0,
+        let r = h.call(json!({"id": 2, "type": "send_piece", "send": send, "attachment": 0,
             "data": b64.encode(piece)}));
         assert_eq!(r["ok"], true, "{r}");
     }

@@ -9,5 +9,4 @@ mod faults;
 mod host;
 mod install;
 mod mime;
-mod samples;
 mod send;

@@ -2,7 +2,7 @@
 
 use sealpost_helper::mime;
 
-use crate::samples;
+use crate::common::samples;
 
 /// Hands out at most `n` bytes per read, so that lines and boundaries straddle reads.
 struct Trickle<R>(R, usize);
@@ -49,7 +49,7 @@ fn alternative_bodies_and_non_ascii_attachment_names() {
     assert_eq!(d.cc, ["carol@partner.example"]);
     assert_eq!(d.bcc, ["dave@hidden.example"]);
     assert_eq!(d.subject, "Q3 Zahlen – vertraulich ✓");
-    assert_eq!(d.message_id.as_deref(), Some("<q3-figures@acme.example>"));
+    assert_eq!(d.internet_message_id.as_deref(), Some("<q3-figures@acme.example>"));
     assert_eq!(d.date.as_deref(), Some("2026-11-22T10:00:00+01:00"));
     let text = d.text.as_deref().expect("text body");
     assert!(text.contains("die Q3-Zahlen hängen an. Grüße aus Zürich."), "{text}");

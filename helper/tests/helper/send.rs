@@ -1,19 +1,17 @@
-//! `sealpost-helper login / status / send / logout` against a real platform and keychain, and
+//! `sealpost-helper sign-in / status / send / sign-out` against a real platform and keychain, and
 //! each failure a user can act on.
 
-use std::process::Stdio;
 use std::time::{Duration, Instant};
 
-use base64::Engine;
 use sealpost_envelope::{PrivateKey, RsaBits};
 use sealpost_helper::keychain::Keychain;
 use serde_json::Value;
 
+use crate::common::samples::{self, MARKER};
 use crate::common::{
     ALICE, Desk, PASSWORD, Platform, Watcher, open, private_key_of, require_secret_service, text,
     walk,
 };
-use crate::samples;
 
 fn send_json(desk: &Desk, file: &str) -> Value {
     let out = desk.run(&["send", file, "--json"], "");
@@ -32,7 +30,7 @@ fn mime_samples_arrive_byte_for_byte() {
     require_secret_service();
     let platform = Platform::start();
     let desk = Desk::new(&platform);
-    desk.login(&platform);
+    desk.sign_in(&platform);
     let token_account = format!("device-token:{ALICE}@{}", platform.base);
     let keychain = Keychain::native();
     assert!(
@@ -75,12 +73,13 @@ fn mime_samples_arrive_byte_for_byte() {
     }
 
     // Signing out revokes the token on the platform and deletes it here; the key pair stays.
+    // (`logout` is the command's old name, kept as an alias for scripts written before.)
     let out = desk.run(&["logout"], "");
     assert!(text(&out).0.contains("revoked"), "{}", text(&out).0);
     assert!(keychain.get(&token_account).expect("keychain").is_none());
     assert!(keychain.get(&format!("private-key:{ALICE}@{}", platform.base)).expect("kc").is_some());
     let err = error_of(&desk.run(&["send", samples::NESTED], ""));
-    assert!(err.contains("error[not_enrolled]"), "{err}");
+    assert!(err.contains("error[not_signed_in]"), "{err}");
 }
 
 /// A message whose body and 24 MiB attachment carry a marker, sent while another thread reads
@@ -92,31 +91,15 @@ fn no_plaintext_reaches_the_disk_during_a_send() {
     require_secret_service();
     let platform = Platform::start();
     let desk = Desk::new(&platform);
-    desk.login(&platform);
-    let attachment: Vec<u8> = MARKER.iter().copied().cycle().take(24 << 20).collect();
-    let b64 = base64::engine::general_purpose::STANDARD.encode(&attachment);
-    let wrapped: String = b64
-        .as_bytes()
-        .chunks(76)
-        .map(|l| format!("{}\r\n", std::str::from_utf8(l).expect("ascii")))
-        .collect();
-    let eml = format!(
-        "From: {ALICE}\r\nTo: eve@outside.example\r\nSubject: marker\r\nContent-Type: multipart/mixed; boundary=\"b1\"\r\n\r\n\
-         --b1\r\nContent-Type: text/plain\r\n\r\nThe body says {m}.\r\n--b1\r\nContent-Type: application/octet-stream\r\n\
-         Content-Transfer-Encoding: base64\r\nContent-Disposition: attachment; filename=\"m.bin\"\r\n\r\n{wrapped}--b1--\r\n",
-        m = std::str::from_utf8(MARKER).expect("ascii"),
-    );
+    desk.sign_in(&platform);
+    let attachment = samples::marker_attachment();
+    let body = format!("The body says {}.", std::str::from_utf8(MARKER).expect("ascii"));
+    let eml = samples::eml_with_attachment("marker", &body, "m.bin", &attachment);
     let outside = tempfile::tempdir().expect("tmp");
     let eml_path = outside.path().join("marker.eml");
     std::fs::write(&eml_path, eml).expect("write");
 
-    let child = desk
-        .command()
-        .args(["send", eml_path.to_str().expect("utf-8")])
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("send");
+    let child = desk.spawn(&["send", eml_path.to_str().expect("utf-8")]);
     let watcher = Watcher::start(
         child.id(),
         vec![desk.home.path().to_path_buf(), platform.dir.path().to_path_buf()],
@@ -132,35 +115,32 @@ fn no_plaintext_reaches_the_disk_during_a_send() {
     assert_eq!(files[0], attachment, "and the message arrived whole");
 }
 
-/// What the no-plaintext tests look for.
-pub(crate) const MARKER: &[u8] = b"PLAINTEXT-MARKER-7f3a";
-
 #[test]
 fn each_failure_says_what_to_do_and_nothing_looks_sent() {
     require_secret_service();
     let mut platform = Platform::start();
-    let login = |desk: &Desk, password: &str| {
+    let sign_in = |desk: &Desk, password: &str| {
         desk.run(
-            &["login", "--platform", &platform.base, "--email", ALICE, "--password-stdin"],
+            &["sign-in", "--platform", &platform.base, "--email", ALICE, "--password-stdin"],
             &format!("{password}\n"),
         )
     };
     // TLS: a platform whose certificate nobody provisioned is not trusted.
     let untrusting = Desk::with_settings("");
-    assert!(error_of(&login(&untrusting, PASSWORD)).contains("error[tls_untrusted]"));
+    assert!(error_of(&sign_in(&untrusting, PASSWORD)).contains("error[tls_untrusted]"));
     // IT pinned another platform key.
     let pinned = Desk::with_settings(&format!(
         "tls_ca_file = {:?}\nplatform_key_id = \"{}\"\n",
         platform.cert(),
         "ab".repeat(32)
     ));
-    assert!(error_of(&login(&pinned, PASSWORD)).contains("error[key_pin_mismatch]"));
+    assert!(error_of(&sign_in(&pinned, PASSWORD)).contains("error[key_pin_mismatch]"));
     // A wrong password.
     let desk = Desk::new(&platform);
-    let err = error_of(&login(&desk, "wrong"));
-    assert!(err.contains("error[login_failed]"), "{err}");
+    let err = error_of(&sign_in(&desk, "wrong"));
+    assert!(err.contains("error[sign_in_failed]"), "{err}");
 
-    desk.login(&platform);
+    desk.sign_in(&platform);
     // Over the tenant's size limit.
     platform.set_policy(serde_json::json!({
         "internal_domains": ["acme.example"], "secure_external": true, "subject_keywords": [],
@@ -209,20 +189,14 @@ fn an_interrupted_upload_resumes_or_fails_cleanly() {
         "upload_segment_bytes = 65536\nupload_attempts = 12\n",
     )
     .expect("settings");
-    desk.login(&platform);
+    desk.sign_in(&platform);
     let attachment: Vec<u8> = (0..6_000_000u32).map(|i| (i * 31 % 251) as u8).collect();
-    let eml = mime_with_attachment(&attachment);
+    let eml = samples::eml_with_attachment("big", "big file attached", "big.bin", &attachment);
     let dir = tempfile::tempdir().expect("tmp");
     let path = dir.path().join("big.eml");
     std::fs::write(&path, eml).expect("write");
 
-    let child = desk
-        .command()
-        .args(["send", path.to_str().expect("utf-8"), "--json"])
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("send");
+    let child = desk.spawn(&["send", path.to_str().expect("utf-8"), "--json"]);
     wait_for(|| segment_files(&platform) >= 3, "the upload to start");
     platform.kill();
     std::thread::sleep(Duration::from_millis(1500));
@@ -243,33 +217,13 @@ fn an_interrupted_upload_resumes_or_fails_cleanly() {
         "upload_segment_bytes = 65536\nupload_attempts = 2\n",
     )
     .expect("settings");
-    let child = desk
-        .command()
-        .args(["send", path.to_str().expect("utf-8")])
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("send");
+    let child = desk.spawn(&["send", path.to_str().expect("utf-8")]);
     let before = segment_files(&platform);
     wait_for(|| segment_files(&platform) >= before + 3, "the second upload to start");
     platform.kill();
     let out = child.wait_with_output().expect("send");
     let err = error_of(&out);
     assert!(err.contains("error[upload_interrupted]") && err.contains("nothing was sent"), "{err}");
-}
-
-fn mime_with_attachment(bytes: &[u8]) -> String {
-    let b64 = base64::engine::general_purpose::STANDARD.encode(bytes);
-    let lines: String = b64
-        .as_bytes()
-        .chunks(76)
-        .map(|l| format!("{}\n", std::str::from_utf8(l).expect("ascii")))
-        .collect();
-    format!(
-        "From: {ALICE}\nTo: eve@outside.example\nSubject: big\nContent-Type: multipart/mixed; boundary=zz\n\n\
-         --zz\nContent-Type: text/plain\n\nbig file attached\n--zz\nContent-Type: application/octet-stream\n\
-         Content-Disposition: attachment; filename=big.bin\nContent-Transfer-Encoding: base64\n\n{lines}--zz--\n"
-    )
 }
 
 fn segment_files(platform: &Platform) -> usize {
@@ -296,7 +250,7 @@ fn envelopes_are_sealed_for_registered_recipients_and_the_compliance_key() {
     platform
         .admin(&["create-user", "--tenant", "acme", "--email", "zoe@acme.example"], Some(PASSWORD));
     let zoe = Desk::new(&platform);
-    zoe.login_as(&platform, "zoe@acme.example");
+    zoe.sign_in_as(&platform, "zoe@acme.example");
 
     let compliance = PrivateKey::generate(RsaBits::Rsa3072).expect("key");
     let pem = platform.dir.path().join("compliance.pem");
@@ -313,7 +267,7 @@ fn envelopes_are_sealed_for_registered_recipients_and_the_compliance_key() {
     }));
 
     let alice = Desk::new(&platform);
-    alice.login(&platform);
+    alice.sign_in(&platform);
     send_json(&alice, samples::ALTERNATIVE); // To: bob@outside.example, zoe@acme.example
     let envelope = &platform.stored_envelopes()[0];
     let header = sealpost_envelope::Header::read_from(&mut &envelope[..], &Default::default())
@@ -362,17 +316,17 @@ fn signing_in_with_a_second_factor() {
     assert_eq!(api("POST", "/api/v1/me/totp/confirm", &confirm)["error"], Value::Null);
 
     let desk = Desk::new(&platform);
-    let login = |extra: &[&str]| {
+    let sign_in = |extra: &[&str]| {
         let mut args =
-            vec!["login", "--platform", &platform.base, "--email", ALICE, "--password-stdin"];
+            vec!["sign-in", "--platform", &platform.base, "--email", ALICE, "--password-stdin"];
         args.extend_from_slice(extra);
         desk.run(&args, &format!("{PASSWORD}\n"))
     };
-    let err = error_of(&login(&[]));
-    assert!(err.contains("error[login_failed]") && err.contains("--totp"), "{err}");
+    let err = error_of(&sign_in(&[]));
+    assert!(err.contains("error[sign_in_failed]") && err.contains("--totp"), "{err}");
     // The confirming code is spent; the next step's is within the allowed clock skew.
     let next = totp_code(&secret, 30);
-    let out = login(&["--totp", &next]);
+    let out = sign_in(&["--totp", &next]);
     assert!(out.status.success(), "{}", text(&out).1);
     assert!(text(&desk.run(&["status"], "")).0.contains("valid"));
 }
@@ -382,7 +336,7 @@ fn an_unlock_code_is_set_before_the_message_is_final() {
     require_secret_service();
     let platform = Platform::start();
     let desk = Desk::new(&platform);
-    desk.login(&platform);
+    desk.sign_in(&platform);
     let err = error_of(&desk.run(&["send", samples::ALTERNATIVE, "--unlock-code", "12345"], ""));
     assert!(err.contains("6 to 64 characters"), "{err}");
     assert!(platform.stored_envelopes().is_empty(), "nothing was sent");

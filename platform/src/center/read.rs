@@ -41,7 +41,7 @@ struct Read {
     archived: bool,
     is_sender: bool,
     recalled: bool,
-    slip: Vec<SlipLine>,
+    slip: Vec<DeliverySlipLine>,
     subject: String,
     from: String,
     to: String,
@@ -125,13 +125,13 @@ pub(super) async fn unlock(
 }
 
 /// One recipient's line on the delivery slip.
-struct SlipLine {
+struct DeliverySlipLine {
     email: String,
     kind: String,
     events: String,
 }
 
-async fn slip(state: &AppState, m: &MessageRow) -> Result<Vec<SlipLine>, CenterError> {
+async fn slip(state: &AppState, m: &MessageRow) -> Result<Vec<DeliverySlipLine>, CenterError> {
     let recipients = messages::recipients(&state.db, &m.id).await?;
     let events = messages::events(&state.db, &m.id).await?;
     Ok(recipients
@@ -143,7 +143,7 @@ async fn slip(state: &AppState, m: &MessageRow) -> Result<Vec<SlipLine>, CenterE
                 .map(|e| format!("{} {}", e.kind, when(e.at)))
                 .collect::<Vec<_>>()
                 .join(", ");
-            SlipLine { email, kind, events }
+            DeliverySlipLine { email, kind, events }
         })
         .collect())
 }

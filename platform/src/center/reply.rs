@@ -14,8 +14,7 @@ use bytes::Bytes;
 use serde::Deserialize;
 use zeroize::Zeroizing;
 
-use sealpost_envelope::Role as StanzaRole;
-use sealpost_envelope::{Body, FileKey, Manifest, MessageId, Metadata, Sealer};
+use sealpost_envelope::{Body, FileKey, Manifest, MessageId, Metadata, Sealer, StanzaRole};
 
 use super::csrf_token;
 use super::error::{CenterError, page};

@@ -22,8 +22,7 @@ pub mod slip;
 pub use envelope::{SegmentBody, UploadState, UploadStatus, append};
 pub use slip::DeliverySlip;
 
-use sealpost_envelope::Role as StanzaRole;
-use sealpost_envelope::{Decryptor, FileKey, Header, Limits, Manifest, PREFIX_LEN};
+use sealpost_envelope::{Decryptor, FileKey, Header, Limits, Manifest, PREFIX_LEN, StanzaRole};
 use std::collections::BTreeSet;
 
 use crate::blob::BlobStore;

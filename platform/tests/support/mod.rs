@@ -258,7 +258,7 @@ pub struct TestMessage {
 impl TestMessage {
     /// Seals `draft` for the platform `key`.
     pub fn seal(key: &sealpost_envelope::PublicKey, draft: Draft<'_>) -> TestMessage {
-        use sealpost_envelope::{Body, Manifest, MessageId, Metadata, Role as StanzaRole, Sealer};
+        use sealpost_envelope::{Body, Manifest, MessageId, Metadata, Sealer, StanzaRole};
         let id = MessageId::random().expect("id");
         let mut manifest = Manifest::new(
             Metadata {

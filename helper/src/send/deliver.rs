@@ -1,20 +1,23 @@
-//! The send pipeline's delivery half: whom to seal for, then create, upload, finalise.
+//! The send pipeline's delivery half: whom to seal for (before sealing starts), then create the
+//! delivery slip, upload, finalise; and, once the mail client has sent the stub, mark it sent.
 
-use sealpost_envelope::{PublicKey, Role};
+use sealpost_envelope::{MessageId, PublicKey, StanzaRole};
 use sealpost_policy::Policy;
 use tokio_util::sync::CancellationToken;
 use zeroize::Zeroizing;
 
-use crate::client::{Finalised, PlatformClient, Progress, Slip};
-use crate::enrolment::{Context, Enrolment};
+use super::composer::Wraps;
+use super::details::MessageDetails;
+use super::sealed::SealedEnvelope;
+use crate::client::{DeliverySlip, Finalised, PlatformClient, Progress};
 use crate::error::{HelperError, Result};
-use crate::outgoing::{MessageDetails, SealedEnvelope, Wraps};
+use crate::sign_in::{Context, SignIn};
 
 /// Everything needed before sealing starts.
 #[derive(Debug)]
 pub struct Prepared {
     /// The sign-in.
-    pub enrolment: Enrolment,
+    pub sign_in: SignIn,
     /// A signed-in client.
     pub client: PlatformClient,
     /// The keys to seal for.
@@ -64,31 +67,31 @@ impl std::fmt::Debug for UnlockCode {
 /// asks. BCC recipients' keys are not used: a stanza for them would show everyone who can
 /// see the envelope that a key holder was copied in secret.
 pub async fn prepare(ctx: &Context, details: &MessageDetails) -> Result<Prepared> {
-    let (enrolment, client) = ctx.connect().await?;
-    if !details.from.trim().eq_ignore_ascii_case(&enrolment.email) {
+    let (sign_in, client) = ctx.connect().await?;
+    if !details.from.trim().eq_ignore_ascii_case(&sign_in.email) {
         return Err(HelperError::WrongSender {
             from: details.from.trim().to_string(),
-            enrolled: enrolment.email.clone(),
+            signed_in: sign_in.email.clone(),
         });
     }
     let offered = client.platform_key().await?;
-    if offered.key_id != enrolment.platform_key.key_id {
+    if offered.key_id != sign_in.platform_key.key_id {
         return Err(HelperError::KeyPinMismatch {
-            pinned: enrolment.platform_key.key_id.clone(),
+            pinned: sign_in.platform_key.key_id.clone(),
             offered: offered.key_id,
         });
     }
     let policy = ctx.policy(Some(&client)).await;
     let mut keys = vec![
-        (Role::Platform, PublicKey::parse(enrolment.platform_key.public_key_pem.as_bytes())?),
-        (Role::Sender, PublicKey::parse(enrolment.own_public_key_pem.as_bytes())?),
+        (StanzaRole::Platform, PublicKey::parse(sign_in.platform_key.public_key_pem.as_bytes())?),
+        (StanzaRole::Sender, PublicKey::parse(sign_in.own_public_key_pem.as_bytes())?),
     ];
     let visible: Vec<String> = details
         .to
         .iter()
         .chain(&details.cc)
         .map(|a| a.trim().to_lowercase())
-        .filter(|a| *a != enrolment.email)
+        .filter(|a| *a != sign_in.email)
         .collect();
     let lookup = client.lookup(&visible).await?;
     for found in &lookup.keys {
@@ -97,13 +100,13 @@ pub async fn prepare(ctx: &Context, details: &MessageDetails) -> Result<Prepared
         }
         let key = PublicKey::parse(found.public_key_pem.as_bytes())?;
         if !keys.iter().any(|(_, k)| k.key_id() == key.key_id()) {
-            keys.push((Role::Recipient, key));
+            keys.push((StanzaRole::Recipient, key));
         }
     }
     if let Some(c) = &lookup.compliance {
-        keys.push((Role::Compliance, PublicKey::parse(c.public_key_pem.as_bytes())?));
+        keys.push((StanzaRole::Compliance, PublicKey::parse(c.public_key_pem.as_bytes())?));
     }
-    Ok(Prepared { enrolment, client, wraps: Wraps { keys }, policy })
+    Ok(Prepared { sign_in, client, wraps: Wraps { keys }, policy })
 }
 
 /// Creates the delivery slip, uploads the envelope (resuming where the platform stands) and
@@ -115,32 +118,38 @@ pub async fn deliver(
     progress: Progress<'_>,
     cancel: &CancellationToken,
 ) -> Result<Finalised> {
-    if sealed.len() > prepared.policy.max_envelope_bytes {
+    if sealed.envelope_size() > prepared.policy.max_envelope_bytes {
         return Err(HelperError::QuotaExceeded(format!(
             "{} bytes encrypted; your organisation allows {}",
-            sealed.len(),
+            sealed.envelope_size(),
             prepared.policy.max_envelope_bytes
         )));
     }
     let d = &sealed.details;
     let id = sealed.id.to_string();
-    let slip = Slip {
+    let slip = DeliverySlip {
         id: id.clone(),
         to: &d.to,
         cc: &d.cc,
         bcc: &d.bcc,
         subject: &d.subject,
-        envelope_size: sealed.len(),
+        envelope_size: sealed.envelope_size(),
     };
     let status = prepared.client.create_message(&slip).await?;
     if let Some(code) = unlock_code {
         prepared.client.set_unlock_code(&id, code.as_str()).await?;
     }
-    prepared.client.upload(sealed, status.received, progress, cancel).await?;
+    prepared.client.upload(&id, sealed, status.received, progress, cancel).await?;
     if cancel.is_cancelled() {
         return Err(HelperError::Cancelled);
     }
     let finalised = prepared.client.finalise(&id).await?;
-    tracing::info!(message = %id, bytes = sealed.len(), "message uploaded and finalised");
+    tracing::info!(message = %id, envelope_size = sealed.envelope_size(), "message uploaded and finalised");
     Ok(finalised)
+}
+
+/// The mail client sent the stub over SMTP: the platform marks every recipient "sent".
+pub async fn mark_sent(ctx: &Context, id: MessageId) -> Result<()> {
+    let (_, client) = ctx.connect().await?;
+    client.mark_sent(&id.to_string()).await
 }

@@ -1,4 +1,4 @@
-//! The send pipeline's sealing half: an outgoing message in, a sealed envelope out.
+//! The composer: an outgoing message in, a sealed envelope out.
 //!
 //! The envelope's header declares every part's length and sits first, and the manifest
 //! (part 0) lists each attachment's SHA-256, which is only known once the attachment has
@@ -6,85 +6,26 @@
 //! 1. at [`Composer::begin`] builds the manifest with the declared sizes and placeholder
 //!    hashes (a SHA-256 is always 64 hex digits, so the manifest's length is already final),
 //!    and the header for all recipients' keys;
-//! 2. seals each attachment as its bytes arrive, hashing them on the way, into a **spool**:
-//!    an unnamed temporary file (removed by the OS even if the helper dies) that only ever
-//!    holds ciphertext;
+//! 2. seals each attachment as its bytes arrive, hashing them on the way, into the
+//!    [spool](super::spool), which only ever holds ciphertext;
 //! 3. at [`Composer::finish`] fills in the hashes and seals the manifest in memory.
 //!
 //! The result, a [`SealedEnvelope`], is `header ‖ manifest` in memory followed by the spool,
 //! ready for a resumable upload. Plaintext never touches the disk, and memory stays flat
 //! whatever the attachments' sizes.
 
-use std::fs::File;
-use std::io::{Read, Write};
-use std::sync::{Arc, Condvar, Mutex};
+use std::io::Write;
+use std::sync::Arc;
 
 use sealpost_envelope::{
-    Body, ContentHash, Manifest, MessageId, Metadata, PartSealer, PublicKey, Role, SealWriter,
-    Sealer,
+    Body, ContentHash, Manifest, MessageId, Metadata, PartSealer, PublicKey, SealWriter, Sealer,
+    StanzaRole,
 };
-use serde::{Deserialize, Serialize};
 
+use super::details::{AttachmentInfo, MessageDetails};
+use super::sealed::SealedEnvelope;
+use super::spool::{Spool, SpoolPlace, SpoolWriter};
 use crate::error::{HelperError, Result};
-
-/// What the mail client says about a message: its details and bodies.
-#[derive(Clone, Debug, Default, Deserialize, Serialize)]
-#[serde(deny_unknown_fields)]
-pub struct MessageDetails {
-    /// The sender (`From`), a bare address.
-    pub from: String,
-    /// `To` recipients.
-    #[serde(default)]
-    pub to: Vec<String>,
-    /// `Cc` recipients.
-    #[serde(default)]
-    pub cc: Vec<String>,
-    /// `Bcc` recipients (on the delivery slip only, never in the envelope).
-    #[serde(default)]
-    pub bcc: Vec<String>,
-    /// Subject line.
-    #[serde(default)]
-    pub subject: String,
-    /// `text/plain` body.
-    #[serde(default)]
-    pub text: Option<String>,
-    /// `text/html` body.
-    #[serde(default)]
-    pub html: Option<String>,
-    /// The RFC 5322 `Message-ID`, when the mail client has one.
-    #[serde(default)]
-    pub message_id: Option<String>,
-    /// When it was written (RFC 3339); now, when not given.
-    #[serde(default)]
-    pub date: Option<String>,
-    /// Further headers to keep (name, value).
-    #[serde(default)]
-    pub headers: Vec<(String, String)>,
-}
-
-/// An attachment as announced before its bytes arrive.
-#[derive(Clone, Debug, Default, Deserialize, Serialize, PartialEq, Eq)]
-#[serde(deny_unknown_fields)]
-pub struct AttachmentInfo {
-    /// File name.
-    pub name: String,
-    /// MIME type.
-    #[serde(default = "octet_stream")]
-    pub content_type: String,
-    /// Exact size in bytes.
-    pub size: u64,
-    /// `Content-ID` of an inline image.
-    #[serde(default)]
-    pub content_id: Option<String>,
-    /// SHA-256 (lowercase hex), when known before the bytes arrive (a file read twice). With
-    /// every attachment's hash known, the envelope can be uploaded while it is being sealed.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub sha256: Option<String>,
-}
-
-fn octet_stream() -> String {
-    "application/octet-stream".into()
-}
 
 /// A hash that is replaced once the real one is known; the same length as any SHA-256 hex.
 const PLACEHOLDER_HASH: &str = "0000000000000000000000000000000000000000000000000000000000000000";
@@ -93,161 +34,7 @@ const PLACEHOLDER_HASH: &str = "000000000000000000000000000000000000000000000000
 #[derive(Clone, Debug, Default)]
 pub struct Wraps {
     /// (role, key) pairs; the platform's key must be among them.
-    pub keys: Vec<(Role, PublicKey)>,
-}
-
-/// Where sealed attachment parts wait for upload.
-#[derive(Clone, Debug)]
-pub enum SpoolPlace {
-    /// An unnamed temporary file in this folder: holds the whole envelope, for messages
-    /// whose upload can only start once every attachment is sealed (the mail-client path).
-    Disk(std::path::PathBuf),
-    /// Memory, at most this many bytes beyond what the platform has acknowledged; sealing
-    /// waits for the upload to catch up. Only for envelopes uploaded while they are sealed
-    /// (every attachment's hash announced), so nothing large is written locally at all.
-    Memory(usize),
-}
-
-/// The spool: the sealed attachment parts, in order, only ever ciphertext. Readers may follow
-/// the writer: a read past what is written waits for more, for the end, or for a failure.
-struct Spool {
-    /// The file, for [`SpoolPlace::Disk`].
-    file: Option<File>,
-    /// The most unacknowledged bytes held in memory, for [`SpoolPlace::Memory`].
-    window: usize,
-    state: Mutex<SpoolState>,
-    /// Signalled when bytes are written, the spool ends or fails.
-    more: Condvar,
-    /// Signalled when memory is released.
-    room: Condvar,
-}
-
-#[derive(Default)]
-struct SpoolState {
-    written: u64,
-    done: bool,
-    failed: Option<String>,
-    /// Memory mode: bytes from `released` to `written`.
-    held: std::collections::VecDeque<u8>,
-    released: u64,
-}
-
-impl Spool {
-    fn create(place: &SpoolPlace) -> std::io::Result<Arc<Spool>> {
-        let (file, window) = match place {
-            SpoolPlace::Disk(dir) => {
-                crate::config::create_private_dir(dir)?;
-                (Some(tempfile::tempfile_in(dir)?), 0)
-            }
-            SpoolPlace::Memory(window) => (None, *window),
-        };
-        Ok(Arc::new(Spool {
-            file,
-            window,
-            state: Mutex::default(),
-            more: Condvar::new(),
-            room: Condvar::new(),
-        }))
-    }
-
-    fn state(&self) -> std::sync::MutexGuard<'_, SpoolState> {
-        self.state.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
-    }
-
-    fn wake_all(&self) {
-        self.more.notify_all();
-        self.room.notify_all();
-    }
-
-    fn finish(&self) {
-        self.state().done = true;
-        self.wake_all();
-    }
-
-    fn fail(&self, why: &str) {
-        let mut st = self.state();
-        if !st.done && st.failed.is_none() {
-            st.failed = Some(why.to_string());
-        }
-        drop(st);
-        self.wake_all();
-    }
-
-    fn write(&self, buf: &[u8]) -> std::io::Result<usize> {
-        if let Some(file) = &self.file {
-            let n = (&*file).write(buf)?;
-            self.state().written += n as u64;
-            self.more.notify_all();
-            return Ok(n);
-        }
-        let mut st = self.state();
-        while st.held.len() >= self.window && st.failed.is_none() {
-            st = self.room.wait(st).unwrap_or_else(std::sync::PoisonError::into_inner);
-        }
-        if let Some(why) = &st.failed {
-            return Err(std::io::Error::other(why.clone()));
-        }
-        let n = buf.len().min(self.window - st.held.len());
-        st.held.extend(&buf[..n]);
-        st.written += n as u64;
-        drop(st);
-        self.more.notify_all();
-        Ok(n)
-    }
-
-    /// Forgets (in memory mode) everything before `pos`: the platform has it.
-    fn release(&self, pos: u64) {
-        let mut st = self.state();
-        if self.file.is_none() && pos > st.released {
-            let n = ((pos - st.released) as usize).min(st.held.len());
-            st.held.drain(..n);
-            st.released += n as u64;
-            drop(st);
-            self.room.notify_all();
-        }
-    }
-
-    /// Reads at `pos`, waiting while the writer has not got there yet.
-    fn read_at(&self, buf: &mut [u8], pos: u64) -> std::io::Result<usize> {
-        let mut st = self.state();
-        loop {
-            if let Some(why) = &st.failed {
-                return Err(std::io::Error::other(why.clone()));
-            }
-            if pos < st.written {
-                let n = buf.len().min((st.written - pos) as usize);
-                let Some(file) = &self.file else {
-                    if pos < st.released {
-                        return Err(std::io::Error::other("spool bytes were already released"));
-                    }
-                    let from = (pos - st.released) as usize;
-                    for (dst, src) in buf[..n].iter_mut().zip(st.held.range(from..from + n)) {
-                        *dst = *src;
-                    }
-                    return Ok(n);
-                };
-                drop(st);
-                return read_at(file, &mut buf[..n], pos);
-            }
-            if st.done {
-                return Ok(0);
-            }
-            st = self.more.wait(st).unwrap_or_else(std::sync::PoisonError::into_inner);
-        }
-    }
-}
-
-/// Appends sealed bytes to the spool and wakes its readers.
-struct SpoolWriter(Arc<Spool>);
-
-impl std::io::Write for SpoolWriter {
-    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
-        self.0.write(buf)
-    }
-
-    fn flush(&mut self) -> std::io::Result<()> {
-        Ok(())
-    }
+    pub keys: Vec<(StanzaRole, PublicKey)>,
 }
 
 /// The attachment being sealed right now.
@@ -300,7 +87,7 @@ impl Composer {
         wraps: &Wraps,
         spool: &SpoolPlace,
     ) -> Result<Composer> {
-        if !wraps.keys.iter().any(|(r, _)| *r == Role::Platform) {
+        if !wraps.keys.iter().any(|(r, _)| *r == StanzaRole::Platform) {
             return Err(HelperError::Config("no platform key to seal for".into()));
         }
         let mut manifest = Manifest::new(
@@ -310,7 +97,7 @@ impl Composer {
                 cc: details.cc.clone(),
                 subject: details.subject.clone(),
                 date: details.date.clone().unwrap_or_else(now_rfc3339),
-                message_id: details.message_id.clone(),
+                message_id: details.internet_message_id.clone(),
                 headers: details.headers.clone(),
             },
             Body { text: details.text.clone(), html: details.html.clone() },
@@ -373,7 +160,7 @@ impl Composer {
             details: self.details.clone(),
             prefix: self.prefix.clone()?,
             spool: self.spool.clone(),
-            total: self.envelope_size(),
+            envelope_size: self.envelope_size(),
         })
     }
 
@@ -499,13 +286,13 @@ impl Composer {
         if let Some(s) = &self.spool {
             s.finish();
         }
-        let total = self.envelope_size();
+        let envelope_size = self.envelope_size();
         Ok(SealedEnvelope {
             id: self.id,
             details: std::mem::take(&mut self.details),
             prefix,
             spool: self.spool.clone(),
-            total,
+            envelope_size,
         })
     }
 }
@@ -518,121 +305,20 @@ fn seal_prefix(sealer: &Sealer, manifest_json: &[u8]) -> Result<Vec<u8>> {
     Ok(writer.finish()?)
 }
 
-/// A sealed envelope waiting for upload: header and manifest in memory, the attachments'
-/// ciphertext in the spool. Cheap to clone; every clone reads the same bytes.
-#[derive(Clone)]
-pub struct SealedEnvelope {
-    /// The message id.
-    pub id: MessageId,
-    /// The details it was sealed from (for the delivery slip).
-    pub details: MessageDetails,
-    prefix: Arc<Vec<u8>>,
-    spool: Option<Arc<Spool>>,
-    total: u64,
-}
-
-impl std::fmt::Debug for SealedEnvelope {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("SealedEnvelope").field("id", &self.id).field("len", &self.total).finish()
-    }
-}
-
-impl SealedEnvelope {
-    /// Envelope length in bytes.
-    pub fn len(&self) -> u64 {
-        self.total
-    }
-
-    /// Whether the envelope is empty (never: there is always a header).
-    pub fn is_empty(&self) -> bool {
-        self.total == 0
-    }
-
-    /// A reader over the envelope from `offset` on. Readers use positional reads, so any
-    /// number may exist at once.
-    pub fn reader_from(&self, offset: u64) -> EnvelopeReader {
-        EnvelopeReader { prefix: self.prefix.clone(), spool: self.spool.clone(), pos: offset }
-    }
-
-    /// The platform has acknowledged everything before `offset`: a memory spool lets it go.
-    pub fn acknowledged(&self, offset: u64) {
-        if let Some(s) = &self.spool {
-            s.release(offset.saturating_sub(self.prefix.len() as u64));
-        }
-    }
-
-    /// The upload stopped for good: sealing (if still running) stops too.
-    pub fn abandon(&self, why: &str) {
-        if let Some(s) = &self.spool {
-            s.fail(why);
-        }
-    }
-
-    /// The largest upload request that can be served: half a memory spool's window (a request
-    /// is kept until acknowledged, while sealing runs ahead into the other half).
-    pub fn max_segment(&self) -> Option<u64> {
-        match &self.spool {
-            Some(s) if s.file.is_none() => Some((s.window / 2) as u64),
-            _ => None,
-        }
-    }
-
-    /// The whole envelope in memory (tests and small messages).
-    pub fn to_vec(&self) -> std::io::Result<Vec<u8>> {
-        let mut v = Vec::with_capacity(self.total as usize);
-        self.reader_from(0).read_to_end(&mut v)?;
-        Ok(v)
-    }
-}
-
-/// Reads an envelope: the in-memory prefix, then the spool.
-pub struct EnvelopeReader {
-    prefix: Arc<Vec<u8>>,
-    spool: Option<Arc<Spool>>,
-    pos: u64,
-}
-
-impl Read for EnvelopeReader {
-    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
-        let prefix_len = self.prefix.len() as u64;
-        let n = if self.pos < prefix_len {
-            let from = &self.prefix[self.pos as usize..];
-            let n = from.len().min(buf.len());
-            buf[..n].copy_from_slice(&from[..n]);
-            n
-        } else {
-            match &self.spool {
-                Some(s) => s.read_at(buf, self.pos - prefix_len)?,
-                None => 0,
-            }
-        };
-        self.pos += n as u64;
-        Ok(n)
-    }
-}
-
-#[cfg(unix)]
-fn read_at(f: &File, buf: &mut [u8], pos: u64) -> std::io::Result<usize> {
-    std::os::unix::fs::FileExt::read_at(f, buf, pos)
-}
-
-#[cfg(windows)]
-fn read_at(f: &File, buf: &mut [u8], pos: u64) -> std::io::Result<usize> {
-    std::os::windows::fs::FileExt::seek_read(f, buf, pos)
-}
-
 fn now_rfc3339() -> String {
     humantime::format_rfc3339_seconds(std::time::SystemTime::now()).to_string()
 }
 
 #[cfg(test)]
 mod tests {
+    use std::io::Read;
+
     use super::*;
     use sealpost_envelope::{OpenOptions, PrivateKey, RsaBits};
 
     fn setup() -> (PrivateKey, Wraps, tempfile::TempDir) {
         let key = PrivateKey::generate(RsaBits::Rsa3072).expect("key");
-        let wraps = Wraps { keys: vec![(Role::Platform, key.public_key().clone())] };
+        let wraps = Wraps { keys: vec![(StanzaRole::Platform, key.public_key().clone())] };
         (key, wraps, tempfile::tempdir().expect("tmp"))
     }
 
@@ -799,13 +485,13 @@ mod tests {
         // An uploader: reads a segment, then acknowledges it, as the platform client does.
         let uploader = std::thread::spawn(move || {
             let mut out = Vec::new();
-            while (out.len() as u64) < envelope.len() {
-                let want = segment.min((envelope.len() - out.len() as u64) as usize);
+            while (out.len() as u64) < envelope.envelope_size() {
+                let want = segment.min((envelope.envelope_size() - out.len() as u64) as usize);
                 let mut seg = vec![0u8; want];
                 envelope.reader_from(out.len() as u64).read_exact(&mut seg)?;
                 out.extend(seg);
                 envelope.acknowledged(out.len() as u64);
-                let held = envelope.spool.as_ref().map_or(0, |s| s.state().held.len());
+                let held = envelope.spool.as_ref().map_or(0, |s| s.held());
                 assert!(held <= window, "never more than the window in memory: {held}");
             }
             Ok::<_, std::io::Error>(out)

@@ -1,7 +1,7 @@
 //! Signing this computer in to a platform, and everything that needs the sign-in.
 //!
 //! What is secret goes to the keychain: the device token and the user's private key. What is
-//! not goes to `enrolment.json` in the user's data folder: the platform, the user, the
+//! not goes to the sign-in record (`enrolment.json`, see [`Paths::sign_in_file`]) in the user's data folder: the platform, the user, the
 //! platform key pinned at sign-in, and the user's public key.
 
 use std::sync::Arc;
@@ -18,7 +18,7 @@ use crate::keychain::Keychain;
 
 /// The record of this computer's sign-in (no secrets).
 #[derive(Clone, Debug, Deserialize, Serialize, PartialEq, Eq)]
-pub struct Enrolment {
+pub struct SignIn {
     /// The platform's address.
     pub platform: String,
     /// The signed-in user.
@@ -37,7 +37,7 @@ pub struct Enrolment {
     pub own_key_id: String,
 }
 
-impl Enrolment {
+impl SignIn {
     fn account(&self, what: &str) -> String {
         account(&self.platform, &self.email, what)
     }
@@ -50,8 +50,8 @@ fn account(platform: &str, email: &str, what: &str) -> String {
 /// What `status` reports.
 #[derive(Clone, Debug, Serialize)]
 pub struct Status {
-    /// Whether this computer is signed in (an enrolment and its token exist).
-    pub enrolled: bool,
+    /// Whether this computer is signed in (a sign-in record and its token exist).
+    pub signed_in: bool,
     /// The platform.
     pub platform: Option<String>,
     /// The user.
@@ -87,9 +87,9 @@ impl Context {
         })
     }
 
-    /// The saved enrolment, if any.
-    pub fn enrolment(&self) -> Result<Option<Enrolment>> {
-        let path = self.paths.enrolment_file();
+    /// The saved sign-in record, if any.
+    pub fn saved_sign_in(&self) -> Result<Option<SignIn>> {
+        let path = self.paths.sign_in_file();
         match std::fs::read(&path) {
             Ok(bytes) => serde_json::from_slice(&bytes).map(Some).map_err(|e| {
                 HelperError::Config(format!("{} is damaged ({e}); sign in again", path.display()))
@@ -99,7 +99,7 @@ impl Context {
         }
     }
 
-    /// The platform to use: IT's setting, else the one given, else the enrolled one.
+    /// The platform to use: IT's setting, else the one given, else the signed-in one.
     pub fn platform(&self, given: Option<&str>) -> Result<String> {
         let chosen = self.settings.platform.as_deref().or(given);
         chosen.map(str::to_string).ok_or_else(|| {
@@ -109,14 +109,14 @@ impl Context {
 
     /// Signs in: pins the platform key, stores the device token, and creates and registers
     /// the user's own key pair on first sign-in.
-    pub async fn login(
+    pub async fn sign_in(
         &self,
         platform: Option<&str>,
         email: &str,
         password: &str,
         totp: Option<&str>,
         device: &str,
-    ) -> Result<Enrolment> {
+    ) -> Result<SignIn> {
         if let (Some(it), Some(given)) = (&self.settings.platform, platform) {
             let given = crate::config::normalise_platform(given).map_err(HelperError::Config)?;
             if &given != it {
@@ -130,7 +130,7 @@ impl Context {
         let client = PlatformClient::new(&platform, &self.settings)?;
         let key = client.platform_key().await?;
         check_platform_key(&key, self.settings.platform_key_id.as_deref())?;
-        let answer = client.login(&email, password, totp, device).await?;
+        let answer = client.sign_in(&email, password, totp, device).await?;
         let signed_in = client.clone().with_token(answer.token.clone());
 
         let keychain = self.keychain.clone();
@@ -139,7 +139,7 @@ impl Context {
         let own_public_key_pem = own.public_key().to_pem()?;
         signed_in.register_key(&own_public_key_pem).await?;
 
-        let enrolment = Enrolment {
+        let sign_in = SignIn {
             platform,
             email: answer.user.email,
             role: answer.user.role,
@@ -150,21 +150,21 @@ impl Context {
             own_public_key_pem,
         };
         let keychain = self.keychain.clone();
-        let token_account = enrolment.account("device-token");
+        let token_account = sign_in.account("device-token");
         let token = answer.token;
         blocking(move || keychain.put(&token_account, token.as_bytes())).await?;
-        let json = serde_json::to_vec_pretty(&enrolment).expect("serialisable");
-        write_private_file(&self.paths.enrolment_file(), &json)?;
-        tracing::info!(platform = %enrolment.platform, email = %enrolment.email, "signed in");
-        Ok(enrolment)
+        let json = serde_json::to_vec_pretty(&sign_in).expect("serialisable");
+        write_private_file(&self.paths.sign_in_file(), &json)?;
+        tracing::info!(platform = %sign_in.platform, email = %sign_in.email, "signed in");
+        Ok(sign_in)
     }
 
     /// Signs out: revokes the token on the platform (when it can be reached), deletes it from
-    /// the keychain and forgets the enrolment. The user's key pair stays, so messages sealed
+    /// the keychain and forgets the sign-in record. The user's key pair stays, so messages sealed
     /// for it can still be opened after signing in again. Returns whether the platform
     /// confirmed the revocation.
-    pub async fn logout(&self) -> Result<bool> {
-        let Some(e) = self.enrolment()? else { return Ok(false) };
+    pub async fn sign_out(&self) -> Result<bool> {
+        let Some(e) = self.saved_sign_in()? else { return Ok(false) };
         let revoked = match self.signed_in_client(&e).await {
             Ok(client) => match client.revoke_current_token().await {
                 Ok(()) | Err(HelperError::TokenRevoked) => true,
@@ -178,7 +178,7 @@ impl Context {
         let keychain = self.keychain.clone();
         let token_account = e.account("device-token");
         blocking(move || keychain.delete(&token_account)).await?;
-        std::fs::remove_file(self.paths.enrolment_file())?;
+        std::fs::remove_file(self.paths.sign_in_file())?;
         let _ = std::fs::remove_file(self.paths.policy_cache_file());
         tracing::info!(revoked, "signed out");
         Ok(revoked)
@@ -186,9 +186,9 @@ impl Context {
 
     /// Where this computer stands; with `check`, asks the platform whether the token works.
     pub async fn status(&self, check: bool) -> Result<Status> {
-        let Some(e) = self.enrolment()? else {
+        let Some(e) = self.saved_sign_in()? else {
             return Ok(Status {
-                enrolled: false,
+                signed_in: false,
                 platform: self.settings.platform.clone(),
                 email: None,
                 platform_key_id: None,
@@ -197,7 +197,7 @@ impl Context {
             });
         };
         let token = match self.signed_in_client(&e).await {
-            Err(HelperError::NotEnrolled) => "missing",
+            Err(HelperError::NotSignedIn) => "missing",
             Err(err) => return Err(err),
             Ok(_) if !check => "not_checked",
             Ok(client) => match client.me().await {
@@ -207,7 +207,7 @@ impl Context {
             },
         };
         Ok(Status {
-            enrolled: token != "missing",
+            signed_in: token != "missing",
             platform: Some(e.platform),
             email: Some(e.email),
             platform_key_id: Some(e.platform_key.key_id),
@@ -216,21 +216,21 @@ impl Context {
         })
     }
 
-    /// A client signed in with this enrolment's token.
-    pub async fn signed_in_client(&self, e: &Enrolment) -> Result<PlatformClient> {
+    /// A client signed in with this sign-in's token.
+    pub async fn signed_in_client(&self, e: &SignIn) -> Result<PlatformClient> {
         let keychain = self.keychain.clone();
         let token_account = e.account("device-token");
         let token = blocking(move || keychain.get(&token_account))
             .await?
-            .ok_or(HelperError::NotEnrolled)?;
+            .ok_or(HelperError::NotSignedIn)?;
         let token = String::from_utf8(token.to_vec())
             .map_err(|_| HelperError::Keychain("the stored token is damaged".into()))?;
         Ok(PlatformClient::new(&e.platform, &self.settings)?.with_token(Zeroizing::new(token)))
     }
 
-    /// The enrolment and a signed-in client, or `NotEnrolled`.
-    pub async fn connect(&self) -> Result<(Enrolment, PlatformClient)> {
-        let e = self.enrolment()?.ok_or(HelperError::NotEnrolled)?;
+    /// The sign-in record and a signed-in client, or `NotSignedIn`.
+    pub async fn connect(&self) -> Result<(SignIn, PlatformClient)> {
+        let e = self.saved_sign_in()?.ok_or(HelperError::NotSignedIn)?;
         let client = self.signed_in_client(&e).await?;
         Ok((e, client))
     }
@@ -262,7 +262,7 @@ impl Context {
     }
 
     /// The user's own private key, from the keychain.
-    pub async fn own_private_key(&self, e: &Enrolment) -> Result<PrivateKey> {
+    pub async fn own_private_key(&self, e: &SignIn) -> Result<PrivateKey> {
         let keychain = self.keychain.clone();
         let key_account = e.account("private-key");
         let pem = blocking(move || keychain.get(&key_account)).await?.ok_or_else(|| {
