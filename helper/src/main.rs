@@ -65,7 +65,7 @@ enum Command {
         /// Print the result as JSON.
         #[arg(long)]
         json: bool,
-        /// An unlock code recipients must also give (4 to 64 characters; pass it on by phone
+        /// An unlock code recipients must also give (6 to 64 characters; pass it on by phone
         /// or in person, never by mail). Prefer the environment variable: arguments are
         /// visible to other users of this computer.
         #[arg(long, env = "SEALPOST_UNLOCK_CODE", hide_env_values = true)]
