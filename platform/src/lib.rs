@@ -22,6 +22,7 @@ pub mod db;
 pub mod domain;
 pub mod error;
 pub mod group_sync;
+pub mod harden;
 pub mod messages;
 pub mod notify;
 pub mod ratelimit;

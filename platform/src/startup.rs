@@ -1,5 +1,5 @@
 //! Builds the application from settings and serves it: data folder, master key, database and
-//! migrations, platform key, bootstrap tenant, TLS, the router (`routes::router`) and the
+//! migrations, platform key, bootstrap tenant, TLS, the router ([`app`]: the API and the Message Center) and the
 //! background workers (mail queue, sweeps). Returns the bound address, so tests can ask for
 //! port 0.
 
@@ -144,6 +144,22 @@ pub fn bind(settings: &mut Settings) -> Result<std::net::TcpListener, String> {
     Ok(listener)
 }
 
+/// Every route, ready to serve: the API (`routes`) and the Message Center (`center`) — two
+/// fronts that never import each other — with the layers both share (metrics, the body idle
+/// deadline).
+pub fn app(state: AppState) -> axum::Router {
+    crate::telemetry::handle();
+    let segment_limit = usize::try_from(state.settings.max_segment_bytes).unwrap_or(usize::MAX);
+    let idle = Duration::from_secs(state.settings.body_idle_timeout_secs);
+    crate::routes::with_document(segment_limit)
+        .merge(crate::center::router())
+        .route_layer(axum::middleware::from_fn(crate::telemetry::track))
+        .layer(axum::middleware::from_fn(move |req, next| {
+            crate::conn::body_idle_timeout(idle, req, next)
+        }))
+        .with_state(state)
+}
+
 /// Serves `state` over HTTPS on `listener` (from [`bind`]), with the background workers
 /// production runs: the mail queue (`notify`) and the sweeps (`sweep`). Tests that start the
 /// app through here run exactly what production runs.
@@ -161,7 +177,7 @@ pub async fn serve(state: AppState, listener: std::net::TcpListener) -> Result<R
             .map_err(|e| format!("TLS certificate or key is unusable: {e}"))?;
     let addr = listener.local_addr().map_err(|e| e.to_string())?;
     let handle = axum_server::Handle::new();
-    let app = crate::routes::router(state).into_make_service_with_connect_info::<SocketAddr>();
+    let app = app(state).into_make_service_with_connect_info::<SocketAddr>();
     // Every stage a client can stall has a deadline: the handshake, then each request's
     // headers (which for HTTP/1.1 also bounds an idle kept-alive connection), then its body
     // between bytes (`conn::body_idle_timeout`, in the router); and one address holds at most

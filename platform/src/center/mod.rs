@@ -98,7 +98,7 @@ pub fn router() -> Router<AppState> {
 async fn security_headers(request: axum::extract::Request, next: middleware::Next) -> Response {
     let mut response = next.run(request).await;
     let h = response.headers_mut();
-    crate::routes::harden(h);
+    crate::harden::headers(h);
     h.insert(header::CONTENT_SECURITY_POLICY, HeaderValue::from_static(CSP));
     response
 }

@@ -20,33 +20,13 @@ use crate::state::AppState;
 /// Largest JSON request body (slips, sign-ins): 1 MiB.
 pub const MAX_JSON_BODY: usize = 1 << 20;
 
-/// All routes, ready to serve.
-pub fn router(state: AppState) -> Router {
-    crate::telemetry::handle();
-    let segment_limit = usize::try_from(state.settings.max_segment_bytes).unwrap_or(usize::MAX);
+/// The API routes, with what the API answers besides them (its OpenAPI document, the
+/// metrics) and its headers; `startup::app` joins it with the Message Center.
+pub fn with_document(segment_limit: usize) -> Router<AppState> {
     let (api, doc) = api(segment_limit);
-    let idle = std::time::Duration::from_secs(state.settings.body_idle_timeout_secs);
     api.route("/api/v1/openapi.json", get(move || async move { Json(doc) }))
         .route("/metrics", get(crate::telemetry::render))
         .layer(axum::middleware::from_fn(api_headers))
-        .merge(crate::center::router())
-        .route_layer(axum::middleware::from_fn(crate::telemetry::track))
-        .layer(axum::middleware::from_fn(move |req, next| {
-            crate::conn::body_idle_timeout(idle, req, next)
-        }))
-        .with_state(state)
-}
-
-/// What every response of the platform carries, API and Message Center alike: never cached
-/// (a slip lists Bcc recipients), never sniffed into another type, never framed, no referrer,
-/// HTTPS only from now on.
-pub(crate) fn harden(h: &mut axum::http::HeaderMap) {
-    use axum::http::{HeaderValue, header};
-    h.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
-    h.insert(header::X_CONTENT_TYPE_OPTIONS, HeaderValue::from_static("nosniff"));
-    h.insert(header::X_FRAME_OPTIONS, HeaderValue::from_static("DENY"));
-    h.insert(header::REFERRER_POLICY, HeaderValue::from_static("no-referrer"));
-    h.insert(header::STRICT_TRANSPORT_SECURITY, HeaderValue::from_static("max-age=31536000"));
 }
 
 async fn api_headers(
@@ -54,7 +34,7 @@ async fn api_headers(
     next: axum::middleware::Next,
 ) -> axum::response::Response {
     let mut response = next.run(request).await;
-    harden(response.headers_mut());
+    crate::harden::headers(response.headers_mut());
     response
 }
 
