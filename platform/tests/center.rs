@@ -846,6 +846,33 @@ async fn a_recipient_can_send_only_as_much_as_the_organisation_allows() {
 }
 
 #[tokio::test(flavor = "multi_thread")]
+async fn a_reply_larger_than_the_organisation_accepts_is_kept_on_its_form() {
+    let r = Running::start().await;
+    let (link, _id, _token) = send_message(&r.base, &r.api, &r.password).await;
+    // From now on the organisation takes no envelope larger than 100 bytes: no reply fits.
+    let policy = r.dir.path().join("policy.json");
+    let limits = json!({"internal_domains": ["sealpost.localhost"], "max_envelope_bytes": 100});
+    std::fs::write(&policy, limits.to_string()).expect("policy");
+    let policy = policy.to_str().expect("path");
+    support::admin(&r.data, &r.database, &["set-policy", "--tenant", "default", "--file", policy]);
+    let opaque = link.rsplit('/').next().expect("token").to_string();
+    let bob = code_session(&r, &opaque, "bob@outside.example", 1, Some("correct horse battery"));
+    let bob = bob.await;
+    let form = bob.get(format!("{}/c/reply/{opaque}", r.base)).send().await.expect("form");
+    let token = csrf(&form.text().await.expect("page"));
+    let multipart = reqwest::multipart::Form::new()
+        .text("csrf", token)
+        .text("subject", "Re: figures")
+        .text("text", "MARKER-LARGE kept");
+    let answer = bob.post(format!("{}/c/reply/{opaque}", r.base)).multipart(multipart).send();
+    let answer = answer.await.expect("send");
+    assert_eq!(answer.status(), StatusCode::PAYLOAD_TOO_LARGE);
+    let page = answer.text().await.expect("page");
+    assert!(page.contains("MARKER-LARGE kept"), "what was typed is kept");
+    assert!(page.contains("larger than this organisation accepts"), "the page says why");
+}
+
+#[tokio::test(flavor = "multi_thread")]
 async fn a_body_built_to_stall_the_parser_is_shown_as_text_at_once() {
     let r = Running::start().await;
     let token = support::sign_in(&r.api, &r.base, SENDER, &r.password).await;

@@ -21,6 +21,7 @@ use super::error::{CenterError, page};
 use super::extract::{Reading, Replying, check_csrf};
 use super::read::human_size;
 use crate::domain::EmailAddress;
+use crate::error::ApiError;
 use crate::messages::slip::MAX_SUBJECT_CHARS;
 use crate::messages::{self, DeliverySlip, FileKeySource, SegmentBody};
 use crate::state::AppState;
@@ -339,7 +340,17 @@ pub(super) async fn send(
     }
     let (draft, fresh) = (posted.draft, posted.fresh);
     let (to, cc) = addressees(&manifest, &email, posted.all && !fresh);
-    let reply = store_reply(&state, &m, &email, to, cc, posted).await?;
+    let files = std::mem::take(&mut posted.files);
+    let reply = match store_reply(&state, &m, &email, to, cc, &posted, files).await {
+        Ok(reply) => reply,
+        // Over the organisation's envelope limit: nothing is lost, what was typed stays.
+        Err(e) if e.code() == "too_large" => {
+            return Err(refused(&posted, StatusCode::PAYLOAD_TOO_LARGE, TOO_LARGE));
+        }
+        // Always the internal page — even `message_damaged` is about the reply being stored,
+        // not the message the writer has open, so it does not get that message's damaged page.
+        Err(e) => return Err(CenterError::internal(e)),
+    };
     notify(&state, &reply).await?;
     if !fresh {
         let _ = stored::add_event(&state.db, &m.id, Some(&email), "replied").await;
@@ -349,6 +360,10 @@ pub(super) async fn send(
     }
     Ok(Redirect::to("/c/mail/sent").into_response())
 }
+
+/// What a reply larger than the organisation accepts is told.
+const TOO_LARGE: &str = "This message is larger than this organisation accepts. It was not \
+                         sent: it is kept below, with fewer or smaller attachments to choose.";
 
 /// What a reply over the organisation's limits is told.
 const OVER_LIMIT: &str = "This organisation accepts only so many messages from the Message \
@@ -383,9 +398,10 @@ async fn store_reply(
     from: &str,
     to: Vec<String>,
     cc: Vec<String>,
-    posted: Posted,
-) -> Result<MessageRow, CenterError> {
-    let id = MessageId::random().map_err(CenterError::internal)?;
+    posted: &Posted,
+    files: Vec<Upload>,
+) -> Result<MessageRow, ApiError> {
+    let id = MessageId::random().map_err(ApiError::internal)?;
     let subject = if posted.subject.trim().is_empty() && !posted.fresh {
         reply_subject(&original.subject)
     } else {
@@ -403,13 +419,12 @@ async fn store_reply(
     };
     let mut manifest =
         Manifest::new(metadata, Body { text: Some(posted.text.to_string()), html: None });
-    for f in &posted.files {
+    for f in &files {
         manifest.attach(f.name.clone(), f.content_type.clone(), &f.bytes);
     }
     let json = Zeroizing::new(manifest.to_json());
     let platform_key = state.keys.read().await.active().clone();
     // Sealing up to 25 MB is CPU work: off the async threads.
-    let files = posted.files;
     let (envelope, file_key) = tokio::task::spawn_blocking(move || {
         let sealer = Sealer::builder(id)
             .recipient(StanzaRole::Platform, platform_key.public_key())
@@ -421,42 +436,35 @@ async fn store_reply(
         Ok::<_, sealpost_envelope::Error>((sealer.seal_to_vec(&parts)?, file_key))
     })
     .await
-    .map_err(CenterError::internal)?
-    .map_err(CenterError::internal)?;
+    .map_err(ApiError::internal)?
+    .map_err(ApiError::internal)?;
 
     let parse = |list: &[String]| -> Result<Vec<EmailAddress>, String> {
         list.iter().map(|a| EmailAddress::parse(a)).collect()
     };
     let slip = DeliverySlip {
         id: id.to_string(),
-        to: parse(&to).map_err(CenterError::internal)?,
-        cc: parse(&cc).map_err(CenterError::internal)?,
+        to: parse(&to).map_err(ApiError::internal)?,
+        cc: parse(&cc).map_err(ApiError::internal)?,
         bcc: Vec::new(),
         subject,
         envelope_size: envelope.len() as u64,
         expires_at: None,
     };
     let author = messages::Author::Center { email: from, original, reply: !posted.fresh };
-    let opened = messages::create(state, author, slip).await.map_err(api_failure)?;
+    let opened = messages::create(state, author, slip).await?;
     if !opened.new {
-        return Err(CenterError::internal("reply id collision"));
+        return Err(ApiError::internal("reply id collision"));
     }
     let body = SegmentBody {
         declared_len: Some(envelope.len() as u64),
         stream: futures_util::stream::iter([Ok::<Bytes, std::io::Error>(Bytes::from(envelope))]),
     };
-    messages::append(state, &opened.message, 0, body).await.map_err(api_failure)?;
+    messages::append(state, &opened.message, 0, body).await?;
     let uploaded = stored::get(&state.db, &opened.message.id)
         .await?
-        .ok_or_else(|| CenterError::internal("the reply vanished while stored"))?;
-    messages::finalise(state, &uploaded, FileKeySource::Made(file_key)).await.map_err(api_failure)
-}
-
-/// A step of storing a reply failed: for the writer, an error page (the cause is logged).
-/// Always the internal one — even `message_damaged` is about the reply being stored, not the
-/// message the writer has open, so it does not get that message's damaged page.
-fn api_failure(e: crate::error::ApiError) -> CenterError {
-    CenterError::internal(e)
+        .ok_or_else(|| ApiError::internal("the reply vanished while stored"))?;
+    messages::finalise(state, &uploaded, FileKeySource::Made(file_key)).await
 }
 
 /// Mails each recipient of a reply its link, through the queue.
