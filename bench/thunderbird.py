@@ -51,8 +51,9 @@ def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true")
     parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument("--mib", type=int, default=25, help="the attachment's size in MiB")
     args = parser.parse_args()
-    size = (1 if args.quick else 25) * 1024 * 1024
+    size = (1 if args.quick else args.mib) * 1024 * 1024
     rounds = 1 if args.quick else args.rounds
     world = World.start(POLICY)
     try:
