@@ -427,12 +427,13 @@ const PSEUDO_CLASSES: [&str; 6] =
 
 /// Reads a style sheet's rules: each kept one as `selectors{declarations}`.
 struct Rules {
-    /// How many more selectors may be kept.
-    selectors_left: usize,
+    /// How many more compound selectors (`div`, `p.lead`, `td:first-child` — the parts
+    /// between combinators) may be kept.
+    compounds_left: usize,
 }
 
 impl<'i> QualifiedRuleParser<'i> for Rules {
-    /// The selector list's text and how many selectors it has.
+    /// The selector list's text and how many compound selectors it has.
     type Prelude = (String, usize);
     type QualifiedRule = String;
     type Error = ();
@@ -440,10 +441,24 @@ impl<'i> QualifiedRuleParser<'i> for Rules {
     fn parse_prelude(&mut self, input: &mut Parser<'i>) -> Result<(String, usize), Refused> {
         let start = input.position();
         let mut count = 1;
+        // A combinator (whitespace, `>`, `+`, `~`) after a compound starts another when one
+        // follows it.
+        let (mut seen, mut combinator) = (false, false);
         while let Ok(token) = input.next_including_whitespace() {
-            match token.clone() {
-                Token::Ident(_) | Token::IDHash(_) | Token::WhiteSpace(_) => {}
-                Token::Delim('.' | '*' | '>' | '+' | '~') => {}
+            let token = token.clone();
+            let is_combinator =
+                matches!(token, Token::WhiteSpace(_) | Token::Delim('>' | '+' | '~'));
+            if combinator && !is_combinator && !matches!(token, Token::Comma) {
+                count += 1;
+            }
+            if is_combinator {
+                combinator = seen;
+            } else {
+                (seen, combinator) = (!matches!(token, Token::Comma), false);
+            }
+            match token {
+                Token::Ident(_) | Token::IDHash(_) | Token::Delim('.' | '*') => {}
+                Token::WhiteSpace(_) | Token::Delim('>' | '+' | '~') => {}
                 Token::Comma => count += 1,
                 Token::Colon => {
                     let name = input.expect_ident()?.clone();
@@ -465,7 +480,7 @@ impl<'i> QualifiedRuleParser<'i> for Rules {
                 _ => return Err(refuse()),
             }
         }
-        if count > self.selectors_left {
+        if count > self.compounds_left {
             return Err(refuse());
         }
         Ok((input.slice_from(start).trim().to_string(), count))
@@ -481,7 +496,7 @@ impl<'i> QualifiedRuleParser<'i> for Rules {
         if kept.is_empty() || selectors.is_empty() {
             return Err(refuse());
         }
-        self.selectors_left -= count;
+        self.compounds_left -= count;
         Ok(format!("{selectors}{{{kept}}}"))
     }
 }
@@ -494,16 +509,17 @@ impl<'i> AtRuleParser<'i> for Rules {
 }
 
 /// What is kept of a style sheet (the text of a message's `<style>` blocks): its plain rules
-/// with their allowed declarations, at most `most_selectors` selectors in all (the first
-/// ones; a rule that would pass the count is dropped), and how many selectors that is.
-pub(super) fn style_sheet(css: &str, most_selectors: usize) -> (String, usize) {
+/// with their allowed declarations, at most `most` compound selectors in all (the first
+/// ones; a rule that would pass the count is dropped), and how many that is. Matching one
+/// compound against an element walks at most its ancestors, which is what bounds the cost.
+pub(super) fn style_sheet(css: &str, most: usize) -> (String, usize) {
     let mut parser = Parser::new(css);
-    let mut rules = Rules { selectors_left: most_selectors };
+    let mut rules = Rules { compounds_left: most };
     let mut out = String::new();
     for rule in StyleSheetParser::new(&mut parser, &mut rules).flatten() {
         let _ = writeln!(out, "{rule}");
     }
-    (out, most_selectors - rules.selectors_left)
+    (out, most - rules.compounds_left)
 }
 
 #[cfg(test)]
@@ -654,13 +670,28 @@ mod tests {
             "p.lead, td > span{color:#333}\na[href$=\".pdf\"]{font-weight:bold}\n\
              tr:first-child td{padding:4px}\n"
         );
-        assert_eq!(selectors, 4);
+        // p.lead; td, span; a; tr, td
+        assert_eq!(selectors, 6);
     }
 
     #[test]
-    fn a_style_sheet_keeps_at_most_the_selectors_it_may() {
+    fn a_style_sheet_keeps_at_most_the_compound_selectors_it_may() {
         let css = "p{color:red}\na,b,c{color:blue}\ni{color:green}\n";
         assert_eq!(style_sheet(css, 3), ("p{color:red}\ni{color:green}\n".into(), 2));
         assert_eq!(style_sheet(css, 4).1, 4);
+        for (selector, compounds) in [
+            ("div", 1),
+            ("div p", 2),
+            ("div > p", 2),
+            ("div>p+i ~ b", 4),
+            ("table.x td:first-child, a[href]", 3),
+            ("  p  ", 1),
+        ] {
+            assert_eq!(
+                style_sheet(&format!("{selector}{{color:red}}"), 100).1,
+                compounds,
+                "{selector}"
+            );
+        }
     }
 }

@@ -20,15 +20,17 @@
 //! 4. **Once**: a rendered body is kept in memory (never on disk) by its link, up to
 //!    [`CACHE_BYTES`], so viewing a message again costs no parsing; the worst body a sender
 //!    can build costs one render per link.
-//! 5. **Style rules**: inlining a body's `<style>` rules (below) matches selectors against
-//!    elements, rules × elements. The same tokenizer pass collects the `<style>` text, at
-//!    most [`MAX_STYLE_BYTES`]; at most [`MAX_SELECTORS`] selectors are kept, fewer on a
-//!    large body so that selectors × elements stays under [`MAX_MATCHES`]; kept selectors are
-//!    plain (no `:has()`, `:not()`, `:nth-child()` — no function), so each match is a short
-//!    walk up the ancestors; the inlined HTML may grow to [`MAX_SHOWN_BYTES`], past which
-//!    the body is shown without its `<style>` rules. The inliner parses the body a second
-//!    time (after the depth check, only when a rule survives) and its output is scanned for
-//!    depth again.
+//! 5. **Style rules**: inlining a body's `<style>` rules (below) matches every selector
+//!    against every element, and a descendant selector (`p div span`) walks up the element's
+//!    ancestors. Kept selectors are plain (no `:has()`, `:not()`, `:nth-child()` — no
+//!    function), so matching one compound selector (`div`, `p.lead`) against one element
+//!    costs at most its depth. The same tokenizer pass collects the `<style>` text (at most
+//!    [`MAX_STYLE_BYTES`]) and sums every element's depth; at most [`MAX_COMPOUNDS`]
+//!    compound selectors are kept, fewer on a large or deep body, so that compounds × summed
+//!    depth stays under [`MAX_MATCH_STEPS`]. The inlined HTML may grow to
+//!    [`MAX_SHOWN_BYTES`], past which the body is shown without its `<style>` rules. The
+//!    inliner parses the body a second time (after the depth check, only when a rule
+//!    survives) and its output is scanned for depth again.
 //!
 //! **Formatting.** The styling people use in mail is kept, and only that: every `style`
 //! attribute passes the allow-list of properties and values in `css.rs` (read by Servo's CSS
@@ -79,11 +81,13 @@ pub(super) const CACHE_BYTES: u64 = 64 << 20;
 /// The most `<style>` text read from a body (newsletters' run to a few tens of KB); the rest
 /// is ignored.
 pub(super) const MAX_STYLE_BYTES: usize = 128 << 10;
-/// The most selectors of a body's `<style>` rules inlined.
-pub(super) const MAX_SELECTORS: usize = 2000;
-/// The most selector matches (selectors × elements) inlining may cost: a body with more
-/// elements keeps fewer of its selectors.
-pub(super) const MAX_MATCHES: usize = 20_000_000;
+/// The most compound selectors (`p.lead`, the parts of `table td`) of a body's `<style>`
+/// rules inlined; a newsletter's run to a few hundred.
+pub(super) const MAX_COMPOUNDS: usize = 4000;
+/// The most ancestor steps inlining may take: compound selectors × the sum of every
+/// element's depth. A body with more, or more deeply nested, elements keeps fewer of its
+/// selectors (the first ones).
+pub(super) const MAX_MATCH_STEPS: usize = 50_000_000;
 
 /// What the read page shows of an HTML body.
 #[derive(Debug, PartialEq, Eq)]
@@ -181,9 +185,9 @@ fn inline_styles(html: &str, scanned: &Scanned) -> Option<String> {
     if scanned.styles.trim().is_empty() {
         return None;
     }
-    let most = MAX_SELECTORS.min(MAX_MATCHES / scanned.elements.max(1));
-    let (rules, selectors) = css::style_sheet(&scanned.styles, most);
-    if selectors == 0 {
+    let most = MAX_COMPOUNDS.min(MAX_MATCH_STEPS / scanned.depths.max(1));
+    let (rules, compounds) = css::style_sheet(&scanned.styles, most);
+    if compounds == 0 {
         return None;
     }
     let inliner = css_inline::CSSInliner::options()
@@ -305,8 +309,8 @@ struct Scanned {
     deepest: usize,
     /// The text a reader would see, without markup, scripts or styles (capped).
     text: String,
-    /// How many start tags there are (each an element, or none).
-    elements: usize,
+    /// The sum of every start tag's depth: the ancestors matching a selector may walk.
+    depths: usize,
     /// The text of its `<style>` blocks, up to [`MAX_STYLE_BYTES`].
     styles: String,
 }
@@ -322,7 +326,7 @@ fn scan(html: &str) -> Scanned {
     Scanned {
         deepest: sink.deepest.get(),
         text: sink.text.into_inner(),
-        elements: sink.elements.get(),
+        depths: sink.depths.get(),
         styles: sink.styles.into_inner(),
     }
 }
@@ -409,7 +413,7 @@ struct Nesting {
     /// Inside a `<style>`: its characters are style sheet text.
     in_style: Cell<bool>,
     text: RefCell<String>,
-    elements: Cell<usize>,
+    depths: Cell<usize>,
     styles: RefCell<String>,
 }
 
@@ -468,11 +472,12 @@ impl TokenSink for Nesting {
         let name: &str = &tag.name;
         match tag.kind {
             TagKind::StartTag => {
-                self.elements.set(self.elements.get() + 1);
                 if matches!(name, "br" | "p" | "div" | "tr" | "li") {
                     self.push_text("\n");
                 }
                 if VOID.contains(&name) || tag.self_closing {
+                    let depth = self.stack.borrow().len() + 1;
+                    self.depths.set(self.depths.get().saturating_add(depth));
                     return TokenSinkResult::Continue;
                 }
                 if let Some((kinds, boundaries)) = implied_close(name)
@@ -486,6 +491,7 @@ impl TokenSink for Nesting {
                 self.stack.borrow_mut().push(tag.name.clone());
                 let depth = self.stack.borrow().len();
                 self.deepest.set(self.deepest.get().max(depth));
+                self.depths.set(self.depths.get().saturating_add(depth));
                 if let Some((_, kind)) = RAW_TEXT.iter().find(|(n, _)| *n == &*tag.name) {
                     self.raw.set(true);
                     if name == "style" {
