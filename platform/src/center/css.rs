@@ -427,9 +427,9 @@ const PSEUDO_CLASSES: [&str; 6] =
 
 /// Reads a style sheet's rules: each kept one as `selectors{declarations}`.
 struct Rules {
-    /// How many more compound selectors (`div`, `p.lead`, `td:first-child` — the parts
-    /// between combinators) may be kept.
-    compounds_left: usize,
+    /// How much more weight may be kept: a rule weighs its compound selectors (`div`,
+    /// `p.lead`, `td:first-child` — the parts between combinators) plus its declarations.
+    weight_left: usize,
 }
 
 impl<'i> QualifiedRuleParser<'i> for Rules {
@@ -480,9 +480,6 @@ impl<'i> QualifiedRuleParser<'i> for Rules {
                 _ => return Err(refuse()),
             }
         }
-        if count > self.compounds_left {
-            return Err(refuse());
-        }
         Ok((input.slice_from(start).trim().to_string(), count))
     }
 
@@ -496,7 +493,11 @@ impl<'i> QualifiedRuleParser<'i> for Rules {
         if kept.is_empty() || selectors.is_empty() {
             return Err(refuse());
         }
-        self.compounds_left -= count;
+        let weight = count + kept.split(';').count();
+        if weight > self.weight_left {
+            return Err(refuse());
+        }
+        self.weight_left -= weight;
         Ok(format!("{selectors}{{{kept}}}"))
     }
 }
@@ -509,17 +510,19 @@ impl<'i> AtRuleParser<'i> for Rules {
 }
 
 /// What is kept of a style sheet (the text of a message's `<style>` blocks): its plain rules
-/// with their allowed declarations, at most `most` compound selectors in all (the first
-/// ones; a rule that would pass the count is dropped), and how many that is. Matching one
-/// compound against an element walks at most its ancestors, which is what bounds the cost.
+/// with their allowed declarations, weighing at most `most` in all (the first ones; a rule
+/// that would pass it is dropped), and what they weigh. A rule weighs its compound selectors
+/// plus its declarations: matching one compound against an element walks at most the
+/// element's ancestors, and each declaration of a matching rule is one more step for each
+/// element it matches.
 pub(super) fn style_sheet(css: &str, most: usize) -> (String, usize) {
     let mut parser = Parser::new(css);
-    let mut rules = Rules { compounds_left: most };
+    let mut rules = Rules { weight_left: most };
     let mut out = String::new();
     for rule in StyleSheetParser::new(&mut parser, &mut rules).flatten() {
         let _ = writeln!(out, "{rule}");
     }
-    (out, most - rules.compounds_left)
+    (out, most - rules.weight_left)
 }
 
 #[cfg(test)]
@@ -670,15 +673,15 @@ mod tests {
             "p.lead, td > span{color:#333}\na[href$=\".pdf\"]{font-weight:bold}\n\
              tr:first-child td{padding:4px}\n"
         );
-        // p.lead; td, span; a; tr, td
-        assert_eq!(selectors, 6);
+        // p.lead; td, span; a; tr, td — and a declaration each
+        assert_eq!(selectors, 6 + 3);
     }
 
     #[test]
-    fn a_style_sheet_keeps_at_most_the_compound_selectors_it_may() {
-        let css = "p{color:red}\na,b,c{color:blue}\ni{color:green}\n";
-        assert_eq!(style_sheet(css, 3), ("p{color:red}\ni{color:green}\n".into(), 2));
-        assert_eq!(style_sheet(css, 4).1, 4);
+    fn a_style_sheet_keeps_rules_up_to_the_weight_it_may() {
+        let css = "p{color:red}\na,b,c{color:blue}\ni{color:green;font-size:2px}\n";
+        assert_eq!(style_sheet(css, 5), ("p{color:red}\ni{color:green;font-size:2px}\n".into(), 5));
+        assert_eq!(style_sheet(css, 9).1, 9);
         for (selector, compounds) in [
             ("div", 1),
             ("div p", 2),
@@ -687,11 +690,8 @@ mod tests {
             ("table.x td:first-child, a[href]", 3),
             ("  p  ", 1),
         ] {
-            assert_eq!(
-                style_sheet(&format!("{selector}{{color:red}}"), 100).1,
-                compounds,
-                "{selector}"
-            );
+            let weight = style_sheet(&format!("{selector}{{color:red}}"), 100).1;
+            assert_eq!(weight, compounds + 1, "{selector}: its compounds and one declaration");
         }
     }
 }

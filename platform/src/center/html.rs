@@ -25,9 +25,10 @@
 //!    ancestors. Kept selectors are plain (no `:has()`, `:not()`, `:nth-child()` — no
 //!    function), so matching one compound selector (`div`, `p.lead`) against one element
 //!    costs at most its depth. The same tokenizer pass collects the `<style>` text (at most
-//!    [`MAX_STYLE_BYTES`]) and sums every element's depth; at most [`MAX_COMPOUNDS`]
-//!    compound selectors are kept, fewer on a large or deep body, so that compounds × summed
-//!    depth stays under [`MAX_MATCH_STEPS`]. The inlined HTML may grow to
+//!    [`MAX_STYLE_BYTES`]) and sums every element's depth. A rule weighs its compound
+//!    selectors plus its declarations (each is applied to every element the rule matches);
+//!    rules are kept up to a weight of [`MAX_RULE_WEIGHT`], less on a large or deep body, so
+//!    that weight × summed depth stays under [`MAX_MATCH_STEPS`] (the first rules are kept). The inlined HTML may grow to
 //!    [`MAX_SHOWN_BYTES`], past which the body is shown without its `<style>` rules. The
 //!    inliner parses the body a second time (after the depth check, only when a rule
 //!    survives) and its output is scanned for depth again.
@@ -81,13 +82,12 @@ pub(super) const CACHE_BYTES: u64 = 64 << 20;
 /// The most `<style>` text read from a body (newsletters' run to a few tens of KB); the rest
 /// is ignored.
 pub(super) const MAX_STYLE_BYTES: usize = 128 << 10;
-/// The most compound selectors (`p.lead`, the parts of `table td`) of a body's `<style>`
-/// rules inlined; a newsletter's run to a few hundred.
-pub(super) const MAX_COMPOUNDS: usize = 4000;
-/// The most ancestor steps inlining may take: compound selectors × the sum of every
-/// element's depth. A body with more, or more deeply nested, elements keeps fewer of its
-/// selectors (the first ones).
-pub(super) const MAX_MATCH_STEPS: usize = 50_000_000;
+/// The most weight of a body's `<style>` rules inlined: each rule weighs its compound
+/// selectors (`p.lead`, the two of `table td`) plus its declarations.
+pub(super) const MAX_RULE_WEIGHT: usize = 4000;
+/// The most steps inlining may take: rule weight × the sum of every element's depth. A body
+/// with more, or more deeply nested, elements keeps fewer of its rules (the first ones).
+pub(super) const MAX_MATCH_STEPS: usize = 25_000_000;
 
 /// What the read page shows of an HTML body.
 #[derive(Debug, PartialEq, Eq)]
@@ -185,9 +185,9 @@ fn inline_styles(html: &str, scanned: &Scanned) -> Option<String> {
     if scanned.styles.trim().is_empty() {
         return None;
     }
-    let most = MAX_COMPOUNDS.min(MAX_MATCH_STEPS / scanned.depths.max(1));
-    let (rules, compounds) = css::style_sheet(&scanned.styles, most);
-    if compounds == 0 {
+    let most = MAX_RULE_WEIGHT.min(MAX_MATCH_STEPS / scanned.depths.max(1));
+    let (rules, weight) = css::style_sheet(&scanned.styles, most);
+    if weight == 0 {
         return None;
     }
     let inliner = css_inline::CSSInliner::options()
