@@ -8,8 +8,9 @@
 //!   beside the same bytes served as a static file over HTTPS on the same machine
 //!   (`sealpost-bench static-server`: tower-http's `ServeDir`);
 //! - bodies a hostile sender writes to make each view expensive (deep nesting, misnesting,
-//!   the largest HTML shown): time per view beside the same page as a static file, and
-//!   `/healthz` while 16 readers view the slowest of them, beside `/healthz` idle;
+//!   the largest HTML shown, `<style>` rules × elements, long style attributes): time per
+//!   view beside the same page as a static file, and `/healthz` while 16 readers view the
+//!   slowest of them, beside `/healthz` idle;
 //! - code requests on one link for its recipients beside those for strangers, which must
 //!   take the same time (they would otherwise tell who received a message).
 
@@ -262,18 +263,68 @@ pub(crate) async fn static_server(port: u16, cert: &Path, key: &Path, dir: &Path
 }
 
 /// Bodies a hostile sender could write to make every view of a message expensive, each as
-/// (what it is, its HTML). The platform bounds nesting (256) and size (4 MiB) before it
-/// sanitises (`platform/src/center/html.rs`); these are the worst cases on either side.
+/// (what it is, its HTML). The platform bounds nesting (256), size (1 MiB) and the work of
+/// inlining `<style>` rules (rule weight × summed element depth) before it sanitises
+/// (`platform/src/center/html.rs`); these are the worst cases on either side.
 fn hostile_bodies(quick: bool) -> Vec<(&'static str, String)> {
     let big = if quick { 256 << 10 } else { 1 << 20 };
     let at_limit = "<div>".repeat(256) + "x" + &"</div>".repeat(256);
     let fill = |unit: &str| unit.repeat(big / unit.len());
+    // Style sheets as large as the platform reads (128 KiB): rules whose selectors all name
+    // elements the body has, so none is skipped before matching.
+    let sheet = |rule: &dyn Fn(usize) -> String| {
+        let mut css = String::from("<style>");
+        for i in 0.. {
+            let r = rule(i);
+            if css.len() + r.len() > (128 << 10) - 8 {
+                break;
+            }
+            css.push_str(&r);
+        }
+        css + "</style><p>p</p>"
+    };
+    // The rest of the size limit after a style sheet, filled with `unit`.
+    let after = |css: String, unit: &str| {
+        let room = big.saturating_sub(css.len());
+        css + &unit.repeat(room / unit.len())
+    };
+    let walking = sheet(&|i| format!("p div span{{color:#{:06x}}}", i % 0xffffff));
+    let flat = sheet(&|i| format!("p span{{color:#{:06x};padding:{}px}}", i % 0xffffff, i % 9));
+    let deep_spans = "<div>".repeat(250) + &"<span>x</span>".repeat(100) + &"</div>".repeat(250);
+    let every = sheet(&|i| {
+        format!(
+            "* {{{}}}",
+            "border:1px solid #123456;font:bold 12px/1.5 Georgia,serif;".repeat(i % 2 + 8)
+        )
+    });
+    let declarations = "color:#c00000;background:url(https://evil.example/a);margin:-9px;";
+    let long_attribute =
+        format!("<p style=\"{}\">x</p>", declarations.repeat((big - 64) / declarations.len()));
     vec![
         ("100,000 nested <div>s (500 KB)", "<div>".repeat(100_000) + "deep"),
         ("10,000 nested tables", "<table><tr><td>".repeat(10_000) + "deep"),
         ("nesting at the limit, repeated to the size limit", fill(&at_limit)),
         ("misnested formatting, repeated", fill("<p><b><i><u><s><a href=\"#\">x</p>")),
         ("flat paragraphs at the size limit", fill("<p>A paragraph of ordinary text.</p>")),
+        (
+            "<style>: 128 KiB of `p div span` rules × spans under 250 <div>s (each match walks every ancestor)",
+            after(walking, &deep_spans),
+        ),
+        (
+            "<style>: 128 KiB of `p span` rules × flat <p><span>s to the size limit",
+            after(flat, "<p><span>x</span></p>"),
+        ),
+        (
+            "<style>: `*` rules of 16–18 declarations × every element",
+            after(every, "<p><span>x</span></p>"),
+        ),
+        ("one style attribute of 1 MiB, allowed and refused declarations", long_attribute),
+        (
+            "style attributes on every element to the size limit",
+            fill(
+                "<span style=\"color:rgb(1,2,3);border:1px solid #333;position:fixed;background:\\75 rl(x)\">x</span>",
+            ),
+        ),
     ]
 }
 
