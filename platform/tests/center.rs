@@ -153,6 +153,8 @@ async fn a_recipient_proves_the_mailbox_with_a_mailed_code_and_reads_the_message
     let csp = open.headers()["content-security-policy"].to_str().expect("csp").to_string();
     assert!(csp.contains("default-src 'none'") && csp.contains("frame-ancestors 'none'"), "{csp}");
     assert!(!csp.contains("script-src"), "no script may run: {csp}");
+    // Inline styles in attributes only (a message's allow-listed formatting), no <style>.
+    assert!(csp.contains("style-src 'self';") && csp.contains("style-src-attr 'unsafe-inline'"));
     let set_cookie = open.headers()["set-cookie"].to_str().expect("cookie").to_string();
     for flag in ["Secure", "HttpOnly", "SameSite=Strict", "__Host-"] {
         assert!(set_cookie.contains(flag), "{set_cookie}");

