@@ -63,19 +63,21 @@ stop_test_postgres() {
 
 # The Python test tools, from PyPI, in a virtual environment under target/ (Debian's Python
 # refuses system-wide pip installs): moto's S3 server, an OpenAPI validator, pytest with
-# aiosmtpd (the SMTP sink) for the end-to-end tests, and Playwright to drive Debian's
-# Chromium (its own browser downloads are never used).
+# aiosmtpd (the SMTP sink) for the end-to-end tests, Playwright to drive Debian's
+# Chromium (its own browser downloads are never used), and Pillow for the fidelity benchmark's
+# screenshots (bench/fidelity.py).
 PYENV="target/pyenv"
 ensure_pyenv() {
     if [ -x "$PYENV/bin/moto_server" ] && [ -x "$PYENV/bin/openapi-spec-validator" ] \
-        && [ -x "$PYENV/bin/pytest" ] && [ -x "$PYENV/bin/aiosmtpd" ] && [ -x "$PYENV/bin/playwright" ]; then
+        && [ -x "$PYENV/bin/pytest" ] && [ -x "$PYENV/bin/aiosmtpd" ] && [ -x "$PYENV/bin/playwright" ] \
+        && "$PYENV/bin/python" -c 'import PIL' 2>/dev/null; then
         return 0
     fi
     apt_install python3-venv
     python3 -m venv "$PYENV" >/dev/null || return 1
     "$PYENV/bin/pip" install --quiet --disable-pip-version-check \
         'moto[server]==5.*' 'openapi-spec-validator==0.7.*' 'pytest==8.*' 'aiosmtpd==1.4.*' \
-        'playwright==1.65.*' || return 1
+        'playwright==1.65.*' 'pillow==12.*' || return 1
 }
 
 # Starts moto's S3-compatible server on a free loopback port. Sets S3_TEST_URL; stop it with

@@ -6,7 +6,8 @@ extension sideloaded.
 
 The Thunderbird driver long-polls a small HTTP control server here for commands (compose,
 click the Sealpost button, read it, send) and posts back what happened. Used by
-`tests/thunderbird/`, `tests/center/` and `bench/thunderbird.py`.
+`tests/thunderbird/`, `tests/reader.py` (for `tests/center/` and `bench/fidelity.py`) and
+`bench/thunderbird.py`.
 """
 
 from __future__ import annotations
