@@ -21,10 +21,12 @@ import os
 import queue
 import shutil
 import socket
+import struct
 import subprocess
 import tempfile
 import threading
 import time
+import zlib
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -270,6 +272,8 @@ user_pref("mail.identity.id1.fullName", "Alice Example");
 user_pref("mail.identity.id1.smtpServer", "smtp1");
 user_pref("mail.identity.id1.fcc", true);
 user_pref("mail.identity.id1.fcc_folder", "mailbox://nobody@Local%20Folders/Sent");
+user_pref("mail.identity.id1.htmlSigFormat", true);
+user_pref("mail.identity.id1.htmlSigText", "<b>Alice Example</b><br>Acme Ltd. <img src='file://{logo}' alt='Acme logo'>");
 user_pref("mail.smtpservers", "smtp1");
 user_pref("mail.smtp.defaultserver", "smtp1");
 user_pref("mail.smtpserver.smtp1.hostname", "127.0.0.1");
@@ -298,6 +302,22 @@ user_pref("offline.autoDetect", false);
 user_pref("browser.region.update.enabled", false);
 user_pref("browser.region.network.url", "");
 """
+
+
+def png(width: int, height: int, pixel) -> bytes:
+    """An RGB PNG whose pixel (x, y) is `pixel(x, y)` (written with zlib: the harness needs no
+    imaging library)."""
+    rows = b"".join(b"\0" + b"".join(bytes(pixel(x, y)) for x in range(width)) for y in range(height))
+    def chunk(kind: bytes, data: bytes) -> bytes:
+        return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
+    header = struct.pack(">IIBBBBB", width, height, 8, 2, 0, 0, 0)
+    return (b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", header) + chunk(b"IDAT", zlib.compress(rows))
+            + chunk(b"IEND", b""))
+
+
+# The identity's signature logo: 24×12, one colour per quarter.
+SIGNATURE_LOGO = png(24, 12, lambda x, y: ((200, 30, 30), (30, 160, 60), (30, 60, 200), (240, 200, 0))
+                      [(x >= 12) + 2 * (y >= 6)])
 
 
 class Desk:
@@ -361,7 +381,12 @@ class Thunderbird:
         self.profile = desk.home / "profile"
         extensions = self.profile / "extensions"
         extensions.mkdir(parents=True)
-        (self.profile / "user.js").write_text(USER_JS.format(email=ALICE, port=sink.port))
+        # The identity's signature shows a logo from a file, as a user sets one up; Thunderbird
+        # inserts it into a new message (one composed without a body) as a data: image.
+        self.signature_logo = desk.home / "signature-logo.png"
+        self.signature_logo.write_bytes(SIGNATURE_LOGO)
+        (self.profile / "user.js").write_text(
+            USER_JS.format(email=ALICE, port=sink.port, logo=self.signature_logo))
         build_xpi(ROOT / "thunderbird-extension", extensions / f"{PRODUCT_ID}.xpi")
         driver = desk.home / "driver"
         shutil.copytree(ROOT / "tests" / "thunderbird" / "driver", driver)

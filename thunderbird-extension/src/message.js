@@ -2,6 +2,7 @@
 // ComposeDetails: bare addresses (the helper wants no display names), subject, bodies.
 
 import { HelperError } from "./helper.js";
+import { takeEmbeddedImages } from "./inline.js";
 
 /** The header that marks a message already secured (its body is the stub). */
 export const MESSAGE_ID_HEADER = "X-Sealpost-Message-Id";
@@ -33,12 +34,17 @@ export function sealpostHeader(details) {
   return header?.value ?? null;
 }
 
-/** The bodies as the helper wants them: text always, HTML unless composing plain text. */
+/**
+ * The bodies as the helper wants them: text always, HTML unless composing plain text, its
+ * embedded images taken out as parts (`images`, see inline.js) and referred to by `cid:`.
+ */
 export function bodies(details) {
-  return {
-    text: details.plainTextBody ?? null,
-    html: details.isPlainText ? null : (details.body ?? null),
-  };
+  const text = details.plainTextBody ?? null;
+  if (details.isPlainText) {
+    return { text, html: null, images: [] };
+  }
+  const { html, images } = takeEmbeddedImages(details.body ?? null);
+  return { text, html, images };
 }
 
 /** The `classify` candidate for these details. */
@@ -52,15 +58,15 @@ export async function candidate(details, attachmentCount) {
   return { recipients, subject: details.subject ?? "", text, html, attachments: attachmentCount };
 }
 
-/** The `send_begin` message for these details. */
+/** The `send_begin` message for these details, and the images its HTML embeds. */
 export async function outgoing(details) {
   const [from] = await addresses(details.from);
   if (!from) {
     throw new HelperError("bad_message", "the message has no sender address");
   }
-  const { text, html } = bodies(details);
+  const { text, html, images } = bodies(details);
   const headers = (details.customHeaders ?? []).map(h => [h.name, h.value]);
-  return {
+  const message = {
     from,
     to: await addresses(details.to),
     cc: await addresses(details.cc),
@@ -71,4 +77,5 @@ export async function outgoing(details) {
     date: new Date().toISOString(),
     headers,
   };
+  return { message, images };
 }

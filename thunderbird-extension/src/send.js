@@ -5,6 +5,7 @@
 // link, so a failure at any point leaves body and attachments as the user wrote them.
 
 import { HelperError } from "./helper.js";
+import { imageBlob } from "./inline.js";
 import { MESSAGE_ID_HEADER, outgoing } from "./message.js";
 
 /** Pieces kept unacknowledged, as the protocol allows, to keep the pipe busy. */
@@ -56,9 +57,13 @@ export async function secure(helper, tabId, details, progress, cancellation, unl
   const files = [];
   for (const a of listed) {
     const file = await browser.compose.getAttachmentFile(a.id);
-    files.push({ id: a.id, file, name: a.name || file.name });
+    files.push({ id: a.id, file, name: a.name || file.name, contentId: null });
   }
-  const message = await outgoing(details);
+  const { message, images } = await outgoing(details);
+  // Embedded images travel as parts after the attachments; Thunderbird has nothing to remove.
+  for (const image of images) {
+    files.push({ id: null, file: await imageBlob(image), name: image.name, contentId: image.contentId });
+  }
   cancellation.check();
   const begun = await helper.request({
     type: "send_begin",
@@ -67,7 +72,7 @@ export async function secure(helper, tabId, details, progress, cancellation, unl
       name: f.name,
       content_type: f.file.type || "application/octet-stream",
       size: f.file.size,
-      content_id: null,
+      content_id: f.contentId,
     })),
     ...(unlockCode === null ? {} : { unlock_code: unlockCode }),
   });
@@ -105,7 +110,7 @@ export async function secure(helper, tabId, details, progress, cancellation, unl
     return {
       messageId: done.message_id,
       link: done.link,
-      attachmentIds: files.map(f => f.id),
+      attachmentIds: files.filter(f => f.id !== null).map(f => f.id),
       changes: stubDetails(details, done),
       // The tenant has the platform mail each recipient their own link: send nothing.
       notifiedByPlatform: done.notified_by_platform === true,

@@ -168,7 +168,7 @@ pub(super) async fn read(
     let meta = &manifest.metadata;
     let images = inline_images(&manifest, &link);
     let (body_html, body_text, body_note) = match manifest.body.html.clone() {
-        Some(html) => match &*super::html::safe_body(&link, html, images).await {
+        Some(html) => match &*super::html::safe_body(&link, html, images.clone()).await {
             SafeBody::Html(html) => (Some(html.clone()), String::new(), None),
             SafeBody::Text { text, why } => (None, text.clone(), Some(*why)),
         },
@@ -186,11 +186,11 @@ pub(super) async fn read(
             cc: display::line(&meta.cc.join(", ")),
             date: meta.date.clone(),
             body_text,
-            body_html,
             body_note,
             attachments: manifest
                 .attachments
                 .iter()
+                .filter(|a| !shown_inline(body_html.as_deref(), &images, a))
                 .map(|a| AttachmentLine {
                     name: display::file_name(&a.name),
                     size: human_size(a.size),
@@ -203,6 +203,7 @@ pub(super) async fn read(
             is_sender,
             recalled: m.recalled_at.is_some(),
             slip,
+            body_html,
         },
     )?;
     Ok((jar, page).into_response())
@@ -316,6 +317,21 @@ fn inline_images(manifest: &Manifest, link: &str) -> HashMap<String, String> {
         .collect()
 }
 
+/// Whether attachment `a` is an image the shown HTML body draws (as a mail client does, such
+/// an image is not listed again among the attachments; one the HTML does not refer to is).
+fn shown_inline(
+    body_html: Option<&str>,
+    images: &HashMap<String, String>,
+    a: &sealpost_envelope::Attachment,
+) -> bool {
+    let (Some(html), Some(id)) = (body_html, a.content_id.as_deref()) else {
+        return false;
+    };
+    let id = id.trim().trim_start_matches('<').trim_end_matches('>');
+    // The sanitiser writes attributes in double quotes: `"…/inline/1"` is not `"…/inline/12"`.
+    images.get(id).is_some_and(|url| html.contains(&format!("\"{url}\"")))
+}
+
 /// An inline image of the message (`cid:` in its HTML), decrypted from the envelope and
 /// served with its image type, for the `<img>` of the read page.
 pub(super) async fn inline_image(
@@ -400,6 +416,35 @@ mod tests {
         let images = inline_images(&m, "t");
         assert_eq!(images.len(), 1, "{images:?}");
         assert_eq!(images["logo@acme"], "/c/read/t/inline/1");
+    }
+
+    #[test]
+    fn an_image_the_body_draws_is_not_listed_again_but_one_it_does_not_is() {
+        let mut m = Manifest::default();
+        for name in ["drawn.png", "unused.png", "report.pdf"] {
+            m.attach_hashed(
+                name,
+                if name.ends_with("png") { "image/png" } else { "application/pdf" },
+                3,
+                String::new(),
+            );
+        }
+        for (n, a) in m.attachments.iter_mut().enumerate() {
+            a.content_id = Some(format!("<i{n}@acme>"));
+        }
+        // Parts 1 and 12 share a prefix; only the exact attribute value counts.
+        m.attachments[0].part = 1;
+        m.attachments[1].part = 12;
+        let images = inline_images(&m, "t");
+        let html = r#"<p><img src="/c/read/t/inline/1" alt=""></p>"#;
+        let listed: Vec<_> = m
+            .attachments
+            .iter()
+            .filter(|a| !shown_inline(Some(html), &images, a))
+            .map(|a| &a.name)
+            .collect();
+        assert_eq!(listed, ["unused.png", "report.pdf"]);
+        assert!(!shown_inline(None, &images, &m.attachments[0]), "a text body lists every image");
     }
 
     #[test]

@@ -28,7 +28,11 @@ async function compose(cmd, control) {
   if (cmd.from) {
     details.from = cmd.from;
   }
-  if (cmd.html != null) {
+  if (cmd.above_signature != null) {
+    // The identity's own body (its signature, as Thunderbird inserts it) with the test's
+    // HTML written above it, as a user types above their signature.
+    details.isPlainText = false;
+  } else if (cmd.html != null) {
     details.isPlainText = false;
     details.body = cmd.html;
   } else {
@@ -36,6 +40,12 @@ async function compose(cmd, control) {
     details.plainTextBody = cmd.text ?? "";
   }
   const tab = await browser.compose.beginNew(details);
+  if (cmd.above_signature != null) {
+    const { body } = await browser.compose.getComposeDetails(tab.id);
+    await browser.compose.setComposeDetails(tab.id, {
+      body: body.replace(/<body([^>]*)>/, (open) => open + cmd.above_signature),
+    });
+  }
   for (let i = 0; i < 100; i++) {
     const listed = await browser.compose.listAttachments(tab.id);
     if (listed.length === attachments.length) {
