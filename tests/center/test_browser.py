@@ -229,6 +229,7 @@ def test_css_attacks_stay_inert_and_inside_the_message(center, page, tmp_path):
 
 # A formatted message as mail clients write it: each marked element's style as written.
 STYLED = """
+<title>MARKER-TITLE</title>
 <style>
 p.lead { color: #2e7d32; font-weight: 700; }
 @media (max-width: 600px) { p.lead { color: red; } }
@@ -244,6 +245,7 @@ p.lead { color: #2e7d32; font-weight: 700; }
 <blockquote style="border-left:3px solid #999999; margin:0 0 0 8px; padding-left:10px">MARKER-QUOTE</blockquote>
 <font color="#800080" face="Georgia" size="5">MARKER-FONT</font>
 <ul style="list-style-type:square"><li>MARKER-LIST</li></ul>
+<p>MARKER-PLAIN</p>
 """
 
 
@@ -284,6 +286,17 @@ def test_a_formatted_message_is_shown_as_its_sender_wrote_it(center, page, tmp_p
     assert style("MARKER-FONT", "color", "fontFamily", "fontSize") == \
         {"color": "rgb(128, 0, 128)", "fontFamily": "Georgia", "fontSize": "24px"}
     assert page.locator("div.body ul").evaluate("u => getComputedStyle(u).listStyleType") == "square"
+    # Unstyled text starts from a mail client's defaults; the Center's own text keeps its look.
+    assert style("MARKER-PLAIN", "color", "lineHeight", "fontSize") == \
+        {"color": "rgb(0, 0, 0)", "lineHeight": "normal", "fontSize": "16px"}
+    assert page.locator("dl.meta dt").first.evaluate(
+        "e => [getComputedStyle(e).lineHeight, getComputedStyle(document.body).color]") == \
+        ["24px", "rgb(27, 27, 27)"]
+    # Boxes sized as the browser's own stylesheet sizes them, not as the Center's `*` rule.
+    assert style("MARKER-CELL", "boxSizing") == {"boxSizing": "content-box"}
+    assert page.locator("div.body table").evaluate("t => getComputedStyle(t).boxSizing") == \
+        "border-box"
+    assert page.locator("div.body").get_by_text("MARKER-TITLE").count() == 0, "the <title> shows"
     assert not [m for m in console if "Content Security Policy" in m], console
     assert not dialogs and not foreign, (dialogs, foreign)
     assert_nothing_drawn_outside(page)

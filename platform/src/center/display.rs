@@ -23,7 +23,7 @@ pub(super) fn line(text: &str) -> String {
     text.chars().filter(|c| !is_bidi_control(*c) && !c.is_control()).collect()
 }
 
-/// An attachment's name as shown: [`line`], and shortened in the middle when longer than
+/// An attachment's name as shown: [`line()`], and shortened in the middle when longer than
 /// [`NAME_CHARS`], so its end (the extension) stays visible.
 pub(super) fn file_name(name: &str) -> String {
     let clean = line(name);

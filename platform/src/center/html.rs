@@ -260,14 +260,17 @@ fn legacy_value(attribute: &str, value: &str) -> bool {
     }
 }
 
-/// The message's HTML made safe to show: ammonia's allow-list (no script, no event handlers),
-/// `style` attributes through the CSS allow-list (`css.rs`), the legacy formatting attributes
+/// The message's HTML made safe to show: ammonia's allow-list (no script, no event handlers,
+/// nothing of the head shown), `style` attributes through the CSS allow-list (`css.rs`), the legacy formatting attributes
 /// with plain values, links opened without a referrer, and no remote content — an image only
 /// from the message itself: `cid:` sources found in `images` (Content-ID → URL) point there,
 /// every other source is dropped. Call it through [`render`], which bounds its cost.
 fn sanitise(html: &str, images: HashMap<String, String>) -> String {
     let mut builder = ammonia::Builder::default();
     builder.add_tags(["font"]).add_generic_attributes(["style", "dir"]);
+    // A mail client shows the body: the head's <title> names a window, its text is no line of
+    // the message (ammonia drops <script> and <style> with their text already).
+    builder.add_clean_content_tags(["title"]);
     for (tag, attributes) in LEGACY_ATTRIBUTES {
         builder.add_tag_attributes(tag, attributes.iter().copied());
     }
@@ -613,6 +616,18 @@ mod tests {
     fn script_and_style_are_not_part_of_the_text() {
         let s = scan("<style>p{color:red}</style><p>Hello</p><script>if (a<b) x()</script>");
         assert_eq!(s.text.trim(), "Hello");
+    }
+
+    #[test]
+    fn the_head_shows_nothing() {
+        // A mail client shows a document's body: its <title> names the window, it is no line
+        // of the message, and a <style> block's rules are applied, never shown.
+        let out = html(render(
+            "<html><head><meta charset=utf-8><title>Winter news</title>\
+             <style>p{color:red}</style></head><body><p>Hello</p></body></html>",
+            HashMap::new(),
+        ));
+        assert_eq!(out, r#"<p style="color:red">Hello</p>"#);
     }
 
     #[test]
