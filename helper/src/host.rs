@@ -7,6 +7,9 @@
 //!   log file).
 //! - Requests are handled in order on the async runtime; an upload (`send_end`) runs as its
 //!   own task so that `cancel`, `status` and other requests are answered meanwhile.
+//! - Attachment bytes arrive either as base64 in `send_piece` requests or raw over loopback
+//!   HTTP ([`crate::loopback`], much faster through Thunderbird); both are sealed here, by the
+//!   same code, in the order they come.
 //!
 //! Bad input of any kind gets an error reply; the host only stops when stdin ends.
 
@@ -20,6 +23,7 @@ use tokio::sync::mpsc;
 
 use crate::error::{HelperError, Result};
 use crate::framing::{FrameError, read_frame, write_frame};
+use crate::loopback::{Loopback, Piece};
 use crate::protocol::{self, RawRequest, need, reply};
 use crate::send::{Phase, StreamedSend, UnlockCode};
 use crate::sign_in::Context;
@@ -66,8 +70,27 @@ where
         }
     });
     let out = Out(out_tx);
-    let mut host = Host { ctx, out: out.clone(), sends: HashMap::new(), scratch: Vec::new() };
-    while let Some(inbound) = in_rx.recv().await {
+    let (piece_tx, mut piece_rx) = mpsc::channel::<Piece>(2);
+    let mut host = Host {
+        ctx,
+        out: out.clone(),
+        sends: HashMap::new(),
+        scratch: Vec::new(),
+        loopback: None,
+        pieces: piece_tx,
+    };
+    loop {
+        let inbound = tokio::select! {
+            inbound = in_rx.recv() => match inbound {
+                Some(inbound) => inbound,
+                None => break,
+            },
+            Some(piece) = piece_rx.recv() => {
+                let written = host.write_piece(&piece.send, piece.attachment, &piece.bytes);
+                let _ = piece.done.send(written);
+                continue;
+            }
+        };
         match inbound {
             Inbound::Frame(frame) => host.handle(&frame).await,
             Inbound::TooLarge { len, max } => out.send(protocol::error_reply(
@@ -120,9 +143,51 @@ struct Host {
     sends: HashMap<String, StreamedSend>,
     /// Reused buffer for decoded pieces.
     scratch: Vec<u8>,
+    /// Opened at the first `send_begin`; `None` until then, or if it could not be opened.
+    loopback: Option<Loopback>,
+    /// Where the loopback listener hands its pieces.
+    pieces: mpsc::Sender<Piece>,
 }
 
 impl Host {
+    /// Seals bytes of attachment `index` of `send`; a broken stream cannot be repaired, so an
+    /// error drops the send and nothing of it leaves.
+    fn write_piece(&mut self, send: &str, index: usize, bytes: &[u8]) -> Result<u64> {
+        let sending = self.sends.get_mut(send).ok_or_else(|| unknown_send(send))?;
+        let written = sending.write(index, bytes);
+        if written.is_err() {
+            self.forget(send);
+        }
+        written
+    }
+
+    /// The send is over for this host: no more requests or loopback bytes for it.
+    fn forget(&mut self, send: &str) -> Option<StreamedSend> {
+        if let Some(loopback) = &self.loopback {
+            loopback.close(send);
+        }
+        self.sends.remove(send)
+    }
+
+    /// Where `send` takes its attachments over loopback, opening the listener the first time;
+    /// `None` (pieces over native messaging only) if it cannot be opened.
+    async fn admit(&mut self, send: &str) -> Option<Value> {
+        if self.loopback.is_none() {
+            match Loopback::start(self.pieces.clone()).await {
+                Ok(l) => self.loopback = Some(l),
+                Err(e) => {
+                    tracing::warn!(error = %e, "no loopback listener; attachments come as pieces");
+                    return None;
+                }
+            }
+        }
+        self.loopback
+            .as_ref()?
+            .admit(send)
+            .inspect_err(|e| tracing::warn!(error = %e, "no loopback token"))
+            .ok()
+    }
+
     async fn handle(&mut self, frame: &[u8]) {
         let request = match protocol::parse(frame) {
             Ok(r) => r,
@@ -192,9 +257,11 @@ impl Host {
                 let send = sending.id().to_string();
                 let envelope_size = sending.envelope_size();
                 self.sends.insert(send.clone(), sending);
-                Ok(Some(
-                    json!({ "send": send, "message_id": send, "envelope_size": envelope_size }),
-                ))
+                let upload = self.admit(&send).await;
+                Ok(Some(json!({
+                    "send": send, "message_id": send, "envelope_size": envelope_size,
+                    "upload": upload,
+                })))
             }
             "send_piece" => {
                 let send = need(r.send, kind, "send")?;
@@ -205,27 +272,26 @@ impl Host {
                 let decoded = base64_simd::STANDARD
                     .decode_append(data.as_bytes(), &mut scratch)
                     .map_err(|e| HelperError::BadRequest(format!("piece data is not base64: {e}")));
-                let written = decoded.and_then(|()| {
-                    if scratch.len() > protocol::MAX_PIECE_BYTES {
-                        return Err(HelperError::BadRequest("piece over max_piece_bytes".into()));
-                    }
-                    let sending = self.sends.get_mut(&send).ok_or_else(|| unknown_send(&send))?;
-                    sending.write(index, &scratch)
-                });
-                self.scratch = scratch;
-                match written {
-                    Ok(received) => Ok(Some(json!({ "send": send, "received": received }))),
-                    Err(e) => {
+                let written = decoded
+                    .and_then(|()| match scratch.len() > protocol::MAX_PIECE_BYTES {
+                        true => Err(HelperError::BadRequest("piece over max_piece_bytes".into())),
+                        false => self.write_piece(&send, index, &scratch),
+                    })
+                    .inspect_err(|_| {
                         // A broken stream cannot be repaired: drop the send, nothing leaves.
-                        self.sends.remove(&send);
-                        Err(e)
-                    }
-                }
+                        self.forget(&send);
+                    });
+                self.scratch = scratch;
+                let received = written?;
+                Ok(Some(json!({ "send": send, "received": received })))
             }
             "send_end" => {
                 let send = need(r.send, kind, "send")?;
                 let sending = self.sends.get_mut(&send).ok_or_else(|| unknown_send(&send))?;
                 let delivery = sending.end()?;
+                if let Some(loopback) = &self.loopback {
+                    loopback.close(&send);
+                }
                 let out = self.out.clone();
                 let id = r.id.clone();
                 tokio::spawn(async move {
@@ -263,7 +329,7 @@ impl Host {
             }
             "cancel" => {
                 let send = need(r.send, kind, "send")?;
-                let cancelled = match self.sends.remove(&send) {
+                let cancelled = match self.forget(&send) {
                     Some(s) => {
                         s.cancel();
                         true
@@ -278,7 +344,7 @@ impl Host {
                     .parse()
                     .map_err(|_| HelperError::BadRequest("message_id is not a UUID".into()))?;
                 crate::send::mark_sent(&self.ctx, id).await?;
-                self.sends.remove(&id.to_string());
+                self.forget(&id.to_string());
                 Ok(Some(json!({ "message_id": id.to_string() })))
             }
             other => Err(HelperError::BadRequest(format!("unknown request type `{other}`"))),

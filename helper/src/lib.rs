@@ -18,6 +18,7 @@ pub mod framing;
 pub mod host;
 pub mod install;
 pub mod keychain;
+pub mod loopback;
 pub mod mime;
 pub mod protocol;
 pub mod send;

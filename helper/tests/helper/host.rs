@@ -361,3 +361,81 @@ fn no_plaintext_reaches_the_disk_through_the_mail_client_path() {
     assert_eq!(seen.plaintext_in, None, "plaintext on disk");
     assert!(seen.spool_seen, "the watcher saw the spool while it was in use: {seen:?}");
 }
+
+/// `PUT url` with `body` as the extension does (a bearer token; `origin` as a browser would
+/// set it): the status and the answer's text.
+fn put(url: &str, token: &str, origin: Option<&str>, body: Vec<u8>) -> (u16, String) {
+    let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().expect("rt");
+    runtime.block_on(async {
+        let mut request = reqwest::Client::new().put(url).bearer_auth(token).body(body);
+        if let Some(origin) = origin {
+            request = request.header("origin", origin);
+        }
+        let response = request.send().await.expect("the loopback listener answers");
+        (response.status().as_u16(), response.text().await.expect("text"))
+    })
+}
+
+/// Attachment bytes over loopback HTTP, the fast way in from Thunderbird: only with the send's
+/// own token, never from a web page, mixed with pieces in one send, sealed exactly; closed
+/// once the send ends; a body over the announced size breaks that send and nothing leaves.
+#[test]
+fn attachments_over_loopback_arrive_as_sent_and_only_with_their_token() {
+    require_secret_service();
+    let platform = Platform::start();
+    let desk = Desk::new(&platform);
+    desk.sign_in(&platform);
+    let mut h = Host::start(&desk);
+    let big: Vec<u8> =
+        (0..9_000_000u32).map(|i| (i.wrapping_mul(2_654_435_761) >> 11) as u8).collect();
+    let small = b"the second attachment, as a piece".to_vec();
+    let begin = |h: &mut Host, id: u64, sizes: &[usize]| {
+        let attachments: Vec<Value> = sizes
+            .iter()
+            .enumerate()
+            .map(|(i, size)| json!({"name": format!("a{i}.bin"), "size": size}))
+            .collect();
+        let r = h.call(json!({"id": id, "type": "send_begin",
+            "message": {"from": ALICE, "to": ["eve@outside.example"], "subject": "loopback"},
+            "attachments": attachments}));
+        assert_eq!(r["ok"], true, "{r}");
+        let url = r["upload"]["url"].as_str().expect("an upload url").to_string();
+        assert!(url.starts_with("http://127.0.0.1:"), "{url}");
+        (
+            r["send"].as_str().expect("send").to_string(),
+            url,
+            r["upload"]["token"].as_str().expect("token").to_string(),
+        )
+    };
+    let (send, url, token) = begin(&mut h, 1, &[big.len(), small.len()]);
+    let (other, other_url, other_token) = begin(&mut h, 2, &[10]);
+    assert_ne!(token, other_token, "a token per send");
+
+    // Refused before the body is read (a short one, so that it fits the socket's buffer).
+    let first = format!("{url}0");
+    assert_eq!(put(&first, "", None, vec![0; 16]).0, 403, "no token");
+    assert_eq!(put(&first, &other_token, None, vec![0; 16]).0, 403, "another send's token");
+    assert_eq!(put(&first, &token, Some("https://evil.example"), vec![0; 16]).0, 403, "a web page");
+    let (status, text) = put(&first, &token, Some("moz-extension://1b2c"), big.clone());
+    assert_eq!(status, 200, "{text}");
+    assert_eq!(serde_json::from_str::<Value>(&text).expect("json")["received"], big.len());
+    let r = h.call(json!({"id": 3, "type": "send_piece", "send": send, "attachment": 1,
+        "data": base64::engine::general_purpose::STANDARD.encode(&small)}));
+    assert_eq!(r["received"], small.len(), "{r}");
+    let done = h.call(json!({"id": 4, "type": "send_end", "send": send}));
+    assert_eq!(done["ok"], true, "{done}");
+    assert_eq!(put(&first, &token, None, vec![1]).0, 403, "closed once the send ended");
+
+    // Eleven bytes for an attachment of ten: the send breaks and is gone.
+    let (status, text) = put(&format!("{other_url}0"), &other_token, None, vec![7; 11]);
+    assert_eq!(status, 400, "{text}");
+    assert!(text.contains("announced as 10 bytes but more arrived"), "{text}");
+    let r = h.call(json!({"id": 5, "type": "send_end", "send": other}));
+    assert_eq!(error_code(&r), "bad_request", "{r}");
+    h.close();
+
+    let stored = platform.stored_envelopes();
+    assert_eq!(stored.len(), 1, "only the whole send was uploaded");
+    let (_, attachments) = open(&stored[0], &desk.private_key(&platform));
+    assert_eq!(attachments, [big, small]);
+}
