@@ -24,6 +24,80 @@ function base64(blob) {
   });
 }
 
+/** How long a loopback upload may make no progress before it is given up. */
+const PUT_SILENCE_MS = 60_000;
+
+/**
+ * Puts `file` to the helper's loopback listener (`upload` from `send_begin`) as attachment
+ * `index`: the browser streams it from disk, raw — native messaging carries only JSON, and
+ * base64 through Thunderbird's pipe is what made big attachments slow. `onSent(bytes)` tells
+ * how far it is; `cancellation` aborts it.
+ */
+function put(upload, index, file, onSent, cancellation) {
+  const xhr = new XMLHttpRequest();
+  const stopHelper = cancellation.stopHelper;
+  let silence = null;
+  return new Promise((resolve, reject) => {
+    const watch = () => {
+      clearTimeout(silence);
+      silence = setTimeout(() => {
+        xhr.onabort = null;
+        xhr.abort();
+        reject(new HelperError("timeout", "the helper stopped taking an attachment"));
+      }, PUT_SILENCE_MS);
+    };
+    xhr.open("PUT", `${upload.url}${index}`);
+    xhr.setRequestHeader("Authorization", `Bearer ${upload.token}`);
+    xhr.upload.onprogress = e => {
+      watch();
+      onSent(e.loaded);
+    };
+    xhr.onload = () => {
+      if (xhr.status === 200) {
+        resolve();
+        return;
+      }
+      let error = {};
+      try {
+        error = JSON.parse(xhr.responseText);
+      } catch {
+        // Not the helper's JSON: the status says enough.
+      }
+      const why = error.message ?? `the helper refused an attachment (HTTP ${xhr.status})`;
+      reject(new HelperError(error.code ?? "io", why));
+    };
+    xhr.onerror = () => reject(new HelperError("io", "cannot hand an attachment to the helper"));
+    xhr.onabort = () => reject(new HelperError("cancelled", "the user cancelled the secure send"));
+    cancellation.stopHelper = () => {
+      xhr.abort();
+      stopHelper?.();
+    };
+    watch();
+    xhr.send(file);
+  }).finally(() => {
+    clearTimeout(silence);
+    cancellation.stopHelper = stopHelper;
+  });
+}
+
+/** Streams attachment `index` as `send_piece` requests, `PIECES_IN_FLIGHT` unanswered. */
+async function pieces(helper, send, index, file, pieceBytes, onSent, cancellation) {
+  const inFlight = [];
+  for (let offset = 0; offset < file.size; offset += pieceBytes) {
+    cancellation.check();
+    const slice = file.slice(offset, Math.min(offset + pieceBytes, file.size));
+    const data = await base64(slice);
+    const end = offset + slice.size;
+    inFlight.push(
+      helper.request({ type: "send_piece", send, attachment: index, data }).then(() => onSent(end)),
+    );
+    if (inFlight.length >= PIECES_IN_FLIGHT) {
+      await inFlight.shift();
+    }
+  }
+  await Promise.all(inFlight);
+}
+
 /** Lets the user stop a running secure send (the button, clicked while it runs). */
 export class Cancellation {
   constructor() {
@@ -82,26 +156,18 @@ export async function secure(helper, tabId, details, progress, cancellation, unl
   try {
     cancellation.check();
     const total = files.reduce((n, f) => n + f.file.size, 0);
-    let streamed = 0;
-    const inFlight = [];
+    let before = 0;
     for (let index = 0; index < files.length; index++) {
+      cancellation.check();
       const file = files[index].file;
-      for (let offset = 0; offset < file.size; offset += pieceBytes) {
-        cancellation.check();
-        const slice = file.slice(offset, Math.min(offset + pieceBytes, file.size));
-        const data = await base64(slice);
-        inFlight.push(
-          helper.request({ type: "send_piece", send, attachment: index, data }).then(() => {
-            streamed += slice.size;
-            progress("reading", total ? streamed / total : 1);
-          }),
-        );
-        if (inFlight.length >= PIECES_IN_FLIGHT) {
-          await inFlight.shift();
-        }
+      const onSent = sent => progress("reading", total ? (before + sent) / total : 1);
+      if (begun.upload) {
+        await put(begun.upload, index, file, onSent, cancellation);
+      } else {
+        await pieces(helper, send, index, file, pieceBytes, onSent, cancellation);
       }
+      before += file.size;
     }
-    await Promise.all(inFlight);
     cancellation.check();
     const done = await helper.request(
       { type: "send_end", send },
