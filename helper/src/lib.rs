@@ -13,6 +13,7 @@
 
 pub mod client;
 pub mod config;
+pub mod embedded;
 pub mod error;
 pub mod framing;
 pub mod host;

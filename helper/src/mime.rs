@@ -34,20 +34,44 @@ const MAX_DEPTH: usize = 32;
 pub struct Scanned {
     /// Sender, recipients, subject, bodies.
     pub details: MessageDetails,
-    /// Attachments with their decoded sizes.
+    /// Attachments with their decoded sizes: the message's own parts (which
+    /// [`stream_attachments`] hands over), then the images its HTML embedded.
     pub attachments: Vec<AttachmentInfo>,
+    /// The bytes of the images the HTML embedded as `data:` URLs (now parts referred to by
+    /// `cid:`, see [`crate::embedded`]), the last of `attachments`.
+    pub embedded: Vec<Vec<u8>>,
 }
 
 /// The first pass: details, bodies and attachment sizes.
 pub fn scan<R: Read>(input: R) -> Result<Scanned> {
     let mut v = Scanner::default();
     let top = walk(input, &mut v)?;
-    let details = top_details(&top, v.text, v.html)?;
+    let (html, images) = match v.html {
+        Some(html) => {
+            let (html, images) = crate::embedded::take_embedded_images(html)?;
+            (Some(html), images)
+        }
+        None => (None, Vec::new()),
+    };
+    let details = top_details(&top, v.text, html)?;
     let mut attachments = v.attachments;
     for (a, h) in attachments.iter_mut().zip(v.hashes) {
         a.sha256 = Some(h.finish_hex());
     }
-    Ok(Scanned { details, attachments })
+    let mut embedded = Vec::with_capacity(images.len());
+    for image in images {
+        let mut hash = ContentHash::new();
+        hash.update(&image.bytes);
+        attachments.push(AttachmentInfo {
+            name: image.name,
+            content_type: image.content_type,
+            size: image.bytes.len() as u64,
+            content_id: Some(image.content_id),
+            sha256: Some(hash.finish_hex()),
+        });
+        embedded.push(image.bytes);
+    }
+    Ok(Scanned { details, attachments, embedded })
 }
 
 /// Only the top header block: sender, recipients, subject (no bodies, no attachments). Quick,

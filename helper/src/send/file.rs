@@ -67,6 +67,9 @@ pub async fn send_file(
     let id = MessageId::random()?;
     let (spool, wraps) = (SpoolPlace::Memory(SPOOL_WINDOW), prepared.wraps.clone());
     let attachments = scanned.attachments.clone();
+    // The images the HTML embedded follow the message's own parts.
+    let first_embedded = attachments.len() - scanned.embedded.len();
+    let embedded = scanned.embedded;
     let mut composer =
         blocking(move || Composer::begin(id, scanned.details, &attachments, &wraps, &spool))
             .await?;
@@ -82,7 +85,12 @@ pub async fn send_file(
                     }
                     composer.write(index, bytes).map(drop)
                 })
-                .and_then(|()| composer.finish())
+                .and_then(|()| {
+                    for (i, bytes) in embedded.iter().enumerate() {
+                        composer.write(first_embedded + i, bytes)?;
+                    }
+                    composer.finish()
+                })
             })
         })
     };

@@ -348,3 +348,39 @@ fn an_unlock_code_is_set_before_the_message_is_final() {
     let slip = platform.sent_message(sent["id"].as_str().expect("id"));
     assert_eq!(slip["unlock_code"], true, "{slip}");
 }
+
+/// An .eml whose HTML embeds a picture as a `data:` URL (as some mail clients write it): the
+/// picture travels as a part with a Content-ID, the sealed HTML refers to it by `cid:`, and
+/// the message's own inline part keeps its own.
+#[test]
+fn an_image_embedded_as_a_data_url_travels_as_a_part() {
+    use base64::Engine;
+    require_secret_service();
+    let platform = Platform::start();
+    let desk = Desk::new(&platform);
+    desk.sign_in(&platform);
+    let picture = b"\x89PNG\r\n\x1a\n embedded picture bytes".to_vec();
+    let b64 = base64::engine::general_purpose::STANDARD;
+    let eml = format!(
+        "From: {ALICE}\r\nTo: bob@outside.example\r\nSubject: Embedded\r\nMIME-Version: 1.0\r\n\
+         Content-Type: multipart/related; boundary=\"rel\"\r\n\r\n--rel\r\n\
+         Content-Type: text/html; charset=utf-8\r\n\r\n\
+         <p>Pasted: <img src=\"data:image/png;filename=chart.png;base64,{}\" alt=\"chart\"> \
+         and a part: <img src=\"cid:logo@acme\"></p>\r\n--rel\r\n\
+         Content-Type: image/gif\r\nContent-ID: <logo@acme>\r\nContent-Transfer-Encoding: base64\r\n\r\n\
+         {}\r\n--rel--\r\n",
+        b64.encode(&picture),
+        b64.encode(b"GIF89a logo")
+    );
+    let out = desk.run(&["send", "--stdin", "--json"], &eml);
+    assert!(out.status.success(), "send: {}", text(&out).1);
+    let stored = platform.stored_envelopes();
+    let (manifest, files) = open(&stored[0], &desk.private_key(&platform));
+    assert_eq!(files, [b"GIF89a logo".to_vec(), picture]);
+    let chart = &manifest.attachments[1];
+    assert_eq!((chart.name.as_str(), chart.content_type.as_str()), ("chart.png", "image/png"));
+    let cid = chart.content_id.as_deref().expect("a Content-ID");
+    let html = manifest.body.html.as_deref().expect("html");
+    assert!(html.contains(&format!("src=\"cid:{cid}\"")), "{html}");
+    assert!(html.contains("src=\"cid:logo@acme\"") && !html.contains("base64"), "{html}");
+}
