@@ -23,7 +23,7 @@ use crate::sign_in::{Context, blocking};
 
 /// Sealed bytes held in memory beyond what the platform has acknowledged (upload requests are
 /// half of it): the whole of a file send's local footprint, whatever the message size.
-pub const SPOOL_WINDOW: usize = 16 << 20;
+pub const SPOOL_WINDOW: usize = 32 << 20;
 
 /// Where the message comes from.
 pub enum MessageSource {
