@@ -1,17 +1,20 @@
 """What a sender writes in Thunderbird is what the recipient reads in the Message Center: a
-picture pasted into the message, a styled table and the identity's signature logo, secured by
-real Thunderbird and opened by the recipient in Debian's Chromium."""
+picture pasted into the message, a styled table and the identity's signature logo, and a
+picture quoted from a received mail, secured by real Thunderbird and opened by the recipient
+in Debian's Chromium."""
 
 import base64
+import email.message
+import email.policy
 import sys
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # tests/reader.py
 
-from harness import SIGNATURE_LOGO, png  # noqa: E402
+from harness import ALICE, SIGNATURE_LOGO, png, wait_until  # noqa: E402
 from playwright.sync_api import sync_playwright  # noqa: E402
 from reader import first_contact, launch_chromium  # noqa: E402
-from test_send import compose_and_send, secured_stub  # noqa: E402
+from test_send import compose_and_send, secured_stub, wait_for_button  # noqa: E402
 
 READER = "erin@outside.example"
 
@@ -129,6 +132,86 @@ def test_a_pasted_picture_a_styled_table_and_the_signature_logo_reach_the_reader
 
             seen = styles_of(page, "//article//div[contains(@class, 'body')]")
             assert seen == wanted, "computed styles as the sender wrote them"
+            listed = page.locator("ul.attachments li").all_inner_texts()
+            assert not listed, f"inline images are not listed again as attachments: {listed}"
+        finally:
+            browser.close()
+
+
+# A mail received with a picture of its own (multipart/related, the HTML refers to it by cid:).
+QUOTED_SENDER = "frank@outside.example"
+
+
+def checks(x, y):
+    """The received picture: 48×32 in 8-pixel checks of two colours."""
+    return (240, 120, 0) if (x // 8 + y // 8) % 2 else (0, 90, 160)
+
+
+RECEIVED_PICTURE = png(48, 32, checks)
+
+
+def received_mail() -> bytes:
+    mail = email.message.EmailMessage()
+    mail["From"] = f"Frank Outside <{QUOTED_SENDER}>"
+    mail["To"] = ALICE
+    mail["Subject"] = "The chart"
+    mail["Date"] = "Mon, 01 Jun 2026 10:00:00 +0000"
+    mail["Message-ID"] = "<chart-1@outside.example>"
+    mail.set_content("MARKER-QUOTED the chart is inline")
+    mail.add_alternative('<html><body><p>MARKER-QUOTED the chart: '
+                         '<img src="cid:chart-1@outside.example" alt="the chart"></p></body></html>',
+                         subtype="html")
+    mail.get_payload()[1].add_related(RECEIVED_PICTURE, "image", "png",
+                                      cid="<chart-1@outside.example>", filename="chart.png")
+    return mail.as_bytes(policy=email.policy.SMTP)
+
+
+def test_a_reply_quoting_a_received_inline_image_carries_it_to_the_reader(world, tmp_path):
+    # Thunderbird quotes the received HTML with the picture as a URL of the original's part
+    # (mailbox:…?part=1.2.2&filename=chart.png) and, as the compose window loads it, turns it
+    # into a data: URL: by the time the user can send, the body embeds it like a pasted one.
+    world.control.files["chart.eml"] = received_mail()
+    opened = world.control.call("import_and_compose", eml="chart.eml", how="replyToSender")
+    tab = opened["tab"]
+    assert opened["relatedMessageId"] == opened["message"]
+    body = wait_until(
+        "Thunderbird to embed the quoted picture",
+        lambda: (b := world.control.call("body", tab=tab)["body"])
+        and "mailbox:" not in b and "data:image/png;filename=chart.png;" in b and b, 30)
+    assert "MARKER-QUOTED" in body
+
+    before = world.sink.count()
+    button = wait_for_button(world.control, tab, False)
+    assert button["label"] == "Secure: required", button
+    result = world.control.call("send", timeout=300, tab=tab)
+    assert result["sent"], result
+    got, message_id = secured_stub(world, before + 1, [b"MARKER-QUOTED"])
+    assert not [p for p in got.message.walk() if p.get_content_maintype() == "image"], \
+        "no image leaves in the stub"
+
+    export = world.platform.export(message_id, tmp_path)
+    html = (export / "body.html").read_text()
+    assert "data:image" not in html and "mailbox:" not in html, html[:2000]
+    assert html.count('src="cid:') == 2, "the quoted picture and the signature logo"
+    parts = {p.name.split("-", 1)[1]: p.read_bytes() for p in (export / "attachments").iterdir()}
+    assert parts.get("chart.png") == RECEIVED_PICTURE, sorted(parts)
+
+    stub = got.message.get_body(("plain",)).get_content()
+    link = next(w.strip("<>") for w in stub.split() if "/m/" in w)
+    with sync_playwright() as p:
+        browser = launch_chromium(p)
+        try:
+            page = browser.new_context(ignore_https_errors=True).new_page()
+            page.set_default_timeout(20_000)
+            first_contact(world, page, link, QUOTED_SENDER, codes_before=1)  # the stub came first
+            page.wait_for_function("[...document.querySelectorAll('article .body img')]"
+                                   ".every(i => i.complete && i.naturalWidth > 0)")
+            images = {i["alt"]: i for i in page.evaluate(PIXELS)}
+            assert set(images) == {"the chart", "Acme logo"}, images.keys()
+            chart = images["the chart"]
+            assert chart["src"].startswith("/c/read/"), "served by the Center"
+            assert (chart["width"], chart["height"]) == (48, 32)
+            assert chart["rgb"] == expected_rgb(48, 32, checks), "the received picture's pixels"
             listed = page.locator("ul.attachments li").all_inner_texts()
             assert not listed, f"inline images are not listed again as attachments: {listed}"
         finally:

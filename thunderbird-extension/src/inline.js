@@ -5,6 +5,10 @@
 // and the sealed HTML refers to it by `cid:`, so the Message Center shows it like any inline
 // image (type-checked, size-bounded, never remote).
 //
+// A picture quoted from a message replied to (or forwarded inline, or edited as new) is one
+// too: Thunderbird first refers to the original's part (`mailbox:…?part=1.2.2&…`) and turns
+// it into a `data:` URL as the compose window loads it.
+//
 // Only `data:` images are taken out; any other source stays as written (the Message Center
 // shows no remote image).
 
