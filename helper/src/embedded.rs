@@ -14,7 +14,7 @@
 //! not found in the text and stays as it is: the Center then shows nothing for it.
 
 use std::cell::RefCell;
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 
 use base64::Engine;
 use html5ever::tendril::StrTendril;
@@ -26,6 +26,10 @@ use crate::error::{HelperError, Result};
 
 /// More embedded images than any mail has: the bound on work for a hostile body.
 pub const MAX_EMBEDDED_IMAGES: usize = 500;
+
+/// The most distinct `data:` sources looked at (decodable or not): bounds the work on a body
+/// of nothing but tiny `data:` images.
+const MAX_CANDIDATES: usize = 4 * MAX_EMBEDDED_IMAGES;
 
 /// One image taken out of the HTML.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -69,17 +73,21 @@ pub fn take_embedded_images(html: String) -> Result<(String, Vec<EmbeddedImage>)
             bytes,
         });
     }
-    let html = replace_urls(&html, &replacements);
+    let (html, replaced) = replace_urls(&html, &replacements);
     // A URL not found as written (character references in it) keeps its data: source and
     // is not a part: only images the HTML now refers to travel.
-    images.retain(|i| html.contains(&format!("cid:{}", i.content_id)));
+    images.retain(|i| replaced.contains(format!("cid:{}", i.content_id).as_str()));
     Ok((html, images))
 }
 
 /// `html` with each `data:` URL that is a key of `replacements` replaced by its value, in one
 /// pass (linear in the HTML, however many images): a URL ends where its attribute value does
 /// (a quote, `>` or white space).
-fn replace_urls(html: &str, replacements: &HashMap<String, String>) -> String {
+fn replace_urls<'a>(
+    html: &str,
+    replacements: &'a HashMap<String, String>,
+) -> (String, HashSet<&'a str>) {
+    let mut replaced = HashSet::new();
     let mut out = String::with_capacity(html.len());
     let mut copied = 0;
     for start in memchr::memmem::find_iter(html.as_bytes(), b"data:") {
@@ -92,16 +100,19 @@ fn replace_urls(html: &str, replacements: &HashMap<String, String>) -> String {
         if let Some(cid) = replacements.get(&html[start..start + len]) {
             out.push_str(&html[copied..start]);
             out.push_str(cid);
+            replaced.insert(cid.as_str());
             copied = start + len;
         }
     }
     out.push_str(&html[copied..]);
-    out
+    (out, replaced)
 }
 
-/// The distinct `src` values of `<img>` elements that start with `data:`, in order.
+/// The distinct `src` values of `<img>` elements that start with `data:`, in order; at most
+/// [`MAX_CANDIDATES`] (a body with more is refused by the image limit anyway).
 fn image_sources(html: &str) -> Vec<String> {
-    struct Sources(RefCell<Vec<String>>);
+    #[derive(Default)]
+    struct Sources(RefCell<(Vec<String>, HashSet<String>)>);
     impl TokenSink for Sources {
         type Handle = ();
         fn process_token(&self, token: Token, _line: u64) -> TokenSinkResult<()> {
@@ -111,22 +122,23 @@ fn image_sources(html: &str) -> Vec<String> {
                 && let Some(src) = tag.attrs.iter().find(|a| &*a.name.local == "src")
             {
                 let value = src.value.trim();
-                let mut seen = self.0.borrow_mut();
-                if value.get(..5).is_some_and(|s| s.eq_ignore_ascii_case("data:"))
-                    && !seen.iter().any(|s| s == value)
+                let (order, seen) = &mut *self.0.borrow_mut();
+                if order.len() < MAX_CANDIDATES
+                    && value.get(..5).is_some_and(|s| s.eq_ignore_ascii_case("data:"))
+                    && seen.insert(value.to_string())
                 {
-                    seen.push(value.to_string());
+                    order.push(value.to_string());
                 }
             }
             TokenSinkResult::Continue
         }
     }
-    let tokenizer = Tokenizer::new(Sources(RefCell::new(Vec::new())), TokenizerOpts::default());
+    let tokenizer = Tokenizer::new(Sources::default(), TokenizerOpts::default());
     let input = BufferQueue::default();
     input.push_back(StrTendril::from_slice(html));
     let _ = tokenizer.feed(&input);
     tokenizer.end();
-    tokenizer.sink.0.take()
+    tokenizer.sink.0.take().0
 }
 
 /// Media type, `filename` parameter and bytes of a base64 image `data:` URL (RFC 2397), or

@@ -23,7 +23,7 @@ use tokio::sync::mpsc;
 
 use crate::error::{HelperError, Result};
 use crate::framing::{FrameError, read_frame, write_frame};
-use crate::loopback::{Loopback, Piece};
+use crate::loopback::{Loopback, ToHost};
 use crate::protocol::{self, RawRequest, need, reply};
 use crate::send::{Phase, StreamedSend, UnlockCode};
 use crate::sign_in::Context;
@@ -70,7 +70,7 @@ where
         }
     });
     let out = Out(out_tx);
-    let (piece_tx, mut piece_rx) = mpsc::channel::<Piece>(2);
+    let (piece_tx, mut piece_rx) = mpsc::channel::<ToHost>(2);
     let mut host = Host {
         ctx,
         out: out.clone(),
@@ -85,9 +85,16 @@ where
                 Some(inbound) => inbound,
                 None => break,
             },
-            Some(piece) = piece_rx.recv() => {
-                let written = host.write_piece(&piece.send, piece.attachment, &piece.bytes);
-                let _ = piece.done.send(written);
+            Some(from_loopback) = piece_rx.recv() => {
+                match from_loopback {
+                    ToHost::Piece(piece) => {
+                        let written = host.write_piece(&piece.send, piece.attachment, &piece.bytes);
+                        let _ = piece.done.send(written);
+                    }
+                    ToHost::Broken { send } => {
+                        host.forget(&send);
+                    }
+                }
                 continue;
             }
         };
@@ -146,7 +153,7 @@ struct Host {
     /// Opened at the first `send_begin`; `None` until then, or if it could not be opened.
     loopback: Option<Loopback>,
     /// Where the loopback listener hands its pieces.
-    pieces: mpsc::Sender<Piece>,
+    pieces: mpsc::Sender<ToHost>,
 }
 
 impl Host {
@@ -161,12 +168,17 @@ impl Host {
         written
     }
 
-    /// The send is over for this host: no more requests or loopback bytes for it.
+    /// The send is over for this host: no more requests or loopback bytes for it, and
+    /// whatever of it still runs (an upload after `send_end`) stops.
     fn forget(&mut self, send: &str) -> Option<StreamedSend> {
         if let Some(loopback) = &self.loopback {
             loopback.close(send);
         }
-        self.sends.remove(send)
+        let sending = self.sends.remove(send);
+        if let Some(s) = &sending {
+            s.cancel();
+        }
+        sending
     }
 
     /// Where `send` takes its attachments over loopback, opening the listener the first time;

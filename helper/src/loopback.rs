@@ -16,11 +16,16 @@
 //!   ordering, sizes and a broken stream are judged in one place.
 //! - Bounded in time as well as size: a body that stays silent for [`SILENCE`] is cut off
 //!   (and the send is dropped, as for any broken stream); more bytes than the attachment was
-//!   announced with are refused by the sealer.
+//!   announced with are refused by the sealer; at most 8 connections are open at once, each
+//!   closed once silent for [`SILENCE`] while the server waits to read; one `PUT` per send
+//!   at a time.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
+use std::future::Future;
 use std::net::{Ipv4Addr, SocketAddr};
+use std::pin::Pin;
 use std::sync::{Arc, Mutex};
+use std::task::{Context, Poll};
 use std::time::Duration;
 
 use aws_lc_rs::constant_time::verify_slices_are_equal;
@@ -32,7 +37,8 @@ use axum::routing::put;
 use base64::Engine;
 use futures_util::StreamExt;
 use serde_json::{Value, json};
-use tokio::sync::{mpsc, oneshot};
+use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
+use tokio::sync::{OwnedSemaphorePermit, Semaphore, mpsc, oneshot};
 
 use crate::error::{HelperError, Result};
 
@@ -66,18 +72,105 @@ pub struct Loopback {
 #[derive(Clone)]
 struct Shared {
     tokens: Arc<Mutex<HashMap<String, String>>>,
-    pieces: mpsc::Sender<Piece>,
+    /// Sends with a `PUT` running: one at a time each.
+    busy: Arc<Mutex<HashSet<String>>>,
+    pieces: mpsc::Sender<ToHost>,
+}
+
+/// What the listener tells the host loop.
+#[derive(Debug)]
+pub enum ToHost {
+    /// Bytes to seal.
+    Piece(Piece),
+    /// A body broke off, went silent or did not fit: the send cannot be repaired and must go.
+    Broken {
+        /// The send's id.
+        send: String,
+    },
+}
+
+/// At most this many connections at once (a `PUT` per send is all the extension makes).
+const MAX_CONNECTIONS: usize = 8;
+
+/// The listener with its bounds: at most [`MAX_CONNECTIONS`] open (more wait in the kernel's
+/// queue), each closed once it has sent nothing for [`SILENCE`] while the server waits to read
+/// (a client that opens connections and says nothing cannot keep them).
+struct Bounded {
+    listener: tokio::net::TcpListener,
+    slots: Arc<Semaphore>,
+}
+
+impl axum::serve::Listener for Bounded {
+    type Io = Guarded;
+    type Addr = SocketAddr;
+
+    async fn accept(&mut self) -> (Guarded, SocketAddr) {
+        let permit =
+            self.slots.clone().acquire_owned().await.expect("the semaphore is never closed");
+        let (io, address) = axum::serve::Listener::accept(&mut self.listener).await;
+        (Guarded { io, _permit: permit, silence: Box::pin(tokio::time::sleep(SILENCE)) }, address)
+    }
+
+    fn local_addr(&self) -> std::io::Result<SocketAddr> {
+        self.listener.local_addr()
+    }
+}
+
+/// A connection holding its slot, with a deadline on silence.
+struct Guarded {
+    io: tokio::net::TcpStream,
+    _permit: OwnedSemaphorePermit,
+    silence: Pin<Box<tokio::time::Sleep>>,
+}
+
+impl AsyncRead for Guarded {
+    fn poll_read(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &mut ReadBuf<'_>,
+    ) -> Poll<std::io::Result<()>> {
+        match Pin::new(&mut self.io).poll_read(cx, buf) {
+            Poll::Ready(r) => {
+                let deadline = tokio::time::Instant::now() + SILENCE;
+                self.silence.as_mut().reset(deadline);
+                Poll::Ready(r)
+            }
+            Poll::Pending => match self.silence.as_mut().poll(cx) {
+                Poll::Ready(()) => Poll::Ready(Err(std::io::ErrorKind::TimedOut.into())),
+                Poll::Pending => Poll::Pending,
+            },
+        }
+    }
+}
+
+impl AsyncWrite for Guarded {
+    fn poll_write(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &[u8],
+    ) -> Poll<std::io::Result<usize>> {
+        Pin::new(&mut self.io).poll_write(cx, buf)
+    }
+
+    fn poll_flush(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<std::io::Result<()>> {
+        Pin::new(&mut self.io).poll_flush(cx)
+    }
+
+    fn poll_shutdown(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<std::io::Result<()>> {
+        Pin::new(&mut self.io).poll_shutdown(cx)
+    }
 }
 
 impl Loopback {
     /// Listens on an ephemeral port of 127.0.0.1; pieces go to `pieces`.
-    pub async fn start(pieces: mpsc::Sender<Piece>) -> Result<Loopback> {
+    pub async fn start(pieces: mpsc::Sender<ToHost>) -> Result<Loopback> {
         let listener = tokio::net::TcpListener::bind((Ipv4Addr::LOCALHOST, 0)).await?;
         let address = listener.local_addr()?;
+        let listener = Bounded { listener, slots: Arc::new(Semaphore::new(MAX_CONNECTIONS)) };
         let tokens = Arc::new(Mutex::new(HashMap::new()));
         let app = Router::new()
             .route("/sends/{send}/attachments/{index}", put(receive))
-            .with_state(Shared { tokens: tokens.clone(), pieces });
+            .with_state(Shared { tokens: tokens.clone(), busy: Default::default(), pieces });
         tokio::spawn(async move {
             if let Err(e) = axum::serve(listener, app).await {
                 tracing::warn!(error = %e, "the loopback listener stopped");
@@ -130,16 +223,39 @@ async fn receive(
     if !admitted {
         return (StatusCode::FORBIDDEN, "no such send, or not its token".into());
     }
+    let Some(_running) = Running::start(&shared.busy, &send) else {
+        return (StatusCode::CONFLICT, "this send already has an attachment arriving".into());
+    };
     match stream(&shared, &send, index, body).await {
         Ok(received) => (StatusCode::OK, json!({ "received": received }).to_string()),
         Err(e) => {
-            // The host dropped the send (a broken stream cannot be repaired): close it here.
+            // A broken stream cannot be repaired: the send goes, here and in the host.
             shared.tokens.lock().expect("not poisoned").remove(&send);
+            let _ = shared.pieces.send(ToHost::Broken { send: send.clone() }).await;
             (
                 StatusCode::BAD_REQUEST,
                 json!({ "code": e.code(), "message": e.to_string() }).to_string(),
             )
         }
+    }
+}
+
+/// A `PUT` running for a send, until dropped.
+struct Running<'a> {
+    busy: &'a Mutex<HashSet<String>>,
+    send: String,
+}
+
+impl<'a> Running<'a> {
+    fn start(busy: &'a Mutex<HashSet<String>>, send: &str) -> Option<Running<'a>> {
+        let first = busy.lock().expect("not poisoned").insert(send.to_string());
+        first.then(|| Running { busy, send: send.to_string() })
+    }
+}
+
+impl Drop for Running<'_> {
+    fn drop(&mut self) {
+        self.busy.lock().expect("not poisoned").remove(&self.send);
     }
 }
 
@@ -179,6 +295,6 @@ async fn hand_over(shared: &Shared, send: &str, attachment: usize, bytes: Vec<u8
     let (done, answer) = oneshot::channel();
     let piece = Piece { send: send.to_string(), attachment, bytes, done };
     let gone = || HelperError::BadRequest("the helper is shutting down".into());
-    shared.pieces.send(piece).await.map_err(|_| gone())?;
+    shared.pieces.send(ToHost::Piece(piece)).await.map_err(|_| gone())?;
     answer.await.map_err(|_| gone())?
 }

@@ -52,13 +52,20 @@ export function describeDataUrl(src) {
   return { type: match[1].toLowerCase(), name };
 }
 
+/** Refuses a message that embeds more images than any mail has (a bound on the send's work). */
+export function checkEmbeddedImages(images) {
+  if (images.length > MAX_EMBEDDED_IMAGES) {
+    throw new HelperError("bad_message", `the message embeds more than ${MAX_EMBEDDED_IMAGES} images`);
+  }
+}
+
 /**
  * The compose HTML with every embedded image replaced by a `cid:` reference, and the images:
  * `[{ dataUrl, name, contentType, contentId }]`, one per distinct image (an image used twice
  * is one part). `html` is returned as it was when it embeds nothing.
  */
 export function takeEmbeddedImages(html) {
-  if (!html || !/<img\b[^>]*\bsrc\s*=\s*["']?\s*data:/i.test(html)) {
+  if (!html || !html.toLowerCase().includes("data:")) {
     return { html, images: [] };
   }
   const doc = new DOMParser().parseFromString(html, "text/html");
@@ -72,12 +79,6 @@ export function takeEmbeddedImages(html) {
     }
     let image = byUrl.get(src);
     if (!image) {
-      if (images.length >= MAX_EMBEDDED_IMAGES) {
-        throw new HelperError(
-          "bad_message",
-          `the message embeds more than ${MAX_EMBEDDED_IMAGES} images`,
-        );
-      }
       const number = images.length + 1;
       image = {
         dataUrl: src,
@@ -93,7 +94,8 @@ export function takeEmbeddedImages(html) {
   if (images.length === 0) {
     return { html, images };
   }
-  const doctype = doc.doctype ? `<!DOCTYPE ${doc.doctype.name}>\n` : "";
+  // The doctype as written (its public and system ids decide the document's mode).
+  const doctype = /^\s*<!DOCTYPE[^>]*>\s*/i.exec(html)?.[0] ?? "";
   return { html: doctype + doc.documentElement.outerHTML, images };
 }
 

@@ -2,7 +2,7 @@
 // ComposeDetails: bare addresses (the helper wants no display names), subject, bodies.
 
 import { HelperError } from "./helper.js";
-import { takeEmbeddedImages } from "./inline.js";
+import { checkEmbeddedImages, takeEmbeddedImages } from "./inline.js";
 
 /** The header that marks a message already secured (its body is the stub). */
 export const MESSAGE_ID_HEADER = "X-Sealpost-Message-Id";
@@ -65,6 +65,7 @@ export async function outgoing(details) {
     throw new HelperError("bad_message", "the message has no sender address");
   }
   const { text, html, images } = bodies(details);
+  checkEmbeddedImages(images);
   const headers = (details.customHeaders ?? []).map(h => [h.name, h.value]);
   const message = {
     from,

@@ -4,6 +4,7 @@ use std::io::Write;
 use std::process::{Child, ChildStdin, ChildStdout, Stdio};
 
 use base64::Engine;
+use futures_util::StreamExt;
 use sealpost_helper::framing::{MAX_OUTBOUND_FRAME, read_frame, write_frame};
 use serde_json::{Value, json};
 
@@ -438,4 +439,51 @@ fn attachments_over_loopback_arrive_as_sent_and_only_with_their_token() {
     assert_eq!(stored.len(), 1, "only the whole send was uploaded");
     let (_, attachments) = open(&stored[0], &desk.private_key(&platform));
     assert_eq!(attachments, [big, small]);
+}
+
+/// One `PUT` at a time per send, and a body that breaks off ends its send in the host too
+/// (nothing of it can be finished or uploaded).
+#[test]
+fn a_send_takes_one_put_at_a_time_and_a_broken_body_ends_it() {
+    require_secret_service();
+    let platform = Platform::start();
+    let desk = Desk::new(&platform);
+    desk.sign_in(&platform);
+    let mut h = Host::start(&desk);
+    let r = h.call(json!({"id": 1, "type": "send_begin",
+        "message": {"from": ALICE, "to": ["eve@outside.example"], "subject": "one at a time"},
+        "attachments": [{"name": "a.bin", "size": 2_000_000}]}));
+    let (url, token) = (
+        format!("{}0", r["upload"]["url"].as_str().expect("url")),
+        r["upload"]["token"].as_str().expect("token").to_string(),
+    );
+    let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build().expect("rt");
+    let (first, second) = runtime.block_on(async {
+        // The first body sends half, then breaks off once the second request has been answered.
+        let (go_on, wait) = tokio::sync::oneshot::channel::<()>();
+        let body = futures_util::stream::iter([Ok::<_, std::io::Error>(vec![1u8; 1_000_000])])
+            .chain(futures_util::stream::once(async move {
+                let _ = wait.await;
+                Err(std::io::Error::other("cable pulled"))
+            }));
+        let client = reqwest::Client::new();
+        let first = client
+            .put(&url)
+            .bearer_auth(&token)
+            .header("content-length", "2000000")
+            .body(reqwest::Body::wrap_stream(body))
+            .send();
+        let first = tokio::spawn(first);
+        tokio::time::sleep(std::time::Duration::from_millis(500)).await;
+        let second = client.put(&url).bearer_auth(&token).body(vec![2u8; 16]).send().await;
+        let second = second.expect("answered").status().as_u16();
+        let _ = go_on.send(());
+        (first.await.expect("joined").map(|r| r.status().as_u16()), second)
+    });
+    assert_eq!(second, 409, "a second PUT while the first runs");
+    assert!(!matches!(first, Ok(200)), "the broken body is not taken: {first:?}");
+    let done = h.call(json!({"id": 2, "type": "send_end", "send": r["send"]}));
+    assert_eq!(error_code(&done), "bad_request", "the broken send is gone: {done}");
+    h.close();
+    assert!(platform.stored_envelopes().is_empty(), "nothing was uploaded");
 }

@@ -168,7 +168,7 @@ pub(super) async fn read(
     let meta = &manifest.metadata;
     let images = inline_images(&manifest, &link);
     let (body_html, body_text, body_note) = match manifest.body.html.clone() {
-        Some(html) => match &*super::html::safe_body(&link, html, images.clone()).await {
+        Some(html) => match &*super::html::safe_body(&link, html, images).await {
             SafeBody::Html(html) => (Some(html.clone()), String::new(), None),
             SafeBody::Text { text, why } => (None, text.clone(), Some(*why)),
         },
@@ -190,7 +190,7 @@ pub(super) async fn read(
             attachments: manifest
                 .attachments
                 .iter()
-                .filter(|a| !shown_inline(body_html.as_deref(), &images, a))
+                .filter(|a| !shown_inline(body_html.as_deref(), &link, a))
                 .map(|a| AttachmentLine {
                     name: display::file_name(&a.name),
                     size: human_size(a.size),
@@ -319,17 +319,14 @@ fn inline_images(manifest: &Manifest, link: &str) -> HashMap<String, String> {
 
 /// Whether attachment `a` is an image the shown HTML body draws (as a mail client does, such
 /// an image is not listed again among the attachments; one the HTML does not refer to is).
-fn shown_inline(
-    body_html: Option<&str>,
-    images: &HashMap<String, String>,
-    a: &sealpost_envelope::Attachment,
-) -> bool {
-    let (Some(html), Some(id)) = (body_html, a.content_id.as_deref()) else {
+/// Only a raster image whose own inline URL is in the HTML counts: a file that shares an
+/// image's Content-ID is still listed.
+fn shown_inline(body_html: Option<&str>, link: &str, a: &sealpost_envelope::Attachment) -> bool {
+    let Some(html) = body_html else {
         return false;
     };
-    let id = id.trim().trim_start_matches('<').trim_end_matches('>');
     // The sanitiser writes attributes in double quotes: `"…/inline/1"` is not `"…/inline/12"`.
-    images.get(id).is_some_and(|url| html.contains(&format!("\"{url}\"")))
+    inline_type(a).is_some() && html.contains(&format!("\"/c/read/{link}/inline/{}\"", a.part))
 }
 
 /// An inline image of the message (`cid:` in its HTML), decrypted from the envelope and
@@ -421,30 +418,30 @@ mod tests {
     #[test]
     fn an_image_the_body_draws_is_not_listed_again_but_one_it_does_not_is() {
         let mut m = Manifest::default();
-        for name in ["drawn.png", "unused.png", "report.pdf"] {
-            m.attach_hashed(
-                name,
-                if name.ends_with("png") { "image/png" } else { "application/pdf" },
-                3,
-                String::new(),
-            );
+        for (name, kind) in [
+            ("drawn.png", "image/png"),
+            ("unused.png", "image/png"),
+            ("report.pdf", "application/pdf"),
+        ] {
+            m.attach_hashed(name, kind, 3, String::new());
         }
         for (n, a) in m.attachments.iter_mut().enumerate() {
             a.content_id = Some(format!("<i{n}@acme>"));
         }
+        // The PDF claims the drawn image's Content-ID: it is listed all the same.
+        m.attachments[2].content_id = Some("<i0@acme>".into());
         // Parts 1 and 12 share a prefix; only the exact attribute value counts.
         m.attachments[0].part = 1;
         m.attachments[1].part = 12;
-        let images = inline_images(&m, "t");
         let html = r#"<p><img src="/c/read/t/inline/1" alt=""></p>"#;
         let listed: Vec<_> = m
             .attachments
             .iter()
-            .filter(|a| !shown_inline(Some(html), &images, a))
+            .filter(|a| !shown_inline(Some(html), "t", a))
             .map(|a| &a.name)
             .collect();
         assert_eq!(listed, ["unused.png", "report.pdf"]);
-        assert!(!shown_inline(None, &images, &m.attachments[0]), "a text body lists every image");
+        assert!(!shown_inline(None, "t", &m.attachments[0]), "a text body lists every image");
     }
 
     #[test]
