@@ -312,7 +312,7 @@ fn inline_images(manifest: &Manifest, link: &str) -> HashMap<String, String> {
         .filter(|a| inline_type(a).is_some())
         .filter_map(|a| {
             let id = a.content_id.as_deref()?.trim().trim_start_matches('<').trim_end_matches('>');
-            Some((id.to_string(), format!("/c/read/{link}/inline/{}", a.part)))
+            Some((id.to_string(), inline_url(link, a.part)))
         })
         .collect()
 }
@@ -326,7 +326,12 @@ fn shown_inline(body_html: Option<&str>, link: &str, a: &sealpost_envelope::Atta
         return false;
     };
     // The sanitiser writes attributes in double quotes: `"…/inline/1"` is not `"…/inline/12"`.
-    inline_type(a).is_some() && html.contains(&format!("\"/c/read/{link}/inline/{}\"", a.part))
+    inline_type(a).is_some() && html.contains(&format!("\"{}\"", inline_url(link, a.part)))
+}
+
+/// Where the read page's `<img>` gets inline image `part` of the message at `link`.
+fn inline_url(link: &str, part: u32) -> String {
+    format!("/c/read/{link}/inline/{part}")
 }
 
 /// An inline image of the message (`cid:` in its HTML), decrypted from the envelope and
