@@ -1,0 +1,65 @@
+/**
+ * What the task pane's sign-in leaves for the send handler, and what a send leaves for the
+ * task pane: one record per Outlook profile, kept in `OfficeRuntime.storage` — the storage the
+ * task pane and the send handler's runtime share, classic Outlook's JavaScript-only runtime
+ * included, which has no `localStorage` — or in `localStorage` where that is all there is.
+ *
+ * The device token is a bearer secret kept where a web session would be kept; it only sends
+ * and classifies as its user, is listed and revocable under `GET /api/v1/tokens`, and signing
+ * out revokes it. Where IT allows the helper bridge, the token stays in the OS keychain instead
+ * (the helper's), and this record holds only the pairing.
+ */
+
+const SESSION_KEY = "sealpost.session";
+const STATUS_KEY = "sealpost.status";
+
+/** The storage the runtime offers: `{getItem, setItem, removeItem}`, async or not. */
+export function defaultStore() {
+  const runtime = globalThis.OfficeRuntime;
+  if (runtime && runtime.storage) return runtime.storage;
+  if (globalThis.localStorage) return globalThis.localStorage;
+  throw new Error("this Outlook offers the add-in no storage");
+}
+
+export class Session {
+  constructor(store = defaultStore()) {
+    this.store = store;
+  }
+
+  /** `{origin, token, email, device, tokenId, platformKeyId}` or null when signed out. */
+  async load() {
+    const raw = await this.store.getItem(SESSION_KEY);
+    if (!raw) return null;
+    try {
+      const s = JSON.parse(raw);
+      return s && s.origin && s.token ? s : null;
+    } catch {
+      return null;
+    }
+  }
+
+  async save(session) {
+    await this.store.setItem(SESSION_KEY, JSON.stringify(session));
+  }
+
+  async clear() {
+    await this.store.removeItem(SESSION_KEY);
+  }
+
+  /**
+   * What the last or current send is doing, for the task pane: `{phase, done, total,
+   * messageId, error, at}`. Written often during a send; never holds message content.
+   */
+  async status() {
+    const raw = await this.store.getItem(STATUS_KEY);
+    try {
+      return raw ? JSON.parse(raw) : null;
+    } catch {
+      return null;
+    }
+  }
+
+  async setStatus(status) {
+    await this.store.setItem(STATUS_KEY, JSON.stringify({ ...status, at: Date.now() }));
+  }
+}

@@ -1,0 +1,158 @@
+/**
+ * The direct transport: the add-in seals the envelope itself with WebCrypto (envelope.js, the
+ * same format and vectors as the Rust crate) and talks to the platform's API with the device
+ * token from the task pane's sign-in. Used where Outlook cannot reach the helper on this
+ * computer (Outlook on the web, new Outlook, Mac) or where IT has not turned the bridge on.
+ */
+
+import { ApiError, ApiFailure } from "../api.js";
+import { buildManifest, sealEnvelope, sha256Hex } from "../envelope.js";
+
+/** Bytes per upload request: small enough to resend cheaply, large enough to keep the
+ * per-request fsync on the platform rare. */
+export const SEGMENT_BYTES = 8 << 20;
+/** Times one upload request is retried (after asking the platform where to resume). */
+export const UPLOAD_RETRIES = 3;
+/** Addresses per key lookup (the platform's `keys::MAX_LOOKUP`). */
+const LOOKUP_BATCH = 100;
+
+export class DirectTransport {
+  /** @param {import("../api.js").Platform} platform signed in */
+  constructor(platform, { email }) {
+    this.platform = platform;
+    this.email = email;
+    this.name = "direct";
+  }
+
+  classify(candidate, toggle) {
+    return this.platform.classify(candidate, toggle);
+  }
+
+  /**
+   * Seals and uploads `message` ({to, cc, bcc, subject, text, html, attachments: [{name,
+   * contentType, contentId, bytes}]}) and finalises it. Resolves with `{id, link, stub,
+   * notifiedByPlatform}`.
+   */
+  async send(message, { onProgress = () => {}, signal } = {}) {
+    const keys = await this.keysFor([...message.to, ...message.cc, ...message.bcc]);
+    const described = [];
+    for (const a of message.attachments) {
+      described.push({
+        name: a.name,
+        contentType: a.contentType,
+        size: a.bytes.length,
+        contentId: a.contentId || null,
+        sha256: await sha256Hex(a.bytes),
+      });
+    }
+    const manifest = buildManifest({
+      from: this.email,
+      to: message.to,
+      cc: message.cc,
+      subject: message.subject,
+      date: new Date().toISOString().replace(/\.\d{3}Z$/, "Z"),
+      headers: [],
+      text: message.text,
+      html: message.html,
+      attachments: described,
+    });
+    const id = randomUuid();
+    const sealed = await sealEnvelope({
+      messageId: id,
+      manifest,
+      attachments: message.attachments.map((a) => a.bytes),
+      keys,
+    });
+    await this.platform.createMessage({
+      id,
+      to: message.to,
+      cc: message.cc,
+      bcc: message.bcc,
+      subject: message.subject,
+      envelope_size: sealed.envelopeSize,
+      expires_at: null,
+    });
+    await this.upload(id, sealed, onProgress, signal);
+    const done = await this.platform.finalise(id);
+    return { id, link: done.link, stub: done.stub, notifiedByPlatform: !!done.notified_by_platform };
+  }
+
+  /** Makes a sealed message unreadable (it was never announced to anyone). */
+  recall(id) {
+    return this.platform.recall(id);
+  }
+
+  /** The platform's key, each recipient's registered key, and the compliance key if any. */
+  async keysFor(addresses) {
+    const platformKey = await this.platform.platformKey();
+    const keys = [{ role: "platform", publicKeyPem: platformKey.public_key_pem }];
+    let compliance = null;
+    const unique = [...new Set(addresses)];
+    for (let i = 0; i < unique.length; i += LOOKUP_BATCH) {
+      const found = await this.platform.lookupKeys(unique.slice(i, i + LOOKUP_BATCH));
+      for (const k of found.keys || []) keys.push({ role: "recipient", publicKeyPem: k.public_key_pem });
+      compliance = compliance || found.compliance;
+    }
+    if (compliance) keys.push({ role: "compliance", publicKeyPem: compliance.public_key_pem });
+    return keys;
+  }
+
+  /** Uploads the sealed pieces in segments; a failed request is retried from where the
+   * platform says it stands, so nothing is sent twice and nothing is skipped. */
+  async upload(id, sealed, onProgress, signal) {
+    const total = sealed.envelopeSize;
+    let offset = 0;
+    for await (const segment of segments(sealed.pieces, SEGMENT_BYTES)) {
+      const end = offset + segment.length;
+      for (let attempt = 0; ; attempt++) {
+        try {
+          await this.platform.upload(id, offset, segment, signal);
+          break;
+        } catch (e) {
+          if (!retryable(e) || attempt >= UPLOAD_RETRIES || (signal && signal.aborted)) throw e;
+          const at = await this.platform.uploadOffset(id);
+          if (at.received === end) break; // the answer was lost, the bytes were not
+          if (at.received !== offset) throw e; // the platform holds something else: stop
+        }
+      }
+      offset = end;
+      onProgress(offset, total);
+    }
+    if (offset !== total) throw new Error(`sealed ${offset} bytes, announced ${total}`);
+  }
+}
+
+function retryable(e) {
+  return e instanceof ApiError
+    && (e.kind === ApiFailure.Unreachable || e.kind === ApiFailure.TimedOut || e.status >= 500);
+}
+
+/** Gathers pieces into segments of `size` bytes (the last may be shorter). */
+async function* segments(pieces, size) {
+  let buf = new Uint8Array(size);
+  let used = 0;
+  for await (const piece of pieces) {
+    let from = 0;
+    while (from < piece.length) {
+      const n = Math.min(size - used, piece.length - from);
+      buf.set(piece.subarray(from, from + n), used);
+      used += n;
+      from += n;
+      if (used === size) {
+        yield buf;
+        buf = new Uint8Array(size);
+        used = 0;
+      }
+    }
+  }
+  if (used > 0) yield buf.subarray(0, used);
+}
+
+/** A random (version 4) UUID, from WebCrypto. */
+export function randomUuid() {
+  const b = globalThis.crypto.getRandomValues(new Uint8Array(16));
+  b[6] = (b[6] & 0x0f) | 0x40;
+  b[8] = (b[8] & 0x3f) | 0x80;
+  const h = Array.from(b, (x) => x.toString(16).padStart(2, "0")).join("");
+  return `${h.slice(0, 8)}-${h.slice(8, 12)}-${h.slice(12, 16)}-${h.slice(16, 20)}-${h.slice(20)}`;
+}
