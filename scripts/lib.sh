@@ -129,6 +129,16 @@ ensure_thunderbird_140() {
     [ -x "$THUNDERBIRD_140" ]
 }
 
+# ensure_npm_ci DIR: installs DIR's locked npm dependencies (npm ci) unless node_modules is
+# already newer than package-lock.json.
+ensure_npm_ci() {
+    command -v npm >/dev/null 2>&1 || apt_install nodejs npm || return 1
+    if [ "$1/node_modules/.package-lock.json" -nt "$1/package-lock.json" ]; then
+        return 0
+    fi
+    (cd "$1" && npm ci --silent --no-audit --no-fund)
+}
+
 # ensure_node_package NAME@VERSION: installs an npm package into target/node-tools (once).
 NODE_TOOLS="target/node-tools"
 ensure_node_package() {

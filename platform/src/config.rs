@@ -100,7 +100,15 @@ pub struct Settings {
     pub notify_max_attempts: u32,
     /// First retry delay in milliseconds; doubles each attempt, at most one hour.
     pub notify_retry_base_ms: u64,
+    /// Who may frame the Outlook add-in's pages (`frame-ancestors` sources, separated by
+    /// spaces): Microsoft's Outlook on the web, plus an on-premises Outlook on the web's
+    /// `https://` origin where there is one. The Message Center is never framed.
+    pub outlook_frame_ancestors: String,
 }
+
+/// Where Microsoft serves Outlook on the web and new Outlook (which frame the add-in's pages).
+pub const DEFAULT_OUTLOOK_FRAME_ANCESTORS: &str = "https://outlook.office.com \
+     https://outlook.office365.com https://outlook.live.com https://outlook.cloud.microsoft";
 
 /// A setting that must never be printed (Debug shows `<redacted>`).
 #[derive(Clone, Deserialize)]
@@ -153,6 +161,7 @@ impl Default for Settings {
             smtp_ca_file: None,
             notify_max_attempts: 8,
             notify_retry_base_ms: 30_000,
+            outlook_frame_ancestors: DEFAULT_OUTLOOK_FRAME_ANCESTORS.into(),
         }
     }
 }
@@ -253,6 +262,9 @@ impl Settings {
                 .collect::<Result<_, _>>()
                 .map_err(|reason| ConfigError::Env { name: "SEALPOST_TRUSTED_PROXIES", reason })?;
         }
+        if let Some(v) = get("SEALPOST_OUTLOOK_FRAME_ANCESTORS") {
+            self.outlook_frame_ancestors = v;
+        }
         if let Some(v) = get("SEALPOST_ABANDONED_UPLOAD_HOURS") {
             self.abandoned_upload_hours = parse("SEALPOST_ABANDONED_UPLOAD_HOURS", v)?;
         }
@@ -336,6 +348,14 @@ impl Settings {
             return Err(ConfigError::Invalid(
                 "smtp_security must be \"starttls\", \"tls\" or \"none\"".into(),
             ));
+        }
+        for source in self.outlook_frame_ancestors.split_whitespace() {
+            if !is_https_source(source) {
+                return Err(ConfigError::Invalid(format!(
+                    "outlook_frame_ancestors: {source:?} is not an https:// origin \
+                     (such as https://owa.example.com or https://*.example.com)"
+                )));
+            }
         }
         if self.notify_max_attempts == 0 {
             return Err(ConfigError::Invalid("notify_max_attempts must be at least 1".into()));
@@ -427,9 +447,44 @@ fn deserialize_nets<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Vec<ipnet:
     list.iter().map(|s| parse_net(s.trim()).map_err(serde::de::Error::custom)).collect()
 }
 
+/// An `https://` origin, or one with a leading `*.` wildcard label, and nothing that could end
+/// the header's directive: what `frame-ancestors` may name here.
+fn is_https_source(source: &str) -> bool {
+    let Some(host) = source.strip_prefix("https://") else { return false };
+    let host = host.strip_prefix("*.").unwrap_or(host);
+    let (name, port) = host.rsplit_once(':').map_or((host, None), |(h, p)| (h, Some(p)));
+    !name.is_empty()
+        && name
+            .split('.')
+            .all(|l| !l.is_empty() && l.chars().all(|c| c.is_ascii_alphanumeric() || c == '-'))
+        && port
+            .is_none_or(|p| !p.is_empty() && p.len() <= 5 && p.chars().all(|c| c.is_ascii_digit()))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn outlook_frame_ancestors_are_https_origins_only() {
+        let mut s = Settings::default();
+        s.check().expect("the defaults are valid");
+        for good in ["https://owa.example.com", "https://*.example.com https://mail.example:8443"] {
+            s.outlook_frame_ancestors = good.into();
+            assert!(s.check().is_ok(), "{good}");
+        }
+        for bad in [
+            "*",
+            "http://owa.example.com",
+            "https://owa.example.com; script-src *",
+            "'self'",
+            "https://",
+            "https://a.example:x",
+        ] {
+            s.outlook_frame_ancestors = bad.into();
+            assert!(s.check().is_err(), "{bad}");
+        }
+    }
 
     #[test]
     fn trusted_proxies_are_addresses_or_ranges() {

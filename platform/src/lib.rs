@@ -25,6 +25,7 @@ pub mod group_sync;
 pub mod harden;
 pub mod messages;
 pub mod notify;
+pub mod outlook;
 pub mod ratelimit;
 pub mod reading;
 pub mod routes;

@@ -7,6 +7,7 @@ mod helpers;
 mod keys;
 mod limits;
 mod messages;
+mod outlook;
 mod policy;
 mod storage;
 #[path = "../support/mod.rs"]

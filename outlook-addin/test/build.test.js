@@ -1,0 +1,34 @@
+// dist/ (what the platform embeds and serves) is exactly what build.mjs makes from src/ now:
+// nobody ships a stale or hand-edited bundle.
+import { test } from "node:test";
+import assert from "node:assert/strict";
+import { execFileSync } from "node:child_process";
+import { mkdtempSync, readdirSync, readFileSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { Script } from "node:vm";
+import { join, resolve } from "node:path";
+
+const ROOT = resolve(import.meta.dirname, "..");
+
+test("dist/ is what build.mjs makes from src/ (run `npm run build` after a change)", () => {
+  const out = mkdtempSync(join(tmpdir(), "sealpost-dist-"));
+  try {
+    execFileSync(process.execPath, [join(ROOT, "build.mjs"), out]);
+    const dist = join(ROOT, "dist");
+    assert.deepEqual(readdirSync(out).sort(), readdirSync(dist).sort());
+    for (const f of readdirSync(out)) {
+      assert.ok(readFileSync(join(out, f)).equals(readFileSync(join(dist, f))), `dist/${f} is stale`);
+    }
+  } finally {
+    rmSync(out, { recursive: true, force: true });
+  }
+});
+
+test("the send runtime is one ES2016 file without imports", () => {
+  const source = readFileSync(join(ROOT, "dist", "commands.js"), "utf8");
+  new Script(source); // a classic script: an import or export declaration would not compile
+  const js = source.replace(/\/\*[\s\S]*?\*\//g, "").replace(/^\s*\/\/.*$/gm, "");
+  assert.ok(!/\bimport\(/.test(js), "no dynamic imports");
+  assert.ok(!/\basync\s+function\b|\bawait\s/.test(js), "async code lowered for ES2016");
+  assert.ok(!/\?\?|\?\.[a-zA-Z_$]/.test(js), "no syntax newer than ES2016");
+});
