@@ -73,7 +73,8 @@ export async function sealEnvelope({
   // Random bytes are drawn in the Rust writer's order: the file key, one OAEP seed per stanza,
   // one salt per part, so that a test's injected stream reproduces the vectors. WebCrypto
   // draws its own OAEP seed and cannot be given one, so each stanza's 32 bytes are drawn and
-  // discarded: the wrapped keys are then the only bytes that differ from Rust's.
+  // discarded: the wrapped keys, and the header MAC over them, are then the only bytes that
+  // differ from Rust's.
   const draw = randomSource(random);
   const fileKeyBytes = draw(FILE_KEY_LEN);
   recipients.forEach(() => draw(OAEP_SEED_LEN));
