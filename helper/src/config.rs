@@ -52,6 +52,8 @@ pub struct Settings {
     pub max_frame_bytes: u32,
     /// Log level: `error`, `warn`, `info`, `debug`.
     pub log_level: String,
+    /// The port of the Outlook bridge (`sealpost-helper bridge`) on 127.0.0.1.
+    pub bridge_port: u16,
 }
 
 impl Default for Settings {
@@ -69,6 +71,7 @@ impl Default for Settings {
             upload_stall: Duration::from_secs(30),
             max_frame_bytes: crate::framing::MAX_INBOUND_FRAME,
             log_level: "info".into(),
+            bridge_port: crate::bridge::DEFAULT_PORT,
         }
     }
 }
@@ -89,6 +92,7 @@ struct FileSettings {
     upload_stall_seconds: Option<u64>,
     max_frame_bytes: Option<u32>,
     log_level: Option<String>,
+    bridge_port: Option<u16>,
 }
 
 impl Settings {
@@ -156,6 +160,12 @@ impl Settings {
                 return Err(bad("max_frame_bytes must be between 64 KiB and 64 MiB"));
             }
             self.max_frame_bytes = v;
+        }
+        if let Some(v) = f.bridge_port {
+            if v < 1024 {
+                return Err(bad("bridge_port must be 1024 or above"));
+            }
+            self.bridge_port = v;
         }
         if let Some(v) = f.log_level {
             if !["error", "warn", "info", "debug"].contains(&v.as_str()) {

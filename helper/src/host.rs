@@ -28,8 +28,8 @@ use crate::protocol::{self, RawRequest, need, reply};
 use crate::send::{Phase, StreamedSend, UnlockCode};
 use crate::sign_in::Context;
 
-/// What the reader thread hands over.
-enum Inbound {
+/// What the host reads: a frame from stdin (or, for the bridge, an HTTP request's body).
+pub(crate) enum Inbound {
     Frame(Vec<u8>),
     /// A frame over the cap was skipped.
     TooLarge {
@@ -38,9 +38,9 @@ enum Inbound {
     },
 }
 
-/// Outbound frames.
+/// Outbound frames: replies and progress, in the order they are made.
 #[derive(Clone)]
-struct Out(mpsc::UnboundedSender<Value>);
+pub(crate) struct Out(pub(crate) mpsc::UnboundedSender<Value>);
 
 impl Out {
     fn send(&self, v: Value) {
@@ -56,7 +56,7 @@ where
     W: Write + Send + 'static,
 {
     let max = ctx.settings.max_frame_bytes;
-    let (in_tx, mut in_rx) = mpsc::channel::<Inbound>(4);
+    let (in_tx, in_rx) = mpsc::channel::<Inbound>(4);
     std::thread::spawn(move || read_frames(input, max, in_tx));
     let (out_tx, mut out_rx) = mpsc::unbounded_channel::<Value>();
     let writer = std::thread::spawn(move || {
@@ -69,7 +69,15 @@ where
             }
         }
     });
-    let out = Out(out_tx);
+    run(ctx, in_rx, Out(out_tx)).await;
+    let _ = tokio::task::spawn_blocking(move || writer.join()).await;
+    Ok(())
+}
+
+/// Answers what arrives on `inbound` on `out` until `inbound` ends, then cancels whatever is
+/// still running. Native messaging ([`serve`]) and the Outlook bridge (`crate::bridge`) both
+/// run their requests through here, so each request means the same on either path.
+pub(crate) async fn run(ctx: Context, mut in_rx: mpsc::Receiver<Inbound>, out: Out) {
     let (piece_tx, mut piece_rx) = mpsc::channel::<ToHost>(2);
     let mut host = Host {
         ctx,
@@ -109,14 +117,10 @@ where
             )),
         }
     }
-    // stdin closed: cancel whatever is still running and let the writer drain.
+    // The input ended: cancel whatever is still running and let the writer drain.
     for s in host.sends.values() {
         s.cancel();
     }
-    drop(host);
-    drop(out);
-    let _ = tokio::task::spawn_blocking(move || writer.join()).await;
-    Ok(())
 }
 
 fn read_frames<R: Read>(mut input: R, max: u32, tx: mpsc::Sender<Inbound>) {

@@ -11,6 +11,7 @@
 //! only translate requests into calls to it; it calls the platform client, never the other way
 //! round. No plaintext is written to disk; secrets live in the OS keychain ([`keychain`]).
 
+pub mod bridge;
 pub mod client;
 pub mod config;
 pub mod embedded;

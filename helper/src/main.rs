@@ -71,6 +71,16 @@ enum Command {
         #[arg(long, env = "SEALPOST_UNLOCK_CODE", hide_env_values = true)]
         unlock_code: Option<String>,
     },
+    /// Serve the Outlook add-in over HTTP on 127.0.0.1 (only to the signed-in platform's pages,
+    /// only to a paired add-in); runs until stopped.
+    Bridge {
+        /// Port on 127.0.0.1 (default: `bridge_port` from the settings, else 47474).
+        #[arg(long)]
+        port: Option<u16>,
+        /// Open pairing for two minutes, so the add-in's task pane can pair (again).
+        #[arg(long)]
+        pair: bool,
+    },
     /// Register the helper with Thunderbird.
     Install {
         /// For all users (needs administrator rights).
@@ -131,6 +141,11 @@ async fn run(command: Command, ctx: Result<Context>) -> Result<()> {
         Command::Host { .. } => {
             let ctx = ctx?;
             sealpost_helper::host::serve(ctx, std::io::stdin(), std::io::stdout()).await
+        }
+        Command::Bridge { port, pair } => {
+            let ctx = ctx?;
+            let port = port.unwrap_or(ctx.settings.bridge_port);
+            sealpost_helper::bridge::serve(ctx, port, pair).await
         }
         Command::SignIn { platform, email, password_stdin, totp, device } => {
             let ctx = ctx?;

@@ -4,6 +4,7 @@
 //! the keychain tests need a Secret Service, which that script starts (gnome-keyring in a
 //! private D-Bus session).
 
+mod bridge;
 mod common;
 mod faults;
 mod host;
