@@ -100,14 +100,17 @@
     constructor(store = defaultStore()) {
       this.store = store;
     }
-    /** `{origin, token, email, device, tokenId, platformKeyId}` or null when signed out. */
+    /**
+     * `{origin, token, email, device, tokenId, bridge: {url, secret}}` or null: a direct
+     * sign-in (`token`), a pairing with the helper (`bridge`), or both.
+     */
     load() {
       return __async(this, null, function* () {
         const raw = yield this.store.getItem(SESSION_KEY);
         if (!raw) return null;
         try {
           const s = JSON.parse(raw);
-          return s && s.origin && s.token ? s : null;
+          return s && s.origin && (s.token || s.bridge) ? s : null;
         } catch (e) {
           return null;
         }
@@ -335,6 +338,13 @@
     return out;
   }
   function encodeBase64(bytes) {
+    if (typeof globalThis.btoa === "function") {
+      let binary = "";
+      for (let i = 0; i < bytes.length; i += 32768) {
+        binary += String.fromCharCode.apply(null, bytes.subarray(i, i + 32768));
+      }
+      return globalThis.btoa(binary);
+    }
     let out = "";
     for (let i = 0; i < bytes.length; i += 3) {
       const n = bytes[i] << 16 | (bytes[i + 1] || 0) << 8 | (bytes[i + 2] || 0);
@@ -442,6 +452,117 @@
       }
     });
   }
+
+  // src/transport/bridge.js
+  var PIECE_BYTES = 4 << 20;
+  var QUICK_SECONDS = 15;
+  var UPLOAD_SECONDS2 = 280;
+  var BridgeError = class extends Error {
+    constructor(code, message) {
+      super(message);
+      this.name = "BridgeError";
+      this.code = code;
+    }
+  };
+  function post(_0, _1, _2, _3) {
+    return __async(this, arguments, function* (fetchImpl, url, path, { secret, body, seconds, signal }) {
+      const controller = new AbortController();
+      const timer = setTimeout(() => controller.abort(), seconds * 1e3);
+      const onAbort = () => controller.abort();
+      if (signal) signal.addEventListener("abort", onAbort, { once: true });
+      try {
+        const headers = { "Content-Type": "application/json" };
+        if (secret) headers.Authorization = `Bearer ${secret}`;
+        const r = yield fetchImpl(`${url}${path}`, {
+          method: body === void 0 ? "GET" : "POST",
+          headers,
+          body: body === void 0 ? void 0 : JSON.stringify(body),
+          signal: controller.signal
+        });
+        const parsed = JSON.parse((yield r.text()) || "null");
+        if (!r.ok) {
+          const e = parsed && parsed.error || {};
+          throw new BridgeError(e.code || `http_${r.status}`, e.message || `the helper answered ${r.status}`);
+        }
+        return parsed;
+      } catch (e) {
+        if (e instanceof BridgeError) throw e;
+        throw new BridgeError("unreachable", controller.signal.aborted ? "the helper did not answer in time" : "the helper does not answer on this computer");
+      } finally {
+        clearTimeout(timer);
+        if (signal) signal.removeEventListener("abort", onAbort);
+      }
+    });
+  }
+  var BridgeTransport = class {
+    /** @param {{url: string, secret: string}} pairing from `pairWithHelper` */
+    constructor(pairing, fetchImpl = globalThis.fetch) {
+      this.url = pairing.url;
+      this.secret = pairing.secret;
+      this.fetch = fetchImpl;
+      this.name = "helper";
+    }
+    /** One native-messaging request; resolves with the reply, throws `BridgeError` for `ok: false`. */
+    request(_0) {
+      return __async(this, arguments, function* (body, { seconds = QUICK_SECONDS, signal } = {}) {
+        const reply = yield post(this.fetch, this.url, "/v1/request", { secret: this.secret, body, seconds, signal });
+        if (!reply || reply.ok !== true) {
+          const e = reply && reply.error || {};
+          throw new BridgeError(e.code || "helper_error", e.message || "the helper refused");
+        }
+        return reply;
+      });
+    }
+    /** `{signed_in, email, platform, …}`: whether the helper can send for this user. */
+    hello(seconds = 2) {
+      return this.request({ type: "hello" }, { seconds });
+    }
+    classify(candidate, toggle) {
+      return this.request({ type: "classify", candidate, toggle });
+    }
+    send(_0) {
+      return __async(this, arguments, function* (message, { onProgress = () => {
+      }, signal } = {}) {
+        const { email } = yield this.hello(QUICK_SECONDS);
+        const begin = yield this.request({
+          type: "send_begin",
+          message: { from: email, to: message.to, cc: message.cc, bcc: message.bcc, subject: message.subject, text: message.text, html: message.html },
+          attachments: message.attachments.map((a) => ({ name: a.name, content_type: a.contentType, size: a.bytes.length, content_id: a.contentId }))
+        }, { signal });
+        const send = begin.send;
+        try {
+          for (let i = 0; i < message.attachments.length; i++) {
+            const bytes = message.attachments[i].bytes;
+            for (let at = 0; at < bytes.length; at += PIECE_BYTES) {
+              const data = encodeBase64(bytes.subarray(at, at + PIECE_BYTES));
+              yield this.request({ type: "send_piece", send, attachment: i, data }, { signal });
+            }
+          }
+          const poll = setInterval(() => {
+            post(this.fetch, this.url, `/v1/progress/${send}`, { secret: this.secret, seconds: 2 }).then((p) => onProgress(p.done, p.total), () => {
+            });
+          }, 500);
+          let done;
+          try {
+            done = yield this.request({ type: "send_end", send }, { seconds: UPLOAD_SECONDS2, signal });
+          } finally {
+            clearInterval(poll);
+          }
+          onProgress(begin.envelope_size, begin.envelope_size);
+          return { id: done.message_id, link: done.link, stub: done.stub, notifiedByPlatform: !!done.notified_by_platform };
+        } catch (e) {
+          yield this.request({ type: "cancel", send }).catch(() => {
+          });
+          throw e;
+        }
+      });
+    }
+    /** The helper offers no recall: a sealed copy whose stub never left stays unannounced. */
+    recall() {
+      return __async(this, null, function* () {
+      });
+    }
+  };
 
   // src/i18n.js
   var STRINGS = {
@@ -645,6 +766,7 @@
     if (e instanceof SendStopped) return t(e.key, e.params, lang);
     if (e instanceof CloudAttachmentError) return t("cloudAttachment", { name: e.attachment }, lang);
     if (e instanceof OfficeError) return t("outlookError", { what: e.message }, lang);
+    if (e instanceof BridgeError) return t("helperError", { detail: sentence(e.message) }, lang);
     if (e instanceof ApiError) {
       switch (e.kind) {
         case ApiFailure.Unreachable:
@@ -1416,7 +1538,12 @@
   function transportFor(_0) {
     return __async(this, arguments, function* (session, fetchImpl = globalThis.fetch) {
       const s = yield session.load();
-      if (!s) throw new SendStopped("notSignedIn");
+      if (s && s.bridge) {
+        const helper = new BridgeTransport(s.bridge, fetchImpl);
+        const hello = yield helper.hello().catch(() => null);
+        if (hello && hello.signed_in) return helper;
+      }
+      if (!s || !s.token) throw new SendStopped("notSignedIn");
       return new DirectTransport(new Platform(s.origin, s.token, fetchImpl), { email: s.email });
     });
   }

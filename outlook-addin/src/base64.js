@@ -35,6 +35,13 @@ export function decodeBase64(text) {
 }
 
 export function encodeBase64(bytes) {
+  if (typeof globalThis.btoa === "function") {
+    let binary = "";
+    for (let i = 0; i < bytes.length; i += 0x8000) {
+      binary += String.fromCharCode.apply(null, bytes.subarray(i, i + 0x8000));
+    }
+    return globalThis.btoa(binary);
+  }
   let out = "";
   for (let i = 0; i < bytes.length; i += 3) {
     const n = (bytes[i] << 16) | ((bytes[i + 1] || 0) << 8) | (bytes[i + 2] || 0);

@@ -10,6 +10,7 @@
 import { ApiError, ApiFailure } from "./api.js";
 import { CloudAttachmentError, attachmentBytes, readMessage, replaceWithStub, secureRequested } from "./item.js";
 import { OfficeError } from "./office.js";
+import { BridgeError } from "./transport/bridge.js";
 import { t } from "./i18n.js";
 import { contentIdFor, contentTypeOf, referencedContentIds } from "./parts.js";
 
@@ -141,6 +142,7 @@ export function explain(e, lang) {
   if (e instanceof SendStopped) return t(e.key, e.params, lang);
   if (e instanceof CloudAttachmentError) return t("cloudAttachment", { name: e.attachment }, lang);
   if (e instanceof OfficeError) return t("outlookError", { what: e.message }, lang);
+  if (e instanceof BridgeError) return t("helperError", { detail: sentence(e.message) }, lang);
   if (e instanceof ApiError) {
     switch (e.kind) {
       case ApiFailure.Unreachable: return t("platformUnreachable", { origin: e.origin || "Sealpost" }, lang);

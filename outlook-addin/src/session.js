@@ -26,13 +26,16 @@ export class Session {
     this.store = store;
   }
 
-  /** `{origin, token, email, device, tokenId, platformKeyId}` or null when signed out. */
+  /**
+   * `{origin, token, email, device, tokenId, bridge: {url, secret}}` or null: a direct
+   * sign-in (`token`), a pairing with the helper (`bridge`), or both.
+   */
   async load() {
     const raw = await this.store.getItem(SESSION_KEY);
     if (!raw) return null;
     try {
       const s = JSON.parse(raw);
-      return s && s.origin && s.token ? s : null;
+      return s && s.origin && (s.token || s.bridge) ? s : null;
     } catch {
       return null;
     }

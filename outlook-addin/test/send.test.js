@@ -190,3 +190,18 @@ test("Outlook refuses to remove an attachment: blocked, the item restored, the s
 test("German Outlook: the message is in German", async () => {
   await assertBlocked(richMessage(), new Session(memoryStore()), /Bitte vor dem Senden anmelden/, { lang: "de" });
 });
+
+test("paired with a helper that is not running: the direct transport sends", async () => {
+  const session = new Session(memoryStore());
+  await session.save({ origin: platform.origin, token, email: ALICE, bridge: { url: "http://127.0.0.1:9", secret: "x" } });
+  const { item, state } = composeItem({ to: ["bob@outside.example"], subject: "fallback", body: "<p>via direct</p>" });
+  assert.deepEqual(await send(item, session), { allowEvent: true });
+  assert.equal(platform.exportMessage(state.headers[MESSAGE_ID_HEADER]).html, "<p>via direct</p>");
+  assert.equal(JSON.parse(await session.store.getItem("sealpost.status")).transport, "direct");
+});
+
+test("paired with a helper but never signed in directly, and the helper is gone: blocked", async () => {
+  const session = new Session(memoryStore());
+  await session.save({ origin: platform.origin, email: ALICE, bridge: { url: "http://127.0.0.1:9", secret: "x" } });
+  await assertBlocked(richMessage(), session, /sign in before sending/);
+});
