@@ -179,7 +179,7 @@
     constructor(origin, token = null, fetchImpl = globalThis.fetch) {
       this.origin = String(origin).replace(/\/+$/, "");
       this.token = token;
-      this.fetch = fetchImpl;
+      this.fetchImpl = fetchImpl;
     }
     /** Sends one request; resolves with the parsed JSON answer (null for 204). */
     request(_0, _1) {
@@ -196,7 +196,8 @@
         if (json !== void 0) h["Content-Type"] = "application/json";
         let response;
         try {
-          response = yield this.fetch(`${this.origin}${path}`, {
+          const fetchImpl = this.fetchImpl;
+          response = yield fetchImpl(`${this.origin}${path}`, {
             method,
             headers: h,
             body: json !== void 0 ? JSON.stringify(json) : body,
@@ -499,13 +500,13 @@
     constructor(pairing, fetchImpl = globalThis.fetch) {
       this.url = pairing.url;
       this.secret = pairing.secret;
-      this.fetch = fetchImpl;
+      this.fetchImpl = fetchImpl;
       this.name = "helper";
     }
     /** One native-messaging request; resolves with the reply, throws `BridgeError` for `ok: false`. */
     request(_0) {
       return __async(this, arguments, function* (body, { seconds = QUICK_SECONDS, signal } = {}) {
-        const reply = yield post(this.fetch, this.url, "/v1/request", { secret: this.secret, body, seconds, signal });
+        const reply = yield post(this.fetchImpl, this.url, "/v1/request", { secret: this.secret, body, seconds, signal });
         if (!reply || reply.ok !== true) {
           const e = reply && reply.error || {};
           throw new BridgeError(e.code || "helper_error", e.message || "the helper refused");
@@ -539,7 +540,7 @@
             }
           }
           const poll = setInterval(() => {
-            post(this.fetch, this.url, `/v1/progress/${send}`, { secret: this.secret, seconds: 2 }).then((p) => onProgress(p.done, p.total), () => {
+            post(this.fetchImpl, this.url, `/v1/progress/${send}`, { secret: this.secret, seconds: 2 }).then((p) => onProgress(p.done, p.total), () => {
             });
           }, 500);
           let done;

@@ -41,7 +41,8 @@ export class Platform {
   constructor(origin, token = null, fetchImpl = globalThis.fetch) {
     this.origin = String(origin).replace(/\/+$/, "");
     this.token = token;
-    this.fetch = fetchImpl;
+    // Called unbound: a browser's fetch refuses any `this` but the window.
+    this.fetchImpl = fetchImpl;
   }
 
   /** Sends one request; resolves with the parsed JSON answer (null for 204). */
@@ -58,7 +59,8 @@ export class Platform {
     if (json !== undefined) h["Content-Type"] = "application/json";
     let response;
     try {
-      response = await this.fetch(`${this.origin}${path}`, {
+      const fetchImpl = this.fetchImpl;
+      response = await fetchImpl(`${this.origin}${path}`, {
         method,
         headers: h,
         body: json !== undefined ? JSON.stringify(json) : body,

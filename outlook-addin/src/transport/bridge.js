@@ -69,13 +69,13 @@ export class BridgeTransport {
   constructor(pairing, fetchImpl = globalThis.fetch) {
     this.url = pairing.url;
     this.secret = pairing.secret;
-    this.fetch = fetchImpl;
+    this.fetchImpl = fetchImpl;
     this.name = "helper";
   }
 
   /** One native-messaging request; resolves with the reply, throws `BridgeError` for `ok: false`. */
   async request(body, { seconds = QUICK_SECONDS, signal } = {}) {
-    const reply = await post(this.fetch, this.url, "/v1/request", { secret: this.secret, body, seconds, signal });
+    const reply = await post(this.fetchImpl, this.url, "/v1/request", { secret: this.secret, body, seconds, signal });
     if (!reply || reply.ok !== true) {
       const e = (reply && reply.error) || {};
       throw new BridgeError(e.code || "helper_error", e.message || "the helper refused");
@@ -110,7 +110,7 @@ export class BridgeTransport {
       }
       // Progress is read beside the upload; the timer only reports, it never decides.
       const poll = setInterval(() => {
-        post(this.fetch, this.url, `/v1/progress/${send}`, { secret: this.secret, seconds: 2 })
+        post(this.fetchImpl, this.url, `/v1/progress/${send}`, { secret: this.secret, seconds: 2 })
           .then((p) => onProgress(p.done, p.total), () => {});
       }, 500);
       let done;

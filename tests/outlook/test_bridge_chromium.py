@@ -1,0 +1,152 @@
+"""The Outlook add-in through the helper's bridge, in Debian's Chromium: the add-in's real
+runtime page (`/outlook/commands.html`, served by the real platform) with a scripted Office host
+in place of Office.js, pairing with the real `sealpost-helper bridge` over CORS from the
+platform's origin, then a secure send fired as Outlook fires it — sealed and uploaded by the
+helper, the item turned into the stub, the platform's copy byte for byte.
+
+Run through scripts/with-keyring (the helper keeps its token and the pairing in the keychain).
+"""
+
+import base64
+import json
+import socket
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
+
+import pytest
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # tests/harness.py, tests/reader.py
+
+from harness import BIN, ROOT, Desk, Platform, free_port  # noqa: E402
+from playwright.sync_api import sync_playwright  # noqa: E402
+from reader import launch_chromium  # noqa: E402
+
+ADDIN = ROOT / "outlook-addin"
+OFFICE_JS = "https://appsforoffice.microsoft.com/**"
+FILE = bytes((i * 2654435761 >> 11) & 0xFF for i in range(3_000_000))
+
+
+def fake_office_host() -> str:
+    """The scripted Office host, bundled for the page (esbuild from the add-in's tools)."""
+    return subprocess.run(
+        [ADDIN / "node_modules" / ".bin" / "esbuild", ADDIN / "test" / "fake-office-host.js",
+         "--bundle", "--format=iife"],
+        check=True, capture_output=True).stdout.decode()
+
+
+@pytest.fixture(scope="module")
+def world():
+    workdir = Path(tempfile.mkdtemp(prefix="sealpost-outlook-bridge-"))
+    platform = Platform(workdir)
+    desk = Desk(workdir, platform, "alice")
+    port = free_port()
+    bridge = subprocess.Popen([BIN / "sealpost-helper", "bridge", "--port", str(port)],
+                              env=desk.env, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    line = bridge.stdout.readline().decode()
+    assert "listening" in line, line + bridge.stderr.read().decode()
+    yield platform, f"http://127.0.0.1:{port}", workdir
+    bridge.terminate()
+    bridge.wait(10)
+    platform.stop()
+
+
+def open_runtime(browser, platform, spec):
+    """The add-in's runtime page on the platform's origin, with `spec` as the message."""
+    context = browser.new_context(ignore_https_errors=True)
+    context.add_init_script(f"window.__composeSpec = {json.dumps(spec)};")
+    host = fake_office_host()
+    context.route(OFFICE_JS, lambda route: route.fulfill(
+        status=200, content_type="text/javascript", body=host))
+    page = context.new_page()
+    page.goto(f"{platform.base}/outlook/commands.html")
+    page.wait_for_function("() => window.__sealpost && window.__sealpost.handlers.onMessageSend")
+    return context, page
+
+
+def test_a_secure_send_through_the_helper(world):
+    platform, bridge_url, workdir = world
+    spec = {
+        "to": ["bob@outside.example"], "cc": [], "bcc": ["dave@hidden.example"],
+        "subject": "Q3 via the helper", "bodyType": "html",
+        "body": "<p>Hi Bob, <b>numbers</b> attached.</p>",
+    }
+    with sync_playwright() as p:
+        browser = launch_chromium(p)
+        context, page = open_runtime(browser, platform, spec)
+        # The attachment's bytes go in as the item's, without a JSON detour of 3 MB.
+        page.evaluate("""(b64) => {
+            const bin = atob(b64); const bytes = new Uint8Array(bin.length);
+            for (let i = 0; i < bin.length; i++) bytes[i] = bin.charCodeAt(i);
+            window.__sealpost.state.attachments.push({id: "att-0", name: "figures.bin",
+                bytes, attachmentType: "file", isInline: false,
+                contentType: "application/octet-stream"});
+        }""", base64.b64encode(FILE).decode())
+
+        # Pairing, as the task pane does it: a cross-origin POST from the platform's page,
+        # with the browser's CORS preflight (JSON body) answered for this origin only.
+        secret = page.evaluate("""async (url) => {
+            const r = await fetch(url + "/v1/pair", {method: "POST",
+                headers: {"Content-Type": "application/json"}, body: "{}"});
+            return (await r.json()).secret;
+        }""", bridge_url)
+        assert len(secret) == 43
+        page.evaluate("""([origin, bridge]) => localStorage.setItem("sealpost.session",
+            JSON.stringify({origin, email: "alice@acme.example", bridge}))""",
+                      [platform.base, {"url": bridge_url, "secret": secret}])
+
+        outcome = page.evaluate("() => window.__sealpost.send()")
+        assert outcome == {"allowEvent": True}, outcome
+        state = page.evaluate("""() => ({body: window.__sealpost.state.body,
+            subject: window.__sealpost.state.subject,
+            headers: window.__sealpost.state.headers,
+            names: window.__sealpost.state.attachments.map(a => a.name)})""")
+        status = page.evaluate("() => JSON.parse(localStorage.getItem('sealpost.status'))")
+        assert status["transport"] == "helper", status
+        assert "/m/" in state["body"] and "numbers" not in state["body"], state["body"]
+        assert state["names"] == [], "the attachment left with the message, not with the stub"
+        assert "dave@hidden.example" not in state["body"]
+        message_id = state["headers"]["X-Sealpost-Message-Id"]
+
+        exported = platform.export(message_id, workdir)
+        assert (exported / "body.html").read_text() == spec["body"]
+        manifest = json.loads((exported / "manifest.json").read_text())
+        assert manifest["metadata"]["subject"] == "Q3 via the helper"
+        assert "hidden.example" not in json.dumps(manifest)
+        [saved] = list((exported / "attachments").iterdir())
+        assert saved.read_bytes() == FILE
+        context.close()
+        browser.close()
+
+
+def test_a_page_of_another_origin_gets_nothing_from_the_bridge(world):
+    platform, bridge_url, _ = world
+    with sync_playwright() as p:
+        browser = launch_chromium(p)
+        page = browser.new_page()
+        # Another site's page on this computer (a local server, so the request is not even a
+        # private-network one): the bridge answers 403 without CORS headers, so the browser
+        # hands the page an opaque failure.
+        other = subprocess.Popen([sys.executable, "-m", "http.server", "--bind", "127.0.0.1",
+                                  str(port := free_port())], cwd=tempfile.mkdtemp(),
+                                 stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        try:
+            for _ in range(100):
+                try:
+                    socket.create_connection(("127.0.0.1", port), 0.1).close()
+                    break
+                except OSError:
+                    page.wait_for_timeout(50)
+            page.goto(f"http://127.0.0.1:{port}/")
+            result = page.evaluate("""async (url) => {
+                try {
+                    await fetch(url + "/v1/pair", {method: "POST",
+                        headers: {"Content-Type": "application/json"}, body: "{}"});
+                    return "answered";
+                } catch (e) { return "refused"; }
+            }""", bridge_url)
+            assert result == "refused"
+        finally:
+            other.terminate()
+            browser.close()
