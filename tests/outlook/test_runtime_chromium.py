@@ -1,8 +1,9 @@
-"""The Outlook add-in through the helper's bridge, in Debian's Chromium: the add-in's real
-runtime page (`/outlook/commands.html`, served by the real platform) with a scripted Office host
-in place of Office.js, pairing with the real `sealpost-helper bridge` over CORS from the
-platform's origin, then a secure send fired as Outlook fires it — sealed and uploaded by the
-helper, the item turned into the stub, the platform's copy byte for byte.
+"""The Outlook add-in's send runtime in Debian's Chromium: its real page
+(`/outlook/commands.html`, served by the real platform) with a scripted Office host in place of
+Office.js, and a secure send fired as Outlook fires it, both ways — through the real
+`sealpost-helper bridge` after pairing over CORS from the platform's origin, and straight to
+the platform with the envelope sealed by the browser's WebCrypto. Each ends with the item
+turned into the stub and the platform's copy byte for byte.
 
 Run through scripts/with-keyring (the helper keeps its token and the pairing in the keychain).
 """
@@ -65,24 +66,48 @@ def open_runtime(browser, platform, spec):
     return context, page
 
 
+def attach(page, name: str, data: bytes):
+    """Puts a file on the item being written."""
+    page.evaluate("""([name, b64]) => {
+        const bin = atob(b64); const bytes = new Uint8Array(bin.length);
+        for (let i = 0; i < bin.length; i++) bytes[i] = bin.charCodeAt(i);
+        const list = window.__sealpost.state.attachments;
+        list.push({id: "att-" + list.length, name, bytes, attachmentType: "file",
+            isInline: false, contentType: "application/octet-stream"});
+    }""", [name, base64.b64encode(data).decode()])
+
+
+def assert_sent_securely(page, platform, workdir, spec, transport: str):
+    """The item is the stub, the status names `transport`, the platform's copy is the message."""
+    state = page.evaluate("""() => ({body: window.__sealpost.state.body,
+        headers: window.__sealpost.state.headers,
+        names: window.__sealpost.state.attachments.map(a => a.name)})""")
+    status = page.evaluate("() => JSON.parse(localStorage.getItem('sealpost.status'))")
+    assert status["transport"] == transport, status
+    assert "/m/" in state["body"] and "numbers" not in state["body"], state["body"]
+    assert state["names"] == [], "the attachment left with the message, not with the stub"
+    assert "dave@hidden.example" not in state["body"]
+    exported = platform.export(state["headers"]["X-Sealpost-Message-Id"], workdir)
+    assert (exported / "body.html").read_text() == spec["body"]
+    manifest = json.loads((exported / "manifest.json").read_text())
+    assert manifest["metadata"]["subject"] == spec["subject"]
+    assert "hidden.example" not in json.dumps(manifest)
+    [saved] = list((exported / "attachments").iterdir())
+    assert saved.read_bytes() == FILE
+
+
+def message(subject: str) -> dict:
+    return {"to": ["bob@outside.example"], "cc": [], "bcc": ["dave@hidden.example"],
+            "subject": subject, "bodyType": "html", "body": "<p>Hi Bob, <b>numbers</b> attached.</p>"}
+
+
 def test_a_secure_send_through_the_helper(world):
     platform, bridge_url, workdir = world
-    spec = {
-        "to": ["bob@outside.example"], "cc": [], "bcc": ["dave@hidden.example"],
-        "subject": "Q3 via the helper", "bodyType": "html",
-        "body": "<p>Hi Bob, <b>numbers</b> attached.</p>",
-    }
+    spec = message("Q3 via the helper")
     with sync_playwright() as p:
         browser = launch_chromium(p)
         context, page = open_runtime(browser, platform, spec)
-        # The attachment's bytes go in as the item's, without a JSON detour of 3 MB.
-        page.evaluate("""(b64) => {
-            const bin = atob(b64); const bytes = new Uint8Array(bin.length);
-            for (let i = 0; i < bin.length; i++) bytes[i] = bin.charCodeAt(i);
-            window.__sealpost.state.attachments.push({id: "att-0", name: "figures.bin",
-                bytes, attachmentType: "file", isInline: false,
-                contentType: "application/octet-stream"});
-        }""", base64.b64encode(FILE).decode())
+        attach(page, "figures.bin", FILE)
 
         # Pairing, as the task pane does it: a cross-origin POST from the platform's page,
         # with the browser's CORS preflight (JSON body) answered for this origin only.
@@ -98,24 +123,24 @@ def test_a_secure_send_through_the_helper(world):
 
         outcome = page.evaluate("() => window.__sealpost.send()")
         assert outcome == {"allowEvent": True}, outcome
-        state = page.evaluate("""() => ({body: window.__sealpost.state.body,
-            subject: window.__sealpost.state.subject,
-            headers: window.__sealpost.state.headers,
-            names: window.__sealpost.state.attachments.map(a => a.name)})""")
-        status = page.evaluate("() => JSON.parse(localStorage.getItem('sealpost.status'))")
-        assert status["transport"] == "helper", status
-        assert "/m/" in state["body"] and "numbers" not in state["body"], state["body"]
-        assert state["names"] == [], "the attachment left with the message, not with the stub"
-        assert "dave@hidden.example" not in state["body"]
-        message_id = state["headers"]["X-Sealpost-Message-Id"]
+        assert_sent_securely(page, platform, workdir, spec, "helper")
+        context.close()
+        browser.close()
 
-        exported = platform.export(message_id, workdir)
-        assert (exported / "body.html").read_text() == spec["body"]
-        manifest = json.loads((exported / "manifest.json").read_text())
-        assert manifest["metadata"]["subject"] == "Q3 via the helper"
-        assert "hidden.example" not in json.dumps(manifest)
-        [saved] = list((exported / "attachments").iterdir())
-        assert saved.read_bytes() == FILE
+
+def test_a_secure_send_sealed_in_the_browser(world):
+    platform, _, workdir = world
+    spec = message("Q3 sealed by WebCrypto")
+    token = platform.sign_in()
+    with sync_playwright() as p:
+        browser = launch_chromium(p)
+        context, page = open_runtime(browser, platform, spec)
+        attach(page, "figures.bin", FILE)
+        page.evaluate("""([origin, token]) => localStorage.setItem("sealpost.session",
+            JSON.stringify({origin, token, email: "alice@acme.example"}))""", [platform.base, token])
+        outcome = page.evaluate("() => window.__sealpost.send()")
+        assert outcome == {"allowEvent": True}, outcome
+        assert_sent_securely(page, platform, workdir, spec, "direct")
         context.close()
         browser.close()
 
