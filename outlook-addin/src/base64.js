@@ -8,30 +8,54 @@ const ALPHABET = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789
 const VALUE = new Int16Array(128).fill(-1);
 for (let i = 0; i < ALPHABET.length; i++) VALUE[ALPHABET.charCodeAt(i)] = i;
 
+/** base64 characters decoded per step: a multiple of 4, so steps need no carry-over; the
+ * step's binary string is the only transient copy. */
+const STEP = 4 << 20;
+
 export function decodeBase64(text) {
-  const clean = String(text).replace(/[\r\n\t ]+/g, "").replace(/=+$/, "");
-  if (/[^A-Za-z0-9+/]/.test(clean) || clean.length % 4 === 1) {
-    throw new Error("an attachment's base64 is broken");
+  let clean = String(text);
+  // One scan in the usual case (Outlook's base64 has no line breaks); a second after cleaning.
+  if (/[^A-Za-z0-9+/=]/.test(clean)) {
+    clean = clean.replace(/[\r\n\t ]+/g, "");
+    if (/[^A-Za-z0-9+/=]/.test(clean)) throw broken();
   }
-  if (typeof globalThis.atob === "function") {
-    const binary = globalThis.atob(clean + "===".slice((clean.length + 3) % 4));
-    const out = new Uint8Array(binary.length);
-    for (let i = 0; i < binary.length; i++) out[i] = binary.charCodeAt(i);
-    return out;
-  }
+  let end = clean.length;
+  while (end > 0 && clean.charCodeAt(end - 1) === 61 /* = */) end--;
+  const firstPad = clean.indexOf("=");
+  if (clean.length - end > 2 || (firstPad !== -1 && firstPad < end) || end % 4 === 1) throw broken();
+  if (end < clean.length) clean = clean.slice(0, end);
+  if (typeof Uint8Array.fromBase64 === "function") return Uint8Array.fromBase64(clean);
   const out = new Uint8Array(Math.floor((clean.length * 3) / 4));
+  let o = 0;
+  for (let at = 0; at < clean.length; at += STEP) {
+    const step = clean.slice(at, at + STEP);
+    o = typeof globalThis.atob === "function" ? decodeWithAtob(step, out, o) : decodeByHand(step, out, o);
+  }
+  return out;
+}
+
+function broken() {
+  return new Error("an attachment's base64 is broken");
+}
+
+function decodeWithAtob(step, out, o) {
+  const binary = globalThis.atob(step + "===".slice((step.length + 3) % 4));
+  for (let i = 0; i < binary.length; i++) out[o++] = binary.charCodeAt(i);
+  return o;
+}
+
+function decodeByHand(step, out, o) {
   let bits = 0;
   let acc = 0;
-  let o = 0;
-  for (let i = 0; i < clean.length; i++) {
-    acc = (acc << 6) | VALUE[clean.charCodeAt(i)];
+  for (let i = 0; i < step.length; i++) {
+    acc = ((acc << 6) | VALUE[step.charCodeAt(i)]) & 0xffffff;
     bits += 6;
     if (bits >= 8) {
       bits -= 8;
       out[o++] = (acc >> bits) & 0xff;
     }
   }
-  return out;
+  return o;
 }
 
 export function encodeBase64(bytes) {
