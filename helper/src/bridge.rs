@@ -1,7 +1,7 @@
 //! The Outlook bridge: `sealpost-helper bridge` serves the native-messaging requests
 //! (`hello`, `classify`, `send_begin`, `send_piece`, `send_end`, …; `docs/native-messaging.md`)
 //! over HTTP on `127.0.0.1`, for the Outlook add-in, whose pages cannot start a native host.
-//! The requests run through the same host loop as Thunderbird's ([`crate::host::run`]), so the
+//! The requests run through the same host loop as Thunderbird's (`host::run`), so the
 //! keychain, key pinning, recipient keys, the sender's key and compliance hold alike.
 //!
 //! Who may call it, checked on every request:
