@@ -557,6 +557,13 @@ impl PlatformClient {
         .await
     }
 
+    /// Makes a message unreadable from now on (`POST …/recall`).
+    pub async fn recall(&self, id: &str) -> Result<()> {
+        let path = format!("/api/v1/messages/{id}/recall");
+        self.retrying(|| async { self.send(self.request(Method::POST, &path)).await.map(drop) })
+            .await
+    }
+
     /// Tells the platform the mail client sent the stub.
     pub async fn mark_sent(&self, id: &str) -> Result<()> {
         let path = format!("/api/v1/messages/{id}/sent");

@@ -358,6 +358,14 @@ impl Host {
                 self.forget(&id.to_string());
                 Ok(Some(json!({ "message_id": id.to_string() })))
             }
+            "recall" => {
+                let message_id = need(r.message_id, kind, "message_id")?;
+                let id: MessageId = message_id
+                    .parse()
+                    .map_err(|_| HelperError::BadRequest("message_id is not a UUID".into()))?;
+                crate::send::recall(&self.ctx, id).await?;
+                Ok(Some(json!({ "message_id": id.to_string(), "recalled": true })))
+            }
             other => Err(HelperError::BadRequest(format!("unknown request type `{other}`"))),
         }
     }

@@ -575,10 +575,9 @@
         }
       });
     }
-    /** The helper offers no recall: a sealed copy whose stub never left stays unannounced. */
-    recall() {
-      return __async(this, null, function* () {
-      });
+    /** Makes a sealed message unreadable (its stub never left). */
+    recall(id) {
+      return this.request({ type: "recall", message_id: id });
     }
   };
 

@@ -153,3 +153,10 @@ pub async fn mark_sent(ctx: &Context, id: MessageId) -> Result<()> {
     let (_, client) = ctx.connect().await?;
     client.mark_sent(&id.to_string()).await
 }
+
+/// The mail client could not send the stub of a finalised message and will not: nobody may
+/// open it (the Outlook add-in, when Outlook refuses to turn the item into the stub).
+pub async fn recall(ctx: &Context, id: MessageId) -> Result<()> {
+    let (_, client) = ctx.connect().await?;
+    client.recall(&id.to_string()).await
+}

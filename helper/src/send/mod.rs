@@ -22,7 +22,7 @@ pub mod spool;
 pub mod streamed;
 
 pub use composer::{Composer, Wraps};
-pub use deliver::{Prepared, UnlockCode, deliver, mark_sent, prepare};
+pub use deliver::{Prepared, UnlockCode, deliver, mark_sent, prepare, recall};
 pub use details::{AttachmentInfo, MessageDetails};
 pub use file::{MessageSource, send_file};
 pub use sealed::{EnvelopeReader, SealedEnvelope};

@@ -166,6 +166,12 @@ async fn only_the_platforms_pages_and_a_paired_add_in_reach_the_bridge() {
     assert_eq!(manifest.metadata.subject, "Q3 from Outlook");
     assert_eq!(attachments, [file]);
     assert!(!String::from_utf8_lossy(&manifest.to_json()).contains("hidden.example"));
+
+    // Outlook could not turn the item into the stub: the add-in recalls what it sealed.
+    let id = done["message_id"].as_str().expect("message id");
+    let r = call(&c, &bridge, origin, &secret, json!({"type": "recall", "message_id": id})).await;
+    assert_eq!(r["recalled"], true, "{r}");
+    assert_eq!(platform.sent_message(id)["state"], "recalled");
 }
 
 #[tokio::test]

@@ -128,6 +128,8 @@ export class BridgeTransport {
     }
   }
 
-  /** The helper offers no recall: a sealed copy whose stub never left stays unannounced. */
-  async recall() {}
+  /** Makes a sealed message unreadable (its stub never left). */
+  recall(id) {
+    return this.request({ type: "recall", message_id: id });
+  }
 }
