@@ -176,7 +176,7 @@
     constructor(origin, token = null, fetchImpl = globalThis.fetch) {
       this.origin = String(origin).replace(/\/+$/, "");
       this.token = token;
-      this.fetch = fetchImpl;
+      this.fetch = (...args) => fetchImpl(...args);
     }
     /** Sends one request; resolves with the parsed JSON answer (null for 204). */
     request(_0, _1) {

@@ -41,7 +41,9 @@ export class Platform {
   constructor(origin, token = null, fetchImpl = globalThis.fetch) {
     this.origin = String(origin).replace(/\/+$/, "");
     this.token = token;
-    this.fetch = fetchImpl;
+    // Called unbound: a browser's fetch called as a method of another object throws
+    // "Illegal invocation", which would read as an unreachable platform.
+    this.fetch = (...args) => fetchImpl(...args);
   }
 
   /** Sends one request; resolves with the parsed JSON answer (null for 204). */
