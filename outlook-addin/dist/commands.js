@@ -87,9 +87,20 @@
   };
   var __forAwait = (obj, it, method) => (it = obj[__knownSymbol("asyncIterator")]) ? it.call(obj) : (obj = obj[__knownSymbol("iterator")](), it = {}, method = (key, fn) => (fn = obj[key]) && (it[key] = (arg) => new Promise((yes, no, done) => (arg = fn.call(obj, arg), done = arg.done, Promise.resolve(arg.value).then((value) => yes({ value, done }), no)))), method("next"), method("return"), it);
 
+  // src/unlockcode.js
+  var UNLOCK_CODE_MIN = 6;
+  var UNLOCK_CODE_MAX = 64;
+  function checkedUnlockCode(raw) {
+    if (typeof raw !== "string") return null;
+    const code = raw.trim();
+    const chars = [...code].length;
+    return chars >= UNLOCK_CODE_MIN && chars <= UNLOCK_CODE_MAX ? code : null;
+  }
+
   // src/session.js
   var SESSION_KEY = "sealpost.session";
   var STATUS_KEY = "sealpost.status";
+  var UNLOCK_PREFIX = "sealpost.unlock.";
   function defaultStore() {
     const runtime = globalThis.OfficeRuntime;
     if (runtime && runtime.storage) return runtime.storage;
@@ -125,7 +136,8 @@
     }
     /**
      * What the last or current send is doing, for the task pane: `{phase, done, total,
-     * messageId, error, at}`. Written often during a send; never holds message content.
+     * messageId, error, transport, at}`, `phase` one of reading, uploading, sent, failed.
+     * Written often during a send; never holds message content.
      */
     status() {
       return __async(this, null, function* () {
@@ -142,7 +154,45 @@
         yield this.store.setItem(STATUS_KEY, JSON.stringify(__spreadProps(__spreadValues({}, status), { at: Date.now() })));
       });
     }
+    /**
+     * Keeps `code` (trimmed) as the unlock code of the draft `itemKey` (its Outlook item id,
+     * `getItemIdAsync`) until its send takes it. Throws a `RangeError` for a code the platform
+     * would refuse.
+     */
+    setUnlockCode(itemKey, code) {
+      return __async(this, null, function* () {
+        const checked = checkedUnlockCode(code);
+        if (!checked) {
+          throw new RangeError(`an unlock code has ${UNLOCK_CODE_MIN} to ${UNLOCK_CODE_MAX} characters`);
+        }
+        yield this.store.setItem(unlockKey(itemKey), JSON.stringify({ code: checked, at: Date.now() }));
+      });
+    }
+    /** The unlock code set for the draft `itemKey`, or null; it stays set. */
+    unlockCode(itemKey) {
+      return __async(this, null, function* () {
+        const raw = yield this.store.getItem(unlockKey(itemKey));
+        try {
+          const entry = raw ? JSON.parse(raw) : null;
+          return entry && checkedUnlockCode(entry.code) || null;
+        } catch (e) {
+          return null;
+        }
+      });
+    }
+    /** The unlock code set for the draft `itemKey`, or null; removed, so one send uses it. */
+    takeUnlockCode(itemKey) {
+      return __async(this, null, function* () {
+        const code = yield this.unlockCode(itemKey);
+        yield this.store.removeItem(unlockKey(itemKey));
+        return code;
+      });
+    }
   };
+  function unlockKey(itemKey) {
+    if (typeof itemKey !== "string" || !itemKey) throw new TypeError("a draft's item id is needed");
+    return UNLOCK_PREFIX + itemKey;
+  }
 
   // src/api.js
   var ApiFailure = Object.freeze({
