@@ -6,14 +6,17 @@ extension sideloaded.
 
 The Thunderbird driver long-polls a small HTTP control server here for commands (compose,
 click the Sealpost button, read it, send) and posts back what happened. Used by
-`tests/thunderbird/`, `tests/reader.py` (for `tests/center/` and `bench/fidelity.py`) and
-`bench/thunderbird.py`.
+`tests/thunderbird/`, `tests/reader.py` (for `tests/center/` and `bench/fidelity.py`),
+`tests/outlook/` (the platform alone) and `bench/thunderbird.py`.
 """
 
 from __future__ import annotations
 
+import base64
 import email
 import email.policy
+import hashlib
+import hmac
 import http.server
 import itertools
 import json
@@ -47,6 +50,14 @@ def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         return s.getsockname()[1]
+
+
+def totp(secret_base32: str, at: float) -> str:
+    """RFC 6238 (SHA-1, 6 digits, 30 s): what an authenticator app shows at time `at`."""
+    key = base64.b32decode(secret_base32 + "=" * (-len(secret_base32) % 8))
+    digest = hmac.new(key, struct.pack(">Q", int(at) // 30), hashlib.sha1).digest()
+    offset = digest[-1] & 0x0F
+    return f"{(struct.unpack('>I', digest[offset:offset + 4])[0] & 0x7FFFFFFF) % 1_000_000:06d}"
 
 
 def wait_until(what: str, check, timeout: float, every: float = 0.1):

@@ -1,7 +1,8 @@
 /**
- * The platform's HTTPS API (docs/api.md) as the add-in uses it: sign-in, policy, keys and the
- * resumable upload. Every request has a deadline, and every failure becomes an `ApiError`
- * whose `kind` the send handler turns into a message a person can act on.
+ * The platform's HTTPS API (docs/api.md) as the add-in uses it: sign-in, health, policy, keys
+ * and the resumable upload. Every request has a deadline, and every failure becomes an
+ * `ApiError` whose `kind` the send handler and the task pane turn into a message a person can
+ * act on.
  */
 
 /** Why a request failed. */
@@ -85,13 +86,18 @@ export class Platform {
     }
   }
 
+  /** `GET /healthz`: `{status: "ok"}`; a platform that cannot take work answers 503. */
+  health() { return this.request("GET", "/healthz"); }
   signIn({ email, password, totp, device }) {
     const json = { email, password, device };
     if (totp) json.totp = totp;
     return this.request("POST", "/api/v1/auth/sign-in", { json });
   }
   me() { return this.request("GET", "/api/v1/me"); }
-  signOut() { return this.request("DELETE", "/api/v1/tokens/current"); }
+  /** Revokes this token; `seconds` shortens the deadline for someone waiting to sign out. */
+  signOut({ seconds = REQUEST_SECONDS } = {}) {
+    return this.request("DELETE", "/api/v1/tokens/current", { seconds });
+  }
   platformKey() { return this.request("GET", "/api/v1/keys/platform"); }
   lookupKeys(emails) {
     const q = emails.map(encodeURIComponent).join(",");

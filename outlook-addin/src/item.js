@@ -29,6 +29,33 @@ export async function secureRequested(item) {
   return headerValue(headers, SECURE_HEADER) === SECURE_REQUESTED;
 }
 
+/**
+ * Whether this Outlook can name the draft being written — `saveAsync` and `getItemIdAsync`
+ * (Mailbox 1.8) — which is what a draft's unlock code is kept under (session.js).
+ * `requirements` is `Office.context.requirements`.
+ */
+export function canNameDraft(item, requirements) {
+  const supported = !requirements || typeof requirements.isSetSupported !== "function"
+    || requirements.isSetSupported("Mailbox", "1.8");
+  return Boolean(item) && supported
+    && typeof item.saveAsync === "function" && typeof item.getItemIdAsync === "function";
+}
+
+/** The draft's item id, saving it first: a draft has none until it is saved. */
+export async function draftId(item) {
+  await call("save the draft", item, "saveAsync");
+  return call("name the draft", item, "getItemIdAsync");
+}
+
+/** The draft's item id if it was saved before, else null; saves nothing. */
+export async function savedDraftId(item) {
+  try {
+    return (await call("name the draft", item, "getItemIdAsync")) || null;
+  } catch {
+    return null;
+  }
+}
+
 /** Turns the toggle on or off, and saves the draft so the state travels with it. */
 export async function setSecureRequested(item, on) {
   if (on) {

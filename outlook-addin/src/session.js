@@ -8,10 +8,17 @@
  * and classifies as its user, is listed and revocable under `GET /api/v1/tokens`, and signing
  * out revokes it. Where IT allows the helper bridge, the token stays in the OS keychain instead
  * (the helper's), and this record holds only the pairing.
+ *
+ * A draft's unlock code waits here, from the task pane to the send handler, under its own key
+ * per draft (`sealpost.unlock.<item id>`): the pane setting one draft's code and a send taking
+ * another's never write the same record, so neither can undo the other.
  */
+
+import { UNLOCK_CODE_MAX, UNLOCK_CODE_MIN, checkedUnlockCode } from "./unlockcode.js";
 
 const SESSION_KEY = "sealpost.session";
 const STATUS_KEY = "sealpost.status";
+const UNLOCK_PREFIX = "sealpost.unlock.";
 
 /** The storage the runtime offers: `{getItem, setItem, removeItem}`, async or not. */
 export function defaultStore() {
@@ -51,7 +58,8 @@ export class Session {
 
   /**
    * What the last or current send is doing, for the task pane: `{phase, done, total,
-   * messageId, error, at}`. Written often during a send; never holds message content.
+   * messageId, error, transport, at}`, `phase` one of reading, uploading, sent, failed.
+   * Written often during a send; never holds message content.
    */
   async status() {
     const raw = await this.store.getItem(STATUS_KEY);
@@ -65,4 +73,40 @@ export class Session {
   async setStatus(status) {
     await this.store.setItem(STATUS_KEY, JSON.stringify({ ...status, at: Date.now() }));
   }
+
+  /**
+   * Keeps `code` (trimmed) as the unlock code of the draft `itemKey` (its Outlook item id,
+   * `getItemIdAsync`) until its send takes it. Throws a `RangeError` for a code the platform
+   * would refuse.
+   */
+  async setUnlockCode(itemKey, code) {
+    const checked = checkedUnlockCode(code);
+    if (!checked) {
+      throw new RangeError(`an unlock code has ${UNLOCK_CODE_MIN} to ${UNLOCK_CODE_MAX} characters`);
+    }
+    await this.store.setItem(unlockKey(itemKey), JSON.stringify({ code: checked, at: Date.now() }));
+  }
+
+  /** The unlock code set for the draft `itemKey`, or null; it stays set. */
+  async unlockCode(itemKey) {
+    const raw = await this.store.getItem(unlockKey(itemKey));
+    try {
+      const entry = raw ? JSON.parse(raw) : null;
+      return (entry && checkedUnlockCode(entry.code)) || null;
+    } catch {
+      return null;
+    }
+  }
+
+  /** The unlock code set for the draft `itemKey`, or null; removed, so one send uses it. */
+  async takeUnlockCode(itemKey) {
+    const code = await this.unlockCode(itemKey);
+    await this.store.removeItem(unlockKey(itemKey));
+    return code;
+  }
+}
+
+function unlockKey(itemKey) {
+  if (typeof itemKey !== "string" || !itemKey) throw new TypeError("a draft's item id is needed");
+  return UNLOCK_PREFIX + itemKey;
 }

@@ -36,6 +36,9 @@ macro_rules! asset {
 const ASSETS: &[Asset] = &[
     asset!("commands.html", "text/html; charset=utf-8"),
     asset!("commands.js", "text/javascript; charset=utf-8"),
+    asset!("taskpane.html", "text/html; charset=utf-8"),
+    asset!("taskpane.js", "text/javascript; charset=utf-8"),
+    asset!("taskpane.css", "text/css; charset=utf-8"),
     asset!("icon-16.png", "image/png"),
     asset!("icon-32.png", "image/png"),
     asset!("icon-64.png", "image/png"),

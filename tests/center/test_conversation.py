@@ -2,15 +2,11 @@
 band, a secure reply with an attachment that the sender is told about and reads, the
 sender's delivery slip and recall, folders, sign-out and a forgotten password."""
 
-import base64
-import hashlib
-import hmac
 import os
-import struct
 import time
 
 from conftest import ALICE, PASSWORD, ask_for_code, code_for, first_contact, screenshot, send
-from harness import wait_until
+from harness import totp, wait_until
 
 NEW_PASSWORD = "another long and memorable passphrase"
 
@@ -150,14 +146,6 @@ def test_folders_sign_out_and_a_forgotten_password(center, page, tmp_path):
     page.wait_for_url("**/c/mail/inbox")
     page.goto(center.platform.base + "/c/mail/archive")
     assert not page.is_visible("text=Folders")
-
-
-def totp(secret_base32: str, at: float) -> str:
-    """RFC 6238 (SHA-1, 6 digits, 30 s): what an authenticator app shows at time `at`."""
-    key = base64.b32decode(secret_base32 + "=" * (-len(secret_base32) % 8))
-    digest = hmac.new(key, struct.pack(">Q", int(at) // 30), hashlib.sha1).digest()
-    offset = digest[-1] & 0x0F
-    return f"{(struct.unpack('>I', digest[offset:offset + 4])[0] & 0x7FFFFFFF) % 1_000_000:06d}"
 
 
 def test_preferences_a_new_password_and_two_step_sign_in(center, page, tmp_path):

@@ -4,8 +4,8 @@ must agree with it.
 Usage: check_clients.py target/openapi.json
 
 The Thunderbird extension and the helper check an unlock code before anything is sealed, so
-that the sender hears about a bad one while typing; they restate the platform's bounds, and
-this check holds each restatement against the document (the Outlook add-in's go here too).
+that the sender hears about a bad one while typing, and so does the Outlook add-in's task pane;
+they restate the platform's bounds, and this check holds each restatement against the document.
 """
 
 import json
@@ -20,6 +20,10 @@ RESTATED = [
     ("thunderbird-extension/src/unlockcode.js", r"export const UNLOCK_CODE_MIN = (\d+);",
      ("UnlockCode", "code", "minLength")),
     ("thunderbird-extension/src/unlockcode.js", r"export const UNLOCK_CODE_MAX = (\d+);",
+     ("UnlockCode", "code", "maxLength")),
+    ("outlook-addin/src/unlockcode.js", r"export const UNLOCK_CODE_MIN = (\d+);",
+     ("UnlockCode", "code", "minLength")),
+    ("outlook-addin/src/unlockcode.js", r"export const UNLOCK_CODE_MAX = (\d+);",
      ("UnlockCode", "code", "maxLength")),
 ]
 
@@ -55,8 +59,9 @@ def main():
         checked += 1
         if int(value) != want:
             wrong.append(f"{path}: {schema}.{field} {key} is {value}, the platform says {want}")
-    if checked < 4:
-        wrong.append(f"only {checked} restated limits found; expected the extension's and the helper's")
+    if checked < 6:
+        wrong.append(f"only {checked} restated limits found; expected the extension's, the add-in's "
+                     "and the helper's")
     for w in wrong:
         print(w, file=sys.stderr)
     print(f"contract: {checked} restated limits checked against the OpenAPI document, {len(wrong)} wrong")

@@ -5,6 +5,7 @@ refusals), here on a real browser's WebCrypto, which is what the add-in runs on.
 
 A local HTTP server serves the add-in's `src/` and `test/` folders and `envelope/tests/vectors/`;
 http://127.0.0.1 is a secure context, so the page has WebCrypto as an https page would.
+The browser is conftest.py's, shared with the task pane tests.
 """
 
 import http.server
@@ -17,11 +18,9 @@ from pathlib import Path
 
 import pytest
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # tests/harness.py, tests/reader.py
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # tests/harness.py
 
 from harness import ROOT  # noqa: E402
-from playwright.sync_api import sync_playwright  # noqa: E402
-from reader import launch_chromium  # noqa: E402
 
 # URL prefix -> the folder it serves; nothing else of the repository is reachable.
 ROUTES = {
@@ -76,13 +75,12 @@ def open_checks(page, url: str, timeout: float = 120):
     return page.evaluate("() => window.envelopeResults")
 
 
-def test_envelope_checks_pass_in_chromium(server):
-    with sync_playwright() as p:
-        browser = launch_chromium(p)
-        try:
-            results = open_checks(browser.new_page(), server + PAGE)
-        finally:
-            browser.close()
+def test_envelope_checks_pass_in_chromium(server, browser):
+    context = browser.new_context()
+    try:
+        results = open_checks(context.new_page(), server + PAGE)
+    finally:
+        context.close()
 
     failed = [f"{r['name']}: {r['error']}" for r in results if not r["ok"]]
     assert not failed, "failed in Chromium:\n" + "\n".join(failed)

@@ -21,8 +21,6 @@ import pytest
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # tests/harness.py, tests/reader.py
 
 from harness import BIN, ROOT, Desk, Platform, free_port  # noqa: E402
-from playwright.sync_api import sync_playwright  # noqa: E402
-from reader import launch_chromium  # noqa: E402
 
 ADDIN = ROOT / "outlook-addin"
 OFFICE_JS = "https://appsforoffice.microsoft.com/**"
@@ -101,77 +99,70 @@ def message(subject: str) -> dict:
             "subject": subject, "bodyType": "html", "body": "<p>Hi Bob, <b>numbers</b> attached.</p>"}
 
 
-def test_a_secure_send_through_the_helper(world):
+def test_a_secure_send_through_the_helper(world, browser):
     platform, bridge_url, workdir = world
     spec = message("Q3 via the helper")
-    with sync_playwright() as p:
-        browser = launch_chromium(p)
-        context, page = open_runtime(browser, platform, spec)
-        attach(page, "figures.bin", FILE)
+    context, page = open_runtime(browser, platform, spec)
+    attach(page, "figures.bin", FILE)
 
-        # Pairing, as the task pane does it: a cross-origin POST from the platform's page,
-        # with the browser's CORS preflight (JSON body) answered for this origin only.
-        secret = page.evaluate("""async (url) => {
-            const r = await fetch(url + "/v1/pair", {method: "POST",
-                headers: {"Content-Type": "application/json"}, body: "{}"});
-            return (await r.json()).secret;
-        }""", bridge_url)
-        assert len(secret) == 43
-        page.evaluate("""([origin, bridge]) => localStorage.setItem("sealpost.session",
-            JSON.stringify({origin, email: "alice@acme.example", bridge}))""",
-                      [platform.base, {"url": bridge_url, "secret": secret}])
+    # Pairing, as the task pane does it: a cross-origin POST from the platform's page,
+    # with the browser's CORS preflight (JSON body) answered for this origin only.
+    secret = page.evaluate("""async (url) => {
+        const r = await fetch(url + "/v1/pair", {method: "POST",
+            headers: {"Content-Type": "application/json"}, body: "{}"});
+        return (await r.json()).secret;
+    }""", bridge_url)
+    assert len(secret) == 43
+    page.evaluate("""([origin, bridge]) => localStorage.setItem("sealpost.session",
+        JSON.stringify({origin, email: "alice@acme.example", bridge}))""",
+                  [platform.base, {"url": bridge_url, "secret": secret}])
 
-        outcome = page.evaluate("() => window.__sealpost.send()")
-        assert outcome == {"allowEvent": True}, outcome
-        assert_sent_securely(page, platform, workdir, spec, "helper")
-        context.close()
-        browser.close()
+    outcome = page.evaluate("() => window.__sealpost.send()")
+    assert outcome == {"allowEvent": True}, outcome
+    assert_sent_securely(page, platform, workdir, spec, "helper")
+    context.close()
 
 
-def test_a_secure_send_sealed_in_the_browser(world):
+def test_a_secure_send_sealed_in_the_browser(world, browser):
     platform, _, workdir = world
     spec = message("Q3 sealed by WebCrypto")
     token = platform.sign_in()
-    with sync_playwright() as p:
-        browser = launch_chromium(p)
-        context, page = open_runtime(browser, platform, spec)
-        attach(page, "figures.bin", FILE)
-        page.evaluate("""([origin, token]) => localStorage.setItem("sealpost.session",
-            JSON.stringify({origin, token, email: "alice@acme.example"}))""", [platform.base, token])
-        outcome = page.evaluate("() => window.__sealpost.send()")
-        assert outcome == {"allowEvent": True}, outcome
-        assert_sent_securely(page, platform, workdir, spec, "direct")
-        context.close()
-        browser.close()
+    context, page = open_runtime(browser, platform, spec)
+    attach(page, "figures.bin", FILE)
+    page.evaluate("""([origin, token]) => localStorage.setItem("sealpost.session",
+        JSON.stringify({origin, token, email: "alice@acme.example"}))""", [platform.base, token])
+    outcome = page.evaluate("() => window.__sealpost.send()")
+    assert outcome == {"allowEvent": True}, outcome
+    assert_sent_securely(page, platform, workdir, spec, "direct")
+    context.close()
 
 
-def test_a_page_of_another_origin_gets_nothing_from_the_bridge(world):
+def test_a_page_of_another_origin_gets_nothing_from_the_bridge(world, browser):
     platform, bridge_url, _ = world
-    with sync_playwright() as p:
-        browser = launch_chromium(p)
-        page = browser.new_page()
-        # Another site's page on this computer (a local server, so the request is not even a
-        # private-network one): the bridge answers 403 without CORS headers, so the browser
-        # hands the page an opaque failure.
-        other = subprocess.Popen([sys.executable, "-m", "http.server", "--bind", "127.0.0.1",
-                                  str(port := free_port())], cwd=tempfile.mkdtemp(),
-                                 stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-        try:
-            for _ in range(100):
-                try:
-                    socket.create_connection(("127.0.0.1", port), 0.1).close()
-                    break
-                except OSError:
-                    page.wait_for_timeout(50)
-            page.goto(f"http://127.0.0.1:{port}/")
-            result = page.evaluate("""async (url) => {
-                try {
-                    await fetch(url + "/v1/pair", {method: "POST",
-                        headers: {"Content-Type": "application/json"}, body: "{}"});
-                    return "answered";
-                } catch (e) { return "refused"; }
-            }""", bridge_url)
-            assert result == "refused"
-        finally:
-            other.terminate()
-            browser.close()
+    context = browser.new_context()
+    page = context.new_page()
+    # Another site's page on this computer (a local server, so the request is not even a
+    # private-network one): the bridge answers 403 without CORS headers, so the browser
+    # hands the page an opaque failure.
+    other = subprocess.Popen([sys.executable, "-m", "http.server", "--bind", "127.0.0.1",
+                              str(port := free_port())], cwd=tempfile.mkdtemp(),
+                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        for _ in range(100):
+            try:
+                socket.create_connection(("127.0.0.1", port), 0.1).close()
+                break
+            except OSError:
+                page.wait_for_timeout(50)
+        page.goto(f"http://127.0.0.1:{port}/")
+        result = page.evaluate("""async (url) => {
+            try {
+                await fetch(url + "/v1/pair", {method: "POST",
+                    headers: {"Content-Type": "application/json"}, body: "{}"});
+                return "answered";
+            } catch (e) { return "refused"; }
+        }""", bridge_url)
+        assert result == "refused"
+    finally:
+        other.terminate()
+        context.close()

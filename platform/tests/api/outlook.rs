@@ -26,6 +26,9 @@ async fn the_add_in_files_are_served_and_framable_only_by_outlook() {
     for (file, kind) in [
         ("commands.html", "text/html"),
         ("commands.js", "text/javascript"),
+        ("taskpane.html", "text/html"),
+        ("taskpane.js", "text/javascript"),
+        ("taskpane.css", "text/css"),
         ("icon-80.png", "image/png"),
     ] {
         let r = app.get(None, &format!("/outlook/{file}")).await;

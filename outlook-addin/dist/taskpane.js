@@ -1,0 +1,1751 @@
+(() => {
+  var __defProp = Object.defineProperty;
+  var __defProps = Object.defineProperties;
+  var __getOwnPropDescs = Object.getOwnPropertyDescriptors;
+  var __getOwnPropSymbols = Object.getOwnPropertySymbols;
+  var __hasOwnProp = Object.prototype.hasOwnProperty;
+  var __propIsEnum = Object.prototype.propertyIsEnumerable;
+  var __knownSymbol = (name, symbol) => (symbol = Symbol[name]) ? symbol : /* @__PURE__ */ Symbol.for("Symbol." + name);
+  var __typeError = (msg) => {
+    throw TypeError(msg);
+  };
+  var __defNormalProp = (obj, key, value) => key in obj ? __defProp(obj, key, { enumerable: true, configurable: true, writable: true, value }) : obj[key] = value;
+  var __spreadValues = (a, b) => {
+    for (var prop in b || (b = {}))
+      if (__hasOwnProp.call(b, prop))
+        __defNormalProp(a, prop, b[prop]);
+    if (__getOwnPropSymbols)
+      for (var prop of __getOwnPropSymbols(b)) {
+        if (__propIsEnum.call(b, prop))
+          __defNormalProp(a, prop, b[prop]);
+      }
+    return a;
+  };
+  var __spreadProps = (a, b) => __defProps(a, __getOwnPropDescs(b));
+  var __async = (__this, __arguments, generator) => {
+    return new Promise((resolve, reject) => {
+      var fulfilled = (value) => {
+        try {
+          step(generator.next(value));
+        } catch (e) {
+          reject(e);
+        }
+      };
+      var rejected = (value) => {
+        try {
+          step(generator.throw(value));
+        } catch (e) {
+          reject(e);
+        }
+      };
+      var step = (x) => x.done ? resolve(x.value) : Promise.resolve(x.value).then(fulfilled, rejected);
+      step((generator = generator.apply(__this, __arguments)).next());
+    });
+  };
+  var __await = function(promise, isYieldStar) {
+    this[0] = promise;
+    this[1] = isYieldStar;
+  };
+  var __asyncGenerator = (__this, __arguments, generator) => {
+    var resume = (k, v, yes, no) => {
+      try {
+        var x = generator[k](v), isAwait = (v = x.value) instanceof __await, done = x.done;
+        Promise.resolve(isAwait ? v[0] : v).then((y) => isAwait ? resume(k === "return" ? k : "next", v[1] ? { done: y.done, value: y.value } : y, yes, no) : yes({ value: y, done })).catch((e) => resume("throw", e, yes, no));
+      } catch (e) {
+        no(e);
+      }
+    }, method = (k, call2, wait, clear) => it[k] = (x) => (call2 = new Promise((yes, no, run) => (run = () => resume(k, x, yes, no), q ? q.then(run) : run())), clear = () => q === wait && (q = 0), q = wait = call2.then(clear, clear), call2), q, it = {};
+    return generator = generator.apply(__this, __arguments), it[__knownSymbol("asyncIterator")] = () => it, method("next"), method("throw"), method("return"), it;
+  };
+  var __yieldStar = (value) => {
+    var obj = value[__knownSymbol("asyncIterator")], isAwait = false, method, it = {};
+    if (obj == null) {
+      obj = value[__knownSymbol("iterator")]();
+      method = (k) => it[k] = (x) => obj[k](x);
+    } else {
+      obj = obj.call(value);
+      method = (k) => it[k] = (v) => {
+        if (isAwait) {
+          isAwait = false;
+          if (k === "throw") throw v;
+          return v;
+        }
+        isAwait = true;
+        return {
+          done: false,
+          value: new __await(new Promise((resolve) => {
+            var x = obj[k](v);
+            if (!(x instanceof Object)) __typeError("Object expected");
+            resolve(x);
+          }), 1)
+        };
+      };
+    }
+    return it[__knownSymbol("iterator")] = () => it, method("next"), "throw" in obj ? method("throw") : it.throw = (x) => {
+      throw x;
+    }, "return" in obj && method("return"), it;
+  };
+  var __forAwait = (obj, it, method) => (it = obj[__knownSymbol("asyncIterator")]) ? it.call(obj) : (obj = obj[__knownSymbol("iterator")](), it = {}, method = (key, fn) => (fn = obj[key]) && (it[key] = (arg) => new Promise((yes, no, done) => (arg = fn.call(obj, arg), done = arg.done, Promise.resolve(arg.value).then((value) => yes({ value, done }), no)))), method("next"), method("return"), it);
+
+  // src/i18n.js
+  var STRINGS = {
+    en: {
+      // The send handler's answers: Outlook shows them in its "can't send" alert, with a button
+      // that opens the task pane. Each says what happened and what to do.
+      notSignedIn: "Sealpost: sign in before sending. Open Sealpost, sign in, then press Send again. The message was not sent.",
+      platformUnreachable: "Sealpost could not reach {origin}. The message was not sent; check your connection and press Send again.",
+      platformError: "Sealpost could not send this message securely: {detail} The message was not sent.",
+      sessionEnded: "Your Sealpost sign-in has ended. Open Sealpost, sign in again, then press Send again. The message was not sent.",
+      timedOut: "Sending securely took too long and was stopped. The message was not sent; press Send again, or open Sealpost to see why.",
+      cloudAttachment: '"{name}" is a shared link to a cloud file, which Sealpost cannot encrypt. Attach a copy of the file instead, then press Send again.',
+      attachmentUnreadable: 'Sealpost could not read the attachment "{name}". The message was not sent; remove and attach it again, then press Send again.',
+      tooLarge: "This message is too large to send securely from Outlook ({size}; the limit here is {limit}). The message was not sent.",
+      helperError: "The Sealpost helper on this computer reported a problem: {detail} The message was not sent.",
+      outlookError: "Outlook did not let Sealpost {what}. The message was not sent; press Send again.",
+      unexpected: "Sealpost stopped this send because something unexpected happened ({detail}). The message was not sent.",
+      deliveredByPlatform: "Sent securely: Sealpost mailed each recipient a personal link, so Outlook sends nothing. You can discard this draft; it holds only the link.",
+      // The ribbon toggle's notification on the message.
+      secureOn: "Send secure is on: this message will be encrypted, and recipients get a link.",
+      secureOff: "Send secure is off: policy may still secure this message when you send it.",
+      // The task pane (src/taskpane/): sign-in, the state of Sealpost in this Outlook, the
+      // message's unlock code, and the last send.
+      paneLoading: "Starting Sealpost…",
+      signInHeading: "Sign in to Sealpost",
+      signInIntro: "Sign in once in this Outlook to send messages securely. You stay signed in on this computer until you sign out.",
+      emailLabel: "Email address",
+      passwordLabel: "Password",
+      totpLabel: "Code from your authenticator app",
+      signInButton: "Sign in",
+      signingIn: "Signing in…",
+      signInMissing: "Enter your email address and password.",
+      signInTotpNeeded: "Enter the 6-digit code from your authenticator app, then sign in again.",
+      signInWrong: "Wrong email address or password.",
+      signInWrongCode: "Wrong email address, password or code. Each code works once; wait for the next one.",
+      signInLocked: "Too many failed sign-ins: this account is locked. Try again {when}.",
+      signInRateLimited: "Too many sign-in attempts from this network. Try again {when}.",
+      signInUnreachable: "Sealpost could not reach {origin}. Check your connection, then sign in again.",
+      signInRefused: "The platform refused the sign-in: {detail}",
+      signedOut: "Signed out. This Outlook's sign-in was ended on the platform.",
+      signedOutLocally: 'Signed out in this Outlook, but {origin} did not confirm that the sign-in was ended there. If this computer is not yours, ask IT to revoke the device "{device}".',
+      sessionGone: "Your Sealpost sign-in has ended (it was revoked or has expired). Sign in again.",
+      deviceOn: "Outlook on {platform}",
+      deviceWeb: "Outlook on the web",
+      statusHeading: "Sealpost in this Outlook",
+      platformLabel: "Platform",
+      userLabel: "Signed in as",
+      transportLabel: "How messages go",
+      keyLabel: "Platform key",
+      keyShowAll: "Show the whole key",
+      checking: "checking…",
+      platformReachable: "reachable",
+      platformNotReady: "reachable, but not ready ({detail})",
+      platformUnreachableShort: "not reachable: check your connection",
+      userUnchecked: "{email} (could not be checked)",
+      keyUnknown: "could not be read",
+      transportDirect: "Direct: sealed in Outlook, sent to the platform",
+      signOutButton: "Sign out",
+      unlockHeading: "This message's unlock code",
+      unlockExplain: "Optional. Recipients must also enter this code before they can read the message. Tell it to them yourself, by phone, never in an email.",
+      unlockCodeLabel: "Unlock code ({min} to {max} characters)",
+      unlockSetButton: "Set the code",
+      unlockRemoveButton: "Remove the code",
+      unlockBadLength: "The unlock code must have {min} to {max} characters.",
+      unlockSet: "Unlock code for this message: {code}. It applies when you send this message.",
+      unlockNone: "No unlock code is set for this message.",
+      unlockRemoved: "The unlock code was removed from this message.",
+      unlockNoMessage: "Open Sealpost from a message you are writing to set its unlock code.",
+      unlockUnsupported: "This version of Outlook does not tell Sealpost which message is being written (that needs Mailbox 1.8), so no unlock code can be set here.",
+      unlockOutlookError: "Outlook did not let Sealpost save the draft ({detail}), so the code is not set. Try again.",
+      sendHeading: "Sending securely",
+      sendNone: "No message has been sent securely from this Outlook yet.",
+      sendReading: "Reading the message and its attachments…",
+      sendUploading: "Uploading the encrypted message…",
+      sendSent: "The last message was sent securely ({time}).",
+      sendFailed: "The last message was not sent ({time}):",
+      sendFailedAdvice: "The message is still open. Do what the message above says, then press Send again.",
+      sendStalled: "The last secure send stopped without finishing ({time}). The message was not sent; press Send again."
+    },
+    de: {
+      notSignedIn: "Sealpost: Bitte vor dem Senden anmelden. Öffnen Sie Sealpost, melden Sie sich an und klicken Sie erneut auf Senden. Die Nachricht wurde nicht gesendet.",
+      platformUnreachable: "Sealpost hat {origin} nicht erreicht. Die Nachricht wurde nicht gesendet; prüfen Sie die Verbindung und klicken Sie erneut auf Senden.",
+      platformError: "Sealpost konnte diese Nachricht nicht sicher senden: {detail} Die Nachricht wurde nicht gesendet.",
+      sessionEnded: "Ihre Sealpost-Anmeldung ist abgelaufen. Öffnen Sie Sealpost, melden Sie sich erneut an und klicken Sie dann auf Senden. Die Nachricht wurde nicht gesendet.",
+      timedOut: "Das sichere Senden hat zu lange gedauert und wurde abgebrochen. Die Nachricht wurde nicht gesendet; klicken Sie erneut auf Senden oder öffnen Sie Sealpost, um den Grund zu sehen.",
+      cloudAttachment: "„{name}“ ist ein Link auf eine Cloud-Datei, die Sealpost nicht verschlüsseln kann. Hängen Sie stattdessen eine Kopie der Datei an und klicken Sie erneut auf Senden.",
+      attachmentUnreadable: "Sealpost konnte den Anhang „{name}“ nicht lesen. Die Nachricht wurde nicht gesendet; entfernen Sie den Anhang, hängen Sie ihn erneut an und klicken Sie auf Senden.",
+      tooLarge: "Diese Nachricht ist zu groß, um sie aus Outlook sicher zu senden ({size}; die Grenze ist hier {limit}). Die Nachricht wurde nicht gesendet.",
+      helperError: "Der Sealpost-Helfer auf diesem Computer meldet ein Problem: {detail} Die Nachricht wurde nicht gesendet.",
+      outlookError: "Outlook hat Sealpost nicht erlaubt, {what}. Die Nachricht wurde nicht gesendet; klicken Sie erneut auf Senden.",
+      unexpected: "Sealpost hat das Senden angehalten, weil etwas Unerwartetes passiert ist ({detail}). Die Nachricht wurde nicht gesendet.",
+      deliveredByPlatform: "Sicher gesendet: Sealpost hat jedem Empfänger einen persönlichen Link geschickt, daher sendet Outlook nichts. Sie können diesen Entwurf verwerfen; er enthält nur den Link.",
+      secureOn: "Sicher senden ist eingeschaltet: Diese Nachricht wird verschlüsselt, Empfänger erhalten einen Link.",
+      secureOff: "Sicher senden ist ausgeschaltet: Richtlinien können diese Nachricht beim Senden trotzdem schützen.",
+      paneLoading: "Sealpost wird gestartet …",
+      signInHeading: "Bei Sealpost anmelden",
+      signInIntro: "Melden Sie sich einmal in diesem Outlook an, um Nachrichten sicher zu senden. Sie bleiben auf diesem Computer angemeldet, bis Sie sich abmelden.",
+      emailLabel: "E-Mail-Adresse",
+      passwordLabel: "Passwort",
+      totpLabel: "Code aus Ihrer Authentifizierungs-App",
+      signInButton: "Anmelden",
+      signingIn: "Anmeldung läuft …",
+      signInMissing: "Geben Sie Ihre E-Mail-Adresse und Ihr Passwort ein.",
+      signInTotpNeeded: "Geben Sie den 6-stelligen Code aus Ihrer Authentifizierungs-App ein und melden Sie sich erneut an.",
+      signInWrong: "E-Mail-Adresse oder Passwort ist falsch.",
+      signInWrongCode: "E-Mail-Adresse, Passwort oder Code ist falsch. Jeder Code gilt nur einmal; warten Sie auf den nächsten.",
+      signInLocked: "Zu viele fehlgeschlagene Anmeldungen: Dieses Konto ist gesperrt. Versuchen Sie es {when} erneut.",
+      signInRateLimited: "Zu viele Anmeldeversuche aus diesem Netzwerk. Versuchen Sie es {when} erneut.",
+      signInUnreachable: "Sealpost hat {origin} nicht erreicht. Prüfen Sie die Verbindung und melden Sie sich erneut an.",
+      signInRefused: "Die Plattform hat die Anmeldung abgelehnt: {detail}",
+      signedOut: "Abgemeldet. Die Anmeldung dieses Outlook wurde auf der Plattform beendet.",
+      signedOutLocally: "In diesem Outlook abgemeldet, aber {origin} hat nicht bestätigt, dass die Anmeldung dort beendet wurde. Wenn dieser Computer nicht Ihnen gehört, bitten Sie die IT, das Gerät „{device}“ zu widerrufen.",
+      sessionGone: "Ihre Sealpost-Anmeldung ist beendet (widerrufen oder abgelaufen). Melden Sie sich erneut an.",
+      deviceOn: "Outlook für {platform}",
+      deviceWeb: "Outlook im Web",
+      statusHeading: "Sealpost in diesem Outlook",
+      platformLabel: "Plattform",
+      userLabel: "Angemeldet als",
+      transportLabel: "Versandweg",
+      keyLabel: "Plattformschlüssel",
+      keyShowAll: "Ganzen Schlüssel zeigen",
+      checking: "wird geprüft …",
+      platformReachable: "erreichbar",
+      platformNotReady: "erreichbar, aber nicht bereit ({detail})",
+      platformUnreachableShort: "nicht erreichbar: Prüfen Sie die Verbindung",
+      userUnchecked: "{email} (nicht geprüft)",
+      keyUnknown: "nicht lesbar",
+      transportDirect: "Direkt: in Outlook versiegelt, an die Plattform gesendet",
+      signOutButton: "Abmelden",
+      unlockHeading: "Freischaltcode dieser Nachricht",
+      unlockExplain: "Optional. Empfänger müssen diesen Code zusätzlich eingeben, bevor sie die Nachricht lesen können. Teilen Sie ihn selbst mit, per Telefon, nie per E-Mail.",
+      unlockCodeLabel: "Freischaltcode ({min} bis {max} Zeichen)",
+      unlockSetButton: "Code festlegen",
+      unlockRemoveButton: "Code entfernen",
+      unlockBadLength: "Der Freischaltcode muss {min} bis {max} Zeichen haben.",
+      unlockSet: "Freischaltcode für diese Nachricht: {code}. Er gilt, wenn Sie diese Nachricht senden.",
+      unlockNone: "Für diese Nachricht ist kein Freischaltcode festgelegt.",
+      unlockRemoved: "Der Freischaltcode wurde von dieser Nachricht entfernt.",
+      unlockNoMessage: "Öffnen Sie Sealpost aus einer Nachricht, die Sie gerade schreiben, um ihren Freischaltcode festzulegen.",
+      unlockUnsupported: "Diese Outlook-Version teilt Sealpost nicht mit, welche Nachricht gerade geschrieben wird (dafür ist Mailbox 1.8 nötig); daher kann hier kein Freischaltcode festgelegt werden.",
+      unlockOutlookError: "Outlook hat Sealpost den Entwurf nicht speichern lassen ({detail}); der Code ist nicht festgelegt. Versuchen Sie es erneut.",
+      sendHeading: "Sicher senden",
+      sendNone: "Aus diesem Outlook wurde noch keine Nachricht sicher gesendet.",
+      sendReading: "Die Nachricht und ihre Anhänge werden gelesen …",
+      sendUploading: "Die verschlüsselte Nachricht wird hochgeladen …",
+      sendSent: "Die letzte Nachricht wurde sicher gesendet ({time}).",
+      sendFailed: "Die letzte Nachricht wurde nicht gesendet ({time}):",
+      sendFailedAdvice: "Die Nachricht ist noch geöffnet. Tun Sie, was die Meldung oben sagt, und klicken Sie dann erneut auf Senden.",
+      sendStalled: "Das letzte sichere Senden wurde nicht abgeschlossen ({time}). Die Nachricht wurde nicht gesendet; klicken Sie erneut auf Senden."
+    }
+  };
+  function languageOf(tag) {
+    return String(tag || "").toLowerCase().startsWith("de") ? "de" : "en";
+  }
+  function currentLanguage() {
+    const office = globalThis.Office;
+    const tag = office && office.context && office.context.displayLanguage || globalThis.navigator && globalThis.navigator.language;
+    return languageOf(tag);
+  }
+  function t(key, params = {}, lang = currentLanguage()) {
+    const template = STRINGS[lang] && STRINGS[lang][key] || STRINGS.en[key];
+    if (!template) throw new Error(`no string ${key}`);
+    return template.replace(/\{(\w+)\}/g, (_, name) => name in params ? String(params[name]) : `{${name}}`);
+  }
+  var STRING_KEYS = { en: Object.keys(STRINGS.en), de: Object.keys(STRINGS.de) };
+
+  // src/unlockcode.js
+  var UNLOCK_CODE_MIN = 6;
+  var UNLOCK_CODE_MAX = 64;
+  function checkedUnlockCode(raw) {
+    if (typeof raw !== "string") return null;
+    const code = raw.trim();
+    const chars = [...code].length;
+    return chars >= UNLOCK_CODE_MIN && chars <= UNLOCK_CODE_MAX ? code : null;
+  }
+
+  // src/session.js
+  var SESSION_KEY = "sealpost.session";
+  var STATUS_KEY = "sealpost.status";
+  var UNLOCK_PREFIX = "sealpost.unlock.";
+  function defaultStore() {
+    const runtime = globalThis.OfficeRuntime;
+    if (runtime && runtime.storage) return runtime.storage;
+    if (globalThis.localStorage) return globalThis.localStorage;
+    throw new Error("this Outlook offers the add-in no storage");
+  }
+  var Session = class {
+    constructor(store = defaultStore()) {
+      this.store = store;
+    }
+    /**
+     * `{origin, token, email, device, tokenId, bridge: {url, secret}}` or null: a direct
+     * sign-in (`token`), a pairing with the helper (`bridge`), or both.
+     */
+    load() {
+      return __async(this, null, function* () {
+        const raw = yield this.store.getItem(SESSION_KEY);
+        if (!raw) return null;
+        try {
+          const s = JSON.parse(raw);
+          return s && s.origin && (s.token || s.bridge) ? s : null;
+        } catch (e) {
+          return null;
+        }
+      });
+    }
+    save(session) {
+      return __async(this, null, function* () {
+        yield this.store.setItem(SESSION_KEY, JSON.stringify(session));
+      });
+    }
+    clear() {
+      return __async(this, null, function* () {
+        yield this.store.removeItem(SESSION_KEY);
+      });
+    }
+    /**
+     * What the last or current send is doing, for the task pane: `{phase, done, total,
+     * messageId, error, transport, at}`, `phase` one of reading, uploading, sent, failed.
+     * Written often during a send; never holds message content.
+     */
+    status() {
+      return __async(this, null, function* () {
+        const raw = yield this.store.getItem(STATUS_KEY);
+        try {
+          return raw ? JSON.parse(raw) : null;
+        } catch (e) {
+          return null;
+        }
+      });
+    }
+    setStatus(status) {
+      return __async(this, null, function* () {
+        yield this.store.setItem(STATUS_KEY, JSON.stringify(__spreadProps(__spreadValues({}, status), { at: Date.now() })));
+      });
+    }
+    /**
+     * Keeps `code` (trimmed) as the unlock code of the draft `itemKey` (its Outlook item id,
+     * `getItemIdAsync`) until its send takes it. Throws a `RangeError` for a code the platform
+     * would refuse.
+     */
+    setUnlockCode(itemKey, code) {
+      return __async(this, null, function* () {
+        const checked = checkedUnlockCode(code);
+        if (!checked) {
+          throw new RangeError(`an unlock code has ${UNLOCK_CODE_MIN} to ${UNLOCK_CODE_MAX} characters`);
+        }
+        yield this.store.setItem(unlockKey(itemKey), JSON.stringify({ code: checked, at: Date.now() }));
+      });
+    }
+    /** The unlock code set for the draft `itemKey`, or null; it stays set. */
+    unlockCode(itemKey) {
+      return __async(this, null, function* () {
+        const raw = yield this.store.getItem(unlockKey(itemKey));
+        try {
+          const entry = raw ? JSON.parse(raw) : null;
+          return entry && checkedUnlockCode(entry.code) || null;
+        } catch (e) {
+          return null;
+        }
+      });
+    }
+    /** The unlock code set for the draft `itemKey`, or null; removed, so one send uses it. */
+    takeUnlockCode(itemKey) {
+      return __async(this, null, function* () {
+        const code = yield this.unlockCode(itemKey);
+        yield this.store.removeItem(unlockKey(itemKey));
+        return code;
+      });
+    }
+  };
+  function unlockKey(itemKey) {
+    if (typeof itemKey !== "string" || !itemKey) throw new TypeError("a draft's item id is needed");
+    return UNLOCK_PREFIX + itemKey;
+  }
+
+  // src/api.js
+  var ApiFailure = Object.freeze({
+    /** No answer: network down, DNS, TLS, refused connection. */
+    Unreachable: "unreachable",
+    /** The deadline passed before an answer. */
+    TimedOut: "timed_out",
+    /** 401: the device token is unknown, revoked or expired. */
+    SignedOut: "signed_out",
+    /** Any other error answer; `code` and `message` are the platform's. */
+    Refused: "refused"
+  });
+  var ApiError = class extends Error {
+    constructor(kind, message, { status = 0, code = "", body = null } = {}) {
+      super(message);
+      this.name = "ApiError";
+      this.kind = kind;
+      this.status = status;
+      this.code = code;
+      this.body = body;
+    }
+  };
+  var REQUEST_SECONDS = 30;
+  var UPLOAD_SECONDS = 120;
+  var Platform = class {
+    /**
+     * @param {string} origin the platform's origin, e.g. "https://sealpost.example.com"
+     * @param {string|null} token the device token from sign-in
+     * @param {typeof fetch} fetchImpl injected in tests that count requests
+     */
+    constructor(origin, token = null, fetchImpl = globalThis.fetch) {
+      this.origin = String(origin).replace(/\/+$/, "");
+      this.token = token;
+      this.fetchImpl = fetchImpl;
+    }
+    /** Sends one request; resolves with the parsed JSON answer (null for 204). */
+    request(_0, _1) {
+      return __async(this, arguments, function* (method, path, { json, body, headers = {}, seconds = REQUEST_SECONDS, signal } = {}) {
+        const controller = new AbortController();
+        const onAbort = () => controller.abort();
+        if (signal) {
+          if (signal.aborted) controller.abort();
+          else signal.addEventListener("abort", onAbort, { once: true });
+        }
+        const timer = setTimeout(() => controller.abort(), seconds * 1e3);
+        const h = __spreadValues({ Accept: "application/json" }, headers);
+        if (this.token) h.Authorization = `Bearer ${this.token}`;
+        if (json !== void 0) h["Content-Type"] = "application/json";
+        let response;
+        try {
+          const fetchImpl = this.fetchImpl;
+          response = yield fetchImpl(`${this.origin}${path}`, {
+            method,
+            headers: h,
+            body: json !== void 0 ? JSON.stringify(json) : body,
+            signal: controller.signal,
+            credentials: "omit"
+          });
+          const text = yield response.text();
+          const parsed = text ? parseJson(text) : null;
+          if (!response.ok) throw refusal(response.status, parsed);
+          return parsed;
+        } catch (e) {
+          if (e instanceof ApiError) throw e;
+          if (controller.signal.aborted) {
+            throw new ApiError(ApiFailure.TimedOut, `${method} ${path}: no answer within ${seconds} s`);
+          }
+          const err = new ApiError(ApiFailure.Unreachable, `${method} ${path}: ${e && e.message}`);
+          err.origin = this.origin;
+          throw err;
+        } finally {
+          clearTimeout(timer);
+          if (signal) signal.removeEventListener("abort", onAbort);
+        }
+      });
+    }
+    /** `GET /healthz`: `{status: "ok"}`; a platform that cannot take work answers 503. */
+    health() {
+      return this.request("GET", "/healthz");
+    }
+    signIn({ email, password, totp, device }) {
+      const json = { email, password, device };
+      if (totp) json.totp = totp;
+      return this.request("POST", "/api/v1/auth/sign-in", { json });
+    }
+    me() {
+      return this.request("GET", "/api/v1/me");
+    }
+    /** Revokes this token; `seconds` shortens the deadline for someone waiting to sign out. */
+    signOut({ seconds = REQUEST_SECONDS } = {}) {
+      return this.request("DELETE", "/api/v1/tokens/current", { seconds });
+    }
+    platformKey() {
+      return this.request("GET", "/api/v1/keys/platform");
+    }
+    lookupKeys(emails) {
+      const q = emails.map(encodeURIComponent).join(",");
+      return this.request("GET", `/api/v1/keys/lookup?email=${q}`);
+    }
+    classify(candidate, toggle) {
+      return this.request("POST", "/api/v1/classify", { json: { candidate, toggle } });
+    }
+    createMessage(slip) {
+      return this.request("POST", "/api/v1/messages", { json: slip });
+    }
+    uploadOffset(id) {
+      return this.request("GET", `/api/v1/messages/${id}/envelope`);
+    }
+    upload(id, offset, bytes, signal) {
+      return this.request("PATCH", `/api/v1/messages/${id}/envelope`, {
+        body: bytes,
+        headers: { "Upload-Offset": String(offset), "Content-Type": "application/octet-stream" },
+        seconds: UPLOAD_SECONDS,
+        signal
+      });
+    }
+    finalise(id) {
+      return this.request("POST", `/api/v1/messages/${id}/finalise`);
+    }
+    recall(id) {
+      return this.request("POST", `/api/v1/messages/${id}/recall`);
+    }
+    message(id) {
+      return this.request("GET", `/api/v1/messages/${id}`);
+    }
+    setUnlockCode(id, code) {
+      return this.request("PUT", `/api/v1/messages/${id}/unlock-code`, { json: { code } });
+    }
+  };
+  function parseJson(text) {
+    try {
+      return JSON.parse(text);
+    } catch (e) {
+      return null;
+    }
+  }
+  function refusal(status, body) {
+    const err = body && body.error || {};
+    const kind = status === 401 ? ApiFailure.SignedOut : ApiFailure.Refused;
+    const message = err.message || `the platform answered ${status}`;
+    return new ApiError(kind, message, { status, code: err.code || "", body });
+  }
+
+  // src/office.js
+  var OfficeError = class extends Error {
+    constructor(what, error) {
+      super(`${what}: ${error && error.message || "Office reported a failure"}`);
+      this.name = "OfficeError";
+      this.code = error && (error.name || error.code) || "Unknown";
+    }
+  };
+  function call(what, target, method, ...args) {
+    return new Promise((resolve, reject) => {
+      if (!target || typeof target[method] !== "function") {
+        reject(new OfficeError(what, { name: "NotSupported", message: `${method} is not available in this Outlook` }));
+        return;
+      }
+      try {
+        target[method](...args, (result) => {
+          if (result && result.status === "failed") reject(new OfficeError(what, result.error));
+          else resolve(result ? result.value : void 0);
+        });
+      } catch (e) {
+        reject(new OfficeError(what, e));
+      }
+    });
+  }
+
+  // src/base64.js
+  var ALPHABET = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+  var VALUE = new Int16Array(128).fill(-1);
+  for (let i = 0; i < ALPHABET.length; i++) VALUE[ALPHABET.charCodeAt(i)] = i;
+  var STEP = 4 << 20;
+  function encodeBase64(bytes) {
+    if (typeof globalThis.btoa === "function") {
+      let binary = "";
+      for (let i = 0; i < bytes.length; i += 32768) {
+        binary += String.fromCharCode.apply(null, bytes.subarray(i, i + 32768));
+      }
+      return globalThis.btoa(binary);
+    }
+    let out = "";
+    for (let i = 0; i < bytes.length; i += 3) {
+      const n = bytes[i] << 16 | (bytes[i + 1] || 0) << 8 | (bytes[i + 2] || 0);
+      const left = bytes.length - i;
+      out += ALPHABET[n >> 18 & 63] + ALPHABET[n >> 12 & 63] + (left > 1 ? ALPHABET[n >> 6 & 63] : "=") + (left > 2 ? ALPHABET[n & 63] : "=");
+    }
+    return out;
+  }
+
+  // src/item.js
+  function canNameDraft(item, requirements) {
+    const supported = !requirements || typeof requirements.isSetSupported !== "function" || requirements.isSetSupported("Mailbox", "1.8");
+    return Boolean(item) && supported && typeof item.saveAsync === "function" && typeof item.getItemIdAsync === "function";
+  }
+  function draftId(item) {
+    return __async(this, null, function* () {
+      yield call("save the draft", item, "saveAsync");
+      return call("name the draft", item, "getItemIdAsync");
+    });
+  }
+  function savedDraftId(item) {
+    return __async(this, null, function* () {
+      try {
+        return (yield call("name the draft", item, "getItemIdAsync")) || null;
+      } catch (e) {
+        return null;
+      }
+    });
+  }
+
+  // src/transport/bridge.js
+  var PIECE_BYTES = 4 << 20;
+  var QUICK_SECONDS = 15;
+  var UPLOAD_SECONDS2 = 280;
+  var BridgeError = class extends Error {
+    constructor(code, message) {
+      super(message);
+      this.name = "BridgeError";
+      this.code = code;
+    }
+  };
+  function post(_0, _1, _2, _3) {
+    return __async(this, arguments, function* (fetchImpl, url, path, { secret, body, seconds, signal }) {
+      const controller = new AbortController();
+      const timer = setTimeout(() => controller.abort(), seconds * 1e3);
+      const onAbort = () => controller.abort();
+      if (signal) signal.addEventListener("abort", onAbort, { once: true });
+      try {
+        const headers = { "Content-Type": "application/json" };
+        if (secret) headers.Authorization = `Bearer ${secret}`;
+        const r = yield fetchImpl(`${url}${path}`, {
+          method: body === void 0 ? "GET" : "POST",
+          headers,
+          body: body === void 0 ? void 0 : JSON.stringify(body),
+          signal: controller.signal
+        });
+        const parsed = JSON.parse((yield r.text()) || "null");
+        if (!r.ok) {
+          const e = parsed && parsed.error || {};
+          throw new BridgeError(e.code || `http_${r.status}`, e.message || `the helper answered ${r.status}`);
+        }
+        return parsed;
+      } catch (e) {
+        if (e instanceof BridgeError) throw e;
+        throw new BridgeError("unreachable", controller.signal.aborted ? "the helper did not answer in time" : "the helper does not answer on this computer");
+      } finally {
+        clearTimeout(timer);
+        if (signal) signal.removeEventListener("abort", onAbort);
+      }
+    });
+  }
+  var BridgeTransport = class {
+    /** @param {{url: string, secret: string}} pairing from `pairWithHelper` */
+    constructor(pairing, fetchImpl = globalThis.fetch) {
+      this.url = pairing.url;
+      this.secret = pairing.secret;
+      this.fetchImpl = fetchImpl;
+      this.name = "helper";
+    }
+    /** One native-messaging request; resolves with the reply, throws `BridgeError` for `ok: false`. */
+    request(_0) {
+      return __async(this, arguments, function* (body, { seconds = QUICK_SECONDS, signal } = {}) {
+        const reply = yield post(this.fetchImpl, this.url, "/v1/request", { secret: this.secret, body, seconds, signal });
+        if (!reply || reply.ok !== true) {
+          const e = reply && reply.error || {};
+          throw new BridgeError(e.code || "helper_error", e.message || "the helper refused");
+        }
+        return reply;
+      });
+    }
+    /** `{signed_in, email, platform, …}`: whether the helper can send for this user. */
+    hello(seconds = 2) {
+      return this.request({ type: "hello" }, { seconds });
+    }
+    classify(candidate, toggle) {
+      return this.request({ type: "classify", candidate, toggle });
+    }
+    send(_0) {
+      return __async(this, arguments, function* (message, { onProgress = () => {
+      }, signal } = {}) {
+        const { email } = yield this.hello(QUICK_SECONDS);
+        const begin = yield this.request({
+          type: "send_begin",
+          message: { from: email, to: message.to, cc: message.cc, bcc: message.bcc, subject: message.subject, text: message.text, html: message.html },
+          attachments: message.attachments.map((a) => ({ name: a.name, content_type: a.contentType, size: a.bytes.length, content_id: a.contentId }))
+        }, { signal });
+        const send = begin.send;
+        try {
+          for (let i = 0; i < message.attachments.length; i++) {
+            const bytes = message.attachments[i].bytes;
+            for (let at = 0; at < bytes.length; at += PIECE_BYTES) {
+              const data = encodeBase64(bytes.subarray(at, at + PIECE_BYTES));
+              yield this.request({ type: "send_piece", send, attachment: i, data }, { signal });
+            }
+          }
+          const poll = setInterval(() => {
+            post(this.fetchImpl, this.url, `/v1/progress/${send}`, { secret: this.secret, seconds: 2 }).then((p) => onProgress(p.done, p.total), () => {
+            });
+          }, 500);
+          let done;
+          try {
+            done = yield this.request({ type: "send_end", send }, { seconds: UPLOAD_SECONDS2, signal });
+          } finally {
+            clearInterval(poll);
+          }
+          onProgress(begin.envelope_size, begin.envelope_size);
+          return { id: done.message_id, link: done.link, stub: done.stub, notifiedByPlatform: !!done.notified_by_platform };
+        } catch (e) {
+          yield this.request({ type: "cancel", send }).catch(() => {
+          });
+          throw e;
+        }
+      });
+    }
+    /** Makes a sealed message unreadable (its stub never left). */
+    recall(id) {
+      return this.request({ type: "recall", message_id: id });
+    }
+  };
+
+  // src/send.js
+  var CLASSIFY_BODY_BYTES = (4 << 20) + 1;
+  var SendStopped = class extends Error {
+    constructor(key, params = {}) {
+      super(key);
+      this.name = "SendStopped";
+      this.key = key;
+      this.params = params;
+    }
+  };
+
+  // src/envelope/errors.js
+  var EnvelopeError = class extends Error {
+    /** `code`: a stable error code; `message`: what went wrong, for a developer's log. */
+    constructor(code, message) {
+      super(message);
+      this.name = "EnvelopeError";
+      this.code = code;
+    }
+  };
+  function usageError(message) {
+    return new EnvelopeError("usage", message);
+  }
+
+  // src/envelope/bytes.js
+  var TWO_POW_32 = 4294967296;
+  function subtle() {
+    const crypto = globalThis.crypto;
+    if (!crypto || !crypto.subtle) {
+      throw new EnvelopeError(
+        "usage",
+        "WebCrypto is not available here (a browser offers it only on https:// or localhost pages)"
+      );
+    }
+    return crypto.subtle;
+  }
+  function utf8(text) {
+    return new TextEncoder().encode(text);
+  }
+  function toHex(bytes) {
+    let out = "";
+    for (const b of bytes) {
+      out += (b < 16 ? "0" : "") + b.toString(16);
+    }
+    return out;
+  }
+  function fromHex(hex, what) {
+    if (hex.length % 2 !== 0 || !/^[0-9a-fA-F]*$/.test(hex)) {
+      throw usageError(`${what} is not hex`);
+    }
+    const out = new Uint8Array(hex.length / 2);
+    for (let i = 0; i < out.length; i++) {
+      out[i] = parseInt(hex.slice(2 * i, 2 * i + 2), 16);
+    }
+    return out;
+  }
+  function setUint64(view, offset, value) {
+    view.setUint32(offset, Math.floor(value / TWO_POW_32));
+    view.setUint32(offset + 4, value % TWO_POW_32);
+  }
+  function isLength(value) {
+    return Number.isSafeInteger(value) && value >= 0;
+  }
+
+  // src/envelope/format.js
+  var MAGIC = "SEALPOST";
+  var VERSION = 1;
+  var DEFAULT_CHUNK_SIZE = 65536;
+  var MIN_CHUNK_SIZE = 64;
+  var MAX_CHUNK_SIZE = 4194304;
+  var TAG_LEN = 16;
+  var MAC_LEN = 32;
+  var SALT_LEN = 16;
+  var FILE_KEY_LEN = 32;
+  var MESSAGE_ID_LEN = 16;
+  var KEY_ID_LEN = 32;
+  var MIN_WRAPPED_LEN = 384;
+  var MAX_WRAPPED_LEN = 1024;
+  var MAX_COUNT = 65535;
+  var ALG_RSA_OAEP_SHA256 = 1;
+  var STANZA_ROLES = { platform: 1, recipient: 2, sender: 3, compliance: 4 };
+  var PART_KIND_MANIFEST = 0;
+  var PART_KIND_ATTACHMENT = 1;
+  var FIXED_PREFIX_LEN = 8 + 1 + 1 + 4 + MESSAGE_ID_LEN + 4 + 2;
+  var STANZA_FIXED_LEN = 1 + 1 + KEY_ID_LEN + 2;
+  var PART_ENTRY_LEN = 1 + 8 + SALT_LEN;
+  function checkChunkSize(chunkSize) {
+    const ok = Number.isInteger(chunkSize) && chunkSize >= MIN_CHUNK_SIZE && chunkSize <= MAX_CHUNK_SIZE && (chunkSize & chunkSize - 1) === 0;
+    if (!ok) {
+      throw usageError(`chunk size ${chunkSize} is not a power of two from 64 to 4194304 bytes`);
+    }
+  }
+  function chunkCount(len, chunkSize) {
+    return Math.max(1, Math.ceil(len / chunkSize));
+  }
+  function partCiphertextLength(len, chunkSize) {
+    return len + TAG_LEN * chunkCount(len, chunkSize);
+  }
+  function headerLength(wrappedLengths, partCount) {
+    let len = FIXED_PREFIX_LEN + 2 + PART_ENTRY_LEN * partCount + MAC_LEN;
+    for (const wrapped of wrappedLengths) {
+      len += STANZA_FIXED_LEN + wrapped;
+    }
+    return len;
+  }
+  function envelopeLength(wrappedLengths, partLengths, chunkSize) {
+    checkChunkSize(chunkSize);
+    checkCount("key stanzas", wrappedLengths.length);
+    checkCount("parts (the manifest and the attachments)", partLengths.length);
+    for (const wrapped of wrappedLengths) {
+      if (!Number.isInteger(wrapped) || wrapped < MIN_WRAPPED_LEN || wrapped > MAX_WRAPPED_LEN) {
+        throw usageError(`a wrapped key of ${wrapped} bytes is not that of an RSA-3072..8192 key`);
+      }
+    }
+    let total = headerLength(wrappedLengths, partLengths.length);
+    for (const len of partLengths) {
+      if (!isLength(len)) {
+        throw usageError(`part length ${len} is not a whole number of bytes`);
+      }
+      total += partCiphertextLength(len, chunkSize);
+    }
+    if (!Number.isSafeInteger(total)) {
+      throw usageError("the envelope would be larger than 2^53 bytes");
+    }
+    return total;
+  }
+  function checkCount(what, count) {
+    if (count < 1 || count > MAX_COUNT) {
+      throw usageError(`an envelope holds 1 to ${MAX_COUNT} ${what}, not ${count}`);
+    }
+  }
+  function encodeHeader({ messageId, chunkSize, stanzas, parts }) {
+    const length = headerLength(stanzas.map((s) => s.wrapped.length), parts.length);
+    const bytes = new Uint8Array(length);
+    const view = new DataView(bytes.buffer);
+    let at = 0;
+    const put = (source) => {
+      bytes.set(source, at);
+      at += source.length;
+    };
+    put(Array.from(MAGIC, (c) => c.charCodeAt(0)));
+    put([VERSION, 0]);
+    view.setUint32(at, length);
+    at += 4;
+    put(messageId);
+    view.setUint32(at, chunkSize);
+    view.setUint16(at + 4, stanzas.length);
+    at += 6;
+    for (const stanza of stanzas) {
+      put([STANZA_ROLES[stanza.role], ALG_RSA_OAEP_SHA256]);
+      put(stanza.keyId);
+      view.setUint16(at, stanza.wrapped.length);
+      at += 2;
+      put(stanza.wrapped);
+    }
+    view.setUint16(at, parts.length);
+    at += 2;
+    parts.forEach((part, index) => {
+      put([index === 0 ? PART_KIND_MANIFEST : PART_KIND_ATTACHMENT]);
+      setUint64(view, at, part.len);
+      at += 8;
+      put(part.salt);
+    });
+    return bytes;
+  }
+
+  // src/envelope/keys.js
+  var MIN_RSA_BITS = 3072;
+  var MAX_RSA_BITS = 8192;
+  var OAEP_LABEL = "sealpost file key";
+  var RSA_OAEP_SHA256 = { name: "RSA-OAEP", hash: "SHA-256" };
+  var PEM_BLOCK = /-----BEGIN ([A-Z0-9 ]+)-----([^-]*)-----END \1-----/;
+  function importRecipientKey(publicKeyPem) {
+    return __async(this, null, function* () {
+      const der = spkiDerFromPem(publicKeyPem);
+      let cryptoKey;
+      try {
+        cryptoKey = yield subtle().importKey("spki", der, RSA_OAEP_SHA256, true, ["encrypt"]);
+      } catch (e) {
+        throw badKey(`not an RSA SubjectPublicKeyInfo PEM (${e.message})`);
+      }
+      const wrappedLength = Math.ceil(cryptoKey.algorithm.modulusLength / 8);
+      const bits = wrappedLength * 8;
+      if (bits < MIN_RSA_BITS || bits > MAX_RSA_BITS) {
+        throw badKey(`RSA key has ${bits} bits; Sealpost needs ${MIN_RSA_BITS} to ${MAX_RSA_BITS}`);
+      }
+      const keyId = yield keyIdOfKey(cryptoKey);
+      return { cryptoKey, keyId, wrappedLength };
+    });
+  }
+  function wrapFileKey(cryptoKey, fileKey) {
+    return __async(this, null, function* () {
+      const wrapped = yield subtle().encrypt(
+        { name: "RSA-OAEP", label: utf8(OAEP_LABEL) },
+        cryptoKey,
+        fileKey
+      );
+      return new Uint8Array(wrapped);
+    });
+  }
+  function keyIdOfKey(cryptoKey) {
+    return __async(this, null, function* () {
+      const spki = yield subtle().exportKey("spki", cryptoKey);
+      return new Uint8Array(yield subtle().digest("SHA-256", spki));
+    });
+  }
+  function spkiDerFromPem(pem) {
+    const block = typeof pem === "string" ? PEM_BLOCK.exec(pem) : null;
+    if (!block) {
+      throw badKey('a public key must be a PEM block ("-----BEGIN PUBLIC KEY-----")');
+    }
+    if (block[1] !== "PUBLIC KEY") {
+      throw badKey(`expected a "PUBLIC KEY" (SubjectPublicKeyInfo) PEM, found "${block[1]}"`);
+    }
+    let binary;
+    try {
+      binary = atob(block[2].replace(/\s+/g, ""));
+    } catch (e) {
+      throw badKey("the PEM's base64 is damaged");
+    }
+    return Uint8Array.from(binary, (c) => c.charCodeAt(0));
+  }
+  function badKey(message) {
+    return new EnvelopeError("bad_key", `key rejected: ${message}`);
+  }
+
+  // src/envelope/manifest.js
+  var MANIFEST_VERSION = 1;
+  var SHA256_HEX = /^[0-9a-f]{64}$/;
+  var SURROGATE = /[\ud800-\udfff]/;
+  function buildManifest({
+    from,
+    to = [],
+    cc = [],
+    subject = "",
+    date,
+    messageId,
+    headers = [],
+    text,
+    html,
+    attachments = []
+  }) {
+    const manifest = {
+      version: MANIFEST_VERSION,
+      metadata: withoutAbsent({
+        from: requireString("from", from),
+        to: stringList("to", to),
+        cc: stringList("cc", cc),
+        subject: requireString("subject", subject),
+        date: requireString("date (RFC 3339, like 2026-11-22T10:00:00Z)", date),
+        message_id: optionalString("messageId", messageId),
+        headers: headerPairs(headers)
+      }),
+      body: withoutAbsent({
+        text: optionalString("text", text),
+        html: optionalString("html", html)
+      }),
+      attachments: listOf("attachments", attachments).map(attachmentEntry)
+    };
+    return utf8(JSON.stringify(manifest));
+  }
+  function attachmentEntry(attachment, index) {
+    const what = `attachments[${index}]`;
+    const { name, contentType, size, contentId, sha256 } = attachment || {};
+    if (!isLength(size)) {
+      throw badManifest(`${what}.size must be the attachment's length in bytes`);
+    }
+    if (typeof sha256 !== "string" || !SHA256_HEX.test(sha256)) {
+      throw badManifest(`${what}.sha256 must be 64 lowercase hex digits`);
+    }
+    return withoutAbsent({
+      part: index + 1,
+      name: requireString(`${what}.name`, name),
+      content_type: requireString(`${what}.contentType`, contentType),
+      size,
+      content_id: optionalString(`${what}.contentId`, contentId),
+      sha256
+    });
+  }
+  function headerPairs(headers) {
+    return listOf("headers", headers).map((pair, i) => {
+      if (!Array.isArray(pair) || pair.length !== 2) {
+        throw badManifest(`headers[${i}] must be a [name, value] pair`);
+      }
+      return [requireString(`headers[${i}][0]`, pair[0]), requireString(`headers[${i}][1]`, pair[1])];
+    });
+  }
+  function stringList(what, list) {
+    return listOf(what, list).map((s, i) => requireString(`${what}[${i}]`, s));
+  }
+  function listOf(what, list) {
+    if (!Array.isArray(list)) {
+      throw badManifest(`${what} must be a list`);
+    }
+    return list;
+  }
+  function requireString(what, value) {
+    if (typeof value !== "string") {
+      throw badManifest(`${what} must be a string`);
+    }
+    return wellFormed(value);
+  }
+  function optionalString(what, value) {
+    return value == null ? void 0 : requireString(what, value);
+  }
+  function withoutAbsent(object) {
+    const out = {};
+    for (const key of Object.keys(object)) {
+      if (object[key] !== void 0) {
+        out[key] = object[key];
+      }
+    }
+    return out;
+  }
+  function wellFormed(text) {
+    if (!SURROGATE.test(text)) {
+      return text;
+    }
+    let out = "";
+    for (let i = 0; i < text.length; i++) {
+      const unit = text.charCodeAt(i);
+      const high = unit >= 55296 && unit <= 56319;
+      const next = text.charCodeAt(i + 1);
+      if (high && next >= 56320 && next <= 57343) {
+        out += text[i] + text[i + 1];
+        i++;
+      } else {
+        out += unit >= 55296 && unit <= 57343 ? "�" : text[i];
+      }
+    }
+    return out;
+  }
+  function badManifest(message) {
+    return new EnvelopeError("bad_manifest", `manifest is invalid: ${message}`);
+  }
+
+  // src/envelope/stream.js
+  var HEADER_MAC_INFO = "sealpost header mac";
+  var PART_KEY_INFO = "sealpost part";
+  var NONCE_LEN = 12;
+  function importFileKey(fileKey) {
+    return subtle().importKey("raw", fileKey, "HKDF", false, ["deriveKey"]);
+  }
+  function deriveHeaderMacKey(fileKey) {
+    return subtle().deriveKey(
+      hkdf(new Uint8Array(0), utf8(HEADER_MAC_INFO)),
+      fileKey,
+      { name: "HMAC", hash: "SHA-256", length: 256 },
+      false,
+      ["sign"]
+    );
+  }
+  function derivePartKey(fileKey, salt, index) {
+    const label = utf8(PART_KEY_INFO);
+    const info = new Uint8Array(label.length + 4);
+    info.set(label);
+    new DataView(info.buffer).setUint32(label.length, index);
+    return subtle().deriveKey(
+      hkdf(salt, info),
+      fileKey,
+      { name: "AES-GCM", length: 256 },
+      false,
+      ["encrypt"]
+    );
+  }
+  function hmac(macKey, bytes) {
+    return __async(this, null, function* () {
+      return new Uint8Array(yield subtle().sign("HMAC", macKey, bytes));
+    });
+  }
+  function chunkNonce(index, last) {
+    const nonce = new Uint8Array(NONCE_LEN);
+    setUint64(new DataView(nonce.buffer), 3, index);
+    nonce[11] = last ? 1 : 0;
+    return nonce;
+  }
+  function sealPart(partKey, plaintext, chunkSize) {
+    return __asyncGenerator(this, null, function* () {
+      const chunks = chunkCount(plaintext.length, chunkSize);
+      for (let index = 0; index < chunks; index++) {
+        const chunk = plaintext.subarray(index * chunkSize, (index + 1) * chunkSize);
+        const sealed = yield new __await(subtle().encrypt(
+          { name: "AES-GCM", iv: chunkNonce(index, index === chunks - 1), tagLength: 128 },
+          partKey,
+          chunk
+        ));
+        yield new Uint8Array(sealed);
+      }
+    });
+  }
+  function hkdf(salt, info) {
+    return { name: "HKDF", hash: "SHA-256", salt, info };
+  }
+
+  // src/envelope.js
+  var OAEP_SEED_LEN = 32;
+  var UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+  var HEX_128 = /^[0-9a-f]{32}$/i;
+  var ASYNC_ITERATOR = Symbol.asyncIterator || /* @__PURE__ */ Symbol.for("Symbol.asyncIterator");
+  function sha256Hex(bytes) {
+    return __async(this, null, function* () {
+      if (!(bytes instanceof Uint8Array)) {
+        throw usageError("sha256Hex takes a Uint8Array");
+      }
+      return toHex(new Uint8Array(yield subtle().digest("SHA-256", bytes)));
+    });
+  }
+  function sealEnvelope(_0) {
+    return __async(this, arguments, function* ({
+      messageId,
+      manifest,
+      attachments = [],
+      keys,
+      chunkSize = DEFAULT_CHUNK_SIZE,
+      random = systemRandom
+    }) {
+      checkChunkSize(chunkSize);
+      const id = messageIdBytes(messageId);
+      const parts = partPlaintexts(manifest, attachments);
+      const recipients = yield importStanzaKeys(keys);
+      const size = envelopeLength(
+        recipients.map((r) => r.wrappedLength),
+        parts.map((p) => p.length),
+        chunkSize
+      );
+      const draw = randomSource(random);
+      const fileKeyBytes = draw(FILE_KEY_LEN);
+      recipients.forEach(() => draw(OAEP_SEED_LEN));
+      const salts = parts.map(() => draw(SALT_LEN));
+      let stanzas;
+      let fileKey;
+      try {
+        stanzas = yield Promise.all(recipients.map((r) => stanzaFor(r, fileKeyBytes)));
+        fileKey = yield importFileKey(fileKeyBytes);
+      } finally {
+        fileKeyBytes.fill(0);
+      }
+      const header = yield macedHeader(fileKey, {
+        messageId: id,
+        chunkSize,
+        stanzas,
+        parts: parts.map((p, i) => ({ len: p.length, salt: salts[i] }))
+      });
+      return {
+        envelopeSize: size,
+        keyIds: recipients.map((r) => toHex(r.keyId)),
+        pieces: readOnce(() => envelopePieces(header, fileKey, parts, salts, chunkSize))
+      };
+    });
+  }
+  function envelopePieces(header, fileKey, parts, salts, chunkSize) {
+    return __asyncGenerator(this, null, function* () {
+      const declared = parts.map((p) => p.length);
+      yield header;
+      for (let index = 0; index < parts.length; index++) {
+        if (parts[index].length !== declared[index]) {
+          throw new EnvelopeError(
+            "part_length_mismatch",
+            `part ${index} was declared as ${declared[index]} bytes but holds ${parts[index].length}`
+          );
+        }
+        const partKey = yield new __await(derivePartKey(fileKey, salts[index], index));
+        yield* __yieldStar(sealPart(partKey, parts[index], chunkSize));
+      }
+    });
+  }
+  function macedHeader(fileKey, fields) {
+    return __async(this, null, function* () {
+      const header = encodeHeader(fields);
+      const macAt = header.length - MAC_LEN;
+      const mac = yield hmac(yield deriveHeaderMacKey(fileKey), header.subarray(0, macAt));
+      header.set(mac, macAt);
+      return header;
+    });
+  }
+  function stanzaFor(recipient, fileKeyBytes) {
+    return __async(this, null, function* () {
+      const wrapped = yield wrapFileKey(recipient.cryptoKey, fileKeyBytes);
+      if (wrapped.length !== recipient.wrappedLength) {
+        throw new EnvelopeError("bad_key", "RSA-OAEP gave a wrapped key of an unexpected length");
+      }
+      return { role: recipient.role, keyId: recipient.keyId, wrapped };
+    });
+  }
+  function importStanzaKeys(keys) {
+    return __async(this, null, function* () {
+      if (!Array.isArray(keys) || !keys.some((k) => k && k.role === "platform")) {
+        throw usageError(`an envelope needs the platform's key (a key with role "platform")`);
+      }
+      const recipients = yield Promise.all(keys.map((key, i) => __async(null, null, function* () {
+        const { role, publicKeyPem } = key || {};
+        if (!Object.prototype.hasOwnProperty.call(STANZA_ROLES, role)) {
+          throw usageError(
+            `keys[${i}].role "${role}" is not one of ${Object.keys(STANZA_ROLES).join(", ")}`
+          );
+        }
+        return __spreadValues({ role }, yield importRecipientKey(publicKeyPem));
+      })));
+      recipients.forEach((r, i) => {
+        const first = recipients.findIndex((other) => toHex(other.keyId) === toHex(r.keyId));
+        if (first !== i) {
+          throw usageError(
+            `keys[${first}] (${recipients[first].role}) and keys[${i}] (${r.role}) are the same key; give each key once`
+          );
+        }
+      });
+      return recipients;
+    });
+  }
+  function partPlaintexts(manifest, attachments) {
+    if (!(manifest instanceof Uint8Array)) {
+      throw usageError("manifest must be a Uint8Array (buildManifest's result)");
+    }
+    if (!Array.isArray(attachments)) {
+      throw usageError("attachments must be a list of Uint8Array");
+    }
+    attachments.forEach((a, i) => {
+      if (!(a instanceof Uint8Array)) {
+        throw usageError(`attachments[${i}] must be a Uint8Array`);
+      }
+    });
+    return [manifest, ...attachments];
+  }
+  function messageIdBytes(messageId) {
+    if (messageId instanceof Uint8Array && messageId.length === MESSAGE_ID_LEN) {
+      return new Uint8Array(messageId);
+    }
+    if (typeof messageId === "string") {
+      const compact = UUID.test(messageId) ? messageId.replace(/-/g, "") : messageId;
+      if (HEX_128.test(compact)) {
+        return fromHex(compact, "messageId");
+      }
+    }
+    throw usageError("messageId must be 16 bytes or a UUID string");
+  }
+  function randomSource(random) {
+    if (typeof random !== "function") {
+      throw usageError("random must be a function (n) => Uint8Array");
+    }
+    return (n) => {
+      const bytes = random(n);
+      if (!(bytes instanceof Uint8Array) || bytes.length !== n) {
+        throw new EnvelopeError("random", `the random source did not give ${n} bytes`);
+      }
+      return new Uint8Array(bytes);
+    };
+  }
+  function systemRandom(n) {
+    return globalThis.crypto.getRandomValues(new Uint8Array(n));
+  }
+  function readOnce(generate) {
+    let taken = false;
+    return {
+      [ASYNC_ITERATOR]() {
+        if (taken) {
+          throw usageError("an envelope's pieces can be read only once; seal the message again");
+        }
+        taken = true;
+        return generate();
+      }
+    };
+  }
+
+  // src/transport/direct.js
+  var SEGMENT_BYTES = 8 << 20;
+  var UPLOAD_RETRIES = 3;
+  var LOOKUP_BATCH = 100;
+  var DirectTransport = class {
+    /** @param {import("../api.js").Platform} platform signed in */
+    constructor(platform, { email }) {
+      this.platform = platform;
+      this.email = email;
+      this.name = "direct";
+    }
+    classify(candidate, toggle) {
+      return this.platform.classify(candidate, toggle);
+    }
+    /**
+     * Seals and uploads `message` ({to, cc, bcc, subject, text, html, attachments: [{name,
+     * contentType, contentId, bytes}]}) and finalises it. Resolves with `{id, link, stub,
+     * notifiedByPlatform}`.
+     */
+    send(_0) {
+      return __async(this, arguments, function* (message, { onProgress = () => {
+      }, signal } = {}) {
+        const keys = yield this.keysFor([...message.to, ...message.cc, ...message.bcc]);
+        const described = [];
+        for (const a of message.attachments) {
+          described.push({
+            name: a.name,
+            contentType: a.contentType,
+            size: a.bytes.length,
+            contentId: a.contentId || null,
+            sha256: yield sha256Hex(a.bytes)
+          });
+        }
+        const manifest = buildManifest({
+          from: this.email,
+          to: message.to,
+          cc: message.cc,
+          subject: message.subject,
+          date: (/* @__PURE__ */ new Date()).toISOString().replace(/\.\d{3}Z$/, "Z"),
+          headers: [],
+          text: message.text,
+          html: message.html,
+          attachments: described
+        });
+        const id = randomUuid();
+        const sealed = yield sealEnvelope({
+          messageId: id,
+          manifest,
+          attachments: message.attachments.map((a) => a.bytes),
+          keys
+        });
+        yield this.platform.createMessage({
+          id,
+          to: message.to,
+          cc: message.cc,
+          bcc: message.bcc,
+          subject: message.subject,
+          envelope_size: sealed.envelopeSize,
+          expires_at: null
+        });
+        yield this.upload(id, sealed, onProgress, signal);
+        const done = yield this.platform.finalise(id);
+        return { id, link: done.link, stub: done.stub, notifiedByPlatform: !!done.notified_by_platform };
+      });
+    }
+    /** Makes a sealed message unreadable (it was never announced to anyone). */
+    recall(id) {
+      return this.platform.recall(id);
+    }
+    /** The platform's key, each recipient's registered key, and the compliance key if any. */
+    keysFor(addresses) {
+      return __async(this, null, function* () {
+        const platformKey = yield this.platform.platformKey();
+        const keys = [{ role: "platform", publicKeyPem: platformKey.public_key_pem }];
+        let compliance = null;
+        const unique = [...new Set(addresses)];
+        for (let i = 0; i < unique.length; i += LOOKUP_BATCH) {
+          const found = yield this.platform.lookupKeys(unique.slice(i, i + LOOKUP_BATCH));
+          for (const k of found.keys || []) keys.push({ role: "recipient", publicKeyPem: k.public_key_pem });
+          compliance = compliance || found.compliance;
+        }
+        if (compliance) keys.push({ role: "compliance", publicKeyPem: compliance.public_key_pem });
+        return keys;
+      });
+    }
+    /** Uploads the sealed pieces in segments; a failed request is retried from where the
+     * platform says it stands, so nothing is sent twice and nothing is skipped. */
+    upload(id, sealed, onProgress, signal) {
+      return __async(this, null, function* () {
+        const total = sealed.envelopeSize;
+        let offset = 0;
+        try {
+          for (var iter = __forAwait(segments(sealed.pieces, SEGMENT_BYTES)), more, temp, error; more = !(temp = yield iter.next()).done; more = false) {
+            const segment = temp.value;
+            const end = offset + segment.length;
+            for (let attempt = 0; ; attempt++) {
+              try {
+                yield this.platform.upload(id, offset, segment, signal);
+                break;
+              } catch (e) {
+                if (!retryable(e) || attempt >= UPLOAD_RETRIES || signal && signal.aborted) throw e;
+                const at = yield this.platform.uploadOffset(id);
+                if (at.received === end) break;
+                if (at.received !== offset) throw e;
+              }
+            }
+            offset = end;
+            onProgress(offset, total);
+          }
+        } catch (temp) {
+          error = [temp];
+        } finally {
+          try {
+            more && (temp = iter.return) && (yield temp.call(iter));
+          } finally {
+            if (error)
+              throw error[0];
+          }
+        }
+        if (offset !== total) throw new Error(`sealed ${offset} bytes, announced ${total}`);
+      });
+    }
+  };
+  function retryable(e) {
+    return e instanceof ApiError && (e.kind === ApiFailure.Unreachable || e.kind === ApiFailure.TimedOut || e.status >= 500);
+  }
+  function segments(pieces, size) {
+    return __asyncGenerator(this, null, function* () {
+      let buf = new Uint8Array(size);
+      let used = 0;
+      try {
+        for (var iter = __forAwait(pieces), more, temp, error; more = !(temp = yield new __await(iter.next())).done; more = false) {
+          const piece = temp.value;
+          let from = 0;
+          while (from < piece.length) {
+            const n = Math.min(size - used, piece.length - from);
+            buf.set(piece.subarray(from, from + n), used);
+            used += n;
+            from += n;
+            if (used === size) {
+              yield buf;
+              buf = new Uint8Array(size);
+              used = 0;
+            }
+          }
+        }
+      } catch (temp) {
+        error = [temp];
+      } finally {
+        try {
+          more && (temp = iter.return) && (yield new __await(temp.call(iter)));
+        } finally {
+          if (error)
+            throw error[0];
+        }
+      }
+      if (used > 0) yield buf.subarray(0, used);
+    });
+  }
+  function randomUuid() {
+    const b = globalThis.crypto.getRandomValues(new Uint8Array(16));
+    b[6] = b[6] & 15 | 64;
+    b[8] = b[8] & 63 | 128;
+    const h = Array.from(b, (x) => x.toString(16).padStart(2, "0")).join("");
+    return `${h.slice(0, 8)}-${h.slice(8, 12)}-${h.slice(12, 16)}-${h.slice(16, 20)}-${h.slice(20)}`;
+  }
+
+  // src/transport/index.js
+  function transportFor(_0) {
+    return __async(this, arguments, function* (session, fetchImpl = globalThis.fetch) {
+      const s = yield session.load();
+      if (s && s.bridge) {
+        const helper = new BridgeTransport(s.bridge, fetchImpl);
+        const hello = yield helper.hello().catch(() => null);
+        if (hello && hello.signed_in) return helper;
+      }
+      if (!s || !s.token) throw new SendStopped("notSignedIn");
+      return new DirectTransport(new Platform(s.origin, s.token, fetchImpl), { email: s.email });
+    });
+  }
+
+  // src/taskpane/present.js
+  function signInProblem(e, { lang, withCode, origin }) {
+    const say2 = (key, params = {}) => ({ message: t(key, params, lang), needsCode: withCode });
+    if (e.kind === ApiFailure.Unreachable || e.kind === ApiFailure.TimedOut) {
+      return say2("signInUnreachable", { origin });
+    }
+    const wait = e.body && e.body.error && e.body.error.retry_after_seconds;
+    switch (e.code) {
+      case "totp_required":
+        return { message: t("signInTotpNeeded", {}, lang), needsCode: true };
+      case "bad_credentials":
+        return say2(withCode ? "signInWrongCode" : "signInWrong");
+      case "locked":
+        return say2("signInLocked", { when: inTime(wait, lang) });
+      case "rate_limited":
+        return say2("signInRateLimited", { when: inTime(wait, lang) });
+      default:
+        return say2("signInRefused", { detail: e.message || String(e) });
+    }
+  }
+  function inTime(seconds, lang) {
+    const s = Math.max(1, Math.ceil(Number(seconds) || 60));
+    const format = new Intl.RelativeTimeFormat(lang, { numeric: "always" });
+    return s < 60 ? format.format(s, "second") : format.format(Math.ceil(s / 60), "minute");
+  }
+  var PLATFORMS = { PC: "Windows", Universal: "Windows", Mac: "Mac", iOS: "iOS", Android: "Android" };
+  function deviceName(platform, lang) {
+    if (platform === "OfficeOnline") return t("deviceWeb", {}, lang);
+    return PLATFORMS[platform] ? t("deviceOn", { platform: PLATFORMS[platform] }, lang) : "Outlook";
+  }
+  function groupedHex(hex, digits = Infinity) {
+    return String(hex).slice(0, digits).replace(/(.{4})(?=.)/g, "$1 ");
+  }
+  function healthText(health, lang) {
+    if (health.ok) return t("platformReachable", {}, lang);
+    const e = health.error;
+    if (e && e.kind === ApiFailure.Refused) {
+      return t("platformNotReady", { detail: e.body && e.body.status || e.message }, lang);
+    }
+    return t("platformUnreachableShort", {}, lang);
+  }
+  var STALLED_SECONDS = 300;
+  function sendView(status, { now = Date.now(), lang } = {}) {
+    if (!status || !status.phase) return null;
+    const time = status.at ? new Date(status.at).toLocaleTimeString(lang, { hour: "2-digit", minute: "2-digit" }) : "";
+    const view = { phase: status.phase, text: "", percent: null, error: "", advice: "" };
+    const busy = status.phase === "reading" || status.phase === "uploading";
+    if (busy && status.at && now - status.at > STALLED_SECONDS * 1e3) {
+      return __spreadProps(__spreadValues({}, view), { phase: "stalled", text: t("sendStalled", { time }, lang) });
+    }
+    switch (status.phase) {
+      case "reading":
+        return __spreadProps(__spreadValues({}, view), { text: t("sendReading", {}, lang) });
+      case "uploading": {
+        const known = Number(status.total) > 0;
+        const percent = known ? Math.min(100, Math.floor(100 * Number(status.done || 0) / Number(status.total))) : null;
+        return __spreadProps(__spreadValues({}, view), { text: t("sendUploading", {}, lang), percent });
+      }
+      case "sent":
+        return __spreadProps(__spreadValues({}, view), { text: t("sendSent", { time }, lang) });
+      case "failed":
+        return __spreadProps(__spreadValues({}, view), { text: t("sendFailed", { time }, lang), error: String(status.error || ""), advice: t("sendFailedAdvice", {}, lang) });
+      default:
+        return null;
+    }
+  }
+  function percentText(percent, lang) {
+    return new Intl.NumberFormat(lang, { style: "percent" }).format(percent / 100);
+  }
+
+  // src/taskpane/view.js
+  function $(id) {
+    const el = document.getElementById(id);
+    if (!el) throw new Error(`taskpane.html has no #${id}`);
+    return el;
+  }
+  function show(id, on = true) {
+    $(id).hidden = !on;
+  }
+  function say(id, text) {
+    $(id).textContent = text || "";
+  }
+  function localise(lang, params = {}) {
+    document.documentElement.lang = lang;
+    for (const el of document.querySelectorAll("[data-i18n]")) {
+      el.textContent = t(el.dataset.i18n, params, lang);
+    }
+  }
+
+  // src/taskpane/account.js
+  var SIGN_OUT_SECONDS = 10;
+  var TRANSPORTS = { direct: "transportDirect" };
+  var SHORT_KEY_DIGITS = 16;
+  function setUpAccount(pane, onSignedOut) {
+    $("sign-out").addEventListener("click", () => {
+      $("sign-out").disabled = true;
+      signOut(pane).then(onSignedOut).finally(() => {
+        $("sign-out").disabled = false;
+      });
+    });
+  }
+  function showAccount(pane, session) {
+    return __async(this, null, function* () {
+      const { lang } = pane;
+      say("platform-origin", session.origin);
+      say("platform-health", t("checking", {}, lang));
+      say("user", session.email);
+      say("key-short", t("checking", {}, lang));
+      show("key-more", false);
+      const transport = yield transportFor(pane.session);
+      say("transport", TRANSPORTS[transport.name] ? t(TRANSPORTS[transport.name], {}, lang) : transport.name);
+      show("account-section");
+      const platform = new Platform(session.origin, session.token);
+      const [health, me, key] = yield Promise.allSettled([platform.health(), platform.me(), platform.platformKey()]);
+      say("platform-health", healthText(health.status === "fulfilled" ? { ok: true } : { error: health.reason }, lang));
+      if (key.status === "fulfilled") {
+        say("key-short", groupedHex(key.value.key_id, SHORT_KEY_DIGITS));
+        say("key-full", groupedHex(key.value.key_id));
+        show("key-more");
+      } else {
+        say("key-short", t("keyUnknown", {}, lang));
+      }
+      if (me.status === "fulfilled") {
+        say("user", me.value.email);
+      } else if (me.reason.kind === ApiFailure.SignedOut) {
+        yield pane.session.clear();
+        show("account-section", false);
+        return false;
+      } else {
+        say("user", t("userUnchecked", { email: session.email }, lang));
+      }
+      return true;
+    });
+  }
+  function signOut(pane) {
+    return __async(this, null, function* () {
+      const session = yield pane.session.load();
+      yield pane.session.clear();
+      show("account-section", false);
+      if (!session) return t("signedOut", {}, pane.lang);
+      try {
+        yield new Platform(session.origin, session.token).signOut({ seconds: SIGN_OUT_SECONDS });
+      } catch (e) {
+        if (e.kind !== ApiFailure.SignedOut) {
+          return t("signedOutLocally", { origin: session.origin, device: session.device || "Outlook" }, pane.lang);
+        }
+      }
+      return t("signedOut", {}, pane.lang);
+    });
+  }
+
+  // src/taskpane/progress.js
+  var POLL_MS = 500;
+  function watchSends(pane) {
+    let shownKey = null;
+    const tick = () => __async(null, null, function* () {
+      let status = null;
+      try {
+        status = yield pane.session.status();
+      } catch (e) {
+      }
+      const view = sendView(status, { lang: pane.lang });
+      const key = JSON.stringify(view);
+      if (key !== shownKey) {
+        shownKey = key;
+        render(view, pane.lang);
+      }
+      setTimeout(tick, POLL_MS);
+    });
+    return tick();
+  }
+  function render(view, lang) {
+    $("send-section").dataset.phase = view ? view.phase : "none";
+    say("send-state", view ? view.text : t("sendNone", {}, lang));
+    say("send-error", view && view.error);
+    say("send-advice", view && view.advice);
+    show("send-error", Boolean(view && view.error));
+    show("send-advice", Boolean(view && view.advice));
+    const uploading = Boolean(view && view.phase === "uploading");
+    show("send-meter", uploading);
+    const bar = $("send-progress");
+    if (uploading && view.percent !== null) {
+      bar.max = 100;
+      bar.value = view.percent;
+      say("send-percent", percentText(view.percent, lang));
+    } else {
+      bar.removeAttribute("value");
+      say("send-percent", "");
+    }
+  }
+
+  // src/taskpane/signin.js
+  function setUpSignIn(pane, onSignedIn) {
+    const profile = pane.office.mailbox && pane.office.mailbox.userProfile;
+    if (profile && profile.emailAddress) $("email").value = profile.emailAddress;
+    $("sign-in").addEventListener("submit", (event) => {
+      event.preventDefault();
+      signIn(pane).then((session) => session && onSignedIn(session));
+    });
+  }
+  function showSignIn(message = "") {
+    say("sign-in-error", message);
+    show("sign-in-section");
+    $($("email").value ? "password" : "email").focus();
+  }
+  function signIn(pane) {
+    return __async(this, null, function* () {
+      const email = $("email").value.trim();
+      const password = $("password").value;
+      const withCode = !$("totp-row").hidden;
+      if (!email || !password) {
+        say("sign-in-error", t("signInMissing", {}, pane.lang));
+        $(email ? "password" : "email").focus();
+        return null;
+      }
+      const button = $("sign-in-button");
+      button.disabled = true;
+      button.textContent = t("signingIn", {}, pane.lang);
+      say("sign-in-error", "");
+      const device = deviceName(pane.platform, pane.lang);
+      try {
+        const totp = withCode ? $("totp").value.trim() : "";
+        const answer = yield new Platform(pane.origin).signIn({ email, password, totp, device });
+        const session = { origin: pane.origin, token: answer.token, email: answer.user.email, device, tokenId: answer.token_id };
+        yield pane.session.save(session);
+        $("password").value = "";
+        $("totp").value = "";
+        show("totp-row", false);
+        show("sign-in-section", false);
+        return session;
+      } catch (e) {
+        const { message, needsCode } = signInProblem(e, { lang: pane.lang, withCode, origin: pane.origin });
+        show("totp-row", needsCode);
+        say("sign-in-error", message);
+        if (needsCode) $("totp").focus();
+        return null;
+      } finally {
+        button.disabled = false;
+        button.textContent = t("signInButton", {}, pane.lang);
+      }
+    });
+  }
+
+  // src/taskpane/unlock.js
+  var BOUNDS = { min: UNLOCK_CODE_MIN, max: UNLOCK_CODE_MAX };
+  function setUpUnlock(pane) {
+    return __async(this, null, function* () {
+      const { lang } = pane;
+      const item = pane.office.mailbox && pane.office.mailbox.item;
+      if (!item || !canNameDraft(item, pane.office.requirements)) {
+        say("unlock-state", t(item ? "unlockUnsupported" : "unlockNoMessage", {}, lang));
+        show("unlock-form", false);
+        return;
+      }
+      const input = $("unlock-code");
+      input.maxLength = UNLOCK_CODE_MAX;
+      $("unlock-form").addEventListener("submit", (event) => {
+        event.preventDefault();
+        const code2 = checkedUnlockCode(input.value);
+        if (!code2) {
+          problem(t("unlockBadLength", BOUNDS, lang));
+          return;
+        }
+        draftId(item).then((key) => pane.session.setUnlockCode(key, code2)).then(() => shown(code2, lang), (e) => problem(t("unlockOutlookError", { detail: e.message }, lang)));
+      });
+      $("unlock-remove").addEventListener("click", () => {
+        savedDraftId(item).then((key) => key && pane.session.takeUnlockCode(key)).then(() => shown(null, lang, "unlockRemoved"), (e) => problem(e.message));
+      });
+      const id = yield savedDraftId(item);
+      const code = id ? yield pane.session.unlockCode(id) : null;
+      say("unlock-state", code ? t("unlockSet", { code }, lang) : t("unlockNone", {}, lang));
+      show("unlock-remove", Boolean(code));
+    });
+  }
+  function shown(code, lang, noneKey = "unlockNone") {
+    say("unlock-error", "");
+    $("unlock-code").removeAttribute("aria-invalid");
+    $("unlock-code").value = code || "";
+    say("unlock-state", code ? t("unlockSet", { code }, lang) : t(noneKey, {}, lang));
+    show("unlock-remove", Boolean(code));
+  }
+  function problem(message) {
+    say("unlock-error", message);
+    $("unlock-code").setAttribute("aria-invalid", "true");
+    $("unlock-code").focus();
+  }
+
+  // src/taskpane/taskpane.js
+  Office.onReady((info) => {
+    start(info || {}).catch((e) => {
+      show("loading");
+      say("loading", e && e.message || String(e));
+    });
+  });
+  function start(info) {
+    return __async(this, null, function* () {
+      const pane = {
+        lang: currentLanguage(),
+        session: new Session(),
+        office: Office.context || {},
+        platform: info.platform,
+        origin: location.origin
+      };
+      localise(pane.lang, { min: UNLOCK_CODE_MIN, max: UNLOCK_CODE_MAX });
+      const signedIn = (session2) => __async(null, null, function* () {
+        show("unlock-section");
+        if (!(yield showAccount(pane, session2))) signedOut(t("sessionGone", {}, pane.lang));
+      });
+      const signedOut = (message) => {
+        show("unlock-section", false);
+        showSignIn(message);
+      };
+      setUpSignIn(pane, signedIn);
+      setUpAccount(pane, signedOut);
+      setUpUnlock(pane).catch((e) => say("unlock-error", e && e.message || String(e)));
+      watchSends(pane);
+      show("loading", false);
+      const session = yield pane.session.load();
+      if (session) yield signedIn(session);
+      else signedOut();
+    });
+  }
+})();
