@@ -444,6 +444,19 @@
       return headerValue(headers, SECURE_HEADER) === SECURE_REQUESTED;
     });
   }
+  function canNameDraft(item2, requirements2) {
+    const supported = !requirements2 || typeof requirements2.isSetSupported !== "function" || requirements2.isSetSupported("Mailbox", "1.8");
+    return Boolean(item2) && supported && typeof item2.saveAsync === "function" && typeof item2.getItemIdAsync === "function";
+  }
+  function savedDraftId(item2) {
+    return __async(this, null, function* () {
+      try {
+        return (yield call("name the draft", item2, "getItemIdAsync")) || null;
+      } catch (e) {
+        return null;
+      }
+    });
+  }
   function setSecureRequested(item2, on) {
     return __async(this, null, function* () {
       if (on) {
@@ -595,13 +608,13 @@
     }
     send(_0) {
       return __async(this, arguments, function* (message, { onProgress = () => {
-      }, signal } = {}) {
+      }, signal, unlockCode = null } = {}) {
         const { email } = yield this.hello(QUICK_SECONDS);
-        const begin = yield this.request({
+        const begin = yield this.request(__spreadValues({
           type: "send_begin",
           message: { from: email, to: message.to, cc: message.cc, bcc: message.bcc, subject: message.subject, text: message.text, html: message.html },
           attachments: message.attachments.map((a) => ({ name: a.name, content_type: a.contentType, size: a.bytes.length, content_id: a.contentId }))
-        }, { signal });
+        }, unlockCode ? { unlock_code: unlockCode } : {}), { signal });
         const send = begin.send;
         try {
           for (let i = 0; i < message.attachments.length; i++) {
@@ -692,6 +705,16 @@
       userUnchecked: "{email} (could not be checked)",
       keyUnknown: "could not be read",
       transportDirect: "Direct: sealed in Outlook, sent to the platform",
+      transportHelper: "Through the Sealpost helper on this computer",
+      helperHeading: "The Sealpost helper on this computer",
+      helperExplain: "Where IT installed the Sealpost helper, Outlook seals messages through it, with your keys in this computer's keychain. Pair once; the pairing is kept.",
+      helperPairButton: "Pair with the helper",
+      helperPairing: "Pairing…",
+      helperPaired: "Paired: messages go through the helper on this computer, signed in as {email}.",
+      helperNotRunning: "The Sealpost helper does not answer on this computer: it may not be installed or running, or Outlook may not be allowed to reach it. Messages are sealed in Outlook instead.",
+      helperPairingClosed: 'The helper is paired already. To pair again, run "sealpost-helper bridge --pair" on this computer, then press Pair within two minutes.',
+      helperNotSignedIn: 'The helper on this computer is not signed in. Sign it in ("sealpost-helper sign-in"), then pair again.',
+      helperOtherPlatform: "The helper on this computer is signed in to {platform}, not to {origin}: it cannot send for this Outlook.",
       signOutButton: "Sign out",
       unlockHeading: "This message's unlock code",
       unlockExplain: "Optional. Recipients must also enter this code before they can read the message. Tell it to them yourself, by phone, never in an email.",
@@ -763,6 +786,16 @@
       userUnchecked: "{email} (nicht geprüft)",
       keyUnknown: "nicht lesbar",
       transportDirect: "Direkt: in Outlook versiegelt, an die Plattform gesendet",
+      transportHelper: "Über den Sealpost-Helfer auf diesem Computer",
+      helperHeading: "Der Sealpost-Helfer auf diesem Computer",
+      helperExplain: "Wo die IT den Sealpost-Helfer installiert hat, versiegelt Outlook Nachrichten über ihn, mit Ihren Schlüsseln im Schlüsselbund dieses Computers. Einmal koppeln; die Kopplung bleibt bestehen.",
+      helperPairButton: "Mit dem Helfer koppeln",
+      helperPairing: "Wird gekoppelt…",
+      helperPaired: "Gekoppelt: Nachrichten gehen über den Helfer auf diesem Computer, angemeldet als {email}.",
+      helperNotRunning: "Der Sealpost-Helfer antwortet auf diesem Computer nicht: Er ist vielleicht nicht installiert oder gestartet, oder Outlook darf ihn nicht erreichen. Nachrichten werden stattdessen in Outlook versiegelt.",
+      helperPairingClosed: 'Der Helfer ist bereits gekoppelt. Um neu zu koppeln, führen Sie auf diesem Computer "sealpost-helper bridge --pair" aus und klicken Sie innerhalb von zwei Minuten auf Koppeln.',
+      helperNotSignedIn: 'Der Helfer auf diesem Computer ist nicht angemeldet. Melden Sie ihn an ("sealpost-helper sign-in") und koppeln Sie dann erneut.',
+      helperOtherPlatform: "Der Helfer auf diesem Computer ist bei {platform} angemeldet, nicht bei {origin}: Er kann für dieses Outlook nicht senden.",
       signOutButton: "Abmelden",
       unlockHeading: "Freischaltcode dieser Nachricht",
       unlockExplain: "Optional. Empfänger müssen diesen Code zusätzlich eingeben, bevor sie die Nachricht lesen können. Teilen Sie ihn selbst mit, per Telefon, nie per E-Mail.",
@@ -890,12 +923,15 @@
       const decision = yield transport.classify(candidateOf(message), toggle ? true : null);
       if (!decision.secure) return;
       yield session.setStatus({ phase: "reading", transport: transport.name });
+      const draft = canNameDraft(item2, requirements()) ? yield savedDraftId(item2) : null;
+      const unlockCode = draft ? yield session.unlockCode(draft) : null;
       const attachments = yield readAttachments(item2, message);
       yield session.setStatus({ phase: "uploading", done: 0, total: 0, transport: transport.name });
       const sent = yield transport.send(
         { to: message.to, cc: message.cc, bcc: message.bcc, subject: message.subject, text: message.text, html: message.html, attachments },
         {
           signal,
+          unlockCode,
           onProgress: (done, total) => noteQuietly(session, { phase: "uploading", done, total, transport: transport.name })
         }
       );
@@ -913,9 +949,15 @@
         });
         throw e;
       }
-      yield session.setStatus({ phase: "sent", messageId: sent.id, transport: transport.name });
+      if (draft && unlockCode) yield session.takeUnlockCode(draft).catch(() => {
+      });
+      yield session.setStatus({ phase: "sent", messageId: sent.id, transport: transport.name, unlockCode: Boolean(unlockCode) });
       return sent.notifiedByPlatform ? DELIVERED_BY_PLATFORM : "send";
     });
+  }
+  function requirements() {
+    const office = globalThis.Office;
+    return office && office.context && office.context.requirements;
   }
   function candidateOf(message) {
     return {
@@ -1567,12 +1609,12 @@
     }
     /**
      * Seals and uploads `message` ({to, cc, bcc, subject, text, html, attachments: [{name,
-     * contentType, contentId, bytes}]}) and finalises it. Resolves with `{id, link, stub,
+     * contentType, contentId, bytes}]}) and finalises it, with `unlockCode` set first if given. Resolves with `{id, link, stub,
      * notifiedByPlatform}`.
      */
     send(_0) {
       return __async(this, arguments, function* (message, { onProgress = () => {
-      }, signal } = {}) {
+      }, signal, unlockCode = null } = {}) {
         const keys = yield this.keysFor([...message.to, ...message.cc, ...message.bcc]);
         const described = [];
         for (const a of message.attachments) {
@@ -1611,6 +1653,7 @@
           envelope_size: sealed.envelopeSize,
           expires_at: null
         });
+        if (unlockCode) yield this.platform.setUnlockCode(id, unlockCode);
         yield this.upload(id, sealed, onProgress, signal);
         const done = yield this.platform.finalise(id);
         return { id, link: done.link, stub: done.stub, notifiedByPlatform: !!done.notified_by_platform };

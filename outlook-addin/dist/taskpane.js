@@ -143,6 +143,16 @@
       userUnchecked: "{email} (could not be checked)",
       keyUnknown: "could not be read",
       transportDirect: "Direct: sealed in Outlook, sent to the platform",
+      transportHelper: "Through the Sealpost helper on this computer",
+      helperHeading: "The Sealpost helper on this computer",
+      helperExplain: "Where IT installed the Sealpost helper, Outlook seals messages through it, with your keys in this computer's keychain. Pair once; the pairing is kept.",
+      helperPairButton: "Pair with the helper",
+      helperPairing: "Pairing…",
+      helperPaired: "Paired: messages go through the helper on this computer, signed in as {email}.",
+      helperNotRunning: "The Sealpost helper does not answer on this computer: it may not be installed or running, or Outlook may not be allowed to reach it. Messages are sealed in Outlook instead.",
+      helperPairingClosed: 'The helper is paired already. To pair again, run "sealpost-helper bridge --pair" on this computer, then press Pair within two minutes.',
+      helperNotSignedIn: 'The helper on this computer is not signed in. Sign it in ("sealpost-helper sign-in"), then pair again.',
+      helperOtherPlatform: "The helper on this computer is signed in to {platform}, not to {origin}: it cannot send for this Outlook.",
       signOutButton: "Sign out",
       unlockHeading: "This message's unlock code",
       unlockExplain: "Optional. Recipients must also enter this code before they can read the message. Tell it to them yourself, by phone, never in an email.",
@@ -214,6 +224,16 @@
       userUnchecked: "{email} (nicht geprüft)",
       keyUnknown: "nicht lesbar",
       transportDirect: "Direkt: in Outlook versiegelt, an die Plattform gesendet",
+      transportHelper: "Über den Sealpost-Helfer auf diesem Computer",
+      helperHeading: "Der Sealpost-Helfer auf diesem Computer",
+      helperExplain: "Wo die IT den Sealpost-Helfer installiert hat, versiegelt Outlook Nachrichten über ihn, mit Ihren Schlüsseln im Schlüsselbund dieses Computers. Einmal koppeln; die Kopplung bleibt bestehen.",
+      helperPairButton: "Mit dem Helfer koppeln",
+      helperPairing: "Wird gekoppelt…",
+      helperPaired: "Gekoppelt: Nachrichten gehen über den Helfer auf diesem Computer, angemeldet als {email}.",
+      helperNotRunning: "Der Sealpost-Helfer antwortet auf diesem Computer nicht: Er ist vielleicht nicht installiert oder gestartet, oder Outlook darf ihn nicht erreichen. Nachrichten werden stattdessen in Outlook versiegelt.",
+      helperPairingClosed: 'Der Helfer ist bereits gekoppelt. Um neu zu koppeln, führen Sie auf diesem Computer "sealpost-helper bridge --pair" aus und klicken Sie innerhalb von zwei Minuten auf Koppeln.',
+      helperNotSignedIn: 'Der Helfer auf diesem Computer ist nicht angemeldet. Melden Sie ihn an ("sealpost-helper sign-in") und koppeln Sie dann erneut.',
+      helperOtherPlatform: "Der Helfer auf diesem Computer ist bei {platform} angemeldet, nicht bei {origin}: Er kann für dieses Outlook nicht senden.",
       signOutButton: "Abmelden",
       unlockHeading: "Freischaltcode dieser Nachricht",
       unlockExplain: "Optional. Empfänger müssen diesen Code zusätzlich eingeben, bevor sie die Nachricht lesen können. Teilen Sie ihn selbst mit, per Telefon, nie per E-Mail.",
@@ -573,6 +593,7 @@
   }
 
   // src/transport/bridge.js
+  var DEFAULT_BRIDGE_URL = "http://127.0.0.1:47474";
   var PIECE_BYTES = 4 << 20;
   var QUICK_SECONDS = 15;
   var UPLOAD_SECONDS2 = 280;
@@ -613,6 +634,12 @@
       }
     });
   }
+  function pairWithHelper() {
+    return __async(this, arguments, function* (url = DEFAULT_BRIDGE_URL, fetchImpl = globalThis.fetch) {
+      const r = yield post(fetchImpl, url, "/v1/pair", { body: {}, seconds: QUICK_SECONDS });
+      return { url, secret: r.secret };
+    });
+  }
   var BridgeTransport = class {
     /** @param {{url: string, secret: string}} pairing from `pairWithHelper` */
     constructor(pairing, fetchImpl = globalThis.fetch) {
@@ -641,13 +668,13 @@
     }
     send(_0) {
       return __async(this, arguments, function* (message, { onProgress = () => {
-      }, signal } = {}) {
+      }, signal, unlockCode = null } = {}) {
         const { email } = yield this.hello(QUICK_SECONDS);
-        const begin = yield this.request({
+        const begin = yield this.request(__spreadValues({
           type: "send_begin",
           message: { from: email, to: message.to, cc: message.cc, bcc: message.bcc, subject: message.subject, text: message.text, html: message.html },
           attachments: message.attachments.map((a) => ({ name: a.name, content_type: a.contentType, size: a.bytes.length, content_id: a.contentId }))
-        }, { signal });
+        }, unlockCode ? { unlock_code: unlockCode } : {}), { signal });
         const send = begin.send;
         try {
           for (let i = 0; i < message.attachments.length; i++) {
@@ -962,11 +989,11 @@
     });
   }
   function headerPairs(headers) {
-    return listOf("headers", headers).map((pair, i) => {
-      if (!Array.isArray(pair) || pair.length !== 2) {
+    return listOf("headers", headers).map((pair2, i) => {
+      if (!Array.isArray(pair2) || pair2.length !== 2) {
         throw badManifest(`headers[${i}] must be a [name, value] pair`);
       }
-      return [requireString(`headers[${i}][0]`, pair[0]), requireString(`headers[${i}][1]`, pair[1])];
+      return [requireString(`headers[${i}][0]`, pair2[0]), requireString(`headers[${i}][1]`, pair2[1])];
     });
   }
   function stringList(what, list) {
@@ -1261,12 +1288,12 @@
     }
     /**
      * Seals and uploads `message` ({to, cc, bcc, subject, text, html, attachments: [{name,
-     * contentType, contentId, bytes}]}) and finalises it. Resolves with `{id, link, stub,
+     * contentType, contentId, bytes}]}) and finalises it, with `unlockCode` set first if given. Resolves with `{id, link, stub,
      * notifiedByPlatform}`.
      */
     send(_0) {
       return __async(this, arguments, function* (message, { onProgress = () => {
-      }, signal } = {}) {
+      }, signal, unlockCode = null } = {}) {
         const keys = yield this.keysFor([...message.to, ...message.cc, ...message.bcc]);
         const described = [];
         for (const a of message.attachments) {
@@ -1305,6 +1332,7 @@
           envelope_size: sealed.envelopeSize,
           expires_at: null
         });
+        if (unlockCode) yield this.platform.setUnlockCode(id, unlockCode);
         yield this.upload(id, sealed, onProgress, signal);
         const done = yield this.platform.finalise(id);
         return { id, link: done.link, stub: done.stub, notifiedByPlatform: !!done.notified_by_platform };
@@ -1517,7 +1545,7 @@
 
   // src/taskpane/account.js
   var SIGN_OUT_SECONDS = 10;
-  var TRANSPORTS = { direct: "transportDirect" };
+  var TRANSPORTS = { direct: "transportDirect", helper: "transportHelper" };
   var SHORT_KEY_DIGITS = 16;
   function setUpAccount(pane, onSignedOut) {
     $("sign-out").addEventListener("click", () => {
@@ -1535,8 +1563,9 @@
       say("user", session.email);
       say("key-short", t("checking", {}, lang));
       show("key-more", false);
-      const transport = yield transportFor(pane.session);
-      say("transport", TRANSPORTS[transport.name] ? t(TRANSPORTS[transport.name], {}, lang) : transport.name);
+      const transport = yield transportFor(pane.session).catch(() => null);
+      const name = transport ? transport.name : "direct";
+      say("transport", TRANSPORTS[name] ? t(TRANSPORTS[name], {}, lang) : name);
       show("account-section");
       const platform = new Platform(session.origin, session.token);
       const [health, me, key] = yield Promise.allSettled([platform.health(), platform.me(), platform.platformKey()]);
@@ -1548,7 +1577,9 @@
       } else {
         say("key-short", t("keyUnknown", {}, lang));
       }
-      if (me.status === "fulfilled") {
+      if (!session.token) {
+        say("user", session.email);
+      } else if (me.status === "fulfilled") {
         say("user", me.value.email);
       } else if (me.reason.kind === ApiFailure.SignedOut) {
         yield pane.session.clear();
@@ -1565,7 +1596,7 @@
       const session = yield pane.session.load();
       yield pane.session.clear();
       show("account-section", false);
-      if (!session) return t("signedOut", {}, pane.lang);
+      if (!session || !session.token) return t("signedOut", {}, pane.lang);
       try {
         yield new Platform(session.origin, session.token).signOut({ seconds: SIGN_OUT_SECONDS });
       } catch (e) {
@@ -1575,6 +1606,58 @@
       }
       return t("signedOut", {}, pane.lang);
     });
+  }
+
+  // src/taskpane/helper.js
+  function setUpHelper(pane, onPaired) {
+    show("helper-section");
+    $("pair-helper").addEventListener("click", () => {
+      $("pair-helper").disabled = true;
+      say("helper-error", "");
+      say("helper-state", t("helperPairing", {}, pane.lang));
+      pair(pane).then((session) => {
+        say("helper-state", t("helperPaired", { email: session.email }, pane.lang));
+        return onPaired(session);
+      }).catch((e) => {
+        say("helper-state", "");
+        say("helper-error", explain(e, pane));
+      }).finally(() => {
+        $("pair-helper").disabled = false;
+      });
+    });
+  }
+  function pair(pane) {
+    return __async(this, null, function* () {
+      const pairing = yield pairWithHelper(DEFAULT_BRIDGE_URL);
+      const hello = yield new BridgeTransport(pairing).hello(5);
+      if (!hello.signed_in) throw new HelperProblem("helperNotSignedIn");
+      if (originOf(hello.platform) !== pane.origin) {
+        throw new HelperProblem("helperOtherPlatform", { platform: hello.platform, origin: pane.origin });
+      }
+      const session = (yield pane.session.load()) || { origin: pane.origin, email: hello.email };
+      const paired = __spreadProps(__spreadValues({}, session), { bridge: pairing });
+      yield pane.session.save(paired);
+      return paired;
+    });
+  }
+  var HelperProblem = class extends Error {
+    constructor(key, params = {}) {
+      super(key);
+      this.key = key;
+      this.params = params;
+    }
+  };
+  function explain(e, pane) {
+    if (e instanceof HelperProblem) return t(e.key, e.params, pane.lang);
+    if (e && e.code === "pairing_closed") return t("helperPairingClosed", {}, pane.lang);
+    return t("helperNotRunning", {}, pane.lang);
+  }
+  function originOf(url) {
+    try {
+      return new URL(url).origin;
+    } catch (e) {
+      return "";
+    }
   }
 
   // src/taskpane/progress.js
@@ -1740,6 +1823,10 @@
       };
       setUpSignIn(pane, signedIn);
       setUpAccount(pane, signedOut);
+      setUpHelper(pane, (session2) => {
+        show("sign-in-section", false);
+        return signedIn(session2);
+      });
       setUpUnlock(pane).catch((e) => say("unlock-error", e && e.message || String(e)));
       watchSends(pane);
       show("loading", false);

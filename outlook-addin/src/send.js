@@ -8,7 +8,7 @@
  */
 
 import { ApiError, ApiFailure } from "./api.js";
-import { CloudAttachmentError, attachmentBytes, readMessage, replaceWithStub, secureRequested } from "./item.js";
+import { CloudAttachmentError, attachmentBytes, canNameDraft, readMessage, replaceWithStub, savedDraftId, secureRequested } from "./item.js";
 import { OfficeError } from "./office.js";
 import { BridgeError } from "./transport/bridge.js";
 import { t } from "./i18n.js";
@@ -77,12 +77,17 @@ async function secureIfNeeded({ item, session, transport: transportFor }, signal
   const decision = await transport.classify(candidateOf(message), toggle ? true : null);
   if (!decision.secure) return;
   await session.setStatus({ phase: "reading", transport: transport.name });
+  // The unlock code the sender set in the task pane for this draft, if any: kept until the
+  // send succeeds, so a failed send keeps it for the next Send.
+  const draft = canNameDraft(item, requirements()) ? await savedDraftId(item) : null;
+  const unlockCode = draft ? await session.unlockCode(draft) : null;
   const attachments = await readAttachments(item, message);
   await session.setStatus({ phase: "uploading", done: 0, total: 0, transport: transport.name });
   const sent = await transport.send(
     { to: message.to, cc: message.cc, bcc: message.bcc, subject: message.subject, text: message.text, html: message.html, attachments },
     {
       signal,
+      unlockCode,
       onProgress: (done, total) => noteQuietly(session, { phase: "uploading", done, total, transport: transport.name }),
     },
   );
@@ -101,8 +106,15 @@ async function secureIfNeeded({ item, session, transport: transportFor }, signal
     await transport.recall(sent.id).catch(() => {});
     throw e;
   }
-  await session.setStatus({ phase: "sent", messageId: sent.id, transport: transport.name });
+  if (draft && unlockCode) await session.takeUnlockCode(draft).catch(() => {});
+  await session.setStatus({ phase: "sent", messageId: sent.id, transport: transport.name, unlockCode: Boolean(unlockCode) });
   return sent.notifiedByPlatform ? DELIVERED_BY_PLATFORM : "send";
+}
+
+/** Office's requirement sets, where the runtime offers them. */
+function requirements() {
+  const office = globalThis.Office;
+  return office && office.context && office.context.requirements;
 }
 
 /** What policy decides on: the same candidate the helper's `classify` takes. */

@@ -32,6 +32,7 @@ export function composeItem(m) {
     headers: { ...(m.headers || {}) },
     notices: {},
     saves: 0,
+    itemId: m.itemId || null,
     calls: [],
     removing: false,
   };
@@ -83,7 +84,11 @@ export function composeItem(m) {
     notificationMessages: {
       replaceAsync: (key, notice, cb) => answer("notificationMessages.replaceAsync", cb, () => { state.notices[key] = notice; }),
     },
-    saveAsync: (cb) => answer("saveAsync", cb, () => { state.saves++; return "draft-id"; }),
+    saveAsync: (cb) => answer("saveAsync", cb, () => { state.saves++; state.itemId = state.itemId || m.itemId || "AAMk-draft-1"; return state.itemId; }),
+    getItemIdAsync: (cb) => answer("getItemIdAsync", cb, () => {
+      if (!state.itemId) throw new Error("The item has not been saved.");
+      return state.itemId;
+    }),
     getAttachmentsAsync: (cb) => answer("getAttachmentsAsync", cb, () =>
       state.attachments.map(({ id, name, bytes, attachmentType, isInline, contentType }) =>
         ({ id, name, size: bytes ? bytes.length : 0, attachmentType, isInline, contentType }))),

@@ -205,3 +205,22 @@ test("paired with a helper but never signed in directly, and the helper is gone:
   await session.save({ origin: platform.origin, email: ALICE, bridge: { url: "http://127.0.0.1:9", secret: "x" } });
   await assertBlocked(richMessage(), session, /sign in before sending/);
 });
+
+test("the unlock code the sender set in the task pane guards the message, and is used once", async () => {
+  const session = await signedIn();
+  const made = richMessage({ itemId: "AAMk-draft-unlock" });
+  await session.setUnlockCode("AAMk-draft-unlock", "7 blue herons");
+  assert.deepEqual(await send(made.item, session), { allowEvent: true });
+  const id = made.state.headers[MESSAGE_ID_HEADER];
+  const r = await platform.fetch(`${platform.origin}/api/v1/messages/${id}`, { headers: { Authorization: `Bearer ${token}` } });
+  assert.equal(JSON.parse(await r.text()).unlock_code, true, "the platform holds an unlock code for it");
+  assert.equal(await session.unlockCode("AAMk-draft-unlock"), null, "taken: the next message starts without");
+});
+
+test("a failed send keeps the draft's unlock code for the next Send", async () => {
+  const session = await signedIn({ origin: "https://127.0.0.1:9" });
+  const made = richMessage({ itemId: "AAMk-draft-kept" });
+  await session.setUnlockCode("AAMk-draft-kept", "7 blue herons");
+  await assertBlocked(made, session, /could not reach/);
+  assert.equal(await session.unlockCode("AAMk-draft-kept"), "7 blue herons");
+});

@@ -20,10 +20,12 @@ import pytest
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # tests/harness.py, tests/reader.py
 
+from conftest import PHONE, Pane  # noqa: E402
 from harness import BIN, ROOT, Desk, Platform, free_port  # noqa: E402
 
 ADDIN = ROOT / "outlook-addin"
 OFFICE_JS = "https://appsforoffice.microsoft.com/**"
+BRIDGE_PORT = 47474  # the helper's default bridge_port, which the add-in looks for
 FILE = bytes((i * 2654435761 >> 11) & 0xFF for i in range(3_000_000))
 
 
@@ -40,7 +42,10 @@ def world():
     workdir = Path(tempfile.mkdtemp(prefix="sealpost-outlook-bridge-"))
     platform = Platform(workdir)
     desk = Desk(workdir, platform, "alice")
-    port = free_port()
+    # The task pane looks for the bridge where IT's installer starts it: the default port.
+    port = BRIDGE_PORT
+    with socket.socket() as probe:
+        assert probe.connect_ex(("127.0.0.1", port)) != 0, f"port {port} is taken: stop what uses it"
     bridge = subprocess.Popen([BIN / "sealpost-helper", "bridge", "--port", str(port)],
                               env=desk.env, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
     line = bridge.stdout.readline().decode()
@@ -49,6 +54,29 @@ def world():
     bridge.terminate()
     bridge.wait(10)
     platform.stop()
+
+
+@pytest.fixture(scope="module")
+def paired(world, browser, artifacts):
+    """Pairs through the task pane as a person does (the Pair button), and returns the pairing
+    the pane kept; the pane then says messages go through the helper."""
+    platform, bridge_url, _ = world
+    pane = Pane(browser, platform, artifacts, {}, PHONE)
+    try:
+        page = pane.open(token=platform.sign_in())
+        page.click("#pair-helper")
+        page.wait_for_selector("#helper-state:has-text('Paired')")
+        page.wait_for_selector("#transport:has-text('helper')")
+        pane.check_accessible("helper-paired-375")
+        pairing = pane.stored("sealpost.session")["bridge"]
+        assert pairing["url"] == bridge_url
+        # A second pairing is refused, and the pane says how to pair again.
+        page.click("#pair-helper")
+        page.wait_for_selector("#helper-error:has-text('bridge --pair')")
+        assert not pane.problems, pane.problems
+        return pairing
+    finally:
+        pane.close()
 
 
 def open_runtime(browser, platform, spec):
@@ -99,24 +127,15 @@ def message(subject: str) -> dict:
             "subject": subject, "bodyType": "html", "body": "<p>Hi Bob, <b>numbers</b> attached.</p>"}
 
 
-def test_a_secure_send_through_the_helper(world, browser):
+def test_a_secure_send_through_the_helper(world, browser, paired):
     platform, bridge_url, workdir = world
     spec = message("Q3 via the helper")
     context, page = open_runtime(browser, platform, spec)
     attach(page, "figures.bin", FILE)
 
-    # Pairing, as the task pane does it: a cross-origin POST from the platform's page,
-    # with the browser's CORS preflight (JSON body) answered for this origin only.
-    secret = page.evaluate("""async (url) => {
-        const r = await fetch(url + "/v1/pair", {method: "POST",
-            headers: {"Content-Type": "application/json"}, body: "{}"});
-        return (await r.json()).secret;
-    }""", bridge_url)
-    assert len(secret) == 43
+    # The pairing the task pane made (the same origin's storage).
     page.evaluate("""([origin, bridge]) => localStorage.setItem("sealpost.session",
-        JSON.stringify({origin, email: "alice@acme.example", bridge}))""",
-                  [platform.base, {"url": bridge_url, "secret": secret}])
-
+        JSON.stringify({origin, email: "alice@acme.example", bridge}))""", [platform.base, paired])
     outcome = page.evaluate("() => window.__sealpost.send()")
     assert outcome == {"allowEvent": True}, outcome
     assert_sent_securely(page, platform, workdir, spec, "helper")

@@ -13,7 +13,7 @@ import { $, say, show } from "./view.js";
 /** Seconds a sign-out waits for the platform before it signs out here alone. */
 const SIGN_OUT_SECONDS = 10;
 /** The transports' names (transport/index.js) in words. */
-const TRANSPORTS = { direct: "transportDirect" };
+const TRANSPORTS = { direct: "transportDirect", helper: "transportHelper" };
 /** Hex digits of the key id shown before "show the whole key". */
 const SHORT_KEY_DIGITS = 16;
 
@@ -36,8 +36,9 @@ export async function showAccount(pane, session) {
   say("user", session.email);
   say("key-short", t("checking", {}, lang));
   show("key-more", false);
-  const transport = await transportFor(pane.session);
-  say("transport", TRANSPORTS[transport.name] ? t(TRANSPORTS[transport.name], {}, lang) : transport.name);
+  const transport = await transportFor(pane.session).catch(() => null);
+  const name = transport ? transport.name : "direct";
+  say("transport", TRANSPORTS[name] ? t(TRANSPORTS[name], {}, lang) : name);
   show("account-section");
 
   const platform = new Platform(session.origin, session.token);
@@ -50,7 +51,10 @@ export async function showAccount(pane, session) {
   } else {
     say("key-short", t("keyUnknown", {}, lang));
   }
-  if (me.status === "fulfilled") {
+  if (!session.token) {
+    // Paired with the helper only: the helper's own sign-in sends; there is no token here.
+    say("user", session.email);
+  } else if (me.status === "fulfilled") {
     say("user", me.value.email);
   } else if (me.reason.kind === ApiFailure.SignedOut) {
     await pane.session.clear();
@@ -67,7 +71,7 @@ async function signOut(pane) {
   const session = await pane.session.load();
   await pane.session.clear();
   show("account-section", false);
-  if (!session) return t("signedOut", {}, pane.lang);
+  if (!session || !session.token) return t("signedOut", {}, pane.lang);
   try {
     await new Platform(session.origin, session.token).signOut({ seconds: SIGN_OUT_SECONDS });
   } catch (e) {

@@ -9,6 +9,7 @@ import { currentLanguage, t } from "../i18n.js";
 import { Session } from "../session.js";
 import { UNLOCK_CODE_MAX, UNLOCK_CODE_MIN } from "../unlockcode.js";
 import { setUpAccount, showAccount } from "./account.js";
+import { setUpHelper } from "./helper.js";
 import { watchSends } from "./progress.js";
 import { setUpSignIn, showSignIn } from "./signin.js";
 import { setUpUnlock } from "./unlock.js";
@@ -40,6 +41,10 @@ async function start(info) {
   };
   setUpSignIn(pane, signedIn);
   setUpAccount(pane, signedOut);
+  setUpHelper(pane, (session) => {
+    show("sign-in-section", false);
+    return signedIn(session);
+  });
   // Not awaited: the pane does not wait on Outlook to show who is signed in.
   setUpUnlock(pane).catch((e) => say("unlock-error", (e && e.message) || String(e)));
   watchSends(pane);

@@ -92,12 +92,13 @@ export class BridgeTransport {
     return this.request({ type: "classify", candidate, toggle });
   }
 
-  async send(message, { onProgress = () => {}, signal } = {}) {
+  async send(message, { onProgress = () => {}, signal, unlockCode = null } = {}) {
     const { email } = await this.hello(QUICK_SECONDS);
     const begin = await this.request({
       type: "send_begin",
       message: { from: email, to: message.to, cc: message.cc, bcc: message.bcc, subject: message.subject, text: message.text, html: message.html },
       attachments: message.attachments.map((a) => ({ name: a.name, content_type: a.contentType, size: a.bytes.length, content_id: a.contentId })),
+      ...(unlockCode ? { unlock_code: unlockCode } : {}),
     }, { signal });
     const send = begin.send;
     try {

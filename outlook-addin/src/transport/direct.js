@@ -30,10 +30,10 @@ export class DirectTransport {
 
   /**
    * Seals and uploads `message` ({to, cc, bcc, subject, text, html, attachments: [{name,
-   * contentType, contentId, bytes}]}) and finalises it. Resolves with `{id, link, stub,
+   * contentType, contentId, bytes}]}) and finalises it, with `unlockCode` set first if given. Resolves with `{id, link, stub,
    * notifiedByPlatform}`.
    */
-  async send(message, { onProgress = () => {}, signal } = {}) {
+  async send(message, { onProgress = () => {}, signal, unlockCode = null } = {}) {
     const keys = await this.keysFor([...message.to, ...message.cc, ...message.bcc]);
     const described = [];
     for (const a of message.attachments) {
@@ -72,6 +72,8 @@ export class DirectTransport {
       envelope_size: sealed.envelopeSize,
       expires_at: null,
     });
+    // Set before finalising, so no recipient can ever open the message without it.
+    if (unlockCode) await this.platform.setUnlockCode(id, unlockCode);
     await this.upload(id, sealed, onProgress, signal);
     const done = await this.platform.finalise(id);
     return { id, link: done.link, stub: done.stub, notifiedByPlatform: !!done.notified_by_platform };
