@@ -350,25 +350,26 @@ impl Host {
                 Ok(Some(json!({ "send": send, "cancelled": cancelled })))
             }
             "mark_sent" => {
-                let message_id = need(r.message_id, kind, "message_id")?;
-                let id: MessageId = message_id
-                    .parse()
-                    .map_err(|_| HelperError::BadRequest("message_id is not a UUID".into()))?;
+                let id = message_id_of(r.message_id, kind)?;
                 crate::send::mark_sent(&self.ctx, id).await?;
                 self.forget(&id.to_string());
                 Ok(Some(json!({ "message_id": id.to_string() })))
             }
             "recall" => {
-                let message_id = need(r.message_id, kind, "message_id")?;
-                let id: MessageId = message_id
-                    .parse()
-                    .map_err(|_| HelperError::BadRequest("message_id is not a UUID".into()))?;
+                let id = message_id_of(r.message_id, kind)?;
                 crate::send::recall(&self.ctx, id).await?;
                 Ok(Some(json!({ "message_id": id.to_string(), "recalled": true })))
             }
             other => Err(HelperError::BadRequest(format!("unknown request type `{other}`"))),
         }
     }
+}
+
+/// The request's `message_id`, a Sealpost message id.
+fn message_id_of(field: Option<String>, kind: &str) -> Result<MessageId> {
+    need(field, kind, "message_id")?
+        .parse()
+        .map_err(|_| HelperError::BadRequest("message_id is not a UUID".into()))
 }
 
 fn unknown_send(send: &str) -> HelperError {

@@ -127,33 +127,31 @@ def message(subject: str) -> dict:
             "subject": subject, "bodyType": "html", "body": "<p>Hi Bob, <b>numbers</b> attached.</p>"}
 
 
-def test_a_secure_send_through_the_helper(world, browser, paired):
-    platform, bridge_url, workdir = world
-    spec = message("Q3 via the helper")
+def send_secure(world, browser, subject: str, session: dict, transport: str):
+    """Fires Send on a message with FILE attached, `session` in the pane's storage, and checks
+    it left as the stub through `transport`."""
+    platform, _, workdir = world
+    spec = message(subject)
     context, page = open_runtime(browser, platform, spec)
-    attach(page, "figures.bin", FILE)
+    try:
+        attach(page, "figures.bin", FILE)
+        page.evaluate("s => localStorage.setItem('sealpost.session', JSON.stringify(s))",
+                      {"origin": platform.base, "email": "alice@acme.example", **session})
+        outcome = page.evaluate("() => window.__sealpost.send()")
+        assert outcome == {"allowEvent": True}, outcome
+        assert_sent_securely(page, platform, workdir, spec, transport)
+    finally:
+        context.close()
 
+
+def test_a_secure_send_through_the_helper(world, browser, paired):
     # The pairing the task pane made (the same origin's storage).
-    page.evaluate("""([origin, bridge]) => localStorage.setItem("sealpost.session",
-        JSON.stringify({origin, email: "alice@acme.example", bridge}))""", [platform.base, paired])
-    outcome = page.evaluate("() => window.__sealpost.send()")
-    assert outcome == {"allowEvent": True}, outcome
-    assert_sent_securely(page, platform, workdir, spec, "helper")
-    context.close()
+    send_secure(world, browser, "Q3 via the helper", {"bridge": paired}, "helper")
 
 
 def test_a_secure_send_sealed_in_the_browser(world, browser):
-    platform, _, workdir = world
-    spec = message("Q3 sealed by WebCrypto")
-    token = platform.sign_in()
-    context, page = open_runtime(browser, platform, spec)
-    attach(page, "figures.bin", FILE)
-    page.evaluate("""([origin, token]) => localStorage.setItem("sealpost.session",
-        JSON.stringify({origin, token, email: "alice@acme.example"}))""", [platform.base, token])
-    outcome = page.evaluate("() => window.__sealpost.send()")
-    assert outcome == {"allowEvent": True}, outcome
-    assert_sent_securely(page, platform, workdir, spec, "direct")
-    context.close()
+    platform = world[0]
+    send_secure(world, browser, "Q3 sealed by WebCrypto", {"token": platform.sign_in()}, "direct")
 
 
 def test_a_page_of_another_origin_gets_nothing_from_the_bridge(world, browser):
