@@ -333,22 +333,30 @@ SIGNATURE_LOGO = png(24, 12, lambda x, y: ((200, 30, 30), (30, 160, 60), (30, 60
 
 class Desk:
     """A user's computer: a HOME of its own, IT's helper settings trusting the platform, the
-    helper registered with Thunderbird (`sealpost-helper install`) and signed in — or not."""
+    helper registered with Thunderbird (`sealpost-helper install`) and signed in — or not.
 
-    def __init__(self, workdir: Path, platform: Platform, name: str, helper_installed: bool = True):
+    With `installed`, the computer is what IT's package made it (tests/installer/): the
+    helper in /usr/bin registered system-wide, IT's settings in /etc/sealpost/helper.toml;
+    nothing is registered or signed in here."""
+
+    def __init__(self, workdir: Path, platform, name: str, helper_installed: bool = True,
+                 installed: bool = False):
         self.home = workdir / name
         self.home.mkdir(parents=True)
         (self.home / "tmp").mkdir()
-        self.settings = self.home / "it-helper.toml"
-        self.settings.write_text(f"tls_ca_file = {json.dumps(str(platform.cert))}\n")
+        self.helper_bin = Path("/usr/bin/sealpost-helper") if installed else BIN / "sealpost-helper"
         self.env = {
             k: v for k, v in os.environ.items()
             if not k.startswith("XDG_") or k == "XDG_RUNTIME_DIR"
         }
-        self.env.update(HOME=str(self.home), TMPDIR=str(self.home / "tmp"),
-                        SEALPOST_HELPER_SYSTEM_CONFIG=str(self.settings))
+        self.env.update(HOME=str(self.home), TMPDIR=str(self.home / "tmp"))
+        self.env.pop("SEALPOST_HELPER_SYSTEM_CONFIG", None)
+        if not installed:
+            self.settings = self.home / "it-helper.toml"
+            self.settings.write_text(f"tls_ca_file = {json.dumps(str(platform.cert))}\n")
+            self.env.update(SEALPOST_HELPER_SYSTEM_CONFIG=str(self.settings))
         self.install_browser_recorder()
-        if helper_installed:
+        if helper_installed and not installed:
             self.helper("install")
             self.helper("sign-in", "--platform", platform.base, "--email", ALICE, "--password-stdin",
                         stdin=PASSWORD + "\n")
@@ -376,7 +384,7 @@ class Desk:
             "x-scheme-handler/http=sealpost-test-browser.desktop\n")
 
     def helper(self, *args: str, stdin: str = "") -> str:
-        out = subprocess.run([BIN / "sealpost-helper", *args], input=stdin.encode(),
+        out = subprocess.run([self.helper_bin, *args], input=stdin.encode(),
                              capture_output=True, env=self.env)
         assert out.returncode == 0, f"sealpost-helper {args}: {out.stderr.decode()}"
         return out.stdout.decode()
@@ -384,9 +392,11 @@ class Desk:
 
 class Thunderbird:
     """Debian's Thunderbird, headless, on a throwaway profile in `desk`'s HOME, with the
-    product extension and the driver sideloaded; sends through `sink`."""
+    product extension and the driver sideloaded; sends through `sink`. Without
+    `sideload_product`, the product extension comes from wherever Thunderbird finds it (IT's
+    policy, tests/installer/)."""
 
-    def __init__(self, desk: Desk, sink: Sink, control: Control):
+    def __init__(self, desk: Desk, sink: Sink, control: Control, sideload_product: bool = True):
         self.desk = desk
         self.control = control
         self.profile = desk.home / "profile"
@@ -398,7 +408,8 @@ class Thunderbird:
         self.signature_logo.write_bytes(SIGNATURE_LOGO)
         (self.profile / "user.js").write_text(
             USER_JS.format(email=ALICE, port=sink.port, logo=self.signature_logo))
-        build_xpi(ROOT / "thunderbird-extension", extensions / f"{PRODUCT_ID}.xpi")
+        if sideload_product:
+            build_xpi(ROOT / "thunderbird-extension", extensions / f"{PRODUCT_ID}.xpi")
         driver = desk.home / "driver"
         shutil.copytree(ROOT / "tests" / "thunderbird" / "driver", driver)
         (driver / "config.json").write_text(json.dumps({"control": control.url}))

@@ -54,6 +54,10 @@ pub struct Settings {
     pub log_level: String,
     /// The port of the Outlook bridge (`sealpost-helper bridge`) on 127.0.0.1.
     pub bridge_port: u16,
+    /// Whether the Outlook bridge runs for every user from desktop login: the installers
+    /// start `sealpost-helper bridge --autostart` at each login, and it serves only when IT
+    /// turned this on.
+    pub bridge_autostart: bool,
 }
 
 impl Default for Settings {
@@ -72,6 +76,7 @@ impl Default for Settings {
             max_frame_bytes: crate::framing::MAX_INBOUND_FRAME,
             log_level: "info".into(),
             bridge_port: crate::bridge::DEFAULT_PORT,
+            bridge_autostart: false,
         }
     }
 }
@@ -93,6 +98,7 @@ struct FileSettings {
     max_frame_bytes: Option<u32>,
     log_level: Option<String>,
     bridge_port: Option<u16>,
+    bridge_autostart: Option<bool>,
 }
 
 impl Settings {
@@ -166,6 +172,9 @@ impl Settings {
                 return Err(bad("bridge_port must be 1024 or above"));
             }
             self.bridge_port = v;
+        }
+        if let Some(v) = f.bridge_autostart {
+            self.bridge_autostart = v;
         }
         if let Some(v) = f.log_level {
             if !["error", "warn", "info", "debug"].contains(&v.as_str()) {
@@ -309,6 +318,9 @@ mod tests {
         s.apply(layer("platform = \"https://it.example:8443\""), Path::new("sys")).expect("it");
         assert_eq!(s.platform.as_deref(), Some("https://it.example:8443"));
         assert_eq!(s.upload_attempts, 3);
+        assert!(!s.bridge_autostart, "the bridge is off unless IT turns it on");
+        s.apply(layer("bridge_autostart = true"), Path::new("sys")).expect("bridge");
+        assert!(s.bridge_autostart);
 
         let e = s.apply(layer("platform = \"http://plain.example\""), Path::new("/etc/x.toml"));
         assert!(e.expect_err("http").to_string().contains("/etc/x.toml"));

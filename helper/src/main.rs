@@ -80,6 +80,10 @@ enum Command {
         /// Open pairing for two minutes, so the add-in's task pane can pair (again).
         #[arg(long)]
         pair: bool,
+        /// Started at desktop login by the installers: serve only when IT's settings turn
+        /// the bridge on (`bridge_autostart = true`), else exit at once.
+        #[arg(long)]
+        autostart: bool,
     },
     /// Register the helper with Thunderbird.
     Install {
@@ -142,8 +146,12 @@ async fn run(command: Command, ctx: Result<Context>) -> Result<()> {
             let ctx = ctx?;
             sealpost_helper::host::serve(ctx, std::io::stdin(), std::io::stdout()).await
         }
-        Command::Bridge { port, pair } => {
+        Command::Bridge { port, pair, autostart } => {
             let ctx = ctx?;
+            if autostart && !ctx.settings.bridge_autostart {
+                tracing::info!("the Outlook bridge is off (bridge_autostart is not set)");
+                return Ok(());
+            }
             let port = port.unwrap_or(ctx.settings.bridge_port);
             sealpost_helper::bridge::serve(ctx, port, pair).await
         }

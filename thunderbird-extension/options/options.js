@@ -1,5 +1,8 @@
 // The options page: status, sign in and sign out, all through the background page (which
 // owns the one connection to the helper). Passwords go to the helper and nowhere else.
+// Where IT deployed Sealpost, Thunderbird's policy hands over IT's platform address
+// (3rdparty → storage.managed; installer/debian/client/client-setup): the form shows it and
+// cannot change it, as the helper would refuse any other.
 
 import { translatePage } from "../src/page.js";
 
@@ -7,6 +10,25 @@ const t = (key, ...subs) => browser.i18n.getMessage(key, subs);
 const $ = id => document.getElementById(id);
 
 const ask = request => browser.runtime.sendMessage(request);
+
+/** IT's platform address from Thunderbird's policy, or null where IT set none. */
+async function platformSetByIt() {
+  try {
+    const { platform } = await browser.storage.managed.get("platform");
+    return typeof platform === "string" && platform ? platform : null;
+  } catch {
+    return null; // no policy for this extension
+  }
+}
+
+async function showPlatformSetByIt() {
+  const platform = await platformSetByIt();
+  if (platform) {
+    $("platform").value = platform;
+    $("platform").readOnly = true;
+    $("platform-set-by-it").hidden = false;
+  }
+}
 
 async function showStatus() {
   $("status").textContent = t("optionsChecking");
@@ -72,6 +94,9 @@ async function signOut() {
 }
 
 translatePage("optionsTitle");
+showPlatformSetByIt().finally(() => {
+  document.body.dataset.ready = "1";
+});
 $("sign-in").addEventListener("submit", signIn);
 $("sign-out").addEventListener("click", signOut);
 $("refresh").addEventListener("click", showStatus);

@@ -169,6 +169,8 @@ async function run(cmd, control) {
       return browser.composeUi.menuItem(cmd.tab, PRODUCT, cmd.item);
     case "page":
       return browser.composeUi.page(cmd.url, cmd.action, cmd.selector, cmd.value ?? "");
+    case "open_options":
+      return browser.composeUi.openOptions(cmd.extension ?? PRODUCT);
     case "display_action":
       return browser.composeUi.displayAction(cmd.tab, PRODUCT, Boolean(cmd.click));
     default:

@@ -1,7 +1,7 @@
 /* Test-only experiment: reaches the compose window's toolbar, which no MailExtension API
    exposes to another extension, to click and read the product's real button and open its
    context menu; and, through a window actor, the product's own pages. */
-/* global ChromeUtils, Ci, Services */
+/* global ChromeUtils, Ci, Services, WebExtensionPolicy */
 "use strict";
 
 var { ExtensionCommon } = ChromeUtils.importESModule("resource://gre/modules/ExtensionCommon.sys.mjs");
@@ -138,6 +138,26 @@ var composeUi = class extends ExtensionCommon.ExtensionAPI {
           }
           const result = await actor.sendQuery("act", { action, selector, value });
           return { present: true, result };
+        }),
+        openOptions: (extensionId) => reported(async () => {
+          // As the Add-ons Manager's "Options" would: the extension's own options page, here
+          // in a tab of the main window.
+          const policy = WebExtensionPolicy.getByID(extensionId);
+          const page = policy?.extension?.manifest?.options_ui?.page;
+          if (!page) {
+            throw new ExtensionUtils.ExtensionError(`${extensionId} is not installed or has no options page`);
+          }
+          const url = policy.getURL(page);
+          const tabmail = Services.wm.getMostRecentWindow("mail:3pane")?.document.getElementById("tabmail");
+          if (!tabmail?.tabModes?.contentTab) {
+            // Tab types are registered once the main window has started up: ask again.
+            throw new ExtensionUtils.ExtensionError("the main window cannot open tabs yet");
+          }
+          tabmail.openTab("contentTab", {
+            url,
+            triggeringPrincipal: policy.extension.principal,
+          });
+          return { url };
         }),
         async describe(tabId, extensionId) {
           const b = button(tabId, extensionId);

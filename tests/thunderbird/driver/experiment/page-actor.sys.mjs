@@ -1,6 +1,6 @@
 /* Test-only window actor: lets the driver's experiment fill in and click the product's own
-   extension pages (the unlock-code window), which run in the extension process where no
-   chrome code can reach their DOM directly. */
+   extension pages (the unlock-code window, the options page), which run in the extension
+   process where no chrome code can reach their DOM directly. */
 
 export class SealpostDriverPageParent extends JSWindowActorParent {}
 
@@ -26,7 +26,12 @@ export class SealpostDriverPageChild extends JSWindowActorChild {
         el.click();
         return null;
       case "read":
-        return { value: el.value ?? null, text: el.textContent, hidden: Boolean(el.hidden) };
+        return {
+          value: el.value ?? null,
+          text: el.textContent,
+          hidden: Boolean(el.hidden),
+          readOnly: Boolean(el.readOnly),
+        };
       default:
         throw new Error(`unknown action ${data.action}`);
     }
