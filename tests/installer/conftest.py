@@ -1,6 +1,6 @@
 """The Debian packages on this machine: what installing them with apt puts in place, and the
 platform package's server started the way its systemd unit says (systemd need not run as
-PID 1 here). The packages come from target/debian/ (installer/debian/build, run first by
+PID 1 here). The packages come from target/packages/ (installer/debian/build, run first by
 the debian-packages suite of scripts/test)."""
 
 import configparser
@@ -21,7 +21,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # tests/harness.py
 
 from harness import DOMAIN, TENANT, ALICE, PASSWORD, ROOT, Sink, free_port, wait_until  # noqa: E402
 
-DEBS = ROOT / "target" / "debian"
+DEBS = ROOT / "target" / "packages"
 POLICIES = Path("/etc/thunderbird/policies/policies.json")
 UNIT = Path("/usr/lib/systemd/system/sealpost-platform.service")
 PLATFORM_CONFIG = Path("/etc/sealpost/platform.toml")
