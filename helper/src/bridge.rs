@@ -11,7 +11,7 @@
 //!   `Access-Control-Allow-Private-Network: true` for it alone. Anything else gets 403 and no
 //!   CORS headers, so a browser shows other pages nothing.
 //! - **Only a paired add-in.** `POST /v1/pair` hands out the pairing secret (32 random bytes,
-//!   kept in the OS keychain) while pairing is open — until the first pairing, or for
+//!   kept in the OS keychain, read once at start) while pairing is open — until the first pairing, or for
 //!   [`PAIRING_WINDOW`] after `sealpost-helper bridge --pair` — and every other request needs
 //!   `Authorization: Bearer <secret>`, compared in constant time.
 //!
@@ -39,6 +39,7 @@ use axum::routing::{get, post};
 use base64::Engine;
 use serde_json::{Value, json};
 use tokio::sync::{Mutex as AsyncMutex, mpsc, oneshot};
+use zeroize::Zeroizing;
 
 use crate::error::{HelperError, Result};
 use crate::host::{Inbound, Out};
@@ -65,6 +66,9 @@ struct Bridge {
     /// The one origin allowed: the signed-in platform's.
     origin: Arc<String>,
     keychain: crate::keychain::Keychain,
+    /// The pairing secret as requests carry it (base64url), read from the keychain once at
+    /// start and kept here: checking a request costs no keychain call.
+    secret: Arc<Mutex<Option<Zeroizing<String>>>>,
     /// Until when `POST /v1/pair` answers; `None`: closed.
     pairing_until: Arc<Mutex<Option<Instant>>>,
     /// Into the host loop, one request at a time.
@@ -99,8 +103,8 @@ fn prepare(ctx: Context, pair: bool) -> Result<(Bridge, Router)> {
     let origin = origin_of(&platform)
         .ok_or_else(|| HelperError::Config(format!("{platform} is not an https:// address")))?;
     let keychain = ctx.keychain.clone();
-    let never_paired = keychain.get(&pairing_account(&origin))?.is_none();
-    let pairing_until = (pair || never_paired).then(|| Instant::now() + PAIRING_WINDOW);
+    let secret = keychain.get(&pairing_account(&origin))?.map(|s| encode_secret(&s));
+    let pairing_until = (pair || secret.is_none()).then(|| Instant::now() + PAIRING_WINDOW);
     let max_body = ctx.settings.max_frame_bytes as usize;
     let (to_host, in_rx) = mpsc::channel(4);
     let (out_tx, mut out_rx) = mpsc::unbounded_channel::<Value>();
@@ -108,6 +112,7 @@ fn prepare(ctx: Context, pair: bool) -> Result<(Bridge, Router)> {
     let bridge = Bridge {
         origin: Arc::new(origin),
         keychain,
+        secret: Arc::new(Mutex::new(secret)),
         pairing_until: Arc::new(Mutex::new(pairing_until)),
         to_host,
         waiting: Arc::default(),
@@ -167,12 +172,11 @@ impl Bridge {
         else {
             return false;
         };
-        match self.keychain.get(&pairing_account(&self.origin)) {
-            Ok(Some(secret)) => {
-                let expected = base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(&*secret);
+        match &*self.secret.lock().expect("not poisoned") {
+            Some(expected) => {
                 verify_slices_are_equal(given.as_bytes(), expected.as_bytes()).is_ok()
             }
-            _ => false,
+            None => false,
         }
     }
 }
@@ -222,22 +226,27 @@ async fn pair_route(State(b): State<Bridge>) -> Response {
             "pairing is closed: run `sealpost-helper bridge --pair` on this computer, then try again within two minutes",
         );
     }
-    let account = pairing_account(&b.origin);
-    let secret = match b.keychain.get(&account) {
-        Ok(Some(s)) => s,
-        Ok(None) => {
-            let fresh = zeroize::Zeroizing::new(random_bytes::<32>());
-            if let Err(e) = b.keychain.put(&account, &*fresh) {
+    let known = b.secret.lock().expect("not poisoned").clone();
+    let secret = match known {
+        Some(s) => s,
+        None => {
+            let fresh = Zeroizing::new(random_bytes::<32>());
+            if let Err(e) = b.keychain.put(&pairing_account(&b.origin), &*fresh) {
                 return refuse(StatusCode::SERVICE_UNAVAILABLE, e.code(), &e.to_string());
             }
-            zeroize::Zeroizing::new(fresh.to_vec())
+            let encoded = encode_secret(&*fresh);
+            *b.secret.lock().expect("not poisoned") = Some(encoded.clone());
+            encoded
         }
-        Err(e) => return refuse(StatusCode::SERVICE_UNAVAILABLE, e.code(), &e.to_string()),
     };
     // One pairing per opening: a second page cannot pair behind the first.
     *b.pairing_until.lock().expect("not poisoned") = None;
-    let secret = base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(&*secret);
-    axum::Json(json!({ "secret": secret })).into_response()
+    axum::Json(json!({ "secret": &*secret })).into_response()
+}
+
+/// The pairing secret's bytes as requests carry them.
+fn encode_secret(bytes: &[u8]) -> Zeroizing<String> {
+    Zeroizing::new(base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(bytes))
 }
 
 fn random_bytes<const N: usize>() -> [u8; N] {
