@@ -1568,7 +1568,8 @@
       say("transport", TRANSPORTS[name] ? t(TRANSPORTS[name], {}, lang) : name);
       show("account-section");
       const platform = new Platform(session.origin, session.token);
-      const [health, me, key] = yield Promise.allSettled([platform.health(), platform.me(), platform.platformKey()]);
+      const whoAmI = session.token ? platform.me() : Promise.resolve({ email: session.email });
+      const [health, me, key] = yield Promise.allSettled([platform.health(), whoAmI, platform.platformKey()]);
       say("platform-health", healthText(health.status === "fulfilled" ? { ok: true } : { error: health.reason }, lang));
       if (key.status === "fulfilled") {
         say("key-short", groupedHex(key.value.key_id, SHORT_KEY_DIGITS));
@@ -1577,9 +1578,7 @@
       } else {
         say("key-short", t("keyUnknown", {}, lang));
       }
-      if (!session.token) {
-        say("user", session.email);
-      } else if (me.status === "fulfilled") {
+      if (me.status === "fulfilled") {
         say("user", me.value.email);
       } else if (me.reason.kind === ApiFailure.SignedOut) {
         yield pane.session.clear();

@@ -42,7 +42,9 @@ export async function showAccount(pane, session) {
   show("account-section");
 
   const platform = new Platform(session.origin, session.token);
-  const [health, me, key] = await Promise.allSettled([platform.health(), platform.me(), platform.platformKey()]);
+  // Paired with the helper only, there is no token here to ask /me with.
+  const whoAmI = session.token ? platform.me() : Promise.resolve({ email: session.email });
+  const [health, me, key] = await Promise.allSettled([platform.health(), whoAmI, platform.platformKey()]);
   say("platform-health", healthText(health.status === "fulfilled" ? { ok: true } : { error: health.reason }, lang));
   if (key.status === "fulfilled") {
     say("key-short", groupedHex(key.value.key_id, SHORT_KEY_DIGITS));
@@ -51,10 +53,7 @@ export async function showAccount(pane, session) {
   } else {
     say("key-short", t("keyUnknown", {}, lang));
   }
-  if (!session.token) {
-    // Paired with the helper only: the helper's own sign-in sends; there is no token here.
-    say("user", session.email);
-  } else if (me.status === "fulfilled") {
+  if (me.status === "fulfilled") {
     say("user", me.value.email);
   } else if (me.reason.kind === ApiFailure.SignedOut) {
     await pane.session.clear();
