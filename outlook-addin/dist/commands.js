@@ -1609,13 +1609,13 @@
     }
     /**
      * Seals and uploads `message` ({to, cc, bcc, subject, text, html, attachments: [{name,
-     * contentType, contentId, bytes}]}) and finalises it, with `unlockCode` set first if given. Resolves with `{id, link, stub,
-     * notifiedByPlatform}`.
+     * contentType, contentId, bytes}]}) and finalises it, with `unlockCode` set first if given.
+     * Resolves with `{id, link, stub, notifiedByPlatform}`.
      */
     send(_0) {
       return __async(this, arguments, function* (message, { onProgress = () => {
       }, signal, unlockCode = null } = {}) {
-        const keys = yield this.keysFor([...message.to, ...message.cc, ...message.bcc]);
+        const keys = yield this.keysFor([...message.to, ...message.cc]);
         const described = [];
         for (const a of message.attachments) {
           described.push({

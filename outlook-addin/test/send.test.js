@@ -58,7 +58,12 @@ function richMessage(overrides = {}) {
 test("a message policy secures leaves as the stub; the platform keeps it byte for byte", async () => {
   const { item, state } = richMessage();
   const original = structuredClone({ body: state.body, subject: state.subject, attachments: state.attachments });
-  const outcome = await send(item, await signedIn());
+  const asked = [];
+  const recording = (url, options) => { asked.push(String(url)); return platform.fetch(url, options); };
+  const outcome = await send(item, await signedIn(), { fetchImpl: recording });
+  const lookups = asked.filter((u) => u.includes("/api/v1/keys/lookup"));
+  assert.ok(lookups.length > 0 && lookups.every((u) => !u.includes("hidden.example")),
+    "no key is looked up, so none wrapped, for a Bcc recipient");
   assert.deepEqual(outcome, { allowEvent: true });
 
   const id = state.headers[MESSAGE_ID_HEADER];

@@ -30,11 +30,13 @@ export class DirectTransport {
 
   /**
    * Seals and uploads `message` ({to, cc, bcc, subject, text, html, attachments: [{name,
-   * contentType, contentId, bytes}]}) and finalises it, with `unlockCode` set first if given. Resolves with `{id, link, stub,
-   * notifiedByPlatform}`.
+   * contentType, contentId, bytes}]}) and finalises it, with `unlockCode` set first if given.
+   * Resolves with `{id, link, stub, notifiedByPlatform}`.
    */
   async send(message, { onProgress = () => {}, signal, unlockCode = null } = {}) {
-    const keys = await this.keysFor([...message.to, ...message.cc, ...message.bcc]);
+    // Never Bcc recipients' keys: each stanza names its key's id in the header every
+    // recipient can read, which would show who else received the message (as in the helper).
+    const keys = await this.keysFor([...message.to, ...message.cc]);
     const described = [];
     for (const a of message.attachments) {
       described.push({
