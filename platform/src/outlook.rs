@@ -81,9 +81,10 @@ async fn asset(State(state): State<AppState>, Path(file): Path<String>) -> Respo
     let mut r = ([(header::CONTENT_TYPE, a.content_type)], a.bytes).into_response();
     let h = r.headers_mut();
     crate::harden::framable_headers(h);
-    if let Ok(csp) = HeaderValue::from_str(&page_policy(&state.settings.outlook_frame_ancestors)) {
-        h.insert(header::CONTENT_SECURITY_POLICY, csp);
-    }
+    // Never served without its policy: the sources were checked at start-up (config::check).
+    let csp = HeaderValue::from_str(&page_policy(&state.settings.outlook_frame_ancestors))
+        .expect("outlook_frame_ancestors holds only https origins");
+    h.insert(header::CONTENT_SECURITY_POLICY, csp);
     r
 }
 
