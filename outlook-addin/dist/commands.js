@@ -366,49 +366,80 @@
 
   // src/base64.js
   var ALPHABET = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-  var VALUE = new Int16Array(128).fill(-1);
-  for (let i = 0; i < ALPHABET.length; i++) VALUE[ALPHABET.charCodeAt(i)] = i;
-  var STEP = 4 << 20;
+  var INVALID = -1 << 30;
+  var SHIFTED = [18, 12, 6, 0].map((shift) => {
+    const table = new Int32Array(256).fill(INVALID);
+    for (let i = 0; i < ALPHABET.length; i++) table[ALPHABET.charCodeAt(i)] = i << shift;
+    return table;
+  });
+  var [S0, S1, S2, S3] = SHIFTED;
+  var WHITESPACE = /[\r\n\t ]+/g;
+  var STEP = 1 << 20;
   function decodeBase64(text) {
-    let clean = String(text);
-    if (/[^A-Za-z0-9+/=]/.test(clean)) {
-      clean = clean.replace(/[\r\n\t ]+/g, "");
-      if (/[^A-Za-z0-9+/=]/.test(clean)) throw broken();
+    const s = String(text);
+    try {
+      return decodeClean(s);
+    } catch (e) {
+      if (!(e instanceof BrokenBase64)) throw e;
     }
-    let end = clean.length;
-    while (end > 0 && clean.charCodeAt(end - 1) === 61) end--;
-    const firstPad = clean.indexOf("=");
-    if (clean.length - end > 2 || firstPad !== -1 && firstPad < end || end % 4 === 1) throw broken();
-    if (end < clean.length) clean = clean.slice(0, end);
-    if (typeof Uint8Array.fromBase64 === "function") return Uint8Array.fromBase64(clean);
-    const out = new Uint8Array(Math.floor(clean.length * 3 / 4));
+    const clean = s.replace(WHITESPACE, "");
+    if (clean.length === s.length) throw broken();
+    return decodeClean(clean);
+  }
+  var BrokenBase64 = class extends Error {
+  };
+  function broken() {
+    return new BrokenBase64("an attachment's base64 is broken");
+  }
+  function decodeClean(s) {
+    let end = s.length;
+    while (end > 0 && s.charCodeAt(end - 1) === 61) end--;
+    if (s.length - end > 2 || end % 4 === 1) throw broken();
+    const tail = end % 4;
+    const body = end - tail;
+    if (typeof Uint8Array.fromBase64 === "function") {
+      try {
+        return Uint8Array.fromBase64(s.slice(0, end), { lastChunkHandling: "loose" });
+      } catch (e) {
+        throw broken();
+      }
+    }
+    const out = new Uint8Array(body / 4 * 3 + (tail ? tail - 1 : 0));
+    const codes = new Uint8Array(Math.min(STEP, body));
+    const encoder = typeof TextEncoder === "function" ? new TextEncoder() : null;
     let o = 0;
-    for (let at = 0; at < clean.length; at += STEP) {
-      const step = clean.slice(at, at + STEP);
-      o = typeof globalThis.atob === "function" ? decodeWithAtob(step, out, o) : decodeByHand(step, out, o);
+    for (let at = 0; at < body; at += STEP) {
+      const n = characterCodes(s, at, Math.min(at + STEP, body), codes, encoder);
+      for (let i = 0; i < n; i += 4) {
+        const w = S0[codes[i]] | S1[codes[i + 1]] | S2[codes[i + 2]] | S3[codes[i + 3]];
+        if (w < 0) throw broken();
+        out[o] = w >> 16;
+        out[o + 1] = w >> 8;
+        out[o + 2] = w;
+        o += 3;
+      }
+    }
+    if (tail) {
+      const at = (i) => asciiCode(s.charCodeAt(body + i));
+      const w = S0[at(0)] | S1[at(1)] | (tail === 3 ? S2[at(2)] : 0);
+      if (w < 0) throw broken();
+      out[o++] = w >> 16;
+      if (tail === 3) out[o] = w >> 8;
     }
     return out;
   }
-  function broken() {
-    return new Error("an attachment's base64 is broken");
+  function asciiCode(c) {
+    return c > 127 ? 128 : c;
   }
-  function decodeWithAtob(step, out, o) {
-    const binary = globalThis.atob(step + "===".slice((step.length + 3) % 4));
-    for (let i = 0; i < binary.length; i++) out[o++] = binary.charCodeAt(i);
-    return o;
-  }
-  function decodeByHand(step, out, o) {
-    let bits = 0;
-    let acc = 0;
-    for (let i = 0; i < step.length; i++) {
-      acc = (acc << 6 | VALUE[step.charCodeAt(i)]) & 16777215;
-      bits += 6;
-      if (bits >= 8) {
-        bits -= 8;
-        out[o++] = acc >> bits & 255;
-      }
+  function characterCodes(s, from, to, codes, encoder) {
+    const n = to - from;
+    if (encoder) {
+      const { read, written } = encoder.encodeInto(s.slice(from, to), codes);
+      if (read !== n || written !== n) throw broken();
+      return n;
     }
-    return o;
+    for (let i = 0; i < n; i++) codes[i] = asciiCode(s.charCodeAt(from + i));
+    return n;
   }
   function encodeBase64(bytes) {
     if (typeof globalThis.btoa === "function") {
@@ -1406,17 +1437,24 @@
     nonce[11] = last ? 1 : 0;
     return nonce;
   }
+  var CHUNKS_AHEAD = 12;
   function sealPart(partKey, plaintext, chunkSize) {
     return __asyncGenerator(this, null, function* () {
       const chunks = chunkCount(plaintext.length, chunkSize);
-      for (let index = 0; index < chunks; index++) {
-        const chunk = plaintext.subarray(index * chunkSize, (index + 1) * chunkSize);
-        const sealed = yield new __await(subtle().encrypt(
-          { name: "AES-GCM", iv: chunkNonce(index, index === chunks - 1), tagLength: 128 },
-          partKey,
-          chunk
-        ));
-        yield new Uint8Array(sealed);
+      const seal = (index) => subtle().encrypt(
+        { name: "AES-GCM", iv: chunkNonce(index, index === chunks - 1), tagLength: 128 },
+        partKey,
+        plaintext.subarray(index * chunkSize, (index + 1) * chunkSize)
+      );
+      const inFlight = [];
+      let next = 0;
+      try {
+        for (let index = 0; index < chunks; index++) {
+          while (next < chunks && next <= index + CHUNKS_AHEAD) inFlight.push(seal(next++));
+          yield new Uint8Array(yield new __await(inFlight.shift()));
+        }
+      } finally {
+        yield new __await(Promise.allSettled(inFlight));
       }
     });
   }
@@ -1594,7 +1632,7 @@
   }
 
   // src/transport/direct.js
-  var SEGMENT_BYTES = 8 << 20;
+  var SEGMENT_BYTES = 4 << 20;
   var UPLOAD_RETRIES = 3;
   var LOOKUP_BATCH = 100;
   var DirectTransport = class {
@@ -1615,17 +1653,17 @@
     send(_0) {
       return __async(this, arguments, function* (message, { onProgress = () => {
       }, signal, unlockCode = null } = {}) {
-        const keys = yield this.keysFor([...message.to, ...message.cc]);
-        const described = [];
-        for (const a of message.attachments) {
-          described.push({
-            name: a.name,
-            contentType: a.contentType,
-            size: a.bytes.length,
-            contentId: a.contentId || null,
-            sha256: yield sha256Hex(a.bytes)
-          });
-        }
+        const [keys, hashes] = yield Promise.all([
+          this.keysFor([...message.to, ...message.cc]),
+          Promise.all(message.attachments.map((a) => sha256Hex(a.bytes)))
+        ]);
+        const described = message.attachments.map((a, i) => ({
+          name: a.name,
+          contentType: a.contentType,
+          size: a.bytes.length,
+          contentId: a.contentId || null,
+          sha256: hashes[i]
+        }));
         const manifest = buildManifest({
           from: this.email,
           to: message.to,
@@ -1644,17 +1682,22 @@
           attachments: message.attachments.map((a) => a.bytes),
           keys
         });
-        yield this.platform.createMessage({
-          id,
-          to: message.to,
-          cc: message.cc,
-          bcc: message.bcc,
-          subject: message.subject,
-          envelope_size: sealed.envelopeSize,
-          expires_at: null
-        });
-        if (unlockCode) yield this.platform.setUnlockCode(id, unlockCode);
-        yield this.upload(id, sealed, onProgress, signal);
+        const outgoing = readAhead(segments(sealed.pieces, SEGMENT_BYTES));
+        try {
+          yield this.platform.createMessage({
+            id,
+            to: message.to,
+            cc: message.cc,
+            bcc: message.bcc,
+            subject: message.subject,
+            envelope_size: sealed.envelopeSize,
+            expires_at: null
+          });
+          if (unlockCode) yield this.platform.setUnlockCode(id, unlockCode);
+          yield this.upload(id, outgoing, sealed.envelopeSize, onProgress, signal);
+        } finally {
+          outgoing.abandon();
+        }
         const done = yield this.platform.finalise(id);
         return { id, link: done.link, stub: done.stub, notifiedByPlatform: !!done.notified_by_platform };
       });
@@ -1679,46 +1722,55 @@
         return keys;
       });
     }
-    /** Uploads the sealed pieces in segments; a failed request is retried from where the
-     * platform says it stands, so nothing is sent twice and nothing is skipped. */
-    upload(id, sealed, onProgress, signal) {
+    /** Uploads the sealed segments (read ahead, so the next is sealed while one is on its way);
+     * a failed request is retried from where the platform says it stands, so nothing is sent
+     * twice and nothing is skipped. */
+    upload(id, outgoing, total, onProgress, signal) {
       return __async(this, null, function* () {
-        const total = sealed.envelopeSize;
         let offset = 0;
-        try {
-          for (var iter = __forAwait(segments(sealed.pieces, SEGMENT_BYTES)), more, temp, error; more = !(temp = yield iter.next()).done; more = false) {
-            const segment = temp.value;
-            const end = offset + segment.length;
-            for (let attempt = 0; ; attempt++) {
-              try {
-                yield this.platform.upload(id, offset, segment, signal);
-                break;
-              } catch (e) {
-                if (!retryable(e) || attempt >= UPLOAD_RETRIES || signal && signal.aborted) throw e;
-                const at = yield this.platform.uploadOffset(id);
-                if (at.received === end) break;
-                if (at.received !== offset) throw e;
-              }
-            }
-            offset = end;
-            onProgress(offset, total);
-          }
-        } catch (temp) {
-          error = [temp];
-        } finally {
-          try {
-            more && (temp = iter.return) && (yield temp.call(iter));
-          } finally {
-            if (error)
-              throw error[0];
-          }
+        for (let next = yield outgoing.next(); !next.done; next = yield outgoing.next()) {
+          const end = offset + next.value.length;
+          yield this.uploadSegment(id, offset, end, next.value, signal);
+          offset = end;
+          onProgress(offset, total);
         }
         if (offset !== total) throw new Error(`sealed ${offset} bytes, announced ${total}`);
+      });
+    }
+    uploadSegment(id, offset, end, segment, signal) {
+      return __async(this, null, function* () {
+        for (let attempt = 0; ; attempt++) {
+          try {
+            yield this.platform.upload(id, offset, segment, signal);
+            return;
+          } catch (e) {
+            if (!retryable(e) || attempt >= UPLOAD_RETRIES || signal && signal.aborted) throw e;
+            const at = yield this.platform.uploadOffset(id);
+            if (at.received === end) return;
+            if (at.received !== offset) throw e;
+          }
+        }
       });
     }
   };
   function retryable(e) {
     return e instanceof ApiError && (e.kind === ApiFailure.Unreachable || e.kind === ApiFailure.TimedOut || e.status >= 500);
+  }
+  function readAhead(iterator) {
+    let ahead = iterator.next();
+    return {
+      next() {
+        return __async(this, null, function* () {
+          const item2 = yield ahead;
+          if (!item2.done) ahead = iterator.next();
+          return item2;
+        });
+      },
+      abandon() {
+        ahead.catch(() => {
+        });
+      }
+    };
   }
   function segments(pieces, size) {
     return __asyncGenerator(this, null, function* () {

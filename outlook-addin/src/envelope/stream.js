@@ -61,20 +61,33 @@ export function chunkNonce(index, last) {
   return nonce;
 }
 
+/** Chunks sealed ahead of the one being read: WebCrypto runs each call on its own worker
+ * thread, so a few in flight keep every core busy, where one at a time left them waiting on
+ * each call's round trip (64 KiB each: memory ahead stays under a megabyte). */
+const CHUNKS_AHEAD = 12;
+
 /**
- * Seals `plaintext` as one part, chunk by chunk, each sealed only when it is pulled, so memory
- * beyond the plaintext stays at one chunk. Yields `ciphertext ‖ tag` per chunk.
+ * Seals `plaintext` as one part, chunk by chunk, yielding `ciphertext ‖ tag` per chunk in
+ * order. Sealing runs at most CHUNKS_AHEAD chunks ahead of what was pulled, so memory beyond
+ * the plaintext stays bounded.
  */
 export async function* sealPart(partKey, plaintext, chunkSize) {
   const chunks = chunkCount(plaintext.length, chunkSize);
-  for (let index = 0; index < chunks; index++) {
-    const chunk = plaintext.subarray(index * chunkSize, (index + 1) * chunkSize);
-    const sealed = await subtle().encrypt(
-      { name: "AES-GCM", iv: chunkNonce(index, index === chunks - 1), tagLength: 128 },
-      partKey,
-      chunk,
-    );
-    yield new Uint8Array(sealed);
+  const seal = (index) => subtle().encrypt(
+    { name: "AES-GCM", iv: chunkNonce(index, index === chunks - 1), tagLength: 128 },
+    partKey,
+    plaintext.subarray(index * chunkSize, (index + 1) * chunkSize),
+  );
+  const inFlight = [];
+  let next = 0;
+  try {
+    for (let index = 0; index < chunks; index++) {
+      while (next < chunks && next <= index + CHUNKS_AHEAD) inFlight.push(seal(next++));
+      yield new Uint8Array(await inFlight.shift());
+    }
+  } finally {
+    // Abandoned early (the upload failed): nothing sealed ahead is left unobserved.
+    await Promise.allSettled(inFlight);
   }
 }
 
