@@ -122,11 +122,7 @@ impl Settings {
             self.tls_ca_file = Some(p);
         }
         if let Some(k) = f.platform_key_id {
-            let k = k.trim().to_ascii_lowercase();
-            if k.len() != 64 || !k.bytes().all(|b| b.is_ascii_hexdigit()) {
-                return Err(bad("platform_key_id must be 64 hex digits"));
-            }
-            self.platform_key_id = Some(k);
+            self.platform_key_id = Some(normalise_key_id(&k).map_err(|e| bad(&e))?);
         }
         if let Some(v) = f.policy_max_age_seconds {
             self.policy_max_age = Duration::from_secs(v);
@@ -207,6 +203,22 @@ pub fn normalise_platform(url: &str) -> std::result::Result<String, String> {
         return Err(format!("platform address {url:?} must be https://host[:port]"));
     }
     Ok(url.to_string())
+}
+
+/// Checks a platform key id (64 hex digits) and returns it in lowercase.
+pub fn normalise_key_id(id: &str) -> std::result::Result<String, String> {
+    let id = id.trim().to_ascii_lowercase();
+    if id.len() != 64 || !id.bytes().all(|b| b.is_ascii_hexdigit()) {
+        return Err("platform_key_id must be 64 hex digits".into());
+    }
+    Ok(id)
+}
+
+/// Checks a whole settings file's text as the helper will read it.
+pub fn check_settings_text(text: &str, from: &Path) -> Result<()> {
+    let layer: FileSettings =
+        toml::from_str(text).map_err(|e| HelperError::Config(format!("{}: {e}", from.display())))?;
+    Settings::default().apply(layer, from)
 }
 
 /// The system-wide settings file IT deploys.

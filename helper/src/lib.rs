@@ -2,7 +2,8 @@
 //!
 //! One binary with three faces (see `docs/native-messaging.md` and `README.md`):
 //! - a **native-messaging host** ([`host`]) that Thunderbird talks to over stdin/stdout;
-//! - a **command line** for people and IT (`sign-in`, `sign-out`, `status`, `send`, `install`);
+//! - a **command line** for people and IT (`sign-in`, `sign-out`, `status`, `send`, `install`,
+//!   and the installers' `system-setup`);
 //! - a **platform client** ([`client`]) that uploads envelopes over HTTPS.
 //!
 //! Every face drives the same send pipeline ([`send`], one file per step): the message's
@@ -25,5 +26,6 @@ pub mod mime;
 pub mod protocol;
 pub mod send;
 pub mod sign_in;
+pub mod system_setup;
 
 pub use error::{HelperError, Result};

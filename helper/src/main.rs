@@ -94,6 +94,25 @@ enum Command {
         #[arg(long)]
         print: bool,
     },
+    /// For installers and IT, as administrator: write IT's settings into the system settings
+    /// file and (on Windows) Thunderbird's policy for the extension. Empty values are ignored.
+    SystemSetup {
+        /// The platform's address, `https://host[:port]`.
+        #[arg(long)]
+        platform: Option<String>,
+        /// PEM file of the CA to trust for the platform (an absolute path).
+        #[arg(long)]
+        ca_file: Option<String>,
+        /// The platform key id (64 hex digits) sign-in must find.
+        #[arg(long)]
+        key_id: Option<String>,
+        /// Run the Outlook bridge for every user from sign-in: 1 or 0.
+        #[arg(long)]
+        bridge_autostart: Option<String>,
+        /// Undo it on uninstall: the extension blocked, the installer's settings file removed.
+        #[arg(long, conflicts_with_all = ["platform", "ca_file", "key_id", "bridge_autostart"])]
+        remove: bool,
+    },
     /// Remove the registration.
     Uninstall {
         /// The all-users registration.
@@ -244,6 +263,25 @@ async fn run(command: Command, ctx: Result<Context>) -> Result<()> {
                     println!("\nStub subject: {}\n\n{}", f.stub.subject, f.stub.text);
                 }
             }
+            Ok(())
+        }
+        Command::SystemSetup { platform, ca_file, key_id, bridge_autostart, remove } => {
+            use sealpost_helper::system_setup::{self, ItSettings, SettingsFile};
+            if remove {
+                system_setup::remove()?;
+                println!("Sealpost's system settings removed; the Thunderbird extension is blocked.");
+                return Ok(());
+            }
+            let given = ItSettings::parse(
+                platform.as_deref(),
+                ca_file.as_deref(),
+                key_id.as_deref(),
+                bridge_autostart.as_deref(),
+            )?;
+            let exe = std::env::current_exe()?;
+            let (file, state) = system_setup::configure(&given, &exe)?;
+            let verb = if state == SettingsFile::Created { "Made" } else { "Updated" };
+            println!("{verb} {}", file.display());
             Ok(())
         }
         Command::Install { system, print } | Command::Uninstall { system, print } => {

@@ -1,0 +1,424 @@
+//! What an installer does that its package format cannot declare (`sealpost-helper
+//! system-setup`, run as administrator; the Windows MSI runs it as a deferred custom action):
+//!
+//! - **IT's settings** given at install time (`--platform`, `--ca-file`, `--key-id`,
+//!   `--bridge-autostart`; the MSI's `PLATFORMURL`, `CAFILE`, `KEYID`, `BRIDGEAUTOSTART`) are
+//!   written into the system settings file ([`config::system_config_file`]), the one place
+//!   they live. The file is made from a commented template on the first run unless IT put one
+//!   there first; after that only the keys given change, through `toml_edit`, so IT's own lines
+//!   and comments stay. Every value is checked as the helper will read it, before anything is
+//!   written: a bad address fails the installation with the reason, and nothing is changed.
+//! - **Thunderbird's policy** (Windows): the extension force-installed from the `.xpi` beside
+//!   the helper, and IT's platform address handed to it (`3rdparty`, read by the extension
+//!   through `storage.managed`), as registry keys under
+//!   `HKLM\SOFTWARE\Policies\Mozilla\Thunderbird`. Sub-keys, not one JSON value, so that
+//!   ExtensionSettings IT sets for other extensions the same way stay beside ours.
+//! - **Removal** (`--remove`): Thunderbird keeps an extension that merely leaves its policy,
+//!   and without its helper that extension would cancel every send; so the policy entry turns
+//!   to `blocked` (Thunderbird then uninstalls the extension from each profile at its next
+//!   start) and stays, the one thing left behind. The settings file goes if the installer made
+//!   it; a file IT put there itself stays.
+//!
+//! On Windows the settings folder under `%ProgramData%` inherits an ACL that lets every user
+//! create files in it. Before writing, the folder's ACL is replaced by one that lets only
+//! administrators and SYSTEM change anything, and a settings file found there that is owned
+//! by anyone else is refused: a user could otherwise plant "IT's" settings (another platform
+//! address) for every user of the computer.
+
+use std::path::{Path, PathBuf};
+
+use crate::config::{self, check_settings_text, normalise_key_id, normalise_platform};
+use crate::error::{HelperError, Result};
+
+/// The template a new settings file starts from; its second line marks it as the installer's.
+const TEMPLATE: &str = include_str!("../../installer/windows/helper.toml");
+/// The line that marks a settings file the installer made (and may remove again).
+const MADE_BY_INSTALLER: &str = "# Made by the Sealpost installer";
+
+/// The Thunderbird extension the policy installs.
+pub const EXTENSION_ID: &str = "sealpost@sealpost.net";
+
+/// IT's settings as an installer passes them: an absent or empty value leaves the key as it is.
+#[derive(Debug, Default, Clone, PartialEq, Eq)]
+pub struct ItSettings {
+    /// `platform`: the platform's address.
+    pub platform: Option<String>,
+    /// `tls_ca_file`: the CA to trust for it.
+    pub tls_ca_file: Option<String>,
+    /// `platform_key_id`: the key sign-in must find.
+    pub platform_key_id: Option<String>,
+    /// `bridge_autostart`: the Outlook bridge at every user's sign-in.
+    pub bridge_autostart: Option<bool>,
+}
+
+impl ItSettings {
+    /// From the installer's strings: empty means not given (an MSI property nobody set), and
+    /// every value is checked as the helper will read it.
+    pub fn parse(
+        platform: Option<&str>,
+        tls_ca_file: Option<&str>,
+        platform_key_id: Option<&str>,
+        bridge_autostart: Option<&str>,
+    ) -> Result<ItSettings> {
+        let given = |v: Option<&str>| v.map(str::trim).filter(|v| !v.is_empty()).map(str::to_string);
+        let bad = |e: String| HelperError::Config(e);
+        Ok(ItSettings {
+            platform: given(platform).map(|p| normalise_platform(&p)).transpose().map_err(bad)?,
+            tls_ca_file: given(tls_ca_file).map(check_ca_file).transpose()?,
+            platform_key_id: given(platform_key_id)
+                .map(|k| normalise_key_id(&k))
+                .transpose()
+                .map_err(bad)?,
+            bridge_autostart: given(bridge_autostart).map(|b| parse_switch(&b)).transpose()?,
+        })
+    }
+}
+
+fn check_ca_file(path: String) -> Result<String> {
+    // The file itself is IT's to deploy, possibly after this package; its place must be fixed.
+    if !Path::new(&path).is_absolute() {
+        return Err(HelperError::Config(format!("the CA file {path:?} must be an absolute path")));
+    }
+    Ok(path)
+}
+
+/// An installer's on/off switch: `1`/`0` (MSI's custom), `true`/`false`, `yes`/`no`.
+fn parse_switch(value: &str) -> Result<bool> {
+    match value.to_ascii_lowercase().as_str() {
+        "1" | "true" | "yes" | "on" => Ok(true),
+        "0" | "false" | "no" | "off" => Ok(false),
+        other => Err(HelperError::Config(format!(
+            "the bridge switch must be 1 or 0 (true or false), not {other:?}"
+        ))),
+    }
+}
+
+/// What [`configure`] did to the settings file.
+#[derive(Debug, PartialEq, Eq)]
+pub enum SettingsFile {
+    /// Made from the template.
+    Created,
+    /// Already there; the given keys were written into it.
+    Updated,
+}
+
+/// Writes IT's settings into `file` (the system settings file): makes it from the template if
+/// it is missing, sets each given key and keeps everything else. Checks the whole result as
+/// the helper will read it before replacing the file, atomically.
+pub fn write_settings(file: &Path, given: &ItSettings) -> Result<SettingsFile> {
+    let existing = match std::fs::read_to_string(file) {
+        Ok(text) => Some(text),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => None,
+        Err(e) => return Err(HelperError::Config(format!("{}: {e}", file.display()))),
+    };
+    let state = if existing.is_some() { SettingsFile::Updated } else { SettingsFile::Created };
+    // A new file: the template's comments, then the keys given, after them.
+    let (head, text) = match existing {
+        Some(text) => (String::new(), text),
+        None => (format!("{TEMPLATE}\n"), String::new()),
+    };
+    let mut doc: toml_edit::DocumentMut = text
+        .parse()
+        .map_err(|e| HelperError::Config(format!("{}: {e}", file.display())))?;
+    if let Some(v) = &given.platform {
+        set_key(&mut doc, "platform", v.as_str().into());
+    }
+    if let Some(v) = &given.tls_ca_file {
+        set_key(&mut doc, "tls_ca_file", v.as_str().into());
+    }
+    if let Some(v) = &given.platform_key_id {
+        set_key(&mut doc, "platform_key_id", v.as_str().into());
+    }
+    if let Some(v) = given.bridge_autostart {
+        set_key(&mut doc, "bridge_autostart", v.into());
+    }
+    let text = head + &doc.to_string();
+    check_settings_text(&text, file)?;
+    let folder = file.parent().ok_or_else(|| HelperError::Config("no settings folder".into()))?;
+    std::fs::create_dir_all(folder)?;
+    let mut tmp = tempfile::NamedTempFile::new_in(folder)?;
+    std::io::Write::write_all(&mut tmp, text.as_bytes())?;
+    tmp.as_file().sync_all()?;
+    tmp.persist(file).map_err(|e| HelperError::Io(e.error))?;
+    Ok(state)
+}
+
+/// Sets a top-level key, keeping the comment and spacing around a value it replaces.
+fn set_key(doc: &mut toml_edit::DocumentMut, key: &str, value: toml_edit::Value) {
+    match doc.get_mut(key).and_then(toml_edit::Item::as_value_mut) {
+        Some(old) => {
+            let decor = old.decor().clone();
+            *old = value;
+            *old.decor_mut() = decor;
+        }
+        None => doc[key] = toml_edit::Item::Value(value),
+    }
+}
+
+/// Removes the settings file if the installer made it (its marker line is there).
+pub fn remove_settings(file: &Path) -> Result<bool> {
+    match std::fs::read_to_string(file) {
+        Ok(text) if text.lines().any(|l| l.starts_with(MADE_BY_INSTALLER)) => {
+            std::fs::remove_file(file)?;
+            Ok(true)
+        }
+        Ok(_) => Ok(false),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(false),
+        Err(e) => Err(e.into()),
+    }
+}
+
+/// The `file://` URL Thunderbird installs the extension from: the `.xpi` beside `helper`.
+pub fn extension_url(helper: &Path) -> Result<String> {
+    let xpi = helper
+        .parent()
+        .ok_or_else(|| HelperError::Config("the helper has no folder".into()))?
+        .join(format!("{EXTENSION_ID}.xpi"));
+    reqwest::Url::from_file_path(&xpi)
+        .map(String::from)
+        .map_err(|()| HelperError::Config(format!("{} is not an absolute path", xpi.display())))
+}
+
+/// Installs or refreshes everything: the settings folder made safe, IT's settings written,
+/// and (on Windows) Thunderbird's policy from the file as it now stands.
+pub fn configure(given: &ItSettings, helper: &Path) -> Result<(PathBuf, SettingsFile)> {
+    let file = config::system_config_file();
+    if let Some(folder) = file.parent() {
+        std::fs::create_dir_all(folder)?;
+        platform::secure_folder(folder, &file)?;
+    }
+    let state = write_settings(&file, given)?;
+    let settings = read_platform(&file)?;
+    platform::set_thunderbird_policy(&extension_url(helper)?, settings.as_deref())?;
+    Ok((file, state))
+}
+
+/// Undoes [`configure`] on uninstall (see the module doc for what stays and why).
+pub fn remove() -> Result<()> {
+    platform::block_thunderbird_extension()?;
+    remove_settings(&config::system_config_file())?;
+    Ok(())
+}
+
+fn read_platform(file: &Path) -> Result<Option<String>> {
+    let text = std::fs::read_to_string(file)?;
+    let doc: toml::Table =
+        toml::from_str(&text).map_err(|e| HelperError::Config(format!("{}: {e}", file.display())))?;
+    Ok(doc.get("platform").and_then(|v| v.as_str()).map(str::to_string))
+}
+
+#[cfg(windows)]
+mod platform {
+    //! The registry and ACL steps, through `winreg` and the Win32 security API.
+    use super::*;
+    use winreg::RegKey;
+    use winreg::enums::HKEY_LOCAL_MACHINE;
+
+    const POLICIES: &str = r"SOFTWARE\Policies\Mozilla\Thunderbird";
+
+    fn extension_key() -> String {
+        format!(r"{POLICIES}\ExtensionSettings\{EXTENSION_ID}")
+    }
+
+    fn third_party_key() -> String {
+        format!(r"{POLICIES}\3rdparty\Extensions\{EXTENSION_ID}")
+    }
+
+    pub(super) fn set_thunderbird_policy(xpi_url: &str, platform: Option<&str>) -> Result<()> {
+        let hklm = RegKey::predef(HKEY_LOCAL_MACHINE);
+        let (ext, _) = hklm.create_subkey(extension_key())?;
+        ext.set_value("installation_mode", &"force_installed")?;
+        ext.set_value("install_url", &xpi_url)?;
+        let (third, _) = hklm.create_subkey(third_party_key())?;
+        match platform {
+            Some(p) => third.set_value("platform", &p)?,
+            None => match third.delete_value("platform") {
+                Err(e) if e.kind() != std::io::ErrorKind::NotFound => return Err(e.into()),
+                _ => {}
+            },
+        }
+        Ok(())
+    }
+
+    pub(super) fn block_thunderbird_extension() -> Result<()> {
+        let hklm = RegKey::predef(HKEY_LOCAL_MACHINE);
+        let (ext, _) = hklm.create_subkey(extension_key())?;
+        ext.set_value("installation_mode", &"blocked")?;
+        let _ = ext.delete_value("install_url");
+        match hklm.delete_subkey_all(third_party_key()) {
+            Err(e) if e.kind() != std::io::ErrorKind::NotFound => Err(e.into()),
+            _ => Ok(()),
+        }
+    }
+
+    /// SYSTEM and Administrators may do anything, users may read; nothing inherited from
+    /// `%ProgramData%` (which lets users create files). Owner: Administrators.
+    const FOLDER_SDDL: &str = "O:BAD:P(A;OICI;FA;;;SY)(A;OICI;FA;;;BA)(A;OICI;0x1200a9;;;BU)";
+
+    pub(super) fn secure_folder(folder: &Path, file: &Path) -> Result<()> {
+        if file.exists() && !acl::owned_by_administrators(file)? {
+            return Err(HelperError::Config(format!(
+                "{} is not owned by Administrators or SYSTEM, so it is not IT's: remove it and \
+                 install again",
+                file.display()
+            )));
+        }
+        acl::apply(folder, FOLDER_SDDL)
+    }
+
+    mod acl {
+        //! Through `windows-permissions`' safe wrappers.
+        use std::path::Path;
+
+        use windows_permissions::constants::{SeObjectType, SecurityInformation};
+        use windows_permissions::{LocalBox, SecurityDescriptor, wrappers};
+
+        use crate::error::{HelperError, Result};
+
+        /// SYSTEM and the Administrators group.
+        const TRUSTED_OWNERS: [&str; 2] = ["S-1-5-18", "S-1-5-32-544"];
+
+        fn failed(what: &str, path: &Path, e: std::io::Error) -> HelperError {
+            HelperError::Config(format!("{what} {}: {e}", path.display()))
+        }
+
+        pub(super) fn owned_by_administrators(path: &Path) -> Result<bool> {
+            let sd = wrappers::GetNamedSecurityInfo(
+                path.as_os_str(),
+                SeObjectType::SE_FILE_OBJECT,
+                SecurityInformation::Owner,
+            )
+            .map_err(|e| failed("reading the owner of", path, e))?;
+            Ok(sd.owner().is_some_and(|o| TRUSTED_OWNERS.contains(&o.to_string().as_str())))
+        }
+
+        pub(super) fn apply(path: &Path, sddl: &str) -> Result<()> {
+            let sd: LocalBox<SecurityDescriptor> = sddl
+                .parse()
+                .map_err(|e| HelperError::Config(format!("the folder's SDDL: {e}")))?;
+            wrappers::SetNamedSecurityInfo(
+                path.as_os_str(),
+                SeObjectType::SE_FILE_OBJECT,
+                SecurityInformation::Dacl
+                    | SecurityInformation::ProtectedDacl
+                    | SecurityInformation::Owner,
+                sd.owner(),
+                None,
+                sd.dacl(),
+                None,
+            )
+            .map_err(|e| failed("securing", path, e))
+        }
+    }
+}
+
+#[cfg(not(windows))]
+mod platform {
+    //! Elsewhere the package manager owns the folder and Thunderbird's policy file
+    //! (installer/debian/client/client-setup on Debian), so there is nothing more to do.
+    use super::*;
+
+    pub(super) fn secure_folder(_folder: &Path, _file: &Path) -> Result<()> {
+        Ok(())
+    }
+
+    pub(super) fn set_thunderbird_policy(_xpi_url: &str, _platform: Option<&str>) -> Result<()> {
+        Ok(())
+    }
+
+    pub(super) fn block_thunderbird_extension() -> Result<()> {
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const KEY: &str = "3F1C000000000000000000000000000000000000000000000000000000000abc";
+
+    #[test]
+    fn empty_installer_properties_mean_not_given() {
+        let s = ItSettings::parse(Some(""), Some(" "), None, Some("")).expect("parse");
+        assert_eq!(s, ItSettings::default());
+    }
+
+    #[test]
+    fn values_are_checked_as_the_helper_reads_them() {
+        let s = ItSettings::parse(
+            Some("https://sealpost.acme.example/"),
+            Some("/etc/sealpost/ca.pem"),
+            Some(KEY),
+            Some("1"),
+        )
+        .expect("parse");
+        assert_eq!(s.platform.as_deref(), Some("https://sealpost.acme.example"));
+        assert_eq!(s.platform_key_id.as_deref(), Some(KEY.to_ascii_lowercase().as_str()));
+        assert_eq!(s.bridge_autostart, Some(true));
+        for (p, c, k, b, why) in [
+            ("http://sealpost.acme.example", "", "", "", "https"),
+            ("", "ca.pem", "", "", "absolute"),
+            ("", "", "abc", "", "64 hex"),
+            ("", "", "", "maybe", "1 or 0"),
+        ] {
+            let e = ItSettings::parse(Some(p), Some(c), Some(k), Some(b)).expect_err(why);
+            assert!(e.to_string().contains(why), "{e}");
+        }
+    }
+
+    #[test]
+    fn a_new_file_is_the_template_with_the_given_keys_and_reads_back() {
+        let dir = tempfile::tempdir().expect("tmp");
+        let file = dir.path().join("sub").join("helper.toml");
+        let given = ItSettings::parse(Some("https://a.example"), None, Some(KEY), Some("0"))
+            .expect("parse");
+        assert_eq!(write_settings(&file, &given).expect("write"), SettingsFile::Created);
+        let text = std::fs::read_to_string(&file).expect("read");
+        assert!(text.starts_with(TEMPLATE), "the template's comments come first");
+        let table: toml::Table = toml::from_str(&text).expect("toml");
+        assert_eq!(table["platform"].as_str(), Some("https://a.example"));
+        assert_eq!(table["bridge_autostart"].as_bool(), Some(false));
+        assert!(table.get("tls_ca_file").is_none());
+        assert!(remove_settings(&file).expect("remove"), "the installer's own file goes");
+        assert!(!file.exists());
+    }
+
+    #[test]
+    fn its_own_lines_survive_and_only_given_keys_change() {
+        let dir = tempfile::tempdir().expect("tmp");
+        let file = dir.path().join("helper.toml");
+        let its = "# ACME's settings\nplatform = \"https://old.example\" # pinned by ops\nlog_level = \"debug\"\n";
+        std::fs::write(&file, its).expect("write");
+        let given = ItSettings::parse(Some("https://new.example"), None, None, None).expect("p");
+        assert_eq!(write_settings(&file, &given).expect("write"), SettingsFile::Updated);
+        let text = std::fs::read_to_string(&file).expect("read");
+        assert_eq!(
+            text,
+            "# ACME's settings\nplatform = \"https://new.example\" # pinned by ops\nlog_level = \"debug\"\n"
+        );
+        assert!(!remove_settings(&file).expect("remove"), "IT's own file stays");
+        assert!(file.exists());
+    }
+
+    #[test]
+    fn a_file_the_helper_could_not_read_is_refused_and_left_alone() {
+        let dir = tempfile::tempdir().expect("tmp");
+        let file = dir.path().join("helper.toml");
+        std::fs::write(&file, "platfrom = \"https://typo.example\"\n").expect("write");
+        let given = ItSettings::parse(Some("https://a.example"), None, None, None).expect("p");
+        let e = write_settings(&file, &given).expect_err("unknown key");
+        assert!(e.to_string().contains("platfrom"), "{e}");
+        assert_eq!(
+            std::fs::read_to_string(&file).expect("read"),
+            "platfrom = \"https://typo.example\"\n"
+        );
+    }
+
+    #[test]
+    fn the_extension_url_is_a_file_url_beside_the_helper() {
+        let helper = std::env::temp_dir().join("Sealpost dir").join("sealpost-helper");
+        let url = extension_url(&helper).expect("url");
+        assert!(url.starts_with("file:///"), "{url}");
+        assert!(url.ends_with("/Sealpost%20dir/sealpost@sealpost.net.xpi"), "{url}");
+    }
+}
