@@ -224,7 +224,16 @@ impl PlatformClient {
                 b = b.add_root_certificate(cert);
             }
         }
-        let http = b.build().map_err(|e| HelperError::Config(format!("HTTP client: {e}")))?;
+        let http = b.build().map_err(|e| {
+            // reqwest's own text is only "builder error": say what failed beneath it.
+            let mut why = e.to_string();
+            let mut source = std::error::Error::source(&e);
+            while let Some(s) = source {
+                why = format!("{why}: {s}");
+                source = s.source();
+            }
+            HelperError::Config(format!("HTTP client: {why}"))
+        })?;
         Ok(PlatformClient {
             base,
             http,

@@ -216,8 +216,8 @@ pub fn normalise_key_id(id: &str) -> std::result::Result<String, String> {
 
 /// Checks a whole settings file's text as the helper will read it.
 pub fn check_settings_text(text: &str, from: &Path) -> Result<()> {
-    let layer: FileSettings =
-        toml::from_str(text).map_err(|e| HelperError::Config(format!("{}: {e}", from.display())))?;
+    let layer: FileSettings = toml::from_str(text)
+        .map_err(|e| HelperError::Config(format!("{}: {e}", from.display())))?;
     Settings::default().apply(layer, from)
 }
 

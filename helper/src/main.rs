@@ -112,6 +112,10 @@ enum Command {
         /// Undo it on uninstall: the extension blocked, the installer's settings file removed.
         #[arg(long, conflicts_with_all = ["platform", "ca_file", "key_id", "bridge_autostart"])]
         remove: bool,
+        /// With --remove: the product code being removed; nothing is undone while another
+        /// installation of Sealpost is listed (an upgrade removing the older version).
+        #[arg(long, requires = "remove")]
+        product: Option<String>,
     },
     /// Remove the registration.
     Uninstall {
@@ -265,11 +269,16 @@ async fn run(command: Command, ctx: Result<Context>) -> Result<()> {
             }
             Ok(())
         }
-        Command::SystemSetup { platform, ca_file, key_id, bridge_autostart, remove } => {
+        Command::SystemSetup { platform, ca_file, key_id, bridge_autostart, remove, product } => {
             use sealpost_helper::system_setup::{self, ItSettings, SettingsFile};
             if remove {
-                system_setup::remove()?;
-                println!("Sealpost's system settings removed; the Thunderbird extension is blocked.");
+                if system_setup::remove(product.as_deref())? {
+                    println!(
+                        "Sealpost's system settings removed; the Thunderbird extension is blocked."
+                    );
+                } else {
+                    println!("A newer Sealpost is installed: its settings and policy stay.");
+                }
                 return Ok(());
             }
             let given = ItSettings::parse(

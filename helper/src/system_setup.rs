@@ -22,7 +22,7 @@
 //! On Windows the settings folder under `%ProgramData%` inherits an ACL that lets every user
 //! create files in it. Before writing, the folder's ACL is replaced by one that lets only
 //! administrators and SYSTEM change anything, and a settings file found there that is owned
-//! by anyone else is refused: a user could otherwise plant "IT's" settings (another platform
+//! by anyone else (but the account running the setup) is refused: a user could otherwise plant "IT's" settings (another platform
 //! address) for every user of the computer.
 
 use std::path::{Path, PathBuf};
@@ -60,7 +60,8 @@ impl ItSettings {
         platform_key_id: Option<&str>,
         bridge_autostart: Option<&str>,
     ) -> Result<ItSettings> {
-        let given = |v: Option<&str>| v.map(str::trim).filter(|v| !v.is_empty()).map(str::to_string);
+        let given =
+            |v: Option<&str>| v.map(str::trim).filter(|v| !v.is_empty()).map(str::to_string);
         let bad = |e: String| HelperError::Config(e);
         Ok(ItSettings {
             platform: given(platform).map(|p| normalise_platform(&p)).transpose().map_err(bad)?,
@@ -117,9 +118,8 @@ pub fn write_settings(file: &Path, given: &ItSettings) -> Result<SettingsFile> {
         Some(text) => (String::new(), text),
         None => (format!("{TEMPLATE}\n"), String::new()),
     };
-    let mut doc: toml_edit::DocumentMut = text
-        .parse()
-        .map_err(|e| HelperError::Config(format!("{}: {e}", file.display())))?;
+    let mut doc: toml_edit::DocumentMut =
+        text.parse().map_err(|e| HelperError::Config(format!("{}: {e}", file.display())))?;
     if let Some(v) = &given.platform {
         set_key(&mut doc, "platform", v.as_str().into());
     }
@@ -193,17 +193,33 @@ pub fn configure(given: &ItSettings, helper: &Path) -> Result<(PathBuf, Settings
     Ok((file, state))
 }
 
-/// Undoes [`configure`] on uninstall (see the module doc for what stays and why).
-pub fn remove() -> Result<()> {
+/// Undoes [`configure`] on uninstall (see the module doc for what stays and why), unless
+/// another installation of Sealpost than `product` (the MSI's product code) is registered: then
+/// this is an older version being removed by an upgrade, whose settings and policy are the
+/// newer one's now. Windows Installer says so itself (`UPGRADINGPRODUCTCODE`, the MSI's
+/// condition), but not every implementation does (wine's does not), so it is checked here too.
+/// Returns whether anything was removed.
+pub fn remove(product: Option<&str>) -> Result<bool> {
+    if let Some(product) = product
+        && platform::other_installation(product)?
+    {
+        return Ok(false);
+    }
     platform::block_thunderbird_extension()?;
-    remove_settings(&config::system_config_file())?;
-    Ok(())
+    let file = config::system_config_file();
+    if remove_settings(&file)?
+        && let Some(folder) = file.parent()
+    {
+        // The folder goes too when nothing else is in it.
+        let _ = std::fs::remove_dir(folder);
+    }
+    Ok(true)
 }
 
 fn read_platform(file: &Path) -> Result<Option<String>> {
     let text = std::fs::read_to_string(file)?;
-    let doc: toml::Table =
-        toml::from_str(&text).map_err(|e| HelperError::Config(format!("{}: {e}", file.display())))?;
+    let doc: toml::Table = toml::from_str(&text)
+        .map_err(|e| HelperError::Config(format!("{}: {e}", file.display())))?;
     Ok(doc.get("platform").and_then(|v| v.as_str()).map(str::to_string))
 }
 
@@ -240,6 +256,25 @@ mod platform {
         Ok(())
     }
 
+    /// Whether Windows lists an installation of Sealpost other than `product`.
+    pub(super) fn other_installation(product: &str) -> Result<bool> {
+        let uninstall = RegKey::predef(HKEY_LOCAL_MACHINE)
+            .open_subkey(r"SOFTWARE\Microsoft\Windows\CurrentVersion\Uninstall")?;
+        for code in uninstall.enum_keys() {
+            let code = code?;
+            if code.eq_ignore_ascii_case(product) {
+                continue;
+            }
+            let Ok(entry) = uninstall.open_subkey(&code) else { continue };
+            let name: String = entry.get_value("DisplayName").unwrap_or_default();
+            let publisher: String = entry.get_value("Publisher").unwrap_or_default();
+            if name == "Sealpost" && publisher == "Sealpost" {
+                return Ok(true);
+            }
+        }
+        Ok(false)
+    }
+
     pub(super) fn block_thunderbird_extension() -> Result<()> {
         let hklm = RegKey::predef(HKEY_LOCAL_MACHINE);
         let (ext, _) = hklm.create_subkey(extension_key())?;
@@ -256,12 +291,24 @@ mod platform {
     const FOLDER_SDDL: &str = "O:BAD:P(A;OICI;FA;;;SY)(A;OICI;FA;;;BA)(A;OICI;0x1200a9;;;BU)";
 
     pub(super) fn secure_folder(folder: &Path, file: &Path) -> Result<()> {
-        if file.exists() && !acl::owned_by_administrators(file)? {
-            return Err(HelperError::Config(format!(
-                "{} is not owned by Administrators or SYSTEM, so it is not IT's: remove it and \
-                 install again",
-                file.display()
-            )));
+        if file.exists() {
+            // Trusted: SYSTEM, Administrators, or whoever this setup runs as (what a file it
+            // makes would be owned by: SYSTEM's and elevated administrators' files belong to
+            // Administrators; under wine, to its one user).
+            let probe = tempfile::NamedTempFile::new_in(folder)?;
+            let ours = acl::owner(probe.path())?;
+            let owner = acl::owner(file)?;
+            let trusted = owner
+                .as_deref()
+                .is_some_and(|o| acl::TRUSTED_OWNERS.contains(&o) || Some(o) == ours.as_deref());
+            if !trusted {
+                return Err(HelperError::Config(format!(
+                    "{} is owned by {}, not by Administrators or SYSTEM, so it is not IT's: \
+                     remove it and install again",
+                    file.display(),
+                    owner.as_deref().unwrap_or("nobody")
+                )));
+            }
         }
         acl::apply(folder, FOLDER_SDDL)
     }
@@ -276,26 +323,26 @@ mod platform {
         use crate::error::{HelperError, Result};
 
         /// SYSTEM and the Administrators group.
-        const TRUSTED_OWNERS: [&str; 2] = ["S-1-5-18", "S-1-5-32-544"];
+        pub(super) const TRUSTED_OWNERS: [&str; 2] = ["S-1-5-18", "S-1-5-32-544"];
 
         fn failed(what: &str, path: &Path, e: std::io::Error) -> HelperError {
             HelperError::Config(format!("{what} {}: {e}", path.display()))
         }
 
-        pub(super) fn owned_by_administrators(path: &Path) -> Result<bool> {
+        /// The owner's SID (`S-1-…`), if the file has one.
+        pub(super) fn owner(path: &Path) -> Result<Option<String>> {
             let sd = wrappers::GetNamedSecurityInfo(
                 path.as_os_str(),
                 SeObjectType::SE_FILE_OBJECT,
                 SecurityInformation::Owner,
             )
             .map_err(|e| failed("reading the owner of", path, e))?;
-            Ok(sd.owner().is_some_and(|o| TRUSTED_OWNERS.contains(&o.to_string().as_str())))
+            Ok(sd.owner().map(|o| o.to_string()))
         }
 
         pub(super) fn apply(path: &Path, sddl: &str) -> Result<()> {
-            let sd: LocalBox<SecurityDescriptor> = sddl
-                .parse()
-                .map_err(|e| HelperError::Config(format!("the folder's SDDL: {e}")))?;
+            let sd: LocalBox<SecurityDescriptor> =
+                sddl.parse().map_err(|e| HelperError::Config(format!("the folder's SDDL: {e}")))?;
             wrappers::SetNamedSecurityInfo(
                 path.as_os_str(),
                 SeObjectType::SE_FILE_OBJECT,
@@ -328,6 +375,10 @@ mod platform {
 
     pub(super) fn block_thunderbird_extension() -> Result<()> {
         Ok(())
+    }
+
+    pub(super) fn other_installation(_product: &str) -> Result<bool> {
+        Ok(false)
     }
 }
 
