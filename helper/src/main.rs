@@ -141,7 +141,11 @@ fn main() -> ExitCode {
     let host_mode = matches!(cli.command, Command::Host { .. });
     // Folders and settings are read once, for the logs and for the command.
     let ctx = Context::for_current_user();
-    let _log = ctx.as_ref().ok().and_then(|c| init_logging(c, host_mode));
+    // `system-setup` runs from package scripts, as root: on Linux their output is the place
+    // for its errors, and it leaves nothing in root's home; on Windows an installer's custom
+    // action has no output anyone sees, so its log is where IT finds why it failed.
+    let file_log = cfg!(windows) || !matches!(cli.command, Command::SystemSetup { .. });
+    let _log = ctx.as_ref().ok().filter(|_| file_log).and_then(|c| init_logging(c, host_mode));
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
         .enable_all()

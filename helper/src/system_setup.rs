@@ -30,8 +30,12 @@ use std::path::{Path, PathBuf};
 use crate::config::{self, check_settings_text, normalise_key_id, normalise_platform};
 use crate::error::{HelperError, Result};
 
-/// The template a new settings file starts from; its second line marks it as the installer's.
+/// The template a new settings file starts from, with each key's commented example; its second
+/// line marks it as the installer's. The installer of each system ships its own wording.
+#[cfg(windows)]
 const TEMPLATE: &str = include_str!("../../installer/windows/helper.toml");
+#[cfg(not(windows))]
+const TEMPLATE: &str = include_str!("../../installer/debian/client/helper.toml");
 /// The line that marks a settings file the installer made (and may remove again).
 const MADE_BY_INSTALLER: &str = "# Made by the Sealpost installer";
 
@@ -113,34 +117,64 @@ pub fn write_settings(file: &Path, given: &ItSettings) -> Result<SettingsFile> {
         Err(e) => return Err(HelperError::Config(format!("{}: {e}", file.display()))),
     };
     let state = if existing.is_some() { SettingsFile::Updated } else { SettingsFile::Created };
-    // A new file: the template's comments, then the keys given, after them.
-    let (head, text) = match existing {
-        Some(text) => (String::new(), text),
-        None => (format!("{TEMPLATE}\n"), String::new()),
-    };
-    let mut doc: toml_edit::DocumentMut =
-        text.parse().map_err(|e| HelperError::Config(format!("{}: {e}", file.display())))?;
+    let mut values: Vec<(&str, toml_edit::Value)> = Vec::new();
     if let Some(v) = &given.platform {
-        set_key(&mut doc, "platform", v.as_str().into());
+        values.push(("platform", v.as_str().into()));
     }
     if let Some(v) = &given.tls_ca_file {
-        set_key(&mut doc, "tls_ca_file", v.as_str().into());
+        values.push(("tls_ca_file", v.as_str().into()));
     }
     if let Some(v) = &given.platform_key_id {
-        set_key(&mut doc, "platform_key_id", v.as_str().into());
+        values.push(("platform_key_id", v.as_str().into()));
     }
     if let Some(v) = given.bridge_autostart {
-        set_key(&mut doc, "bridge_autostart", v.into());
+        values.push(("bridge_autostart", v.into()));
     }
-    let text = head + &doc.to_string();
+    // A new file: the template, each given key in place of its commented example.
+    let text = existing.unwrap_or_else(|| fill_template(TEMPLATE, &mut values));
+    let mut doc: toml_edit::DocumentMut = text
+        .parse()
+        .map_err(|e| HelperError::Config(format!("{}: {e}", file.display())))?;
+    for (key, value) in values {
+        set_key(&mut doc, key, value);
+    }
+    let text = doc.to_string();
     check_settings_text(&text, file)?;
     let folder = file.parent().ok_or_else(|| HelperError::Config("no settings folder".into()))?;
     std::fs::create_dir_all(folder)?;
     let mut tmp = tempfile::NamedTempFile::new_in(folder)?;
     std::io::Write::write_all(&mut tmp, text.as_bytes())?;
+    #[cfg(unix)]
+    {
+        // Every user's helper reads IT's file: a new one is 0644, an existing one keeps its mode.
+        use std::os::unix::fs::PermissionsExt;
+        let mode = std::fs::metadata(file).map(|m| m.permissions().mode() & 0o7777).unwrap_or(0o644);
+        tmp.as_file().set_permissions(std::fs::Permissions::from_mode(mode))?;
+    }
     tmp.as_file().sync_all()?;
     tmp.persist(file).map_err(|e| HelperError::Io(e.error))?;
     Ok(state)
+}
+
+/// The template with each key in `values` written in place of its commented example
+/// (`# key = …`), and taken out of `values`; keys without an example stay there.
+fn fill_template(template: &str, values: &mut Vec<(&str, toml_edit::Value)>) -> String {
+    let mut out = String::with_capacity(template.len());
+    for line in template.split_inclusive('\n') {
+        let example = line.strip_prefix('#').map(str::trim_start).and_then(|rest| {
+            values.iter().position(|(key, _)| {
+                rest.strip_prefix(key).is_some_and(|r| r.trim_start().starts_with('='))
+            })
+        });
+        match example {
+            Some(i) => {
+                let (key, value) = values.remove(i);
+                out.push_str(&format!("{key} = {}\n", value.to_string().trim()));
+            }
+            None => out.push_str(line),
+        }
+    }
+    out
 }
 
 /// Sets a top-level key, keeping the comment and spacing around a value it replaces.
@@ -425,7 +459,16 @@ mod tests {
             .expect("parse");
         assert_eq!(write_settings(&file, &given).expect("write"), SettingsFile::Created);
         let text = std::fs::read_to_string(&file).expect("read");
-        assert!(text.starts_with(TEMPLATE), "the template's comments come first");
+        assert!(text.starts_with(TEMPLATE.lines().next().expect("a first line")));
+        assert!(text.contains("\nplatform = \"https://a.example\"\n"), "in place of its example");
+        assert!(!text.contains("# platform = "), "{text}");
+        assert!(text.contains("# tls_ca_file = "), "what was not given stays an example");
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::PermissionsExt;
+            let mode = std::fs::metadata(&file).expect("meta").permissions().mode() & 0o777;
+            assert_eq!(mode, 0o644, "every user's helper reads it");
+        }
         let table: toml::Table = toml::from_str(&text).expect("toml");
         assert_eq!(table["platform"].as_str(), Some("https://a.example"));
         assert_eq!(table["bridge_autostart"].as_bool(), Some(false));

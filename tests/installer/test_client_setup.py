@@ -9,11 +9,15 @@ import importlib.util
 import json
 import os
 import subprocess
+import tomllib
 from pathlib import Path
 
 import pytest
 
-CLIENT = Path(__file__).resolve().parents[2] / "installer" / "debian" / "client"
+ROOT = Path(__file__).resolve().parents[2]
+CLIENT = ROOT / "installer" / "debian" / "client"
+# The helper the package installs, as installer/debian/build (run first by the suite) built it.
+HELPER = ROOT / "target" / "release" / "sealpost-helper"
 ID = "sealpost@sealpost.net"
 
 
@@ -42,7 +46,8 @@ class Root:
         for name in ("BACKUP", "NO_POLICIES", "MADE_DIRS", "OWN_SETTINGS", "REMOVED", "RESTORE", "DELETE"):
             old = getattr(self.setup, name)
             monkeypatch.setattr(self.setup, name, old.replace("/var/lib/sealpost-client", state))
-        monkeypatch.setattr(self.setup, "TEMPLATE", str(CLIENT / "helper.toml"))
+        assert HELPER.exists(), f"{HELPER} is missing: run installer/debian/build"
+        monkeypatch.setattr(self.setup, "HELPER", str(HELPER))
         self.at("/etc").mkdir(parents=True)
         for var in self.setup.PRESEED:
             monkeypatch.delenv(var, raising=False)
@@ -156,24 +161,30 @@ def test_preseeded_keys_replace_the_templates_examples(root, monkeypatch):
     monkeypatch.setenv("SEALPOST_BRIDGE_AUTOSTART", "off")
     root.configure()
     text = root.settings.read_text()
-    assert 'tls_ca_file = "/etc/sealpost/ca \\"x\\".pem"' in text
-    assert f'platform_key_id = "{"ab" * 32}"' in text
-    assert "\nbridge_autostart = false\n" in text
+    assert tomllib.loads(text) == {"tls_ca_file": '/etc/sealpost/ca "x".pem',
+                                   "platform_key_id": "ab" * 32, "bridge_autostart": False}
+    assert "\nbridge_autostart = false\n" in text, "in place of the template's example"
+    assert "# tls_ca_file = " not in text and "# platform_key_id = " not in text
     assert "# platform = " in text, "what was not given stays an example"
     assert oct(root.settings.stat().st_mode & 0o777) == "0o644"
 
 
-@pytest.mark.parametrize("what", ["policies", "boolean"])
+@pytest.mark.parametrize("what", ["policies", "boolean", "address"])
 def test_what_cannot_be_read_stops_the_install_and_says_where(root, monkeypatch, capsys, what):
     if what == "policies":
         root.policies.parent.mkdir(parents=True)
         root.policies.write_text('{"policies": {')
-    else:
+    elif what == "boolean":
         monkeypatch.setenv("SEALPOST_BRIDGE_AUTOSTART", "sometimes")
+    else:
+        monkeypatch.setenv("SEALPOST_PLATFORM_URL", "http://sealpost.acme.example")
     with pytest.raises(SystemExit):
         root.configure()
     said = capsys.readouterr().err
-    assert ("policies.json is not valid JSON" in said) if what == "policies" else ("'sometimes' is not true or false" in said)
+    assert {"policies": "policies.json is not valid JSON", "boolean": 'not "sometimes"',
+            "address": "must start with https://"}[what] in said, said
+    if what == "address":
+        assert not root.settings.exists(), "nothing written"
     if what == "policies":
         assert root.policies.read_text() == '{"policies": {', "left as it was"
 
