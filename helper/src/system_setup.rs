@@ -132,9 +132,8 @@ pub fn write_settings(file: &Path, given: &ItSettings) -> Result<SettingsFile> {
     }
     // A new file: the template, each given key in place of its commented example.
     let text = existing.unwrap_or_else(|| fill_template(TEMPLATE, &mut values));
-    let mut doc: toml_edit::DocumentMut = text
-        .parse()
-        .map_err(|e| HelperError::Config(format!("{}: {e}", file.display())))?;
+    let mut doc: toml_edit::DocumentMut =
+        text.parse().map_err(|e| HelperError::Config(format!("{}: {e}", file.display())))?;
     for (key, value) in values {
         set_key(&mut doc, key, value);
     }
@@ -148,7 +147,8 @@ pub fn write_settings(file: &Path, given: &ItSettings) -> Result<SettingsFile> {
     {
         // Every user's helper reads IT's file: a new one is 0644, an existing one keeps its mode.
         use std::os::unix::fs::PermissionsExt;
-        let mode = std::fs::metadata(file).map(|m| m.permissions().mode() & 0o7777).unwrap_or(0o644);
+        let mode =
+            std::fs::metadata(file).map(|m| m.permissions().mode() & 0o7777).unwrap_or(0o644);
         tmp.as_file().set_permissions(std::fs::Permissions::from_mode(mode))?;
     }
     tmp.as_file().sync_all()?;
