@@ -42,8 +42,8 @@ pub struct Settings {
     /// database with the segment's row instead of as a blob: a small secure message then costs
     /// no file or object of its own. 0 keeps every segment in the blob store.
     pub inline_segment_bytes: u64,
-    /// Sign-in attempts allowed per client address per minute (on each node). The older name
-    /// `login_attempts_per_minute` is still read.
+    /// Sign-in attempts allowed per client address per minute, counted across all nodes. The
+    /// older name `login_attempts_per_minute` is still read.
     #[serde(alias = "login_attempts_per_minute")]
     pub sign_in_attempts_per_minute: u32,
     /// Load balancers and proxies (addresses or CIDR ranges) whose `X-Forwarded-For` is believed

@@ -82,10 +82,7 @@ pub async fn prepare(settings: Settings) -> Result<(AppState, StartNotes), Strin
         .trim_end_matches('/')
         .to_string();
     let blobs = settings.blob_store()?;
-    let sign_in_limiter =
-        Arc::new(crate::ratelimit::RateLimiter::new(settings.sign_in_attempts_per_minute));
     let state = AppState {
-        sign_in_limiter,
         write_probe: Arc::default(),
         db,
         master: Arc::new(master),

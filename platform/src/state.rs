@@ -25,8 +25,6 @@ pub struct AppState {
     pub settings: Arc<Settings>,
     /// Base URL for links, without a trailing slash.
     pub public_url: String,
-    /// Sign-in attempts per client address.
-    pub sign_in_limiter: Arc<crate::ratelimit::RateLimiter>,
     /// The health check's last write probe (see `routes::system`).
     pub write_probe: Arc<crate::routes::system::WriteProbe>,
 }

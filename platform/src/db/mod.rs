@@ -78,6 +78,7 @@ const MIGRATIONS: &[Migration] = &[
     shared(13, include_str!("../../migrations/0013_lockouts.sql")),
     shared(14, include_str!("../../migrations/0014_segment_blob_index.sql")),
     shared(15, include_str!("../../migrations/0015_envelope_size.sql")),
+    shared(16, include_str!("../../migrations/0016_sign_in_attempts.sql")),
 ];
 
 /// Translates a migration for `engine`. The schema keeps to a subset where three rules
