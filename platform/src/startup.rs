@@ -68,13 +68,20 @@ pub async fn prepare(settings: Settings) -> Result<(AppState, StartNotes), Strin
     let db = Db::connect(&settings.database_url())
         .await
         .map_err(|e| format!("cannot open the database: {e}"))?;
-    let (keys, created) = platform_keys::load_or_create(&db, &master, settings.platform_key_bits)
+    // Nodes starting together on a new database take turns here, so one makes the platform
+    // key and the first tenant and the others find them.
+    let keys = db
+        .exclusively(async {
+            let (keys, created) =
+                platform_keys::load_or_create(&db, &master, settings.platform_key_bits).await?;
+            notes.platform_key_created = created;
+            if !accounts::any_tenant(&db).await? {
+                notes.bootstrap_password = Some(bootstrap(&db, &master).await?);
+            }
+            Ok::<_, crate::store::StoreError>(keys)
+        })
         .await
         .map_err(|e| e.to_string())?;
-    notes.platform_key_created = created;
-    if !accounts::any_tenant(&db).await.map_err(|e| e.to_string())? {
-        notes.bootstrap_password = Some(bootstrap(&db, &master).await.map_err(|e| e.to_string())?);
-    }
     let public_url = settings
         .public_url
         .clone()
