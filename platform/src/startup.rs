@@ -90,7 +90,7 @@ pub async fn prepare(settings: Settings) -> Result<(AppState, StartNotes), Strin
         .to_string();
     let blobs = settings.blob_store()?;
     let state = AppState {
-        write_probe: Arc::default(),
+        health: Arc::default(),
         db,
         master: Arc::new(master),
         keys: Arc::new(RwLock::new(keys)),
@@ -136,6 +136,26 @@ pub struct Running {
     pub handle: axum_server::Handle<SocketAddr>,
     /// Completes when the server stops.
     pub task: tokio::task::JoinHandle<std::io::Result<()>>,
+    /// This node's health, which [`Running::drain_and_stop`] marks as shutting down.
+    pub health: Arc<crate::routes::system::NodeHealth>,
+}
+
+impl Running {
+    /// Stops the node the way a load balancer needs: `/readyz` answers 503 from now on while
+    /// the node goes on serving for `drain` (the balancer notices and sends new requests
+    /// elsewhere), then it stops accepting connections and gives the requests in flight up to
+    /// `grace` to finish. Returns once the server has stopped.
+    pub async fn drain_and_stop(self, drain: Duration, grace: Duration) -> std::io::Result<()> {
+        self.health.begin_drain();
+        tracing::info!(drain_secs = drain.as_secs(), "shutting down: /readyz now answers 503");
+        tokio::time::sleep(drain).await;
+        tracing::info!(
+            grace_secs = grace.as_secs(),
+            "no longer accepting; finishing the requests in flight"
+        );
+        self.handle.graceful_shutdown(Some(grace));
+        self.task.await.map_err(std::io::Error::other)?
+    }
 }
 
 /// Binds the configured address. Done before [`prepare`], so that a port of 0 is resolved
@@ -182,6 +202,7 @@ pub async fn serve(state: AppState, listener: std::net::TcpListener) -> Result<R
             .map_err(|e| format!("TLS certificate or key is unusable: {e}"))?;
     let addr = listener.local_addr().map_err(|e| e.to_string())?;
     let handle = axum_server::Handle::new();
+    let health = state.health.clone();
     let app = app(state).into_make_service_with_connect_info::<SocketAddr>();
     // Every stage a client can stall has a deadline: the handshake, then each request's
     // headers (which for HTTP/1.1 also bounds an idle kept-alive connection), then its body
@@ -198,7 +219,7 @@ pub async fn serve(state: AppState, listener: std::net::TcpListener) -> Result<R
         .first_request_timeout(secs(s.header_read_timeout_secs));
     server.http_builder().http1().header_read_timeout(secs(s.header_read_timeout_secs));
     let task = tokio::spawn(async move { server.serve(app).await });
-    Ok(Running { addr, tls, handle, task })
+    Ok(Running { addr, tls, handle, task, health })
 }
 
 fn url_host(url: &str) -> Option<String> {

@@ -25,6 +25,7 @@ pub struct AppState {
     pub settings: Arc<Settings>,
     /// Base URL for links, without a trailing slash.
     pub public_url: String,
-    /// The health check's last write probe (see `routes::system`).
-    pub write_probe: Arc<crate::routes::system::WriteProbe>,
+    /// This node's health and readiness: the last write probe, and whether it is shutting
+    /// down (see `routes::system`).
+    pub health: Arc<crate::routes::system::NodeHealth>,
 }
