@@ -437,7 +437,7 @@ async fn run_admin(admin: &Admin<'_>, cmd: AdminCommand) -> Result<(), AdminErro
         AdminCommand::RotatePlatformKey => {
             let id = admin.rotate_platform_key().await?;
             println!(
-                "New platform key {id}; restart or let nodes reload to wrap new messages for it."
+                "New platform key {id}; every running node hands it to senders within 10 seconds, no restart needed."
             );
         }
     }

@@ -1,7 +1,7 @@
 //! Builds the application from settings and serves it: data folder, master key, database and
-//! migrations, platform key, bootstrap tenant, TLS, the router ([`app`]: the API and the Message Center) and the
-//! background workers (mail queue, sweeps). Returns the bound address, so tests can ask for
-//! port 0.
+//! migrations, platform key, bootstrap tenant, TLS, the router ([`app`]: the API and the
+//! Message Center) and the background workers (mail queue, sweeps, the platform keys'
+//! refresh). Returns the bound address, so tests can ask for port 0.
 
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -192,6 +192,7 @@ pub async fn serve(state: AppState, listener: std::net::TcpListener) -> Result<R
     let _ = rustls::crypto::aws_lc_rs::default_provider().install_default();
     crate::notify::spawn(state.clone())?;
     crate::sweep::spawn(state.clone());
+    spawn_key_refresh(state.clone());
     let s = state.settings.clone();
     let configured = s.tls_cert_file.as_deref().zip(s.tls_key_file.as_deref());
     let host = url_host(&state.public_url);
@@ -220,6 +221,40 @@ pub async fn serve(state: AppState, listener: std::net::TcpListener) -> Result<R
     server.http_builder().http1().header_read_timeout(secs(s.header_read_timeout_secs));
     let task = tokio::spawn(async move { server.serve(app).await });
     Ok(Running { addr, tls, handle, task, health })
+}
+
+/// How often a node looks for a platform key rotated elsewhere.
+pub const KEY_REFRESH: Duration = Duration::from_secs(10);
+
+/// Keeps this node's platform keys current: a key rotated on another node, or by an `admin`
+/// command, is loaded here within [`KEY_REFRESH`], so `/api/v1/keys/platform` — what new
+/// envelopes are wrapped for — agrees on every node within seconds, without a restart. (An
+/// envelope naming a key this node has not loaded yet reloads them at once:
+/// `messages::platform_key_for`.) Costs one indexed read per interval.
+fn spawn_key_refresh(state: AppState) {
+    tokio::spawn(async move {
+        let mut tick = tokio::time::interval(KEY_REFRESH);
+        loop {
+            tick.tick().await;
+            let active = state.keys.read().await.active().key_id().to_hex();
+            let newest = match platform_keys::active_id(&state.db).await {
+                Ok(Some(id)) if id != active => id,
+                Ok(_) => continue,
+                Err(e) => {
+                    tracing::warn!(error = %e, "looking for a rotated platform key failed");
+                    continue;
+                }
+            };
+            let bits = state.settings.platform_key_bits;
+            match platform_keys::load_or_create(&state.db, &state.master, bits).await {
+                Ok((keys, _)) => {
+                    *state.keys.write().await = keys;
+                    tracing::info!(key = %newest, "loaded the platform key rotated elsewhere");
+                }
+                Err(e) => tracing::warn!(error = %e, "loading the rotated platform key failed"),
+            }
+        }
+    });
 }
 
 fn url_host(url: &str) -> Option<String> {

@@ -17,7 +17,8 @@ pub struct AppState {
     pub db: Db,
     /// The master key (opens tenant data keys and platform keys).
     pub master: Arc<SealingKey>,
-    /// Platform key pairs; reloaded when an envelope names a key this node has not loaded.
+    /// Platform key pairs, a copy of the database's: reloaded when an envelope names a key
+    /// this node has not loaded, and within `startup::KEY_REFRESH` of a rotation elsewhere.
     pub keys: Arc<RwLock<PlatformKeys>>,
     /// Envelope storage.
     pub blobs: BlobStore,

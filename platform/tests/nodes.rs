@@ -6,8 +6,8 @@
 //! What an operator checks: nodes started together migrate once and agree on one admin and
 //! one platform key; a node older than the schema refuses to start and says why; sign-in
 //! guesses spread over nodes are limited as on one; the audit chain stays one chain when
-//! nodes append at once; and a node told to stop (SIGTERM) turns unready at once, finishes
-//! what it has in flight, and exits cleanly.
+//! nodes append at once; a rotated platform key reaches every running node; and a node told
+//! to stop (SIGTERM) turns unready at once, finishes what it has in flight, and exits cleanly.
 
 mod support;
 
@@ -266,4 +266,34 @@ async fn a_node_told_to_stop_turns_unready_finishes_the_upload_in_flight_and_exi
         .await
         .expect("finalise");
     assert_eq!(r.status(), StatusCode::OK, "{:?}", r.text().await);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_platform_key_rotated_by_an_admin_is_handed_out_by_every_running_node() {
+    use sealpost_platform::store::platform_keys;
+    let dir = tempfile::tempdir().expect("tmp");
+    let root = dir.path().to_path_buf();
+    let database = test_database(&root.join("shared")).await;
+    let nodes = [node(&root, "a", &database, &[]), node(&root, "b", &database, &[])];
+    let clients = [client_of(&root, "a"), client_of(&root, "b")];
+    let before = support::platform_key(&clients[0], &base(&nodes[0])).await.key_id();
+
+    // An admin rotates it (`admin rotate-platform-key` does this, with the nodes' master key).
+    let (master, _) =
+        sealpost_platform::secrets::load_master_key(Some(MASTER_KEY.into()), &root.join("none"))
+            .expect("master key");
+    let db = Db::connect(&database).await.expect("connect");
+    let rotated = platform_keys::rotate(&db, &master, 3072).await.expect("rotate");
+    assert_ne!(rotated, before);
+
+    for (node, http) in nodes.iter().zip(&clients) {
+        wait_for("the node to hand out the new key", Duration::from_secs(30), || {
+            tokio::task::block_in_place(|| {
+                tokio::runtime::Handle::current().block_on(async {
+                    let served = support::platform_key(http, &base(node)).await.key_id();
+                    (served == rotated).then_some(())
+                })
+            })
+        });
+    }
 }
