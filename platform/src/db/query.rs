@@ -501,6 +501,12 @@ mod tests {
 /// head that saves reading it on every append. The append checks the guess in the same
 /// statement that inserts, so a stale one (another process appended, or the transaction that
 /// wrote it rolled back) costs one more read, never a fork.
+///
+/// With several nodes on one PostgreSQL database each node's guess goes stale whenever
+/// another appends; that is safe because appends are serialised in the database, not here
+/// (`store::audit::append_in`: a transaction-scoped advisory lock, and `seq` is the primary
+/// key), and the check runs after the lock is held, at `READ COMMITTED`, so it sees the other
+/// node's last row. `tests/nodes.rs` appends from two handles at once and verifies the chain.
 #[derive(Debug, Default)]
 pub struct ChainHead(std::sync::Mutex<Option<(i64, Vec<u8>)>>);
 
