@@ -67,6 +67,11 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     row("baseline: read one row by primary key", &db, read).await?;
     row("limit: first attempt from an address (insert)", &db, first).await?;
     row("limit: one address hammering (update of one row)", &db, hot).await?;
+    println!(
+        "\n(for scale: one password check, Argon2id as the platform sets it, what every \
+         sign-in the limit lets through costs: {:.1} ms)",
+        password_check().as_secs_f64() * 1e3
+    );
     let forgotten = sealpost_platform::ratelimit::forget_ended(&db, now_ms() + 61_000).await?;
     println!("\n(the sweep then forgot {forgotten} windows in one statement)");
 
@@ -76,6 +81,25 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         admin.execute(sqlx::AssertSqlSafe(format!("DROP DATABASE {name}"))).await?;
     }
     Ok(())
+}
+
+/// The median of a few password checks (`store::accounts` uses `Argon2::default()`).
+fn password_check() -> Duration {
+    use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, SaltString};
+    let salt = SaltString::from_b64("c2VhbHBvc3RiZW5jaA").expect("salt");
+    let argon = argon2::Argon2::default();
+    let hash = argon.hash_password(b"correct horse battery staple", &salt).expect("hash");
+    let hash = PasswordHash::new(&hash.to_string()).expect("phc").serialize();
+    let mut took: Vec<Duration> = (0..9)
+        .map(|_| {
+            let start = Instant::now();
+            let parsed = PasswordHash::new(hash.as_str()).expect("phc");
+            let _ = argon.verify_password(b"a wrong guess", &parsed);
+            start.elapsed()
+        })
+        .collect();
+    took.sort();
+    took[took.len() / 2]
 }
 
 /// A distinct address per `i` (`usize::MAX`: one fixed address).
