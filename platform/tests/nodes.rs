@@ -6,8 +6,9 @@
 //! What an operator checks: nodes started together migrate once and agree on one admin and
 //! one platform key; a node older than the schema refuses to start and says why; sign-in
 //! guesses spread over nodes are limited as on one; the audit chain stays one chain when
-//! nodes append at once; a rotated platform key reaches every running node; and a node told
-//! to stop (SIGTERM) turns unready at once, finishes what it has in flight, and exits cleanly.
+//! nodes append at once; a rotated platform key reaches every running node; a node the
+//! database shuts out is not ready until it is let in again (PostgreSQL); and a node told to
+//! stop (SIGTERM) turns unready at once, finishes what it has in flight, and exits cleanly.
 
 mod support;
 
@@ -296,4 +297,50 @@ async fn a_platform_key_rotated_by_an_admin_is_handed_out_by_every_running_node(
             })
         });
     }
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_node_that_cannot_reach_its_database_is_not_ready_until_it_can_again() {
+    // PostgreSQL only: a server can shut a node out; a SQLite file cannot be taken away from
+    // its process this way (its failures — a full disk — are in tests/api/storage.rs).
+    let Ok(server) = std::env::var("SEALPOST_TEST_DATABASE_URL") else { return };
+    use sqlx::Executor;
+    let dir = tempfile::tempdir().expect("tmp");
+    let root = dir.path().to_path_buf();
+    let database = test_database(&root.join("shared")).await;
+    let name = database.rsplit('/').next().expect("a database name").to_string();
+    let node = node(&root, "a", &database, &[]);
+    let (http, base) = (client_of(&root, "a"), base(&node));
+    let ready = |want: StatusCode| {
+        let (http, base) = (&http, &base);
+        wait_for(&format!("/readyz to answer {want}"), Duration::from_secs(60), move || {
+            tokio::task::block_in_place(|| {
+                tokio::runtime::Handle::current().block_on(async {
+                    let r = http.get(format!("{base}/readyz")).send().await.ok()?;
+                    (r.status() == want).then_some(())?;
+                    r.json::<Value>().await.ok()
+                })
+            })
+        })
+    };
+    ready(StatusCode::OK);
+
+    // The database shuts the node out: no new connections, its open ones ended.
+    let admin = sqlx::AnyPool::connect(&server).await.expect("connect to PostgreSQL");
+    let shut_out = [
+        format!("ALTER DATABASE {name} ALLOW_CONNECTIONS false"),
+        format!(
+            "SELECT COUNT(pg_terminate_backend(pid)) FROM pg_stat_activity WHERE datname = '{name}'"
+        ),
+    ];
+    for sql in shut_out {
+        admin.execute(sqlx::AssertSqlSafe(sql)).await.expect("shut the node out");
+    }
+    let v = ready(StatusCode::SERVICE_UNAVAILABLE);
+    assert_eq!(v["status"], "database unavailable");
+
+    // Back: ready again, without a restart.
+    let sql = format!("ALTER DATABASE {name} ALLOW_CONNECTIONS true");
+    admin.execute(sqlx::AssertSqlSafe(sql)).await.expect("let it in");
+    assert_eq!(ready(StatusCode::OK)["status"], "ok");
 }
