@@ -55,6 +55,9 @@ async fn nodes_started_together_migrate_once_and_share_one_admin_and_platform_ke
         })
         .collect();
     let nodes: Vec<Server> = starting.into_iter().map(|t| t.join().expect("start")).collect();
+    for (node, name) in nodes.iter().zip(names) {
+        assert!(node.listening, "node {name} started (none may fail on another's first start)");
+    }
 
     let passwords: Vec<&String> =
         nodes.iter().filter_map(|n| n.bootstrap_password.as_ref()).collect();

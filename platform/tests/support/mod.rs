@@ -105,6 +105,8 @@ pub struct Server {
     pub port: u16,
     /// The bootstrap admin's password, printed on the first start of a data folder.
     pub bootstrap_password: Option<String>,
+    /// Whether it said it was listening (`false`: it exited before serving).
+    pub listening: bool,
 }
 
 impl Server {
@@ -147,18 +149,19 @@ impl Server {
             .spawn()
             .expect("start the platform");
         let mut lines = BufReader::new(child.stdout.take().expect("stdout")).lines();
-        let mut bootstrap_password = None;
+        let (mut bootstrap_password, mut listening) = (None, false);
         for line in lines.by_ref() {
             let line = line.expect("line");
             if let Some(rest) = line.split("with password ").nth(1) {
                 bootstrap_password = Some(rest.trim().to_string());
             }
             if line.contains("listening on") {
+                listening = true;
                 break;
             }
         }
         std::thread::spawn(move || lines.for_each(drop));
-        Server { child, port, bootstrap_password }
+        Server { child, port, bootstrap_password, listening }
     }
 }
 
