@@ -201,6 +201,38 @@ impl BlobStore {
         }
     }
 
+    /// Proves the store can take a write now: a small file created, synced and removed
+    /// under the local root, or a small object put and deleted under the bucket's
+    /// `{prefix}/probe/` (two requests; outside `envelopes/`, so the sweeper never sees it).
+    /// The error is what a write would have met: a full disk, an unreachable endpoint, a
+    /// credential refused.
+    pub async fn probe(&self) -> io::Result<()> {
+        let name = format!(".probe-{}", crate::secrets::random_id());
+        match self {
+            BlobStore::Local { root } => {
+                let path = root.join(name);
+                tokio::task::spawn_blocking(move || {
+                    let tried = std::fs::create_dir_all(path.parent().expect("a parent"))
+                        .and_then(|()| std::fs::write(&path, b"probe"))
+                        .and_then(|()| std::fs::File::open(&path)?.sync_all());
+                    let _ = std::fs::remove_file(&path);
+                    tried
+                })
+                .await
+                .unwrap_or_else(|e| Err(io::Error::other(e)))
+            }
+            BlobStore::S3 { store, prefix } => {
+                let sep = if prefix.is_empty() { "" } else { "/" };
+                let path = ObjectPath::from(format!("{prefix}{sep}probe/{name}"));
+                store
+                    .put(&path, Bytes::from_static(b"probe").into())
+                    .await
+                    .map_err(io::Error::other)?;
+                store.delete(&path).await.map_err(io::Error::other)
+            }
+        }
+    }
+
     /// Deletes blob `name` (missing is fine).
     pub async fn delete(&self, name: &str) -> io::Result<()> {
         match self {

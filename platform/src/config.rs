@@ -42,8 +42,8 @@ pub struct Settings {
     /// database with the segment's row instead of as a blob: a small secure message then costs
     /// no file or object of its own. 0 keeps every segment in the blob store.
     pub inline_segment_bytes: u64,
-    /// Sign-in attempts allowed per client address per minute (on each node). The older name
-    /// `login_attempts_per_minute` is still read.
+    /// Sign-in attempts allowed per client address per minute, counted across all nodes. The
+    /// older name `login_attempts_per_minute` is still read.
     #[serde(alias = "login_attempts_per_minute")]
     pub sign_in_attempts_per_minute: u32,
     /// Load balancers and proxies (addresses or CIDR ranges) whose `X-Forwarded-For` is believed
@@ -61,6 +61,13 @@ pub struct Settings {
     pub body_idle_timeout_secs: u64,
     /// Connections one client address may hold open at once.
     pub max_connections_per_ip: usize,
+    /// Seconds the node keeps serving after it is told to stop (SIGTERM, SIGINT) while
+    /// `/readyz` answers 503, so a load balancer notices and sends new requests elsewhere;
+    /// then it stops accepting. Behind a balancer: at least its check interval times the
+    /// failed checks it needs.
+    pub drain_secs: u64,
+    /// Seconds the requests in flight then have to finish before the node exits anyway.
+    pub shutdown_grace_secs: u64,
     /// Envelope segments no upload names are removed once this many minutes old.
     pub orphan_segment_minutes: u64,
     /// Log format: `text` or `json`.
@@ -142,6 +149,8 @@ impl Default for Settings {
             header_read_timeout_secs: 30,
             body_idle_timeout_secs: 60,
             max_connections_per_ip: 64,
+            drain_secs: 0,
+            shutdown_grace_secs: 10,
             trusted_proxies: Vec::new(),
             log_format: "text".into(),
             blob_store: "local".into(),
@@ -282,6 +291,12 @@ impl Settings {
         }
         if let Some(v) = get("SEALPOST_MAX_CONNECTIONS_PER_IP") {
             self.max_connections_per_ip = parse("SEALPOST_MAX_CONNECTIONS_PER_IP", v)?;
+        }
+        if let Some(v) = get("SEALPOST_DRAIN_SECS") {
+            self.drain_secs = parse("SEALPOST_DRAIN_SECS", v)?;
+        }
+        if let Some(v) = get("SEALPOST_SHUTDOWN_GRACE_SECS") {
+            self.shutdown_grace_secs = parse("SEALPOST_SHUTDOWN_GRACE_SECS", v)?;
         }
         if let Some(v) = get("SEALPOST_LOG_FORMAT") {
             self.log_format = v;

@@ -3,7 +3,10 @@
 //! axum-server's and hyper's own; `startup::serve` sets them from the settings.)
 //!
 //! The per-address cap counts TCP peers, before TLS, so refused connections cost no handshake;
-//! behind a load balancer every client shares its address, so size the cap for it there.
+//! behind a load balancer every client shares its address, so size the cap for it there. The
+//! count is this node's, on purpose: it protects this node's sockets and memory, which is
+//! what a connection costs; limits that must hold across nodes (sign-in attempts, lockouts)
+//! live in the database.
 
 use std::collections::HashMap;
 use std::net::IpAddr;

@@ -273,16 +273,30 @@ async fn serve(mut settings: Settings) -> Result<(), String> {
             "No global SMTP relay (smtp_host): mail of tenants without a relay of their own waits in the queue."
         );
     }
-    let running = startup::serve(state, listener).await?;
+    let settings = state.settings.clone();
+    let mut running = startup::serve(state, listener).await?;
     println!("Sealpost platform listening on https://{} (links use {public_url})", running.addr);
     println!("TLS certificate SHA-256 fingerprint: {}", running.tls.fingerprint);
     tracing::info!(addr = %running.addr, "serving");
-    let handle = running.handle.clone();
-    tokio::spawn(async move {
-        let _ = tokio::signal::ctrl_c().await;
-        handle.graceful_shutdown(Some(std::time::Duration::from_secs(10)));
-    });
-    running.task.await.map_err(|e| e.to_string())?.map_err(|e| format!("server error: {e}"))
+    let secs = std::time::Duration::from_secs;
+    let (drain, grace) = (secs(settings.drain_secs), secs(settings.shutdown_grace_secs));
+    let mut terminate = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
+        .map_err(|e| format!("cannot listen for SIGTERM: {e}"))?;
+    let stopped = tokio::select! {
+        served = &mut running.task => served,
+        _ = terminate.recv() => return stop(running, drain, grace).await,
+        _ = tokio::signal::ctrl_c() => return stop(running, drain, grace).await,
+    };
+    stopped.map_err(|e| e.to_string())?.map_err(|e| format!("server error: {e}"))
+}
+
+/// Drains and stops the server (`Running::drain_and_stop`) on SIGTERM or SIGINT.
+async fn stop(
+    running: startup::Running,
+    drain: std::time::Duration,
+    grace: std::time::Duration,
+) -> Result<(), String> {
+    running.drain_and_stop(drain, grace).await.map_err(|e| format!("server error: {e}"))
 }
 
 fn read_password() -> Result<Zeroizing<String>, String> {
@@ -423,7 +437,7 @@ async fn run_admin(admin: &Admin<'_>, cmd: AdminCommand) -> Result<(), AdminErro
         AdminCommand::RotatePlatformKey => {
             let id = admin.rotate_platform_key().await?;
             println!(
-                "New platform key {id}; restart or let nodes reload to wrap new messages for it."
+                "New platform key {id}; every running node hands it to senders within 10 seconds, no restart needed."
             );
         }
     }

@@ -144,7 +144,9 @@ pub fn retry_delay_ms(base_ms: u64, attempt: i64) -> u64 {
 }
 
 /// Which relay each mail goes through: its tenant's own, else the global one. Tenants'
-/// relays are read from the database at most once a minute.
+/// relays are read from the database at most once a minute, by each node's worker for
+/// itself: a relay an admin changes is used by every node within [`TENANT_RELAY_CACHE`] (a
+/// mail sent meanwhile through the old relay still goes out, or is retried).
 struct Relays {
     state: AppState,
     global: Option<Relay>,

@@ -1,7 +1,7 @@
 //! Builds the application from settings and serves it: data folder, master key, database and
-//! migrations, platform key, bootstrap tenant, TLS, the router ([`app`]: the API and the Message Center) and the
-//! background workers (mail queue, sweeps). Returns the bound address, so tests can ask for
-//! port 0.
+//! migrations, platform key, bootstrap tenant, TLS, the router ([`app`]: the API and the
+//! Message Center) and the background workers (mail queue, sweeps, the platform keys'
+//! refresh). Returns the bound address, so tests can ask for port 0.
 
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -68,13 +68,20 @@ pub async fn prepare(settings: Settings) -> Result<(AppState, StartNotes), Strin
     let db = Db::connect(&settings.database_url())
         .await
         .map_err(|e| format!("cannot open the database: {e}"))?;
-    let (keys, created) = platform_keys::load_or_create(&db, &master, settings.platform_key_bits)
+    // Nodes starting together on a new database take turns here, so one makes the platform
+    // key and the first tenant and the others find them.
+    let keys = db
+        .exclusively(async {
+            let (keys, created) =
+                platform_keys::load_or_create(&db, &master, settings.platform_key_bits).await?;
+            notes.platform_key_created = created;
+            if !accounts::any_tenant(&db).await? {
+                notes.bootstrap_password = Some(bootstrap(&db, &master).await?);
+            }
+            Ok::<_, crate::store::StoreError>(keys)
+        })
         .await
         .map_err(|e| e.to_string())?;
-    notes.platform_key_created = created;
-    if !accounts::any_tenant(&db).await.map_err(|e| e.to_string())? {
-        notes.bootstrap_password = Some(bootstrap(&db, &master).await.map_err(|e| e.to_string())?);
-    }
     let public_url = settings
         .public_url
         .clone()
@@ -82,11 +89,8 @@ pub async fn prepare(settings: Settings) -> Result<(AppState, StartNotes), Strin
         .trim_end_matches('/')
         .to_string();
     let blobs = settings.blob_store()?;
-    let sign_in_limiter =
-        Arc::new(crate::ratelimit::RateLimiter::new(settings.sign_in_attempts_per_minute));
     let state = AppState {
-        sign_in_limiter,
-        write_probe: Arc::default(),
+        health: Arc::default(),
         db,
         master: Arc::new(master),
         keys: Arc::new(RwLock::new(keys)),
@@ -132,6 +136,26 @@ pub struct Running {
     pub handle: axum_server::Handle<SocketAddr>,
     /// Completes when the server stops.
     pub task: tokio::task::JoinHandle<std::io::Result<()>>,
+    /// This node's health, which [`Running::drain_and_stop`] marks as shutting down.
+    pub health: Arc<crate::routes::system::NodeHealth>,
+}
+
+impl Running {
+    /// Stops the node the way a load balancer needs: `/readyz` answers 503 from now on while
+    /// the node goes on serving for `drain` (the balancer notices and sends new requests
+    /// elsewhere), then it stops accepting connections and gives the requests in flight up to
+    /// `grace` to finish. Returns once the server has stopped.
+    pub async fn drain_and_stop(self, drain: Duration, grace: Duration) -> std::io::Result<()> {
+        self.health.begin_drain();
+        tracing::info!(drain_secs = drain.as_secs(), "shutting down: /readyz now answers 503");
+        tokio::time::sleep(drain).await;
+        tracing::info!(
+            grace_secs = grace.as_secs(),
+            "no longer accepting; finishing the requests in flight"
+        );
+        self.handle.graceful_shutdown(Some(grace));
+        self.task.await.map_err(std::io::Error::other)?
+    }
 }
 
 /// Binds the configured address. Done before [`prepare`], so that a port of 0 is resolved
@@ -168,6 +192,7 @@ pub async fn serve(state: AppState, listener: std::net::TcpListener) -> Result<R
     let _ = rustls::crypto::aws_lc_rs::default_provider().install_default();
     crate::notify::spawn(state.clone())?;
     crate::sweep::spawn(state.clone());
+    spawn_key_refresh(state.clone());
     let s = state.settings.clone();
     let configured = s.tls_cert_file.as_deref().zip(s.tls_key_file.as_deref());
     let host = url_host(&state.public_url);
@@ -178,6 +203,7 @@ pub async fn serve(state: AppState, listener: std::net::TcpListener) -> Result<R
             .map_err(|e| format!("TLS certificate or key is unusable: {e}"))?;
     let addr = listener.local_addr().map_err(|e| e.to_string())?;
     let handle = axum_server::Handle::new();
+    let health = state.health.clone();
     let app = app(state).into_make_service_with_connect_info::<SocketAddr>();
     // Every stage a client can stall has a deadline: the handshake, then each request's
     // headers (which for HTTP/1.1 also bounds an idle kept-alive connection), then its body
@@ -194,7 +220,41 @@ pub async fn serve(state: AppState, listener: std::net::TcpListener) -> Result<R
         .first_request_timeout(secs(s.header_read_timeout_secs));
     server.http_builder().http1().header_read_timeout(secs(s.header_read_timeout_secs));
     let task = tokio::spawn(async move { server.serve(app).await });
-    Ok(Running { addr, tls, handle, task })
+    Ok(Running { addr, tls, handle, task, health })
+}
+
+/// How often a node looks for a platform key rotated elsewhere.
+pub const KEY_REFRESH: Duration = Duration::from_secs(10);
+
+/// Keeps this node's platform keys current: a key rotated on another node, or by an `admin`
+/// command, is loaded here within [`KEY_REFRESH`], so `/api/v1/keys/platform` — what new
+/// envelopes are wrapped for — agrees on every node within seconds, without a restart. (An
+/// envelope naming a key this node has not loaded yet reloads them at once:
+/// `messages::platform_key_for`.) Costs one indexed read per interval.
+fn spawn_key_refresh(state: AppState) {
+    tokio::spawn(async move {
+        let mut tick = tokio::time::interval(KEY_REFRESH);
+        loop {
+            tick.tick().await;
+            let active = state.keys.read().await.active().key_id().to_hex();
+            let newest = match platform_keys::active_id(&state.db).await {
+                Ok(Some(id)) if id != active => id,
+                Ok(_) => continue,
+                Err(e) => {
+                    tracing::warn!(error = %e, "looking for a rotated platform key failed");
+                    continue;
+                }
+            };
+            let bits = state.settings.platform_key_bits;
+            match platform_keys::load_or_create(&state.db, &state.master, bits).await {
+                Ok((keys, _)) => {
+                    *state.keys.write().await = keys;
+                    tracing::info!(key = %newest, "loaded the platform key rotated elsewhere");
+                }
+                Err(e) => tracing::warn!(error = %e, "loading the rotated platform key failed"),
+            }
+        }
+    });
 }
 
 fn url_host(url: &str) -> Option<String> {

@@ -10,8 +10,14 @@
 //! server never tidies anything.
 //!
 //! And it forgets what only mattered for a while: runs of wrong answers and lockouts that
-//! ended a day ago (`store::lockouts`, kept for any address a stranger typed), and one-time
-//! codes a day after they expired.
+//! ended a day ago (`store::lockouts`, kept for any address a stranger typed), one-time
+//! codes a day after they expired, and sign-in windows (`ratelimit`) once they are over.
+//!
+//! Every node runs it; each job is safe to run on several at once. An upload is removed in a
+//! transaction that finds it still unfinished (the second node to try finds nothing); a
+//! complete segment is deleted only when no row names it and it is older than the grace
+//! period, which no upload in flight is; a `.partial` only while no process holds its lock
+//! (local store, one machine); and forgetting is a `DELETE` by age.
 
 use std::time::{Duration, SystemTime};
 
@@ -90,6 +96,17 @@ pub async fn stray_segments(
     Ok(removed)
 }
 
+/// Forgets runs of wrong answers and lockouts that ended a day ago, one-time codes a day
+/// after they expired, and sign-in windows (`ratelimit`) that are over.
+pub async fn forget(state: &AppState) -> Result<(), StoreError> {
+    let now = now_ms();
+    let day_ago = now - 86_400_000;
+    crate::store::lockouts::forget_before(&state.db, day_ago).await?;
+    crate::store::center::forget_codes_expired_before(&state.db, day_ago).await?;
+    crate::ratelimit::forget_ended(&state.db, now).await?;
+    Ok(())
+}
+
 /// Runs [`abandoned_uploads`] and [`stray_segments`] now and then every ten minutes, for as
 /// long as the server runs. Each round looks at the segments written since the window of the
 /// round before, so a store of any size costs one listing and a lookup per new segment.
@@ -109,15 +126,8 @@ pub fn spawn(state: AppState) -> tokio::task::JoinHandle<()> {
                 Ok(_) => checked_up_to = before,
                 Err(e) => tracing::warn!(error = %e, "tidying the envelope store failed"),
             }
-            let day_ago = now_ms() - 86_400_000;
-            let forgotten = match crate::store::lockouts::forget_before(&state.db, day_ago).await {
-                Ok(()) => {
-                    crate::store::center::forget_codes_expired_before(&state.db, day_ago).await
-                }
-                Err(e) => Err(e),
-            };
-            if let Err(e) = forgotten {
-                tracing::warn!(error = %e, "forgetting old lockouts and codes failed");
+            if let Err(e) = forget(&state).await {
+                tracing::warn!(error = %e, "forgetting old lockouts, codes and sign-in counts failed");
             }
         }
     })

@@ -3,6 +3,9 @@
 //!
 //! Route labels are axum's matched path (`/api/v1/messages/{id}`), never the raw path, so
 //! message ids never become label values.
+//!
+//! The counters are this node's own: with several nodes, Prometheus scrapes each node and
+//! sums them (`sum by (route) (…)`); nothing reads them back to decide anything.
 
 use std::sync::OnceLock;
 use std::time::Instant;

@@ -155,7 +155,9 @@ impl<T: DeserializeOwned + CsrfField + Send> FromRequest<AppState> for Anonymous
         let CsrfForm(form) = CsrfForm::<T>::from_request(req, state).await?;
         let trusted = &state.settings.trusted_proxies;
         let client = crate::ratelimit::client_ip(peer.ip(), forwarded.as_deref(), trusted);
-        if state.sign_in_limiter.check(client).is_err() {
+        let per_minute = state.settings.sign_in_attempts_per_minute;
+        let allowance = crate::ratelimit::sign_in_attempt(&state.db, client, per_minute).await?;
+        if allowance != crate::ratelimit::Allowance::Allowed {
             return Err(CenterError::TooMany);
         }
         Ok(AnonymousForm(form))

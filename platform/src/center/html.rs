@@ -19,7 +19,10 @@
 //!    never wait for it, and a burst of such views queues instead of starving the machine.
 //! 4. **Once**: a rendered body is kept in memory (never on disk) by its link, up to
 //!    [`CACHE_BYTES`], so viewing a message again costs no parsing; the worst body a sender
-//!    can build costs one render per link.
+//!    can build costs one render per link. Each node keeps its own, and that is safe with
+//!    several: a finalised message's body never changes, and who may read it (recall,
+//!    expiry, the session) is decided from the database on every request before the cache
+//!    is asked. Another node renders the body once more — the cost, not a risk.
 //! 5. **Style rules**: inlining a body's `<style>` rules (below) matches every selector
 //!    against every element, and a descendant selector (`p div span`) walks up the element's
 //!    ancestors. Kept selectors are plain (no `:has()`, `:not()`, `:nth-child()` — no

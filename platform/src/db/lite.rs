@@ -65,6 +65,14 @@ impl Lite {
         })
     }
 
+    /// The folder that holds the database file.
+    pub(crate) fn folder(&self) -> PathBuf {
+        match self.path.parent() {
+            Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),
+            _ => PathBuf::from("."),
+        }
+    }
+
     /// Runs `read` on a read connection, on this thread.
     pub(crate) fn read<T>(
         &self,

@@ -14,6 +14,19 @@
 //! mentions them in ascending order), integer milliseconds for times, `RETURNING` for new ids.
 //! Migrations are embedded and applied by a small runner here rather than `sqlx::migrate!`,
 //! which would compile sqlx's macro crate for both drivers just to embed two files.
+//!
+//! Several nodes share one PostgreSQL database. When they start together, one migrates and the
+//! others wait for it ([`Db::exclusively`]: a session advisory lock, so a node that dies
+//! mid-migration lets go of it), then find nothing left to do. A node whose binary is older
+//! than the schema — a newer release has migrated the database — refuses to start, naming both
+//! versions, rather than write to tables it does not know. (Nodes already running when a newer
+//! one migrates carry on: a migration must leave what the release before it reads and writes
+//! working — add columns and tables, drop them a release later — so that a rolling upgrade
+//! never has an old node meet a schema it cannot use.)
+//!
+//! Every PostgreSQL connection runs at `READ COMMITTED`, whatever the server's default: each
+//! statement sees what committed before it began, which the audit chain (a statement after its
+//! lock sees the newest row) and the mail queue's `SKIP LOCKED` claims are written for.
 
 use std::str::FromStr;
 use std::time::Duration;
@@ -53,6 +66,10 @@ const fn shared(version: i64, sql: &'static str) -> Migration {
     Migration { version, sql, postgres: None }
 }
 
+/// The session advisory lock that start-up work takes on PostgreSQL (see [`Db::exclusively`]);
+/// the audit log's append lock is another key (`store::audit`).
+const STARTUP_LOCK: i64 = 7_369_826_392;
+
 /// Migrations in order.
 const MIGRATIONS: &[Migration] = &[
     shared(1, include_str!("../../migrations/0001_init.sql")),
@@ -78,6 +95,7 @@ const MIGRATIONS: &[Migration] = &[
     shared(13, include_str!("../../migrations/0013_lockouts.sql")),
     shared(14, include_str!("../../migrations/0014_segment_blob_index.sql")),
     shared(15, include_str!("../../migrations/0015_envelope_size.sql")),
+    shared(16, include_str!("../../migrations/0016_sign_in_attempts.sql")),
 ];
 
 /// Translates a migration for `engine`. The schema keeps to a subset where three rules
@@ -168,6 +186,12 @@ impl Db {
                             // Commits write the log without syncing it; `Db::commit`
                             // syncs it for a group of them (see `group_sync`).
                             conn.execute("PRAGMA synchronous = NORMAL").await?;
+                        } else {
+                            conn.execute(
+                                "SET SESSION CHARACTERISTICS AS TRANSACTION \
+                                 ISOLATION LEVEL READ COMMITTED",
+                            )
+                            .await?;
                         }
                         Ok(())
                     })
@@ -194,9 +218,47 @@ impl Db {
                 Db { pool, engine, sync: None, audit_head: Arc::default(), lite: None }
             }
         };
-        db.migrate().await?;
+        db.exclusively(db.migrate()).await?;
         db.durable().await?;
         Ok(db)
+    }
+
+    /// Runs `work` while no other process runs start-up work on this database: migrating,
+    /// and what a first start makes (the platform key, the first tenant), so processes
+    /// starting together take turns. On PostgreSQL it holds a session advisory lock on a
+    /// connection of its own, closed afterwards; on SQLite, an advisory lock (`flock`) on the
+    /// folder that holds the database file — never the file itself, whose POSIX locks are
+    /// SQLite's and would be dropped when another descriptor of it is closed. Either lock ends
+    /// with the process, should it die holding it.
+    pub async fn exclusively<T, E: From<sqlx::Error>>(
+        &self,
+        work: impl std::future::Future<Output = Result<T, E>>,
+    ) -> Result<T, E> {
+        if let Some(lite) = &self.lite {
+            let folder = lite.folder();
+            let locked = tokio::task::spawn_blocking(move || {
+                let dir = std::fs::File::open(&folder)?;
+                dir.lock()?;
+                Ok::<_, std::io::Error>(dir)
+            })
+            .await
+            .map_err(|e| sqlx::Error::Io(std::io::Error::other(e)))?
+            .map_err(sqlx::Error::Io)?;
+            let done = work.await;
+            drop(locked);
+            return done;
+        }
+        let mut conn = self.pool.acquire().await?.detach();
+        sqlx::query("SELECT pg_advisory_lock($1)").bind(STARTUP_LOCK).execute(&mut conn).await?;
+        let done = work.await;
+        // Ending the session releases the lock.
+        let _ = sqlx::Connection::close(conn).await;
+        done
+    }
+
+    /// The newest schema version this binary knows.
+    pub fn newest_known_schema() -> i64 {
+        MIGRATIONS.last().map_or(0, |m| m.version)
     }
 
     /// Begins a transaction that will write. On SQLite it takes the write lock at once
@@ -235,6 +297,21 @@ impl Db {
         let mut conn = self.pool.acquire().await?;
         conn.execute("CREATE TABLE IF NOT EXISTS schema_migrations (version BIGINT PRIMARY KEY)")
             .await?;
+        let (applied,): (Option<i64>,) =
+            sqlx::query_as("SELECT MAX(version) FROM schema_migrations")
+                .fetch_one(&mut *conn)
+                .await?;
+        let known = Db::newest_known_schema();
+        if let Some(applied) = applied.filter(|v| *v > known) {
+            return Err(sqlx::Error::Configuration(
+                format!(
+                    "the database's schema is at version {applied}, newer than this \
+                     sealpost-platform knows (version {known}): a newer release has migrated \
+                     it. Run that release (or a later one) here; an older one must not use it"
+                )
+                .into(),
+            ));
+        }
         let sqlite = self.engine == Engine::Sqlite;
         if sqlite {
             conn.execute("PRAGMA foreign_keys = OFF").await?;

@@ -11,6 +11,7 @@ use zeroize::Zeroizing;
 use crate::db::now_ms;
 use crate::domain::{EmailAddress, Role};
 use crate::error::{ApiError, ApiJson};
+use crate::ratelimit::Allowance;
 use crate::state::AppState;
 use crate::store::accounts::{self, AuthUser, LoginRefused};
 use crate::store::audit;
@@ -74,7 +75,10 @@ pub async fn sign_in(
 ) -> Result<(StatusCode, Json<SignedIn>), ApiError> {
     let forwarded = headers.get("x-forwarded-for").and_then(|v| v.to_str().ok());
     let client = crate::ratelimit::client_ip(peer.ip(), forwarded, &state.settings.trusted_proxies);
-    if let Err(wait) = state.sign_in_limiter.check(client) {
+    let per_minute = state.settings.sign_in_attempts_per_minute;
+    if let Allowance::Exceeded { retry_after_secs: wait } =
+        crate::ratelimit::sign_in_attempt(&state.db, client, per_minute).await?
+    {
         metrics::counter!("sealpost_logins_total", "result" => "rate_limited").increment(1);
         return Err(ApiError::new(
             StatusCode::TOO_MANY_REQUESTS,

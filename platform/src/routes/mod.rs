@@ -49,6 +49,7 @@ pub fn api(segment_limit: usize) -> (Router<AppState>, utoipa::openapi::OpenApi)
         .layer(DefaultBodyLimit::max(policy::MAX_CLASSIFY_BODY));
     let (router, doc) = OpenApiRouter::with_openapi(openapi::ApiDoc::openapi())
         .routes(routes!(system::healthz))
+        .routes(routes!(system::readyz))
         .routes(routes!(system::platform_key))
         .routes(routes!(keys::mine, keys::register))
         .routes(routes!(keys::lookup))

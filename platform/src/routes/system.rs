@@ -1,10 +1,20 @@
-//! Health and the platform's public key.
+//! Health, readiness and the platform's public key.
 //!
-//! The health check is a readiness check: a node that cannot write (its disk full, its
-//! database refusing writes) answers 503, so a load balancer sends senders elsewhere instead
-//! of to a node that would fail every upload. It writes a little to prove it, at most once
-//! per [`PROBE_EVERY`], so frequent checks stay cheap.
+//! - `GET /healthz`: can this node take work? It writes a little to the database and the
+//!   envelope store to prove it (a full disk, a database refusing writes, an unreachable
+//!   bucket answer 503 with what is wrong), at most once per [`PROBE_EVERY`], so frequent
+//!   checks stay cheap. Clients read it too (the Outlook add-in's task pane shows it), so it
+//!   keeps this meaning.
+//! - `GET /readyz`: should a load balancer send this node new requests? The same verdict,
+//!   and 503 `shutting down` from the moment the node is told to stop (SIGTERM or SIGINT):
+//!   it keeps serving for `drain_secs` so the balancer sees that and sends new requests
+//!   elsewhere, then stops accepting and finishes the requests in flight
+//!   (`startup::Running::drain_and_stop`). Point the balancer's check here.
+//!
+//! What they remember is this node's own — the last probe's verdict and whether it is
+//! stopping — and is meant to be: each node answers for itself.
 
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
 use axum::Json;
@@ -12,44 +22,78 @@ use axum::extract::State;
 use axum::http::StatusCode;
 use serde::Serialize;
 
-use crate::blob::BlobStore;
 use crate::error::ApiError;
 use crate::state::AppState;
 
 /// How long one write probe's verdict is reused.
 pub const PROBE_EVERY: Duration = Duration::from_secs(5);
 
-/// The last write probe: when, and what failed (`None`: all could write).
+/// This node's health: the last write probe (when, and what failed — `None`: all could
+/// write) and whether it is shutting down.
 #[derive(Debug, Default)]
-pub struct WriteProbe(tokio::sync::Mutex<Option<(Instant, Option<&'static str>)>>);
+pub struct NodeHealth {
+    probe: tokio::sync::Mutex<Option<(Instant, Option<&'static str>)>>,
+    draining: AtomicBool,
+}
 
-/// `GET /healthz`: 200 when the database answers and it and the envelope store can write,
-/// 503 with what is wrong otherwise.
-#[utoipa::path(get, path = "/healthz", tag = "operations",
-    responses((status = 200, description = "The database and the envelope store can write", body = Health), (status = 503, description = "Not ready: `status` says what cannot write (storage full, database unavailable)", body = Health)))]
-pub async fn healthz(State(state): State<AppState>) -> (StatusCode, Json<Health>) {
-    // One probe at a time; the others wait for its verdict.
-    let mut last = state.write_probe.0.lock().await;
-    let verdict = match *last {
-        Some((at, verdict)) if at.elapsed() < PROBE_EVERY => verdict,
-        _ => {
-            let verdict = probe(&state).await;
-            *last = Some((Instant::now(), verdict));
-            verdict
+impl NodeHealth {
+    /// From now on `/readyz` answers 503 `shutting down`.
+    pub fn begin_drain(&self) {
+        self.draining.store(true, Ordering::SeqCst);
+    }
+
+    /// Whether the node is shutting down.
+    pub fn is_draining(&self) -> bool {
+        self.draining.load(Ordering::SeqCst)
+    }
+
+    /// The write probe's verdict, probing again when the last one is older than
+    /// [`PROBE_EVERY`]. One probe at a time; the others wait for its verdict.
+    async fn verdict(&self, state: &AppState) -> Option<&'static str> {
+        let mut last = self.probe.lock().await;
+        match *last {
+            Some((at, verdict)) if at.elapsed() < PROBE_EVERY => verdict,
+            _ => {
+                let verdict = probe(state).await;
+                *last = Some((Instant::now(), verdict));
+                verdict
+            }
         }
-    };
-    match verdict {
-        None => (StatusCode::OK, Json(Health { status: "ok" })),
-        Some(problem) => (StatusCode::SERVICE_UNAVAILABLE, Json(Health { status: problem })),
     }
 }
 
 /// Whether the platform can take work.
 #[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct Health {
-    /// `ok`, or what cannot write: `storage full`, `database unavailable`, `envelope store
-    /// cannot write`.
+    /// `ok`, or what is wrong: `storage full`, `database unavailable`, `envelope store
+    /// cannot write`, and (`/readyz` only) `shutting down`.
     pub status: &'static str,
+}
+
+fn answer(problem: Option<&'static str>) -> (StatusCode, Json<Health>) {
+    match problem {
+        None => (StatusCode::OK, Json(Health { status: "ok" })),
+        Some(problem) => (StatusCode::SERVICE_UNAVAILABLE, Json(Health { status: problem })),
+    }
+}
+
+/// `GET /healthz`: 200 when the database answers and it and the envelope store can write,
+/// 503 with what is wrong otherwise.
+#[utoipa::path(get, path = "/healthz", tag = "operations",
+    responses((status = 200, description = "The database and the envelope store can write", body = Health), (status = 503, description = "Cannot take work: `status` says what cannot write (storage full, database unavailable, envelope store cannot write)", body = Health)))]
+pub async fn healthz(State(state): State<AppState>) -> (StatusCode, Json<Health>) {
+    answer(state.health.verdict(&state).await)
+}
+
+/// `GET /readyz`: 200 while this node should be sent new requests; 503 while it cannot
+/// write to its database or envelope store, and from the start of its shutdown on.
+#[utoipa::path(get, path = "/readyz", tag = "operations",
+    responses((status = 200, description = "Ready: the database and the envelope store can write, and the node is not shutting down", body = Health), (status = 503, description = "Not ready: `status` is `shutting down` (the node finishes the requests it has and stops; send new ones elsewhere) or what cannot write, as for `/healthz`", body = Health)))]
+pub async fn readyz(State(state): State<AppState>) -> (StatusCode, Json<Health>) {
+    if state.health.is_draining() {
+        return answer(Some("shutting down"));
+    }
+    answer(state.health.verdict(&state).await)
 }
 
 /// The platform's public key.
@@ -80,23 +124,10 @@ async fn probe(state: &AppState) -> Option<&'static str> {
         tracing::warn!(error = %e, "health check: the database cannot write");
         return Some(if e.is_storage_full() { "storage full" } else { "database unavailable" });
     }
-    if let BlobStore::Local { root } = &state.blobs {
-        // S3 has no disk to fill; a local store proves it can still create and sync a file.
-        let path = root.join(format!(".probe-{}", crate::secrets::random_id()));
-        let wrote = tokio::task::spawn_blocking(move || {
-            let tried = std::fs::create_dir_all(path.parent().expect("a parent"))
-                .and_then(|()| std::fs::write(&path, b"probe"))
-                .and_then(|()| std::fs::File::open(&path)?.sync_all());
-            let _ = std::fs::remove_file(&path);
-            tried
-        })
-        .await
-        .unwrap_or_else(|e| Err(std::io::Error::other(e)));
-        if let Err(e) = wrote {
-            tracing::warn!(error = %e, "health check: the envelope store cannot write");
-            let full = crate::store::is_storage_full(&e);
-            return Some(if full { "storage full" } else { "envelope store cannot write" });
-        }
+    if let Err(e) = state.blobs.probe().await {
+        tracing::warn!(error = %e, "health check: the envelope store cannot write");
+        let full = crate::store::is_storage_full(&e);
+        return Some(if full { "storage full" } else { "envelope store cannot write" });
     }
     None
 }

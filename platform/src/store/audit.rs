@@ -114,8 +114,9 @@ pub async fn append(
 }
 
 /// Appends an entry inside the caller's write transaction, so the entry exists exactly when
-/// the action it records does. Appenders are serialised (SQLite: the transaction holds the
-/// write lock; PostgreSQL: a transaction-scoped advisory lock), so the chain never forks.
+/// the action it records does. Appenders are serialised in the database (SQLite: the
+/// transaction holds the write lock; PostgreSQL: a transaction-scoped advisory lock, which
+/// every node's appends take), so the chain never forks, however many processes append.
 pub(crate) async fn append_in(tx: &mut Tx<'_>, e: &Entry<'_>) -> Result<(), StoreError> {
     let head = tx.audit_head();
     if tx.engine() == Engine::Postgres {

@@ -619,13 +619,18 @@ pub async fn delete_upload(
     db.write(move |mut tx| {
         Box::pin(async move {
             let id = id.as_str();
-            let still_uploading: Option<(i64,)> = tx
-                .fetch_optional(
-                    "SELECT 1 FROM messages WHERE id = $1 AND state = 'uploading'",
+            // An update that changes nothing, to take the row's lock (PostgreSQL; SQLite's
+            // write lock covers it already): a finalise on another node, or another node's
+            // sweeper, waits for this transaction — or this one for it, and then finds the
+            // message no longer uploading — so nothing finalised loses its segments and no
+            // upload is removed (and audited) twice.
+            let still_uploading = tx
+                .execute(
+                    "UPDATE messages SET state = state WHERE id = $1 AND state = 'uploading'",
                     &[id.into()],
                 )
                 .await?;
-            if still_uploading.is_none() {
+            if still_uploading == 0 {
                 return Ok(None);
             }
             let blobs: Vec<(String,)> = tx

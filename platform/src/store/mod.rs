@@ -11,6 +11,7 @@ pub mod messages;
 pub mod notifications;
 pub mod platform_keys;
 pub mod relays;
+pub mod sign_in_attempts;
 pub mod totp;
 pub mod user_keys;
 

@@ -58,6 +58,12 @@ pub async fn load_or_create(
     Ok((PlatformKeys { keys }, false))
 }
 
+/// The active key's id (hex), as every node should be wrapping for: one indexed read.
+pub async fn active_id(db: &Db) -> Result<Option<String>, StoreError> {
+    let sql = "SELECT key_id FROM platform_keys ORDER BY active DESC, id DESC LIMIT 1";
+    Ok(db.fetch_optional::<(String,)>(sql, &[]).await?.map(|(id,)| id))
+}
+
 /// Generates a new active key; the previous keys stay for opening older messages.
 pub async fn rotate(db: &Db, master: &SealingKey, key_bits: u32) -> Result<KeyId, StoreError> {
     let key = tokio::task::spawn_blocking(move || PrivateKey::generate(bits(key_bits)))

@@ -218,6 +218,12 @@ async fn a_full_disk_answers_storage_full_and_fails_the_health_check_until_there
     assert_eq!(health.status(), StatusCode::SERVICE_UNAVAILABLE);
     let v: serde_json::Value = health.json().await.expect("json");
     assert_eq!(v["status"], "storage full");
+    let ready = app.get(None, "/readyz").await;
+    assert_eq!(
+        ready.status(),
+        StatusCode::SERVICE_UNAVAILABLE,
+        "the balancer sends uploads elsewhere"
+    );
     assert!(partials(&data.join("envelopes")).is_empty(), "a failed write leaves nothing behind");
 
     // Room again: ready again (once the last verdict is stale), and the upload goes through.

@@ -12,6 +12,9 @@ use crate::helpers::{PASSWORD, sent_message, spawn_app};
 async fn health_and_platform_key_are_public() {
     let app = spawn_app().await;
     assert_eq!(app.get(None, "/healthz").await.status(), StatusCode::OK);
+    let ready = app.get(None, "/readyz").await;
+    assert_eq!(ready.status(), StatusCode::OK);
+    assert_eq!(ready.json::<Value>().await.expect("json")["status"], "ok");
     let metrics = app.get(None, "/metrics").await.text().await.expect("text");
     assert!(
         metrics.contains(
@@ -64,6 +67,7 @@ async fn the_openapi_document_describes_every_route() {
         ("post", "/api/v1/messages/{id}/recall"),
         ("post", "/api/v1/messages/{id}/sent"),
         ("get", "/healthz"),
+        ("get", "/readyz"),
     ];
     for (method, path) in expected {
         let op = &doc["paths"][path][method];

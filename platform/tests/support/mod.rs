@@ -105,6 +105,8 @@ pub struct Server {
     pub port: u16,
     /// The bootstrap admin's password, printed on the first start of a data folder.
     pub bootstrap_password: Option<String>,
+    /// Whether it said it was listening (`false`: it exited before serving).
+    pub listening: bool,
 }
 
 impl Server {
@@ -115,6 +117,17 @@ impl Server {
 
     /// Like [`Server::start`], on `port` (to start again where a killed one was).
     pub fn start_on(port: u16, data: &Path, database: &str, smtp_port: Option<u16>) -> Server {
+        Server::start_with(port, data, database, smtp_port, &[])
+    }
+
+    /// Like [`Server::start_on`], with more settings in its environment (`SEALPOST_…`).
+    pub fn start_with(
+        port: u16,
+        data: &Path,
+        database: &str,
+        smtp_port: Option<u16>,
+        env: &[(&str, &str)],
+    ) -> Server {
         let mut command = Command::new(env!("CARGO_BIN_EXE_sealpost-platform"));
         command
             .args(["serve", "--listen", &format!("127.0.0.1:{port}"), "--data-dir"])
@@ -129,28 +142,49 @@ impl Server {
                 .env("SEALPOST_SMTP_PORT", smtp_port.to_string())
                 .env("SEALPOST_SMTP_SECURITY", "none");
         }
+        command.envs(env.iter().copied());
         let mut child = command
             .stdout(Stdio::piped())
             .stderr(Stdio::null())
             .spawn()
             .expect("start the platform");
         let mut lines = BufReader::new(child.stdout.take().expect("stdout")).lines();
-        let mut bootstrap_password = None;
+        let (mut bootstrap_password, mut listening) = (None, false);
         for line in lines.by_ref() {
             let line = line.expect("line");
             if let Some(rest) = line.split("with password ").nth(1) {
                 bootstrap_password = Some(rest.trim().to_string());
             }
             if line.contains("listening on") {
+                listening = true;
                 break;
             }
         }
         std::thread::spawn(move || lines.for_each(drop));
-        Server { child, port, bootstrap_password }
+        Server { child, port, bootstrap_password, listening }
     }
 }
 
 impl Server {
+    /// Asks it to stop (SIGTERM), as systemd or an operator would.
+    pub fn terminate(&self) {
+        let pid = self.child.id().to_string();
+        let sent = Command::new("kill").args(["-TERM", &pid]).status().expect("kill");
+        assert!(sent.success(), "SIGTERM to {pid}");
+    }
+
+    /// Its exit status once it has exited, if it does within `timeout`.
+    pub fn exited_within(&mut self, timeout: Duration) -> Option<std::process::ExitStatus> {
+        let start = Instant::now();
+        while start.elapsed() < timeout {
+            if let Some(status) = self.child.try_wait().expect("wait") {
+                return Some(status);
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        None
+    }
+
     /// Kills it (SIGKILL) and waits for it.
     pub fn kill(&mut self) {
         let _ = self.child.kill();
