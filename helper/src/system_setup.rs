@@ -430,9 +430,10 @@ mod tests {
 
     #[test]
     fn values_are_checked_as_the_helper_reads_them() {
+        let ca = std::env::temp_dir().join("ca.pem"); // absolute on every system
         let s = ItSettings::parse(
             Some("https://sealpost.acme.example/"),
-            Some("/etc/sealpost/ca.pem"),
+            ca.to_str(),
             Some(KEY),
             Some("1"),
         )

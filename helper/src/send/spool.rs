@@ -6,7 +6,6 @@
 //! what is written waits for more, for the end, or for a failure.
 
 use std::fs::File;
-use std::io::Write;
 use std::sync::{Arc, Condvar, Mutex};
 
 /// Where sealed attachment parts wait for upload.
@@ -88,7 +87,11 @@ impl Spool {
 
     fn write(&self, buf: &[u8]) -> std::io::Result<usize> {
         if let Some(file) = &self.file {
-            let n = (&*file).write(buf)?;
+            // Written at its offset, never at the file's cursor: on Windows a reader's
+            // `seek_read` moves the cursor, and a plain write would then land where the
+            // reader last read, over sealed bytes (caught by the unit tests under wine).
+            let pos = self.state().written;
+            let n = write_at(file, buf, pos)?;
             self.state().written += n as u64;
             self.more.notify_all();
             return Ok(n);
@@ -172,6 +175,16 @@ impl std::io::Write for SpoolWriter {
     fn flush(&mut self) -> std::io::Result<()> {
         Ok(())
     }
+}
+
+#[cfg(unix)]
+fn write_at(f: &File, buf: &[u8], pos: u64) -> std::io::Result<usize> {
+    std::os::unix::fs::FileExt::write_at(f, buf, pos)
+}
+
+#[cfg(windows)]
+fn write_at(f: &File, buf: &[u8], pos: u64) -> std::io::Result<usize> {
+    std::os::windows::fs::FileExt::seek_write(f, buf, pos)
 }
 
 #[cfg(unix)]

@@ -118,6 +118,21 @@ def wine():
     shutil.rmtree(prefix, ignore_errors=True)
 
 
+def test_the_helpers_unit_tests_pass_on_windows(wine):
+    """The helper's unit tests, built for Windows, run under wine: all of them (the settings,
+    the installer step, native-messaging framing, composing the message, its spool files)."""
+    built = subprocess.run(["cargo", "test", "--release", "--locked", "--target", "x86_64-pc-windows-gnu",
+                            "-p", "sealpost-helper", "--lib", "--no-run", "--message-format=json"],
+                           cwd=ROOT, capture_output=True, text=True, check=True).stdout
+    exes = [m["executable"] for m in map(json.loads, built.splitlines())
+            if m.get("reason") == "compiler-artifact" and m.get("executable")]
+    assert len(exes) == 1, exes
+    out = wine.run(exes[0], timeout=600, check=False)
+    assert out.returncode == 0, out.stdout[-4000:] + out.stderr[-2000:]
+    passed = re.search(r"test result: ok\. (\d+) passed; 0 failed", out.stdout)
+    assert passed and int(passed.group(1)) >= 20, out.stdout[-2000:]
+
+
 def msi_table(package: Path, table: str) -> list[list[str]]:
     text = subprocess.run(["msiinfo", "export", str(package), table], capture_output=True,
                           text=True, check=True).stdout
@@ -180,17 +195,20 @@ def test_registration_is_the_helpers_own():
     assert packaged == own
 
 
-def native_messaging(wine: Wine, request: dict) -> dict:
+def native_messaging(wine: Wine, *requests: dict) -> list[dict]:
     """Starts the installed helper as Thunderbird does (the manifest's path and the extension
-    id as arguments) and sends one native-messaging request."""
-    frame = json.dumps(request).encode()
+    id as arguments), sends the requests as native-messaging frames, and reads the replies."""
+    frames = b"".join(struct.pack("<I", len(f)) + f for f in (json.dumps(r).encode() for r in requests))
     manifest = r"C:\Program Files\Sealpost\net.sealpost.helper.json"
     out = subprocess.run(["wine", str(wine.program_dir / "sealpost-helper.exe"), manifest, "sealpost@sealpost.net"],
-                         input=struct.pack("<I", len(frame)) + frame, env=wine.env,
-                         capture_output=True, timeout=120)
-    assert len(out.stdout) >= 4, f"no reply: {out.stderr.decode(errors='replace')}"
-    (n,) = struct.unpack("<I", out.stdout[:4])
-    return json.loads(out.stdout[4:4 + n])
+                         input=frames, env=wine.env, capture_output=True, timeout=120)
+    replies, data = [], out.stdout
+    while len(data) >= 4:
+        (n,) = struct.unpack("<I", data[:4])
+        replies.append(json.loads(data[4:4 + n]))
+        data = data[4 + n:]
+    assert len(replies) == len(requests), f"replies {replies}: {out.stderr.decode(errors='replace')}"
+    return replies
 
 
 def windows_path(path: Path) -> str:
@@ -248,7 +266,9 @@ def test_the_installed_helper_answers_thunderbird_with_its_platform(wine, instal
     and with the root in its store fails the revocation check of a self-signed certificate
     (CERT_E_REVOCATION_FAILURE), where Windows reports it as not checkable. The same helper
     code signs in and sends on Linux in every other suite."""
-    status = native_messaging(wine, {"id": 1, "type": "status"})
+    hello, status = native_messaging(wine, {"id": 1, "type": "hello"}, {"id": 2, "type": "status"})
+    assert hello["ok"] and hello["type"] == "hello" and hello["version"], hello
+    assert hello["platform"] == installed["platform"] and hello["signed_in"] is False, hello
     assert status["ok"] and status["signed_in"] is False and status["platform"] == installed["platform"], status
 
 
@@ -286,7 +306,8 @@ def test_a_newer_version_replaces_it_and_keeps_its_settings(wine, installed):
     assert wine.settings.read_text() == before
     assert wine.reg(EXTENSION_POLICY, "installation_mode") == "force_installed"
     assert wine.reg(THIRD_PARTY, "platform") == installed["platform"]
-    assert native_messaging(wine, {"id": 3, "type": "status"})["platform"] == installed["platform"]
+    [status] = native_messaging(wine, {"id": 3, "type": "status"})
+    assert status["platform"] == installed["platform"]
     installed["msi"] = msi(NEWER)
 
 
