@@ -145,7 +145,14 @@ fn main() -> ExitCode {
     // for its errors, and it leaves nothing in root's home; on Windows an installer's custom
     // action has no output anyone sees, so its log is where IT finds why it failed.
     let file_log = cfg!(windows) || !matches!(cli.command, Command::SystemSetup { .. });
-    let _log = ctx.as_ref().ok().filter(|_| file_log).and_then(|c| init_logging(c, host_mode));
+    // Settings IT's file breaks are no reason to lose the log that says so: then the defaults.
+    let _log = match &ctx {
+        _ if !file_log => None,
+        Ok(c) => init_logging(&c.paths, &c.settings.log_level, host_mode),
+        Err(_) => sealpost_helper::config::Paths::for_current_user()
+            .ok()
+            .and_then(|paths| init_logging(&paths, "info", host_mode)),
+    };
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
         .enable_all()
@@ -384,12 +391,12 @@ fn default_device_name() -> String {
 /// Logs go to a daily file in the user's log folder (seven kept), never to stdout, which
 /// belongs to the mail client in host mode. Nothing of a message's content is logged.
 fn init_logging(
-    ctx: &Context,
+    paths: &sealpost_helper::config::Paths,
+    level: &str,
     host_mode: bool,
 ) -> Option<tracing_appender::non_blocking::WorkerGuard> {
     use tracing_subscriber::EnvFilter;
-    let level = &ctx.settings.log_level;
-    let dir = ctx.paths.log_dir();
+    let dir = paths.log_dir();
     sealpost_helper::config::create_private_dir(&dir).ok()?;
     let appender = tracing_appender::rolling::Builder::new()
         .rotation(tracing_appender::rolling::Rotation::DAILY)

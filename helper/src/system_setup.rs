@@ -20,10 +20,11 @@
 //!   it; a file IT put there itself stays.
 //!
 //! On Windows the settings folder under `%ProgramData%` inherits an ACL that lets every user
-//! create files in it. Before writing, the folder's ACL is replaced by one that lets only
-//! administrators and SYSTEM change anything, and a settings file found there that is owned
-//! by anyone else (but the account running the setup) is refused: a user could otherwise plant "IT's" settings (another platform
-//! address) for every user of the computer.
+//! create files in it, and any user may make the folder first (or a junction by its name).
+//! Before writing, a folder that is a link or a user's is refused, its ACL is replaced by one
+//! that lets only administrators and SYSTEM change anything, and anything inside that is owned
+//! by anyone else (but the account running the setup) is refused: a user could otherwise plant
+//! "IT's" settings (another platform address, another CA) for every user of the computer.
 
 use std::path::{Path, PathBuf};
 
@@ -189,10 +190,10 @@ fn set_key(doc: &mut toml_edit::DocumentMut, key: &str, value: toml_edit::Value)
     }
 }
 
-/// Removes the settings file if the installer made it (its marker line is there).
+/// Removes the settings file if the installer made it (its second line is the marker).
 pub fn remove_settings(file: &Path) -> Result<bool> {
     match std::fs::read_to_string(file) {
-        Ok(text) if text.lines().any(|l| l.starts_with(MADE_BY_INSTALLER)) => {
+        Ok(text) if text.lines().nth(1).is_some_and(|l| l.starts_with(MADE_BY_INSTALLER)) => {
             std::fs::remove_file(file)?;
             Ok(true)
         }
@@ -218,8 +219,7 @@ pub fn extension_url(helper: &Path) -> Result<String> {
 pub fn configure(given: &ItSettings, helper: &Path) -> Result<(PathBuf, SettingsFile)> {
     let file = config::system_config_file();
     if let Some(folder) = file.parent() {
-        std::fs::create_dir_all(folder)?;
-        platform::secure_folder(folder, &file)?;
+        platform::secure_folder(folder)?;
     }
     let state = write_settings(&file, given)?;
     let settings = read_platform(&file)?;
@@ -323,28 +323,55 @@ mod platform {
     /// SYSTEM and Administrators may do anything, users may read; nothing inherited from
     /// `%ProgramData%` (which lets users create files). Owner: Administrators.
     const FOLDER_SDDL: &str = "O:BAD:P(A;OICI;FA;;;SY)(A;OICI;FA;;;BA)(A;OICI;0x1200a9;;;BU)";
+    /// FILE_ATTRIBUTE_REPARSE_POINT: a junction or symbolic link.
+    const REPARSE_POINT: u32 = 0x400;
 
-    pub(super) fn secure_folder(folder: &Path, file: &Path) -> Result<()> {
-        if file.exists() {
-            // Trusted: SYSTEM, Administrators, or whoever this setup runs as (what a file it
-            // makes would be owned by: SYSTEM's and elevated administrators' files belong to
-            // Administrators; under wine, to its one user).
-            let probe = tempfile::NamedTempFile::new_in(folder)?;
-            let ours = acl::owner(probe.path())?;
-            let owner = acl::owner(file)?;
-            let trusted = owner
-                .as_deref()
-                .is_some_and(|o| acl::TRUSTED_OWNERS.contains(&o) || Some(o) == ours.as_deref());
-            if !trusted {
-                return Err(HelperError::Config(format!(
-                    "{} is owned by {}, not by Administrators or SYSTEM, so it is not IT's: \
-                     remove it and install again",
-                    file.display(),
-                    owner.as_deref().unwrap_or("nobody")
-                )));
+    /// Makes the settings folder IT's alone before anything is written into it. Any user may
+    /// create folders under `%ProgramData%`, so a folder found there may be a user's, or a
+    /// junction to somewhere else that SYSTEM would then write into and re-secure: both are
+    /// refused, as is anything inside that a user owns (a planted `helper.toml`, or a CA file
+    /// IT would later copy over and the user could still change). The ACL is set first, so
+    /// nothing can be added while the contents are checked.
+    pub(super) fn secure_folder(folder: &Path) -> Result<()> {
+        let refuse = |what: String| {
+            HelperError::Config(format!(
+                "{what}, so it is not IT's: remove {} and install again",
+                folder.display()
+            ))
+        };
+        match std::fs::symlink_metadata(folder) {
+            Ok(meta) => {
+                use std::os::windows::fs::MetadataExt;
+                if meta.file_attributes() & REPARSE_POINT != 0 || !meta.is_dir() {
+                    return Err(refuse(format!("{} is a link or a file", folder.display())));
+                }
             }
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => std::fs::create_dir(folder)?,
+            Err(e) => return Err(e.into()),
         }
-        acl::apply(folder, FOLDER_SDDL)
+        // Trusted owners: SYSTEM, Administrators, or whoever this setup runs as (what a file
+        // it makes is owned by: SYSTEM's and elevated administrators' files belong to
+        // Administrators; under wine, to its one user).
+        let probe = tempfile::NamedTempFile::new_in(folder)?;
+        let ours = acl::owner(probe.path())?;
+        drop(probe);
+        let trusted = |path: &Path| -> Result<()> {
+            let owner = acl::owner(path)?;
+            match owner.as_deref() {
+                Some(o) if acl::TRUSTED_OWNERS.contains(&o) || Some(o) == ours.as_deref() => Ok(()),
+                other => Err(refuse(format!(
+                    "{} is owned by {}, not by Administrators or SYSTEM",
+                    path.display(),
+                    other.unwrap_or("nobody")
+                ))),
+            }
+        };
+        trusted(folder)?;
+        acl::apply(folder, FOLDER_SDDL)?;
+        for entry in std::fs::read_dir(folder)? {
+            trusted(&entry?.path())?;
+        }
+        Ok(())
     }
 
     mod acl {
@@ -399,7 +426,8 @@ mod platform {
     //! (installer/debian/client/client-setup on Debian), so there is nothing more to do.
     use super::*;
 
-    pub(super) fn secure_folder(_folder: &Path, _file: &Path) -> Result<()> {
+    pub(super) fn secure_folder(folder: &Path) -> Result<()> {
+        std::fs::create_dir_all(folder)?;
         Ok(())
     }
 

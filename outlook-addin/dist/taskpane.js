@@ -104,6 +104,8 @@
       outlookError: "Outlook did not let Sealpost {what}. The message was not sent; press Send again.",
       unexpected: "Sealpost stopped this send because something unexpected happened ({detail}). The message was not sent.",
       deliveredByPlatform: "Sent securely: Sealpost mailed each recipient a personal link, so Outlook sends nothing. You can discard this draft; it holds only the link.",
+      unlockCodeExpired: "The unlock code you set for this message is more than a day old, so Sealpost no longer keeps it. The message was not sent: open Sealpost, set the code again (or remove it), then press Send.",
+      unlockCodeDamaged: "The unlock code you set for this message could not be read. The message was not sent: open Sealpost, set the code again (or remove it), then press Send.",
       // The ribbon toggle's notification on the message.
       secureOn: "Send secure is on: this message will be encrypted, and recipients get a link.",
       secureOff: "Send secure is off: policy may still secure this message when you send it.",
@@ -163,6 +165,7 @@
       unlockSet: "Unlock code for this message: {code}. It applies when you send this message.",
       unlockNone: "No unlock code is set for this message.",
       unlockRemoved: "The unlock code was removed from this message.",
+      unlockExpired: "The unlock code set for this message has expired (Sealpost keeps it for a day). Set it again, or remove it, before you send.",
       unlockNoMessage: "Open Sealpost from a message you are writing to set its unlock code.",
       unlockUnsupported: "This version of Outlook does not tell Sealpost which message is being written (that needs Mailbox 1.8), so no unlock code can be set here.",
       unlockOutlookError: "Outlook did not let Sealpost save the draft ({detail}), so the code is not set. Try again.",
@@ -188,6 +191,8 @@
       outlookError: "Outlook hat Sealpost nicht erlaubt, {what}. Die Nachricht wurde nicht gesendet; klicken Sie erneut auf Senden.",
       unexpected: "Sealpost hat das Senden angehalten, weil etwas Unerwartetes passiert ist ({detail}). Die Nachricht wurde nicht gesendet.",
       deliveredByPlatform: "Sicher gesendet: Sealpost hat jedem Empfänger einen persönlichen Link geschickt, daher sendet Outlook nichts. Sie können diesen Entwurf verwerfen; er enthält nur den Link.",
+      unlockCodeExpired: "Der Freischaltcode, den Sie für diese Nachricht festgelegt haben, ist älter als einen Tag; Sealpost bewahrt ihn nicht länger auf. Die Nachricht wurde nicht gesendet: Öffnen Sie Sealpost, legen Sie den Code erneut fest (oder entfernen Sie ihn) und klicken Sie dann auf Senden.",
+      unlockCodeDamaged: "Der Freischaltcode, den Sie für diese Nachricht festgelegt haben, konnte nicht gelesen werden. Die Nachricht wurde nicht gesendet: Öffnen Sie Sealpost, legen Sie den Code erneut fest (oder entfernen Sie ihn) und klicken Sie dann auf Senden.",
       secureOn: "Sicher senden ist eingeschaltet: Diese Nachricht wird verschlüsselt, Empfänger erhalten einen Link.",
       secureOff: "Sicher senden ist ausgeschaltet: Richtlinien können diese Nachricht beim Senden trotzdem schützen.",
       paneLoading: "Sealpost wird gestartet …",
@@ -244,6 +249,7 @@
       unlockSet: "Freischaltcode für diese Nachricht: {code}. Er gilt, wenn Sie diese Nachricht senden.",
       unlockNone: "Für diese Nachricht ist kein Freischaltcode festgelegt.",
       unlockRemoved: "Der Freischaltcode wurde von dieser Nachricht entfernt.",
+      unlockExpired: "Der für diese Nachricht festgelegte Freischaltcode ist abgelaufen (Sealpost bewahrt ihn einen Tag auf). Legen Sie ihn erneut fest oder entfernen Sie ihn, bevor Sie senden.",
       unlockNoMessage: "Öffnen Sie Sealpost aus einer Nachricht, die Sie gerade schreiben, um ihren Freischaltcode festzulegen.",
       unlockUnsupported: "Diese Outlook-Version teilt Sealpost nicht mit, welche Nachricht gerade geschrieben wird (dafür ist Mailbox 1.8 nötig); daher kann hier kein Freischaltcode festgelegt werden.",
       unlockOutlookError: "Outlook hat Sealpost den Entwurf nicht speichern lassen ({detail}); der Code ist nicht festgelegt. Versuchen Sie es erneut.",
@@ -286,6 +292,15 @@
   var SESSION_KEY = "sealpost.session";
   var STATUS_KEY = "sealpost.status";
   var UNLOCK_PREFIX = "sealpost.unlock.";
+  var UNLOCK_CODE_TTL_MS = 24 * 60 * 60 * 1e3;
+  var MARKER_TTL_MS = 30 * 24 * 60 * 60 * 1e3;
+  var UnlockCodeUnusable = class extends Error {
+    constructor(reason) {
+      super(`the unlock code set for this message is ${reason}`);
+      this.name = "UnlockCodeUnusable";
+      this.reason = reason;
+    }
+  };
   function defaultStore() {
     const runtime = globalThis.OfficeRuntime;
     if (runtime && runtime.storage) return runtime.storage;
@@ -347,36 +362,83 @@
      * `getItemIdAsync`) until its send takes it. Throws a `RangeError` for a code the platform
      * would refuse.
      */
-    setUnlockCode(itemKey, code) {
-      return __async(this, null, function* () {
+    setUnlockCode(_0, _1) {
+      return __async(this, arguments, function* (itemKey, code, now = Date.now()) {
         const checked = checkedUnlockCode(code);
         if (!checked) {
           throw new RangeError(`an unlock code has ${UNLOCK_CODE_MIN} to ${UNLOCK_CODE_MAX} characters`);
         }
-        yield this.store.setItem(unlockKey(itemKey), JSON.stringify({ code: checked, at: Date.now() }));
+        yield this.store.setItem(unlockKey(itemKey), JSON.stringify({ code: checked, at: now }));
       });
     }
-    /** The unlock code set for the draft `itemKey`, or null; it stays set. */
-    unlockCode(itemKey) {
-      return __async(this, null, function* () {
+    /**
+     * The unlock code set for the draft `itemKey`, or null if none was; it stays set. Throws
+     * `UnlockCodeUnusable` if one was set but is past UNLOCK_CODE_TTL_MS or unreadable.
+     */
+    unlockCode(_0) {
+      return __async(this, arguments, function* (itemKey, now = Date.now()) {
         const raw = yield this.store.getItem(unlockKey(itemKey));
-        try {
-          const entry = raw ? JSON.parse(raw) : null;
-          return entry && checkedUnlockCode(entry.code) || null;
-        } catch (e) {
-          return null;
-        }
-      });
-    }
-    /** The unlock code set for the draft `itemKey`, or null; removed, so one send uses it. */
-    takeUnlockCode(itemKey) {
-      return __async(this, null, function* () {
-        const code = yield this.unlockCode(itemKey);
-        yield this.store.removeItem(unlockKey(itemKey));
+        if (raw == null) return null;
+        const entry = parsed(raw);
+        if (entry && entry.expired === true) throw new UnlockCodeUnusable("expired");
+        const code = entry && checkedUnlockCode(entry.code);
+        if (!code || typeof entry.at !== "number") throw new UnlockCodeUnusable("damaged");
+        if (!(now - entry.at < UNLOCK_CODE_TTL_MS)) throw new UnlockCodeUnusable("expired");
         return code;
       });
     }
+    /** Forgets the unlock code of the draft `itemKey` (or its marker), if any. */
+    forgetUnlockCode(itemKey) {
+      return __async(this, null, function* () {
+        yield this.store.removeItem(unlockKey(itemKey));
+      });
+    }
+    /**
+     * Replaces every unlock code set longer than UNLOCK_CODE_TTL_MS ago (or unreadable) by a
+     * marker without the secret, and forgets markers older than MARKER_TTL_MS. Needs a store that
+     * lists its keys (`OfficeRuntime.storage.getKeys`, or `localStorage`); returns how many codes
+     * it took off the disk.
+     */
+    forgetStaleUnlockCodes() {
+      return __async(this, arguments, function* (now = Date.now()) {
+        let forgotten = 0;
+        for (const key of yield storeKeys(this.store)) {
+          if (!key.startsWith(UNLOCK_PREFIX)) continue;
+          const entry = parsed(yield this.store.getItem(key));
+          if (entry && entry.expired === true) {
+            if (!(now - entry.at < MARKER_TTL_MS)) yield this.store.removeItem(key);
+            continue;
+          }
+          try {
+            yield this.unlockCode(key.slice(UNLOCK_PREFIX.length), now);
+          } catch (e) {
+            if (!(e instanceof UnlockCodeUnusable)) throw e;
+            yield this.store.setItem(key, JSON.stringify({ expired: true, at: now }));
+            forgotten++;
+          }
+        }
+        return forgotten;
+      });
+    }
   };
+  function parsed(raw) {
+    try {
+      return raw == null ? null : JSON.parse(raw);
+    } catch (e) {
+      return null;
+    }
+  }
+  function storeKeys(store) {
+    return __async(this, null, function* () {
+      if (typeof store.getKeys === "function") return (yield store.getKeys()) || [];
+      if (typeof store.key === "function" && typeof store.length === "number") {
+        const keys = [];
+        for (let i = 0; i < store.length; i++) keys.push(store.key(i));
+        return keys.filter((k) => k != null);
+      }
+      return [];
+    });
+  }
   function unlockKey(itemKey) {
     if (typeof itemKey !== "string" || !itemKey) throw new TypeError("a draft's item id is needed");
     return UNLOCK_PREFIX + itemKey;
@@ -440,9 +502,9 @@
             credentials: "omit"
           });
           const text = yield response.text();
-          const parsed = text ? parseJson(text) : null;
-          if (!response.ok) throw refusal(response.status, parsed);
-          return parsed;
+          const parsed2 = text ? parseJson(text) : null;
+          if (!response.ok) throw refusal(response.status, parsed2);
+          return parsed2;
         } catch (e) {
           if (e instanceof ApiError) throw e;
           if (controller.signal.aborted) {
@@ -624,12 +686,12 @@
           body: body === void 0 ? void 0 : JSON.stringify(body),
           signal: controller.signal
         });
-        const parsed = JSON.parse((yield r.text()) || "null");
+        const parsed2 = JSON.parse((yield r.text()) || "null");
         if (!r.ok) {
-          const e = parsed && parsed.error || {};
+          const e = parsed2 && parsed2.error || {};
           throw new BridgeError(e.code || `http_${r.status}`, e.message || `the helper answered ${r.status}`);
         }
-        return parsed;
+        return parsed2;
       } catch (e) {
         if (e instanceof BridgeError) throw e;
         throw new BridgeError("unreachable", controller.signal.aborted ? "the helper did not answer in time" : "the helper does not answer on this computer");
@@ -1103,7 +1165,12 @@
       let next = 0;
       try {
         for (let index = 0; index < chunks; index++) {
-          while (next < chunks && next <= index + CHUNKS_AHEAD) inFlight.push(seal(next++));
+          while (next < chunks && next <= index + CHUNKS_AHEAD) {
+            const sealing = seal(next++);
+            sealing.catch(() => {
+            });
+            inFlight.push(sealing);
+          }
           yield new Uint8Array(yield new __await(inFlight.shift()));
         }
       } finally {
@@ -1420,7 +1487,8 @@
         });
       },
       abandon() {
-        ahead.catch(() => {
+        ahead.then(() => iterator.return && iterator.return(), () => {
+        }).catch(() => {
         });
       }
     };
@@ -1800,10 +1868,18 @@
         draftId(item).then((key) => pane.session.setUnlockCode(key, code2)).then(() => shown(code2, lang), (e) => problem(t("unlockOutlookError", { detail: e.message }, lang)));
       });
       $("unlock-remove").addEventListener("click", () => {
-        savedDraftId(item).then((key) => key && pane.session.takeUnlockCode(key)).then(() => shown(null, lang, "unlockRemoved"), (e) => problem(e.message));
+        savedDraftId(item).then((key) => key && pane.session.forgetUnlockCode(key)).then(() => shown(null, lang, "unlockRemoved"), (e) => problem(e.message));
       });
       const id = yield savedDraftId(item);
-      const code = id ? yield pane.session.unlockCode(id) : null;
+      let code = null;
+      try {
+        code = id ? yield pane.session.unlockCode(id) : null;
+      } catch (e) {
+        if (!(e instanceof UnlockCodeUnusable)) throw e;
+        say("unlock-state", t("unlockExpired", {}, lang));
+        show("unlock-remove", true);
+        return;
+      }
       say("unlock-state", code ? t("unlockSet", { code }, lang) : t("unlockNone", {}, lang));
       show("unlock-remove", Boolean(code));
     });
@@ -1852,7 +1928,8 @@
         show("sign-in-section", false);
         return signedIn(session2);
       });
-      setUpUnlock(pane).catch((e) => say("unlock-error", e && e.message || String(e)));
+      pane.session.forgetStaleUnlockCodes().catch(() => {
+      }).then(() => setUpUnlock(pane)).catch((e) => say("unlock-error", e && e.message || String(e)));
       watchSends(pane);
       show("loading", false);
       const session = yield pane.session.load();

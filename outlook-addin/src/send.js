@@ -12,6 +12,7 @@ import { CloudAttachmentError, attachmentBytes, canNameDraft, readMessage, repla
 import { OfficeError } from "./office.js";
 import { BridgeError } from "./transport/bridge.js";
 import { t } from "./i18n.js";
+import { UnlockCodeUnusable } from "./session.js";
 import { contentIdFor, contentTypeOf, referencedContentIds } from "./parts.js";
 
 /** The task pane button's control id in manifest.xml: the alert's "Take action" opens it. */
@@ -62,6 +63,8 @@ export async function onMessageSend(event, deps) {
   } finally {
     clearTimeout(timer);
   }
+  // Codes of drafts deleted or never sent do not stay on the disk past their time.
+  await Promise.resolve(deps.session && deps.session.forgetStaleUnlockCodes()).catch(() => {});
   event.completed(outcome);
   return outcome;
 }
@@ -80,7 +83,7 @@ async function secureIfNeeded({ item, session, transport: transportFor }, signal
   // The unlock code the sender set in the task pane for this draft, if any: kept until the
   // send succeeds, so a failed send keeps it for the next Send.
   const draft = canNameDraft(item, requirements()) ? await savedDraftId(item) : null;
-  const unlockCode = draft ? await session.unlockCode(draft) : null;
+  const unlockCode = draft ? await draftUnlockCode(session, draft) : null;
   const attachments = await readAttachments(item, message);
   await session.setStatus({ phase: "uploading", done: 0, total: 0, transport: transport.name });
   const sent = await transport.send(
@@ -106,9 +109,22 @@ async function secureIfNeeded({ item, session, transport: transportFor }, signal
     await transport.recall(sent.id).catch(() => {});
     throw e;
   }
-  if (draft && unlockCode) await session.takeUnlockCode(draft).catch(() => {});
+  if (draft && unlockCode) await session.forgetUnlockCode(draft).catch(() => {});
   await session.setStatus({ phase: "sent", messageId: sent.id, transport: transport.name, unlockCode: Boolean(unlockCode) });
   return sent.notifiedByPlatform ? DELIVERED_BY_PLATFORM : "send";
+}
+
+/** The draft's unlock code, or null if none was set; a code set but expired or unreadable
+ * stops the send (the sender sets it again or removes it in the task pane). */
+async function draftUnlockCode(session, draft) {
+  try {
+    return await session.unlockCode(draft);
+  } catch (e) {
+    if (e instanceof UnlockCodeUnusable) {
+      throw new SendStopped(e.reason === "expired" ? "unlockCodeExpired" : "unlockCodeDamaged");
+    }
+    throw e;
+  }
 }
 
 /** Office's requirement sets, where the runtime offers them. */

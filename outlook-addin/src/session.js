@@ -11,7 +11,13 @@
  *
  * A draft's unlock code waits here, from the task pane to the send handler, under its own key
  * per draft (`sealpost.unlock.<item id>`): the pane setting one draft's code and a send taking
- * another's never write the same record, so neither can undo the other.
+ * another's never write the same record, so neither can undo the other. It is a secret on the
+ * computer's disk (this storage is the only channel the two runtimes share), so it is kept for
+ * UNLOCK_CODE_TTL_MS at most: whenever the task pane opens or a send ends, older codes are
+ * replaced by a marker that holds no secret, only that a code was set. A send that finds its
+ * draft's code expired (or unreadable) is blocked until the sender sets the code again or
+ * removes it in the task pane: it never leaves without the code the sender asked for. Markers
+ * of drafts nobody sent go after MARKER_TTL_MS.
  */
 
 import { UNLOCK_CODE_MAX, UNLOCK_CODE_MIN, checkedUnlockCode } from "./unlockcode.js";
@@ -19,6 +25,20 @@ import { UNLOCK_CODE_MAX, UNLOCK_CODE_MIN, checkedUnlockCode } from "./unlockcod
 const SESSION_KEY = "sealpost.session";
 const STATUS_KEY = "sealpost.status";
 const UNLOCK_PREFIX = "sealpost.unlock.";
+/** How long a draft's unlock code waits for its send. */
+export const UNLOCK_CODE_TTL_MS = 24 * 60 * 60 * 1000;
+/** How long the marker of an expired code keeps blocking its draft's send. */
+export const MARKER_TTL_MS = 30 * 24 * 60 * 60 * 1000;
+
+/** A draft has an unlock code its send must not go without, and cannot use: `reason` is
+ * "expired" or "damaged". */
+export class UnlockCodeUnusable extends Error {
+  constructor(reason) {
+    super(`the unlock code set for this message is ${reason}`);
+    this.name = "UnlockCodeUnusable";
+    this.reason = reason;
+  }
+}
 
 /** The storage the runtime offers: `{getItem, setItem, removeItem}`, async or not. */
 export function defaultStore() {
@@ -79,31 +99,78 @@ export class Session {
    * `getItemIdAsync`) until its send takes it. Throws a `RangeError` for a code the platform
    * would refuse.
    */
-  async setUnlockCode(itemKey, code) {
+  async setUnlockCode(itemKey, code, now = Date.now()) {
     const checked = checkedUnlockCode(code);
     if (!checked) {
       throw new RangeError(`an unlock code has ${UNLOCK_CODE_MIN} to ${UNLOCK_CODE_MAX} characters`);
     }
-    await this.store.setItem(unlockKey(itemKey), JSON.stringify({ code: checked, at: Date.now() }));
+    await this.store.setItem(unlockKey(itemKey), JSON.stringify({ code: checked, at: now }));
   }
 
-  /** The unlock code set for the draft `itemKey`, or null; it stays set. */
-  async unlockCode(itemKey) {
+  /**
+   * The unlock code set for the draft `itemKey`, or null if none was; it stays set. Throws
+   * `UnlockCodeUnusable` if one was set but is past UNLOCK_CODE_TTL_MS or unreadable.
+   */
+  async unlockCode(itemKey, now = Date.now()) {
     const raw = await this.store.getItem(unlockKey(itemKey));
-    try {
-      const entry = raw ? JSON.parse(raw) : null;
-      return (entry && checkedUnlockCode(entry.code)) || null;
-    } catch {
-      return null;
-    }
-  }
-
-  /** The unlock code set for the draft `itemKey`, or null; removed, so one send uses it. */
-  async takeUnlockCode(itemKey) {
-    const code = await this.unlockCode(itemKey);
-    await this.store.removeItem(unlockKey(itemKey));
+    if (raw == null) return null;
+    const entry = parsed(raw);
+    if (entry && entry.expired === true) throw new UnlockCodeUnusable("expired");
+    const code = entry && checkedUnlockCode(entry.code);
+    if (!code || typeof entry.at !== "number") throw new UnlockCodeUnusable("damaged");
+    if (!(now - entry.at < UNLOCK_CODE_TTL_MS)) throw new UnlockCodeUnusable("expired");
     return code;
   }
+
+  /** Forgets the unlock code of the draft `itemKey` (or its marker), if any. */
+  async forgetUnlockCode(itemKey) {
+    await this.store.removeItem(unlockKey(itemKey));
+  }
+
+  /**
+   * Replaces every unlock code set longer than UNLOCK_CODE_TTL_MS ago (or unreadable) by a
+   * marker without the secret, and forgets markers older than MARKER_TTL_MS. Needs a store that
+   * lists its keys (`OfficeRuntime.storage.getKeys`, or `localStorage`); returns how many codes
+   * it took off the disk.
+   */
+  async forgetStaleUnlockCodes(now = Date.now()) {
+    let forgotten = 0;
+    for (const key of await storeKeys(this.store)) {
+      if (!key.startsWith(UNLOCK_PREFIX)) continue;
+      const entry = parsed(await this.store.getItem(key));
+      if (entry && entry.expired === true) {
+        if (!(now - entry.at < MARKER_TTL_MS)) await this.store.removeItem(key);
+        continue;
+      }
+      try {
+        await this.unlockCode(key.slice(UNLOCK_PREFIX.length), now);
+      } catch (e) {
+        if (!(e instanceof UnlockCodeUnusable)) throw e;
+        await this.store.setItem(key, JSON.stringify({ expired: true, at: now }));
+        forgotten++;
+      }
+    }
+    return forgotten;
+  }
+}
+
+function parsed(raw) {
+  try {
+    return raw == null ? null : JSON.parse(raw);
+  } catch {
+    return null;
+  }
+}
+
+/** The store's keys: `getKeys()` (OfficeRuntime.storage), or `length`/`key(i)` (Web Storage). */
+async function storeKeys(store) {
+  if (typeof store.getKeys === "function") return (await store.getKeys()) || [];
+  if (typeof store.key === "function" && typeof store.length === "number") {
+    const keys = [];
+    for (let i = 0; i < store.length; i++) keys.push(store.key(i));
+    return keys.filter((k) => k != null);
+  }
+  return [];
 }
 
 function unlockKey(itemKey) {

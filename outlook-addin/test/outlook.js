@@ -27,5 +27,6 @@ export function memoryStore() {
     getItem: async (k) => (m.has(k) ? m.get(k) : null),
     setItem: async (k, v) => { m.set(k, String(v)); },
     removeItem: async (k) => { m.delete(k); },
+    getKeys: async () => [...m.keys()],
   };
 }

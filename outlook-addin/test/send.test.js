@@ -6,7 +6,7 @@ import assert from "node:assert/strict";
 import { randomBytes } from "node:crypto";
 
 import { onMessageSend, TASKPANE_COMMAND } from "../src/send.js";
-import { Session } from "../src/session.js";
+import { Session, UNLOCK_CODE_TTL_MS } from "../src/session.js";
 import { transportFor } from "../src/transport/index.js";
 import { SECURE_HEADER, MESSAGE_ID_HEADER } from "../src/item.js";
 import { TestPlatform, ALICE } from "./platform.js";
@@ -220,6 +220,21 @@ test("the unlock code the sender set in the task pane guards the message, and is
   const r = await platform.fetch(`${platform.origin}/api/v1/messages/${id}`, { headers: { Authorization: `Bearer ${token}` } });
   assert.equal(JSON.parse(await r.text()).unlock_code, true, "the platform holds an unlock code for it");
   assert.equal(await session.unlockCode("AAMk-draft-unlock"), null, "taken: the next message starts without");
+});
+
+test("an unlock code past its day blocks the send until it is set again; nothing is uploaded", async () => {
+  const session = await signedIn();
+  const made = richMessage({ itemId: "AAMk-draft-stale" });
+  await session.setUnlockCode("AAMk-draft-stale", "7 blue herons", Date.now() - UNLOCK_CODE_TTL_MS - 1000);
+  const newest = async () => ((await platform.sent(token))[0] || {}).id;
+  const before = await newest();
+  await assertBlocked(made, session, /more than a day old.*set the code again/);
+  assert.equal(await newest(), before, "nothing went to the platform");
+  assert.ok(!(await session.store.getItem("sealpost.unlock.AAMk-draft-stale")).includes("7 blue herons"),
+    "the code itself is off the disk");
+  await assertBlocked(made, session, /more than a day old/); // still blocked, not sent without it
+  await session.setUnlockCode("AAMk-draft-stale", "7 blue herons");
+  assert.deepEqual(await send(made.item, session), { allowEvent: true });
 });
 
 test("a failed send keeps the draft's unlock code for the next Send", async () => {

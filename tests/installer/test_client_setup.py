@@ -185,6 +185,7 @@ def test_what_cannot_be_read_stops_the_install_and_says_where(root, monkeypatch,
             "address": "must start with https://"}[what] in said, said
     if what == "address":
         assert not root.settings.exists(), "nothing written"
+        assert not Path(root.setup.OWN_SETTINGS).exists(), "a file IT writes next is not taken for the package's"
     if what == "policies":
         assert root.policies.read_text() == '{"policies": {', "left as it was"
 

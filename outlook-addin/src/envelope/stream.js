@@ -82,7 +82,11 @@ export async function* sealPart(partKey, plaintext, chunkSize) {
   let next = 0;
   try {
     for (let index = 0; index < chunks; index++) {
-      while (next < chunks && next <= index + CHUNKS_AHEAD) inFlight.push(seal(next++));
+      while (next < chunks && next <= index + CHUNKS_AHEAD) {
+        const sealing = seal(next++);
+        sealing.catch(() => {}); // a failure is reported when its chunk is read, not before
+        inFlight.push(sealing);
+      }
       yield new Uint8Array(await inFlight.shift());
     }
   } finally {

@@ -45,8 +45,11 @@ async function start(info) {
     show("sign-in-section", false);
     return signedIn(session);
   });
-  // Not awaited: the pane does not wait on Outlook to show who is signed in.
-  setUpUnlock(pane).catch((e) => say("unlock-error", (e && e.message) || String(e)));
+  // Not awaited: the pane does not wait on Outlook to show who is signed in. Codes past their
+  // time are taken off the disk first (session.js).
+  pane.session.forgetStaleUnlockCodes().catch(() => {})
+    .then(() => setUpUnlock(pane))
+    .catch((e) => say("unlock-error", (e && e.message) || String(e)));
   watchSends(pane);
   show("loading", false);
   const session = await pane.session.load();

@@ -8,6 +8,7 @@
 import { t } from "../i18n.js";
 import { canNameDraft, draftId, savedDraftId } from "../item.js";
 import { UNLOCK_CODE_MAX, UNLOCK_CODE_MIN, checkedUnlockCode } from "../unlockcode.js";
+import { UnlockCodeUnusable } from "../session.js";
 import { $, say, show } from "./view.js";
 
 const BOUNDS = { min: UNLOCK_CODE_MIN, max: UNLOCK_CODE_MAX };
@@ -36,13 +37,22 @@ export async function setUpUnlock(pane) {
   });
   $("unlock-remove").addEventListener("click", () => {
     savedDraftId(item)
-      .then((key) => key && pane.session.takeUnlockCode(key))
+      .then((key) => key && pane.session.forgetUnlockCode(key))
       .then(() => shown(null, lang, "unlockRemoved"), (e) => problem(e.message));
   });
   // A draft saved before may have a code already; a new one has no id yet. Only the state line
   // changes, so nothing typed meanwhile is lost.
   const id = await savedDraftId(item);
-  const code = id ? await pane.session.unlockCode(id) : null;
+  let code = null;
+  try {
+    code = id ? await pane.session.unlockCode(id) : null;
+  } catch (e) {
+    if (!(e instanceof UnlockCodeUnusable)) throw e;
+    // Set, but no longer usable: its send is blocked until the code is set again or removed.
+    say("unlock-state", t("unlockExpired", {}, lang));
+    show("unlock-remove", true);
+    return;
+  }
   say("unlock-state", code ? t("unlockSet", { code }, lang) : t("unlockNone", {}, lang));
   show("unlock-remove", Boolean(code));
 }

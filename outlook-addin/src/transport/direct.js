@@ -144,8 +144,9 @@ function retryable(e) {
     && (e.kind === ApiFailure.Unreachable || e.kind === ApiFailure.TimedOut || e.status >= 500);
 }
 
-/** Reads an async iterator one item ahead of its reader. `abandon` when stopping early: the
- * item read ahead is not wanted, and its failure, if any, is not the one to report. */
+/** Reads an async iterator one item ahead of its reader. `abandon` when done or stopping
+ * early: the item read ahead is not wanted, its failure, if any, is not the one to report, and
+ * the iterator is closed. */
 function readAhead(iterator) {
   let ahead = iterator.next();
   return {
@@ -155,7 +156,9 @@ function readAhead(iterator) {
       return item;
     },
     abandon() {
-      ahead.catch(() => {});
+      // Once the read in flight settles, the iterator is closed, so the sealing generators'
+      // own clean-up runs.
+      ahead.then(() => iterator.return && iterator.return(), () => {}).catch(() => {});
     },
   };
 }

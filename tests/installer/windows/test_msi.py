@@ -100,6 +100,15 @@ class Wine:
         out = self.run("reg", "query", UNINSTALL, "/s", check=False).stdout
         return re.findall(r"DisplayName\s+REG_SZ\s+(Sealpost)\s*$", out, re.M)
 
+    def display_versions(self) -> list[str]:
+        """The versions Windows lists for the Sealpost products installed."""
+        out = self.run("reg", "query", UNINSTALL, "/s", check=False).stdout
+        versions = []
+        for entry in re.split(r"\n(?=HKEY_)", out):
+            if re.search(r"DisplayName\s+REG_SZ\s+Sealpost\s*$", entry, re.M):
+                versions += re.findall(r"DisplayVersion\s+REG_SZ\s+(\S+)", entry)
+        return versions
+
 
 @pytest.fixture(scope="module")
 def wine():
@@ -157,6 +166,7 @@ def test_custom_actions_run_where_they_must():
         kind = int(actions[name][1])
         assert kind & 0x400, f"{name} is deferred"
         assert kind & 0x800, f"{name} runs as SYSTEM (no impersonation)"
+    assert not int(actions["SystemSetup"][1]) & 0x40, "a failed setup fails the installation"
     assert "[PLATFORMURL]" in actions["SystemSetup"][3] and "[KEYID]" in actions["SystemSetup"][3]
 
 
@@ -299,11 +309,13 @@ def test_the_sign_in_launcher_runs_the_bridge_only_when_it_turns_it_on(wine, ins
 
 @pytest.mark.skipif(not NEWER, reason="the suite builds the newer MSI and names it in SEALPOST_MSI_NEWER_VERSION")
 def test_a_newer_version_replaces_it_and_keeps_its_settings(wine, installed):
-    before = wine.settings.read_text()
-    assert wine.msiexec("/i", str(msi(NEWER))) == 0, wine.last_log[-3000:]
+    """One Sealpost afterwards, the newer one; IT's settings kept but for what the upgrade
+    gives (here BRIDGEAUTOSTART), which shows the newer version's setup ran."""
+    before = tomllib.loads(wine.settings.read_text())
+    assert wine.msiexec("/i", str(msi(NEWER)), "BRIDGEAUTOSTART=1") == 0, wine.last_log[-3000:]
     assert wine.sealpost_products() == ["Sealpost"]
-    assert f"ProductVersion = {NEWER}" in wine.last_log or NEWER in wine.last_log
-    assert wine.settings.read_text() == before
+    assert wine.display_versions() == [NEWER]
+    assert tomllib.loads(wine.settings.read_text()) == {**before, "bridge_autostart": True}
     assert wine.reg(EXTENSION_POLICY, "installation_mode") == "force_installed"
     assert wine.reg(THIRD_PARTY, "platform") == installed["platform"]
     [status] = native_messaging(wine, {"id": 3, "type": "status"})
