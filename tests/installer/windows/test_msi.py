@@ -358,3 +358,21 @@ def test_a_bad_setting_fails_the_installation_and_changes_nothing(wine, bad, rea
     assert wine.sealpost_products() == []
     grown = [p for p in helper_logs(wine) if p.stat().st_size > seen.get(p, 0)]
     assert any(reason in p.read_text(errors="replace") for p in grown), f"no log says {reason!r}: {grown}"
+
+
+def test_a_settings_folder_it_did_not_make_is_refused(wine):
+    """Any user may make `C:\\ProgramData\\Sealpost` before IT installs (or a junction by that
+    name, which wine cannot make): the setup refuses what is not a plain folder, and nothing
+    is installed. (Ownership, which wine does not keep, is checked the same way on Windows.)"""
+    planted = wine.settings.parent
+    planted.parent.mkdir(parents=True, exist_ok=True)
+    planted.write_text("a user's file where IT's folder belongs\n")
+    try:
+        seen = {p: p.stat().st_size for p in helper_logs(wine)}
+        assert wine.msiexec("/i", str(msi()), "PLATFORMURL=https://sealpost.acme.example") != 0
+        assert not (wine.program_dir / "sealpost-helper.exe").exists()
+        assert wine.sealpost_products() == []
+        grown = [p for p in helper_logs(wine) if p.stat().st_size > seen.get(p, 0)]
+        assert any("is a link or a file, so it is not IT's" in p.read_text(errors="replace") for p in grown)
+    finally:
+        planted.unlink()
