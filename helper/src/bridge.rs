@@ -47,6 +47,8 @@ use crate::sign_in::Context;
 
 /// The port the add-in looks for the bridge on, unless IT set `bridge_port`.
 pub const DEFAULT_PORT: u16 = 47_474;
+/// How often a bridge started at login (`--autostart`) looks for a sign-in before it serves.
+pub const SIGN_IN_POLL: std::time::Duration = std::time::Duration::from_secs(5);
 /// How long `--pair` keeps pairing open.
 pub const PAIRING_WINDOW: Duration = Duration::from_secs(120);
 /// The longest one request waits for its answer (Outlook gives a send about 300 s in all).

@@ -81,7 +81,8 @@ enum Command {
         #[arg(long)]
         pair: bool,
         /// Started at desktop login by the installers: serve only when IT's settings turn
-        /// the bridge on (`bridge_autostart = true`), else exit at once.
+        /// the bridge on (`bridge_autostart = true`), else exit at once; wait for a sign-in
+        /// if there is none yet.
         #[arg(long)]
         autostart: bool,
     },
@@ -185,6 +186,20 @@ async fn run(command: Command, ctx: Result<Context>) -> Result<()> {
             if autostart && !ctx.settings.bridge_autostart {
                 tracing::info!("the Outlook bridge is off (bridge_autostart is not set)");
                 return Ok(());
+            }
+            if autostart {
+                // Started at login, perhaps before this user has signed in (in Thunderbird or
+                // with `sealpost-helper sign-in`): the bridge serves only a signed-in helper,
+                // so it waits for the sign-in instead of leaving the user without a bridge
+                // until the next login.
+                let mut said = false;
+                while ctx.saved_sign_in()?.is_none() {
+                    if !said {
+                        tracing::info!("the Outlook bridge waits for a sign-in");
+                        said = true;
+                    }
+                    tokio::time::sleep(sealpost_helper::bridge::SIGN_IN_POLL).await;
+                }
             }
             let port = port.unwrap_or(ctx.settings.bridge_port);
             sealpost_helper::bridge::serve(ctx, port, pair).await

@@ -202,3 +202,30 @@ fn the_bridge_needs_a_signed_in_helper() {
     assert!(!out.status.success());
     assert!(String::from_utf8_lossy(&out.stderr).contains("not_signed_in"), "{out:?}");
 }
+
+#[test]
+fn started_at_login_the_bridge_waits_for_a_sign_in_then_serves() {
+    require_secret_service();
+    let platform = Platform::start();
+    let desk = Desk::with_settings(&format!(
+        "tls_ca_file = {:?}\nbridge_autostart = true\n",
+        platform.cert()
+    ));
+    let port = free_port();
+    let mut child = desk.spawn(&["bridge", "--autostart", "--port", &port.to_string()]);
+    let listening = || std::net::TcpStream::connect(("127.0.0.1", port)).is_ok();
+    std::thread::sleep(std::time::Duration::from_secs(2));
+    assert!(
+        child.try_wait().expect("wait").is_none(),
+        "no sign-in yet: it waits, it does not exit"
+    );
+    assert!(!listening(), "and serves nobody meanwhile");
+    desk.sign_in(&platform);
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+    while !listening() {
+        assert!(std::time::Instant::now() < deadline, "the bridge never served after the sign-in");
+        std::thread::sleep(std::time::Duration::from_millis(200));
+    }
+    let _ = child.kill();
+    let _ = child.wait();
+}

@@ -19,6 +19,7 @@ import struct
 import subprocess
 import sys
 import tempfile
+import time
 import tomllib
 from pathlib import Path
 
@@ -297,13 +298,27 @@ def test_the_sign_in_launcher_runs_the_bridge_only_when_it_turns_it_on(wine, ins
     code, logged = launch_bridge(wine)
     assert code == 0 and "the Outlook bridge is off" in logged, logged
 
-    # IT turns it on with the same step the MSI runs: the launcher's helper now starts the
-    # bridge, which serves only a signed-in user (no one is, here: it says so and stops).
+    # IT turns it on with the same step the MSI runs: the launcher's helper now runs the
+    # bridge, which waits for this user to sign in (it serves signed-in users only) instead of
+    # exiting, so it is there once they do.
     wine.run(str(wine.program_dir / "sealpost-helper.exe"), "system-setup", "--bridge-autostart", "1")
     assert tomllib.loads(wine.settings.read_text())["bridge_autostart"] is True
-    code, logged = launch_bridge(wine)
-    assert code == 1 and "not signed in" in logged, logged
-    assert "the Outlook bridge is off" not in logged
+    seen = {p: p.stat().st_size for p in helper_logs(wine)}
+    launcher = subprocess.Popen(["wine", str(wine.program_dir / "sealpost-bridge.exe")], env=wine.env,
+                                stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        logged = ""
+        for _ in range(120):
+            logged = "".join(p.read_text(errors="replace")[seen.get(p, 0):] for p in helper_logs(wine))
+            if "waits for a sign-in" in logged or launcher.poll() is not None:
+                break
+            time.sleep(0.5)
+        assert "waits for a sign-in" in logged, logged
+        assert launcher.poll() is None, "the launcher keeps the waiting bridge company"
+        assert "the Outlook bridge is off" not in logged
+    finally:
+        launcher.kill()
+        subprocess.run(["wineserver", "-k"], env=wine.env, capture_output=True)
     wine.run(str(wine.program_dir / "sealpost-helper.exe"), "system-setup", "--bridge-autostart", "0")
 
 
