@@ -219,6 +219,27 @@ def test_the_unlock_code_is_kept_for_the_draft(pane, platform):
     assert not page.is_visible("#unlock-remove")
 
 
+def test_an_unlock_code_past_its_day_is_taken_off_the_disk_and_must_be_set_again(pane, platform):
+    p = pane()
+    page = p.open(platform.sign_in())
+    day_ago = "Date.now() - 24 * 3600 * 1000 - 60000"
+    # A draft saved a day ago with its code (fake_office.js keeps "saved" in sessionStorage).
+    page.evaluate(f"k => localStorage.setItem(k, JSON.stringify({{code: 'K7QM-4TZP-2XWA', at: {day_ago}}}))",
+                  f"sealpost.unlock.{DRAFT_ID}")
+    page.evaluate("k => sessionStorage.setItem(k, '1')", f"fakeOffice.saved.{DRAFT_ID}")
+    page.reload()
+    page.wait_for_selector("#unlock-state:has-text('expired')")
+    assert page.inner_text("#unlock-state").startswith("The unlock code set for this message has expired")
+    stored = p.stored(f"sealpost.unlock.{DRAFT_ID}")
+    assert stored["expired"] is True and "code" not in stored, "only a marker is left, no secret"
+    assert page.is_visible("#unlock-remove")
+    p.check_accessible("unlock-expired")
+    page.fill("#unlock-code", "K7QM-4TZP-2XWA")
+    page.click("#unlock-set")
+    page.wait_for_selector("#unlock-state:has-text('K7QM-4TZP-2XWA')")
+    assert p.stored(f"sealpost.unlock.{DRAFT_ID}")["code"] == "K7QM-4TZP-2XWA"
+
+
 def test_an_outlook_that_cannot_name_the_draft_is_explained(pane, platform):
     p = pane(office={"mailbox": "1.7"})
     page = p.open(platform.sign_in())
