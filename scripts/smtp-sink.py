@@ -1,6 +1,8 @@
 """A local SMTP sink (aiosmtpd, from target/pyenv) for the platform's tests and the demo:
 each message is written to OUT/<n>.eml as it arrives; recipients whose address starts with
-"reject" are refused with a permanent 550. Prints "ready" once it listens; stops on SIGTERM.
+"reject" are refused with a permanent 550; a mail to an address starting with "slow" takes two
+seconds to be accepted, and while it is being received OUT/receiving/<address> exists (so a test
+can stop a platform in the middle of a send). Prints "ready" once it listens; stops on SIGTERM.
 
     target/pyenv/bin/python scripts/smtp-sink.py --port 2525 --out /tmp/mail
 """
@@ -26,6 +28,12 @@ class Handler:
         return "250 OK"
 
     async def handle_DATA(self, server, session, envelope):  # noqa: N802
+        if any(address.startswith("slow") for address in envelope.rcpt_tos):
+            receiving = self.out / "receiving"
+            receiving.mkdir(exist_ok=True)
+            for address in envelope.rcpt_tos:
+                (receiving / address).touch()
+            await asyncio.sleep(2)
         path = self.out / f"{next(self.numbers):06}.eml"
         partial = path.with_suffix(".partial")
         partial.write_bytes(envelope.content)

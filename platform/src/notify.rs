@@ -6,9 +6,11 @@
 //! Delivery is at least once: a claimed row is leased, and a node that dies mid-send leaves
 //! the lease to expire for another to take over. Each mail's Message-ID is its idempotency
 //! key, so the rare copy sent again after such a crash is the same message to every MTA and
-//! mail client. Transient failures (relay down, 4xx) are retried with exponential backoff;
-//! permanent refusals (5xx, an address that cannot be a recipient) and mails that used up
-//! their attempts are dead-lettered for admins (`sealpost-platform admin notifications`).
+//! mail client. A node that is stopped rather than killed sends no copy: it claims nothing
+//! from the start of its drain and never cuts off a mail it is sending ([`Worker`]).
+//! Transient failures (relay down, 4xx) are retried with exponential backoff; permanent
+//! refusals (5xx, an address that cannot be a recipient) and mails that used up their
+//! attempts are dead-lettered for admins (`sealpost-platform admin notifications`).
 
 use std::collections::HashMap;
 use std::path::Path;
@@ -176,44 +178,127 @@ impl Relays {
     }
 }
 
+/// Where a node's delivery worker is in its life.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Phase {
+    /// Claiming due mail and sending it.
+    Claiming,
+    /// The node is draining: claim nothing more, go on sending the mail already claimed.
+    Draining,
+    /// The node has stopped serving: finish the mail being sent, hand the rest back, exit.
+    Stopping,
+}
+
+/// A node's delivery worker, which the node's shutdown stops in two steps
+/// (`startup::Running::drain_and_stop`), so that a mail is never cut off in the middle of
+/// its SMTP dialogue — the relay may already have it, and another node would send it again
+/// after the lease (the same Message-ID, but a second copy all the same):
+///
+/// 1. [`Worker::stop_claiming`] when the drain begins: no new mail is claimed; the mail
+///    already claimed goes on being sent while the node serves its last requests.
+/// 2. [`Worker::finish`] once the node has stopped serving: the mail being sent is sent to
+///    the end; claimed mail not started yet is handed back (`notifications::hand_back`), due
+///    at once for the other nodes rather than after its lease.
+#[derive(Debug)]
+pub struct Worker {
+    phase: tokio::sync::watch::Sender<Phase>,
+    task: tokio::task::JoinHandle<()>,
+}
+
+impl Worker {
+    /// Claims no more mail; what is claimed is still sent.
+    pub fn stop_claiming(&self) {
+        self.phase.send_if_modified(|p| {
+            let changed = *p == Phase::Claiming;
+            if changed {
+                *p = Phase::Draining;
+            }
+            changed
+        });
+    }
+
+    /// Finishes the mail being sent, hands the rest back and waits for the worker to end, at
+    /// most `within` (a relay that hangs keeps its mail's lease: at least once, as after a
+    /// crash). Whether it ended.
+    pub async fn finish(self, within: Duration) -> bool {
+        self.phase.send_replace(Phase::Stopping);
+        tokio::time::timeout(within, self.task).await.is_ok()
+    }
+}
+
 /// Starts the delivery worker (one per node; nodes share the queue).
-pub fn spawn(state: AppState) -> Result<(), String> {
+pub fn spawn(state: AppState) -> Result<Worker, String> {
     let global = Relay::from_settings(&state.settings)?;
-    let (max_attempts, base_ms) =
-        (state.settings.notify_max_attempts, state.settings.notify_retry_base_ms);
-    let (db, master) = (state.db.clone(), state.master.clone());
-    let mut relays = Relays { state, global, tenants: HashMap::new() };
-    tokio::spawn(async move {
-        loop {
-            match notifications::claim(&db, &master, BATCH, LEASE_MS).await {
-                Ok(batch) if batch.is_empty() => tokio::time::sleep(POLL).await,
+    let (phase, mut watch) = tokio::sync::watch::channel(Phase::Claiming);
+    let task = tokio::spawn(async move {
+        let db = state.db.clone();
+        let mut delivery = Delivery {
+            max_attempts: state.settings.notify_max_attempts,
+            base_ms: state.settings.notify_retry_base_ms,
+            relays: Relays { state, global, tenants: HashMap::new() },
+        };
+        while *watch.borrow() == Phase::Claiming {
+            let master = &delivery.relays.state.master;
+            match notifications::claim(&db, master, BATCH, LEASE_MS).await {
+                Ok(batch) if batch.is_empty() => idle(&mut watch, POLL).await,
                 Ok(batch) => {
-                    for claimed in batch {
-                        match relays.for_tenant(claimed.mail.tenant_id).await {
-                            Ok(Some(relay)) => {
-                                deliver(&db, &relay, &claimed, max_attempts, base_ms).await;
+                    let mut held = batch.into_iter();
+                    while let Some(claimed) = held.next() {
+                        if *watch.borrow() == Phase::Stopping {
+                            for c in std::iter::once(claimed).chain(held.by_ref()) {
+                                if let Err(e) = notifications::hand_back(&db, &c).await {
+                                    tracing::warn!(id = c.id, error = %e, "cannot hand back a claimed mail; it waits for its lease");
+                                }
                             }
-                            Ok(None) => {
-                                let later = now_ms() + NO_RELAY_RETRY_MS;
-                                let _ =
-                                    notifications::postpone(&db, &claimed, later, NO_RELAY).await;
-                            }
-                            Err(e) => {
-                                tracing::warn!(id = claimed.id, error = %e, "tenant relay unusable");
-                                let later = now_ms() + NO_RELAY_RETRY_MS;
-                                let _ = notifications::postpone(&db, &claimed, later, &e).await;
-                            }
+                            break;
                         }
+                        delivery.send(&db, &claimed).await;
                     }
                 }
                 Err(e) => {
                     tracing::warn!(error = %e, "cannot read the notification queue");
-                    tokio::time::sleep(POLL * 10).await;
+                    idle(&mut watch, POLL * 10).await;
                 }
             }
         }
     });
-    Ok(())
+    Ok(Worker { phase, task })
+}
+
+/// Waits `how_long`, or less when the worker is told to stop.
+async fn idle(watch: &mut tokio::sync::watch::Receiver<Phase>, how_long: Duration) {
+    tokio::select! {
+        _ = tokio::time::sleep(how_long) => {}
+        // An error: the node's handle is gone (a test that keeps no `Running`); just wait.
+        Ok(()) = watch.changed() => {}
+    }
+}
+
+/// What the worker needs to send one claimed mail.
+struct Delivery {
+    relays: Relays,
+    max_attempts: u32,
+    base_ms: u64,
+}
+
+impl Delivery {
+    /// Sends `claimed` through its relay and settles its row; with no relay, postpones it.
+    async fn send(&mut self, db: &Db, claimed: &Claimed) {
+        match self.relays.for_tenant(claimed.mail.tenant_id).await {
+            Ok(Some(relay)) => {
+                deliver(db, &relay, claimed, self.max_attempts, self.base_ms).await;
+            }
+            Ok(None) => {
+                let later = now_ms() + NO_RELAY_RETRY_MS;
+                let _ = notifications::postpone(db, claimed, later, NO_RELAY).await;
+            }
+            Err(e) => {
+                tracing::warn!(id = claimed.id, error = %e, "tenant relay unusable");
+                let later = now_ms() + NO_RELAY_RETRY_MS;
+                let _ = notifications::postpone(db, claimed, later, &e).await;
+            }
+        }
+    }
 }
 
 async fn deliver(db: &Db, relay: &Relay, c: &Claimed, max_attempts: u32, base_ms: u64) {

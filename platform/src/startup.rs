@@ -138,15 +138,21 @@ pub struct Running {
     pub task: tokio::task::JoinHandle<std::io::Result<()>>,
     /// This node's health, which [`Running::drain_and_stop`] marks as shutting down.
     pub health: Arc<crate::routes::system::NodeHealth>,
+    /// The outgoing-mail worker, which [`Running::drain_and_stop`] stops in step.
+    pub mail: crate::notify::Worker,
 }
 
 impl Running {
     /// Stops the node the way a load balancer needs: `/readyz` answers 503 from now on while
     /// the node goes on serving for `drain` (the balancer notices and sends new requests
     /// elsewhere), then it stops accepting connections and gives the requests in flight up to
-    /// `grace` to finish. Returns once the server has stopped.
+    /// `grace` to finish. The mail worker claims nothing from the start of the drain, sends
+    /// what it holds meanwhile, and once the server has stopped finishes the mail it is
+    /// sending (up to `grace` more) and hands back the rest (`notify::Worker`). Returns once
+    /// the server and the worker have stopped.
     pub async fn drain_and_stop(self, drain: Duration, grace: Duration) -> std::io::Result<()> {
         self.health.begin_drain();
+        self.mail.stop_claiming();
         tracing::info!(drain_secs = drain.as_secs(), "shutting down: /readyz now answers 503");
         tokio::time::sleep(drain).await;
         tracing::info!(
@@ -154,7 +160,13 @@ impl Running {
             "no longer accepting; finishing the requests in flight"
         );
         self.handle.graceful_shutdown(Some(grace));
-        self.task.await.map_err(std::io::Error::other)?
+        let served = self.task.await.map_err(std::io::Error::other)?;
+        if !self.mail.finish(grace).await {
+            tracing::warn!(
+                "a mail was still being sent after the grace period; it is retried after its lease"
+            );
+        }
+        served
     }
 }
 
@@ -190,7 +202,7 @@ pub fn app(state: AppState) -> axum::Router {
 /// app through here run exactly what production runs.
 pub async fn serve(state: AppState, listener: std::net::TcpListener) -> Result<Running, String> {
     let _ = rustls::crypto::aws_lc_rs::default_provider().install_default();
-    crate::notify::spawn(state.clone())?;
+    let mail = crate::notify::spawn(state.clone())?;
     crate::sweep::spawn(state.clone());
     spawn_key_refresh(state.clone());
     let s = state.settings.clone();
@@ -220,7 +232,7 @@ pub async fn serve(state: AppState, listener: std::net::TcpListener) -> Result<R
         .first_request_timeout(secs(s.header_read_timeout_secs));
     server.http_builder().http1().header_read_timeout(secs(s.header_read_timeout_secs));
     let task = tokio::spawn(async move { server.serve(app).await });
-    Ok(Running { addr, tls, handle, task, health })
+    Ok(Running { addr, tls, handle, task, health, mail })
 }
 
 /// How often a node looks for a platform key rotated elsewhere.

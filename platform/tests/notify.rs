@@ -2,7 +2,8 @@
 //! `scripts/smtp-sink.py`): a relay that is down for a while gets every mail exactly once when
 //! it comes back; a permanent refusal is dead-lettered and shown to admins; two platform
 //! processes on one database share the queue without sending anything twice; a tenant's own
-//! relay carries that tenant's mail.
+//! relay carries that tenant's mail; a node told to stop claims nothing more, never cuts off
+//! a mail it is sending, and hands back the mail it holds.
 //!
 //! Runs on SQLite, or on PostgreSQL when `SEALPOST_TEST_DATABASE_URL` is set.
 
@@ -156,4 +157,90 @@ async fn a_tenants_own_relay_carries_its_mail_and_mail_without_a_relay_waits() {
     });
     assert!(waiting.split_whitespace().nth(2) == Some("0"), "no attempt counted: {waiting}");
     assert_eq!(sink.received(&tag).len(), 1);
+}
+
+/// Our mails in the queue as `admin notifications` lists them: (state, attempts, recipient).
+fn queue_of(data: &std::path::Path, database: &str, tag: &str) -> Vec<(String, i64, String)> {
+    admin(data, database, &["notifications", "--limit", "1000"])
+        .lines()
+        .filter(|l| l.contains(tag))
+        .map(|l| {
+            let f: Vec<&str> = l.split_whitespace().collect();
+            (f[1].to_string(), f[2].parse().expect("attempts"), f[4].to_string())
+        })
+        .collect()
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_node_told_to_stop_claims_no_more_mail_sends_the_one_in_hand_and_hands_back_the_rest() {
+    let dir = tempfile::tempdir().expect("tmp");
+    let data = dir.path().join("data");
+    let database = test_database(&data).await;
+    let admin = |args: &[&str]| admin(&data, &database, args);
+    let smtp_port = free_port();
+    let tag = tag();
+    let sink = Sink::start(smtp_port, &dir.path().join("sink"));
+    let mail_to = |who: &str| format!("{who}-{tag}@relay.example");
+    // The sink marks a "slow…" mail while it takes it in (two seconds).
+    let being_sent = |who: &str| sink.out.join("receiving").join(mail_to(who)).exists();
+
+    // 1. Draining: a mail queued after SIGTERM is not this node's to claim, even once the
+    //    mail it was sending is done and the node still serves.
+    let drain = [("SEALPOST_DRAIN_SECS", "4")];
+    let mut server = Server::start_with(free_port(), &data, &database, Some(smtp_port), &drain);
+    let http = support::client(&data, false);
+    let readyz = |server: &Server| {
+        let url = format!("https://localhost:{}/readyz", server.port);
+        tokio::task::block_in_place(|| {
+            tokio::runtime::Handle::current()
+                .block_on(async { http.get(&url).send().await.ok().map(|r| r.status()) })
+        })
+    };
+    admin(&["test-mail", "--to", &mail_to("slow-a")]);
+    wait_for("the mail being sent", Duration::from_secs(20), || being_sent("slow-a").then_some(()));
+    server.terminate();
+    wait_for("the drain to begin", Duration::from_secs(5), || {
+        (readyz(&server) == Some(reqwest::StatusCode::SERVICE_UNAVAILABLE)).then_some(())
+    });
+    admin(&["test-mail", "--to", &mail_to("during-drain")]);
+    assert_eq!(
+        readyz(&server),
+        Some(reqwest::StatusCode::SERVICE_UNAVAILABLE),
+        "the node still serves (draining) with the new mail due"
+    );
+    let status = server.exited_within(Duration::from_secs(30)).expect("it exits after the drain");
+    assert!(status.success(), "a clean exit: {status:?}");
+    let queue = queue_of(&data, &database, &tag);
+    assert!(queue.contains(&("sent".into(), 1, mail_to("slow-a"))), "{queue:?}");
+    assert!(queue.contains(&("queued".into(), 0, mail_to("during-drain"))), "{queue:?}");
+
+    // 2. Stopped without a drain while it holds a batch: the mail being sent is sent to the
+    //    end; the others are handed back unattempted, none left waiting out its lease.
+    for who in ["slow-b", "slow-c", "slow-d"] {
+        admin(&["test-mail", "--to", &mail_to(who)]);
+    }
+    let no_drain = [("SEALPOST_DRAIN_SECS", "0")];
+    let mut server = Server::start_with(free_port(), &data, &database, Some(smtp_port), &no_drain);
+    let first = wait_for("a mail being sent", Duration::from_secs(20), || {
+        ["slow-b", "slow-c", "slow-d"].into_iter().find(|who| being_sent(who))
+    });
+    server.terminate();
+    let status = server.exited_within(Duration::from_secs(30)).expect("it exits");
+    assert!(status.success(), "a clean exit: {status:?}");
+    let queue = queue_of(&data, &database, &tag);
+    assert!(queue.contains(&("sent".into(), 1, mail_to(first))), "{queue:?}");
+    let leased: Vec<_> = queue.iter().filter(|(state, n, _)| state == "queued" && *n > 0).collect();
+    assert!(leased.is_empty(), "no mail left under a stopped node's lease: {queue:?}");
+    assert!(queue.iter().any(|(state, ..)| state == "queued"), "some were handed back: {queue:?}");
+
+    // Another node sends what was handed back at once (not after the two-minute lease), and
+    // every mail arrives exactly once.
+    let _server = Server::start(&data, &database, Some(smtp_port));
+    wait_for("every mail sent", Duration::from_secs(60), || {
+        let queue = queue_of(&data, &database, &tag);
+        (queue.len() == 5 && queue.iter().all(|(state, ..)| state == "sent")).then_some(())
+    });
+    let ids = sink.received(&tag);
+    assert_eq!(ids.len(), 5, "each mail once: {ids:?}");
+    assert_eq!(ids.iter().collect::<BTreeSet<_>>().len(), 5);
 }

@@ -216,6 +216,16 @@ pub async fn postpone(db: &Db, c: &Claimed, next_at: i64, error: &str) -> Result
     Ok(db.execute(sql, &args).await? == 1)
 }
 
+/// A claimed mail this node will not try after all (it is stopping): due again at once, for
+/// any node, the attempt not counted and its last error kept. Without this it would wait out
+/// its lease.
+pub async fn hand_back(db: &Db, c: &Claimed) -> Result<bool, StoreError> {
+    let sql = "UPDATE notifications SET attempts = attempts - 1, next_attempt_at = $1 \
+               WHERE id = $2 AND attempts = $3 AND state = 'queued'";
+    let args = [now_ms().into(), c.id.into(), c.attempt.into()];
+    Ok(db.execute(sql, &args).await? == 1)
+}
+
 /// Delivery failed for good (a permanent refusal, or too many attempts): dead-lettered. A
 /// mail that carries a one-time code loses its bodies (an admin can see that it failed and
 /// why; the person asks for a new code).
