@@ -21,7 +21,7 @@
 //! only needs to agree with the others' to a second or so (NTP).
 //!
 //! Behind a load balancer every client would share the balancer's address: list the balancer
-//! in `trusted_proxies` and [`client_ip`] takes the client's address from `X-Forwarded-For`
+//! in `trusted_proxies` and [`client_of`] takes the client's address from `X-Forwarded-For`
 //! instead — only when the request really comes from a trusted proxy, so nobody else can pick
 //! their own address by sending the header.
 
@@ -112,6 +112,27 @@ mod tests {
 /// Most `X-Forwarded-For` entries looked at (from the right).
 const MAX_FORWARDED_HOPS: usize = 16;
 
+/// The client's address for a request from `peer` with `headers`: [`client_ip`] over every
+/// `X-Forwarded-For` line, in order, as one list (RFC 9110 §5.3). A proxy that adds its own
+/// line below one the client sent (haproxy's `option forwardfor` does) is read right: the
+/// first line alone would be the client's own claim.
+pub fn client_of(
+    peer: IpAddr,
+    headers: &axum::http::HeaderMap,
+    trusted: &[ipnet::IpNet],
+) -> IpAddr {
+    let mut lines = Vec::new();
+    for line in headers.get_all("x-forwarded-for") {
+        match line.to_str() {
+            Ok(line) => lines.push(line),
+            // Not text: malformed, the peer's own address counts (the safe side).
+            Err(_) => return client_ip(peer, Some(""), trusted),
+        }
+    }
+    let joined = lines.join(",");
+    client_ip(peer, (!lines.is_empty()).then_some(joined.as_str()), trusted)
+}
+
 /// The client's address: the peer, or — when the peer is a trusted proxy — the right-most
 /// address in `X-Forwarded-For` that is not itself a trusted proxy. A malformed header counts
 /// as absent (the proxy's own address is then limited, the safe side).
@@ -161,5 +182,20 @@ mod client_ip_tests {
         assert_eq!(client_ip(ip("10.0.0.5"), Some("not an address"), &lb), ip("10.0.0.5"));
         assert_eq!(client_ip(ip("10.0.0.5"), Some("2001:db8::1"), &lb), ip("2001:db8::1"));
         assert_eq!(client_ip(ip("10.0.0.5"), Some("1.2.3.4"), &[]), ip("10.0.0.5"), "none trusted");
+    }
+
+    #[test]
+    fn every_forwarded_line_counts_so_a_line_the_client_sent_first_is_not_believed() {
+        use axum::http::{HeaderMap, HeaderValue};
+        let ip = |s: &str| s.parse::<IpAddr>().expect("ip");
+        let lb = nets(&["10.0.0.0/24"]);
+        let mut headers = HeaderMap::new();
+        // The client's own claim, then the line the balancer added.
+        headers.append("x-forwarded-for", HeaderValue::from_static("198.51.100.77"));
+        headers.append("x-forwarded-for", HeaderValue::from_static("203.0.113.9"));
+        assert_eq!(client_of(ip("10.0.0.5"), &headers, &lb), ip("203.0.113.9"));
+        assert_eq!(client_of(ip("10.0.0.5"), &HeaderMap::new(), &lb), ip("10.0.0.5"));
+        headers.append("x-forwarded-for", HeaderValue::from_bytes(b"\xff").expect("value"));
+        assert_eq!(client_of(ip("10.0.0.5"), &headers, &lb), ip("10.0.0.5"), "malformed");
     }
 }

@@ -150,11 +150,9 @@ impl<T: DeserializeOwned + CsrfField + Send> FromRequest<AppState> for Anonymous
             .get::<ConnectInfo<SocketAddr>>()
             .copied()
             .ok_or_else(|| CenterError::internal("the server gives no client address"))?;
-        let forwarded =
-            req.headers().get("x-forwarded-for").and_then(|v| v.to_str().ok()).map(str::to_owned);
-        let CsrfForm(form) = CsrfForm::<T>::from_request(req, state).await?;
         let trusted = &state.settings.trusted_proxies;
-        let client = crate::ratelimit::client_ip(peer.ip(), forwarded.as_deref(), trusted);
+        let client = crate::ratelimit::client_of(peer.ip(), req.headers(), trusted);
+        let CsrfForm(form) = CsrfForm::<T>::from_request(req, state).await?;
         let per_minute = state.settings.sign_in_attempts_per_minute;
         let allowance = crate::ratelimit::sign_in_attempt(&state.db, client, per_minute).await?;
         if allowance != crate::ratelimit::Allowance::Allowed {

@@ -73,8 +73,7 @@ pub async fn sign_in(
     headers: axum::http::HeaderMap,
     ApiJson(req): ApiJson<SignIn>,
 ) -> Result<(StatusCode, Json<SignedIn>), ApiError> {
-    let forwarded = headers.get("x-forwarded-for").and_then(|v| v.to_str().ok());
-    let client = crate::ratelimit::client_ip(peer.ip(), forwarded, &state.settings.trusted_proxies);
+    let client = crate::ratelimit::client_of(peer.ip(), &headers, &state.settings.trusted_proxies);
     let per_minute = state.settings.sign_in_attempts_per_minute;
     if let Allowance::Exceeded { retry_after_secs: wait } =
         crate::ratelimit::sign_in_attempt(&state.db, client, per_minute).await?
