@@ -1,0 +1,202 @@
+"""Two platform nodes on one PostgreSQL database and one S3 bucket, behind haproxy
+(`haproxy.cfg`), checked the way an operator would: through the balancer as users reach it,
+on each node's own /metrics, and in haproxy's runtime API and the database.
+
+- requests alternate between the nodes, even over one kept-alive connection;
+- a secure send from the real helper and the recipient's first contact and reading in the
+  Message Center, each node answering part of it;
+- sign-in guesses spread over the nodes lock the account and hit the per-address limit as on
+  one node, and the limit is the guesser's, not the balancer's;
+- a node killed (SIGKILL) in the middle of a large upload: the helper resumes on the other
+  node, the message is finalised once with every byte, the audit chain verifies;
+- a rolling restart (SIGTERM with drain, start again; then the other node) under load: no
+  request fails.
+"""
+
+import os
+import re
+import secrets
+import subprocess
+import threading
+import uuid
+
+from harness import ALICE, PASSWORD, wait_until
+from reader import compose
+from stack import read_in_center
+
+SIGN_IN = "/api/v1/auth/sign-in"
+
+
+def served(stack, *route_prefixes: str) -> list[int]:
+    """Requests each node's /metrics has counted on routes starting with any of
+    `route_prefixes`."""
+    return [sum(node.requests_served(p) for p in route_prefixes) for node in stack.nodes]
+
+
+def since(before: list[int], after: list[int]) -> list[int]:
+    return [a - b for a, b in zip(after, before)]
+
+
+def send(stack, tmp_path, to: str, subject: str, attachment: bytes) -> tuple[str, str]:
+    """Alice sends a message with the helper's `send` (an .eml, as a mail client hands it
+    over) through the balancer; its link and message id."""
+    path = tmp_path / "message.eml"
+    path.write_bytes(bytes(compose(to, subject, f"<p>MARKER {subject}</p>",
+                                   attachments=[("figures.bin", attachment)])))
+    out = stack.desk.helper("send", str(path))
+    return re.search(r"Link: (\S+)", out).group(1), re.search(r"Message ([0-9a-f-]{36})", out).group(1)
+
+
+def test_requests_alternate_between_the_nodes(both_up):
+    stack = both_up
+    before = served(stack, "/api/v1/keys/platform")
+    client = stack.client()  # one connection, kept alive: haproxy balances each request
+    for _ in range(20):
+        assert client.get(f"{stack.base}/api/v1/keys/platform", timeout=10).status_code == 200
+    per_node = since(before, served(stack, "/api/v1/keys/platform"))
+    assert sum(per_node) == 20, per_node
+    assert min(per_node) >= 5, f"each node answers its share: {per_node}"
+
+
+def test_a_secure_send_from_the_helper_is_read_in_the_center_through_the_balancer(both_up, tmp_path):
+    stack = both_up
+    attachment = os.urandom(300_000)
+    before_api, before_center = served(stack, "/api/"), served(stack, "/m/", "/c/")
+    link, _ = send(stack, tmp_path, "bob@outside.example", "Figures through the balancer", attachment)
+    assert link.startswith(f"{stack.base}/m/"), f"links name the balancer: {link}"
+
+    browser = stack.client()
+    page, read_url = read_in_center(stack, browser, link, "bob@outside.example")
+    assert "Figures through the balancer" in page and "MARKER Figures through the balancer" in page
+    download = browser.get(f"{read_url}/attachments/1", timeout=30)
+    assert download.status_code == 200 and download.content == attachment
+    # The helper's calls and the Center session were answered by both nodes: nothing either
+    # needed was in the other's memory.
+    api, center = since(before_api, served(stack, "/api/")), since(before_center, served(stack, "/m/", "/c/"))
+    assert min(api) > 0 and min(center) > 0, f"API requests per node {api}, Center {center}"
+
+
+def test_sign_in_guesses_spread_over_the_nodes_are_limited_as_on_one(both_up):
+    stack = both_up
+    stack.admin("create-user", "--tenant", "acme", "--email", "bob@acme.example",
+                stdin="bob's own long password")
+    before = served(stack, SIGN_IN)
+
+    def sign_in(client, email, password):
+        # Each guess claims another address in X-Forwarded-For: the balancer drops it, and the
+        # nodes believe only the balancer's.
+        forged = f"198.51.100.{secrets.randbelow(250) + 1}"
+        r = client.post(f"{stack.base}{SIGN_IN}", json={"email": email, "password": password},
+                        headers={"X-Forwarded-For": forged}, timeout=30)
+        return r.status_code, (r.json()["error"]["code"] if r.status_code != 201 else "signed in")
+
+    # The account lockout: five wrong passwords for bob, answered by both nodes, lock it; then
+    # even the right one is refused.
+    guesser = stack.client(from_ip="127.0.0.4")
+    answers = [sign_in(guesser, "bob@acme.example", f"guess {i}") for i in range(5)]
+    assert answers == [(401, "bad_credentials")] * 4 + [(429, "locked")], answers
+    assert sign_in(guesser, "bob@acme.example", "bob's own long password") == (429, "locked")
+
+    # The per-address limit (20 a minute): a client trying many accounts is refused from the
+    # 21st attempt, whichever node it reaches.
+    sprayer = stack.client(from_ip="127.0.0.3")
+    answers = [sign_in(sprayer, f"nobody{i}@acme.example", "a guess") for i in range(21)]
+    assert answers == [(401, "bad_credentials")] * 20 + [(429, "rate_limited")], answers
+    per_node = since(before, served(stack, SIGN_IN))
+    assert sum(per_node) == 27 and min(per_node) > 0, f"both nodes counted: {per_node}"
+
+    # The limit is that client's, not the balancer's: alice, elsewhere, signs in.
+    assert sign_in(stack.client(), ALICE, PASSWORD) == (201, "signed in")
+
+
+def test_a_node_killed_in_the_middle_of_a_large_upload(both_up, tmp_path):
+    stack = both_up
+    attachment = os.urandom(24 << 20)
+    subject = f"Large {secrets.token_hex(4)}"
+    path = tmp_path / "large.eml"
+    path.write_bytes(bytes(compose("carol@outside.example", subject, "<p>large</p>",
+                                   attachments=[("large.bin", attachment)])))
+    sending = subprocess.Popen([stack.desk.helper_bin, "send", path], env=stack.desk.env,
+                               stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+
+    # Some megabytes in, the node serving the upload's current request is killed.
+    def under_way():
+        rows = stack.sql(f"SELECT id, received FROM messages WHERE subject = '{subject}'")
+        return rows and int(rows[0][1]) >= 4 << 20 and rows[0][0]
+    message_id = wait_until("the upload under way", under_way, 60, every=0.05)
+
+    def serving_the_upload():
+        servers = stack.balancer.servers()
+        return next((n for n in stack.nodes if int(servers[n.name]["scur"]) > 0), None)
+    victim = wait_until("a node in the middle of an upload request", serving_the_upload, 30, every=0.01)
+    victim.kill()
+
+    out, err = sending.communicate(timeout=180)
+    assert sending.returncode == 0, f"the send succeeded anyway: {err}"
+    assert f"Message {message_id}" in out
+    logs = "".join(p.read_text() for p in (stack.desk.home / ".local" / "state" / "sealpost").glob("*"))
+    assert "upload interrupted; resuming" in logs, "the kill cut an upload request off"
+
+    # Final once, with every byte: contiguous segments (offsets from the database, the bytes
+    # from S3, whichever node took them), one finalise in the audit log, the chain intact.
+    [[state, received, size]] = stack.sql(
+        f"SELECT state, received, envelope_size FROM messages WHERE id = '{message_id}'")
+    assert state == "final" and received == size, (state, received, size)
+    segments = stack.sql(f"SELECT start, len FROM envelope_segments WHERE message_id = '{message_id}' ORDER BY seq")
+    end = 0
+    for start, length in segments:
+        assert int(start) == end, f"segments without gap or overlap: {segments}"
+        end += int(length)
+    assert end == int(size)
+    assert stack.sql(f"SELECT COUNT(*) FROM audit_log WHERE action = 'message.finalised' "
+                     f"AND detail = '{message_id}'") == [["1"]]
+    verified = stack.platform_command("audit", "verify")
+    assert verified.returncode == 0 and b"intact" in verified.stdout, verified.stderr
+
+    # The recipient reads it, every byte, from the node that is left.
+    link = re.search(r"Link: (\S+)", out).group(1)
+    browser = stack.client()
+    _, read_url = read_in_center(stack, browser, link, "carol@outside.example")
+    download = browser.get(f"{read_url}/attachments/1", timeout=120)
+    assert download.status_code == 200 and download.content == attachment
+
+
+def test_a_rolling_restart_under_load_loses_no_request(both_up):
+    stack = both_up
+    token = stack.client().post(f"{stack.base}{SIGN_IN}", json={"email": ALICE, "password": PASSWORD},
+                                timeout=30).json()["token"]
+    auth = {"Authorization": f"Bearer {token}"}
+    results: list[tuple[str, str, object]] = []
+    stop = threading.Event()
+
+    def load():
+        # A client that never retries: each request counts once, whatever the answer.
+        client = stack.client()
+        while not stop.is_set():
+            slip = {"id": str(uuid.uuid4()), "to": ["bob@outside.example"], "subject": "load",
+                    "envelope_size": 4096}
+            for method, route, body in (("GET", "/api/v1/me", None), ("GET", "/api/v1/policy", None),
+                                        ("POST", "/api/v1/messages", slip)):
+                try:
+                    r = client.request(method, f"{stack.base}{route}", json=body, headers=auth, timeout=30)
+                    results.append((method, route, r.status_code))
+                except Exception as e:  # noqa: BLE001 (any failure is what this test looks for)
+                    results.append((method, route, repr(e)))
+
+    workers = [threading.Thread(target=load) for _ in range(3)]
+    for w in workers:
+        w.start()
+    try:
+        wait_until("load under way", lambda: len(results) > 30, 30)
+        for node in stack.nodes:
+            assert node.terminate() == 0, f"node {node.name} drained and exited cleanly"
+            assert stack.balancer.status(node) == "DOWN", "the balancer took it out before it stopped"
+            stack.restart_when_down(node)
+            counted = len(results)
+            wait_until("requests on the restarted node", lambda: len(results) > counted + 30, 30)
+    finally:
+        stop.set()
+        for w in workers:
+            w.join()
+    failed = [r for r in results if r[2] not in (200, 201)]
+    assert not failed, f"{len(failed)} of {len(results)} requests failed: {failed[:10]}"
