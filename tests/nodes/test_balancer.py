@@ -2,7 +2,8 @@
 (`haproxy.cfg`), checked the way an operator would: through the balancer as users reach it,
 on each node's own /metrics, and in haproxy's runtime API and the database.
 
-- requests alternate between the nodes, even over one kept-alive connection;
+- requests alternate between the nodes, even over one kept-alive connection; the nodes'
+  metrics are not served through the balancer;
 - a secure send from the real helper and the recipient's first contact and reading in the
   Message Center, each node answering part of it;
 - sign-in guesses spread over the nodes lock the account and hit the per-address limit as on
@@ -56,6 +57,8 @@ def test_requests_alternate_between_the_nodes(both_up):
     per_node = since(before, served(stack, "/api/v1/keys/platform"))
     assert sum(per_node) == 20, per_node
     assert min(per_node) >= 5, f"each node answers its share: {per_node}"
+    # Metrics are each node's, for Prometheus on the nodes' own addresses, not for the world.
+    assert client.get(f"{stack.base}/metrics", timeout=10).status_code == 404
 
 
 def test_a_secure_send_from_the_helper_is_read_in_the_center_through_the_balancer(both_up, tmp_path):
