@@ -187,6 +187,10 @@ class Balancer:
         return {row["svname"]: row for row in csv.DictReader(io.StringIO(text))
                 if row["pxname"] == "nodes" and row["svname"] not in ("FRONTEND", "BACKEND")}
 
+    def serving(self, client_ip: str) -> set[str]:
+        """The nodes serving a request from `client_ip` right now (haproxy's `show sess`)."""
+        return set(re.findall(rf"src={re.escape(client_ip)}:\d+ .*?\bsrv=(\w+)", self.runtime("show sess")))
+
     def status(self, node: Node) -> str:
         try:
             return self.servers()[node.name]["status"]

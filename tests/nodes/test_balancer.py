@@ -8,8 +8,9 @@ on each node's own /metrics, and in haproxy's runtime API and the database.
   Message Center, each node answering part of it;
 - sign-in guesses spread over the nodes lock the account and hit the per-address limit as on
   one node, and the limit is the guesser's, not the balancer's;
-- a node killed (SIGKILL) in the middle of a large upload: the helper resumes on the other
-  node, the message is finalised once with every byte, the audit chain verifies;
+- a node killed (SIGKILL) in the middle of a large upload while a recipient keeps reading:
+  the helper resumes on the other node, the message is finalised once with every byte, the
+  audit chain verifies, and the reader loses at most the download that node was streaming;
 - a rolling restart (SIGTERM with drain, start again; then the other node) under load: no
   request fails.
 """
@@ -19,7 +20,10 @@ import re
 import secrets
 import subprocess
 import threading
+import time
 import uuid
+
+import requests
 
 from harness import ALICE, PASSWORD, wait_until
 from reader import compose
@@ -114,6 +118,25 @@ def test_sign_in_guesses_spread_over_the_nodes_are_limited_as_on_one(both_up):
 
 def test_a_node_killed_in_the_middle_of_a_large_upload(both_up, tmp_path):
     stack = both_up
+    # A recipient (on another computer: 127.0.0.5) keeps downloading another message meanwhile.
+    small = os.urandom(200_000)
+    link, _ = send(stack, tmp_path, "dave@outside.example", "Read while a node dies", small)
+    reader = stack.client(from_ip="127.0.0.5")
+    _, read_url = read_in_center(stack, reader, link, "dave@outside.example")
+    reads: list[tuple[float, bool]] = []
+    stop_reading = threading.Event()
+
+    def keep_reading():
+        while not stop_reading.is_set():
+            started = time.monotonic()
+            try:
+                r = reader.get(f"{read_url}/attachments/1", timeout=30)
+                reads.append((started, r.status_code == 200 and r.content == small))
+            except requests.RequestException:
+                reads.append((started, False))
+    reading = threading.Thread(target=keep_reading)
+    reading.start()
+
     attachment = os.urandom(24 << 20)
     subject = f"Large {secrets.token_hex(4)}"
     path = tmp_path / "large.eml"
@@ -129,12 +152,21 @@ def test_a_node_killed_in_the_middle_of_a_large_upload(both_up, tmp_path):
     message_id = wait_until("the upload under way", under_way, 60, every=0.05)
 
     def serving_the_upload():
-        servers = stack.balancer.servers()
-        return next((n for n in stack.nodes if int(servers[n.name]["scur"]) > 0), None)
+        serving = stack.balancer.serving("127.0.0.1")  # alice's computer
+        return next((n for n in stack.nodes if n.name in serving), None)
     victim = wait_until("a node in the middle of an upload request", serving_the_upload, 30, every=0.01)
     victim.kill()
+    killed_at = time.monotonic()
 
     out, err = sending.communicate(timeout=180)
+    stop_reading.set()
+    reading.join()
+    # The reader lost at most the download the dead node was streaming; every read that
+    # started after it died was answered whole (haproxy sends it to the node that is left).
+    lost = [started for started, ok in reads if not ok]
+    after = [ok for started, ok in reads if started > killed_at]
+    assert len(lost) <= 1 and all(t < killed_at for t in lost), (len(lost), len(reads))
+    assert after and all(after), f"{len(after)} reads after the kill"
     assert sending.returncode == 0, f"the send succeeded anyway: {err}"
     assert f"Message {message_id}" in out
     logs = "".join(p.read_text() for p in (stack.desk.home / ".local" / "state" / "sealpost").glob("*"))
