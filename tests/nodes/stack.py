@@ -163,8 +163,12 @@ class Balancer:
                    NODE_A=stack.nodes[0].address, NODE_B=stack.nodes[1].address)
         self.proc = subprocess.Popen(["haproxy", "-db", "-f", HERE / "haproxy.cfg"],
                                      stdout=self.log, stderr=subprocess.STDOUT, env=env)
-        for node in stack.nodes:
-            self.wait_until_status(node, "UP")
+        try:
+            for node in stack.nodes:
+                self.wait_until_status(node, "UP")
+        except BaseException:
+            self.stop()
+            raise
 
     @property
     def base(self) -> str:
@@ -224,6 +228,16 @@ class Stack:
 
     def __init__(self, workdir: Path):
         self.workdir = workdir
+        self.nodes: list[Node] = []
+        self.balancer: Balancer | None = None
+        try:
+            self.start()
+        except BaseException:
+            self.stop()  # leave no node or balancer running behind a failed start
+            raise
+
+    def start(self):
+        workdir = self.workdir
         server = os.environ["PG_TEST_URL"]
         name = f"sealpost_nodes_{secrets.token_hex(4)}"
         psql(server, f"CREATE DATABASE {name}")
@@ -236,7 +250,6 @@ class Stack:
         # Users reach the platform only at the balancer: its address is every node's public URL.
         balancer_port = free_port()
         self.base = f"https://localhost:{balancer_port}"
-        self.balancer: Balancer | None = None
         self.nodes = [Node(self, "a"), Node(self, "b")]
         for node in self.nodes:
             node.start()
@@ -313,7 +326,8 @@ class Stack:
         for node in self.nodes:
             if node.proc:
                 node.kill()
-        self.sink.stop()
+        if getattr(self, "sink", None):
+            self.sink.stop()
 
 
 def csrf(page: str) -> str:
