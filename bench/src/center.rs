@@ -30,7 +30,7 @@ use crate::platform::{
 };
 
 /// A child process killed when dropped.
-struct Killed(Child);
+pub(crate) struct Killed(pub(crate) Child);
 
 impl Drop for Killed {
     fn drop(&mut self) {
@@ -40,7 +40,7 @@ impl Drop for Killed {
 }
 
 /// Starts a child that prints "ready" once it serves.
-fn start_ready(cmd: &mut Command) -> Res<Killed> {
+pub(crate) fn start_ready(cmd: &mut Command) -> Res<Killed> {
     let mut child = Killed(cmd.stdout(Stdio::piped()).spawn()?);
     let out = child.0.stdout.take().ok_or("stdout")?;
     let line = BufReader::new(out).lines().next().ok_or("no output")??;
@@ -58,7 +58,7 @@ fn csrf(page: &str) -> Res<String> {
 }
 
 /// A reader's browser session on message `link`: address, code from the sink, signed in.
-async fn signed_in_reader(p: &Platform, link: &str, mail: &Path) -> Res<Client> {
+pub(crate) async fn signed_in_reader(p: &Platform, link: &str, mail: &Path) -> Res<Client> {
     let reader = Client::builder()
         .add_root_certificate(reqwest::Certificate::from_pem(&std::fs::read(&p.cert)?)?)
         .cookie_store(true)
@@ -98,7 +98,11 @@ async fn signed_in_reader(p: &Platform, link: &str, mail: &Path) -> Res<Client> 
 }
 
 /// Fetches `url` `n` times, one after the other; (p50, p99) and the last body.
-async fn repeated(client: &Client, url: &str, n: usize) -> Res<(Duration, Duration, String)> {
+pub(crate) async fn repeated(
+    client: &Client,
+    url: &str,
+    n: usize,
+) -> Res<(Duration, Duration, String)> {
     let mut times = Vec::with_capacity(n);
     let mut body = String::new();
     for _ in 0..n {
@@ -116,7 +120,7 @@ async fn repeated(client: &Client, url: &str, n: usize) -> Res<(Duration, Durati
 }
 
 /// `readers` concurrent downloads of `url`, each expected to be `len` bytes; GB/s in all.
-async fn download(client: &Client, url: &str, readers: usize, len: u64) -> Res<f64> {
+pub(crate) async fn download(client: &Client, url: &str, readers: usize, len: u64) -> Res<f64> {
     let start = Instant::now();
     let mut tasks = Vec::new();
     for _ in 0..readers {
@@ -143,13 +147,9 @@ async fn download(client: &Client, url: &str, readers: usize, len: u64) -> Res<f
     Ok(len as f64 * readers as f64 / start.elapsed().as_secs_f64() / 1e9)
 }
 
-/// An SMTP sink writing to `mail`, and a platform in `dir` that mails through it, with `env`
-/// besides.
-async fn platform_with_sink(
-    dir: &Path,
-    mail: &Path,
-    env: &[(&str, String)],
-) -> Res<(Killed, Platform)> {
+/// An SMTP sink writing each mail it receives into `mail` (`scripts/smtp-sink.py`, from the
+/// repository root), and the environment that has a platform mail through it.
+pub(crate) fn smtp_sink(mail: &Path) -> Res<(Killed, Vec<(&'static str, String)>)> {
     std::fs::create_dir_all(mail)?;
     let smtp_port = free_port()?;
     let python =
@@ -163,11 +163,22 @@ async fn platform_with_sink(
     .map_err(|e| {
         format!("the SMTP sink ({python} scripts/smtp-sink.py, from the repository root): {e}")
     })?;
-    let mut all = vec![
+    let env = vec![
         ("SEALPOST_SMTP_HOST", "127.0.0.1".to_string()),
         ("SEALPOST_SMTP_PORT", smtp_port.to_string()),
         ("SEALPOST_SMTP_SECURITY", "none".to_string()),
     ];
+    Ok((sink, env))
+}
+
+/// An SMTP sink writing to `mail`, and a platform in `dir` that mails through it, with `env`
+/// besides.
+async fn platform_with_sink(
+    dir: &Path,
+    mail: &Path,
+    env: &[(&str, String)],
+) -> Res<(Killed, Platform)> {
+    let (sink, mut all) = smtp_sink(mail)?;
     all.extend_from_slice(env);
     Ok((sink, start_platform_with(dir, None, &all).await?))
 }
@@ -335,14 +346,14 @@ async fn send_body(p: &Platform, key: &sealpost_envelope::PublicKey, html: Strin
 }
 
 /// Creates, uploads and finalises `m`; its link token.
-async fn send_prepared(p: &Platform, m: crate::platform::Prepared) -> Res<String> {
+pub(crate) async fn send_prepared(p: &Platform, m: crate::platform::Prepared) -> Res<String> {
     let api = |r: reqwest::RequestBuilder| r.bearer_auth(&p.token).send();
     let created = api(p.client.post(format!("{}/api/v1/messages", p.base)).json(&m.slip)).await?;
     let upload = p.client.patch(format!("{}/api/v1/messages/{}/envelope", p.base, m.id));
     let uploaded = api(upload.header("Upload-Offset", "0").body(m.envelope)).await?;
     let done = api(p.client.post(format!("{}/api/v1/messages/{}/finalise", p.base, m.id))).await?;
     if !(created.status().is_success() && uploaded.status().is_success()) {
-        return Err(format!("sending a hostile body: HTTP {}", uploaded.status()).into());
+        return Err(format!("sending a message: HTTP {}", uploaded.status()).into());
     }
     let done: Value = done.json().await?;
     let link = done["link"].as_str().ok_or("no link")?;

@@ -10,6 +10,8 @@
 //! # one ingest row only, long enough to attach a profiler to the pid it prints:
 //! cargo run --release -p sealpost-bench -- platform --clients 16 --messages 5000
 //! cargo run --release -p sealpost-bench -- center [--quick]   # from the repository root
+//! # several nodes behind haproxy, from the repository root (an empty database, an S3 server):
+//! cargo run --release -p sealpost-bench -- nodes [--quick] --postgres URL --s3 URL
 //! ```
 
 use std::fs::File;
@@ -27,6 +29,7 @@ const MIB: usize = 1024 * 1024;
 
 mod center;
 mod helper;
+mod nodes;
 mod platform;
 
 fn main() {
@@ -44,6 +47,15 @@ fn main() {
             tokio_main(platform::run(quick, postgres, profile))
         }
         Some("helper") => tokio_main(helper::run(quick)),
+        Some("nodes") => {
+            let value = |name: &str| {
+                args.iter().position(|a| a == name).and_then(|i| args.get(i + 1)).cloned()
+            };
+            match (value("--postgres"), value("--s3")) {
+                (Some(pg), Some(s3)) => tokio_main(async move { nodes::run(quick, &pg, &s3).await }),
+                _ => Err("nodes needs --postgres URL and --s3 URL".into()),
+            }
+        }
         Some("center") => tokio_main(async move {
             center::run(quick).await?;
             center::run_hostile(quick).await
@@ -64,7 +76,7 @@ fn main() {
             seal_file(Path::new(&args[1]), Path::new(&args[2]), Path::new(&args[3]))
         }
         _ => {
-            Err("usage: sealpost-bench envelope [--quick] | platform [--quick] [--postgres URL] [--clients N --messages M] | helper [--quick] | center [--quick]"
+            Err("usage: sealpost-bench envelope [--quick] | platform [--quick] [--postgres URL] [--clients N --messages M] | helper [--quick] | center [--quick] | nodes [--quick] --postgres URL --s3 URL"
                 .into())
         }
     };

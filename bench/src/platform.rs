@@ -57,13 +57,17 @@ pub(crate) fn free_port() -> Res<u16> {
     Ok(std::net::TcpListener::bind("127.0.0.1:0")?.local_addr()?.port())
 }
 
-fn platform_cmd(bin: &Path, dir: &Path, db: Option<&str>) -> Command {
+/// The environment variables a platform process gets besides the benchmark's own.
+pub(crate) type Env<'a> = &'a [(&'a str, String)];
+
+fn platform_cmd(bin: &Path, dir: &Path, db: Option<&str>, env: Env<'_>) -> Command {
     let mut c = Command::new(bin);
     c.arg("--data-dir")
         .arg(dir)
         .env("SEALPOST_LOG", "warn")
         .env("SEALPOST_MAX_SEGMENT_BYTES", (2u64 << 30).to_string())
-        .env("SEALPOST_MAX_ENVELOPE_BYTES", (2u64 << 30).to_string());
+        .env("SEALPOST_MAX_ENVELOPE_BYTES", (2u64 << 30).to_string())
+        .envs(env.iter().map(|(k, v)| (*k, v.as_str())));
     if let Some(url) = db {
         c.arg("--database-url").arg(url);
     }
@@ -74,10 +78,11 @@ fn run_admin(
     bin: &Path,
     dir: &Path,
     db: Option<&str>,
+    env: Env<'_>,
     args: &[&str],
     stdin: Option<&str>,
 ) -> Res<String> {
-    let mut child = platform_cmd(bin, dir, db)
+    let mut child = platform_cmd(bin, dir, db, env)
         .args(args)
         .stdin(Stdio::piped())
         .stdout(Stdio::piped())
@@ -102,32 +107,18 @@ pub(crate) async fn start_platform(dir: &Path, db: Option<&str>) -> Res<Platform
 pub(crate) async fn start_platform_with(
     dir: &Path,
     db: Option<&str>,
-    env: &[(&str, String)],
+    env: Env<'_>,
 ) -> Res<Platform> {
     let bin = sibling_binary("sealpost-platform")?;
-    run_admin(
-        &bin,
-        dir,
-        db,
-        &["admin", "create-tenant", "--name", "bench", "--domain", "bench.example"],
-        None,
-    )?;
-    run_admin(
-        &bin,
-        dir,
-        db,
+    let admin = |args: &[&str], stdin: Option<&str>| run_admin(&bin, dir, db, env, args, stdin);
+    admin(&["admin", "create-tenant", "--name", "bench", "--domain", "bench.example"], None)?;
+    admin(
         &["admin", "create-user", "--tenant", "bench", "--email", "sender@bench.example"],
         Some(PASSWORD),
     )?;
-    let token = run_admin(
-        &bin,
-        dir,
-        db,
-        &["admin", "create-token", "--email", "sender@bench.example"],
-        None,
-    )?
-    .trim()
-    .to_string();
+    let token = admin(&["admin", "create-token", "--email", "sender@bench.example"], None)?
+        .trim()
+        .to_string();
     // Room for a 1 GiB attachment's envelope (the default tenant limit is exactly 1 GiB).
     let policy = dir.join("policy.json");
     std::fs::write(
@@ -135,27 +126,8 @@ pub(crate) async fn start_platform_with(
         r#"{"internal_domains": ["bench.example"], "max_envelope_bytes": 2147483648}"#,
     )?;
     let policy_arg = policy.to_string_lossy().into_owned();
-    run_admin(
-        &bin,
-        dir,
-        db,
-        &["admin", "set-policy", "--tenant", "bench", "--file", &policy_arg],
-        None,
-    )?;
-    let port = free_port()?;
-    let mut child = platform_cmd(&bin, dir, db)
-        .envs(env.iter().map(|(k, v)| (*k, v.as_str())))
-        .args(["serve", "--listen", &format!("127.0.0.1:{port}")])
-        .stdout(Stdio::piped())
-        .stderr(std::fs::File::create(std::env::temp_dir().join("sealpost-bench-platform.log"))?)
-        .spawn()?;
-    let mut lines = BufReader::new(child.stdout.take().ok_or("stdout")?).lines();
-    for line in lines.by_ref() {
-        if line?.contains("listening on") {
-            break;
-        }
-    }
-    std::thread::spawn(move || lines.for_each(drop));
+    admin(&["admin", "set-policy", "--tenant", "bench", "--file", &policy_arg], None)?;
+    let (child, port) = serve(dir, db, env)?;
     let cert = dir.join("tls/cert.pem");
     let client = Client::builder()
         .add_root_certificate(reqwest::Certificate::from_pem(&std::fs::read(&cert)?)?)
@@ -164,8 +136,29 @@ pub(crate) async fn start_platform_with(
     Ok(Platform { child, base: format!("https://localhost:{port}"), token, cert, client })
 }
 
+/// `sealpost-platform serve` on a free port of 127.0.0.1, once it listens: the process and
+/// its port. Its log is `sealpost-bench-platform-PORT.log` in the temporary folder.
+pub(crate) fn serve(dir: &Path, db: Option<&str>, env: Env<'_>) -> Res<(Child, u16)> {
+    let bin = sibling_binary("sealpost-platform")?;
+    let port = free_port()?;
+    let log = std::env::temp_dir().join(format!("sealpost-bench-platform-{port}.log"));
+    let mut child = platform_cmd(&bin, dir, db, env)
+        .args(["serve", "--listen", &format!("127.0.0.1:{port}")])
+        .stdout(Stdio::piped())
+        .stderr(std::fs::File::create(log)?)
+        .spawn()?;
+    let mut lines = BufReader::new(child.stdout.take().ok_or("stdout")?).lines();
+    for line in lines.by_ref() {
+        if line?.contains("listening on") {
+            break;
+        }
+    }
+    std::thread::spawn(move || lines.for_each(drop));
+    Ok((child, port))
+}
+
 /// What one client does per round of [`drive`].
-enum Work {
+pub(crate) enum Work {
     /// Ingest this message: create, upload, finalise.
     Ingest(Prepared),
     /// Three `GET /healthz` (the device-token check's database read is there too, as a
@@ -191,7 +184,7 @@ fn bench_metadata() -> Metadata {
     }
 }
 
-fn prepare(key: &PublicKey, attachment_len: usize) -> Res<Prepared> {
+pub(crate) fn prepare(key: &PublicKey, attachment_len: usize) -> Res<Prepared> {
     prepare_with(key, Body { text: Some("benchmark".into()), html: None }, attachment_len)
 }
 
@@ -252,7 +245,7 @@ pub(crate) async fn platform_key(p: &Platform) -> Res<PublicKey> {
 }
 
 /// Performs `rounds` with `clients` concurrent clients; returns (rounds/s, p50, p99 latency).
-async fn drive(
+pub(crate) async fn drive(
     p: &Arc<Platform>,
     rounds: Vec<Work>,
     clients: usize,
@@ -406,7 +399,7 @@ async fn peak_rss_during<F: std::future::Future<Output = Res<()>>>(pid: u32, wor
 }
 
 /// CPU time (user + system) a process has used so far, in ms.
-fn cpu_ms(pid: u32) -> f64 {
+pub(crate) fn cpu_ms(pid: u32) -> f64 {
     let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap_or_default();
     // The command name sits in parentheses and may hold spaces: count fields after it.
     // There, utime and stime (fields 14 and 15 of the line) are the 12th and 13th.
