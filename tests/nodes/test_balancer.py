@@ -4,8 +4,8 @@ on each node's own /metrics, and in haproxy's runtime API and the database.
 
 - requests alternate between the nodes, even over one kept-alive connection; the nodes'
   metrics are not served through the balancer;
-- a secure send from the real helper and the recipient's first contact and reading in the
-  Message Center, each node answering part of it;
+- a secure send from the real helper, the recipient's first contact, reading and reply in the
+  Message Center, each node answering part of it, and the sender told of the reply once;
 - sign-in guesses spread over the nodes lock the account and hit the per-address limit as on
   one node, and the limit is the guesser's, not the balancer's;
 - a node killed (SIGKILL) in the middle of a large upload while a recipient keeps reading:
@@ -27,7 +27,7 @@ import requests
 
 from harness import ALICE, PASSWORD, wait_until
 from reader import compose
-from stack import read_in_center
+from stack import csrf, read_in_center
 
 SIGN_IN = "/api/v1/auth/sign-in"
 
@@ -65,7 +65,7 @@ def test_requests_alternate_between_the_nodes(both_up):
     assert client.get(f"{stack.base}/metrics", timeout=10).status_code == 404
 
 
-def test_a_secure_send_from_the_helper_is_read_in_the_center_through_the_balancer(both_up, tmp_path):
+def test_a_secure_send_from_the_helper_is_read_and_answered_in_the_center_through_the_balancer(both_up, tmp_path):
     stack = both_up
     attachment = os.urandom(300_000)
     before_api, before_center = served(stack, "/api/"), served(stack, "/m/", "/c/")
@@ -77,10 +77,26 @@ def test_a_secure_send_from_the_helper_is_read_in_the_center_through_the_balance
     assert "Figures through the balancer" in page and "MARKER Figures through the balancer" in page
     download = browser.get(f"{read_url}/attachments/1", timeout=30)
     assert download.status_code == 200 and download.content == attachment
+
+    # Bob replies with an attachment (sealed on whichever node takes the form); alice is told
+    # by mail, once, whichever node's mail worker takes the notice.
+    opaque = link.rsplit("/", 1)[1]
+    notices_before = sum(1 for m in list(stack.sink.messages) if ALICE in m.rcpt_tos)
+    form = browser.get(f"{stack.base}/c/reply/{opaque}", timeout=30)
+    sent = browser.post(f"{stack.base}/c/reply/{opaque}", timeout=30, data={
+        "csrf": csrf(form.text), "all": "0", "subject": "Re: Figures through the balancer",
+        "text": "MARKER reply through the balancer"}, files={"files": ("signed.txt", b"signed")})
+    assert sent.status_code == 200 and sent.url.endswith("/c/mail/sent"), (sent.status_code, sent.url)
+    assert "Re: Figures through the balancer" in sent.text
+    wait_until("the reply notice to alice", lambda: sum(
+        1 for m in list(stack.sink.messages) if ALICE in m.rcpt_tos) > notices_before, 30)
     # The helper's calls and the Center session were answered by both nodes: nothing either
     # needed was in the other's memory.
     api, center = since(before_api, served(stack, "/api/")), since(before_center, served(stack, "/m/", "/c/"))
     assert min(api) > 0 and min(center) > 0, f"API requests per node {api}, Center {center}"
+    # Both nodes' mail workers share the queue: the notice went out once.
+    notices = [m for m in list(stack.sink.messages) if ALICE in m.rcpt_tos][notices_before:]
+    assert len(notices) == 1, [m.message["Subject"] for m in notices]
 
 
 def test_sign_in_guesses_spread_over_the_nodes_are_limited_as_on_one(both_up):
