@@ -114,9 +114,8 @@ pub(crate) async fn repeated(
         body = r.text().await?;
         times.push(t.elapsed());
     }
-    times.sort();
-    let pct = |q: f64| times[((times.len() as f64 * q) as usize).min(times.len() - 1)];
-    Ok((pct(0.50), pct(0.99), body))
+    let (p50, p99) = crate::p50_p99(&mut times);
+    Ok((p50, p99, body))
 }
 
 /// `readers` concurrent downloads of `url`, each expected to be `len` bytes; GB/s in all.

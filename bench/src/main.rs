@@ -103,6 +103,28 @@ fn best_of(runs: usize, mut f: impl FnMut() -> Res<()>) -> Res<Duration> {
     Ok(best)
 }
 
+/// Joins the load `tasks` started at `start`, each with the latencies it measured:
+/// (operations per second over the whole run, p50, p99).
+async fn throughput(
+    start: Instant,
+    tasks: Vec<tokio::task::JoinHandle<Result<Vec<Duration>, String>>>,
+) -> Res<(f64, Duration, Duration)> {
+    let mut all = Vec::new();
+    for t in tasks {
+        all.extend(t.await??);
+    }
+    let elapsed = start.elapsed();
+    let (p50, p99) = p50_p99(&mut all);
+    Ok((all.len() as f64 / elapsed.as_secs_f64(), p50, p99))
+}
+
+/// The median and 99th percentile of `times` (which it sorts).
+fn p50_p99(times: &mut [Duration]) -> (Duration, Duration) {
+    times.sort();
+    let pct = |q: f64| times[((times.len() as f64 * q) as usize).min(times.len() - 1)];
+    (pct(0.50), pct(0.99))
+}
+
 fn gbps(bytes: usize, d: Duration) -> f64 {
     bytes as f64 / d.as_secs_f64() / 1e9
 }

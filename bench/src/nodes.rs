@@ -160,14 +160,7 @@ async fn reads(
             Ok::<_, String>(times)
         }));
     }
-    let mut all = Vec::with_capacity(n);
-    for t in tasks {
-        all.extend(t.await??);
-    }
-    let elapsed = start.elapsed();
-    all.sort();
-    let pct = |q: f64| all[((all.len() as f64 * q) as usize).min(all.len() - 1)];
-    Ok((n as f64 / elapsed.as_secs_f64(), pct(0.50), pct(0.99)))
+    crate::throughput(start, tasks).await
 }
 
 /// The benchmark: `postgres` a server URL with a database to use (emptied by the caller), `s3`

@@ -250,7 +250,6 @@ pub(crate) async fn drive(
     rounds: Vec<Work>,
     clients: usize,
 ) -> Res<(f64, Duration, Duration)> {
-    let n = rounds.len();
     let queue = Arc::new(tokio::sync::Mutex::new(rounds));
     let start = Instant::now();
     let mut tasks = Vec::new();
@@ -267,14 +266,7 @@ pub(crate) async fn drive(
             Ok::<_, String>(latencies)
         }));
     }
-    let mut all = Vec::with_capacity(n);
-    for t in tasks {
-        all.extend(t.await??);
-    }
-    let elapsed = start.elapsed();
-    all.sort();
-    let pct = |q: f64| all[((all.len() as f64 * q) as usize).min(all.len() - 1)];
-    Ok((n as f64 / elapsed.as_secs_f64(), pct(0.50), pct(0.99)))
+    crate::throughput(start, tasks).await
 }
 
 /// One row of the ingest table.
