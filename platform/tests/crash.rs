@@ -28,20 +28,8 @@ async fn kill_9_during_an_upload_loses_nothing_acknowledged() {
 
     // A 3 MB message.
     let attachment: Vec<u8> = (0..3_000_000u32).map(|i| (i % 253) as u8).collect();
-    let support::TestMessage { id, envelope, slip, .. } = support::sealed_message(
-        &key,
-        "admin@sealpost.localhost",
-        "bob@outside.example",
-        &attachment,
-    );
-    let r = client
-        .post(format!("{base}/api/v1/messages"))
-        .bearer_auth(&token)
-        .json(&slip)
-        .send()
-        .await
-        .expect("create");
-    assert_eq!(r.status(), StatusCode::CREATED);
+    let support::TestMessage { id, envelope, .. } =
+        support::created_message(&client, &base, &token, &key, &attachment).await;
     let upload_url = format!("{base}/api/v1/messages/{id}/envelope");
     let acked = 1_000_000;
     let r = client

@@ -22,20 +22,8 @@ async fn an_admin_command_beside_a_live_upload_leaves_it_alone_and_every_file_is
     let token = support::sign_in(&client, &base, "admin@sealpost.localhost", &password).await;
     let key = support::platform_key(&client, &base).await;
     let attachment: Vec<u8> = (0..2_000_000u32).map(|i| (i % 251) as u8).collect();
-    let support::TestMessage { id, envelope, slip, .. } = support::sealed_message(
-        &key,
-        "admin@sealpost.localhost",
-        "bob@outside.example",
-        &attachment,
-    );
-    let r = client
-        .post(format!("{base}/api/v1/messages"))
-        .bearer_auth(&token)
-        .json(&slip)
-        .send()
-        .await
-        .expect("create");
-    assert_eq!(r.status(), StatusCode::CREATED);
+    let support::TestMessage { id, envelope, .. } =
+        support::created_message(&client, &base, &token, &key, &attachment).await;
 
     // An upload half-written when the admin command runs.
     let (feed, body) = support::fed_body();

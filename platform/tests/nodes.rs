@@ -194,20 +194,8 @@ async fn a_node_told_to_stop_turns_unready_finishes_the_upload_in_flight_and_exi
     let token = support::sign_in(&http, &base, "admin@sealpost.localhost", &password).await;
     let key = support::platform_key(&http, &base).await;
     let attachment: Vec<u8> = (0..400_000u32).map(|i| (i % 251) as u8).collect();
-    let support::TestMessage { id, envelope, slip, .. } = support::sealed_message(
-        &key,
-        "admin@sealpost.localhost",
-        "bob@outside.example",
-        &attachment,
-    );
-    let r = http
-        .post(format!("{base}/api/v1/messages"))
-        .bearer_auth(&token)
-        .json(&slip)
-        .send()
-        .await
-        .expect("create");
-    assert_eq!(r.status(), StatusCode::CREATED);
+    let support::TestMessage { id, envelope, .. } =
+        support::created_message(&http, &base, &token, &key, &attachment).await;
     let ready = || async { http.get(format!("{base}/readyz")).send().await };
     assert_eq!(ready().await.expect("readyz").status(), StatusCode::OK);
 

@@ -350,6 +350,28 @@ pub fn sealed_message(
     TestMessage::seal(key, draft)
 }
 
+/// A [`sealed_message`] from the first admin to bob@outside.example, created on the platform
+/// at `base` with the admin's `token`: what a helper has done when its upload begins.
+pub async fn created_message(
+    http: &reqwest::Client,
+    base: &str,
+    token: &str,
+    key: &sealpost_envelope::PublicKey,
+    attachment: &[u8],
+) -> TestMessage {
+    let message =
+        sealed_message(key, "admin@sealpost.localhost", "bob@outside.example", attachment);
+    let r = http
+        .post(format!("{base}/api/v1/messages"))
+        .bearer_auth(token)
+        .json(&message.slip)
+        .send()
+        .await
+        .expect("create");
+    assert_eq!(r.status(), reqwest::StatusCode::CREATED);
+    message
+}
+
 /// Every file under `dir`, at any depth.
 pub fn walk(dir: &Path) -> Vec<PathBuf> {
     let mut out = Vec::new();
