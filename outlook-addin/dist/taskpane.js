@@ -378,13 +378,7 @@
     unlockCode(_0) {
       return __async(this, arguments, function* (itemKey, now = Date.now()) {
         const raw = yield this.store.getItem(unlockKey(itemKey));
-        if (raw == null) return null;
-        const entry = parsed(raw);
-        if (entry && entry.expired === true) throw new UnlockCodeUnusable("expired");
-        const code = entry && checkedUnlockCode(entry.code);
-        if (!code || typeof entry.at !== "number") throw new UnlockCodeUnusable("damaged");
-        if (!(now - entry.at < UNLOCK_CODE_TTL_MS)) throw new UnlockCodeUnusable("expired");
-        return code;
+        return raw == null ? null : usableCode(parsed(raw), now);
       });
     }
     /** Forgets the unlock code of the draft `itemKey` (or its marker), if any. */
@@ -410,7 +404,7 @@
             continue;
           }
           try {
-            yield this.unlockCode(key.slice(UNLOCK_PREFIX.length), now);
+            usableCode(entry, now);
           } catch (e) {
             if (!(e instanceof UnlockCodeUnusable)) throw e;
             yield this.store.setItem(key, JSON.stringify({ expired: true, at: now }));
@@ -421,6 +415,13 @@
       });
     }
   };
+  function usableCode(entry, now) {
+    if (entry && entry.expired === true) throw new UnlockCodeUnusable("expired");
+    const code = entry && checkedUnlockCode(entry.code);
+    if (!code || typeof entry.at !== "number") throw new UnlockCodeUnusable("damaged");
+    if (!(now - entry.at < UNLOCK_CODE_TTL_MS)) throw new UnlockCodeUnusable("expired");
+    return code;
+  }
   function parsed(raw) {
     try {
       return raw == null ? null : JSON.parse(raw);

@@ -113,13 +113,7 @@ export class Session {
    */
   async unlockCode(itemKey, now = Date.now()) {
     const raw = await this.store.getItem(unlockKey(itemKey));
-    if (raw == null) return null;
-    const entry = parsed(raw);
-    if (entry && entry.expired === true) throw new UnlockCodeUnusable("expired");
-    const code = entry && checkedUnlockCode(entry.code);
-    if (!code || typeof entry.at !== "number") throw new UnlockCodeUnusable("damaged");
-    if (!(now - entry.at < UNLOCK_CODE_TTL_MS)) throw new UnlockCodeUnusable("expired");
-    return code;
+    return raw == null ? null : usableCode(parsed(raw), now);
   }
 
   /** Forgets the unlock code of the draft `itemKey` (or its marker), if any. */
@@ -143,7 +137,7 @@ export class Session {
         continue;
       }
       try {
-        await this.unlockCode(key.slice(UNLOCK_PREFIX.length), now);
+        usableCode(entry, now);
       } catch (e) {
         if (!(e instanceof UnlockCodeUnusable)) throw e;
         await this.store.setItem(key, JSON.stringify({ expired: true, at: now }));
@@ -152,6 +146,15 @@ export class Session {
     }
     return forgotten;
   }
+}
+
+/** A stored entry's code, if it may still be used at `now`; else `UnlockCodeUnusable`. */
+function usableCode(entry, now) {
+  if (entry && entry.expired === true) throw new UnlockCodeUnusable("expired");
+  const code = entry && checkedUnlockCode(entry.code);
+  if (!code || typeof entry.at !== "number") throw new UnlockCodeUnusable("damaged");
+  if (!(now - entry.at < UNLOCK_CODE_TTL_MS)) throw new UnlockCodeUnusable("expired");
+  return code;
 }
 
 function parsed(raw) {
