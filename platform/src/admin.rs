@@ -18,7 +18,11 @@ use crate::state::AppState;
 use crate::store::audit::{self, Verdict};
 use crate::store::notifications::{self, Listed, Outgoing};
 use crate::store::relays::{self, RelaySettings};
-use crate::store::{StoreError, accounts, messages, platform_keys, user_keys};
+use crate::store::accounts::TokenInfo;
+use crate::store::members::{self, Member};
+use crate::store::{
+    StoreError, accounts, console_sessions, messages, password_links, platform_keys, user_keys,
+};
 
 /// Why an administrative operation did nothing.
 #[derive(Debug, thiserror::Error)]
@@ -253,6 +257,148 @@ impl<'a> Admin<'a> {
     /// Walks the audit log's hash chain.
     pub async fn verify_audit(&self) -> Result<Verdict, AdminError> {
         Ok(audit::verify(&self.state.db).await?)
+    }
+}
+
+/// A tenant's members. Each operation names the tenant; a member of another tenant is
+/// [`AdminError::NoUser`], so an administrator reaches only their own organisation.
+impl Admin<'_> {
+    /// Tenant `tenant`'s members whose address contains `search`, a page after `after`.
+    pub async fn members(
+        &self,
+        tenant: i64,
+        search: &str,
+        after: &str,
+    ) -> Result<Vec<Member>, AdminError> {
+        Ok(members::list(&self.state.db, tenant, search, after).await?)
+    }
+
+    /// Tenant `tenant`'s member `email`.
+    pub async fn member(&self, tenant: i64, email: &str) -> Result<Member, AdminError> {
+        let email = EmailAddress::parse(email).map_err(|_| AdminError::NoUser(email.into()))?;
+        members::find(&self.state.db, tenant, email.as_str())
+            .await?
+            .ok_or_else(|| AdminError::NoUser(email.to_string()))
+    }
+
+    /// Adds `email` to tenant `tenant` with `role` and mails them a link to choose their
+    /// password (nobody else ever knows one: the account starts with a random password).
+    pub async fn add_member(
+        &self,
+        tenant: i64,
+        email: &str,
+        role: Role,
+    ) -> Result<EmailAddress, AdminError> {
+        let email = EmailAddress::parse(email).map_err(AdminError::Invalid)?;
+        if accounts::user_by_email(&self.state.db, &email).await?.is_some() {
+            return Err(AdminError::Invalid(format!("{email} is a member already")));
+        }
+        let password = crate::startup::random_password();
+        let db = &self.state.db;
+        accounts::create_member(db, tenant, &email, role, password, accounts::OutsideDomains::Refuse)
+            .await?;
+        self.log(Some(tenant), "member.added", &format!("{email} {}", role.as_str())).await?;
+        self.send_password_link(tenant, email.as_str()).await?;
+        Ok(email)
+    }
+
+    /// Mails member `email` a link to choose a new password (earlier links stop working).
+    pub async fn send_password_link(&self, tenant: i64, email: &str) -> Result<(), AdminError> {
+        let m = self.member(tenant, email).await?;
+        if m.disabled_at.is_some() {
+            return Err(AdminError::Invalid(format!("{} is disabled; enable them first", m.email)));
+        }
+        let token = password_links::create(&self.state.db, m.id).await?;
+        let link = format!("{}/admin/password/{}", self.state.public_url, token.as_str());
+        let mail = Outgoing {
+            key: crate::secrets::random_id(),
+            tenant_id: Some(tenant),
+            kind: "password_link".into(),
+            recipient: m.email.clone(),
+            subject: "Choose your Sealpost password".into(),
+            text: format!(
+                "Your organisation's Sealpost administrator sent you this link to choose your \
+                 password:\n\n{link}\n\nIt works once, for 24 hours. If you did not expect it, \
+                 ignore this mail and tell your administrator.\n"
+            ),
+            html: None,
+        };
+        notifications::enqueue(&self.state.db, &self.state.master, &mail).await?;
+        self.log(Some(tenant), "member.password_link_sent", &m.email).await
+    }
+
+    /// Gives member `email` the role `role`. The last enabled administrator keeps theirs.
+    pub async fn set_role(&self, tenant: i64, email: &str, role: Role) -> Result<(), AdminError> {
+        let m = self.member(tenant, email).await?;
+        if m.role() == role {
+            return Ok(());
+        }
+        if m.role() == Role::Admin && m.disabled_at.is_none() {
+            self.keep_an_admin(tenant, &m, "take the administrator role from").await?;
+        }
+        members::set_role(&self.state.db, m.id, role).await?;
+        console_sessions::end_all_of(&self.state.db, m.id).await?;
+        let detail = format!("{} {} -> {}", m.email, m.role, role.as_str());
+        self.log(Some(tenant), "member.role_changed", &detail).await
+    }
+
+    /// Disables member `email` (their history stays; sign-in and their devices stop working)
+    /// or enables them again. The last enabled administrator cannot be disabled.
+    pub async fn set_disabled(
+        &self,
+        tenant: i64,
+        email: &str,
+        disabled: bool,
+    ) -> Result<(), AdminError> {
+        let m = self.member(tenant, email).await?;
+        if m.disabled_at.is_some() == disabled {
+            return Ok(());
+        }
+        if disabled && m.role() == Role::Admin {
+            self.keep_an_admin(tenant, &m, "disable").await?;
+        }
+        members::set_disabled(&self.state.db, m.id, disabled).await?;
+        console_sessions::end_all_of(&self.state.db, m.id).await?;
+        let action = if disabled { "member.disabled" } else { "member.enabled" };
+        self.log(Some(tenant), action, &m.email).await
+    }
+
+    /// Refuses to leave tenant `tenant` without an enabled administrator by changing `m`.
+    async fn keep_an_admin(&self, tenant: i64, m: &Member, what: &str) -> Result<(), AdminError> {
+        if members::active_admins(&self.state.db, tenant).await? <= 1 {
+            return Err(AdminError::Invalid(format!(
+                "{} is the organisation's only administrator: make someone else an \
+                 administrator before you {what} them",
+                m.email
+            )));
+        }
+        Ok(())
+    }
+
+    /// Turns member `email`'s second factor off: they set it up again at their next sign-in
+    /// (administrators must; senders may).
+    pub async fn reset_second_factor(&self, tenant: i64, email: &str) -> Result<(), AdminError> {
+        let m = self.member(tenant, email).await?;
+        crate::store::totp::set_enabled(&self.state.db, crate::store::totp::Owner::User(m.id), false)
+            .await?;
+        console_sessions::end_all_of(&self.state.db, m.id).await?;
+        self.log(Some(tenant), "member.second_factor_reset", &m.email).await
+    }
+
+    /// Member `email`'s device tokens (never the tokens themselves).
+    pub async fn devices(&self, tenant: i64, email: &str) -> Result<Vec<TokenInfo>, AdminError> {
+        let m = self.member(tenant, email).await?;
+        Ok(accounts::list_tokens(&self.state.db, m.id).await?)
+    }
+
+    /// Revokes member `email`'s device token `id`.
+    pub async fn revoke_device(&self, tenant: i64, email: &str, id: i64) -> Result<(), AdminError> {
+        let m = self.member(tenant, email).await?;
+        if !accounts::revoke_token(&self.state.db, m.id, id).await? {
+            return Err(AdminError::Invalid(format!("{} has no device {id} to revoke", m.email)));
+        }
+        self.log(Some(tenant), "member.device_revoked", &format!("token {id} of {}", m.email))
+            .await
     }
 }
 

@@ -70,6 +70,8 @@ pub enum Role {
     Sender,
     /// Also administers the tenant.
     Admin,
+    /// Also searches and reads the tenant's messages for compliance (each access audited).
+    Compliance,
 }
 
 impl Role {
@@ -78,6 +80,7 @@ impl Role {
         match self {
             Role::Sender => "sender",
             Role::Admin => "admin",
+            Role::Compliance => "compliance",
         }
     }
 
@@ -86,6 +89,7 @@ impl Role {
         match s {
             "sender" => Some(Role::Sender),
             "admin" => Some(Role::Admin),
+            "compliance" => Some(Role::Compliance),
             _ => None,
         }
     }

@@ -97,13 +97,15 @@ pub async fn stray_segments(
 }
 
 /// Forgets runs of wrong answers and lockouts that ended a day ago, one-time codes a day
-/// after they expired, and sign-in windows (`ratelimit`) that are over.
+/// after they expired, sign-in windows (`ratelimit`), console sessions and set-password links that are over.
 pub async fn forget(state: &AppState) -> Result<(), StoreError> {
     let now = now_ms();
     let day_ago = now - 86_400_000;
     crate::store::lockouts::forget_before(&state.db, day_ago).await?;
     crate::store::center::forget_codes_expired_before(&state.db, day_ago).await?;
     crate::ratelimit::forget_ended(&state.db, now).await?;
+    crate::store::console_sessions::forget_ended_before(&state.db, now).await?;
+    crate::store::password_links::forget_ended_before(&state.db, now).await?;
     Ok(())
 }
 

@@ -96,6 +96,7 @@ const MIGRATIONS: &[Migration] = &[
     shared(14, include_str!("../../migrations/0014_segment_blob_index.sql")),
     shared(15, include_str!("../../migrations/0015_envelope_size.sql")),
     shared(16, include_str!("../../migrations/0016_sign_in_attempts.sql")),
+    shared(17, include_str!("../../migrations/0017_console.sql")),
 ];
 
 /// Translates a migration for `engine`. The schema keeps to a subset where three rules

@@ -220,8 +220,8 @@ pub enum LoginRefused {
 }
 
 /// Checks a password (and, for users who enabled it, a TOTP code), counting failures and
-/// locking the account after [`MAX_FAILED_LOGINS`]. Unknown addresses cost the same time as
-/// known ones.
+/// locking the account after [`MAX_FAILED_LOGINS`]. Unknown addresses, and disabled members,
+/// cost the same time as known ones and are refused the same.
 pub async fn verify_login(
     db: &Db,
     master: &SealingKey,
@@ -230,7 +230,7 @@ pub async fn verify_login(
     totp_code: Option<&str>,
 ) -> Result<Result<AuthUser, LoginRefused>, StoreError> {
     let sql = "SELECT id, tenant_id, role, password_hash, failed_logins, locked_until \
-               FROM users WHERE email = $1";
+               FROM users WHERE email = $1 AND disabled_at IS NULL";
     let row: Option<(i64, i64, String, String, i64, i64)> =
         db.fetch_optional(sql, &[email.as_str().into()]).await?;
     let Some((user_id, tenant_id, role, hash, failed, locked_until)) = row else {
@@ -305,7 +305,8 @@ pub async fn authenticate_token(db: &Db, token: &str) -> Result<Option<AuthUser>
     let row: Option<Row> = db
         .fetch_optional(
             "SELECT t.id, u.id, u.tenant_id, u.email, u.role, t.last_used_at FROM device_tokens t \
-             JOIN users u ON u.id = t.user_id WHERE t.token_hash = $1 AND t.revoked_at IS NULL",
+             JOIN users u ON u.id = t.user_id \
+             WHERE t.token_hash = $1 AND t.revoked_at IS NULL AND u.disabled_at IS NULL",
             &[token_hash(token)[..].into()],
         )
         .await?;

@@ -26,7 +26,7 @@ pub const SESSION_TTL_MS: i64 = 8 * 60 * 60 * 1000;
 /// … or after this long without a request.
 pub const SESSION_IDLE_MS: i64 = 30 * 60 * 1000;
 
-fn sha256(parts: &[&[u8]]) -> Vec<u8> {
+pub(super) fn sha256(parts: &[&[u8]]) -> Vec<u8> {
     let mut ctx = digest::Context::new(&digest::SHA256);
     for p in parts {
         ctx.update(p);
@@ -34,7 +34,7 @@ fn sha256(parts: &[&[u8]]) -> Vec<u8> {
     ctx.finish().as_ref().to_vec()
 }
 
-fn random<const N: usize>() -> Result<Zeroizing<[u8; N]>, SecretError> {
+pub(super) fn random<const N: usize>() -> Result<Zeroizing<[u8; N]>, SecretError> {
     let mut b = Zeroizing::new([0u8; N]);
     SystemRandom::new().fill(&mut b[..]).map_err(|_| SecretError::Random)?;
     Ok(b)

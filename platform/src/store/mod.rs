@@ -4,11 +4,14 @@
 pub mod accounts;
 pub mod audit;
 pub mod center;
+pub mod console_sessions;
 pub mod drafts;
 pub mod lockouts;
 pub mod mailbox;
+pub mod members;
 pub mod messages;
 pub mod notifications;
+pub mod password_links;
 pub mod platform_keys;
 pub mod relays;
 pub mod sign_in_attempts;

@@ -1,0 +1,22 @@
+-- The admin console. A member can be disabled, keeping their history; administrators and
+-- compliance officers sign in to the console with a browser session of their own.
+ALTER TABLE users ADD COLUMN disabled_at INTEGER;
+CREATE TABLE console_sessions (
+    id INTEGER PRIMARY KEY,
+    token_hash BLOB NOT NULL UNIQUE,    -- SHA-256 of the cookie's token
+    user_id INTEGER NOT NULL REFERENCES users(id),
+    enrolled INTEGER NOT NULL,          -- 0: the session may only set up the second factor
+    created_at INTEGER NOT NULL,
+    last_seen_at INTEGER NOT NULL,
+    expires_at INTEGER NOT NULL
+);
+CREATE INDEX console_sessions_by_user ON console_sessions (user_id);
+-- Links an administrator sends a member to choose their password (a new member, or one who
+-- forgot it): single use, a day long, only the SHA-256 of the link's token kept.
+CREATE TABLE password_links (
+    id INTEGER PRIMARY KEY,
+    token_hash BLOB NOT NULL UNIQUE,
+    user_id INTEGER NOT NULL REFERENCES users(id),
+    created_at INTEGER NOT NULL,
+    expires_at INTEGER NOT NULL
+);
