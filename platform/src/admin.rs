@@ -15,11 +15,11 @@ use crate::domain::{EmailAddress, Role};
 use crate::error::ApiError;
 use crate::reading::StoredMessage;
 use crate::state::AppState;
+use crate::store::accounts::TokenInfo;
 use crate::store::audit::{self, Verdict};
+use crate::store::members::{self, Member};
 use crate::store::notifications::{self, Listed, Outgoing};
 use crate::store::relays::{self, RelaySettings};
-use crate::store::accounts::TokenInfo;
-use crate::store::members::{self, Member};
 use crate::store::{
     StoreError, accounts, console_sessions, messages, password_links, platform_keys, user_keys,
 };
@@ -295,8 +295,15 @@ impl Admin<'_> {
         }
         let password = crate::startup::random_password();
         let db = &self.state.db;
-        accounts::create_member(db, tenant, &email, role, password, accounts::OutsideDomains::Refuse)
-            .await?;
+        accounts::create_member(
+            db,
+            tenant,
+            &email,
+            role,
+            password,
+            accounts::OutsideDomains::Refuse,
+        )
+        .await?;
         self.log(Some(tenant), "member.added", &format!("{email} {}", role.as_str())).await?;
         self.send_password_link(tenant, email.as_str()).await?;
         Ok(email)
@@ -379,8 +386,12 @@ impl Admin<'_> {
     /// (administrators must; senders may).
     pub async fn reset_second_factor(&self, tenant: i64, email: &str) -> Result<(), AdminError> {
         let m = self.member(tenant, email).await?;
-        crate::store::totp::set_enabled(&self.state.db, crate::store::totp::Owner::User(m.id), false)
-            .await?;
+        crate::store::totp::set_enabled(
+            &self.state.db,
+            crate::store::totp::Owner::User(m.id),
+            false,
+        )
+        .await?;
         console_sessions::end_all_of(&self.state.db, m.id).await?;
         self.log(Some(tenant), "member.second_factor_reset", &m.email).await
     }
@@ -397,8 +408,7 @@ impl Admin<'_> {
         if !accounts::revoke_token(&self.state.db, m.id, id).await? {
             return Err(AdminError::Invalid(format!("{} has no device {id} to revoke", m.email)));
         }
-        self.log(Some(tenant), "member.device_revoked", &format!("token {id} of {}", m.email))
-            .await
+        self.log(Some(tenant), "member.device_revoked", &format!("token {id} of {}", m.email)).await
     }
 }
 

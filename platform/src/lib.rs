@@ -18,6 +18,7 @@ pub mod blob;
 pub mod center;
 pub mod config;
 pub mod conn;
+pub mod console;
 pub mod db;
 pub mod domain;
 pub mod error;

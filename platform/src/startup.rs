@@ -189,6 +189,7 @@ pub fn app(state: AppState) -> axum::Router {
     let idle = Duration::from_secs(state.settings.body_idle_timeout_secs);
     crate::routes::with_document(segment_limit)
         .merge(crate::center::router())
+        .merge(crate::console::router())
         .merge(crate::outlook::router())
         .route_layer(axum::middleware::from_fn(crate::telemetry::track))
         .layer(axum::middleware::from_fn(move |req, next| {

@@ -83,7 +83,7 @@ async fn require_session(state: &AppState, jar: &CookieJar) -> Result<Session, C
 }
 
 /// A form that carries the CSRF token of the page it came from.
-pub(super) trait CsrfField {
+pub(crate) trait CsrfField {
     /// The token as posted.
     fn csrf(&self) -> &str;
 }
@@ -98,14 +98,18 @@ macro_rules! csrf_field {
         })+
     };
 }
-pub(super) use csrf_field;
+pub(crate) use csrf_field;
 
 /// Refuses a token that is not this browser's CSRF cookie (compared in constant time).
 pub(super) fn check_csrf(jar: &CookieJar, given: &str) -> Result<(), CenterError> {
-    let ok = jar
-        .get(CSRF_COOKIE)
-        .is_some_and(|c| verify_slices_are_equal(c.value().as_bytes(), given.as_bytes()).is_ok());
-    if ok { Ok(()) } else { Err(CenterError::FormExpired) }
+    if csrf_matches(jar, given) { Ok(()) } else { Err(CenterError::FormExpired) }
+}
+
+/// Whether `given` is this browser's CSRF cookie (compared in constant time). The admin
+/// console's forms are checked with it too: one browser, one token.
+pub(crate) fn csrf_matches(jar: &CookieJar, given: &str) -> bool {
+    jar.get(CSRF_COOKIE)
+        .is_some_and(|c| verify_slices_are_equal(c.value().as_bytes(), given.as_bytes()).is_ok())
 }
 
 /// A form post whose CSRF token is checked. A body that is not the form is refused as

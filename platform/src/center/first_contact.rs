@@ -233,7 +233,7 @@ pub(super) async fn sign_in(
 }
 
 /// What is wrong with a new password and its confirmation, if anything.
-pub(super) fn password_problem(password: &str, confirm: &str) -> Option<&'static str> {
+pub(crate) fn password_problem(password: &str, confirm: &str) -> Option<&'static str> {
     if password != confirm {
         Some("The two passwords differ.")
     } else if password.chars().count() < 12 {

@@ -33,8 +33,8 @@ mod account;
 mod css;
 mod display;
 mod error;
-mod extract;
-mod first_contact;
+pub(crate) mod extract;
+pub(crate) mod first_contact;
 mod html;
 mod mailbox;
 mod preferences;
@@ -111,7 +111,7 @@ async fn security_headers(request: axum::extract::Request, next: middleware::Nex
     response
 }
 
-async fn stylesheet() -> impl IntoResponse {
+pub(crate) async fn stylesheet() -> impl IntoResponse {
     ([(header::CONTENT_TYPE, "text/css; charset=utf-8")], include_str!("../../static/center.css"))
 }
 
@@ -167,7 +167,7 @@ async fn mail_code(
 }
 
 /// Formats a time (ms since the epoch) for people: `2026-11-23 06:10 UTC`.
-fn when(ms: i64) -> String {
+pub(crate) fn when(ms: i64) -> String {
     let t = std::time::UNIX_EPOCH + std::time::Duration::from_millis(ms.max(0) as u64);
     let s = humantime::format_rfc3339_seconds(t).to_string();
     format!("{} {} UTC", &s[..10], &s[11..16])
@@ -183,7 +183,8 @@ async fn end_other_sessions(
     Ok(center::end_sessions_of(&state.db, email, keep.as_deref()).await?)
 }
 
-fn cookie(name: &'static str, value: String) -> Cookie<'static> {
+/// A `__Host-` cookie: secure, HTTP only, same-site strict, for the whole site.
+pub(crate) fn cookie(name: &'static str, value: String) -> Cookie<'static> {
     Cookie::build((name, value))
         .secure(true)
         .http_only(true)
@@ -199,7 +200,7 @@ fn without_session(jar: CookieJar) -> CookieJar {
 }
 
 /// The CSRF token of this browser (set now when it has none).
-fn csrf_token(jar: CookieJar) -> (CookieJar, String) {
+pub(crate) fn csrf_token(jar: CookieJar) -> (CookieJar, String) {
     if let Some(c) = jar.get(CSRF_COOKIE) {
         let v = c.value().to_string();
         if v.len() == 32 {

@@ -356,6 +356,13 @@ pub async fn revoke_token(db: &Db, user_id: i64, token_id: i64) -> Result<bool, 
     Ok(db.execute(sql, &[now_ms().into(), token_id.into(), user_id.into()]).await? == 1)
 }
 
+/// The tenant member `user_id` belongs to.
+pub async fn tenant_of(db: &Db, user_id: i64) -> Result<i64, StoreError> {
+    let (t,): (i64,) =
+        db.fetch_one("SELECT tenant_id FROM users WHERE id = $1", &[user_id.into()]).await?;
+    Ok(t)
+}
+
 /// The user id for an address.
 pub async fn user_by_email(
     db: &Db,

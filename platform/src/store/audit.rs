@@ -171,6 +171,62 @@ async fn append_after(
     Ok((appended == 1).then_some((seq, hash)))
 }
 
+/// `typed` as literal text inside a `LIKE … ESCAPE '\'` pattern: its own `%`, `_` and `\`
+/// match only themselves.
+pub fn like_text(typed: &str) -> String {
+    let mut out = String::with_capacity(typed.len());
+    for c in typed.trim().chars() {
+        if matches!(c, '%' | '_' | '\\') {
+            out.push('\\');
+        }
+        out.push(c);
+    }
+    out
+}
+
+/// Which of a tenant's audit entries to list.
+#[derive(Clone, Debug, Default)]
+pub struct Filter {
+    /// Entries whose actor contains this.
+    pub actor: Option<String>,
+    /// Entries whose action starts with this (`member.` for every member change).
+    pub action: Option<String>,
+    /// At or after, ms.
+    pub since: Option<i64>,
+    /// Before, ms.
+    pub until: Option<i64>,
+    /// Page: entries before this sequence number …
+    pub before_seq: Option<i64>,
+    /// … at most this many.
+    pub limit: i64,
+}
+
+/// Tenant `tenant_id`'s entries that pass `f`, newest first.
+pub async fn list_for_tenant(
+    db: &Db,
+    tenant_id: i64,
+    f: &Filter,
+) -> Result<Vec<AuditRow>, StoreError> {
+    // One fixed statement: a filter not given is a NULL that turns its condition off.
+    let sql = "SELECT seq, at, tenant_id, actor, action, detail, prev_hash, hash FROM audit_log \
+               WHERE tenant_id = $1 AND ($2 IS NULL OR actor LIKE $2 ESCAPE '\\') \
+               AND ($3 IS NULL OR action LIKE $3 ESCAPE '\\') AND ($4 IS NULL OR at >= $4) \
+               AND ($5 IS NULL OR at < $5) AND ($6 IS NULL OR seq < $6) \
+               ORDER BY seq DESC LIMIT $7";
+    let actor = f.actor.as_deref().map(|a| format!("%{}%", like_text(&a.to_lowercase())));
+    let action = f.action.as_deref().map(|a| format!("{}%", like_text(a)));
+    let args = [
+        tenant_id.into(),
+        actor.as_deref().into(),
+        action.as_deref().into(),
+        f.since.into(),
+        f.until.into(),
+        f.before_seq.into(),
+        f.limit.into(),
+    ];
+    db.fetch_all(sql, &args).await
+}
+
 /// What verifying the chain found.
 #[derive(Debug, PartialEq, Eq)]
 pub enum Verdict {

@@ -59,10 +59,10 @@ pub async fn list(
 ) -> Result<Vec<Member>, StoreError> {
     let sql = concat!(
         member_columns!(),
-        "WHERE u.tenant_id = $1 AND u.email LIKE $2 AND u.email > $3 ORDER BY u.email LIMIT $4"
+        "WHERE u.tenant_id = $1 AND u.email LIKE $2 ESCAPE '\\' AND u.email > $3 \
+         ORDER BY u.email LIMIT $4"
     );
-    // LIKE's own wildcards are taken out of what was typed: it is a substring, not a pattern.
-    let pattern = format!("%{}%", search.trim().to_lowercase().replace(['%', '_', '\\'], ""));
+    let pattern = format!("%{}%", super::audit::like_text(&search.to_lowercase()));
     let args = [tenant_id.into(), pattern.as_str().into(), after.into(), PAGE.into()];
     db.fetch_all(sql, &args).await
 }
@@ -104,4 +104,24 @@ pub async fn set_disabled(db: &Db, user_id: i64, disabled: bool) -> Result<(), S
         db.execute(sql, &[user_id.into()]).await?;
     }
     Ok(())
+}
+
+/// Tenant `tenant_id`'s name.
+pub async fn tenant_name(db: &Db, tenant_id: i64) -> Result<String, StoreError> {
+    let (name,): (String,) =
+        db.fetch_one("SELECT name FROM tenants WHERE id = $1", &[tenant_id.into()]).await?;
+    Ok(name)
+}
+
+/// How many members tenant `tenant_id` has (disabled ones too).
+pub async fn count(db: &Db, tenant_id: i64) -> Result<i64, StoreError> {
+    let sql = "SELECT COUNT(*) FROM users WHERE tenant_id = $1";
+    let (n,): (i64,) = db.fetch_one(sql, &[tenant_id.into()]).await?;
+    Ok(n)
+}
+
+/// Tenant `tenant_id`'s member with id `id`.
+pub async fn by_id(db: &Db, tenant_id: i64, id: i64) -> Result<Option<Member>, StoreError> {
+    let sql = concat!(member_columns!(), "WHERE u.tenant_id = $1 AND u.id = $2");
+    db.fetch_optional(sql, &[tenant_id.into(), id.into()]).await
 }

@@ -104,6 +104,30 @@ pub async fn begin(
     Ok(Some(Enrolment { secret_base32: t.secret().to_base32(), otpauth_url }))
 }
 
+/// The enrolment begun and not yet confirmed, if any: the same key again (a mistyped first
+/// code must not make the user add a new key).
+pub async fn pending(
+    db: &Db,
+    master: &SealingKey,
+    owner: Owner<'_>,
+    email: &str,
+) -> Result<Option<Enrolment>, StoreError> {
+    let sql = owner_sql!(
+        owner,
+        "SELECT totp_secret_enc, totp_enabled FROM ",
+        TABLE,
+        " WHERE ",
+        KEY,
+        " = $1"
+    );
+    let row: Option<(Option<Vec<u8>>, i64)> = db.fetch_optional(sql, &[owner.key()]).await?;
+    let Some((Some(sealed), 0)) = row else { return Ok(None) };
+    let raw = master.open(&owner.purpose(), &sealed)?;
+    let t = totp(&raw[..], email)?;
+    let otpauth_url = t.to_url().map_err(|e| StoreError::Corrupt(format!("TOTP: {e}")))?;
+    Ok(Some(Enrolment { secret_base32: t.secret().to_base32(), otpauth_url }))
+}
+
 /// Checks `code` for the user and, if it is right and not replayed, records its step.
 /// Returns whether it was accepted.
 pub async fn check(

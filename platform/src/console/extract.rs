@@ -1,0 +1,146 @@
+//! The console's guards, as extractors rejecting with a [`ConsoleError`]:
+//!
+//! - [`Staff`]: a console session with the second factor set up, of an administrator or a
+//!   compliance officer; [`TenantAdmin`]: of an administrator.
+//! - [`Enrolling`]: a session that still has to set up its second factor.
+//! - [`ConsoleForm`]: a posted form whose CSRF token is checked first; [`AdminForm`]: then an
+//!   administrator's session; [`AnonymousForm`]: then the per-client limit of sign-in forms.
+//!
+//! A form's token is checked before its session, so a forged post learns nothing.
+
+use std::net::SocketAddr;
+
+use axum::extract::{ConnectInfo, Form, FromRequest, FromRequestParts, Request};
+use axum::http::request::Parts;
+use axum::response::IntoResponse;
+use axum_extra::extract::cookie::CookieJar;
+use serde::de::DeserializeOwned;
+
+use super::SESSION_COOKIE;
+use super::error::ConsoleError;
+use crate::center::extract::{CsrfField, csrf_matches};
+use crate::domain::Role;
+use crate::state::AppState;
+use crate::store::console_sessions::{self, ConsoleSession};
+
+/// The console session of the browser's cookie, if it is live.
+pub(super) async fn current(
+    state: &AppState,
+    jar: &CookieJar,
+) -> Result<Option<ConsoleSession>, ConsoleError> {
+    match jar.get(SESSION_COOKIE) {
+        Some(c) => Ok(console_sessions::get(&state.db, c.value()).await?),
+        None => Ok(None),
+    }
+}
+
+/// The session of an administrator or compliance officer whose second factor is set up.
+async fn staff(state: &AppState, jar: &CookieJar) -> Result<ConsoleSession, ConsoleError> {
+    let session = current(state, jar).await?.ok_or(ConsoleError::SignInNeeded)?;
+    if !session.enrolled {
+        return Err(ConsoleError::EnrolFirst);
+    }
+    match session.role {
+        Role::Admin | Role::Compliance => Ok(session),
+        Role::Sender => Err(ConsoleError::AdminsOnly),
+    }
+}
+
+/// An administrator's or compliance officer's live, enrolled session.
+pub(super) struct Staff(pub(super) ConsoleSession);
+
+impl FromRequestParts<AppState> for Staff {
+    type Rejection = ConsoleError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, ConsoleError> {
+        staff(state, &CookieJar::from_headers(&parts.headers)).await.map(Staff)
+    }
+}
+
+/// An administrator's live, enrolled session.
+pub(super) struct TenantAdmin(pub(super) ConsoleSession);
+
+fn admin_only(session: ConsoleSession) -> Result<ConsoleSession, ConsoleError> {
+    if session.role == Role::Admin { Ok(session) } else { Err(ConsoleError::AdminsOnly) }
+}
+
+impl FromRequestParts<AppState> for TenantAdmin {
+    type Rejection = ConsoleError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, ConsoleError> {
+        let session = staff(state, &CookieJar::from_headers(&parts.headers)).await?;
+        admin_only(session).map(TenantAdmin)
+    }
+}
+
+/// A live session that must set up its second factor before anything else.
+pub(super) struct Enrolling(pub(super) ConsoleSession);
+
+impl FromRequestParts<AppState> for Enrolling {
+    type Rejection = ConsoleError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, ConsoleError> {
+        let jar = CookieJar::from_headers(&parts.headers);
+        match current(state, &jar).await? {
+            None => Err(ConsoleError::SignInNeeded),
+            Some(s) if s.enrolled => Err(ConsoleError::Redirect("/admin".into())),
+            Some(s) => Ok(Enrolling(s)),
+        }
+    }
+}
+
+/// A posted form whose CSRF token is this browser's.
+pub(super) struct ConsoleForm<T>(pub(super) T);
+
+impl<T: DeserializeOwned + CsrfField + Send> FromRequest<AppState> for ConsoleForm<T> {
+    type Rejection = ConsoleError;
+
+    async fn from_request(req: Request, state: &AppState) -> Result<Self, ConsoleError> {
+        let jar = CookieJar::from_headers(req.headers());
+        let Form(form) = Form::<T>::from_request(req, state)
+            .await
+            .map_err(|r| ConsoleError::Page(Box::new(r.into_response())))?;
+        if !csrf_matches(&jar, form.csrf()) {
+            return Err(ConsoleError::FormExpired);
+        }
+        Ok(ConsoleForm(form))
+    }
+}
+
+/// An administrator's form post: its CSRF token checked, then the session.
+pub(super) struct AdminForm<T>(pub(super) ConsoleSession, pub(super) T);
+
+impl<T: DeserializeOwned + CsrfField + Send> FromRequest<AppState> for AdminForm<T> {
+    type Rejection = ConsoleError;
+
+    async fn from_request(req: Request, state: &AppState) -> Result<Self, ConsoleError> {
+        let jar = CookieJar::from_headers(req.headers());
+        let ConsoleForm(form) = ConsoleForm::<T>::from_request(req, state).await?;
+        Ok(AdminForm(admin_only(staff(state, &jar).await?)?, form))
+    }
+}
+
+/// A form posted without a session (sign-in, a set-password link): its CSRF token checked,
+/// then the client's sign-in attempts counted, as the API's and the Center's are.
+pub(super) struct AnonymousForm<T>(pub(super) T);
+
+impl<T: DeserializeOwned + CsrfField + Send> FromRequest<AppState> for AnonymousForm<T> {
+    type Rejection = ConsoleError;
+
+    async fn from_request(req: Request, state: &AppState) -> Result<Self, ConsoleError> {
+        let ConnectInfo(peer) = req
+            .extensions()
+            .get::<ConnectInfo<SocketAddr>>()
+            .copied()
+            .ok_or_else(|| ConsoleError::internal("the server gives no client address"))?;
+        let trusted = &state.settings.trusted_proxies;
+        let client = crate::ratelimit::client_of(peer.ip(), req.headers(), trusted);
+        let ConsoleForm(form) = ConsoleForm::<T>::from_request(req, state).await?;
+        let per_minute = state.settings.sign_in_attempts_per_minute;
+        let allowance = crate::ratelimit::sign_in_attempt(&state.db, client, per_minute).await?;
+        if allowance != crate::ratelimit::Allowance::Allowed {
+            return Err(ConsoleError::TooMany);
+        }
+        Ok(AnonymousForm(form))
+    }
+}

@@ -1,0 +1,367 @@
+//! Members: the organisation's people, listed and searched; one added (with a set-password
+//! link mailed to them); and, on a member's page, their role, disabling and enabling, a reset
+//! of their second factor, their devices (each revocable), and a new set-password link.
+//! Every change is `crate::admin`'s operation, scoped by the session's organisation and
+//! audited under the administrator's address; what it refuses is shown on the page.
+
+use askama::Template;
+use axum::extract::{Path, Query, State};
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use axum_extra::extract::cookie::CookieJar;
+use serde::Deserialize;
+
+use super::error::{ConsoleError, page, refusal};
+use super::extract::{AdminForm, TenantAdmin};
+use super::home::Nav;
+use super::when;
+use crate::admin::{Admin, AdminError};
+use crate::center::csrf_token;
+use crate::center::extract::csrf_field;
+use crate::domain::Role;
+use crate::state::AppState;
+use crate::store::console_sessions::ConsoleSession;
+use crate::store::members::{self, Member};
+
+/// A member as a row of the list and the head of their page.
+struct MemberView {
+    id: i64,
+    email: String,
+    role: &'static str,
+    role_value: &'static str,
+    added: String,
+    disabled: Option<String>,
+    second_factor: bool,
+    devices: i64,
+}
+
+fn role_name(role: Role) -> &'static str {
+    match role {
+        Role::Sender => "Sender",
+        Role::Admin => "Administrator",
+        Role::Compliance => "Compliance officer",
+    }
+}
+
+impl From<&Member> for MemberView {
+    fn from(m: &Member) -> MemberView {
+        MemberView {
+            id: m.id,
+            email: m.email.clone(),
+            role: role_name(m.role()),
+            role_value: m.role().as_str(),
+            added: when(m.created_at),
+            disabled: m.disabled_at.map(when),
+            second_factor: m.totp_enabled == 1,
+            devices: m.devices,
+        }
+    }
+}
+
+/// The roles an administrator can give, as (value, name).
+const ROLES: [(&str, &str); 3] =
+    [("sender", "Sender"), ("admin", "Administrator"), ("compliance", "Compliance officer")];
+
+#[derive(Template)]
+#[template(path = "console/members.html")]
+struct MembersPage<'a> {
+    nav: Nav<'a>,
+    search: &'a str,
+    members: Vec<MemberView>,
+    next: Option<String>,
+    roles: &'a [(&'a str, &'a str)],
+    done: Option<&'a str>,
+    problem: Option<&'a str>,
+    new_email: &'a str,
+}
+
+#[derive(Deserialize, Default)]
+pub(super) struct ListQuery {
+    #[serde(default)]
+    q: String,
+    #[serde(default)]
+    after: String,
+}
+
+/// The list (searched, a page after `after`) with the outcome of an add.
+async fn show_list(
+    state: &AppState,
+    jar: CookieJar,
+    session: &ConsoleSession,
+    query: &ListQuery,
+    outcome: Result<&str, &str>,
+    new_email: &str,
+) -> Result<Response, ConsoleError> {
+    let search: String = query.q.chars().take(254).collect();
+    let after: String = query.after.chars().take(254).collect();
+    let found = members::list(&state.db, session.tenant_id, &search, &after).await?;
+    let next = (found.len() as i64 == members::PAGE).then(|| found.last().map(|m| m.email.clone()));
+    let (jar, csrf) = csrf_token(jar);
+    let (done, problem) = split(outcome);
+    let status = if problem.is_some() { StatusCode::BAD_REQUEST } else { StatusCode::OK };
+    let view = MembersPage {
+        nav: Nav::of(session, &csrf),
+        search: &search,
+        members: found.iter().map(MemberView::from).collect(),
+        next: next.flatten(),
+        roles: &ROLES,
+        done,
+        problem,
+        new_email,
+    };
+    Ok((jar, page(status, &view)?).into_response())
+}
+
+fn split<'a>(outcome: Result<&'a str, &'a str>) -> (Option<&'a str>, Option<&'a str>) {
+    match outcome {
+        Ok("") => (None, None),
+        Ok(done) => (Some(done), None),
+        Err(problem) => (None, Some(problem)),
+    }
+}
+
+/// `GET /admin/members?q=…&after=…`
+pub(super) async fn list(
+    State(state): State<AppState>,
+    jar: CookieJar,
+    TenantAdmin(session): TenantAdmin,
+    Query(query): Query<ListQuery>,
+) -> Result<Response, ConsoleError> {
+    show_list(&state, jar, &session, &query, Ok(""), "").await
+}
+
+#[derive(Deserialize)]
+pub(super) struct AddForm {
+    csrf: String,
+    email: String,
+    role: String,
+}
+csrf_field!(AddForm);
+
+/// `POST /admin/members`: adds a member and mails them a set-password link.
+pub(super) async fn add(
+    State(state): State<AppState>,
+    jar: CookieJar,
+    AdminForm(session, form): AdminForm<AddForm>,
+) -> Result<Response, ConsoleError> {
+    let query = ListQuery::default();
+    let Some(role) = Role::parse(&form.role) else {
+        return show_list(&state, jar, &session, &query, Err("Choose a role."), &form.email).await;
+    };
+    let admin = Admin::new(&state, &session.email);
+    match admin.add_member(session.tenant_id, &form.email, role).await {
+        Ok(email) => {
+            let done = format!("{email} was added, and sent a link to choose their password.");
+            show_list(&state, jar, &session, &query, Ok(&done), "").await
+        }
+        Err(e) => {
+            let why = refusal(e)?;
+            show_list(&state, jar, &session, &query, Err(&why), &form.email).await
+        }
+    }
+}
+
+#[derive(Template)]
+#[template(path = "console/member.html")]
+struct MemberPage<'a> {
+    nav: Nav<'a>,
+    member: MemberView,
+    roles: &'a [(&'a str, &'a str)],
+    devices: Vec<DeviceView>,
+    done: Option<&'a str>,
+    problem: Option<&'a str>,
+}
+
+struct DeviceView {
+    id: i64,
+    label: String,
+    created: String,
+    last_used: String,
+    revoked: Option<String>,
+}
+
+/// Member `id`'s page with the outcome of an action on them.
+async fn show_member(
+    state: &AppState,
+    jar: CookieJar,
+    session: &ConsoleSession,
+    id: i64,
+    outcome: Result<&str, &str>,
+) -> Result<Response, ConsoleError> {
+    let m =
+        members::by_id(&state.db, session.tenant_id, id).await?.ok_or(ConsoleError::NotFound)?;
+    let admin = Admin::new(state, &session.email);
+    let devices =
+        admin.devices(session.tenant_id, &m.email).await.map_err(ConsoleError::internal)?;
+    let devices = devices
+        .into_iter()
+        .map(|t| DeviceView {
+            id: t.id,
+            label: t.label,
+            created: when(t.created_at),
+            last_used: t.last_used_at.map_or_else(|| "never".into(), when),
+            revoked: t.revoked_at.map(when),
+        })
+        .collect();
+    let (jar, csrf) = csrf_token(jar);
+    let (done, problem) = split(outcome);
+    let status = if problem.is_some() { StatusCode::BAD_REQUEST } else { StatusCode::OK };
+    let view = MemberPage {
+        nav: Nav::of(session, &csrf),
+        member: MemberView::from(&m),
+        roles: &ROLES,
+        devices,
+        done,
+        problem,
+    };
+    Ok((jar, page(status, &view)?).into_response())
+}
+
+/// `GET /admin/members/{id}`
+pub(super) async fn show(
+    State(state): State<AppState>,
+    jar: CookieJar,
+    TenantAdmin(session): TenantAdmin,
+    Path(id): Path<i64>,
+) -> Result<Response, ConsoleError> {
+    show_member(&state, jar, &session, id, Ok("")).await
+}
+
+/// What an administrator does to a member from their page.
+enum Action {
+    Role(Role),
+    Disable,
+    Enable,
+    ResetSecondFactor,
+    PasswordLink,
+    RevokeDevice(i64),
+}
+
+impl Action {
+    /// What the page says when it worked.
+    fn done(&self) -> String {
+        match self {
+            Action::Role(role) => format!("The role is now {}.", role_name(*role)),
+            Action::Disable => "Disabled: they can no longer sign in, and their devices were \
+                                signed out. Their messages and history stay."
+                .into(),
+            Action::Enable => "Enabled again. Their devices sign in anew.".into(),
+            Action::ResetSecondFactor => "Their two-step sign-in is off; they set it up again \
+                                          when they next sign in."
+                .into(),
+            Action::PasswordLink => "A link to choose a new password is on its way to them \
+                                     (good for 24 hours)."
+                .into(),
+            Action::RevokeDevice(_) => "The device was signed out.".into(),
+        }
+    }
+
+    /// Does it, as `admin`, to member `email` of `tenant`.
+    async fn run(&self, admin: Admin<'_>, tenant: i64, email: &str) -> Result<(), AdminError> {
+        match *self {
+            Action::Role(role) => admin.set_role(tenant, email, role).await,
+            Action::Disable => admin.set_disabled(tenant, email, true).await,
+            Action::Enable => admin.set_disabled(tenant, email, false).await,
+            Action::ResetSecondFactor => admin.reset_second_factor(tenant, email).await,
+            Action::PasswordLink => admin.send_password_link(tenant, email).await,
+            Action::RevokeDevice(device) => admin.revoke_device(tenant, email, device).await,
+        }
+    }
+}
+
+/// Does `action` to member `id` (of the session's organisation) and shows their page with
+/// what happened: what was done, or why it was refused.
+async fn act(
+    state: &AppState,
+    jar: CookieJar,
+    session: &ConsoleSession,
+    id: i64,
+    action: Action,
+) -> Result<Response, ConsoleError> {
+    let m =
+        members::by_id(&state.db, session.tenant_id, id).await?.ok_or(ConsoleError::NotFound)?;
+    let admin = Admin::new(state, &session.email);
+    match action.run(admin, session.tenant_id, &m.email).await {
+        Ok(()) => show_member(state, jar, session, id, Ok(&action.done())).await,
+        Err(e) => {
+            let why = refusal(e)?;
+            show_member(state, jar, session, id, Err(&why)).await
+        }
+    }
+}
+
+#[derive(Deserialize)]
+pub(super) struct RoleForm {
+    csrf: String,
+    role: String,
+}
+csrf_field!(RoleForm);
+
+/// `POST /admin/members/{id}/role`
+pub(super) async fn set_role(
+    State(state): State<AppState>,
+    jar: CookieJar,
+    Path(id): Path<i64>,
+    AdminForm(session, form): AdminForm<RoleForm>,
+) -> Result<Response, ConsoleError> {
+    let Some(role) = Role::parse(&form.role) else {
+        return show_member(&state, jar, &session, id, Err("Choose a role.")).await;
+    };
+    act(&state, jar, &session, id, Action::Role(role)).await
+}
+
+#[derive(Deserialize)]
+pub(super) struct CsrfOnly {
+    csrf: String,
+}
+csrf_field!(CsrfOnly);
+
+/// `POST /admin/members/{id}/disable`
+pub(super) async fn disable(
+    State(state): State<AppState>,
+    jar: CookieJar,
+    Path(id): Path<i64>,
+    AdminForm(session, _): AdminForm<CsrfOnly>,
+) -> Result<Response, ConsoleError> {
+    act(&state, jar, &session, id, Action::Disable).await
+}
+
+/// `POST /admin/members/{id}/enable`
+pub(super) async fn enable(
+    State(state): State<AppState>,
+    jar: CookieJar,
+    Path(id): Path<i64>,
+    AdminForm(session, _): AdminForm<CsrfOnly>,
+) -> Result<Response, ConsoleError> {
+    act(&state, jar, &session, id, Action::Enable).await
+}
+
+/// `POST /admin/members/{id}/second-factor`
+pub(super) async fn reset_second_factor(
+    State(state): State<AppState>,
+    jar: CookieJar,
+    Path(id): Path<i64>,
+    AdminForm(session, _): AdminForm<CsrfOnly>,
+) -> Result<Response, ConsoleError> {
+    act(&state, jar, &session, id, Action::ResetSecondFactor).await
+}
+
+/// `POST /admin/members/{id}/password-link`
+pub(super) async fn send_password_link(
+    State(state): State<AppState>,
+    jar: CookieJar,
+    Path(id): Path<i64>,
+    AdminForm(session, _): AdminForm<CsrfOnly>,
+) -> Result<Response, ConsoleError> {
+    act(&state, jar, &session, id, Action::PasswordLink).await
+}
+
+/// `POST /admin/members/{id}/devices/{device}/revoke`
+pub(super) async fn revoke_device(
+    State(state): State<AppState>,
+    jar: CookieJar,
+    Path((id, device)): Path<(i64, i64)>,
+    AdminForm(session, _): AdminForm<CsrfOnly>,
+) -> Result<Response, ConsoleError> {
+    act(&state, jar, &session, id, Action::RevokeDevice(device)).await
+}

@@ -1,0 +1,88 @@
+//! The admin console (`/admin`): an organisation's administrators run Sealpost from the
+//! browser. Server-rendered (askama) like the Message Center, working without JavaScript,
+//! under the same strict Content-Security-Policy (no script, no framing).
+//!
+//! Who gets in: members with the administrator or compliance role, signed in with password
+//! *and* second factor. Someone without a factor yet gets a session that can only set one up
+//! (`sign_in`: forced enrolment at first sign-in); the factor is confirmed with a code before
+//! anything else opens. Console sessions are their own (`store::console_sessions`: another
+//! cookie, 20 minutes idle, 8 hours at most), and read the member's role and state on every
+//! request, so a role taken away or a member disabled is out at once.
+//!
+//! What they see is their own organisation only: every page and action is scoped by the
+//! session's tenant, and the operations are `crate::admin`'s — the same code the command line
+//! runs, each recorded in the audit log under the member's address.
+//!
+//! - `members`: list and search, add (a set-password link is mailed), roles, disable and
+//!   enable, reset the second factor, devices and their revocation, a new set-password link.
+//! - `audit`: the organisation's audit log, filtered, the chain verified from the page, and
+//!   exported as JSON Lines for a SIEM.
+//! - `password`: the page a set-password link opens (no session: the link is the proof).
+//!
+//! `extract.rs` holds the guards (a signed-in member, an administrator, a form with its CSRF
+//! token) and `error.rs` the one error type with its pages.
+
+mod audit;
+mod error;
+mod extract;
+mod home;
+mod members;
+mod password;
+mod sign_in;
+
+use axum::http::{HeaderValue, header};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use axum::{Router, middleware};
+
+use crate::state::AppState;
+
+/// The console session's cookie (the CSRF cookie is the Center's: one browser, one token).
+const SESSION_COOKIE: &str = "__Host-sealpost-console";
+
+/// No script, no framing, nothing from anywhere but the platform; the console's pages carry
+/// no inline style at all.
+const CSP: &str = "default-src 'none'; style-src 'self'; img-src 'self'; font-src 'none'; \
+                   form-action 'self'; frame-ancestors 'none'; base-uri 'none'";
+
+/// The console's routes.
+pub fn router() -> Router<AppState> {
+    Router::new()
+        .route("/admin", get(home::home))
+        .route("/admin/signin", get(sign_in::sign_in_page).post(sign_in::sign_in))
+        .route("/admin/signout", post(sign_in::sign_out))
+        .route("/admin/enrol", get(sign_in::enrol_page).post(sign_in::enrol))
+        .route("/admin/members", get(members::list).post(members::add))
+        .route("/admin/members/{id}", get(members::show))
+        .route("/admin/members/{id}/role", post(members::set_role))
+        .route("/admin/members/{id}/disable", post(members::disable))
+        .route("/admin/members/{id}/enable", post(members::enable))
+        .route("/admin/members/{id}/second-factor", post(members::reset_second_factor))
+        .route("/admin/members/{id}/password-link", post(members::send_password_link))
+        .route("/admin/members/{id}/devices/{device}/revoke", post(members::revoke_device))
+        .route("/admin/audit", get(audit::list))
+        .route("/admin/audit/verify", post(audit::verify))
+        .route("/admin/audit/export", get(audit::export))
+        .route("/admin/password/{token}", get(password::open).post(password::choose))
+        .route("/admin/static/console.css", get(stylesheet))
+        .layer(middleware::from_fn(security_headers))
+}
+
+async fn security_headers(request: axum::extract::Request, next: middleware::Next) -> Response {
+    let mut response = next.run(request).await;
+    let h = response.headers_mut();
+    crate::harden::headers(h);
+    h.insert(header::CONTENT_SECURITY_POLICY, HeaderValue::from_static(CSP));
+    // Nothing the console shows may be kept by a browser or a proxy.
+    h.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    response
+}
+
+async fn stylesheet() -> impl IntoResponse {
+    ([(header::CONTENT_TYPE, "text/css; charset=utf-8")], include_str!("../../static/console.css"))
+}
+
+/// Formats a time (ms since the epoch) for people: `2026-11-23 06:10 UTC`.
+fn when(ms: i64) -> String {
+    crate::center::when(ms)
+}
