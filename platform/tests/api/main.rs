@@ -3,6 +3,7 @@
 //! Run on PostgreSQL too with `SEALPOST_TEST_DATABASE_URL=postgres://…/postgres`.
 
 mod account;
+mod console;
 mod helpers;
 mod keys;
 mod limits;

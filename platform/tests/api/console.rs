@@ -1,0 +1,460 @@
+//! The admin console over HTTPS as a browser uses it (cookies, CSRF tokens, redirects not
+//! followed): sign-in with the second factor forced at first sign-in, the auth matrix over
+//! every console route, members, the audit log, and set-password links. The browser itself
+//! (Chromium, axe) is `tests/console/`.
+
+use reqwest::{Certificate, Client, StatusCode, redirect};
+use sealpost_platform::domain::Role;
+use sealpost_platform::store::notifications;
+use sealpost_platform::store::totp::code_at;
+use serde_json::json;
+
+use crate::helpers::{PASSWORD, TestApp, spawn_app};
+
+/// One browser: its own cookies; redirects are answers, not followed.
+struct Browser<'a> {
+    app: &'a TestApp,
+    client: Client,
+}
+
+/// What a console page answered: its status, where it redirects, its HTML.
+struct Page {
+    status: StatusCode,
+    location: Option<String>,
+    cache_control: Option<String>,
+    html: String,
+}
+
+impl Page {
+    /// The value of the form field `name` on the page (`name="…" value="…"`).
+    fn field(&self, name: &str) -> String {
+        let at = self
+            .html
+            .find(&format!("name=\"{name}\" value=\""))
+            .unwrap_or_else(|| panic!("no field {name} on the page: {}", self.html));
+        let rest = &self.html[at + name.len() + 15..];
+        rest[..rest.find('"').expect("value ends")].to_string()
+    }
+
+    fn redirects_to(&self, path: &str) -> bool {
+        self.status.is_redirection() && self.location.as_deref() == Some(path)
+    }
+}
+
+impl<'a> Browser<'a> {
+    fn new(app: &'a TestApp) -> Browser<'a> {
+        let cert = Certificate::from_pem(&app._running.tls.cert_pem).expect("cert");
+        let client = Client::builder()
+            .add_root_certificate(cert)
+            .cookie_store(true)
+            .redirect(redirect::Policy::none())
+            .build()
+            .expect("client");
+        Browser { app, client }
+    }
+
+    async fn page(r: reqwest::Response) -> Page {
+        let status = r.status();
+        let header =
+            |name: &str| r.headers().get(name).map(|v| v.to_str().expect("ascii").to_string());
+        let (location, cache_control) = (header("location"), header("cache-control"));
+        Page { status, location, cache_control, html: r.text().await.expect("body") }
+    }
+
+    async fn get(&self, path: &str) -> Page {
+        Self::page(self.client.get(self.app.url(path)).send().await.expect("get")).await
+    }
+
+    /// Posts `fields` to `path` with the CSRF token of the browser's sign-in page.
+    async fn post(&self, path: &str, fields: &[(&str, &str)]) -> Page {
+        let csrf = self.csrf().await;
+        let mut form: Vec<(&str, &str)> = vec![("csrf", &csrf)];
+        form.extend_from_slice(fields);
+        let r = self.client.post(self.app.url(path)).form(&form).send().await.expect("post");
+        Self::page(r).await
+    }
+
+    /// This browser's CSRF token (the cookie the sign-in page sets, as the forms carry it).
+    async fn csrf(&self) -> String {
+        let page = self.get("/admin/signin").await;
+        if page.status == StatusCode::OK {
+            return page.field("csrf");
+        }
+        // Signed in: the overview's sign-out form carries it (an enrolling session: the
+        // enrolment form).
+        let page = self.get("/admin").await;
+        let page =
+            if page.status == StatusCode::OK { page } else { self.get("/admin/enrol").await };
+        page.field("csrf")
+    }
+
+    async fn sign_in(&self, email: &str, code: &str) -> Page {
+        self.post("/admin/signin", &[("email", email), ("password", PASSWORD), ("code", code)])
+            .await
+    }
+
+    /// Signs in as `email` for the first time and sets up the second factor; its key.
+    async fn enrol(&self, email: &str) -> String {
+        let signed_in = self.sign_in(email, "").await;
+        assert!(signed_in.redirects_to("/admin/enrol"), "{}", signed_in.html);
+        let page = self.get("/admin/enrol").await;
+        let secret = secret_on(&page.html);
+        let code = code_at(&secret, 0).expect("code");
+        let done = self.post("/admin/enrol", &[("code", &code)]).await;
+        assert!(done.redirects_to("/admin"), "{}", done.html);
+        secret
+    }
+}
+
+fn secret_on(html: &str) -> String {
+    let at = html.find("id=\"totp-secret\">").expect("the key is shown") + 17;
+    html[at..at + html[at..].find('<').expect("key ends")].to_string()
+}
+
+#[tokio::test]
+async fn an_admin_gets_in_only_with_a_second_factor_set_up_at_the_first_sign_in() {
+    let app = spawn_app().await;
+    app.user(app.acme, "root@acme.example", Role::Admin).await;
+    let browser = Browser::new(&app);
+
+    assert!(browser.get("/admin").await.redirects_to("/admin/signin"));
+    let wrong = browser
+        .post(
+            "/admin/signin",
+            &[("email", "root@acme.example"), ("password", "nope"), ("code", "")],
+        )
+        .await;
+    assert_eq!(wrong.status, StatusCode::UNAUTHORIZED);
+    assert!(wrong.html.contains("Wrong address, password or code."));
+
+    // The password alone opens nothing but the enrolment.
+    assert!(browser.sign_in("root@acme.example", "").await.redirects_to("/admin/enrol"));
+    for path in ["/admin", "/admin/members", "/admin/audit", "/admin/audit/export"] {
+        let page = browser.get(path).await;
+        assert!(page.redirects_to("/admin/enrol"), "{path}: {}", page.status);
+    }
+    let enrol = browser.get("/admin/enrol").await;
+    let secret = secret_on(&enrol.html);
+    let typo = browser.post("/admin/enrol", &[("code", "000000")]).await;
+    assert_eq!(typo.status, StatusCode::BAD_REQUEST);
+    assert_eq!(secret_on(&typo.html), secret, "a typo keeps the key the app already has");
+    let code = code_at(&secret, 0).expect("code");
+    assert!(browser.post("/admin/enrol", &[("code", &code)]).await.redirects_to("/admin"));
+    let home = browser.get("/admin").await;
+    assert_eq!(home.status, StatusCode::OK);
+    assert!(home.html.contains("<h1>acme</h1>"), "{}", home.html);
+    assert_eq!(home.cache_control.as_deref(), Some("no-store"), "no browser keeps a console page");
+
+    // Signed out, the next sign-in needs the code.
+    let out = browser.post("/admin/signout", &[]).await;
+    assert!(out.redirects_to("/admin/signin"));
+    assert!(browser.get("/admin").await.redirects_to("/admin/signin"));
+    let no_code = browser.sign_in("root@acme.example", "").await;
+    assert_eq!(no_code.status, StatusCode::UNAUTHORIZED);
+    assert!(no_code.html.contains("code from your authenticator app"));
+    let next = code_at(&secret, 30).expect("code");
+    assert!(browser.sign_in("root@acme.example", &next).await.redirects_to("/admin"));
+
+    // A sender has no console, even with the right password.
+    app.user(app.acme, "sam@acme.example", Role::Sender).await;
+    let sender = Browser::new(&app);
+    let refused = sender.sign_in("sam@acme.example", "").await;
+    assert_eq!(refused.status, StatusCode::FORBIDDEN);
+    assert!(sender.get("/admin").await.redirects_to("/admin/signin"));
+
+    let log = app
+        .state
+        .db
+        .fetch_all::<(String, String)>("SELECT actor, action FROM audit_log ORDER BY seq", &[]);
+    let log = log.await.expect("audit");
+    assert!(log.contains(&("root@acme.example".into(), "member.second_factor_enrolled".into())));
+    assert!(log.contains(&("root@acme.example".into(), "console.signed_in".into())));
+}
+
+#[tokio::test]
+async fn no_console_route_gives_data_to_anyone_but_the_organisations_administrators() {
+    let app = spawn_app().await;
+    app.user(app.acme, "root@acme.example", Role::Admin).await;
+    app.user(app.acme, "secret-member@acme.example", Role::Sender).await;
+    app.user(app.acme, "officer@acme.example", Role::Compliance).await;
+    app.user(app.other, "boss@other.example", Role::Admin).await;
+    let acme_admin = Browser::new(&app);
+    acme_admin.enrol("root@acme.example").await;
+    // Something in acme's audit log only acme's administrators may read.
+    let added = acme_admin
+        .post("/admin/members", &[("email", "audited-secret@acme.example"), ("role", "sender")])
+        .await;
+    assert_eq!(added.status, StatusCode::OK, "{}", added.html);
+    let member_id = acme_admin
+        .get("/admin/members?q=secret-member")
+        .await
+        .html
+        .split("/admin/members/")
+        .nth(1)
+        .and_then(|s| s.split('"').next())
+        .expect("the member's link")
+        .to_string();
+
+    let nobody = Browser::new(&app);
+    let officer = Browser::new(&app);
+    officer.enrol("officer@acme.example").await;
+    let other_admin = Browser::new(&app);
+    other_admin.enrol("boss@other.example").await;
+    // A recipient's Message Center session is not a console session.
+    let reader = Browser::new(&app);
+
+    let member = format!("/admin/members/{member_id}");
+    let reads = [
+        "/admin/members".to_string(),
+        "/admin/members?q=acme".into(),
+        member.clone(),
+        "/admin/audit".into(),
+        "/admin/audit?actor=root".into(),
+        "/admin/audit/export".into(),
+    ];
+    let writes = [
+        ("/admin/members".to_string(), vec![("email", "intruder@acme.example"), ("role", "admin")]),
+        (format!("{member}/role"), vec![("role", "admin")]),
+        (format!("{member}/disable"), vec![]),
+        (format!("{member}/enable"), vec![]),
+        (format!("{member}/second-factor"), vec![]),
+        (format!("{member}/password-link"), vec![]),
+        (format!("{member}/devices/1/revoke"), vec![]),
+        ("/admin/audit/verify".to_string(), vec![]),
+    ];
+    let secrets = ["secret-member@acme.example", "audited-secret", "root@acme.example"];
+    for (who, browser) in [
+        ("nobody", &nobody),
+        ("reader", &reader),
+        ("officer", &officer),
+        ("other org", &other_admin),
+    ] {
+        for path in &reads {
+            let page = browser.get(path).await;
+            // The other organisation's administrator has lists of their own; acme's member is
+            // not found.
+            let own_list = who == "other org" && !path.starts_with(&member);
+            assert!(own_list || !page.status.is_success(), "{who} GET {path}: {}", page.status);
+            for s in secrets {
+                assert!(!page.html.contains(s), "{who} GET {path} shows {s}");
+            }
+        }
+        for (path, fields) in &writes {
+            let page = browser.post(path, fields).await;
+            let own_log = who == "other org" && path == "/admin/audit/verify";
+            assert!(own_log || !page.status.is_success(), "{who} POST {path}: {}", page.status);
+            for s in secrets {
+                assert!(!page.html.contains(s), "{who} POST {path} shows {s}");
+            }
+        }
+    }
+    // Each is refused in its own way: sign in first, or not for your role, or not found.
+    assert!(nobody.get("/admin/members").await.redirects_to("/admin/signin"));
+    assert_eq!(officer.get("/admin/members").await.status, StatusCode::FORBIDDEN);
+    assert_eq!(other_admin.get(&member).await.status, StatusCode::NOT_FOUND);
+    // The other organisation's administrator sees their own members, and none of acme's.
+    let own = other_admin.get("/admin/members").await;
+    assert_eq!(own.status, StatusCode::OK);
+    assert!(own.html.contains("boss@other.example"));
+    // A form without this browser's token changes nothing, even for acme's administrator.
+    let forged = acme_admin
+        .client
+        .post(app.url(&format!("{member}/disable")))
+        .form(&[("csrf", "0123456789abcdef0123456789abcdef")])
+        .send()
+        .await
+        .expect("post");
+    assert_eq!(forged.status(), StatusCode::FORBIDDEN);
+
+    // Nothing of the above changed acme's member.
+    let still = acme_admin.get(&member).await;
+    assert!(still.html.contains("active") && still.html.contains("Sender"), "{}", still.html);
+    let (n,): (i64,) = app
+        .state
+        .db
+        .fetch_one("SELECT COUNT(*) FROM users WHERE email = 'intruder@acme.example'", &[])
+        .await
+        .expect("count");
+    assert_eq!(n, 0);
+}
+
+#[tokio::test]
+async fn administrators_add_disable_enable_and_change_members_and_the_last_admin_stays() {
+    let app = spawn_app().await;
+    app.user(app.acme, "root@acme.example", Role::Admin).await;
+    let admin = Browser::new(&app);
+    admin.enrol("root@acme.example").await;
+
+    // Added: a link to choose a password goes out through the mail queue.
+    let added = admin
+        .post("/admin/members", &[("email", "New.Person@acme.example"), ("role", "sender")])
+        .await;
+    assert!(added.html.contains("new.person@acme.example was added"), "{}", added.html);
+    let twice = admin
+        .post("/admin/members", &[("email", "new.person@acme.example"), ("role", "sender")])
+        .await;
+    assert_eq!(twice.status, StatusCode::BAD_REQUEST);
+    assert!(twice.html.contains("is a member already"));
+    let elsewhere =
+        admin.post("/admin/members", &[("email", "x@other.example"), ("role", "admin")]).await;
+    assert!(elsewhere.html.contains("belongs to another organisation"), "{}", elsewhere.html);
+
+    let link = password_link(&app, "new.person@acme.example").await;
+    let person = Browser::new(&app);
+    let path = link.trim_start_matches(&app.base).to_string();
+    assert!(person.get(&path).await.html.contains("Choose your password"));
+    let short = person.post(&path, &[("password", "short"), ("confirm", "short")]).await;
+    assert_eq!(short.status, StatusCode::BAD_REQUEST);
+    let chosen = "a password of my very own";
+    let set = person.post(&path, &[("password", chosen), ("confirm", chosen)]).await;
+    assert!(set.html.contains("Your password is set"), "{}", set.html);
+    assert_eq!(person.get(&path).await.status, StatusCode::GONE, "a link works once");
+    let api = app
+        .post(
+            None,
+            "/api/v1/auth/sign-in",
+            json!({"email": "new.person@acme.example", "password": chosen}),
+        )
+        .await;
+    assert_eq!(api.status(), StatusCode::CREATED);
+    let token = api.json::<serde_json::Value>().await.expect("json")["token"]
+        .as_str()
+        .expect("token")
+        .to_string();
+
+    // Disabled: the device token and sign-in stop working; enabled again, sign-in works.
+    let list = admin.get("/admin/members?q=new.person").await;
+    let id =
+        list.html.split("/admin/members/").nth(1).and_then(|s| s.split('"').next()).expect("id");
+    let page = format!("/admin/members/{id}");
+    let disabled = admin.post(&format!("{page}/disable"), &[]).await;
+    assert!(disabled.html.contains("Disabled: they can no longer sign in"), "{}", disabled.html);
+    assert_eq!(app.get(Some(&token), "/api/v1/me").await.status(), StatusCode::UNAUTHORIZED);
+    let refused = app
+        .post(
+            None,
+            "/api/v1/auth/sign-in",
+            json!({"email": "new.person@acme.example", "password": chosen}),
+        )
+        .await;
+    assert_eq!(refused.status(), StatusCode::UNAUTHORIZED);
+    let link_refused = admin.post(&format!("{page}/password-link"), &[]).await;
+    assert!(link_refused.html.contains("is disabled; enable them first"));
+    let enabled = admin.post(&format!("{page}/enable"), &[]).await;
+    assert!(enabled.html.contains("Enabled again"));
+    assert_eq!(
+        app.get(Some(&token), "/api/v1/me").await.status(),
+        StatusCode::UNAUTHORIZED,
+        "a device signed in before the member was disabled stays signed out"
+    );
+    let again = app
+        .post(
+            None,
+            "/api/v1/auth/sign-in",
+            json!({"email": "new.person@acme.example", "password": chosen}),
+        )
+        .await;
+    assert_eq!(again.status(), StatusCode::CREATED);
+
+    // Devices are listed and revoked one at a time.
+    let devices = admin.get(&page).await;
+    assert!(devices.html.contains("Sign out device"), "{}", devices.html);
+    let device_id: i64 = {
+        let at = devices.html.find("/devices/").expect("a device form") + 9;
+        devices.html[at..].split('/').next().expect("id").parse().expect("number")
+    };
+    let revoked = admin.post(&format!("{page}/devices/{device_id}/revoke"), &[]).await;
+    assert!(revoked.html.contains("The device was signed out."));
+
+    // Roles: made an administrator, and back; the only administrator keeps the role.
+    let promoted = admin.post(&format!("{page}/role"), &[("role", "admin")]).await;
+    assert!(promoted.html.contains("The role is now Administrator."));
+    let back = admin.post(&format!("{page}/role"), &[("role", "sender")]).await;
+    assert!(back.html.contains("The role is now Sender."));
+    let root_id = {
+        let list = admin.get("/admin/members?q=root").await;
+        list.html
+            .split("/admin/members/")
+            .nth(1)
+            .and_then(|s| s.split('"').next())
+            .expect("id")
+            .to_string()
+    };
+    let alone = admin.post(&format!("/admin/members/{root_id}/disable"), &[]).await;
+    assert_eq!(alone.status, StatusCode::BAD_REQUEST);
+    assert!(alone.html.contains("only administrator"), "{}", alone.html);
+    let demoted =
+        admin.post(&format!("/admin/members/{root_id}/role"), &[("role", "sender")]).await;
+    assert!(demoted.html.contains("only administrator"));
+
+    // Every change is in the audit log, under the administrator.
+    let log = admin.get("/admin/audit?action=member.").await;
+    for action in [
+        "member.added",
+        "member.disabled",
+        "member.enabled",
+        "member.role_changed",
+        "member.device_revoked",
+        "member.password_link_sent",
+    ] {
+        assert!(log.html.contains(action), "{action} is not in the log");
+    }
+}
+
+/// The set-password link in the mail queued for `email` (claimed from the queue, as the
+/// mail worker would, and opened).
+async fn password_link(app: &TestApp, email: &str) -> String {
+    let claimed =
+        notifications::claim(&app.state.db, &app.state.master, 100, 60_000).await.expect("queue");
+    let mail = claimed.iter().find(|c| c.mail.recipient == email).expect("a mail to the member");
+    let text = &mail.mail.text;
+    let at = text.find("https://").expect("a link");
+    text[at..].split_whitespace().next().expect("link").to_string()
+}
+
+#[tokio::test]
+async fn the_audit_log_is_filtered_verified_and_exported_with_only_the_organisations_entries() {
+    let app = spawn_app().await;
+    app.user(app.acme, "root@acme.example", Role::Admin).await;
+    app.user(app.other, "boss@other.example", Role::Admin).await;
+    let admin = Browser::new(&app);
+    admin.enrol("root@acme.example").await;
+    Browser::new(&app).enrol("boss@other.example").await;
+    admin
+        .post("/admin/members", &[("email", "under_score@acme.example"), ("role", "sender")])
+        .await;
+
+    let all = admin.get("/admin/audit").await;
+    assert!(all.html.contains("member.added"));
+    assert!(!all.html.contains("boss@other.example"), "another organisation's entries");
+    // The filter's text is text: `_` is not a wildcard.
+    let by_action = admin.get("/admin/audit?action=member.second_").await;
+    assert!(by_action.html.contains("member.second_factor_enrolled"));
+    assert!(!by_action.html.contains("member.added"));
+    let none = admin.get("/admin/audit?action=member_added").await;
+    assert!(none.html.contains("No entry matches"));
+    let bad_date = admin.get("/admin/audit?since=yesterday").await;
+    assert_eq!(bad_date.status, StatusCode::BAD_REQUEST);
+    assert!(bad_date.html.contains("YYYY-MM-DD"));
+
+    let verified = admin.post("/admin/audit/verify", &[]).await;
+    assert!(verified.html.contains("The audit log is intact"), "{}", verified.html);
+
+    let export = admin
+        .client
+        .get(app.url("/admin/audit/export?action=member."))
+        .send()
+        .await
+        .expect("export");
+    assert_eq!(export.status(), StatusCode::OK);
+    assert_eq!(export.headers()["content-type"], "application/x-ndjson");
+    let body = export.text().await.expect("body");
+    let lines: Vec<serde_json::Value> =
+        body.lines().map(|l| serde_json::from_str(l).expect("one JSON object per line")).collect();
+    assert!(lines.len() >= 2, "{body}");
+    for l in &lines {
+        assert!(l["action"].as_str().expect("action").starts_with("member."));
+        assert_eq!(l["hash"].as_str().expect("hash").len(), 64);
+        assert!(!l["actor"].as_str().expect("actor").contains("other.example"));
+    }
+}
