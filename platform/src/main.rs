@@ -66,6 +66,34 @@ enum Audit {
 }
 
 #[derive(Subcommand)]
+enum MemberChange {
+    /// Add them, and mail them a link to choose their password.
+    Add {
+        /// `sender`, `admin` or `compliance`.
+        #[arg(long, default_value = "sender", value_parser = parse_role)]
+        role: Role,
+    },
+    /// Give them another role (the last administrator keeps theirs).
+    Role {
+        /// `sender`, `admin` or `compliance`.
+        #[arg(value_parser = parse_role)]
+        role: Role,
+    },
+    /// Disable them: sign-in and their devices stop working; their history stays.
+    Disable,
+    /// Enable them again.
+    Enable,
+    /// Turn their second factor off, to be set up again at the next sign-in.
+    ResetSecondFactor,
+    /// Mail them a new link to choose their password.
+    PasswordLink,
+}
+
+fn parse_role(s: &str) -> Result<Role, String> {
+    Role::parse(s).ok_or_else(|| format!("\"{s}\" is not a role: sender, admin or compliance"))
+}
+
+#[derive(Subcommand)]
 enum AdminCommand {
     /// Create an organisation with its mail domains.
     CreateTenant {
@@ -91,6 +119,17 @@ enum AdminCommand {
         /// organisation's).
         #[arg(long)]
         allow_outside_domain: bool,
+    },
+    /// Change a member of an organisation as the admin console does (each change audited).
+    Member {
+        /// Tenant name.
+        #[arg(long)]
+        tenant: String,
+        /// The member's address.
+        #[arg(long)]
+        email: String,
+        #[command(subcommand)]
+        change: MemberChange,
     },
     /// Issue a device token for a user and print it (once).
     CreateToken {
@@ -261,13 +300,17 @@ async fn serve(mut settings: Settings) -> Result<(), String> {
     if notes.platform_key_created {
         println!("A new platform key was generated.");
     }
+    let public_url = state.public_url.clone();
     if let Some(password) = &notes.bootstrap_password {
         println!("First start: sign in as {BOOTSTRAP_ADMIN} with password {}", password.as_str());
         println!(
             "(shown only now; create your own tenant and users with `sealpost-platform admin`)."
         );
+        println!(
+            "Admin console: {public_url}/admin (the first sign-in sets up two-step sign-in \
+             with an authenticator app)."
+        );
     }
-    let public_url = state.public_url.clone();
     if state.settings.smtp_host.is_none() {
         println!(
             "No global SMTP relay (smtp_host): mail of tenants without a relay of their own waits in the queue."
@@ -357,6 +400,39 @@ async fn run_admin(admin: &Admin<'_>, cmd: AdminCommand) -> Result<(), AdminErro
             if generated {
                 println!("Password (shown only now): {}", password.as_str());
             }
+        }
+        AdminCommand::Member { tenant, email, change } => {
+            let t = admin.tenant_id(&tenant).await?;
+            let done = match change {
+                MemberChange::Add { role } => {
+                    let email = admin.add_member(t, &email, role).await?;
+                    format!(
+                        "Added {email} as {}; a link to choose a password was mailed.",
+                        role.as_str()
+                    )
+                }
+                MemberChange::Role { role } => {
+                    admin.set_role(t, &email, role).await?;
+                    format!("{email} is now {}.", role.as_str())
+                }
+                MemberChange::Disable => {
+                    admin.set_disabled(t, &email, true).await?;
+                    format!("Disabled {email}; their devices were signed out.")
+                }
+                MemberChange::Enable => {
+                    admin.set_disabled(t, &email, false).await?;
+                    format!("Enabled {email}.")
+                }
+                MemberChange::ResetSecondFactor => {
+                    admin.reset_second_factor(t, &email).await?;
+                    format!("{email}'s second factor is off until they set it up again.")
+                }
+                MemberChange::PasswordLink => {
+                    admin.send_password_link(t, &email).await?;
+                    format!("A link to choose a password was mailed to {email}.")
+                }
+            };
+            println!("{done}");
         }
         AdminCommand::CreateToken { email, label } => {
             println!("{}", admin.create_token(&email, &label).await?.as_str());
