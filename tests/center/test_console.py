@@ -1,0 +1,164 @@
+"""The admin console in Debian's Chromium, as an organisation's administrator uses it: the
+first sign-in sets up two-step sign-in with an authenticator app (a code computed as the app
+would), members are added (the set-password link arrives by mail and works in the browser),
+disabled and enabled, and the audit log is filtered, verified and exported. Every page is
+checked with axe-core at a desktop's and a phone's width, for sideways scrolling on the
+phone, and saved as a screenshot (target/test-artifacts/center/console-*.png).
+
+It runs in the Center's suite: the same platform, mail sink and browser."""
+
+import json
+import re
+import time
+
+import pytest
+
+from conftest import screenshot
+from harness import DOMAIN, PASSWORD, TENANT, totp, wait_until
+from test_accessibility import AXE, PHONE, RULES
+
+ROOT_ADMIN = f"root@{DOMAIN}"
+DESKTOP = {"viewport": {"width": 1280, "height": 900}}
+
+
+def check(page, name: str, phone: bool):
+    """No axe violation (and, on a phone, no sideways scrolling) on `page`; a screenshot."""
+    assert AXE.exists(), f"{AXE} is missing: ./scripts/test installs axe-core (ensure_node_package)"
+    page.add_script_tag(path=str(AXE))
+    found = page.evaluate("tags => axe.run(document, {runOnly: {type: 'tag', values: tags}})", RULES)
+    problems = [(v["id"], v["impact"], [n["target"] for n in v["nodes"]][:3]) for v in found["violations"]]
+    assert not problems, f"{name}: {problems}"
+    if phone:
+        width, shown = page.evaluate("[document.documentElement.scrollWidth, window.innerWidth]")
+        assert width <= shown, f"{name} scrolls sideways on a phone ({width} > {shown})"
+    screenshot(page, f"console-{'phone' if phone else 'desktop'}-{name}")
+
+
+@pytest.fixture(scope="module")
+def admin_secret(center):
+    """The administrator, created with the command line; their authenticator's key, set up
+    in the first browser test."""
+    center.platform.admin("create-user", "--tenant", TENANT, "--email", ROOT_ADMIN, "--admin",
+                          stdin=PASSWORD)
+    return {"used": set()}
+
+
+def fresh_code(secret: str, used: set) -> str:
+    """The authenticator's current code, waiting for the next one if this one was used (a
+    code is accepted once)."""
+    def unused():
+        code = totp(secret, time.time())
+        return code if code not in used else None
+    code = wait_until("a new authenticator code", unused, 35, every=0.5)
+    used.add(code)
+    return code
+
+
+def sign_in(page, base: str, secret: str | None, used: set):
+    page.goto(base + "/admin")
+    page.wait_for_url("**/admin/signin")
+    page.fill("#email", ROOT_ADMIN)
+    page.fill("#password", PASSWORD)
+    if secret:
+        page.fill("#code", fresh_code(secret, used))
+    page.click("button:has-text('Sign in')")
+
+
+def test_the_first_sign_in_sets_up_two_step_sign_in_then_members_are_managed(center, browser, admin_secret):
+    base = center.platform.base
+    context = browser.new_context(ignore_https_errors=True, bypass_csp=True, **DESKTOP)
+    page = context.new_page()
+    page.set_default_timeout(20_000)
+    used = admin_secret["used"]
+    try:
+        page.goto(base + "/admin")
+        page.wait_for_url("**/admin/signin")
+        check(page, "signin", phone=False)
+        sign_in(page, base, None, used)
+        page.wait_for_url("**/admin/enrol")
+        check(page, "enrol", phone=False)
+        secret = page.inner_text("#totp-secret").strip()
+        admin_secret["secret"] = secret
+        page.fill("#enrol-code", "000000")
+        page.click("button:has-text('Turn on and continue')")
+        assert "That code is not right" in page.inner_text("[role=alert]")
+        assert page.inner_text("#totp-secret").strip() == secret, "a typo keeps the key"
+        page.fill("#enrol-code", fresh_code(secret, used))
+        page.click("button:has-text('Turn on and continue')")
+        page.wait_for_url(base + "/admin")
+        assert page.inner_text("h1") == TENANT
+        check(page, "overview", phone=False)
+
+        page.click("nav >> text=Members")
+        page.wait_for_url("**/admin/members")
+        page.fill("#new-email", f"newbie@{DOMAIN}")
+        page.select_option("#new-role", "sender")
+        page.click("button:has-text('Add the member')")
+        assert f"newbie@{DOMAIN} was added" in page.inner_text("[role=status]")
+        check(page, "members", phone=False)
+
+        # The link arrives by mail; the new member chooses a password in the browser.
+        mail = wait_until("the set-password mail", lambda: next(
+            (r for r in list(center.sink.messages) if f"newbie@{DOMAIN}" in r.rcpt_tos), None), 30)
+        link = re.search(r"https://\S+/admin/password/\S+", mail.message.get_body(("plain",)).get_content()).group(0)
+        newbie = context.new_page()
+        newbie.goto(link)
+        check(newbie, "choose-password", phone=False)
+        newbie.fill("#password", "newbie's own long password")
+        newbie.fill("#confirm", "newbie's own long password")
+        newbie.click("button:has-text('Save the password')")
+        assert "Your password is set" in newbie.inner_text("h1")
+        center.platform.sign_in(f"newbie@{DOMAIN}", "newbie's own long password")
+        newbie.close()
+
+        page.click(f"a:has-text('newbie@{DOMAIN}')")
+        check(page, "member", phone=False)
+        page.click("button:has-text('Disable')")
+        assert "Disabled" in page.inner_text("[role=status]")
+        with pytest.raises(Exception, match="401"):
+            center.platform.sign_in(f"newbie@{DOMAIN}", "newbie's own long password")
+        page.click("button:has-text('Enable')")
+        assert "Enabled again" in page.inner_text("[role=status]")
+        center.platform.sign_in(f"newbie@{DOMAIN}", "newbie's own long password")
+        check(page, "member-devices", phone=False)
+
+        # The audit log: filtered, verified, exported.
+        page.click("nav >> text=Audit log")
+        page.fill("#action", "member.")
+        page.click("button:has-text('Filter')")
+        rows = page.inner_text("table")
+        for action in ("member.added", "member.disabled", "member.enabled", "member.password_set"):
+            assert action in rows, f"{action} is not in the log"
+        check(page, "audit", phone=False)
+        with page.expect_download() as download:
+            page.click("text=Export as JSON Lines")
+        lines = [json.loads(line) for line in open(download.value.path()).read().splitlines()]
+        assert lines and all(e["action"].startswith("member.") for e in lines)
+        page.click("button:has-text('Verify the chain')")
+        assert "The audit log is intact" in page.inner_text("[role=status]")
+
+        page.click("button:has-text('Sign out')")
+        page.wait_for_url("**/admin/signin")
+        page.goto(base + "/admin/members")
+        page.wait_for_url("**/admin/signin")
+    finally:
+        context.close()
+
+
+def test_the_console_fits_a_phone(center, browser, admin_secret):
+    assert "secret" in admin_secret, "needs the sign-in test's administrator"
+    base = center.platform.base
+    context = browser.new_context(ignore_https_errors=True, bypass_csp=True, **PHONE)
+    page = context.new_page()
+    page.set_default_timeout(20_000)
+    try:
+        sign_in(page, base, admin_secret["secret"], admin_secret["used"])
+        page.wait_for_url(base + "/admin")
+        check(page, "overview", phone=True)
+        for path, name in (("/admin/audit", "audit"), ("/admin/members", "members")):
+            page.goto(base + path)
+            check(page, name, phone=True)
+        page.click(f"a:has-text('newbie@{DOMAIN}')")
+        check(page, "member", phone=True)
+    finally:
+        context.close()
