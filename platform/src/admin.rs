@@ -136,8 +136,20 @@ impl<'a> Admin<'a> {
     pub async fn set_policy(&self, tenant: &str, document: &str) -> Result<(), AdminError> {
         let policy = Policy::from_admin_document(document)
             .map_err(|e| AdminError::Invalid(e.to_string()))?;
-        accounts::set_policy(&self.state.db, self.tenant_id(tenant).await?, &policy).await?;
-        self.log(None, "policy.changed", document).await
+        self.replace_policy(self.tenant_id(tenant).await?, &policy).await
+    }
+
+    /// Replaces tenant `tenant`'s policy with `policy`, refused when it is not sound
+    /// ([`Policy::problem`]: a DLP pattern that does not compile, a domain that is none …).
+    /// The audit entry holds the whole new policy.
+    pub async fn replace_policy(&self, tenant: i64, policy: &Policy) -> Result<(), AdminError> {
+        if let Some(problem) = policy.problem() {
+            return Err(AdminError::Invalid(problem));
+        }
+        accounts::set_policy(&self.state.db, tenant, policy).await?;
+        let document =
+            serde_json::to_string(policy).map_err(|e| AdminError::Invalid(e.to_string()))?;
+        self.log(Some(tenant), "policy.changed", &document).await
     }
 
     /// Sets the compliance key (SPKI PEM) of `tenant`.

@@ -25,14 +25,7 @@ impl EmailAddress {
         if local.is_empty() || !local.chars().all(ok_char) || local.contains('@') {
             return Err(format!("\"{s}\" has an invalid local part"));
         }
-        let labels_ok = domain.split('.').all(|l| {
-            !l.is_empty()
-                && l.len() <= 63
-                && l.chars().all(|c| c.is_alphanumeric() || c == '-')
-                && !l.starts_with('-')
-                && !l.ends_with('-')
-        });
-        if !domain.contains('.') || !labels_ok {
+        if !sealpost_policy::is_mail_domain(domain) {
             return Err(format!("\"{s}\" has an invalid domain"));
         }
         Ok(EmailAddress(s.to_lowercase()))

@@ -112,7 +112,7 @@ pub fn classify(policy: &Policy, m: &Candidate, toggle: Option<bool>) -> Decisio
     }
     let bodies = [m.text.as_deref(), m.html.as_deref()];
     for p in &policy.dlp_patterns {
-        match RegexBuilder::new(p).size_limit(MAX_PATTERN_SIZE).build() {
+        match compile(p) {
             Ok(re) => {
                 let hit = bodies.iter().flatten().any(|b| re.is_match(clip(b, MAX_SCANNED_BODY)));
                 if hit {
@@ -133,6 +133,29 @@ pub fn classify(policy: &Policy, m: &Candidate, toggle: Option<bool>) -> Decisio
         reasons.insert(0, Reason::new(ReasonCode::UserChoice, ""));
     }
     Decision { secure: !reasons.is_empty(), reasons, required_by_policy }
+}
+
+/// A DLP pattern compiled as every decision compiles it (the size limit included): an
+/// administrator's page tries patterns with this, so what it accepts is what sends match.
+pub fn compile(pattern: &str) -> Result<regex::Regex, regex::Error> {
+    RegexBuilder::new(pattern).size_limit(MAX_PATTERN_SIZE).build()
+}
+
+/// Why a pattern does not compile, in one line: the regex crate's message draws the pattern
+/// with a caret under the problem, which a web page or a log line cannot show; its last line
+/// (`error: unclosed group`) says it.
+pub fn why(e: &regex::Error) -> String {
+    let text = e.to_string();
+    let last = text.lines().rev().find(|l| !l.trim().is_empty()).unwrap_or(&text);
+    last.trim().trim_start_matches("error: ").trim_end_matches('.').to_string()
+}
+
+/// Which of `policy`'s DLP patterns match `sample` (each pattern with its outcome: matched or
+/// not, or why it does not compile) — what an administrator tries before saving.
+pub fn try_patterns(policy: &Policy, sample: &str) -> Vec<(String, Result<bool, String>)> {
+    let sample = clip(sample, MAX_SCANNED_BODY);
+    let outcome = |p: &String| compile(p).map(|re| re.is_match(sample)).map_err(|e| why(&e));
+    policy.dlp_patterns.iter().map(|p| (p.clone(), outcome(p))).collect()
 }
 
 /// Whether `address` is outside the organisation: its domain (after the last `@`) is not one

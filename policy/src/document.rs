@@ -101,6 +101,31 @@ impl Policy {
         serde_json::from_str(text).map_err(PolicyDocumentError::Invalid)
     }
 
+    /// What would make this policy misbehave, as an administrator is told before it is
+    /// saved: a DLP pattern that does not compile (which would secure every message, as a
+    /// `policy_error`), an internal domain that is no domain, an empty stub text, no room for
+    /// a message at all. `None` when it is sound.
+    pub fn problem(&self) -> Option<String> {
+        for p in &self.dlp_patterns {
+            if let Err(e) = crate::decision::compile(p) {
+                let why = crate::decision::why(&e);
+                return Some(format!("the DLP pattern \"{p}\" is not valid: {why}"));
+            }
+        }
+        for d in &self.internal_domains {
+            if !is_mail_domain(d) {
+                return Some(format!("\"{d}\" is not a mail domain (like example.com)"));
+            }
+        }
+        if self.stub_subject.trim().is_empty() || self.stub_intro.trim().is_empty() {
+            return Some("the stub needs a subject and an introduction".into());
+        }
+        if self.max_envelope_bytes == 0 {
+            return Some("the largest message must be more than 0 bytes".into());
+        }
+        None
+    }
+
     /// The document's keys, as serde names them (every field is always written).
     fn keys() -> Vec<String> {
         match serde_json::to_value(Policy::default()) {
@@ -108,6 +133,20 @@ impl Policy {
             _ => unreachable!("a policy serializes to a JSON object"),
         }
     }
+}
+
+/// Whether `d` has the shape of a mail domain: at least two dot-separated labels of letters,
+/// digits and inner hyphens, each at most 63 characters, 253 in all. (The platform checks the
+/// domain of every address it accepts with this too.)
+pub fn is_mail_domain(d: &str) -> bool {
+    let label = |l: &str| {
+        !l.is_empty()
+            && l.len() <= 63
+            && l.chars().all(|c| c.is_alphanumeric() || c == '-')
+            && !l.starts_with('-')
+            && !l.ends_with('-')
+    };
+    d.len() <= 253 && d.contains('.') && d.split('.').all(label)
 }
 
 /// Why an administrator's policy document was refused.
@@ -149,6 +188,17 @@ impl std::error::Error for PolicyDocumentError {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_policy_with_a_broken_pattern_or_domain_says_what_is_wrong() {
+        assert_eq!(Policy::default().problem(), None);
+        let p = Policy { dlp_patterns: vec!["(unclosed".into()], ..Policy::default() };
+        assert!(p.problem().expect("refused").contains("\"(unclosed\" is not valid"));
+        let p = Policy { internal_domains: vec!["acme".into()], ..Policy::default() };
+        assert!(p.problem().expect("refused").contains("\"acme\" is not a mail domain"));
+        let p = Policy { stub_intro: " ".into(), ..Policy::default() };
+        assert!(p.problem().is_some());
+    }
 
     #[test]
     fn policy_documents_refuse_unknown_keys() {

@@ -27,6 +27,7 @@ pub mod document;
 pub mod fixtures;
 
 pub use decision::{
-    Candidate, Decision, MAX_SCANNED_BODY, Reason, ReasonCode, classify, is_external,
+    Candidate, Decision, MAX_SCANNED_BODY, Reason, ReasonCode, classify, compile, is_external,
+    try_patterns,
 };
-pub use document::{NotificationMode, Policy, PolicyDocumentError};
+pub use document::{NotificationMode, Policy, PolicyDocumentError, is_mail_domain};

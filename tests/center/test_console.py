@@ -137,6 +137,22 @@ def test_the_first_sign_in_sets_up_two_step_sign_in_then_members_are_managed(cen
         page.click("button:has-text('Verify the chain')")
         assert "The audit log is intact" in page.inner_text("[role=status]")
 
+        # The policy: a DLP pattern tried on sample text, a broken one refused, then saved.
+        page.click("nav >> text=Policy")
+        page.fill("#dlp_patterns", "\\bIBAN\\s*DE\\d{2}\n(unclosed")
+        page.fill("#sample", "Please pay to IBAN DE89 3704 0044 0532 0130 00")
+        page.click("button:has-text('Try the patterns')")
+        tried = page.inner_text("ul.tried")
+        assert "matches" in tried and "is not valid: unclosed group" in tried, tried
+        check(page, "policy-tried", phone=False)
+        page.click("button:has-text('Save the policy')")
+        assert "is not valid" in page.inner_text("[role=alert]")
+        page.fill("#dlp_patterns", "\\bIBAN\\s*DE\\d{2}")
+        page.click("button:has-text('Save the policy')")
+        assert "Saved" in page.inner_text("[role=status]")
+        policy = json.loads(center.platform.admin("show-policy", "--tenant", TENANT))
+        assert policy["dlp_patterns"] == [r"\bIBAN\s*DE\d{2}"]
+
         page.click("button:has-text('Sign out')")
         page.wait_for_url("**/admin/signin")
         page.goto(base + "/admin/members")
@@ -155,7 +171,7 @@ def test_the_console_fits_a_phone(center, browser, admin_secret):
         sign_in(page, base, admin_secret["secret"], admin_secret["used"])
         page.wait_for_url(base + "/admin")
         check(page, "overview", phone=True)
-        for path, name in (("/admin/audit", "audit"), ("/admin/members", "members")):
+        for path, name in (("/admin/audit", "audit"), ("/admin/policy", "policy"), ("/admin/members", "members")):
             page.goto(base + path)
             check(page, name, phone=True)
         page.click(f"a:has-text('newbie@{DOMAIN}')")

@@ -15,6 +15,8 @@
 //!
 //! - `members`: list and search, add (a set-password link is mailed), roles, disable and
 //!   enable, reset the second factor, devices and their revocation, a new set-password link.
+//! - `policy`: the organisation's policy as a form, DLP patterns tried on sample text before
+//!   saving, a policy with an invalid pattern refused with the reason.
 //! - `audit`: the organisation's audit log, filtered, the chain verified from the page, and
 //!   exported as JSON Lines for a SIEM.
 //! - `password`: the page a set-password link opens (no session: the link is the proof).
@@ -28,6 +30,7 @@ mod extract;
 mod home;
 mod members;
 mod password;
+mod policy;
 mod sign_in;
 
 use axum::http::{HeaderValue, header};
@@ -60,6 +63,7 @@ pub fn router() -> Router<AppState> {
         .route("/admin/members/{id}/second-factor", post(members::reset_second_factor))
         .route("/admin/members/{id}/password-link", post(members::send_password_link))
         .route("/admin/members/{id}/devices/{device}/revoke", post(members::revoke_device))
+        .route("/admin/policy", get(policy::edit).post(policy::save))
         .route("/admin/audit", get(audit::list))
         .route("/admin/audit/verify", post(audit::verify))
         .route("/admin/audit/export", get(audit::export))

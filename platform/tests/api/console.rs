@@ -5,8 +5,9 @@
 
 use reqwest::{Certificate, Client, StatusCode, redirect};
 use sealpost_platform::domain::Role;
-use sealpost_platform::store::notifications;
 use sealpost_platform::store::totp::code_at;
+use sealpost_platform::store::{accounts, notifications};
+use sealpost_policy::{Decision, ReasonCode};
 use serde_json::json;
 
 use crate::helpers::{PASSWORD, TestApp, spawn_app};
@@ -211,6 +212,7 @@ async fn no_console_route_gives_data_to_anyone_but_the_organisations_administrat
         "/admin/audit".into(),
         "/admin/audit?actor=root".into(),
         "/admin/audit/export".into(),
+        "/admin/policy".into(),
     ];
     let writes = [
         ("/admin/members".to_string(), vec![("email", "intruder@acme.example"), ("role", "admin")]),
@@ -221,6 +223,10 @@ async fn no_console_route_gives_data_to_anyone_but_the_organisations_administrat
         (format!("{member}/password-link"), vec![]),
         (format!("{member}/devices/1/revoke"), vec![]),
         ("/admin/audit/verify".to_string(), vec![]),
+        (
+            "/admin/policy".to_string(),
+            vec![("intent", "save"), ("notification_mode", "sender_smtp")],
+        ),
     ];
     let secrets = ["secret-member@acme.example", "audited-secret", "root@acme.example"];
     for (who, browser) in [
@@ -234,6 +240,7 @@ async fn no_console_route_gives_data_to_anyone_but_the_organisations_administrat
             // The other organisation's administrator has lists of their own; acme's member is
             // not found.
             let own_list = who == "other org" && !path.starts_with(&member);
+            let own_list = own_list || (who == "other org" && path == "/admin/policy");
             assert!(own_list || !page.status.is_success(), "{who} GET {path}: {}", page.status);
             for s in secrets {
                 assert!(!page.html.contains(s), "{who} GET {path} shows {s}");
@@ -241,6 +248,8 @@ async fn no_console_route_gives_data_to_anyone_but_the_organisations_administrat
         }
         for (path, fields) in &writes {
             let page = browser.post(path, fields).await;
+            // (The other organisation's administrator verifies the chain from their own log
+            // page; their policy form, posted without its fields, is refused.)
             let own_log = who == "other org" && path == "/admin/audit/verify";
             assert!(own_log || !page.status.is_success(), "{who} POST {path}: {}", page.status);
             for s in secrets {
@@ -457,4 +466,106 @@ async fn the_audit_log_is_filtered_verified_and_exported_with_only_the_organisat
         assert_eq!(l["hash"].as_str().expect("hash").len(), 64);
         assert!(!l["actor"].as_str().expect("actor").contains("other.example"));
     }
+}
+
+#[tokio::test]
+async fn the_policy_form_tries_patterns_refuses_broken_ones_and_what_it_saves_decides_sends() {
+    let app = spawn_app().await;
+    app.user(app.acme, "root@acme.example", Role::Admin).await;
+    let alice = app.user(app.acme, "alice@acme.example", Role::Sender).await;
+    let admin = Browser::new(&app);
+    admin.enrol("root@acme.example").await;
+    let before = accounts::policy(&app.state.db, app.acme).await.expect("policy");
+
+    let form = admin.get("/admin/policy").await;
+    assert_eq!(form.status, StatusCode::OK);
+    assert!(form.html.contains("acme.example</textarea>"), "the current domains are shown");
+
+    let card = r"\b\d{4}-\d{4}-\d{4}-\d{4}\b";
+    let fields = |patterns: &str, intent: &'static str| {
+        vec![
+            ("internal_domains", "acme.example".to_string()),
+            ("secure_external", "on".to_string()),
+            ("secure_attachments", "on".to_string()),
+            ("subject_keywords", "Quarterly\nmerger".to_string()),
+            ("dlp_patterns", patterns.to_string()),
+            ("sample", "card 4417-1234-5678-9113 please".to_string()),
+            ("notification_mode", "sender_smtp".to_string()),
+            ("default_expiry_days", "30".to_string()),
+            ("max_envelope_mib", "2048".to_string()),
+            ("stub_subject", "Secure message: {subject}".to_string()),
+            ("stub_keeps_subject", "on".to_string()),
+            ("stub_intro", "You have a secure message.".to_string()),
+            ("center_messages_per_hour", "20".to_string()),
+            ("center_mib_per_day", "200".to_string()),
+            ("intent", intent.to_string()),
+        ]
+    };
+    let post = |fields: Vec<(&'static str, String)>| {
+        let admin = &admin;
+        async move {
+            let borrowed: Vec<(&str, &str)> =
+                fields.iter().map(|(k, v)| (*k, v.as_str())).collect();
+            admin.post("/admin/policy", &borrowed).await
+        }
+    };
+
+    // Tried on the sample: which pattern matches, which is broken; nothing is saved.
+    let tried = post(fields(&format!("{card}\n(unclosed\nnever-[0-9]+"), "try")).await;
+    assert_eq!(tried.status, StatusCode::OK, "{}", tried.html);
+    assert!(tried.html.contains("matches: a message like this is secured"), "{}", tried.html);
+    assert!(tried.html.contains("(unclosed</code> is not valid: unclosed group"), "{}", tried.html);
+    assert!(tried.html.contains("never-[0-9]+</code> does not match"), "{}", tried.html);
+    assert_eq!(accounts::policy(&app.state.db, app.acme).await.expect("policy"), before);
+
+    // Saved with the broken pattern: refused with the reason, nothing changed.
+    let refused = post(fields(&format!("{card}\n(unclosed"), "save")).await;
+    assert_eq!(refused.status, StatusCode::BAD_REQUEST);
+    assert!(
+        refused.html.contains("(unclosed&#34; is not valid: unclosed group."),
+        "{}",
+        refused.html
+    );
+    assert_eq!(accounts::policy(&app.state.db, app.acme).await.expect("policy"), before);
+    let bad_number = post(vec![
+        ("intent", "save".into()),
+        ("notification_mode", "sender_smtp".into()),
+        ("max_envelope_mib", "lots".into()),
+    ])
+    .await;
+    assert_eq!(bad_number.status, StatusCode::BAD_REQUEST);
+
+    let saved = post(fields(card, "save")).await;
+    assert_eq!(saved.status, StatusCode::OK, "{}", saved.html);
+    assert!(saved.html.contains("Saved."));
+    let now = accounts::policy(&app.state.db, app.acme).await.expect("policy");
+    assert_eq!(now.subject_keywords, ["Quarterly", "merger"]);
+    assert_eq!(now.max_envelope_bytes, 2048 << 20);
+    assert_eq!(now.default_expiry_days, 30);
+
+    // What the saved policy does to a send is classify's.
+    let decide = |subject: &str, text: &str, attachments: usize| {
+        let body = json!({"candidate": {"recipients": ["bob@acme.example"], "subject": subject,
+            "text": text, "attachments": attachments}});
+        let app = &app;
+        let alice = alice.clone();
+        async move {
+            let r = app.post(Some(&alice), "/api/v1/classify", body).await;
+            assert_eq!(r.status(), StatusCode::OK);
+            r.json::<Decision>().await.expect("decision")
+        }
+    };
+    assert!(!decide("Lunch", "at noon", 0).await.secure, "internal, no rule");
+    let codes = |d: Decision| d.reasons.iter().map(|r| r.code).collect::<Vec<_>>();
+    assert_eq!(codes(decide("quarterly figures", "", 0).await), [ReasonCode::SubjectKeyword]);
+    assert_eq!(codes(decide("Lunch", "", 1).await), [ReasonCode::Attachments]);
+    assert_eq!(codes(decide("Lunch", "4417-1234-5678-9113", 0).await), [ReasonCode::DlpPattern]);
+
+    let (tenant,): (Option<i64>,) = app
+        .state
+        .db
+        .fetch_one("SELECT tenant_id FROM audit_log WHERE action = 'policy.changed'", &[])
+        .await
+        .expect("audited");
+    assert_eq!(tenant, Some(app.acme));
 }
