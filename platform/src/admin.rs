@@ -40,8 +40,8 @@ pub enum AdminError {
     #[error("no dead-lettered notification {0}")]
     NoDeadLetter(i64),
     /// The tenant sends through the global relay already.
-    #[error("tenant \"{0}\" has no relay of its own")]
-    NoOwnRelay(String),
+    #[error("the organisation has no relay of its own")]
+    NoOwnRelay,
     /// Something given is not usable (an address, a policy document, a key, relay settings).
     #[error("{0}")]
     Invalid(String),
@@ -161,52 +161,54 @@ impl<'a> Admin<'a> {
         Ok(key.key_id())
     }
 
-    /// The platform's outgoing mail, newest first: only those in `state` if given.
+    /// The platform's outgoing mail, newest first: only `tenant`'s if given, only those in
+    /// `state` if given.
     pub async fn notifications(
         &self,
+        tenant: Option<i64>,
         state: Option<&str>,
         limit: i64,
     ) -> Result<Vec<Listed>, AdminError> {
-        Ok(notifications::list(&self.state.db, state, limit.clamp(1, 10_000)).await?)
+        Ok(notifications::list(&self.state.db, tenant, state, limit.clamp(1, 10_000)).await?)
     }
 
-    /// Puts dead-lettered mail `id` back in the queue.
-    pub async fn retry_notification(&self, id: i64) -> Result<(), AdminError> {
-        if !notifications::requeue(&self.state.db, id).await? {
+    /// Puts dead-lettered mail `id` back in the queue (only `tenant`'s, if given).
+    pub async fn retry_notification(&self, tenant: Option<i64>, id: i64) -> Result<(), AdminError> {
+        if !notifications::requeue(&self.state.db, tenant, id).await? {
             return Err(AdminError::NoDeadLetter(id));
         }
-        self.log(None, "notification.requeued", &id.to_string()).await
+        self.log(tenant, "notification.requeued", &id.to_string()).await
     }
 
-    /// Gives `tenant` its own SMTP relay (refused before storing if it could never work).
-    pub async fn set_relay(&self, tenant: &str, relay: &RelaySettings) -> Result<(), AdminError> {
-        let id = self.tenant_id(tenant).await?;
+    /// Gives tenant `tenant` its own SMTP relay (refused before storing if it could never
+    /// work).
+    pub async fn set_relay(&self, tenant: i64, relay: &RelaySettings) -> Result<(), AdminError> {
         crate::notify::Relay::new(relay, self.state.settings.smtp_ca_file.as_deref())
             .map_err(AdminError::Invalid)?;
-        relays::set(&self.state.db, &self.state.master, id, relay).await?;
-        let detail = format!("{tenant} {}:{} {}", relay.host, relay.port, relay.security);
-        self.log(None, "relay.set", &detail).await
+        relays::set(&self.state.db, &self.state.master, tenant, relay).await?;
+        let detail = format!("{}:{} {}", relay.host, relay.port, relay.security);
+        self.log(Some(tenant), "relay.set", &detail).await
     }
 
-    /// Removes `tenant`'s own relay.
-    pub async fn clear_relay(&self, tenant: &str) -> Result<(), AdminError> {
-        let id = self.tenant_id(tenant).await?;
-        if !relays::clear(&self.state.db, id).await? {
-            return Err(AdminError::NoOwnRelay(tenant.to_string()));
+    /// Tenant `tenant`'s own relay, if it has one (its password never leaves the store).
+    pub async fn relay(&self, tenant: i64) -> Result<Option<RelaySettings>, AdminError> {
+        Ok(relays::get(&self.state.db, &self.state.master, tenant).await?)
+    }
+
+    /// Removes tenant `tenant`'s own relay.
+    pub async fn clear_relay(&self, tenant: i64) -> Result<(), AdminError> {
+        if !relays::clear(&self.state.db, tenant).await? {
+            return Err(AdminError::NoOwnRelay);
         }
-        self.log(None, "relay.cleared", tenant).await
+        self.log(Some(tenant), "relay.cleared", "").await
     }
 
-    /// Queues a test mail to `to`, as `tenant`'s mail if given.
-    pub async fn test_mail(&self, to: &str, tenant: Option<&str>) -> Result<(), AdminError> {
+    /// Queues a test mail to `to`, as tenant `tenant`'s mail if given.
+    pub async fn test_mail(&self, to: &str, tenant: Option<i64>) -> Result<(), AdminError> {
         let to = EmailAddress::parse(to).map_err(AdminError::Invalid)?;
-        let tenant_id = match tenant {
-            Some(name) => Some(self.tenant_id(name).await?),
-            None => None,
-        };
         let mail = Outgoing {
             key: crate::secrets::random_id(),
-            tenant_id,
+            tenant_id: tenant,
             kind: "test".into(),
             recipient: to.to_string(),
             subject: "Sealpost test mail".into(),
@@ -215,7 +217,7 @@ impl<'a> Admin<'a> {
             html: None,
         };
         notifications::enqueue(&self.state.db, &self.state.master, &mail).await?;
-        self.log(None, "notification.test", to.as_str()).await
+        self.log(tenant, "notification.test", to.as_str()).await
     }
 
     /// Generates a new platform key; older ones stay usable for older messages.

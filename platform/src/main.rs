@@ -466,7 +466,7 @@ async fn run_admin(admin: &Admin<'_>, cmd: AdminCommand) -> Result<(), AdminErro
             println!("Exported message {id} ({attachments} attachment(s)) to {}.", out.display());
         }
         AdminCommand::Notifications { state, limit } => {
-            let rows = admin.notifications(state.as_deref(), limit).await?;
+            let rows = admin.notifications(None, state.as_deref(), limit).await?;
             println!(
                 "{:>6}  {:<6}  {:>8}  {:<16} {:<32} last error",
                 "id", "state", "attempts", "kind", "recipient"
@@ -484,7 +484,7 @@ async fn run_admin(admin: &Admin<'_>, cmd: AdminCommand) -> Result<(), AdminErro
             }
         }
         AdminCommand::RetryNotification { id } => {
-            admin.retry_notification(id).await?;
+            admin.retry_notification(None, id).await?;
             println!("Notification {id} queued again.");
         }
         AdminCommand::SetRelay { tenant, host, port, security, username, from } => {
@@ -499,15 +499,19 @@ async fn run_admin(admin: &Admin<'_>, cmd: AdminCommand) -> Result<(), AdminErro
                 None => None,
             };
             let relay = RelaySettings { host, port, security, username, password, from };
-            admin.set_relay(&tenant, &relay).await?;
+            admin.set_relay(admin.tenant_id(&tenant).await?, &relay).await?;
             println!("Tenant \"{tenant}\" now sends through {}:{}.", relay.host, relay.port);
         }
         AdminCommand::ClearRelay { tenant } => {
-            admin.clear_relay(&tenant).await?;
+            admin.clear_relay(admin.tenant_id(&tenant).await?).await?;
             println!("Tenant \"{tenant}\" sends through the global relay again.");
         }
         AdminCommand::TestMail { to, tenant } => {
-            admin.test_mail(&to, tenant.as_deref()).await?;
+            let tenant = match tenant {
+                Some(name) => Some(admin.tenant_id(&name).await?),
+                None => None,
+            };
+            admin.test_mail(&to, tenant).await?;
             println!("Test mail to {to} queued; see `admin notifications` for its delivery.");
         }
         AdminCommand::RotatePlatformKey => {

@@ -137,6 +137,16 @@ def test_the_first_sign_in_sets_up_two_step_sign_in_then_members_are_managed(cen
         page.click("button:has-text('Verify the chain')")
         assert "The audit log is intact" in page.inner_text("[role=status]")
 
+        # Mail: a test mail through the platform's relay (the sink) shows in the queue.
+        page.click("nav >> text=Mail")
+        page.fill("#test-to", f"it-desk@{DOMAIN}")
+        page.click("button:has-text('Send a test mail')")
+        assert "A test mail is queued" in page.inner_text("[role=status]")
+        wait_until("the test mail", lambda: any(f"it-desk@{DOMAIN}" in r.rcpt_tos for r in list(center.sink.messages)), 30)
+        page.goto(base + "/admin/mail?state=sent")
+        assert f"it-desk@{DOMAIN}" in page.inner_text("table")
+        check(page, "mail", phone=False)
+
         # The policy: a DLP pattern tried on sample text, a broken one refused, then saved.
         page.click("nav >> text=Policy")
         page.fill("#dlp_patterns", "\\bIBAN\\s*DE\\d{2}\n(unclosed")
@@ -171,7 +181,8 @@ def test_the_console_fits_a_phone(center, browser, admin_secret):
         sign_in(page, base, admin_secret["secret"], admin_secret["used"])
         page.wait_for_url(base + "/admin")
         check(page, "overview", phone=True)
-        for path, name in (("/admin/audit", "audit"), ("/admin/policy", "policy"), ("/admin/members", "members")):
+        for path, name in (("/admin/audit", "audit"), ("/admin/policy", "policy"), ("/admin/mail", "mail"),
+                           ("/admin/members", "members")):
             page.goto(base + path)
             check(page, name, phone=True)
         page.click(f"a:has-text('newbie@{DOMAIN}')")

@@ -100,6 +100,7 @@ pub(super) fn refusal(e: AdminError) -> Result<String, ConsoleError> {
             Err(ConsoleError::NotFound)
         }
         AdminError::Invalid(why) | AdminError::Store(StoreError::Refused(why)) => Ok(why),
+        e @ (AdminError::NoDeadLetter(_) | AdminError::NoOwnRelay) => Ok(e.to_string()),
         other => Err(ConsoleError::internal(other)),
     }
 }

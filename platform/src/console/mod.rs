@@ -17,6 +17,8 @@
 //!   enable, reset the second factor, devices and their revocation, a new set-password link.
 //! - `policy`: the organisation's policy as a form, DLP patterns tried on sample text before
 //!   saving, a policy with an invalid pattern refused with the reason.
+//! - `mail`: the organisation's own SMTP relay with a test mail, and its outgoing queue
+//!   (waiting, retrying, dead, with the error) with retry.
 //! - `audit`: the organisation's audit log, filtered, the chain verified from the page, and
 //!   exported as JSON Lines for a SIEM.
 //! - `password`: the page a set-password link opens (no session: the link is the proof).
@@ -28,6 +30,7 @@ mod audit;
 mod error;
 mod extract;
 mod home;
+mod mail;
 mod members;
 mod password;
 mod policy;
@@ -64,6 +67,11 @@ pub fn router() -> Router<AppState> {
         .route("/admin/members/{id}/password-link", post(members::send_password_link))
         .route("/admin/members/{id}/devices/{device}/revoke", post(members::revoke_device))
         .route("/admin/policy", get(policy::edit).post(policy::save))
+        .route("/admin/mail", get(mail::overview))
+        .route("/admin/mail/relay", post(mail::set_relay))
+        .route("/admin/mail/relay/clear", post(mail::clear_relay))
+        .route("/admin/mail/test", post(mail::test_mail))
+        .route("/admin/mail/{id}/retry", post(mail::retry))
         .route("/admin/audit", get(audit::list))
         .route("/admin/audit/verify", post(audit::verify))
         .route("/admin/audit/export", get(audit::export))

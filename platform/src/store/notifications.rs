@@ -261,17 +261,25 @@ async fn settle(
     Ok(db.execute(sql, &args).await? == 1)
 }
 
-/// Rows in `state` (all when `None`), newest first, at most `limit`.
-pub async fn list(db: &Db, state: Option<&str>, limit: i64) -> Result<Vec<Listed>, StoreError> {
+/// Rows in `state` (all when `None`) of `tenant` (every tenant's, and the platform's own,
+/// when `None`), newest first, at most `limit`.
+pub async fn list(
+    db: &Db,
+    tenant: Option<i64>,
+    state: Option<&str>,
+    limit: i64,
+) -> Result<Vec<Listed>, StoreError> {
     let sql = "SELECT id, kind, recipient, state, attempts, last_error, created_at \
-               FROM notifications WHERE ($1 IS NULL OR state = $1) ORDER BY id DESC LIMIT $2";
-    db.fetch_all(sql, &[state.into(), limit.into()]).await
+               FROM notifications WHERE ($1 IS NULL OR state = $1) \
+               AND ($2 IS NULL OR tenant_id = $2) ORDER BY id DESC LIMIT $3";
+    db.fetch_all(sql, &[state.into(), tenant.into(), limit.into()]).await
 }
 
 /// Puts a dead-lettered row back in the queue (an admin fixed the cause); not one whose
-/// bodies were wiped.
-pub async fn requeue(db: &Db, id: i64) -> Result<bool, StoreError> {
+/// bodies were wiped, nor, with `tenant`, another tenant's.
+pub async fn requeue(db: &Db, tenant: Option<i64>, id: i64) -> Result<bool, StoreError> {
     let sql = "UPDATE notifications SET state = 'queued', attempts = 0, next_attempt_at = $1 \
-               WHERE id = $2 AND state = 'dead' AND body_text <> ''";
-    Ok(db.execute(sql, &[now_ms().into(), id.into()]).await? == 1)
+               WHERE id = $2 AND state = 'dead' AND body_text <> '' \
+               AND ($3 IS NULL OR tenant_id = $3)";
+    Ok(db.execute(sql, &[now_ms().into(), id.into(), tenant.into()]).await? == 1)
 }

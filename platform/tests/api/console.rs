@@ -213,6 +213,7 @@ async fn no_console_route_gives_data_to_anyone_but_the_organisations_administrat
         "/admin/audit?actor=root".into(),
         "/admin/audit/export".into(),
         "/admin/policy".into(),
+        "/admin/mail".into(),
     ];
     let writes = [
         ("/admin/members".to_string(), vec![("email", "intruder@acme.example"), ("role", "admin")]),
@@ -240,7 +241,9 @@ async fn no_console_route_gives_data_to_anyone_but_the_organisations_administrat
             // The other organisation's administrator has lists of their own; acme's member is
             // not found.
             let own_list = who == "other org" && !path.starts_with(&member);
-            let own_list = own_list || (who == "other org" && path == "/admin/policy");
+            let own_list = own_list
+                || (who == "other org"
+                    && ["/admin/policy", "/admin/mail"].contains(&path.as_str()));
             assert!(own_list || !page.status.is_success(), "{who} GET {path}: {}", page.status);
             for s in secrets {
                 assert!(!page.html.contains(s), "{who} GET {path} shows {s}");
@@ -250,7 +253,8 @@ async fn no_console_route_gives_data_to_anyone_but_the_organisations_administrat
             let page = browser.post(path, fields).await;
             // (The other organisation's administrator verifies the chain from their own log
             // page; their policy form, posted without its fields, is refused.)
-            let own_log = who == "other org" && path == "/admin/audit/verify";
+            let own_log = who == "other org"
+                && ["/admin/audit/verify", "/admin/mail/test"].contains(&path.as_str());
             assert!(own_log || !page.status.is_success(), "{who} POST {path}: {}", page.status);
             for s in secrets {
                 assert!(!page.html.contains(s), "{who} POST {path} shows {s}");
@@ -568,4 +572,60 @@ async fn the_policy_form_tries_patterns_refuses_broken_ones_and_what_it_saves_de
         .await
         .expect("audited");
     assert_eq!(tenant, Some(app.acme));
+}
+
+#[tokio::test]
+async fn the_mail_page_sets_the_relay_sends_a_test_and_retries_only_the_organisations_dead_mail() {
+    let app = spawn_app().await;
+    app.user(app.acme, "root@acme.example", Role::Admin).await;
+    app.user(app.other, "boss@other.example", Role::Admin).await;
+    let admin = Browser::new(&app);
+    admin.enrol("root@acme.example").await;
+    let other = Browser::new(&app);
+    other.enrol("boss@other.example").await;
+
+    let relay = |security: &'static str| {
+        vec![
+            ("host", "127.0.0.1"),
+            ("port", "2525"),
+            ("security", security),
+            ("username", "acme-relay"),
+            ("password", "relay-secret-never-shown"),
+            ("from", "Acme secure mail <secure@acme.example>"),
+        ]
+    };
+    let refused = admin.post("/admin/mail/relay", &relay("bogus")).await;
+    assert_eq!(refused.status, StatusCode::BAD_REQUEST, "{}", refused.html);
+    let saved = admin.post("/admin/mail/relay", &relay("none")).await;
+    assert!(saved.html.contains("now goes through this relay"), "{}", saved.html);
+    assert!(saved.html.contains("127.0.0.1:2525"));
+    assert!(!saved.html.contains("relay-secret-never-shown"), "the password is never shown");
+
+    let tested = admin.post("/admin/mail/test", &[("to", "it@acme.example")]).await;
+    assert!(tested.html.contains("A test mail is queued"), "{}", tested.html);
+    assert!(tested.html.contains("it@acme.example"));
+    assert!(!other.get("/admin/mail").await.html.contains("it@acme.example"), "acme's queue");
+
+    // A dead mail of each organisation: each administrator retries only their own.
+    let dead = "UPDATE notifications SET state = 'dead', last_error = 'relay said no' \
+                WHERE recipient = 'it@acme.example'";
+    app.state.db.execute(dead, &[]).await.expect("dead");
+    let (id,): (i64,) = app
+        .state
+        .db
+        .fetch_one("SELECT id FROM notifications WHERE recipient = 'it@acme.example'", &[])
+        .await
+        .expect("id");
+    let listed = admin.get("/admin/mail?state=dead").await;
+    assert!(listed.html.contains("relay said no"), "{}", listed.html);
+    let theirs = other.post(&format!("/admin/mail/{id}/retry"), &[]).await;
+    assert_eq!(theirs.status, StatusCode::BAD_REQUEST);
+    assert!(theirs.html.contains("no dead-lettered notification"));
+    let mine = admin.post(&format!("/admin/mail/{id}/retry"), &[]).await;
+    assert!(mine.html.contains("The mail is queued again."), "{}", mine.html);
+
+    let cleared = admin.post("/admin/mail/relay/clear", &[]).await;
+    assert!(cleared.html.contains("relay again"), "{}", cleared.html);
+    let again = admin.post("/admin/mail/relay/clear", &[]).await;
+    assert!(again.html.contains("has no relay of its own"));
 }
