@@ -19,13 +19,13 @@ fn is_bidi_control(c: char) -> bool {
 }
 
 /// `text` without bidirectional or other control characters.
-pub(super) fn line(text: &str) -> String {
+pub(crate) fn line(text: &str) -> String {
     text.chars().filter(|c| !is_bidi_control(*c) && !c.is_control()).collect()
 }
 
 /// An attachment's name as shown: [`line()`], and shortened in the middle when longer than
 /// [`NAME_CHARS`], so its end (the extension) stays visible.
-pub(super) fn file_name(name: &str) -> String {
+pub(crate) fn file_name(name: &str) -> String {
     let clean = line(name);
     let chars: Vec<char> = clean.chars().collect();
     if chars.len() <= NAME_CHARS {

@@ -94,7 +94,7 @@ pub(super) const MAX_MATCH_STEPS: usize = 25_000_000;
 
 /// What the read page shows of an HTML body.
 #[derive(Debug, PartialEq, Eq)]
-pub(super) enum SafeBody {
+pub(crate) enum SafeBody {
     /// Sanitised HTML, ready to embed.
     Html(String),
     /// The body's text only, and why its formatting is not shown.
@@ -134,7 +134,7 @@ fn rendered() -> &'static Rendered {
 /// The HTML body of the message behind `link` made safe to show (see [`render`]): rendered
 /// once, off the async threads, and kept for later views (`images` — the inline images'
 /// URLs — depend on the link, which is why the link is the key).
-pub(super) async fn safe_body(
+pub(crate) async fn safe_body(
     link: &str,
     html: String,
     images: HashMap<String, String>,

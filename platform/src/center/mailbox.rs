@@ -168,9 +168,6 @@ pub(super) async fn recall(
     if !m.sender_email.eq_ignore_ascii_case(&email) {
         return Err(CenterError::NotFound);
     }
-    if messages::recall(&state.db, &m.id).await? {
-        let _ =
-            audit::append(&state.db, Some(m.tenant_id), &email, "message.recalled", &m.id).await;
-    }
+    crate::messages::tracking::recall(&state, &m, &email).await?;
     Ok(Redirect::to("/c/mail/sent").into_response())
 }

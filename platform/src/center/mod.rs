@@ -31,14 +31,14 @@
 
 mod account;
 mod css;
-mod display;
+pub(crate) mod display;
 mod error;
 pub(crate) mod extract;
 pub(crate) mod first_contact;
-mod html;
+pub(crate) mod html;
 mod mailbox;
 mod preferences;
-mod read;
+pub(crate) mod read;
 mod reply;
 
 use axum::http::{HeaderValue, header};

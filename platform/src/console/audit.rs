@@ -14,7 +14,7 @@ use serde::Deserialize;
 use super::error::{ConsoleError, page};
 use super::extract::{AdminForm, TenantAdmin};
 use super::home::Nav;
-use super::when;
+use super::{DAY_MS, day_start, when};
 use crate::admin::Admin;
 use crate::center::csrf_token;
 use crate::center::extract::csrf_field;
@@ -40,14 +40,6 @@ pub(super) struct AuditQuery {
     until: String,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     before: Option<i64>,
-}
-
-const DAY_MS: i64 = 86_400_000;
-
-/// Midnight UTC of a `YYYY-MM-DD` date, ms.
-fn day_start(date: &str) -> Option<i64> {
-    let t = humantime::parse_rfc3339(&format!("{}T00:00:00Z", date.trim())).ok()?;
-    Some(t.duration_since(std::time::UNIX_EPOCH).ok()?.as_millis() as i64)
 }
 
 impl AuditQuery {

@@ -17,6 +17,9 @@
 //!   enable, reset the second factor, devices and their revocation, a new set-password link.
 //! - `policy`: the organisation's policy as a form, DLP patterns tried on sample text before
 //!   saving, a policy with an invalid pattern refused with the reason.
+//! - `messages`: tracking — every message of the organisation searched, its delivery slip,
+//!   recall and expiry by an administrator; a compliance officer's read-only review,
+//!   decrypted, after a stated reason that goes into the audit log.
 //! - `mail`: the organisation's own SMTP relay with a test mail, and its outgoing queue
 //!   (waiting, retrying, dead, with the error) with retry.
 //! - `audit`: the organisation's audit log, filtered, the chain verified from the page, and
@@ -32,6 +35,7 @@ mod extract;
 mod home;
 mod mail;
 mod members;
+mod messages;
 mod password;
 mod policy;
 mod sign_in;
@@ -67,6 +71,11 @@ pub fn router() -> Router<AppState> {
         .route("/admin/members/{id}/password-link", post(members::send_password_link))
         .route("/admin/members/{id}/devices/{device}/revoke", post(members::revoke_device))
         .route("/admin/policy", get(policy::edit).post(policy::save))
+        .route("/admin/messages", get(messages::search))
+        .route("/admin/messages/{id}", get(messages::slip))
+        .route("/admin/messages/{id}/recall", post(messages::recall))
+        .route("/admin/messages/{id}/expiry", post(messages::expiry))
+        .route("/admin/messages/{id}/review", post(messages::review))
         .route("/admin/mail", get(mail::overview))
         .route("/admin/mail/relay", post(mail::set_relay))
         .route("/admin/mail/relay/clear", post(mail::clear_relay))
@@ -97,4 +106,19 @@ async fn stylesheet() -> impl IntoResponse {
 /// Formats a time (ms since the epoch) for people: `2026-11-23 06:10 UTC`.
 fn when(ms: i64) -> String {
     crate::center::when(ms)
+}
+
+/// A day, ms.
+const DAY_MS: i64 = 86_400_000;
+
+/// Midnight UTC of a `YYYY-MM-DD` date (as a form's date field gives it), ms.
+fn day_start(date: &str) -> Option<i64> {
+    let t = humantime::parse_rfc3339(&format!("{}T00:00:00Z", date.trim())).ok()?;
+    Some(t.duration_since(std::time::UNIX_EPOCH).ok()?.as_millis() as i64)
+}
+
+/// The `YYYY-MM-DD` date (UTC) of a time, ms.
+fn day_of(ms: i64) -> String {
+    let t = std::time::UNIX_EPOCH + std::time::Duration::from_millis(ms.max(0) as u64);
+    humantime::format_rfc3339_seconds(t).to_string()[..10].to_string()
 }

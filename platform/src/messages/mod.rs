@@ -13,11 +13,16 @@
 //!    metadata is held against the slip, the file key is kept under the tenant's data key,
 //!    and the message gets its link.
 //!
+//!
+//! After that, `tracking` holds where a message stands and what happened for each recipient,
+//! and the changes made to a sent message (recall, expiry).
+//!
 //! Who may do each step (a sender's own message, a recipient's session) is the caller's
 //! check; what a message must be is this module's.
 
 mod envelope;
 pub mod slip;
+pub mod tracking;
 
 pub use envelope::{SegmentBody, UploadState, UploadStatus, append};
 pub use slip::DeliverySlip;

@@ -5,8 +5,6 @@
 //! Access: a message is visible to its sender, and to the admins of the sender's tenant.
 //! Anyone else gets 404, the same as for an id that does not exist.
 
-use std::collections::BTreeMap;
-
 use axum::Json;
 use axum::body::Body;
 use axum::extract::{Path, Query, State};
@@ -19,6 +17,7 @@ use crate::db::now_ms;
 use crate::domain::Role;
 use crate::error::{ApiError, ApiJson};
 use crate::messages::slip::{self, DeliverySlip};
+use crate::messages::tracking::{self, MessageStatus, RecipientStatus};
 use crate::messages::{self, Author, FileKeySource, SegmentBody, UploadState, UploadStatus};
 use crate::state::AppState;
 use crate::store::accounts::{self, AuthUser};
@@ -199,35 +198,6 @@ pub struct MessageList {
     pub next: Option<String>,
 }
 
-/// Where a message stands, as its sender sees it.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, utoipa::ToSchema)]
-#[serde(rename_all = "snake_case")]
-pub enum MessageStatus {
-    /// The envelope is still arriving.
-    Uploading,
-    /// Finalised: recipients can open it.
-    Sent,
-    /// Recalled: nobody can open it any more.
-    Recalled,
-    /// Past its expiry: nobody can open it any more.
-    Expired,
-}
-
-impl MessageStatus {
-    /// The status of `m` now.
-    fn of(m: &MessageRow) -> MessageStatus {
-        if m.recalled_at.is_some() {
-            MessageStatus::Recalled
-        } else if m.expires_at.is_some_and(|t| t <= now_ms()) {
-            MessageStatus::Expired
-        } else if m.is_final() {
-            MessageStatus::Sent
-        } else {
-            MessageStatus::Uploading
-        }
-    }
-}
-
 /// A sent message in a list.
 #[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct MessageSummary {
@@ -296,18 +266,6 @@ pub const MAX_PAGE: i64 = 200;
 /// Longest search text of the sent list, in bytes.
 pub const MAX_SEARCH_BYTES: usize = 256;
 
-/// One recipient of a message and what has happened for them.
-#[derive(Debug, Serialize, utoipa::ToSchema)]
-pub struct RecipientStatus {
-    /// The address.
-    pub email: String,
-    /// `to`, `cc` or `bcc`.
-    pub kind: String,
-    /// When each kind of event first happened for them (ms): `notified`, `sent`, `opened`,
-    /// `downloaded`, `replied`.
-    pub status: BTreeMap<String, i64>,
-}
-
 /// The delivery slip with per-recipient status.
 #[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct MessageDetail {
@@ -336,18 +294,7 @@ pub async fn get(
     Path(id): Path<String>,
 ) -> Result<Json<MessageDetail>, ApiError> {
     let m = visible(&state, &user, &id).await?;
-    let events = stored::events(&state.db, &m.id).await?;
-    let recipients = stored::recipients(&state.db, &m.id)
-        .await?
-        .into_iter()
-        .map(|(email, kind)| {
-            let mut status = BTreeMap::new();
-            for e in events.iter().filter(|e| e.recipient.as_deref() == Some(email.as_str())) {
-                status.entry(e.kind.clone()).or_insert(e.at);
-            }
-            RecipientStatus { email, kind, status }
-        })
-        .collect();
+    let (recipients, events) = tracking::recipient_status(&state, &m).await?;
     Ok(Json(MessageDetail {
         summary: MessageSummary::of(&m),
         from: m.sender_email.clone(),
@@ -400,9 +347,7 @@ pub async fn recall(
     Path(id): Path<String>,
 ) -> Result<Json<MessageSummary>, ApiError> {
     let m = visible(&state, &user, &id).await?;
-    if stored::recall(&state.db, &m.id).await? {
-        audit::append(&state.db, Some(m.tenant_id), &user.email, "message.recalled", &m.id).await?;
-    }
+    tracking::recall(&state, &m, &user.email).await?;
     let m = stored::get(&state.db, &m.id).await?.ok_or_else(|| ApiError::not_found("message"))?;
     Ok(Json(MessageSummary::of(&m)))
 }
@@ -429,10 +374,7 @@ pub async fn change(
     if m.recalled_at.is_some() {
         return Err(ApiError::gone("recalled", "the message was recalled"));
     }
-    stored::set_expiry(&state.db, &m.id, req.expires_at).await?;
-    let detail = format!("{} expires_at={:?}", m.id, req.expires_at);
-    audit::append(&state.db, Some(m.tenant_id), &user.email, "message.expiry_changed", &detail)
-        .await?;
+    tracking::change_expiry(&state, &m, req.expires_at, &user.email).await?;
     let m = stored::get(&state.db, &m.id).await?.ok_or_else(|| ApiError::not_found("message"))?;
     Ok(Json(MessageSummary::of(&m)))
 }

@@ -554,6 +554,63 @@ pub async fn list_sent(
     db.fetch_all(sql, &args).await
 }
 
+/// Which of a tenant's messages to list (each filter off when `None`).
+#[derive(Debug, Default)]
+pub struct TenantFilter {
+    /// Sender address contains this.
+    pub sender: Option<String>,
+    /// A recipient's address (To, Cc or Bcc) contains this.
+    pub recipient: Option<String>,
+    /// Subject contains this (any case).
+    pub subject: Option<String>,
+    /// Created at or after, ms.
+    pub since: Option<i64>,
+    /// Created before, ms.
+    pub until: Option<i64>,
+    /// Page: the messages after this mark …
+    pub before: Option<PageMark>,
+    /// … at most this many.
+    pub limit: i64,
+}
+
+/// Tenant `tenant_id`'s messages that pass `f`, newest first (for its administrators and
+/// compliance officers: Bcc recipients are searched too).
+pub async fn list_for_tenant(
+    db: &Db,
+    tenant_id: i64,
+    f: &TenantFilter,
+) -> Result<Vec<MessageRow>, StoreError> {
+    let sql = concat!(
+        "SELECT ",
+        message_columns!(),
+        " FROM messages WHERE tenant_id = $1 \
+         AND ($2 IS NULL OR sender_email LIKE $2 ESCAPE '\\') \
+         AND ($3 IS NULL OR id IN (SELECT message_id FROM message_recipients \
+              WHERE email LIKE $3 ESCAPE '\\')) \
+         AND ($4 IS NULL OR LOWER(subject) LIKE $4 ESCAPE '\\') \
+         AND ($5 IS NULL OR created_at >= $5) AND ($6 IS NULL OR created_at < $6) \
+         AND ($7 IS NULL OR (created_at, id) < ($7, $8)) \
+         ORDER BY created_at DESC, id DESC LIMIT $9"
+    );
+    let contains = |s: &Option<String>| {
+        s.as_deref().map(|s| format!("%{}%", super::audit::like_text(&s.to_lowercase())))
+    };
+    let (sender, recipient, subject) =
+        (contains(&f.sender), contains(&f.recipient), contains(&f.subject));
+    let args = [
+        tenant_id.into(),
+        sender.as_deref().into(),
+        recipient.as_deref().into(),
+        subject.as_deref().into(),
+        f.since.into(),
+        f.until.into(),
+        f.before.as_ref().map(|m| m.created_at).into(),
+        f.before.as_ref().map(|m| m.id.as_str()).into(),
+        f.limit.into(),
+    ];
+    db.fetch_all(sql, &args).await
+}
+
 /// Recalls a message and records the `recalled` event with it; false if it was already
 /// recalled.
 pub async fn recall(db: &Db, id: &str) -> Result<bool, StoreError> {

@@ -629,3 +629,88 @@ async fn the_mail_page_sets_the_relay_sends_a_test_and_retries_only_the_organisa
     let again = admin.post("/admin/mail/relay/clear", &[]).await;
     assert!(again.html.contains("has no relay of its own"));
 }
+
+#[tokio::test]
+async fn messages_are_tracked_recalled_by_admins_and_opened_by_compliance_only_with_a_reason() {
+    let app = spawn_app().await;
+    app.user(app.acme, "root@acme.example", Role::Admin).await;
+    app.user(app.acme, "officer@acme.example", Role::Compliance).await;
+    app.user(app.other, "boss@other.example", Role::Admin).await;
+    let alice = app.user(app.acme, "alice@acme.example", Role::Sender).await;
+    let id = crate::helpers::sent_message(&app, &alice, "alice@acme.example").await;
+    let admin = Browser::new(&app);
+    admin.enrol("root@acme.example").await;
+    let officer = Browser::new(&app);
+    officer.enrol("officer@acme.example").await;
+    let other = Browser::new(&app);
+    other.enrol("boss@other.example").await;
+
+    // Found by sender, by a Bcc recipient, by subject; not by anything else.
+    for query in
+        ["sender=alice", "recipient=hidden%40elsewhere", "subject=hell", "since=2000-01-01"]
+    {
+        let found = admin.get(&format!("/admin/messages?{query}")).await;
+        assert!(found.html.contains(&format!("/admin/messages/{id}")), "{query}: {}", found.html);
+    }
+    let none = admin.get("/admin/messages?subject=nothing-like-it").await;
+    assert!(none.html.contains("No message matches"));
+    let bad = admin.get("/admin/messages?since=last-week").await;
+    assert_eq!(bad.status, StatusCode::BAD_REQUEST);
+
+    // The slip: every recipient, Bcc too, with what happened.
+    let slip = admin.get(&format!("/admin/messages/{id}")).await;
+    assert_eq!(slip.status, StatusCode::OK);
+    assert!(slip.html.contains("hidden@elsewhere.example") && slip.html.contains("bcc"));
+    assert!(!slip.html.contains("Open the message"), "administrators do not read messages");
+
+    // Another organisation finds nothing and reaches nothing.
+    assert!(other.get("/admin/messages").await.html.contains("No message matches"));
+    assert_eq!(other.get(&format!("/admin/messages/{id}")).await.status, StatusCode::NOT_FOUND);
+    let theirs = other.post(&format!("/admin/messages/{id}/recall"), &[]).await;
+    assert_eq!(theirs.status, StatusCode::NOT_FOUND);
+
+    // Only a compliance officer opens it, and only with a reason, which is recorded first.
+    let refused = admin
+        .post(&format!("/admin/messages/{id}/review"), &[("reason", "I am curious about it")])
+        .await;
+    assert_eq!(refused.status, StatusCode::FORBIDDEN);
+    let short = officer.post(&format!("/admin/messages/{id}/review"), &[("reason", "why")]).await;
+    assert_eq!(short.status, StatusCode::BAD_REQUEST);
+    assert!(!short.html.contains("4417-1234"), "nothing decrypted without a reason");
+    let reason = "Legal hold LH-2026-17 (request by counsel)";
+    let opened = officer.post(&format!("/admin/messages/{id}/review"), &[("reason", reason)]).await;
+    assert_eq!(opened.status, StatusCode::OK, "{}", opened.html);
+    assert!(
+        opened.html.contains("The secret figures for Hello: 4417-1234-5678-9113"),
+        "{}",
+        opened.html
+    );
+    assert!(opened.html.contains("figures.bin"));
+    let (actor, detail): (String, String) = app
+        .state
+        .db
+        .fetch_one(
+            "SELECT actor, detail FROM audit_log WHERE action = 'compliance.message_opened'",
+            &[],
+        )
+        .await
+        .expect("audited");
+    assert_eq!(actor, "officer@acme.example");
+    assert!(detail.contains(&id) && detail.contains(reason));
+    let cannot_recall = officer.post(&format!("/admin/messages/{id}/recall"), &[]).await;
+    assert_eq!(cannot_recall.status, StatusCode::FORBIDDEN);
+
+    // The administrator changes the expiry, then recalls; the sender sees both.
+    let expiry =
+        admin.post(&format!("/admin/messages/{id}/expiry"), &[("day", "2099-12-31")]).await;
+    assert!(expiry.html.contains("The expiry is changed."), "{}", expiry.html);
+    assert!(expiry.html.contains("2100-01-01 00:00 UTC"), "expires at the end of the day");
+    let recalled = admin.post(&format!("/admin/messages/{id}/recall"), &[]).await;
+    assert!(recalled.html.contains("Recalled: nobody can open the message any more."));
+    let seen = app.get(Some(&alice), &format!("/api/v1/messages/{id}")).await;
+    let seen: serde_json::Value = seen.json().await.expect("json");
+    assert_eq!(seen["state"], "recalled");
+    assert!(seen["expires_at"].as_i64().is_some());
+    let log = admin.get("/admin/audit?action=message.").await;
+    assert!(log.html.contains("message.recalled") && log.html.contains("message.expiry_changed"));
+}
