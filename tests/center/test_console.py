@@ -189,3 +189,58 @@ def test_the_console_fits_a_phone(center, browser, admin_secret):
         check(page, "member", phone=True)
     finally:
         context.close()
+
+
+def test_a_compliance_officer_opens_a_message_only_with_a_reason(center, browser, admin_secret, tmp_path):
+    """The officer is made with the command line (`admin member … role compliance`, the
+    console's own operation), sets up two-step sign-in, finds alice's message and opens it
+    with a reason; the administrator sees the opening in the audit log."""
+    from conftest import send
+    base = center.platform.base
+    officer = f"officer@{DOMAIN}"
+    center.platform.admin("create-user", "--tenant", TENANT, "--email", officer, stdin=PASSWORD)
+    out = center.platform.admin("member", "--tenant", TENANT, "--email", officer, "role", "compliance")
+    assert "is now compliance" in out
+    link, message_id = send(center, tmp_path, "partner@outside.example", "Quarterly audit file",
+                            "<p>The figures: <b>MARKER-COMPLIANCE</b></p>", [("audit.csv", b"a,b\n1,2\n")])
+
+    context = browser.new_context(ignore_https_errors=True, bypass_csp=True, **DESKTOP)
+    page = context.new_page()
+    page.set_default_timeout(20_000)
+    try:
+        page.goto(base + "/admin/signin")
+        page.fill("#email", officer)
+        page.fill("#password", PASSWORD)
+        page.click("button:has-text('Sign in')")
+        page.wait_for_url("**/admin/enrol")
+        secret = page.inner_text("#totp-secret").strip()
+        page.fill("#enrol-code", fresh_code(secret, set()))
+        page.click("button:has-text('Turn on and continue')")
+        page.wait_for_url(base + "/admin")
+        assert page.locator("nav >> text=Members").count() == 0, "officers do not manage members"
+
+        page.click("nav >> text=Messages")
+        page.fill("#subject", "quarterly")
+        page.click("button:has-text('Search')")
+        check(page, "messages", phone=False)
+        page.click("text=Quarterly audit file")
+        assert "partner@outside.example" in page.inner_text("table")
+        check(page, "message-slip", phone=False)
+        page.fill("#reason", "Annual audit, ticket AUD-2026-4")
+        page.click("button:has-text('Open the message')")
+        assert "MARKER-COMPLIANCE" in page.inner_text(".body")
+        assert "audit.csv" in page.inner_text(".attachments")
+        check(page, "compliance-review", phone=False)
+    finally:
+        context.close()
+
+    admin = browser.new_context(ignore_https_errors=True, **DESKTOP)
+    page = admin.new_page()
+    try:
+        sign_in(page, base, admin_secret["secret"], admin_secret["used"])
+        page.wait_for_url(base + "/admin")
+        page.goto(base + "/admin/audit?action=compliance.")
+        rows = page.inner_text("table")
+        assert officer in rows and message_id in rows and "AUD-2026-4" in rows, rows
+    finally:
+        admin.close()
