@@ -152,12 +152,11 @@ impl<'a> Admin<'a> {
         self.log(Some(tenant), "policy.changed", &document).await
     }
 
-    /// Sets the compliance key (SPKI PEM) of `tenant`.
-    pub async fn set_compliance_key(&self, tenant: &str, pem: &[u8]) -> Result<KeyId, AdminError> {
+    /// Sets the compliance key (SPKI PEM) of tenant `tenant`.
+    pub async fn set_compliance_key(&self, tenant: i64, pem: &[u8]) -> Result<KeyId, AdminError> {
         let key = PublicKey::parse(pem).map_err(|e| AdminError::Invalid(e.to_string()))?;
-        let id = self.tenant_id(tenant).await?;
-        user_keys::set_compliance_key(&self.state.db, id, Some(&key)).await?;
-        self.log(None, "compliance_key.set", &key.key_id().to_hex()).await?;
+        user_keys::set_compliance_key(&self.state.db, tenant, Some(&key)).await?;
+        self.log(Some(tenant), "compliance_key.set", &key.key_id().to_hex()).await?;
         Ok(key.key_id())
     }
 

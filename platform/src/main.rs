@@ -455,10 +455,13 @@ async fn run_admin(admin: &Admin<'_>, cmd: AdminCommand) -> Result<(), AdminErro
         AdminCommand::SetComplianceKey { tenant, file } => {
             let pem = std::fs::read(&file)
                 .map_err(|e| AdminError::File { path: file.clone(), cause: e.to_string() })?;
-            let id = admin.set_compliance_key(&tenant, &pem).await.map_err(|e| match e {
-                AdminError::Invalid(cause) => AdminError::File { path: file, cause },
-                other => other,
-            })?;
+            let id = admin
+                .set_compliance_key(admin.tenant_id(&tenant).await?, &pem)
+                .await
+                .map_err(|e| match e {
+                    AdminError::Invalid(cause) => AdminError::File { path: file, cause },
+                    other => other,
+                })?;
             println!("Compliance key {id} set.");
         }
         AdminCommand::ExportMessage { id, out } => {

@@ -22,6 +22,7 @@
 //!   decrypted, after a stated reason that goes into the audit log.
 //! - `mail`: the organisation's own SMTP relay with a test mail, and its outgoing queue
 //!   (waiting, retrying, dead, with the error) with retry.
+//! - `keys`: the compliance key set from its public key; the platform key's id and age.
 //! - `audit`: the organisation's audit log, filtered, the chain verified from the page, and
 //!   exported as JSON Lines for a SIEM.
 //! - `password`: the page a set-password link opens (no session: the link is the proof).
@@ -33,6 +34,7 @@ mod audit;
 mod error;
 mod extract;
 mod home;
+mod keys;
 mod mail;
 mod members;
 mod messages;
@@ -81,6 +83,8 @@ pub fn router() -> Router<AppState> {
         .route("/admin/mail/relay/clear", post(mail::clear_relay))
         .route("/admin/mail/test", post(mail::test_mail))
         .route("/admin/mail/{id}/retry", post(mail::retry))
+        .route("/admin/keys", get(keys::keys))
+        .route("/admin/keys/compliance", post(keys::set_compliance_key))
         .route("/admin/audit", get(audit::list))
         .route("/admin/audit/verify", post(audit::verify))
         .route("/admin/audit/export", get(audit::export))

@@ -60,8 +60,13 @@ pub async fn load_or_create(
 
 /// The active key's id (hex), as every node should be wrapping for: one indexed read.
 pub async fn active_id(db: &Db) -> Result<Option<String>, StoreError> {
-    let sql = "SELECT key_id FROM platform_keys ORDER BY active DESC, id DESC LIMIT 1";
-    Ok(db.fetch_optional::<(String,)>(sql, &[]).await?.map(|(id,)| id))
+    Ok(active(db).await?.map(|(id, _)| id))
+}
+
+/// The active key's id (hex) and when it was made (ms).
+pub async fn active(db: &Db) -> Result<Option<(String, i64)>, StoreError> {
+    let sql = "SELECT key_id, created_at FROM platform_keys ORDER BY active DESC, id DESC LIMIT 1";
+    db.fetch_optional(sql, &[]).await
 }
 
 /// Generates a new active key; the previous keys stay for opening older messages.

@@ -214,6 +214,7 @@ async fn no_console_route_gives_data_to_anyone_but_the_organisations_administrat
         "/admin/audit/export".into(),
         "/admin/policy".into(),
         "/admin/mail".into(),
+        "/admin/keys".into(),
     ];
     let writes = [
         ("/admin/members".to_string(), vec![("email", "intruder@acme.example"), ("role", "admin")]),
@@ -243,7 +244,7 @@ async fn no_console_route_gives_data_to_anyone_but_the_organisations_administrat
             let own_list = who == "other org" && !path.starts_with(&member);
             let own_list = own_list
                 || (who == "other org"
-                    && ["/admin/policy", "/admin/mail"].contains(&path.as_str()));
+                    && ["/admin/policy", "/admin/mail", "/admin/keys"].contains(&path.as_str()));
             assert!(own_list || !page.status.is_success(), "{who} GET {path}: {}", page.status);
             for s in secrets {
                 assert!(!page.html.contains(s), "{who} GET {path} shows {s}");
@@ -713,4 +714,33 @@ async fn messages_are_tracked_recalled_by_admins_and_opened_by_compliance_only_w
     assert!(seen["expires_at"].as_i64().is_some());
     let log = admin.get("/admin/audit?action=message.").await;
     assert!(log.html.contains("message.recalled") && log.html.contains("message.expiry_changed"));
+}
+
+#[tokio::test]
+async fn the_keys_page_sets_the_compliance_key_and_shows_the_platform_key() {
+    let app = spawn_app().await;
+    app.user(app.acme, "root@acme.example", Role::Admin).await;
+    let admin = Browser::new(&app);
+    admin.enrol("root@acme.example").await;
+    let page = admin.get("/admin/keys").await;
+    assert_eq!(page.status, StatusCode::OK);
+    let platform = app.platform_key().await.key_id().to_hex();
+    assert!(page.html.contains(&platform), "the platform key's id is shown");
+    assert!(page.html.contains("None yet."));
+
+    let refused = admin.post("/admin/keys/compliance", &[("pem", "not a key")]).await;
+    assert_eq!(refused.status, StatusCode::BAD_REQUEST);
+    assert!(refused.html.contains("Not a usable public key"));
+    let private =
+        sealpost_envelope::PrivateKey::generate(sealpost_envelope::RsaBits::Rsa3072).expect("key");
+    let key = private.public_key();
+    let pem = key.to_pem().expect("pem");
+    let set = admin.post("/admin/keys/compliance", &[("pem", &pem)]).await;
+    let id = key.key_id().to_hex();
+    assert!(set.html.contains(&format!("The compliance key is now {id}.")), "{}", set.html);
+    let stored = sealpost_platform::store::user_keys::compliance_key(&app.state.db, app.acme)
+        .await
+        .expect("db")
+        .expect("set");
+    assert_eq!(stored.key_id, id);
 }
