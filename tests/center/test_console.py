@@ -163,6 +163,13 @@ def test_the_first_sign_in_sets_up_two_step_sign_in_then_members_are_managed(cen
         policy = json.loads(center.platform.admin("show-policy", "--tenant", TENANT))
         assert policy["dlp_patterns"] == [r"\bIBAN\s*DE\d{2}"]
 
+        # Keys and reports: the pages an administrator reads.
+        page.click("nav >> text=Keys")
+        check(page, "keys", phone=False)
+        page.click("nav >> text=Reports")
+        assert page.locator("section.chart svg").count() == 5
+        check(page, "reports", phone=False)
+
         page.click("button:has-text('Sign out')")
         page.wait_for_url("**/admin/signin")
         page.goto(base + "/admin/members")
@@ -182,7 +189,8 @@ def test_the_console_fits_a_phone(center, browser, admin_secret):
         page.wait_for_url(base + "/admin")
         check(page, "overview", phone=True)
         for path, name in (("/admin/audit", "audit"), ("/admin/policy", "policy"), ("/admin/mail", "mail"),
-                           ("/admin/members", "members")):
+                           ("/admin/keys", "keys"), ("/admin/reports", "reports"),
+                           ("/admin/messages", "messages"), ("/admin/members", "members")):
             page.goto(base + path)
             check(page, name, phone=True)
         page.click(f"a:has-text('newbie@{DOMAIN}')")

@@ -23,6 +23,8 @@
 //! - `mail`: the organisation's own SMTP relay with a test mail, and its outgoing queue
 //!   (waiting, retrying, dead, with the error) with retry.
 //! - `keys`: the compliance key set from its public key; the platform key's id and age.
+//! - `reports`: use per day and per week as charts drawn on the server (SVG), top senders,
+//!   CSV.
 //! - `audit`: the organisation's audit log, filtered, the chain verified from the page, and
 //!   exported as JSON Lines for a SIEM.
 //! - `password`: the page a set-password link opens (no session: the link is the proof).
@@ -40,6 +42,7 @@ mod members;
 mod messages;
 mod password;
 mod policy;
+mod reports;
 mod sign_in;
 
 use axum::http::{HeaderValue, header};
@@ -85,6 +88,8 @@ pub fn router() -> Router<AppState> {
         .route("/admin/mail/{id}/retry", post(mail::retry))
         .route("/admin/keys", get(keys::keys))
         .route("/admin/keys/compliance", post(keys::set_compliance_key))
+        .route("/admin/reports", get(reports::reports))
+        .route("/admin/reports.csv", get(reports::csv))
         .route("/admin/audit", get(audit::list))
         .route("/admin/audit/verify", post(audit::verify))
         .route("/admin/audit/export", get(audit::export))

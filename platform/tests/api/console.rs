@@ -744,3 +744,47 @@ async fn the_keys_page_sets_the_compliance_key_and_shows_the_platform_key() {
         .expect("set");
     assert_eq!(stored.key_id, id);
 }
+
+#[tokio::test]
+async fn reports_count_the_organisations_messages_per_day_and_week_with_csv() {
+    let app = spawn_app().await;
+    app.user(app.acme, "root@acme.example", Role::Admin).await;
+    app.user(app.other, "boss@other.example", Role::Admin).await;
+    let alice = app.user(app.acme, "alice@acme.example", Role::Sender).await;
+    let first = crate::helpers::sent_message(&app, &alice, "alice@acme.example").await;
+    crate::helpers::sent_message(&app, &alice, "alice@acme.example").await;
+    // Bob opens the first one (as the Message Center records it).
+    sealpost_platform::store::messages::add_event(
+        &app.state.db,
+        &first,
+        Some("bob@outside.example"),
+        "opened",
+    )
+    .await
+    .expect("event");
+    let admin = Browser::new(&app);
+    admin.enrol("root@acme.example").await;
+    let today = humantime::format_rfc3339_seconds(std::time::SystemTime::now()).to_string()[..10]
+        .to_string();
+
+    let daily = admin.get("/admin/reports").await;
+    assert_eq!(daily.status, StatusCode::OK);
+    assert!(daily.html.contains(&format!("<title>{today}: 2</title>")), "{}", daily.html);
+    assert!(daily.html.contains("alice@acme.example: 2"), "top senders");
+    let csv = admin.client.get(app.url("/admin/reports.csv?period=day")).send().await.expect("csv");
+    assert_eq!(csv.headers()["content-type"], "text/csv; charset=utf-8");
+    let csv = csv.text().await.expect("body");
+    let line = csv.lines().find(|l| l.starts_with(&today)).expect("today's line");
+    // Two messages, each to bob and a Bcc; one of the four opened within a day: 25 %.
+    let fields: Vec<&str> = line.split(',').collect();
+    assert_eq!(fields[1..3], ["2", "4"], "{line}");
+    assert_eq!(fields[4..], ["1", "25", "0"], "{line}");
+    assert_eq!(csv.lines().count(), 31, "a header and 30 days");
+    let weekly = admin.get("/admin/reports?period=week").await;
+    assert!(weekly.html.contains(": 2</title>"), "this week's bar");
+
+    let other = Browser::new(&app);
+    other.enrol("boss@other.example").await;
+    let theirs = other.get("/admin/reports").await;
+    assert!(!theirs.html.contains(": 2</title>") && theirs.html.contains("Nobody sent"));
+}
