@@ -16,7 +16,7 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
-use sealpost_platform::admin::{Admin, AdminError};
+use sealpost_platform::admin::{Admin, AdminError, Planned};
 use sealpost_platform::config::{Secret, Settings};
 use sealpost_platform::domain::Role;
 use sealpost_platform::startup::{self, BOOTSTRAP_ADMIN};
@@ -130,6 +130,19 @@ enum AdminCommand {
         email: String,
         #[command(subcommand)]
         change: MemberChange,
+    },
+    /// Add members and change roles from a CSV file (`email,role` per line); every line is
+    /// checked first, and a file with any problem changes nothing.
+    ImportMembers {
+        /// Tenant name.
+        #[arg(long)]
+        tenant: String,
+        /// The CSV file.
+        #[arg(long)]
+        file: PathBuf,
+        /// Show what would change, and change nothing.
+        #[arg(long)]
+        dry_run: bool,
     },
     /// Issue a device token for a user and print it (once).
     CreateToken {
@@ -433,6 +446,32 @@ async fn run_admin(admin: &Admin<'_>, cmd: AdminCommand) -> Result<(), AdminErro
                 }
             };
             println!("{done}");
+        }
+        AdminCommand::ImportMembers { tenant, file, dry_run } => {
+            let text = std::fs::read(&file)
+                .map_err(|e| AdminError::File { path: file.clone(), cause: e.to_string() })?;
+            let t = admin.tenant_id(&tenant).await?;
+            let import = admin.import_members(t, &text, dry_run).await?;
+            for line in &import.lines {
+                let what = match &line.plan {
+                    Planned::Add { role } => format!("add as {}", role.as_str()),
+                    Planned::ChangeRole { from, to } => {
+                        format!("role {} -> {}", from.as_str(), to.as_str())
+                    }
+                    Planned::Unchanged => "unchanged".into(),
+                    Planned::Problem { why } => format!("PROBLEM: {why}"),
+                };
+                println!("line {:>5}  {:<40} {what}", line.number, line.email);
+            }
+            match (import.problems(), import.applied) {
+                (0, true) => println!("Imported: {} change(s).", import.changes()),
+                (0, false) => println!("Dry run: {} change(s) would be made.", import.changes()),
+                (n, _) => {
+                    return Err(AdminError::Invalid(format!(
+                        "{n} line(s) have a problem; nothing was changed"
+                    )));
+                }
+            }
         }
         AdminCommand::CreateToken { email, label } => {
             println!("{}", admin.create_token(&email, &label).await?.as_str());

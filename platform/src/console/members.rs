@@ -1,5 +1,6 @@
 //! Members: the organisation's people, listed and searched; one added (with a set-password
-//! link mailed to them); and, on a member's page, their role, disabling and enabling, a reset
+//! link mailed to them), or many from a CSV file (checked line by line first, with a dry
+//! run; a file with a problem changes nothing: `admin::import`); and, on a member's page, their role, disabling and enabling, a reset
 //! of their second factor, their devices (each revocable), and a new set-password link.
 //! Every change is `crate::admin`'s operation, scoped by the session's organisation and
 //! audited under the administrator's address; what it refuses is shown on the page.
@@ -15,7 +16,7 @@ use super::error::{ConsoleError, page, refusal};
 use super::extract::{AdminForm, TenantAdmin};
 use super::home::Nav;
 use super::when;
-use crate::admin::{Admin, AdminError};
+use crate::admin::{Admin, AdminError, Planned};
 use crate::center::csrf_token;
 use crate::center::extract::csrf_field;
 use crate::domain::Role;
@@ -364,4 +365,120 @@ pub(super) async fn revoke_device(
     AdminForm(session, _): AdminForm<CsrfOnly>,
 ) -> Result<Response, ConsoleError> {
     act(&state, jar, &session, id, Action::RevokeDevice(device)).await
+}
+
+struct ImportRow {
+    number: usize,
+    email: String,
+    plan: String,
+    problem: bool,
+}
+
+#[derive(Template)]
+#[template(path = "console/import.html")]
+struct ImportPage<'a> {
+    nav: Nav<'a>,
+    rows: Vec<ImportRow>,
+    summary: String,
+    applied: bool,
+    problems: usize,
+}
+
+/// The file as posted, and what was asked of it.
+#[derive(Default)]
+struct ImportUpload {
+    csrf: String,
+    dry_run: bool,
+    csv: Vec<u8>,
+}
+
+/// Reads the import form (the file kept in memory: it is at most `MAX_IMPORT_BYTES`).
+async fn read_import(mut form: axum::extract::Multipart) -> Result<ImportUpload, &'static str> {
+    let unreadable = "The file could not be read. Choose a CSV file (at most 1 MiB) and try again.";
+    let mut upload = ImportUpload::default();
+    while let Some(mut field) = form.next_field().await.map_err(|_| unreadable)? {
+        match field.name().unwrap_or_default() {
+            "file" => {
+                while let Some(chunk) = field.chunk().await.map_err(|_| unreadable)? {
+                    if upload.csv.len() + chunk.len() > crate::admin::MAX_IMPORT_BYTES {
+                        return Err("The file is larger than 1 MiB; split it.");
+                    }
+                    upload.csv.extend_from_slice(&chunk);
+                }
+            }
+            "csrf" => upload.csrf = field.text().await.map_err(|_| unreadable)?,
+            "mode" => upload.dry_run = field.text().await.map_err(|_| unreadable)? != "import",
+            _ => {}
+        }
+    }
+    Ok(upload)
+}
+
+/// `POST /admin/members/import` (multipart: `csrf`, `file`, `mode` = `check` or `import`):
+/// the file's plan, line by line; carried out only with `import` and no problem.
+pub(super) async fn import(
+    State(state): State<AppState>,
+    jar: CookieJar,
+    TenantAdmin(session): TenantAdmin,
+    form: axum::extract::Multipart,
+) -> Result<Response, ConsoleError> {
+    let upload = read_import(form).await;
+    if !upload.as_ref().is_ok_and(|u| crate::center::extract::csrf_matches(&jar, &u.csrf)) {
+        return match upload {
+            Err(why) => show_list(&state, jar, &session, &ListQuery::default(), Err(why), "").await,
+            Ok(_) => Err(ConsoleError::FormExpired),
+        };
+    }
+    let upload = upload.map_err(ConsoleError::internal)?;
+    if upload.csv.is_empty() {
+        let why = "Choose a CSV file first.";
+        return show_list(&state, jar, &session, &ListQuery::default(), Err(why), "").await;
+    }
+    let admin = Admin::new(&state, &session.email);
+    let result = match admin.import_members(session.tenant_id, &upload.csv, upload.dry_run).await {
+        Ok(r) => r,
+        Err(e) => {
+            let why = refusal(e)?;
+            return show_list(&state, jar, &session, &ListQuery::default(), Err(&why), "").await;
+        }
+    };
+    let rows = result
+        .lines
+        .iter()
+        .map(|l| ImportRow {
+            number: l.number,
+            email: l.email.clone(),
+            plan: match &l.plan {
+                Planned::Add { role } => format!("add as {}", role_name(*role)),
+                Planned::ChangeRole { from, to } => {
+                    format!("change the role from {} to {}", role_name(*from), role_name(*to))
+                }
+                Planned::Unchanged => "unchanged".into(),
+                Planned::Problem { why } => why.clone(),
+            },
+            problem: matches!(l.plan, Planned::Problem { .. }),
+        })
+        .collect();
+    let (problems, changes) = (result.problems(), result.changes());
+    let summary = match (problems, result.applied) {
+        (0, true) => format!(
+            "Imported: {changes} change(s) made; new members were mailed a link to choose their password."
+        ),
+        (0, false) => {
+            format!("Checked: {changes} change(s) would be made. Nothing was changed yet.")
+        }
+        (n, _) => format!(
+            "{n} line(s) have a problem, so nothing was changed. Correct the file and try again."
+        ),
+    };
+    let status = if problems > 0 { StatusCode::BAD_REQUEST } else { StatusCode::OK };
+    let (jar, csrf) = csrf_token(jar);
+    let view = ImportPage {
+        nav: Nav::of(&session, &csrf),
+        rows,
+        summary,
+        applied: result.applied,
+        problems,
+    };
+    Ok((jar, page(status, &view)?).into_response())
 }

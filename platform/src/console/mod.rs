@@ -13,7 +13,8 @@
 //! session's tenant, and the operations are `crate::admin`'s — the same code the command line
 //! runs, each recorded in the audit log under the member's address.
 //!
-//! - `members`: list and search, add (a set-password link is mailed), roles, disable and
+//! - `members`: list and search, add (a set-password link is mailed) or import from CSV
+//!   (dry run first; a file with a problem changes nothing), roles, disable and
 //!   enable, reset the second factor, devices and their revocation, a new set-password link.
 //! - `policy`: the organisation's policy as a form, DLP patterns tried on sample text before
 //!   saving, a policy with an invalid pattern refused with the reason.
@@ -68,6 +69,12 @@ pub fn router() -> Router<AppState> {
         .route("/admin/signout", post(sign_in::sign_out))
         .route("/admin/enrol", get(sign_in::enrol_page).post(sign_in::enrol))
         .route("/admin/members", get(members::list).post(members::add))
+        .route(
+            "/admin/members/import",
+            post(members::import).layer(axum::extract::DefaultBodyLimit::max(
+                crate::admin::MAX_IMPORT_BYTES + 64 * 1024,
+            )),
+        )
         .route("/admin/members/{id}", get(members::show))
         .route("/admin/members/{id}/role", post(members::set_role))
         .route("/admin/members/{id}/disable", post(members::disable))

@@ -173,10 +173,8 @@ pub async fn create_member(
     password: Zeroizing<String>,
     outside: OutsideDomains,
 ) -> Result<i64, StoreError> {
-    let sql = "SELECT tenant_id FROM tenant_domains WHERE domain = $1";
-    let owner: Option<(i64,)> = db.fetch_optional(sql, &[email.domain().into()]).await?;
-    match owner {
-        Some((t,)) if t == tenant_id => {}
+    match domain_owner(db, email.domain()).await? {
+        Some(t) if t == tenant_id => {}
         Some(_) => {
             return Err(StoreError::Refused(format!(
                 "{} belongs to another organisation: its members cannot be added here",
@@ -203,6 +201,12 @@ pub async fn create_member(
         now_ms().into(),
     ];
     Ok(one_row::<(i64,)>(db.write_returning(sql, &args).await?)?.0)
+}
+
+/// The tenant mail domain `domain` belongs to, if any.
+pub async fn domain_owner(db: &Db, domain: &str) -> Result<Option<i64>, StoreError> {
+    let sql = "SELECT tenant_id FROM tenant_domains WHERE domain = $1";
+    Ok(db.fetch_optional::<(i64,)>(sql, &[domain.into()]).await?.map(|(t,)| t))
 }
 
 /// Why a sign-in was refused.

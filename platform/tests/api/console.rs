@@ -788,3 +788,88 @@ async fn reports_count_the_organisations_messages_per_day_and_week_with_csv() {
     let theirs = other.get("/admin/reports").await;
     assert!(!theirs.html.contains(": 2</title>") && theirs.html.contains("Nobody sent"));
 }
+
+#[tokio::test]
+async fn a_csv_import_is_checked_line_by_line_and_a_file_with_a_problem_changes_nothing() {
+    let app = spawn_app().await;
+    app.user(app.acme, "root@acme.example", Role::Admin).await;
+    app.user(app.acme, "sam@acme.example", Role::Sender).await;
+    app.user(app.acme, "kim@acme.example", Role::Sender).await;
+    app.user(app.other, "boss@other.example", Role::Admin).await;
+    let admin = Browser::new(&app);
+    admin.enrol("root@acme.example").await;
+    let upload = |csv: &'static str, mode: &'static str| {
+        let admin = &admin;
+        async move {
+            let csrf = admin.csrf().await;
+            let form = reqwest::multipart::Form::new().text("csrf", csrf).text("mode", mode).part(
+                "file",
+                reqwest::multipart::Part::bytes(csv.as_bytes()).file_name("members.csv"),
+            );
+            let r = admin.client.post(admin.app.url("/admin/members/import")).multipart(form);
+            Browser::page(r.send().await.expect("post")).await
+        }
+    };
+    let members = || async {
+        let rows: Vec<(String, String)> = app
+            .state
+            .db
+            .fetch_all("SELECT email, role FROM users ORDER BY email", &[])
+            .await
+            .expect("users");
+        rows
+    };
+    let before = members().await;
+
+    let broken = "email,role\n\
+                  new.one@acme.example,sender\n\
+                  not-an-address,sender\n\
+                  x@other.example,admin\n\
+                  y@nowhere.example,\n\
+                  boss@other.example\n\
+                  new.one@acme.example,admin\n\
+                  z@acme.example,overlord\n\
+                  a@acme.example,sender,extra\n\
+                  root@acme.example,sender\n";
+    for mode in ["check", "import"] {
+        let page = upload(broken, mode).await;
+        assert_eq!(page.status, StatusCode::BAD_REQUEST, "{}", page.html);
+        assert!(
+            page.html.contains("8 line(s) have a problem, so nothing was changed"),
+            "{}",
+            page.html
+        );
+        for why in [
+            "has no @",
+            "belongs to another organisation",
+            "is not one of this organisation",
+            "is a member of another organisation",
+            "is in the file twice",
+            "is not a role",
+            "two fields",
+            "only administrator",
+        ] {
+            assert!(page.html.contains(why), "no line says {why:?}: {}", page.html);
+        }
+        assert_eq!(members().await, before, "a file with a problem changes nothing ({mode})");
+    }
+
+    let good = "email,role\n\
+                new.one@acme.example,sender\n\
+                new.two@acme.example,compliance\n\
+                sam@acme.example,admin\n\
+                kim@acme.example,sender\n";
+    let checked = upload(good, "check").await;
+    assert_eq!(checked.status, StatusCode::OK, "{}", checked.html);
+    assert!(checked.html.contains("Checked: 3 change(s) would be made"), "{}", checked.html);
+    assert!(checked.html.contains("change the role from Sender to Administrator"));
+    assert_eq!(members().await, before, "a dry run changes nothing");
+
+    let imported = upload(good, "import").await;
+    assert!(imported.html.contains("Imported: 3 change(s) made"), "{}", imported.html);
+    let after = members().await;
+    assert!(after.contains(&("new.one@acme.example".into(), "sender".into())));
+    assert!(after.contains(&("new.two@acme.example".into(), "compliance".into())));
+    assert!(after.contains(&("sam@acme.example".into(), "admin".into())));
+    password_link(&app, "new.two@acme.example").await;
+}

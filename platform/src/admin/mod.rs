@@ -1,8 +1,16 @@
-//! Administering the platform: the operations behind `sealpost-platform admin …` (and the
-//! admin console to come, which calls the same functions). Each one checks its input, does
+//! Administering the platform: the operations behind `sealpost-platform admin …` and the
+//! admin console (`console`), which call the same functions. Each one checks its input, does
 //! its work through `store`, and records itself in the audit log under the acting
-//! administrator (`cli` for the command line). Errors are typed ([`AdminError`]) and say what
-//! to fix; printing is the caller's.
+//! administrator (`cli` for the command line, the member's address in the console). Errors
+//! are typed ([`AdminError`]) and say what to fix; printing is the caller's.
+//!
+//! Operations on an organisation's members take the tenant's id, and find a member only in
+//! it: the console passes its session's tenant, so an administrator reaches nobody else.
+//! `import` plans and carries out a CSV import of members.
+
+mod import;
+
+pub use import::{Import, Line, MAX_IMPORT_BYTES, MAX_IMPORT_LINES, Planned};
 
 use std::io::Write;
 use std::path::{Path, PathBuf};
