@@ -97,6 +97,16 @@ def test_the_first_sign_in_sets_up_two_step_sign_in_then_members_are_managed(cen
         assert f"newbie@{DOMAIN} was added" in page.inner_text("[role=status]")
         check(page, "members", phone=False)
 
+        # A CSV file with a broken line: every line's plan or problem, nothing imported.
+        page.set_input_files("#import-file", files=[{"name": "members.csv", "mimeType": "text/csv",
+            "buffer": f"email,role\nbulk.one@{DOMAIN},sender\nbulk.two@{DOMAIN},overlord\n".encode()}])
+        page.click("button:has-text('Import')")
+        assert "nothing was changed" in page.inner_text("[role=alert]")
+        assert "overlord" in page.inner_text("table") and "add as Sender" in page.inner_text("table")
+        check(page, "import-problem", phone=False)
+        page.goto(base + "/admin/members?q=bulk")
+        assert "No member" in page.inner_text("main")
+
         # The link arrives by mail; the new member chooses a password in the browser.
         mail = wait_until("the set-password mail", lambda: next(
             (r for r in list(center.sink.messages) if f"newbie@{DOMAIN}" in r.rcpt_tos), None), 30)
@@ -111,6 +121,7 @@ def test_the_first_sign_in_sets_up_two_step_sign_in_then_members_are_managed(cen
         center.platform.sign_in(f"newbie@{DOMAIN}", "newbie's own long password")
         newbie.close()
 
+        page.goto(base + "/admin/members")
         page.click(f"a:has-text('newbie@{DOMAIN}')")
         check(page, "member", phone=False)
         page.click("button:has-text('Disable')")
