@@ -11,6 +11,13 @@ pub(crate) fn headers(h: &mut HeaderMap) {
     h.insert(header::X_FRAME_OPTIONS, HeaderValue::from_static("DENY"));
 }
 
+/// [`headers`] and the page's Content-Security-Policy `csp`: the Message Center's and the
+/// admin console's pages.
+pub(crate) fn page_headers(h: &mut HeaderMap, csp: &'static str) {
+    headers(h);
+    h.insert(header::CONTENT_SECURITY_POLICY, HeaderValue::from_static(csp));
+}
+
 /// [`headers`] but for the framing: for the Outlook add-in's pages, which Outlook frames and
 /// which say who may frame them with `frame-ancestors` (`crate::outlook`).
 pub(crate) fn framable_headers(h: &mut HeaderMap) {

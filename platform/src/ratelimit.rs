@@ -133,6 +133,18 @@ pub fn client_of(
     client_ip(peer, (!lines.is_empty()).then_some(joined.as_str()), trusted)
 }
 
+/// The client's address for `request` ([`client_of`] its connection's peer and headers);
+/// `None` when the server gave the request no peer address (a router served without
+/// connection info, which the platform never is).
+pub fn client_of_request(
+    request: &axum::extract::Request,
+    trusted: &[ipnet::IpNet],
+) -> Option<IpAddr> {
+    let axum::extract::ConnectInfo(peer) =
+        request.extensions().get::<axum::extract::ConnectInfo<std::net::SocketAddr>>()?;
+    Some(client_of(peer.ip(), request.headers(), trusted))
+}
+
 /// The client's address: the peer, or — when the peer is a trusted proxy — the right-most
 /// address in `X-Forwarded-For` that is not itself a trusted proxy. A malformed header counts
 /// as absent (the proxy's own address is then limited, the safe side).

@@ -14,12 +14,8 @@
 //! the token (and the session), so a post without them learns nothing about the link: those
 //! handlers call [`linked`] themselves rather than take [`Linked`].
 
-use std::net::SocketAddr;
-
 use aws_lc_rs::constant_time::verify_slices_are_equal;
-use axum::extract::{
-    ConnectInfo, Form, FromRequest, FromRequestParts, OptionalFromRequestParts, Path, Request,
-};
+use axum::extract::{Form, FromRequest, FromRequestParts, OptionalFromRequestParts, Path, Request};
 use axum::http::request::Parts;
 use axum::response::IntoResponse;
 use axum_extra::extract::cookie::CookieJar;
@@ -149,13 +145,8 @@ impl<T: DeserializeOwned + CsrfField + Send> FromRequest<AppState> for Anonymous
     type Rejection = CenterError;
 
     async fn from_request(req: Request, state: &AppState) -> Result<Self, CenterError> {
-        let ConnectInfo(peer) = req
-            .extensions()
-            .get::<ConnectInfo<SocketAddr>>()
-            .copied()
+        let client = crate::ratelimit::client_of_request(&req, &state.settings.trusted_proxies)
             .ok_or_else(|| CenterError::internal("the server gives no client address"))?;
-        let trusted = &state.settings.trusted_proxies;
-        let client = crate::ratelimit::client_of(peer.ip(), req.headers(), trusted);
         let CsrfForm(form) = CsrfForm::<T>::from_request(req, state).await?;
         let per_minute = state.settings.sign_in_attempts_per_minute;
         let allowance = crate::ratelimit::sign_in_attempt(&state.db, client, per_minute).await?;

@@ -41,7 +41,7 @@ mod preferences;
 pub(crate) mod read;
 mod reply;
 
-use axum::http::{HeaderValue, header};
+use axum::http::header;
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::{get, post};
 use axum::{Router, middleware};
@@ -105,9 +105,7 @@ pub fn router() -> Router<AppState> {
 
 async fn security_headers(request: axum::extract::Request, next: middleware::Next) -> Response {
     let mut response = next.run(request).await;
-    let h = response.headers_mut();
-    crate::harden::headers(h);
-    h.insert(header::CONTENT_SECURITY_POLICY, HeaderValue::from_static(CSP));
+    crate::harden::page_headers(response.headers_mut(), CSP);
     response
 }
 

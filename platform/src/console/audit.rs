@@ -12,12 +12,11 @@ use axum_extra::extract::cookie::CookieJar;
 use serde::Deserialize;
 
 use super::error::{ConsoleError, page};
-use super::extract::{AdminForm, TenantAdmin};
+use super::extract::{AdminForm, CsrfOnly, TenantAdmin};
 use super::home::Nav;
 use super::{DAY_MS, day_start, when};
 use crate::admin::Admin;
 use crate::center::csrf_token;
-use crate::center::extract::csrf_field;
 use crate::state::AppState;
 use crate::store::audit::{self, AuditRow, Filter, Verdict};
 use crate::store::console_sessions::ConsoleSession;
@@ -148,12 +147,6 @@ pub(super) async fn list(
 ) -> Result<Response, ConsoleError> {
     show(&state, jar, &session, &query, Ok(None)).await
 }
-
-#[derive(Deserialize)]
-pub(super) struct CsrfOnly {
-    csrf: String,
-}
-csrf_field!(CsrfOnly);
 
 /// `POST /admin/audit/verify`: walks the chain and says whether it holds.
 pub(super) async fn verify(

@@ -8,9 +8,7 @@
 //!
 //! A form's token is checked before its session, so a forged post learns nothing.
 
-use std::net::SocketAddr;
-
-use axum::extract::{ConnectInfo, Form, FromRequest, FromRequestParts, Request};
+use axum::extract::{Form, FromRequest, FromRequestParts, Request};
 use axum::http::request::Parts;
 use axum::response::IntoResponse;
 use axum_extra::extract::cookie::CookieJar;
@@ -89,6 +87,13 @@ impl FromRequestParts<AppState> for Enrolling {
     }
 }
 
+/// A form that carries nothing but its CSRF token (a button).
+#[derive(serde::Deserialize)]
+pub(super) struct CsrfOnly {
+    csrf: String,
+}
+crate::center::extract::csrf_field!(CsrfOnly);
+
 /// A posted form whose CSRF token is this browser's.
 pub(super) struct ConsoleForm<T>(pub(super) T);
 
@@ -128,13 +133,8 @@ impl<T: DeserializeOwned + CsrfField + Send> FromRequest<AppState> for Anonymous
     type Rejection = ConsoleError;
 
     async fn from_request(req: Request, state: &AppState) -> Result<Self, ConsoleError> {
-        let ConnectInfo(peer) = req
-            .extensions()
-            .get::<ConnectInfo<SocketAddr>>()
-            .copied()
+        let client = crate::ratelimit::client_of_request(&req, &state.settings.trusted_proxies)
             .ok_or_else(|| ConsoleError::internal("the server gives no client address"))?;
-        let trusted = &state.settings.trusted_proxies;
-        let client = crate::ratelimit::client_of(peer.ip(), req.headers(), trusted);
         let ConsoleForm(form) = ConsoleForm::<T>::from_request(req, state).await?;
         let per_minute = state.settings.sign_in_attempts_per_minute;
         let allowance = crate::ratelimit::sign_in_attempt(&state.db, client, per_minute).await?;

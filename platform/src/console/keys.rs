@@ -4,11 +4,11 @@
 
 use askama::Template;
 use axum::extract::State;
-use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum_extra::extract::cookie::CookieJar;
 use serde::Deserialize;
 
+use super::Said;
 use super::error::{ConsoleError, page, refusal};
 use super::extract::{AdminForm, TenantAdmin};
 use super::home::Nav;
@@ -47,22 +47,17 @@ async fn show(
     let platform_key = platform_keys::active(&state.db)
         .await?
         .map(|(id, made)| (id, when(made), (now_ms() - made).max(0) / 86_400_000));
-    let (done, problem) = match outcome {
-        Ok("") => (None, None),
-        Ok(d) => (Some(d), None),
-        Err(p) => (None, Some(p)),
-    };
-    let status = if problem.is_some() { StatusCode::BAD_REQUEST } else { StatusCode::OK };
+    let said = Said::from(outcome);
     let (jar, csrf) = csrf_token(jar);
     let view = KeysPage {
         nav: Nav::of(session, &csrf),
         compliance_key,
         compliance_copy,
         platform_key,
-        done,
-        problem,
+        done: said.done,
+        problem: said.problem,
     };
-    Ok((jar, page(status, &view)?).into_response())
+    Ok((jar, page(said.status(), &view)?).into_response())
 }
 
 /// `GET /admin/keys`

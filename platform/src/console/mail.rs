@@ -5,13 +5,13 @@
 
 use askama::Template;
 use axum::extract::{Path, Query, State};
-use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum_extra::extract::cookie::CookieJar;
 use serde::Deserialize;
 
+use super::Said;
 use super::error::{ConsoleError, page, refusal};
-use super::extract::{AdminForm, TenantAdmin};
+use super::extract::{AdminForm, CsrfOnly, TenantAdmin};
 use super::home::Nav;
 use super::when;
 use crate::admin::Admin;
@@ -108,16 +108,17 @@ async fn show(
             queued: when(r.created_at),
         })
         .collect();
-    let (done, problem) = match outcome {
-        Ok("") => (None, None),
-        Ok(d) => (Some(d), None),
-        Err(p) => (None, Some(p)),
-    };
-    let status = if problem.is_some() { StatusCode::BAD_REQUEST } else { StatusCode::OK };
+    let said = Said::from(outcome);
     let (jar, csrf) = csrf_token(jar);
-    let view =
-        MailPage { nav: Nav::of(session, &csrf), relay, state: filter, queue, done, problem };
-    Ok((jar, page(status, &view)?).into_response())
+    let view = MailPage {
+        nav: Nav::of(session, &csrf),
+        relay,
+        state: filter,
+        queue,
+        done: said.done,
+        problem: said.problem,
+    };
+    Ok((jar, page(said.status(), &view)?).into_response())
 }
 
 /// `GET /admin/mail?state=…`
@@ -185,12 +186,6 @@ pub(super) async fn set_relay(
                 arrive.";
     outcome(&state, jar, &session, result, done).await
 }
-
-#[derive(Deserialize)]
-pub(super) struct CsrfOnly {
-    csrf: String,
-}
-csrf_field!(CsrfOnly);
 
 /// `POST /admin/mail/relay/clear`
 pub(super) async fn clear_relay(

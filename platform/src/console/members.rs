@@ -12,8 +12,9 @@ use axum::response::{IntoResponse, Response};
 use axum_extra::extract::cookie::CookieJar;
 use serde::Deserialize;
 
+use super::Said;
 use super::error::{ConsoleError, page, refusal};
-use super::extract::{AdminForm, TenantAdmin};
+use super::extract::{AdminForm, CsrfOnly, TenantAdmin};
 use super::home::Nav;
 use super::when;
 use crate::admin::{Admin, AdminError, Planned};
@@ -98,27 +99,18 @@ async fn show_list(
     let found = members::list(&state.db, session.tenant_id, &search, &after).await?;
     let next = (found.len() as i64 == members::PAGE).then(|| found.last().map(|m| m.email.clone()));
     let (jar, csrf) = csrf_token(jar);
-    let (done, problem) = split(outcome);
-    let status = if problem.is_some() { StatusCode::BAD_REQUEST } else { StatusCode::OK };
+    let said = Said::from(outcome);
     let view = MembersPage {
         nav: Nav::of(session, &csrf),
         search: &search,
         members: found.iter().map(MemberView::from).collect(),
         next: next.flatten(),
         roles: &ROLES,
-        done,
-        problem,
+        done: said.done,
+        problem: said.problem,
         new_email,
     };
-    Ok((jar, page(status, &view)?).into_response())
-}
-
-fn split<'a>(outcome: Result<&'a str, &'a str>) -> (Option<&'a str>, Option<&'a str>) {
-    match outcome {
-        Ok("") => (None, None),
-        Ok(done) => (Some(done), None),
-        Err(problem) => (None, Some(problem)),
-    }
+    Ok((jar, page(said.status(), &view)?).into_response())
 }
 
 /// `GET /admin/members?q=…&after=…`
@@ -205,17 +197,16 @@ async fn show_member(
         })
         .collect();
     let (jar, csrf) = csrf_token(jar);
-    let (done, problem) = split(outcome);
-    let status = if problem.is_some() { StatusCode::BAD_REQUEST } else { StatusCode::OK };
+    let said = Said::from(outcome);
     let view = MemberPage {
         nav: Nav::of(session, &csrf),
         member: MemberView::from(&m),
         roles: &ROLES,
         devices,
-        done,
-        problem,
+        done: said.done,
+        problem: said.problem,
     };
-    Ok((jar, page(status, &view)?).into_response())
+    Ok((jar, page(said.status(), &view)?).into_response())
 }
 
 /// `GET /admin/members/{id}`
@@ -310,12 +301,6 @@ pub(super) async fn set_role(
     };
     act(&state, jar, &session, id, Action::Role(role)).await
 }
-
-#[derive(Deserialize)]
-pub(super) struct CsrfOnly {
-    csrf: String,
-}
-csrf_field!(CsrfOnly);
 
 /// `POST /admin/members/{id}/disable`
 pub(super) async fn disable(

@@ -16,8 +16,9 @@ use axum::response::{IntoResponse, Response};
 use axum_extra::extract::cookie::CookieJar;
 use serde::{Deserialize, Serialize};
 
+use super::Said;
 use super::error::{ConsoleError, page};
-use super::extract::{AdminForm, ConsoleForm, Staff};
+use super::extract::{AdminForm, ConsoleForm, CsrfOnly, Staff};
 use super::home::Nav;
 use super::{DAY_MS, day_of, day_start, when};
 use crate::center::csrf_token;
@@ -203,12 +204,7 @@ async fn show_slip(
             kind: e.kind,
         })
         .collect();
-    let (done, problem) = match outcome {
-        Ok("") => (None, None),
-        Ok(d) => (Some(d), None),
-        Err(p) => (None, Some(p)),
-    };
-    let status = if problem.is_some() { StatusCode::BAD_REQUEST } else { StatusCode::OK };
+    let said = Said::from(outcome);
     let (jar, csrf) = csrf_token(jar);
     let view = SlipPage {
         nav: Nav::of(session, &csrf),
@@ -223,10 +219,10 @@ async fn show_slip(
         recipients,
         events,
         compliance: session.role == Role::Compliance,
-        done,
-        problem,
+        done: said.done,
+        problem: said.problem,
     };
-    Ok((jar, page(status, &view)?).into_response())
+    Ok((jar, page(said.status(), &view)?).into_response())
 }
 
 /// `GET /admin/messages/{id}`: the delivery slip.
@@ -239,12 +235,6 @@ pub(super) async fn slip(
     let m = of_tenant(&state, &session, &id).await?;
     show_slip(&state, jar, &session, &m, Ok("")).await
 }
-
-#[derive(Deserialize)]
-pub(super) struct CsrfOnly {
-    csrf: String,
-}
-csrf_field!(CsrfOnly);
 
 /// `POST /admin/messages/{id}/recall`
 pub(super) async fn recall(

@@ -46,7 +46,7 @@ mod policy;
 mod reports;
 mod sign_in;
 
-use axum::http::{HeaderValue, header};
+use axum::http::header;
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::{Router, middleware};
@@ -107,11 +107,7 @@ pub fn router() -> Router<AppState> {
 
 async fn security_headers(request: axum::extract::Request, next: middleware::Next) -> Response {
     let mut response = next.run(request).await;
-    let h = response.headers_mut();
-    crate::harden::headers(h);
-    h.insert(header::CONTENT_SECURITY_POLICY, HeaderValue::from_static(CSP));
-    // Nothing the console shows may be kept by a browser or a proxy.
-    h.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    crate::harden::page_headers(response.headers_mut(), CSP);
     response
 }
 
@@ -122,6 +118,34 @@ async fn stylesheet() -> impl IntoResponse {
 /// Formats a time (ms since the epoch) for people: `2026-11-23 06:10 UTC`.
 fn when(ms: i64) -> String {
     crate::center::when(ms)
+}
+
+/// What a page says about the action just taken: what was done, or the problem (the page is
+/// then a 400); `Ok("")` says nothing.
+pub(super) struct Said<'a> {
+    /// What was done.
+    pub(super) done: Option<&'a str>,
+    /// Why it was not.
+    pub(super) problem: Option<&'a str>,
+}
+
+impl<'a> Said<'a> {
+    pub(super) fn from(outcome: Result<&'a str, &'a str>) -> Said<'a> {
+        match outcome {
+            Ok("") => Said { done: None, problem: None },
+            Ok(done) => Said { done: Some(done), problem: None },
+            Err(problem) => Said { done: None, problem: Some(problem) },
+        }
+    }
+
+    /// The page's status: 400 with a problem, else 200.
+    pub(super) fn status(&self) -> axum::http::StatusCode {
+        if self.problem.is_some() {
+            axum::http::StatusCode::BAD_REQUEST
+        } else {
+            axum::http::StatusCode::OK
+        }
+    }
 }
 
 /// A day, ms.

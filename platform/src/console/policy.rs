@@ -10,13 +10,13 @@
 
 use askama::Template;
 use axum::extract::State;
-use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum_extra::extract::cookie::CookieJar;
 use serde::Deserialize;
 
 use sealpost_policy::{NotificationMode, Policy, try_patterns};
 
+use super::Said;
 use super::error::{ConsoleError, page, refusal};
 use super::extract::{AdminForm, TenantAdmin};
 use super::home::Nav;
@@ -176,14 +176,15 @@ fn show(
     outcome: Result<&str, &str>,
 ) -> Result<Response, ConsoleError> {
     let (jar, csrf) = csrf_token(jar);
-    let (done, problem) = match outcome {
-        Ok("") => (None, None),
-        Ok(d) => (Some(d), None),
-        Err(p) => (None, Some(p)),
+    let said = Said::from(outcome);
+    let view = PolicyPage {
+        nav: Nav::of(session, &csrf),
+        form,
+        tried,
+        done: said.done,
+        problem: said.problem,
     };
-    let status = if problem.is_some() { StatusCode::BAD_REQUEST } else { StatusCode::OK };
-    let view = PolicyPage { nav: Nav::of(session, &csrf), form, tried, done, problem };
-    Ok((jar, page(status, &view)?).into_response())
+    Ok((jar, page(said.status(), &view)?).into_response())
 }
 
 /// `GET /admin/policy`

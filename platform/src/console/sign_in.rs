@@ -14,7 +14,7 @@ use zeroize::Zeroizing;
 
 use super::SESSION_COOKIE;
 use super::error::{ConsoleError, page};
-use super::extract::{AnonymousForm, ConsoleForm, Enrolling, current};
+use super::extract::{AnonymousForm, ConsoleForm, CsrfOnly, Enrolling, current};
 use crate::center::extract::csrf_field;
 use crate::center::{cookie, csrf_token};
 use crate::db::now_ms;
@@ -108,12 +108,6 @@ pub(super) async fn sign_in(
     let jar = jar.add(cookie(SESSION_COOKIE, token.to_string()));
     Ok((jar, Redirect::to(if enrolled { "/admin" } else { "/admin/enrol" })).into_response())
 }
-
-#[derive(Deserialize)]
-pub(super) struct CsrfOnly {
-    csrf: String,
-}
-csrf_field!(CsrfOnly);
 
 /// `POST /admin/signout`
 pub(super) async fn sign_out(
