@@ -43,18 +43,32 @@ impl Grain {
         }
     }
 
-    /// The periods to show, ending with the current one: (first start, length, count).
-    fn range(self, now: i64) -> (i64, i64, i64) {
+    /// The periods to show, ending with the current one.
+    fn range(self, now: i64) -> Range {
         let today = now.div_euclid(DAY_MS) * DAY_MS;
         match self {
-            Grain::Day => (today - 29 * DAY_MS, DAY_MS, 30),
+            Grain::Day => Range { first: today - 29 * DAY_MS, length: DAY_MS, count: 30 },
             Grain::Week => {
                 // 1970-01-01 was a Thursday: Monday is 3 days before day 0's weekday.
                 let days = today / DAY_MS;
                 let monday = (days - (days + 3).rem_euclid(7)) * DAY_MS;
-                (monday - 11 * 7 * DAY_MS, 7 * DAY_MS, 12)
+                Range { first: monday - 11 * 7 * DAY_MS, length: 7 * DAY_MS, count: 12 }
             }
         }
+    }
+}
+
+/// `count` periods of `length` ms from `first` (ms).
+struct Range {
+    first: i64,
+    length: i64,
+    count: i64,
+}
+
+impl Range {
+    /// Where the last period ends.
+    fn end(&self) -> i64 {
+        self.first + self.length * self.count
     }
 }
 
@@ -167,6 +181,12 @@ struct ReportsPage<'a> {
     top: Vec<(String, i64)>,
 }
 
+/// Tenant `tenant`'s figures for the periods `grain` shows now.
+async fn figures(state: &AppState, tenant: i64, grain: Grain) -> Result<Vec<Period>, ConsoleError> {
+    let r = grain.range(now_ms());
+    Ok(reports::periods(&state.db, tenant, r.first, r.length, r.count).await?)
+}
+
 /// `GET /admin/reports?period=day|week`
 pub(super) async fn reports(
     State(state): State<AppState>,
@@ -175,10 +195,10 @@ pub(super) async fn reports(
     Query(q): Query<ReportQuery>,
 ) -> Result<Response, ConsoleError> {
     let grain = Grain::parse(&q.period);
-    let (first, length, count) = grain.range(now_ms());
-    let periods = reports::periods(&state.db, session.tenant_id, first, length, count).await?;
-    let end = first + length * count;
-    let top = reports::top_senders(&state.db, session.tenant_id, first, end, TOP_SENDERS).await?;
+    let periods = figures(&state, session.tenant_id, grain).await?;
+    let r = grain.range(now_ms());
+    let top =
+        reports::top_senders(&state.db, session.tenant_id, r.first, r.end(), TOP_SENDERS).await?;
     let (jar, csrf) = csrf_token(jar);
     let view = ReportsPage {
         nav: Nav::of(&session, &csrf),
@@ -196,8 +216,7 @@ pub(super) async fn csv(
     Query(q): Query<ReportQuery>,
 ) -> Result<Response, ConsoleError> {
     let grain = Grain::parse(&q.period);
-    let (first, length, count) = grain.range(now_ms());
-    let periods = reports::periods(&state.db, session.tenant_id, first, length, count).await?;
+    let periods = figures(&state, session.tenant_id, grain).await?;
     // Every field is a date or a number: nothing needs quoting.
     let mut out = String::from(
         "period_start,messages,recipients,sealed_bytes,opened_within_24h,opened_within_24h_percent,replies\n",
@@ -233,11 +252,11 @@ mod tests {
     fn weeks_start_on_monday_and_days_at_midnight_utc() {
         // 2025-12-05 09:25 UTC was a Friday.
         let now = 1_764_926_700_000;
-        let (first, length, count) = Grain::Week.range(now);
-        assert_eq!(day_of(first + length * (count - 1)), "2025-12-01");
-        let (first, length, count) = Grain::Day.range(now);
-        assert_eq!(day_of(first + length * (count - 1)), "2025-12-05");
-        assert_eq!(day_of(first), "2025-11-06");
+        let week = Grain::Week.range(now);
+        assert_eq!(day_of(week.end() - week.length), "2025-12-01");
+        let day = Grain::Day.range(now);
+        assert_eq!(day_of(day.end() - day.length), "2025-12-05");
+        assert_eq!(day_of(day.first), "2025-11-06");
     }
 
     #[test]
