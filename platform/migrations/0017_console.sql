@@ -20,3 +20,7 @@ CREATE TABLE password_links (
     created_at INTEGER NOT NULL,
     expires_at INTEGER NOT NULL
 );
+-- The platform's operators: members who also run the platform across organisations
+-- (create organisations and their domains, see each one's use). The first administrator is
+-- one; `sealpost-platform admin operator` makes more.
+ALTER TABLE users ADD COLUMN operator INTEGER NOT NULL DEFAULT 0;

@@ -144,6 +144,16 @@ enum AdminCommand {
         #[arg(long)]
         dry_run: bool,
     },
+    /// Make a member one of the platform's operators (the console's organisations page),
+    /// or, with --revoke, no longer.
+    Operator {
+        /// The member's address.
+        #[arg(long)]
+        email: String,
+        /// Take the operator's rights away.
+        #[arg(long)]
+        revoke: bool,
+    },
     /// Issue a device token for a user and print it (once).
     CreateToken {
         /// The user's address.
@@ -472,6 +482,11 @@ async fn run_admin(admin: &Admin<'_>, cmd: AdminCommand) -> Result<(), AdminErro
                     )));
                 }
             }
+        }
+        AdminCommand::Operator { email, revoke } => {
+            admin.set_operator(&email, !revoke).await?;
+            let now = if revoke { "no longer" } else { "now" };
+            println!("{email} is {now} one of the platform's operators.");
         }
         AdminCommand::CreateToken { email, label } => {
             println!("{}", admin.create_token(&email, &label).await?.as_str());

@@ -101,7 +101,7 @@ pub async fn prepare(settings: Settings) -> Result<(AppState, StartNotes), Strin
     Ok((state, notes))
 }
 
-/// Creates the first tenant and its admin, with a random password.
+/// Creates the first tenant and its admin (an operator too), with a random password.
 async fn bootstrap(
     db: &Db,
     master: &SealingKey,
@@ -112,7 +112,9 @@ async fn bootstrap(
         accounts::create_tenant(db, master, "default", &policy.internal_domains, &policy).await?;
     let password = random_password();
     let email = EmailAddress::parse(BOOTSTRAP_ADMIN).expect("a valid constant address");
-    accounts::create_user(db, tenant, &email, Role::Admin, password.clone()).await?;
+    let admin = accounts::create_user(db, tenant, &email, Role::Admin, password.clone()).await?;
+    // The first administrator also runs the platform: the console's operator pages.
+    accounts::set_operator(db, admin, true).await?;
     Ok(password)
 }
 

@@ -192,6 +192,8 @@ def test_the_first_sign_in_sets_up_two_step_sign_in_then_members_are_managed(cen
 def test_the_console_fits_a_phone(center, browser, admin_secret):
     assert "secret" in admin_secret, "needs the sign-in test's administrator"
     base = center.platform.base
+    # The administrator also runs the platform: the organisations page.
+    assert "now one of the platform's operators" in center.platform.admin("operator", "--email", ROOT_ADMIN)
     context = browser.new_context(ignore_https_errors=True, bypass_csp=True, **PHONE)
     page = context.new_page()
     page.set_default_timeout(20_000)
@@ -201,7 +203,8 @@ def test_the_console_fits_a_phone(center, browser, admin_secret):
         check(page, "overview", phone=True)
         for path, name in (("/admin/audit", "audit"), ("/admin/policy", "policy"), ("/admin/mail", "mail"),
                            ("/admin/keys", "keys"), ("/admin/reports", "reports"),
-                           ("/admin/messages", "messages"), ("/admin/members", "members")):
+                           ("/admin/messages", "messages"), ("/admin/operator", "organisations"),
+                           ("/admin/members", "members")):
             page.goto(base + path)
             check(page, name, phone=True)
         page.click(f"a:has-text('newbie@{DOMAIN}')")

@@ -97,11 +97,73 @@ impl<'a> Admin<'a> {
             .ok_or_else(|| AdminError::NoTenant(name.to_string()))
     }
 
-    /// Creates an organisation with its mail domains (and the default policy for them).
-    pub async fn create_tenant(&self, name: &str, domains: &[String]) -> Result<(), AdminError> {
-        let policy = Policy { internal_domains: domains.to_vec(), ..Policy::default() };
-        accounts::create_tenant(&self.state.db, &self.state.master, name, domains, &policy).await?;
-        self.log(None, "tenant.created", &format!("{name} {}", domains.join(","))).await
+    /// Creates an organisation with its mail domains (and the default policy for them). A
+    /// name is used once; a domain belongs to one organisation only.
+    pub async fn create_tenant(&self, name: &str, domains: &[String]) -> Result<i64, AdminError> {
+        let name = name.trim();
+        if name.is_empty() || name.chars().count() > 100 || name.chars().any(char::is_control) {
+            return Err(AdminError::Invalid(
+                "an organisation's name has 1 to 100 characters".into(),
+            ));
+        }
+        if accounts::tenant_by_name(&self.state.db, name).await?.is_some() {
+            return Err(AdminError::Invalid(format!(
+                "there is an organisation \"{name}\" already"
+            )));
+        }
+        if domains.is_empty() {
+            return Err(AdminError::Invalid(
+                "an organisation needs at least one mail domain".into(),
+            ));
+        }
+        let mut checked = Vec::with_capacity(domains.len());
+        for d in domains {
+            checked.push(self.free_domain(d).await?);
+        }
+        let policy = Policy { internal_domains: checked.clone(), ..Policy::default() };
+        let db = &self.state.db;
+        let id = accounts::create_tenant(db, &self.state.master, name, &checked, &policy).await?;
+        self.log(Some(id), "tenant.created", &format!("{name} {}", checked.join(","))).await?;
+        Ok(id)
+    }
+
+    /// `domain`, lowercased, when it is a mail domain no organisation has.
+    async fn free_domain(&self, domain: &str) -> Result<String, AdminError> {
+        let d = domain.trim().to_lowercase();
+        if !sealpost_policy::is_mail_domain(&d) {
+            return Err(AdminError::Invalid(format!(
+                "\"{d}\" is not a mail domain (like example.com)"
+            )));
+        }
+        if accounts::domain_owner(&self.state.db, &d).await?.is_some() {
+            return Err(AdminError::Invalid(format!("{d} belongs to an organisation already")));
+        }
+        Ok(d)
+    }
+
+    /// Gives tenant `tenant` the mail domain `domain` too (and counts it internal in its
+    /// policy); a domain belongs to one organisation only.
+    pub async fn add_domain(&self, tenant: i64, domain: &str) -> Result<(), AdminError> {
+        let d = self.free_domain(domain).await?;
+        accounts::add_domain(&self.state.db, tenant, &d).await?;
+        let mut policy = accounts::policy(&self.state.db, tenant).await?;
+        if !policy.internal_domains.iter().any(|i| i.eq_ignore_ascii_case(&d)) {
+            policy.internal_domains.push(d.clone());
+            accounts::set_policy(&self.state.db, tenant, &policy).await?;
+        }
+        self.log(Some(tenant), "tenant.domain_added", &d).await
+    }
+
+    /// Makes the member `email` one of the platform's operators, or not.
+    pub async fn set_operator(&self, email: &str, operator: bool) -> Result<(), AdminError> {
+        let email = EmailAddress::parse(email).map_err(AdminError::Invalid)?;
+        let (user, tenant) = accounts::user_by_email(&self.state.db, &email)
+            .await?
+            .ok_or_else(|| AdminError::NoUser(email.to_string()))?;
+        accounts::set_operator(&self.state.db, user, operator).await?;
+        console_sessions::end_all_of(&self.state.db, user).await?;
+        let action = if operator { "operator.granted" } else { "operator.revoked" };
+        self.log(Some(tenant), action, email.as_str()).await
     }
 
     /// Creates a user of `tenant` with `password`.

@@ -1,7 +1,8 @@
 //! The console's guards, as extractors rejecting with a [`ConsoleError`]:
 //!
-//! - [`Staff`]: a console session with the second factor set up, of an administrator or a
-//!   compliance officer; [`TenantAdmin`]: of an administrator.
+//! - [`Staff`]: a console session with the second factor set up, of an administrator, a
+//!   compliance officer or an operator; [`TenantAdmin`]: of an administrator; [`Operator`]:
+//!   of one of the platform's operators ([`OperatorForm`] for their forms).
 //! - [`Enrolling`]: a session that still has to set up its second factor.
 //! - [`ConsoleForm`]: a posted form whose CSRF token is checked first; [`AdminForm`]: then an
 //!   administrator's session; [`AnonymousForm`]: then the per-client limit of sign-in forms.
@@ -40,6 +41,7 @@ async fn staff(state: &AppState, jar: &CookieJar) -> Result<ConsoleSession, Cons
     }
     match session.role {
         Role::Admin | Role::Compliance => Ok(session),
+        Role::Sender if session.operator => Ok(session),
         Role::Sender => Err(ConsoleError::AdminsOnly),
     }
 }
@@ -68,6 +70,35 @@ impl FromRequestParts<AppState> for TenantAdmin {
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, ConsoleError> {
         let session = staff(state, &CookieJar::from_headers(&parts.headers)).await?;
         admin_only(session).map(TenantAdmin)
+    }
+}
+
+/// An operator's live, enrolled session: the platform's own pages, across organisations.
+pub(super) struct Operator(pub(super) ConsoleSession);
+
+fn operators_only(session: ConsoleSession) -> Result<ConsoleSession, ConsoleError> {
+    if session.operator { Ok(session) } else { Err(ConsoleError::AdminsOnly) }
+}
+
+impl FromRequestParts<AppState> for Operator {
+    type Rejection = ConsoleError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, ConsoleError> {
+        let session = staff(state, &CookieJar::from_headers(&parts.headers)).await?;
+        operators_only(session).map(Operator)
+    }
+}
+
+/// An operator's form post: its CSRF token checked, then the session.
+pub(super) struct OperatorForm<T>(pub(super) ConsoleSession, pub(super) T);
+
+impl<T: DeserializeOwned + CsrfField + Send> FromRequest<AppState> for OperatorForm<T> {
+    type Rejection = ConsoleError;
+
+    async fn from_request(req: Request, state: &AppState) -> Result<Self, ConsoleError> {
+        let jar = CookieJar::from_headers(req.headers());
+        let ConsoleForm(form) = ConsoleForm::<T>::from_request(req, state).await?;
+        Ok(OperatorForm(operators_only(staff(state, &jar).await?)?, form))
     }
 }
 

@@ -19,6 +19,7 @@ use crate::store::members;
 struct Home<'a> {
     nav: Nav<'a>,
     organisation: &'a str,
+    role: &'static str,
     members: i64,
 }
 
@@ -27,8 +28,10 @@ struct Home<'a> {
 pub(super) struct Nav<'a> {
     /// The member's address.
     pub(super) email: &'a str,
-    /// Whether the member is an administrator (else a compliance officer).
+    /// Whether the member is an administrator.
     pub(super) admin: bool,
+    /// Whether the member is one of the platform's operators.
+    pub(super) operator: bool,
     /// The CSRF token for the sign-out form.
     pub(super) csrf: &'a str,
 }
@@ -38,7 +41,12 @@ impl<'a> Nav<'a> {
         session: &'a crate::store::console_sessions::ConsoleSession,
         csrf: &'a str,
     ) -> Nav<'a> {
-        Nav { email: &session.email, admin: session.role == Role::Admin, csrf }
+        Nav {
+            email: &session.email,
+            admin: session.role == Role::Admin,
+            operator: session.operator,
+            csrf,
+        }
     }
 }
 
@@ -48,9 +56,16 @@ pub(super) async fn home(
     jar: CookieJar,
     Staff(session): Staff,
 ) -> Result<Response, ConsoleError> {
-    let organisation = members::tenant_name(&state.db, session.tenant_id).await?;
+    let organisation =
+        members::tenant_name(&state.db, session.tenant_id).await?.ok_or(ConsoleError::NotFound)?;
     let count = members::count(&state.db, session.tenant_id).await?;
     let (jar, csrf) = csrf_token(jar);
-    let view = Home { nav: Nav::of(&session, &csrf), organisation: &organisation, members: count };
+    let role = match session.role {
+        Role::Admin => "administrator",
+        Role::Compliance => "compliance officer",
+        Role::Sender => "operator",
+    };
+    let view =
+        Home { nav: Nav::of(&session, &csrf), organisation: &organisation, role, members: count };
     Ok(axum::response::IntoResponse::into_response((jar, page(StatusCode::OK, &view)?)))
 }

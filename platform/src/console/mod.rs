@@ -28,6 +28,8 @@
 //!   CSV.
 //! - `audit`: the organisation's audit log, filtered, the chain verified from the page, and
 //!   exported as JSON Lines for a SIEM.
+//! - `operator`: the platform's operators' page — every organisation with its domains and
+//!   use, new organisations and domains (a domain belongs to one organisation only).
 //! - `password`: the page a set-password link opens (no session: the link is the proof).
 //!
 //! `extract.rs` holds the guards (a signed-in member, an administrator, a form with its CSRF
@@ -41,6 +43,7 @@ mod keys;
 mod mail;
 mod members;
 mod messages;
+mod operator;
 mod password;
 mod policy;
 mod reports;
@@ -100,6 +103,9 @@ pub fn router() -> Router<AppState> {
         .route("/admin/audit", get(audit::list))
         .route("/admin/audit/verify", post(audit::verify))
         .route("/admin/audit/export", get(audit::export))
+        .route("/admin/operator", get(operator::organisations))
+        .route("/admin/operator/organisations", post(operator::create))
+        .route("/admin/operator/organisations/{id}/domains", post(operator::add_domain))
         .route("/admin/password/{token}", get(password::open).post(password::choose))
         .route("/admin/static/console.css", get(stylesheet))
         .layer(middleware::from_fn(security_headers))

@@ -1,5 +1,5 @@
 //! Signing in to the console: address, password and the code of the second factor, in one
-//! form. Only administrators and compliance officers get in. Someone without a second factor
+//! form. Only administrators, compliance officers and the platform's operators get in. Someone without a second factor
 //! yet gets a session that can only set one up (`enrol`): the console is never open on a
 //! password alone. Wrong answers count towards the account's lockout, and every attempt
 //! towards the client's sign-in limit, as at the API.
@@ -94,7 +94,7 @@ pub(super) async fn sign_in(
             return again(StatusCode::TOO_MANY_REQUESTS, &why);
         }
     };
-    if user.role == Role::Sender {
+    if user.role == Role::Sender && !accounts::is_operator(&state.db, user.user_id).await? {
         return again(
             StatusCode::FORBIDDEN,
             "The console is for your organisation's administrators and compliance officers.",

@@ -360,6 +360,26 @@ pub async fn revoke_token(db: &Db, user_id: i64, token_id: i64) -> Result<bool, 
     Ok(db.execute(sql, &[now_ms().into(), token_id.into(), user_id.into()]).await? == 1)
 }
 
+/// Makes member `user_id` one of the platform's operators, or not.
+pub async fn set_operator(db: &Db, user_id: i64, operator: bool) -> Result<(), StoreError> {
+    let sql = "UPDATE users SET operator = $1 WHERE id = $2";
+    db.execute(sql, &[i64::from(operator).into(), user_id.into()]).await?;
+    Ok(())
+}
+
+/// Whether member `user_id` is one of the platform's operators.
+pub async fn is_operator(db: &Db, user_id: i64) -> Result<bool, StoreError> {
+    let sql = "SELECT operator FROM users WHERE id = $1";
+    Ok(db.fetch_optional::<(i64,)>(sql, &[user_id.into()]).await?.is_some_and(|(o,)| o == 1))
+}
+
+/// Adds mail domain `domain` to tenant `tenant_id`.
+pub async fn add_domain(db: &Db, tenant_id: i64, domain: &str) -> Result<(), StoreError> {
+    let sql = "INSERT INTO tenant_domains (domain, tenant_id) VALUES ($1, $2)";
+    db.execute(sql, &[domain.into(), tenant_id.into()]).await?;
+    Ok(())
+}
+
 /// The tenant member `user_id` belongs to.
 pub async fn tenant_of(db: &Db, user_id: i64) -> Result<i64, StoreError> {
     let (t,): (i64,) =

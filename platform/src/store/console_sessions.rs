@@ -34,6 +34,8 @@ pub struct ConsoleSession {
     pub role: Role,
     /// Whether the second factor is set up (else the session may only set it up).
     pub enrolled: bool,
+    /// Whether the member is one of the platform's operators.
+    pub operator: bool,
 }
 
 /// Starts a session for member `user_id`; returns the cookie's token.
@@ -65,19 +67,28 @@ pub async fn get(db: &Db, token: &str) -> Result<Option<ConsoleSession>, StoreEr
         return Ok(None);
     }
     let now = now_ms();
-    let sql = "SELECT s.id, u.id, u.tenant_id, u.email, u.role, s.enrolled \
+    let sql = "SELECT s.id, u.id, u.tenant_id, u.email, u.role, s.enrolled, u.operator \
                FROM console_sessions s JOIN users u ON u.id = s.user_id \
                WHERE s.token_hash = $1 AND s.expires_at > $2 AND s.last_seen_at > $3 \
                AND u.disabled_at IS NULL";
     let hash = sha256(&[token.as_bytes()]);
     let args = [hash.as_slice().into(), now.into(), (now - SESSION_IDLE_MS).into()];
-    type Row = (i64, i64, i64, String, String, i64);
+    type Row = (i64, i64, i64, String, String, i64, i64);
     let row: Option<Row> = db.fetch_optional(sql, &args).await?;
-    let Some((id, user_id, tenant_id, email, role, enrolled)) = row else { return Ok(None) };
+    let Some((id, user_id, tenant_id, email, role, enrolled, operator)) = row else {
+        return Ok(None);
+    };
     let sql = "UPDATE console_sessions SET last_seen_at = $1 WHERE id = $2";
     db.execute(sql, &[now.into(), id.into()]).await?;
     let role = Role::parse(&role).ok_or_else(|| StoreError::Corrupt(format!("role {role}")))?;
-    Ok(Some(ConsoleSession { user_id, tenant_id, email, role, enrolled: enrolled == 1 }))
+    Ok(Some(ConsoleSession {
+        user_id,
+        tenant_id,
+        email,
+        role,
+        enrolled: enrolled == 1,
+        operator: operator == 1,
+    }))
 }
 
 /// Marks the session of `token` enrolled (its member just confirmed their second factor).

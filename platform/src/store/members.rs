@@ -106,11 +106,10 @@ pub async fn set_disabled(db: &Db, user_id: i64, disabled: bool) -> Result<(), S
     Ok(())
 }
 
-/// Tenant `tenant_id`'s name.
-pub async fn tenant_name(db: &Db, tenant_id: i64) -> Result<String, StoreError> {
-    let (name,): (String,) =
-        db.fetch_one("SELECT name FROM tenants WHERE id = $1", &[tenant_id.into()]).await?;
-    Ok(name)
+/// Tenant `tenant_id`'s name (`None`: there is no such tenant).
+pub async fn tenant_name(db: &Db, tenant_id: i64) -> Result<Option<String>, StoreError> {
+    let sql = "SELECT name FROM tenants WHERE id = $1";
+    Ok(db.fetch_optional::<(String,)>(sql, &[tenant_id.into()]).await?.map(|(n,)| n))
 }
 
 /// How many members tenant `tenant_id` has (disabled ones too).

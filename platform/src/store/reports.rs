@@ -84,3 +84,40 @@ pub async fn top_senders(
                GROUP BY sender_email ORDER BY n DESC, sender_email LIMIT $4";
     db.fetch_all(sql, &[tenant_id.into(), since.into(), until.into(), limit.into()]).await
 }
+
+/// One organisation's use, for the platform's operators.
+#[derive(Clone, Debug, sqlx::FromRow)]
+pub struct TenantUsage {
+    /// Tenant id.
+    pub id: i64,
+    /// Its name.
+    pub name: String,
+    /// Created, ms.
+    pub created_at: i64,
+    /// Members (disabled ones too).
+    pub members: i64,
+    /// Messages its members sent since the time asked for.
+    pub messages: i64,
+    /// Their sealed bytes.
+    pub bytes: i64,
+}
+
+crate::db::lite_row!(TenantUsage { id, name, created_at, members, messages, bytes });
+
+/// Every organisation with its members and what its members sent since `since` (ms), by name.
+pub async fn usage_by_tenant(db: &Db, since: i64) -> Result<Vec<TenantUsage>, StoreError> {
+    let sql = "SELECT t.id, t.name, t.created_at, \
+               (SELECT COUNT(*) FROM users u WHERE u.tenant_id = t.id) AS members, \
+               (SELECT COUNT(*) FROM messages m WHERE m.tenant_id = t.id AND m.state = 'final' \
+                AND m.sender_id IS NOT NULL AND m.created_at >= $1) AS messages, \
+               (SELECT CAST(COALESCE(SUM(m.envelope_size), 0) AS BIGINT) FROM messages m \
+                WHERE m.tenant_id = t.id AND m.state = 'final' AND m.sender_id IS NOT NULL \
+                AND m.created_at >= $1) AS bytes \
+               FROM tenants t ORDER BY t.name";
+    db.fetch_all(sql, &[since.into()]).await
+}
+
+/// Every organisation's mail domains: (tenant id, domain), by domain.
+pub async fn domains(db: &Db) -> Result<Vec<(i64, String)>, StoreError> {
+    db.fetch_all("SELECT tenant_id, domain FROM tenant_domains ORDER BY domain", &[]).await
+}

@@ -215,6 +215,7 @@ async fn no_console_route_gives_data_to_anyone_but_the_organisations_administrat
         "/admin/policy".into(),
         "/admin/mail".into(),
         "/admin/keys".into(),
+        "/admin/operator".into(),
     ];
     let writes = [
         ("/admin/members".to_string(), vec![("email", "intruder@acme.example"), ("role", "admin")]),
@@ -872,4 +873,85 @@ async fn a_csv_import_is_checked_line_by_line_and_a_file_with_a_problem_changes_
     assert!(after.contains(&("new.two@acme.example".into(), "compliance".into())));
     assert!(after.contains(&("sam@acme.example".into(), "admin".into())));
     password_link(&app, "new.two@acme.example").await;
+}
+
+#[tokio::test]
+async fn operators_create_organisations_whose_domains_belong_to_one_organisation_only() {
+    let app = spawn_app().await;
+    app.user(app.acme, "root@acme.example", Role::Admin).await;
+    app.user(app.acme, "ops@acme.example", Role::Sender).await;
+    let alice = app.user(app.acme, "alice@acme.example", Role::Sender).await;
+    crate::helpers::sent_message(&app, &alice, "alice@acme.example").await;
+    let cli = sealpost_platform::admin::Admin::new(&app.state, "cli");
+    cli.set_operator("ops@acme.example", true).await.expect("operator");
+
+    // An organisation's administrator is not an operator.
+    let admin = Browser::new(&app);
+    admin.enrol("root@acme.example").await;
+    assert_eq!(admin.get("/admin/operator").await.status, StatusCode::FORBIDDEN);
+    let refused = admin
+        .post("/admin/operator/organisations", &[("name", "Evil"), ("domains", "evil.example")])
+        .await;
+    assert_eq!(refused.status, StatusCode::FORBIDDEN);
+
+    // An operator (a sender in their own organisation) sees every organisation's counts,
+    // and no organisation's members or messages.
+    let ops = Browser::new(&app);
+    ops.enrol("ops@acme.example").await;
+    let page = ops.get("/admin/operator").await;
+    assert_eq!(page.status, StatusCode::OK, "{}", page.html);
+    assert!(page.html.contains("acme.example") && page.html.contains("other.example"));
+    assert!(!page.html.contains("alice@acme.example"), "no member's address");
+    assert_eq!(ops.get("/admin/members").await.status, StatusCode::FORBIDDEN);
+
+    let taken = ops
+        .post(
+            "/admin/operator/organisations",
+            &[("name", "Globex"), ("domains", "globex.example\nacme.example")],
+        )
+        .await;
+    assert_eq!(taken.status, StatusCode::BAD_REQUEST);
+    assert!(
+        taken.html.contains("acme.example belongs to an organisation already"),
+        "{}",
+        taken.html
+    );
+    let bad = ops
+        .post("/admin/operator/organisations", &[("name", "Globex"), ("domains", "globex")])
+        .await;
+    assert!(bad.html.contains("is not a mail domain"));
+    assert!(
+        accounts::tenant_by_name(&app.state.db, "Globex").await.expect("db").is_none(),
+        "nothing half made"
+    );
+    let made = ops
+        .post("/admin/operator/organisations", &[("name", "Globex"), ("domains", "Globex.example")])
+        .await;
+    assert!(made.html.contains("The organisation &#34;Globex&#34; is created"), "{}", made.html);
+    let twice = ops
+        .post("/admin/operator/organisations", &[("name", "Globex"), ("domains", "globex.net")])
+        .await;
+    assert!(twice.html.contains("already"));
+    let globex =
+        accounts::tenant_by_name(&app.state.db, "Globex").await.expect("db").expect("made");
+    let added = ops
+        .post(
+            &format!("/admin/operator/organisations/{globex}/domains"),
+            &[("domain", "globex.net")],
+        )
+        .await;
+    assert!(added.html.contains("The domain is added."), "{}", added.html);
+    let theirs = ops
+        .post(
+            &format!("/admin/operator/organisations/{globex}/domains"),
+            &[("domain", "other.example")],
+        )
+        .await;
+    assert!(theirs.html.contains("other.example belongs to an organisation already"));
+    let policy = accounts::policy(&app.state.db, globex).await.expect("policy");
+    assert_eq!(policy.internal_domains, ["globex.example", "globex.net"]);
+    assert_eq!(
+        accounts::domain_owner(&app.state.db, "globex.net").await.expect("db"),
+        Some(globex)
+    );
 }
