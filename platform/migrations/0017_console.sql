@@ -24,3 +24,13 @@ CREATE TABLE password_links (
 -- (create organisations and their domains, see each one's use). The first administrator is
 -- one; `sealpost-platform admin operator` makes more.
 ALTER TABLE users ADD COLUMN operator INTEGER NOT NULL DEFAULT 0;
+-- An organisation's look: the name, colour and logo recipients see on its messages' pages,
+-- in its stubs and on the platform's mail for it.
+CREATE TABLE tenant_branding (
+    tenant_id INTEGER NOT NULL PRIMARY KEY REFERENCES tenants(id),
+    display_name TEXT NOT NULL,
+    colour TEXT NOT NULL,               -- #rrggbb, dark enough for white text
+    logo BLOB,                          -- PNG or JPEG, at most 100 KiB
+    logo_type TEXT,
+    updated_at INTEGER NOT NULL
+);

@@ -15,6 +15,7 @@
 pub mod admin;
 pub mod auth;
 pub mod blob;
+pub mod branding;
 pub mod center;
 pub mod config;
 pub mod conn;

@@ -105,6 +105,12 @@ impl Relay {
         Ok(Relay { transport: builder.build(), from })
     }
 
+    /// The same relay, its mail's sender shown as `name` (the address stays the relay's).
+    fn named(mut self, name: &str) -> Relay {
+        self.from = Mailbox::new(Some(format!("{name} (Sealpost)")), self.from.email.clone());
+        self
+    }
+
     /// Hands `mail` to the relay.
     pub async fn send(&self, mail: &Outgoing) -> Result<(), Failure> {
         let message = compose(&self.from, mail)?;
@@ -145,8 +151,9 @@ pub fn retry_delay_ms(base_ms: u64, attempt: i64) -> u64 {
     base_ms.saturating_mul(1u64 << doublings.min(31)).min(MAX_RETRY_DELAY_MS)
 }
 
-/// Which relay each mail goes through: its tenant's own, else the global one. Tenants'
-/// relays are read from the database at most once a minute, by each node's worker for
+/// Which relay each mail goes through: its tenant's own, else the global one (with the
+/// tenant's display name as the sender's name when it is branded). Tenants' relays and
+/// names are read from the database at most once a minute, by each node's worker for
 /// itself: a relay an admin changes is used by every node within [`TENANT_RELAY_CACHE`] (a
 /// mail sent meanwhile through the old relay still goes out, or is retried).
 struct Relays {
@@ -163,18 +170,25 @@ impl Relays {
         if let Some((at, relay)) = self.tenants.get(&id)
             && at.elapsed() < TENANT_RELAY_CACHE
         {
-            return Ok(relay.clone().or_else(|| self.global.clone()));
+            return Ok(relay.clone());
         }
         let ca = self.state.settings.smtp_ca_file.as_deref();
-        let relay = match relays::get(&self.state.db, &self.state.master, id)
-            .await
-            .map_err(|e| e.to_string())?
-        {
-            Some(r) => Some(Relay::new(&r, ca)?),
-            None => None,
-        };
+        let db = &self.state.db;
+        let relay =
+            match relays::get(db, &self.state.master, id).await.map_err(|e| e.to_string())? {
+                Some(r) => Some(Relay::new(&r, ca)?),
+                // The platform's relay, its mail in the organisation's name when it has one.
+                None => {
+                    let brand =
+                        crate::store::branding::get(db, id).await.map_err(|e| e.to_string())?;
+                    match (self.global.clone(), brand) {
+                        (Some(global), Some(b)) => Some(global.named(&b.display_name)),
+                        (global, _) => global,
+                    }
+                }
+            };
         self.tenants.insert(id, (Instant::now(), relay.clone()));
-        Ok(relay.or_else(|| self.global.clone()))
+        Ok(relay)
     }
 }
 
@@ -342,6 +356,7 @@ pub async fn announce(
     let recipients = messages::recipients(&state.db, &m.id).await?;
     let links = messages::recipient_links(&state.db, &m.id).await?;
     let policy = sealpost_policy::Policy { stub_keeps_subject: false, ..policy.clone() };
+    let brand = crate::store::branding::get(&state.db, m.tenant_id).await?;
     for (n, (email, _)) in recipients.iter().enumerate() {
         let token = match links.get(email) {
             Some(token) => token.clone(),
@@ -352,7 +367,7 @@ pub async fn announce(
             }
         };
         let link = format!("{}/m/{token}", state.public_url);
-        let stub = crate::stub::build(&policy, &m.subject, None, &link);
+        let stub = crate::stub::build(&policy, brand.as_ref(), &m.subject, None, &link);
         let mail = Outgoing {
             key: format!("notice-{}-{n}", m.id),
             tenant_id: Some(m.tenant_id),

@@ -154,6 +154,36 @@ impl<'a> Admin<'a> {
         self.log(Some(tenant), "tenant.domain_added", &d).await
     }
 
+    /// Sets tenant `tenant`'s display name and colour (checked: `crate::branding`).
+    pub async fn set_branding(
+        &self,
+        tenant: i64,
+        name: &str,
+        colour: &str,
+    ) -> Result<(), AdminError> {
+        let name = crate::branding::check_name(name).map_err(AdminError::Invalid)?;
+        let colour = crate::branding::check_colour(colour).map_err(AdminError::Invalid)?;
+        crate::store::branding::set(&self.state.db, tenant, &name, &colour).await?;
+        self.log(Some(tenant), "branding.changed", &format!("{name} {colour}")).await
+    }
+
+    /// Sets tenant `tenant`'s logo (PNG or JPEG), or removes it with `None`. The name and
+    /// colour come first.
+    pub async fn set_logo(&self, tenant: i64, logo: Option<&[u8]>) -> Result<(), AdminError> {
+        let logo = match logo {
+            Some(bytes) => {
+                Some((bytes, crate::branding::logo_type(bytes).map_err(AdminError::Invalid)?))
+            }
+            None => None,
+        };
+        if !crate::store::branding::set_logo(&self.state.db, tenant, logo).await? {
+            return Err(AdminError::Invalid("give the display name and colour first".into()));
+        }
+        let detail =
+            logo.map_or_else(|| "removed".to_string(), |(b, t)| format!("{t}, {} bytes", b.len()));
+        self.log(Some(tenant), "branding.logo_changed", &detail).await
+    }
+
     /// Makes the member `email` one of the platform's operators, or not.
     pub async fn set_operator(&self, email: &str, operator: bool) -> Result<(), AdminError> {
         let email = EmailAddress::parse(email).map_err(AdminError::Invalid)?;

@@ -13,7 +13,9 @@ use super::error::{CenterError, page};
 use super::extract::{
     AnonymousForm, CsrfForm, Linked, Reader, csrf_field, current_session, linked,
 };
+use super::look_of;
 use super::{csrf_token, is_recipient, mail_code, may_read, start_session};
+use crate::branding::Look;
 use crate::domain::EmailAddress;
 use crate::state::AppState;
 use crate::store::{audit, center, lockouts, totp};
@@ -30,6 +32,7 @@ struct Identify<'a> {
     link: &'a str,
     csrf: &'a str,
     problem: Option<&'a str>,
+    look: Option<Look>,
 }
 
 #[derive(Template)]
@@ -48,6 +51,7 @@ struct EnterCode<'a> {
     csrf: &'a str,
     email: &'a str,
     problem: Option<&'a str>,
+    look: Option<Look>,
 }
 
 pub(super) async fn bounce(Path(link): Path<String>) -> Result<Response, CenterError> {
@@ -70,7 +74,8 @@ pub(super) async fn open(
         return Ok(Redirect::to(&format!("/c/read/{link}")).into_response());
     }
     let (jar, csrf) = csrf_token(jar);
-    let form = Identify { link: &link, csrf: &csrf, problem: None };
+    let look = look_of(&state, m.tenant_id).await;
+    let form = Identify { link: &link, csrf: &csrf, problem: None, look };
     Ok((jar, page(StatusCode::OK, &form)?).into_response())
 }
 
@@ -96,7 +101,11 @@ pub(super) async fn send_code(
     let mail = ("one_time_code", "Your Sealpost code", "open a secure message");
     let scope = center::CodeScope::Message(&m.id);
     mail_code(&state, scope, &email, Some(m.tenant_id), mail, received).await?;
-    page(StatusCode::OK, &EnterCode { link: &link, csrf: &req.csrf, email: &email, problem: None })
+    let look = look_of(&state, m.tenant_id).await;
+    page(
+        StatusCode::OK,
+        &EnterCode { link: &link, csrf: &req.csrf, email: &email, problem: None, look },
+    )
 }
 
 #[derive(Deserialize)]
@@ -123,8 +132,9 @@ pub(super) async fn verify(
         && req.code.len() <= 16
         && center::check_code(&state.db, scope, &email, &req.code).await?;
     if !good {
-        let form =
-            EnterCode { link: &link, csrf: &req.csrf, email: &email, problem: Some(WRONG_CODE) };
+        let look = look_of(&state, m.tenant_id).await;
+        let (csrf, problem) = (&req.csrf, Some(WRONG_CODE));
+        let form = EnterCode { link: &link, csrf, email: &email, problem, look };
         return Err(CenterError::form(StatusCode::UNAUTHORIZED, &form));
     }
     let next = if center::has_password(&state.db, &email).await? {
@@ -223,8 +233,9 @@ pub(super) async fn sign_in(
 ) -> Result<Response, CenterError> {
     let m = linked(&state, &link).await?;
     let csrf = req.csrf.clone();
+    let look = look_of(&state, m.tenant_id).await;
     let refused = |text: &str| {
-        let form = Identify { link: &link, csrf: &csrf, problem: Some(text) };
+        let form = Identify { link: &link, csrf: &csrf, problem: Some(text), look: look.clone() };
         CenterError::form(StatusCode::UNAUTHORIZED, &form)
     };
     let email = check_sign_in(&state, req, refused).await?;

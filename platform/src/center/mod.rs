@@ -41,7 +41,7 @@ mod preferences;
 pub(crate) mod read;
 mod reply;
 
-use axum::http::header;
+use axum::http::{HeaderValue, header};
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::{get, post};
 use axum::{Router, middleware};
@@ -100,6 +100,7 @@ pub fn router() -> Router<AppState> {
                 .layer(axum::extract::DefaultBodyLimit::max(reply::MAX_FORM_BYTES)),
         )
         .route("/c/static/center.css", get(stylesheet))
+        .route("/c/brand/{tenant}/logo", get(logo))
         .layer(middleware::from_fn(security_headers))
 }
 
@@ -111,6 +112,29 @@ async fn security_headers(request: axum::extract::Request, next: middleware::Nex
 
 pub(crate) async fn stylesheet() -> impl IntoResponse {
     ([(header::CONTENT_TYPE, "text/css; charset=utf-8")], include_str!("../../static/center.css"))
+}
+
+/// What the pages of tenant `tenant`'s messages show of its branding (none when it has none,
+/// or when it cannot be read: the page is the platform's own then, never an error).
+async fn look_of(state: &AppState, tenant: i64) -> Option<crate::branding::Look> {
+    match crate::store::branding::get(&state.db, tenant).await {
+        Ok(b) => b.map(|b| crate::branding::Look::of(tenant, &b)),
+        Err(e) => {
+            tracing::warn!(error = %e, tenant, "cannot read the branding");
+            None
+        }
+    }
+}
+
+/// `GET /c/brand/{tenant}/logo`: an organisation's logo, as its messages' pages show it.
+async fn logo(
+    axum::extract::State(state): axum::extract::State<AppState>,
+    axum::extract::Path(tenant): axum::extract::Path<i64>,
+) -> Result<Response, CenterError> {
+    let (bytes, kind) =
+        crate::store::branding::logo(&state.db, tenant).await?.ok_or(CenterError::NotFound)?;
+    let kind = HeaderValue::from_str(&kind).map_err(CenterError::internal)?;
+    Ok(([(header::CONTENT_TYPE, kind)], bytes).into_response())
 }
 
 /// Whether `email` received message `m` (as To, Cc or Bcc).

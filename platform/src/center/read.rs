@@ -52,6 +52,7 @@ struct Read {
     /// Why the body is shown as text although it has HTML.
     body_note: Option<&'static str>,
     attachments: Vec<AttachmentLine>,
+    look: Option<crate::branding::Look>,
 }
 
 #[derive(Template)]
@@ -204,6 +205,7 @@ pub(super) async fn read(
             recalled: m.recalled_at.is_some(),
             slip,
             body_html,
+            look: super::look_of(&state, m.tenant_id).await,
         },
     )?;
     Ok((jar, page).into_response())

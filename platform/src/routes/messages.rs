@@ -167,7 +167,8 @@ async fn final_answer(state: &AppState, m: &MessageRow) -> Result<Finalised, Api
     if policy.notification_mode == NotificationMode::PlatformSends {
         crate::notify::announce(state, m, &policy).await?;
     }
-    let stub = stub::build(&policy, &m.subject, Some(&m.sender_email), &link);
+    let brand = crate::store::branding::get(&state.db, m.tenant_id).await?;
+    let stub = stub::build(&policy, brand.as_ref(), &m.subject, Some(&m.sender_email), &link);
     let notified_by_platform = policy.notification_mode == NotificationMode::PlatformSends;
     Ok(Finalised { id: m.id.clone(), state: UploadState::Final, link, stub, notified_by_platform })
 }

@@ -3,6 +3,7 @@
 
 pub mod accounts;
 pub mod audit;
+pub mod branding;
 pub mod center;
 pub mod console_sessions;
 pub mod drafts;
