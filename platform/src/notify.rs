@@ -107,7 +107,7 @@ impl Relay {
 
     /// The same relay, its mail's sender shown as `name` (the address stays the relay's).
     fn named(mut self, name: &str) -> Relay {
-        self.from = Mailbox::new(Some(format!("{name} (Sealpost)")), self.from.email.clone());
+        self.from = Mailbox::new(Some(format!("{name} via Sealpost")), self.from.email.clone());
         self
     }
 
@@ -152,8 +152,8 @@ pub fn retry_delay_ms(base_ms: u64, attempt: i64) -> u64 {
 }
 
 /// Which relay each mail goes through: its tenant's own, else the global one (with the
-/// tenant's display name as the sender's name when it is branded). Tenants' relays and
-/// names are read from the database at most once a minute, by each node's worker for
+/// tenant's display name as the sender's name when it is branded). Tenants' relays are read
+/// from the database at most once a minute, by each node's worker for
 /// itself: a relay an admin changes is used by every node within [`TENANT_RELAY_CACHE`] (a
 /// mail sent meanwhile through the old relay still goes out, or is retried).
 struct Relays {
@@ -167,28 +167,32 @@ impl Relays {
         let Some(id) = tenant else {
             return Ok(self.global.clone());
         };
-        if let Some((at, relay)) = self.tenants.get(&id)
-            && at.elapsed() < TENANT_RELAY_CACHE
-        {
-            return Ok(relay.clone());
+        let own = match self.tenants.get(&id) {
+            Some((at, relay)) if at.elapsed() < TENANT_RELAY_CACHE => relay.clone(),
+            _ => {
+                let ca = self.state.settings.smtp_ca_file.as_deref();
+                let stored = relays::get(&self.state.db, &self.state.master, id)
+                    .await
+                    .map_err(|e| e.to_string())?;
+                let relay = match stored {
+                    Some(r) => Some(Relay::new(&r, ca)?),
+                    None => None,
+                };
+                self.tenants.insert(id, (Instant::now(), relay.clone()));
+                relay
+            }
+        };
+        if own.is_some() {
+            return Ok(own);
         }
-        let ca = self.state.settings.smtp_ca_file.as_deref();
-        let db = &self.state.db;
-        let relay =
-            match relays::get(db, &self.state.master, id).await.map_err(|e| e.to_string())? {
-                Some(r) => Some(Relay::new(&r, ca)?),
-                // The platform's relay, its mail in the organisation's name when it has one.
-                None => {
-                    let brand =
-                        crate::store::branding::get(db, id).await.map_err(|e| e.to_string())?;
-                    match (self.global.clone(), brand) {
-                        (Some(global), Some(b)) => Some(global.named(&b.display_name)),
-                        (global, _) => global,
-                    }
-                }
-            };
-        self.tenants.insert(id, (Instant::now(), relay.clone()));
-        Ok(relay)
+        // The platform's relay, its mail in the organisation's name when it has one (read for
+        // each mail, one indexed row: a changed name is used from the next mail on).
+        let brand =
+            crate::store::branding::get(&self.state.db, id).await.map_err(|e| e.to_string())?;
+        Ok(match (self.global.clone(), brand) {
+            (Some(global), Some(b)) => Some(global.named(&b.display_name)),
+            (global, _) => global,
+        })
     }
 }
 

@@ -14,7 +14,7 @@ import time
 import pytest
 
 from conftest import screenshot
-from harness import DOMAIN, PASSWORD, TENANT, totp, wait_until
+from harness import DOMAIN, PASSWORD, SIGNATURE_LOGO, TENANT, totp, wait_until
 from test_accessibility import AXE, PHONE, RULES
 
 ROOT_ADMIN = f"root@{DOMAIN}"
@@ -148,12 +148,26 @@ def test_the_first_sign_in_sets_up_two_step_sign_in_then_members_are_managed(cen
         page.click("button:has-text('Verify the chain')")
         assert "The audit log is intact" in page.inner_text("[role=status]")
 
+        # Branding: saved, previewed, then the test mail below goes out in its name.
+        page.click("nav >> text=Branding")
+        page.fill("#brand-name", "Acme Corp")
+        page.fill("#brand-colour", "#7a1f1f")
+        page.set_input_files("#brand-logo", files=[{"name": "logo.png", "mimeType": "image/png",
+                                                    "buffer": SIGNATURE_LOGO}])
+        page.click("button:has-text('Save the branding')")
+        assert "Saved" in page.inner_text("[role=status]")
+        assert page.evaluate("document.querySelector('.preview-header img').naturalWidth") == 24
+        assert "Sent by Acme Corp with Sealpost" in page.inner_text("pre.stub")
+        check(page, "branding", phone=False)
+
         # Mail: a test mail through the platform's relay (the sink) shows in the queue.
         page.click("nav >> text=Mail")
         page.fill("#test-to", f"it-desk@{DOMAIN}")
         page.click("button:has-text('Send a test mail')")
         assert "A test mail is queued" in page.inner_text("[role=status]")
-        wait_until("the test mail", lambda: any(f"it-desk@{DOMAIN}" in r.rcpt_tos for r in list(center.sink.messages)), 30)
+        test_mail = wait_until("the test mail", lambda: next(
+            (r for r in list(center.sink.messages) if f"it-desk@{DOMAIN}" in r.rcpt_tos), None), 30)
+        assert test_mail.message["From"].addresses[0].display_name == "Acme Corp via Sealpost"
         page.goto(base + "/admin/mail?state=sent")
         assert f"it-desk@{DOMAIN}" in page.inner_text("table")
         check(page, "mail", phone=False)
@@ -225,6 +239,20 @@ def test_a_compliance_officer_opens_a_message_only_with_a_reason(center, browser
     assert "is now compliance" in out
     link, message_id = send(center, tmp_path, "partner@outside.example", "Quarterly audit file",
                             "<p>The figures: <b>MARKER-COMPLIANCE</b></p>", [("audit.csv", b"a,b\n1,2\n")])
+
+    # The recipient's first page carries the organisation's branding (set in the first test).
+    context = browser.new_context(ignore_https_errors=True, bypass_csp=True, **DESKTOP)
+    page = context.new_page()
+    page.set_default_timeout(20_000)
+    try:
+        page.goto(link)
+        page.wait_for_url("**/c/open/**")
+        assert page.inner_text("header .brand") == "Acme Corp"
+        assert page.evaluate("getComputedStyle(document.querySelector('body > header')).backgroundColor") == "rgb(122, 31, 31)"
+        assert page.evaluate("document.querySelector('header img.logo').naturalWidth") == 24
+        check(page, "center-branded", phone=False)
+    finally:
+        context.close()
 
     context = browser.new_context(ignore_https_errors=True, bypass_csp=True, **DESKTOP)
     page = context.new_page()

@@ -21,6 +21,7 @@
 //! - `messages`: tracking — every message of the organisation searched, its delivery slip,
 //!   recall and expiry by an administrator; a compliance officer's read-only review,
 //!   decrypted, after a stated reason that goes into the audit log.
+//! - `branding`: the display name, colour and logo recipients see, previewed.
 //! - `mail`: the organisation's own SMTP relay with a test mail, and its outgoing queue
 //!   (waiting, retrying, dead, with the error) with retry.
 //! - `keys`: the compliance key set from its public key; the platform key's id and age.
@@ -36,6 +37,7 @@
 //! token) and `error.rs` the one error type with its pages.
 
 mod audit;
+mod branding;
 mod error;
 mod extract;
 mod home;
@@ -91,6 +93,12 @@ pub fn router() -> Router<AppState> {
         .route("/admin/messages/{id}/recall", post(messages::recall))
         .route("/admin/messages/{id}/expiry", post(messages::expiry))
         .route("/admin/messages/{id}/review", post(messages::review))
+        .route(
+            "/admin/branding",
+            get(branding::branding_page).post(branding::save).layer(
+                axum::extract::DefaultBodyLimit::max(crate::branding::MAX_LOGO_BYTES + 64 * 1024),
+            ),
+        )
         .route("/admin/mail", get(mail::overview))
         .route("/admin/mail/relay", post(mail::set_relay))
         .route("/admin/mail/relay/clear", post(mail::clear_relay))
@@ -113,7 +121,12 @@ pub fn router() -> Router<AppState> {
 
 async fn security_headers(request: axum::extract::Request, next: middleware::Next) -> Response {
     let mut response = next.run(request).await;
+    // A page with a policy of its own keeps it (the branding preview's: `branding`).
+    let own = response.headers().get(header::CONTENT_SECURITY_POLICY).cloned();
     crate::harden::page_headers(response.headers_mut(), CSP);
+    if let Some(own) = own {
+        response.headers_mut().insert(header::CONTENT_SECURITY_POLICY, own);
+    }
     response
 }
 

@@ -216,6 +216,7 @@ async fn no_console_route_gives_data_to_anyone_but_the_organisations_administrat
         "/admin/mail".into(),
         "/admin/keys".into(),
         "/admin/operator".into(),
+        "/admin/branding".into(),
     ];
     let writes = [
         ("/admin/members".to_string(), vec![("email", "intruder@acme.example"), ("role", "admin")]),
@@ -245,7 +246,8 @@ async fn no_console_route_gives_data_to_anyone_but_the_organisations_administrat
             let own_list = who == "other org" && !path.starts_with(&member);
             let own_list = own_list
                 || (who == "other org"
-                    && ["/admin/policy", "/admin/mail", "/admin/keys"].contains(&path.as_str()));
+                    && ["/admin/policy", "/admin/mail", "/admin/keys", "/admin/branding"]
+                        .contains(&path.as_str()));
             assert!(own_list || !page.status.is_success(), "{who} GET {path}: {}", page.status);
             for s in secrets {
                 assert!(!page.html.contains(s), "{who} GET {path} shows {s}");
@@ -953,5 +955,86 @@ async fn operators_create_organisations_whose_domains_belong_to_one_organisation
     assert_eq!(
         accounts::domain_owner(&app.state.db, "globex.net").await.expect("db"),
         Some(globex)
+    );
+}
+
+/// A 1×1 PNG (a real one: signature, IHDR, IDAT, IEND).
+const TINY_PNG: &[u8] = &[
+    0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a, 0x00, 0x00, 0x00, 0x0d, 0x49, 0x48, 0x44, 0x52,
+    0x00, 0x00, 0x00, 0x01, 0x00, 0x00, 0x00, 0x01, 0x08, 0x06, 0x00, 0x00, 0x00, 0x1f, 0x15, 0xc4,
+    0x89, 0x00, 0x00, 0x00, 0x0d, 0x49, 0x44, 0x41, 0x54, 0x78, 0x9c, 0x63, 0xf8, 0xcf, 0xc0, 0xf0,
+    0x1f, 0x00, 0x05, 0x00, 0x01, 0xff, 0x89, 0x99, 0x3d, 0x1d, 0x00, 0x00, 0x00, 0x00, 0x49, 0x45,
+    0x4e, 0x44, 0xae, 0x42, 0x60, 0x82,
+];
+
+#[tokio::test]
+async fn branding_is_checked_previewed_and_shown_on_the_organisations_pages_and_stubs() {
+    let app = spawn_app().await;
+    app.user(app.acme, "root@acme.example", Role::Admin).await;
+    let alice = app.user(app.acme, "alice@acme.example", Role::Sender).await;
+    let admin = Browser::new(&app);
+    admin.enrol("root@acme.example").await;
+    let post = |name: &'static str, colour: &'static str, logo: &'static [u8]| {
+        let admin = &admin;
+        async move {
+            let form = reqwest::multipart::Form::new()
+                .text("csrf", admin.csrf().await)
+                .text("name", name)
+                .text("colour", colour)
+                .part("logo", reqwest::multipart::Part::bytes(logo).file_name("logo.png"));
+            let r = admin.client.post(admin.app.url("/admin/branding")).multipart(form);
+            Browser::page(r.send().await.expect("post")).await
+        }
+    };
+    assert!(admin.get("/admin/branding").await.html.contains("No branding yet"));
+    let light = post("Acme Corp", "#ffcc00", b"").await;
+    assert_eq!(light.status, StatusCode::BAD_REQUEST);
+    assert!(light.html.contains("too light"), "{}", light.html);
+    let svg = post("Acme Corp", "#1f4e79", b"<svg onload=\"alert(1)\"/>").await;
+    assert!(svg.html.contains("must be a PNG or JPEG"), "{}", svg.html);
+    let saved = post("Acme Corp", "#1F4E79", TINY_PNG).await;
+    assert_eq!(saved.status, StatusCode::OK, "{}", saved.html);
+    assert!(
+        saved.html.contains("style=\"background: #1f4e79\"")
+            && saved.html.contains("Sent by Acme Corp")
+    );
+
+    // A message of the organisation: its first-contact page and its stub carry the branding.
+    let key = app.platform_key().await;
+    let msg =
+        crate::helpers::message("alice@acme.example", &["bob@outside.example"], "Hi", &key, 10);
+    app.post(Some(&alice), "/api/v1/messages", msg.slip.clone()).await;
+    app.upload(&alice, &msg.id, 0, msg.envelope.clone()).await;
+    let done =
+        app.post(Some(&alice), &format!("/api/v1/messages/{}/finalise", msg.id), json!({})).await;
+    let done: serde_json::Value = done.json().await.expect("json");
+    assert!(done["stub"]["html"].as_str().expect("html").contains("background:#1f4e79"));
+    assert!(
+        done["stub"]["text"].as_str().expect("text").contains("Sent by Acme Corp with Sealpost")
+    );
+    let link = done["link"].as_str().expect("link").rsplit('/').next().expect("token").to_string();
+    let reader = Browser::new(&app);
+    let page = reader.get(&format!("/c/open/{link}")).await;
+    assert!(page.html.contains("<span class=\"brand\">Acme Corp</span>"), "{}", page.html);
+    let logo_url =
+        page.html.split("src=\"").nth(1).and_then(|s| s.split('"').next()).expect("logo");
+    let logo = reader.client.get(app.url(logo_url)).send().await.expect("logo");
+    assert_eq!(logo.headers()["content-type"], "image/png");
+    assert_eq!(&logo.bytes().await.expect("bytes")[..], TINY_PNG);
+    // Another organisation's message page keeps Sealpost's own look.
+    let other = app.user(app.other, "olga@other.example", Role::Sender).await;
+    let theirs =
+        crate::helpers::message("olga@other.example", &["bob@outside.example"], "Hi", &key, 10);
+    app.post(Some(&other), "/api/v1/messages", theirs.slip.clone()).await;
+    app.upload(&other, &theirs.id, 0, theirs.envelope.clone()).await;
+    let done = app
+        .post(Some(&other), &format!("/api/v1/messages/{}/finalise", theirs.id), json!({}))
+        .await;
+    let done: serde_json::Value = done.json().await.expect("json");
+    let link = done["link"].as_str().expect("link").rsplit('/').next().expect("token").to_string();
+    let page = reader.get(&format!("/c/open/{link}")).await;
+    assert!(
+        page.html.contains("<span class=\"brand\">Sealpost</span>")
+            && !page.html.contains("Acme Corp")
     );
 }
