@@ -229,3 +229,30 @@ def test_a_draft_keeps_a_reply_until_it_is_sent(center, page, tmp_path):
     page.click("text=Send securely")
     page.wait_for_url("**/c/mail/sent")
     assert page.is_visible("text=Following up")
+
+
+def test_the_inbox_marks_unread_messages_and_attachments_say_their_kind(center, browser, page, tmp_path):
+    first, _ = send(center, tmp_path, "uma@outside.example", "Opened first", "<p>MARKER-FIRST</p>",
+                    [("terms.pdf", b"%PDF-1.4 terms")])
+    send(center, tmp_path, "uma@outside.example", "Still unread", "<p>MARKER-SECOND</p>")
+    first_contact(center, page, first, "uma@outside.example")
+    assert "(PDF document, " in page.inner_text(".attachments")
+    page.goto(center.platform.base + "/c/mail/inbox")
+    unread = page.inner_text("tr.unread")
+    assert "Still unread" in unread and "New" in unread
+    assert "Opened first" not in unread
+    screenshot(page, "inbox-unread")
+    # On a phone the inbox is a list: each message's parts one under the other.
+    cookies = page.context.cookies()
+    phone = browser.new_context(ignore_https_errors=True, viewport={"width": 390, "height": 844},
+                                is_mobile=True)
+    phone.add_cookies(cookies)
+    small = phone.new_page()
+    try:
+        small.goto(center.platform.base + "/c/mail/inbox")
+        assert small.evaluate("getComputedStyle(document.querySelector('table.mailbox tr')).display") == "block"
+        width, shown = small.evaluate("[document.documentElement.scrollWidth, window.innerWidth]")
+        assert width <= shown
+        screenshot(small, "phone-inbox-list")
+    finally:
+        phone.close()

@@ -58,3 +58,40 @@ mod tests {
         assert_eq!(file_name("report Q3.pdf"), "report Q3.pdf");
     }
 }
+
+/// What kind of file an attachment is, in words, from its media type and else its name's
+/// extension ("PDF document"; "File" when neither says).
+pub(crate) fn kind_of(name: &str, content_type: &str) -> &'static str {
+    let extension = name.rsplit_once('.').map(|(_, e)| e.to_ascii_lowercase()).unwrap_or_default();
+    let media = content_type.split(';').next().unwrap_or("").trim().to_ascii_lowercase();
+    match (media.as_str(), extension.as_str()) {
+        ("application/pdf", _) | (_, "pdf") => "PDF document",
+        (m, _) if m.starts_with("image/") => "Image",
+        (_, "png" | "jpg" | "jpeg" | "gif" | "webp" | "heic") => "Image",
+        (m, _) if m.starts_with("video/") => "Video",
+        (m, _) if m.starts_with("audio/") => "Audio",
+        (_, "doc" | "docx" | "odt" | "rtf") => "Word document",
+        (_, "xls" | "xlsx" | "ods") => "Spreadsheet",
+        (_, "csv") | ("text/csv", _) => "Spreadsheet (CSV)",
+        (_, "ppt" | "pptx" | "odp") => "Presentation",
+        (_, "zip" | "7z" | "gz" | "tgz" | "rar") | ("application/zip", _) => "Archive",
+        (_, "txt") | ("text/plain", _) => "Text",
+        (_, "eml") | ("message/rfc822", _) => "Email message",
+        (_, "exe" | "msi" | "bat" | "cmd" | "js" | "vbs" | "ps1" | "scr") => "Program",
+        _ => "File",
+    }
+}
+
+#[cfg(test)]
+mod kind_tests {
+    use super::kind_of;
+
+    #[test]
+    fn attachments_are_named_by_kind_from_type_or_extension() {
+        assert_eq!(kind_of("report.PDF", "application/octet-stream"), "PDF document");
+        assert_eq!(kind_of("scan", "image/png"), "Image");
+        assert_eq!(kind_of("figures.xlsx", "application/octet-stream"), "Spreadsheet");
+        assert_eq!(kind_of("invoice.pdf.exe", "application/octet-stream"), "Program");
+        assert_eq!(kind_of("blob", "application/octet-stream"), "File");
+    }
+}

@@ -23,6 +23,8 @@ struct Line {
     date: String,
     href: String,
     status: Option<&'static str>,
+    /// Not opened yet by the signed-in reader (inbox and archive).
+    unread: bool,
 }
 
 #[derive(Template)]
@@ -81,12 +83,15 @@ pub(super) async fn folder(
         } else {
             None
         };
+        let unread =
+            folder != Folder::Sent && !messages::opened_by(&state.db, &m.id, &email).await?;
         lines.push(Line {
             party: super::display::line(&party),
             subject: super::display::line(&m.subject),
             date: when(m.created_at),
             href: format!("/c/read/{}", m.link_token.as_deref().unwrap_or_default()),
             status,
+            unread,
         });
     }
     let (title, party_heading) = match folder {
@@ -115,6 +120,7 @@ async fn drafts_page(
             date: when(d.updated_at),
             href: format!("/c/reply/{}?draft={}", d.link_token.unwrap_or_default(), d.id),
             status: None,
+            unread: false,
         });
     }
     let (jar, csrf) = csrf_token(jar);

@@ -26,6 +26,8 @@ use crate::store::messages::{self, MessageRow};
 use crate::store::{audit, lockouts};
 
 struct AttachmentLine {
+    /// What kind of file it is, in words ("PDF document").
+    kind: &'static str,
     name: String,
     size: String,
     href: String,
@@ -195,6 +197,7 @@ pub(super) async fn read(
                 .map(|a| AttachmentLine {
                     name: display::file_name(&a.name),
                     size: human_size(a.size),
+                    kind: super::display::kind_of(&a.name, &a.content_type),
                     href: format!("/c/read/{link}/attachments/{}", a.part),
                 })
                 .collect(),

@@ -415,6 +415,14 @@ pub async fn add_recipient_link(
     Ok(())
 }
 
+/// Whether recipient `email` has opened message `id` (its `opened` event).
+pub async fn opened_by(db: &Db, id: &str, email: &str) -> Result<bool, StoreError> {
+    let sql = "SELECT COUNT(*) FROM tracking_events \
+               WHERE message_id = $1 AND recipient = $2 AND kind = 'opened'";
+    let (n,): (i64,) = db.fetch_one(sql, &[id.into(), email.into()]).await?;
+    Ok(n > 0)
+}
+
 /// Records one tracking event.
 pub async fn add_event(
     db: &Db,
