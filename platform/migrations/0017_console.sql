@@ -34,3 +34,5 @@ CREATE TABLE tenant_branding (
     logo_type TEXT,
     updated_at INTEGER NOT NULL
 );
+-- The time zone a Message Center account reads dates in (IANA name; none: UTC).
+ALTER TABLE recipient_accounts ADD COLUMN time_zone TEXT;

@@ -59,6 +59,80 @@ mod tests {
     }
 }
 
+/// The time zone named `name` (an IANA name such as `Europe/Berlin`), UTC when there is none
+/// or it is not known.
+pub(crate) fn zone(name: Option<&str>) -> jiff::tz::TimeZone {
+    name.and_then(|n| jiff::tz::TimeZone::get(n).ok()).unwrap_or(jiff::tz::TimeZone::UTC)
+}
+
+/// Whether `name` is a time zone the Center knows.
+pub(crate) fn is_zone(name: &str) -> bool {
+    jiff::tz::TimeZone::get(name).is_ok()
+}
+
+/// The time zones a reader may choose from, by name.
+pub(crate) fn zone_names() -> Vec<String> {
+    let mut names: Vec<String> = jiff::tz::db()
+        .available()
+        .map(|n| n.as_str().to_string())
+        .filter(|n| n.contains('/') && !n.starts_with("Etc/") && !n.starts_with("SystemV/"))
+        .collect();
+    names.sort();
+    names.insert(0, "UTC".into());
+    names
+}
+
+/// A time (ms since the epoch) for people, in `zone`, as it relates to `now` (ms): "just
+/// now", "12 minutes ago", "today, 09:25", "yesterday, 17:40", "5 Dec, 09:25" this year,
+/// else "5 Dec 2026, 09:25"; a time zone other than UTC is named by its abbreviation only
+/// when it is not today's or yesterday's.
+pub(crate) fn date(ms: i64, zone: &jiff::tz::TimeZone, now: i64) -> String {
+    let (Ok(at), Ok(now_at)) =
+        (jiff::Timestamp::from_millisecond(ms), jiff::Timestamp::from_millisecond(now))
+    else {
+        return String::new();
+    };
+    let minutes = (now - ms) / 60_000;
+    if (0..1).contains(&minutes) {
+        return "just now".into();
+    }
+    if (1..60).contains(&minutes) {
+        return if minutes == 1 { "1 minute ago".into() } else { format!("{minutes} minutes ago") };
+    }
+    let (local, today) = (at.to_zoned(zone.clone()), now_at.to_zoned(zone.clone()));
+    let time = local.strftime("%H:%M").to_string();
+    let days = today.date().since(local.date()).map(|span| span.get_days()).unwrap_or(i32::MAX);
+    match days {
+        0 => format!("today, {time}"),
+        1 => format!("yesterday, {time}"),
+        _ if local.year() == today.year() => local.strftime("%-d %b, %H:%M").to_string(),
+        _ => local.strftime("%-d %b %Y, %H:%M").to_string(),
+    }
+}
+
+#[cfg(test)]
+mod date_tests {
+    use super::{date, zone};
+
+    const MINUTE: i64 = 60_000;
+
+    #[test]
+    fn dates_read_as_people_say_them_in_the_readers_zone() {
+        // 2026-12-05 09:25 UTC; 10:25 in Berlin.
+        let now = 1_796_462_700_000;
+        let berlin = zone(Some("Europe/Berlin"));
+        let utc = zone(None);
+        assert_eq!(date(now - 20_000, &utc, now), "just now");
+        assert_eq!(date(now - 12 * MINUTE, &utc, now), "12 minutes ago");
+        assert_eq!(date(now - 2 * 60 * MINUTE, &utc, now), "today, 07:25");
+        assert_eq!(date(now - 2 * 60 * MINUTE, &berlin, now), "today, 08:25");
+        assert_eq!(date(now - 24 * 60 * MINUTE, &berlin, now), "yesterday, 10:25");
+        assert_eq!(date(now - 10 * 24 * 60 * MINUTE, &utc, now), "25 Nov, 09:25");
+        assert_eq!(date(now - 400 * 24 * 60 * MINUTE, &utc, now), "31 Oct 2025, 09:25");
+        assert_eq!(zone(Some("Not/AZone")), zone(None), "an unknown zone reads as UTC");
+    }
+}
+
 /// What kind of file an attachment is, in words, from its media type and else its name's
 /// extension ("PDF document"; "File" when neither says).
 pub(crate) fn kind_of(name: &str, content_type: &str) -> &'static str {

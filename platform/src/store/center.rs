@@ -288,3 +288,17 @@ pub async fn check_password(
     };
     Ok(verify_password(hash, password).await)
 }
+
+/// The time zone (IANA name) account `email` reads dates in, if it chose one.
+pub async fn time_zone(db: &Db, email: &str) -> Result<Option<String>, StoreError> {
+    let sql = "SELECT time_zone FROM recipient_accounts WHERE email = $1";
+    let row: Option<(Option<String>,)> = db.fetch_optional(sql, &[email.into()]).await?;
+    Ok(row.and_then(|(z,)| z))
+}
+
+/// Sets the time zone account `email` reads dates in (checked by the caller); false when
+/// the address has no account (no password yet).
+pub async fn set_time_zone(db: &Db, email: &str, zone: Option<&str>) -> Result<bool, StoreError> {
+    let sql = "UPDATE recipient_accounts SET time_zone = $1 WHERE email = $2";
+    Ok(db.execute(sql, &[zone.into(), email.into()]).await? == 1)
+}
