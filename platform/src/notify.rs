@@ -107,7 +107,9 @@ impl Relay {
 
     /// The same relay, its mail's sender shown as `name` (the address stays the relay's).
     fn named(mut self, name: &str) -> Relay {
-        self.from = Mailbox::new(Some(format!("{name} via Sealpost")), self.from.email.clone());
+        // The platform's name first: an organisation cannot make its mail pass for someone
+        // else's by choosing its display name.
+        self.from = Mailbox::new(Some(format!("Sealpost for {name}")), self.from.email.clone());
         self
     }
 
@@ -292,6 +294,12 @@ async fn idle(watch: &mut tokio::sync::watch::Receiver<Phase>, how_long: Duratio
     }
 }
 
+/// Whose relay `mail` goes through: its tenant's, except mail that carries a credential,
+/// which only ever goes through the platform's own (`notifications::CREDENTIAL_KINDS`).
+fn relay_owner(mail: &Outgoing) -> Option<i64> {
+    mail.tenant_id.filter(|_| !notifications::carries_credential(&mail.kind))
+}
+
 /// What the worker needs to send one claimed mail.
 struct Delivery {
     relays: Relays,
@@ -302,7 +310,7 @@ struct Delivery {
 impl Delivery {
     /// Sends `claimed` through its relay and settles its row; with no relay, postpones it.
     async fn send(&mut self, db: &Db, claimed: &Claimed) {
-        match self.relays.for_tenant(claimed.mail.tenant_id).await {
+        match self.relays.for_tenant(relay_owner(&claimed.mail)).await {
             Ok(Some(relay)) => {
                 deliver(db, &relay, claimed, self.max_attempts, self.base_ms).await;
             }
@@ -417,6 +425,13 @@ mod tests {
             String::from_utf8(compose(&from, &mail).expect("mail").formatted()).expect("utf-8");
         assert!(raw.contains("Message-ID: <k-123@sealpost.notification>"), "{raw}");
         assert!(raw.contains("multipart/alternative"));
+        // Codes and set-password links never go through an organisation's own relay.
+        for (kind, owner) in
+            [("one_time_code", None), ("password_link", None), ("message_link", Some(7))]
+        {
+            let theirs = Outgoing { kind: kind.into(), tenant_id: Some(7), ..mail.clone() };
+            assert_eq!(super::relay_owner(&theirs), owner, "{kind}");
+        }
         let bad = Outgoing { recipient: "not an address".into(), ..mail };
         assert!(matches!(compose(&from, &bad), Err(Failure::Permanent(_))));
     }

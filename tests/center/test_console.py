@@ -167,7 +167,7 @@ def test_the_first_sign_in_sets_up_two_step_sign_in_then_members_are_managed(cen
         assert "A test mail is queued" in page.inner_text("[role=status]")
         test_mail = wait_until("the test mail", lambda: next(
             (r for r in list(center.sink.messages) if f"it-desk@{DOMAIN}" in r.rcpt_tos), None), 30)
-        assert test_mail.message["From"].addresses[0].display_name == "Acme Corp via Sealpost"
+        assert test_mail.message["From"].addresses[0].display_name == "Sealpost for Acme Corp"
         page.goto(base + "/admin/mail?state=sent")
         assert f"it-desk@{DOMAIN}" in page.inner_text("table")
         check(page, "mail", phone=False)

@@ -242,6 +242,13 @@ def test_the_inbox_marks_unread_messages_and_attachments_say_their_kind(center, 
     assert "Still unread" in unread and "New" in unread
     assert "Opened first" not in unread
     screenshot(page, "inbox-unread")
+    # Dates as people say them; the time zone is the reader's choice.
+    assert page.inner_text("tr.unread td[data-label=Date]") in ("just now", "1 minute ago")
+    page.goto(center.platform.base + "/c/preferences")
+    page.select_option("#zone", "Europe/Berlin")
+    page.click("button:has-text('Save the time zone')")
+    assert "your time zone" in page.inner_text("[role=status]")
+    assert page.input_value("#zone") == "Europe/Berlin"
     # On a phone the inbox is a list: each message's parts one under the other.
     cookies = page.context.cookies()
     phone = browser.new_context(ignore_https_errors=True, viewport={"width": 390, "height": 844},

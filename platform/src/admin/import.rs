@@ -1,8 +1,10 @@
 //! Members imported from a CSV file: one member per line, `email,role` (the role may be left
 //! out: sender; a first line `email,role` is a header). The whole file is checked before
 //! anything changes — every line gets its plan (added, role changed, unchanged) or its
-//! problem — and a file with any problem changes nothing: an import is never half done. A
-//! dry run shows the plan and stops there.
+//! problem — and a file with any problem changes nothing. A dry run shows the plan and stops
+//! there. (Should the database fail while the changes are being made, those made stay, each
+//! with its audit entry; importing the same file again does the rest, the lines already done
+//! being unchanged.)
 
 use std::collections::HashSet;
 
@@ -198,6 +200,11 @@ impl Admin<'_> {
                 }
                 None => match self.domain_problem(tenant, &email).await? {
                     Some(why) => Planned::Problem { why },
+                    // In the organisation's domain, yet someone else's account (an outside
+                    // address an operator allowed elsewhere): not added here.
+                    None if crate::store::accounts::user_by_email(db, &email).await?.is_some() => {
+                        Planned::Problem { why: format!("{email} cannot be added here") }
+                    }
                     None => Planned::Add { role },
                 },
             };
@@ -207,16 +214,14 @@ impl Admin<'_> {
     }
 
     /// Why `email` cannot become a member of tenant `tenant`, if it cannot: its domain is
-    /// another organisation's or none's, or the address is another organisation's member.
-    async fn domain_problem(
+    /// not one of the organisation's. (Only then is it asked whether the address has an
+    /// account: nothing here tells an administrator about addresses outside their domains.)
+    pub(super) async fn domain_problem(
         &self,
         tenant: i64,
         email: &EmailAddress,
     ) -> Result<Option<String>, AdminError> {
         let db = &self.state.db;
-        if crate::store::accounts::user_by_email(db, email).await?.is_some() {
-            return Ok(Some(format!("{email} is a member of another organisation")));
-        }
         Ok(match crate::store::accounts::domain_owner(db, email.domain()).await? {
             Some(owner) if owner == tenant => None,
             Some(_) => Some(format!("{} belongs to another organisation", email.domain())),

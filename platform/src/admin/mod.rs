@@ -78,12 +78,44 @@ fn file_error(path: &Path, cause: impl std::fmt::Display) -> AdminError {
 pub struct Admin<'a> {
     state: &'a AppState,
     actor: &'a str,
+    reach: Reach,
+}
+
+/// How far the one who acts reaches.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Reach {
+    /// The command line: whoever runs it runs the platform.
+    Platform,
+    /// A member in the admin console (an operator or not): a relay must be on the public
+    /// internet, and only another operator changes an operator's account.
+    Console {
+        /// Whether the member is one of the platform's operators.
+        operator: bool,
+    },
 }
 
 impl<'a> Admin<'a> {
-    /// Operations on `state`, recorded as done by `actor`.
+    /// Operations on `state` from the command line, recorded as done by `actor`.
     pub fn new(state: &'a AppState, actor: &'a str) -> Admin<'a> {
-        Admin { state, actor }
+        Admin { state, actor, reach: Reach::Platform }
+    }
+
+    /// Operations on `state` by the console's member `actor` (`operator`: one of the
+    /// platform's operators).
+    pub fn console(state: &'a AppState, actor: &'a str, operator: bool) -> Admin<'a> {
+        Admin { state, actor, reach: Reach::Console { operator } }
+    }
+
+    /// Refuses to change `m` when they run the platform and the one acting does not: an
+    /// organisation's administrator must not take over an operator's account.
+    fn may_change(&self, m: &Member) -> Result<(), AdminError> {
+        if m.operator == 1 && self.reach == (Reach::Console { operator: false }) {
+            return Err(AdminError::Invalid(format!(
+                "{} runs this platform: only another of its operators may change their account",
+                m.email
+            )));
+        }
+        Ok(())
     }
 
     async fn log(&self, tenant: Option<i64>, action: &str, detail: &str) -> Result<(), AdminError> {
@@ -284,6 +316,9 @@ impl<'a> Admin<'a> {
     pub async fn set_relay(&self, tenant: i64, relay: &RelaySettings) -> Result<(), AdminError> {
         crate::notify::Relay::new(relay, self.state.settings.smtp_ca_file.as_deref())
             .map_err(AdminError::Invalid)?;
+        if matches!(self.reach, Reach::Console { .. }) {
+            public_host(&relay.host, relay.port).await?;
+        }
         relays::set(&self.state.db, &self.state.master, tenant, relay).await?;
         let detail = format!("{}:{} {}", relay.host, relay.port, relay.security);
         self.log(Some(tenant), "relay.set", &detail).await
@@ -403,6 +438,11 @@ impl Admin<'_> {
         role: Role,
     ) -> Result<EmailAddress, AdminError> {
         let email = EmailAddress::parse(email).map_err(AdminError::Invalid)?;
+        // The domain first: whether an address outside the organisation's domains has an
+        // account anywhere is none of its administrators' business.
+        if let Some(why) = self.domain_problem(tenant, &email).await? {
+            return Err(AdminError::Invalid(why));
+        }
         if accounts::user_by_email(&self.state.db, &email).await?.is_some() {
             return Err(AdminError::Invalid(format!("{email} is a member already")));
         }
@@ -425,6 +465,7 @@ impl Admin<'_> {
     /// Mails member `email` a link to choose a new password (earlier links stop working).
     pub async fn send_password_link(&self, tenant: i64, email: &str) -> Result<(), AdminError> {
         let m = self.member(tenant, email).await?;
+        self.may_change(&m)?;
         if m.disabled_at.is_some() {
             return Err(AdminError::Invalid(format!("{} is disabled; enable them first", m.email)));
         }
@@ -450,6 +491,7 @@ impl Admin<'_> {
     /// Gives member `email` the role `role`. The last enabled administrator keeps theirs.
     pub async fn set_role(&self, tenant: i64, email: &str, role: Role) -> Result<(), AdminError> {
         let m = self.member(tenant, email).await?;
+        self.may_change(&m)?;
         if m.role() == role {
             return Ok(());
         }
@@ -471,6 +513,7 @@ impl Admin<'_> {
         disabled: bool,
     ) -> Result<(), AdminError> {
         let m = self.member(tenant, email).await?;
+        self.may_change(&m)?;
         if m.disabled_at.is_some() == disabled {
             return Ok(());
         }
@@ -479,6 +522,10 @@ impl Admin<'_> {
         }
         members::set_disabled(&self.state.db, m.id, disabled).await?;
         console_sessions::end_all_of(&self.state.db, m.id).await?;
+        if disabled {
+            // Their Message Center sessions end too (and none works while they are disabled).
+            crate::store::center::end_sessions_of(&self.state.db, &m.email, None).await?;
+        }
         let action = if disabled { "member.disabled" } else { "member.enabled" };
         self.log(Some(tenant), action, &m.email).await
     }
@@ -499,6 +546,7 @@ impl Admin<'_> {
     /// (administrators must; senders may).
     pub async fn reset_second_factor(&self, tenant: i64, email: &str) -> Result<(), AdminError> {
         let m = self.member(tenant, email).await?;
+        self.may_change(&m)?;
         crate::store::totp::set_enabled(
             &self.state.db,
             crate::store::totp::Owner::User(m.id),
@@ -518,11 +566,58 @@ impl Admin<'_> {
     /// Revokes member `email`'s device token `id`.
     pub async fn revoke_device(&self, tenant: i64, email: &str, id: i64) -> Result<(), AdminError> {
         let m = self.member(tenant, email).await?;
+        self.may_change(&m)?;
         if !accounts::revoke_token(&self.state.db, m.id, id).await? {
             return Err(AdminError::Invalid(format!("{} has no device {id} to revoke", m.email)));
         }
         self.log(Some(tenant), "member.device_revoked", &format!("token {id} of {}", m.email)).await
     }
+}
+
+/// Refuses a relay `host` that is, or resolves to, an address inside the platform's own
+/// networks (loopback, private, link-local, unique-local, unspecified): a relay set from the
+/// console must not make the platform's mail worker knock on its neighbours' ports. A name
+/// that does not resolve yet is accepted (its mail waits and is retried).
+async fn public_host(host: &str, port: u16) -> Result<(), AdminError> {
+    let inside = |ip: std::net::IpAddr| match ip {
+        std::net::IpAddr::V4(v4) => {
+            v4.is_loopback()
+                || v4.is_private()
+                || v4.is_link_local()
+                || v4.is_unspecified()
+                || v4.is_broadcast()
+                || v4.octets()[0] == 100 && (v4.octets()[1] & 0xc0) == 64
+        }
+        std::net::IpAddr::V6(v6) => {
+            v6.is_loopback()
+                || v6.is_unspecified()
+                || (v6.segments()[0] & 0xfe00) == 0xfc00
+                || (v6.segments()[0] & 0xffc0) == 0xfe80
+                || v6.to_ipv4_mapped().is_some_and(|v4| v4.is_loopback() || v4.is_private())
+        }
+    };
+    let refuse = || {
+        AdminError::Invalid(format!(
+            "{host} is an address inside the platform's network; give your relay's public name"
+        ))
+    };
+    let bare = host.trim_start_matches('[').trim_end_matches(']');
+    if let Ok(ip) = bare.parse::<std::net::IpAddr>() {
+        return if inside(ip) { Err(refuse()) } else { Ok(()) };
+    }
+    let lookup = tokio::time::timeout(
+        std::time::Duration::from_secs(5),
+        tokio::net::lookup_host((host, port)),
+    )
+    .await;
+    if let Ok(Ok(addresses)) = lookup {
+        for a in addresses {
+            if inside(a.ip()) {
+                return Err(refuse());
+            }
+        }
+    }
+    Ok(())
 }
 
 /// A file name with nothing that could leave the folder or confuse a shell: letters, digits,

@@ -9,9 +9,10 @@ use axum::response::{IntoResponse, Redirect, Response};
 use axum_extra::extract::cookie::CookieJar;
 use serde::Deserialize;
 
+use super::display::date;
 use super::error::{CenterError, page};
 use super::extract::{Reader, SignedInForm, csrf_field, linked};
-use super::{CsrfOnly, csrf_token, is_recipient, when};
+use super::{CsrfOnly, csrf_token, is_recipient, reader_zone};
 use crate::db::now_ms;
 use crate::state::AppState;
 use crate::store::mailbox::{self, Folder};
@@ -62,6 +63,7 @@ pub(super) async fn folder(
     let before = before.map_err(|_| CenterError::NotFound)?;
     let rows = mailbox::list(&state.db, &email, folder, before.as_ref(), mailbox::PAGE).await?;
     let now = now_ms();
+    let zone = reader_zone(&state, &email).await?;
     let older = (rows.len() as i64 == mailbox::PAGE)
         .then(|| {
             let mark = PageMark::after(rows.last()?);
@@ -88,7 +90,7 @@ pub(super) async fn folder(
         lines.push(Line {
             party: super::display::line(&party),
             subject: super::display::line(&m.subject),
-            date: when(m.created_at),
+            date: date(m.created_at, &zone, now),
             href: format!("/c/read/{}", m.link_token.as_deref().unwrap_or_default()),
             status,
             unread,
@@ -111,13 +113,14 @@ async fn drafts_page(
     email: &str,
 ) -> Result<Response, CenterError> {
     let rows = drafts::list(&state.db, email).await?;
+    let (zone, now) = (reader_zone(state, email).await?, now_ms());
     let mut lines = Vec::with_capacity(rows.len());
     for d in rows {
         let subject = super::reply::unseal_draft(state, email, &d).await?.subject;
         lines.push(Line {
             party: d.original_sender,
             subject,
-            date: when(d.updated_at),
+            date: date(d.updated_at, &zone, now),
             href: format!("/c/reply/{}?draft={}", d.link_token.unwrap_or_default(), d.id),
             status: None,
             unread: false,

@@ -88,6 +88,7 @@ pub fn router() -> Router<AppState> {
         .route("/c/mail/{folder}", get(mailbox::folder))
         .route("/c/preferences", get(preferences::preferences))
         .route("/c/preferences/password", post(preferences::change_password))
+        .route("/c/preferences/time-zone", post(preferences::set_time_zone))
         .route("/c/preferences/totp/begin", post(preferences::begin_totp))
         .route("/c/preferences/totp/confirm", post(preferences::confirm_totp))
         .route("/c/preferences/totp/disable", post(preferences::disable_totp))
@@ -188,11 +189,9 @@ async fn mail_code(
     }
 }
 
-/// Formats a time (ms since the epoch) for people: `2026-11-23 06:10 UTC`.
-pub(crate) fn when(ms: i64) -> String {
-    let t = std::time::UNIX_EPOCH + std::time::Duration::from_millis(ms.max(0) as u64);
-    let s = humantime::format_rfc3339_seconds(t).to_string();
-    format!("{} {} UTC", &s[..10], &s[11..16])
+/// The time zone `email` reads dates in: the one they chose in their preferences, else UTC.
+async fn reader_zone(state: &AppState, email: &str) -> Result<jiff::tz::TimeZone, CenterError> {
+    Ok(display::zone(center::time_zone(&state.db, email).await?.as_deref()))
 }
 
 /// Ends every session of `email` but this browser's (its password or second factor changed).

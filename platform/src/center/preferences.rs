@@ -1,4 +1,5 @@
-//! A person's preferences in the Message Center: their password (changed with the current
+//! A person's preferences in the Message Center: the time zone dates are shown in; their
+//! password (changed with the current
 //! one; chosen, by an account that has none, only right after a mailed code) and two-step
 //! sign-in with an authenticator app (TOTP, the same factor as platform users'; set up only
 //! with the current password and then a first code it shows, turned off only with the
@@ -52,6 +53,9 @@ struct Preferences<'a> {
     csrf: &'a str,
     has_password: bool,
     totp_on: bool,
+    /// The time zone chosen (UTC when none) and those to choose from.
+    zone: String,
+    zones: Vec<String>,
     enrolment: Option<Enrolment>,
     done: Option<&'a str>,
     problem: Option<&'a str>,
@@ -73,7 +77,10 @@ async fn show(
         Ok(done) => (Some(done), None),
         Err(problem) => (None, Some(problem)),
     };
-    let view = Preferences { email, csrf, has_password, totp_on, enrolment, done, problem };
+    let zone = center::time_zone(&state.db, email).await?.unwrap_or_else(|| "UTC".into());
+    let zones = if has_password { super::display::zone_names() } else { Vec::new() };
+    let view =
+        Preferences { email, csrf, has_password, totp_on, zone, zones, enrolment, done, problem };
     page(status, &view)
 }
 
@@ -157,7 +164,33 @@ pub(super) struct TotpCode {
     current: String,
 }
 
-csrf_field!(PasswordChange, WithPassword, TotpCode);
+#[derive(Deserialize)]
+pub(super) struct ZoneChoice {
+    csrf: String,
+    zone: String,
+}
+
+csrf_field!(PasswordChange, WithPassword, TotpCode, ZoneChoice);
+
+/// `POST /c/preferences/time-zone`: the time zone dates are shown in.
+pub(super) async fn set_time_zone(
+    State(state): State<AppState>,
+    SignedInForm(me, req): SignedInForm<ZoneChoice>,
+) -> Result<Response, CenterError> {
+    let email = me.email.as_str();
+    let zone = req.zone.trim();
+    if zone.len() > 64 || !super::display::is_zone(zone) {
+        let problem = Err("Choose a time zone from the list.");
+        return show(&state, email, &req.csrf, StatusCode::BAD_REQUEST, problem, None).await;
+    }
+    let chosen = if zone == "UTC" { None } else { Some(zone) };
+    if !center::set_time_zone(&state.db, email, chosen).await? {
+        let problem = Err("Choose a password first.");
+        return show(&state, email, &req.csrf, StatusCode::BAD_REQUEST, problem, None).await;
+    }
+    let done = Ok("Dates are shown in your time zone from now on.");
+    show(&state, email, &req.csrf, StatusCode::OK, done, None).await
+}
 
 /// Turns two-step sign-in on (`on`, with the first code of a new enrolment) or off (with the
 /// current password and a current code) for the signed-in `email`.

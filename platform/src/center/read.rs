@@ -18,7 +18,7 @@ use super::display;
 use super::error::{CenterError, page};
 use super::extract::{Reader, Reading, SignedInForm, csrf_field, linked};
 use super::html::SafeBody;
-use super::{csrf_token, is_recipient, when};
+use super::{csrf_token, is_recipient};
 use crate::reading::StoredMessage;
 use crate::state::AppState;
 use crate::store::mailbox as mailbox_store;
@@ -134,8 +134,13 @@ struct DeliverySlipLine {
     events: String,
 }
 
-async fn slip(state: &AppState, m: &MessageRow) -> Result<Vec<DeliverySlipLine>, CenterError> {
+async fn slip(
+    state: &AppState,
+    m: &MessageRow,
+    reader: &str,
+) -> Result<Vec<DeliverySlipLine>, CenterError> {
     let recipients = messages::recipients(&state.db, &m.id).await?;
+    let (zone, now) = (super::reader_zone(state, reader).await?, crate::db::now_ms());
     let events = messages::events(&state.db, &m.id).await?;
     Ok(recipients
         .into_iter()
@@ -143,7 +148,7 @@ async fn slip(state: &AppState, m: &MessageRow) -> Result<Vec<DeliverySlipLine>,
             let events = events
                 .iter()
                 .filter(|e| e.recipient.as_deref() == Some(email.as_str()))
-                .map(|e| format!("{} {}", e.kind, when(e.at)))
+                .map(|e| format!("{} {}", e.kind, super::display::date(e.at, &zone, now)))
                 .collect::<Vec<_>>()
                 .join(", ");
             DeliverySlipLine { email, kind, events }
@@ -162,7 +167,7 @@ pub(super) async fn read(
     }
     let _ = audit::append(&state.db, Some(m.tenant_id), &email, "message.opened", &m.id).await;
     let is_sender = m.sender_email.eq_ignore_ascii_case(&email);
-    let slip = if is_sender { slip(&state, &m).await? } else { Vec::new() };
+    let slip = if is_sender { slip(&state, &m, &email).await? } else { Vec::new() };
     let archived = is_recipient
         && matches!(
             mailbox_store::folder_of(&state.db, &m.id, &email).await,

@@ -126,7 +126,7 @@ pub(super) async fn save(
         Ok(_) => return Err(ConsoleError::FormExpired),
         Err(why) => return show(&state, jar, &session, Err(why)).await,
     };
-    let admin = Admin::new(&state, &session.email);
+    let admin = Admin::console(&state, &session.email, session.operator);
     let tenant = session.tenant_id;
     let mut result = admin.set_branding(tenant, &posted.name, &posted.colour).await;
     if result.is_ok() && !posted.logo.is_empty() {

@@ -1,8 +1,9 @@
 //! The console's guards, as extractors rejecting with a [`ConsoleError`]:
 //!
-//! - [`Staff`]: a console session with the second factor set up, of an administrator, a
-//!   compliance officer or an operator; [`TenantAdmin`]: of an administrator; [`Operator`]:
-//!   of one of the platform's operators ([`OperatorForm`] for their forms).
+//! - [`SignedIn`]: a console session with the second factor set up, of an administrator, a
+//!   compliance officer or an operator; [`Staff`]: of an administrator or a compliance
+//!   officer; [`TenantAdmin`]: of an administrator; [`Operator`]: of one of the platform's
+//!   operators ([`OperatorForm`] for their forms).
 //! - [`Enrolling`]: a session that still has to set up its second factor.
 //! - [`ConsoleForm`]: a posted form whose CSRF token is checked first; [`AdminForm`]: then an
 //!   administrator's session; [`AnonymousForm`]: then the per-client limit of sign-in forms.
@@ -33,8 +34,9 @@ pub(super) async fn current(
     }
 }
 
-/// The session of an administrator or compliance officer whose second factor is set up.
-async fn staff(state: &AppState, jar: &CookieJar) -> Result<ConsoleSession, ConsoleError> {
+/// The session of a member who may use the console (an administrator, a compliance officer
+/// or an operator) whose second factor is set up.
+async fn signed_in(state: &AppState, jar: &CookieJar) -> Result<ConsoleSession, ConsoleError> {
     let session = current(state, jar).await?.ok_or(ConsoleError::SignInNeeded)?;
     if !session.enrolled {
         return Err(ConsoleError::EnrolFirst);
@@ -43,6 +45,27 @@ async fn staff(state: &AppState, jar: &CookieJar) -> Result<ConsoleSession, Cons
         Role::Admin | Role::Compliance => Ok(session),
         Role::Sender if session.operator => Ok(session),
         Role::Sender => Err(ConsoleError::AdminsOnly),
+    }
+}
+
+/// The session of an administrator or compliance officer of the organisation (an operator
+/// who is neither reaches only the overview and the operators' page).
+async fn staff(state: &AppState, jar: &CookieJar) -> Result<ConsoleSession, ConsoleError> {
+    let session = signed_in(state, jar).await?;
+    match session.role {
+        Role::Admin | Role::Compliance => Ok(session),
+        Role::Sender => Err(ConsoleError::AdminsOnly),
+    }
+}
+
+/// Any member's live, enrolled console session (the overview).
+pub(super) struct SignedIn(pub(super) ConsoleSession);
+
+impl FromRequestParts<AppState> for SignedIn {
+    type Rejection = ConsoleError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, ConsoleError> {
+        signed_in(state, &CookieJar::from_headers(&parts.headers)).await.map(SignedIn)
     }
 }
 
@@ -84,7 +107,7 @@ impl FromRequestParts<AppState> for Operator {
     type Rejection = ConsoleError;
 
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, ConsoleError> {
-        let session = staff(state, &CookieJar::from_headers(&parts.headers)).await?;
+        let session = signed_in(state, &CookieJar::from_headers(&parts.headers)).await?;
         operators_only(session).map(Operator)
     }
 }
@@ -98,7 +121,7 @@ impl<T: DeserializeOwned + CsrfField + Send> FromRequest<AppState> for OperatorF
     async fn from_request(req: Request, state: &AppState) -> Result<Self, ConsoleError> {
         let jar = CookieJar::from_headers(req.headers());
         let ConsoleForm(form) = ConsoleForm::<T>::from_request(req, state).await?;
-        Ok(OperatorForm(operators_only(staff(state, &jar).await?)?, form))
+        Ok(OperatorForm(operators_only(signed_in(state, &jar).await?)?, form))
     }
 }
 

@@ -8,7 +8,7 @@ use axum::response::Response;
 use axum_extra::extract::cookie::CookieJar;
 
 use super::error::{ConsoleError, page};
-use super::extract::Staff;
+use super::extract::SignedIn;
 use crate::center::csrf_token;
 use crate::domain::Role;
 use crate::state::AppState;
@@ -54,7 +54,7 @@ impl<'a> Nav<'a> {
 pub(super) async fn home(
     State(state): State<AppState>,
     jar: CookieJar,
-    Staff(session): Staff,
+    SignedIn(session): SignedIn,
 ) -> Result<Response, ConsoleError> {
     let organisation =
         members::tenant_name(&state.db, session.tenant_id).await?.ok_or(ConsoleError::NotFound)?;

@@ -86,7 +86,7 @@ pub(super) async fn set_compliance_key(
         return show(&state, jar, &session, Err("That is not a public key: it is far too long."))
             .await;
     }
-    let admin = Admin::new(&state, &session.email);
+    let admin = Admin::console(&state, &session.email, session.operator);
     match admin.set_compliance_key(session.tenant_id, form.pem.trim().as_bytes()).await {
         Ok(id) => {
             let done = format!("The compliance key is now {}.", id.to_hex());

@@ -79,7 +79,7 @@ async fn show(
     filter: &str,
     outcome: Result<&str, &str>,
 ) -> Result<Response, ConsoleError> {
-    let admin = Admin::new(state, &session.email);
+    let admin = Admin::console(state, &session.email, session.operator);
     let tenant = session.tenant_id;
     let relay = admin.relay(tenant).await.map_err(ConsoleError::internal)?.map(|r| RelayView {
         host: r.host,
@@ -181,7 +181,9 @@ pub(super) async fn set_relay(
         password,
         from: form.from.trim().to_string(),
     };
-    let result = Admin::new(&state, &session.email).set_relay(session.tenant_id, &relay).await;
+    let result = Admin::console(&state, &session.email, session.operator)
+        .set_relay(session.tenant_id, &relay)
+        .await;
     let done = "The organisation's mail now goes through this relay. Send a test mail to see it \
                 arrive.";
     outcome(&state, jar, &session, result, done).await
@@ -193,7 +195,9 @@ pub(super) async fn clear_relay(
     jar: CookieJar,
     AdminForm(session, _): AdminForm<CsrfOnly>,
 ) -> Result<Response, ConsoleError> {
-    let result = Admin::new(&state, &session.email).clear_relay(session.tenant_id).await;
+    let result = Admin::console(&state, &session.email, session.operator)
+        .clear_relay(session.tenant_id)
+        .await;
     let done = "The organisation's mail goes through the platform's relay again.";
     outcome(&state, jar, &session, result, done).await
 }
@@ -211,7 +215,7 @@ pub(super) async fn test_mail(
     jar: CookieJar,
     AdminForm(session, form): AdminForm<TestForm>,
 ) -> Result<Response, ConsoleError> {
-    let admin = Admin::new(&state, &session.email);
+    let admin = Admin::console(&state, &session.email, session.operator);
     let result = admin.test_mail(&form.to, Some(session.tenant_id)).await;
     let done = "A test mail is queued: its delivery shows in the queue below.";
     outcome(&state, jar, &session, result, done).await
@@ -224,7 +228,7 @@ pub(super) async fn retry(
     Path(id): Path<i64>,
     AdminForm(session, _): AdminForm<CsrfOnly>,
 ) -> Result<Response, ConsoleError> {
-    let admin = Admin::new(&state, &session.email);
+    let admin = Admin::console(&state, &session.email, session.operator);
     let result = admin.retry_notification(Some(session.tenant_id), id).await;
     outcome(&state, jar, &session, result, "The mail is queued again.").await
 }

@@ -141,7 +141,7 @@ pub(super) async fn add(
     let Some(role) = Role::parse(&form.role) else {
         return show_list(&state, jar, &session, &query, Err("Choose a role."), &form.email).await;
     };
-    let admin = Admin::new(&state, &session.email);
+    let admin = Admin::console(&state, &session.email, session.operator);
     match admin.add_member(session.tenant_id, &form.email, role).await {
         Ok(email) => {
             let done = format!("{email} was added, and sent a link to choose their password.");
@@ -183,7 +183,7 @@ async fn show_member(
 ) -> Result<Response, ConsoleError> {
     let m =
         members::by_id(&state.db, session.tenant_id, id).await?.ok_or(ConsoleError::NotFound)?;
-    let admin = Admin::new(state, &session.email);
+    let admin = Admin::console(state, &session.email, session.operator);
     let devices =
         admin.devices(session.tenant_id, &m.email).await.map_err(ConsoleError::internal)?;
     let devices = devices
@@ -272,7 +272,7 @@ async fn act(
 ) -> Result<Response, ConsoleError> {
     let m =
         members::by_id(&state.db, session.tenant_id, id).await?.ok_or(ConsoleError::NotFound)?;
-    let admin = Admin::new(state, &session.email);
+    let admin = Admin::console(state, &session.email, session.operator);
     match action.run(admin, session.tenant_id, &m.email).await {
         Ok(()) => show_member(state, jar, session, id, Ok(&action.done())).await,
         Err(e) => {
@@ -419,7 +419,7 @@ pub(super) async fn import(
         let why = "Choose a CSV file first.";
         return show_list(&state, jar, &session, &ListQuery::default(), Err(why), "").await;
     }
-    let admin = Admin::new(&state, &session.email);
+    let admin = Admin::console(&state, &session.email, session.operator);
     let result = match admin.import_members(session.tenant_id, &upload.csv, upload.dry_run).await {
         Ok(r) => r,
         Err(e) => {

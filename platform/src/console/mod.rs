@@ -134,9 +134,12 @@ async fn stylesheet() -> impl IntoResponse {
     ([(header::CONTENT_TYPE, "text/css; charset=utf-8")], include_str!("../../static/console.css"))
 }
 
-/// Formats a time (ms since the epoch) for people: `2026-11-23 06:10 UTC`.
+/// Formats a time (ms since the epoch) for administrators, exact and in UTC (as the audit
+/// log and its exports): `2026-11-23 06:10 UTC`.
 fn when(ms: i64) -> String {
-    crate::center::when(ms)
+    let t = std::time::UNIX_EPOCH + std::time::Duration::from_millis(ms.max(0) as u64);
+    let s = humantime::format_rfc3339_seconds(t).to_string();
+    format!("{} {} UTC", &s[..10], &s[11..16])
 }
 
 /// What a page says about the action just taken: what was done, or the problem (the page is

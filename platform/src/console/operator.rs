@@ -127,7 +127,7 @@ pub(super) async fn create(
         .take(100)
         .map(String::from)
         .collect();
-    let admin = Admin::new(&state, &session.email);
+    let admin = Admin::console(&state, &session.email, session.operator);
     let result = admin.create_tenant(&form.name, &domains).await.map(|_| ());
     let done = format!(
         "The organisation \"{}\" is created. Add its first administrator with \
@@ -151,7 +151,7 @@ pub(super) async fn add_domain(
     Path(id): Path<i64>,
     OperatorForm(session, form): OperatorForm<NewDomain>,
 ) -> Result<Response, ConsoleError> {
-    let admin = Admin::new(&state, &session.email);
+    let admin = Admin::console(&state, &session.email, session.operator);
     if crate::store::members::tenant_name(&state.db, id).await?.is_none() {
         return Err(ConsoleError::NotFound);
     }

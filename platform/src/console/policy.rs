@@ -226,7 +226,7 @@ pub(super) async fn save(
             .collect();
         return show(jar, &session, &form, Some(tried), Ok("Tried; nothing was saved."));
     }
-    let admin = Admin::new(&state, &session.email);
+    let admin = Admin::console(&state, &session.email, session.operator);
     match admin.replace_policy(session.tenant_id, &policy).await {
         Ok(()) => {
             let saved = PolicyForm { sample: form.sample.clone(), ..PolicyForm::of(&policy) };

@@ -85,7 +85,10 @@ pub(super) async fn sign_in(
             );
         }
         Err(LoginRefused::BadCredentials) => {
-            audit::append(&state.db, None, email.as_str(), "console.sign_in_failed", "").await?;
+            // In the member's organisation's log, when the address is a member's: its
+            // administrators see attempts on their accounts.
+            let tenant = accounts::user_by_email(&state.db, &email).await?.map(|(_, t)| t);
+            audit::append(&state.db, tenant, email.as_str(), "console.sign_in_failed", "").await?;
             return again(StatusCode::UNAUTHORIZED, WRONG);
         }
         Err(LoginRefused::Locked { until }) => {

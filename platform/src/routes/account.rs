@@ -284,6 +284,8 @@ pub async fn totp_disable(
         return Err(ApiError::unprocessable("bad_code", "that code is not right"));
     }
     totp::set_enabled(&state.db, Owner::User(user.user_id), false).await?;
+    // A console session stands on the factor: it ends with it.
+    crate::store::console_sessions::end_all_of(&state.db, user.user_id).await?;
     audit::append(&state.db, Some(user.tenant_id), &user.email, "totp.disabled", "").await?;
     Ok(StatusCode::NO_CONTENT)
 }

@@ -227,6 +227,13 @@ pub async fn list_for_tenant(
     db.fetch_all(sql, &args).await
 }
 
+/// When tenant `tenant_id` last had an entry `action`, ms.
+pub async fn last_at(db: &Db, tenant_id: i64, action: &str) -> Result<Option<i64>, StoreError> {
+    let sql = "SELECT MAX(at) FROM audit_log WHERE tenant_id = $1 AND action = $2";
+    let (at,): (Option<i64>,) = db.fetch_one(sql, &[tenant_id.into(), action.into()]).await?;
+    Ok(at)
+}
+
 /// What verifying the chain found.
 #[derive(Debug, PartialEq, Eq)]
 pub enum Verdict {

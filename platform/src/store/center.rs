@@ -220,8 +220,12 @@ pub async fn session(db: &Db, token: &str) -> Result<Option<Session>, StoreError
         return Ok(None);
     }
     let now = now_ms();
+    // A member their organisation disabled has no Message Center either (their address is
+    // the organisation's).
     let sql = "SELECT id, email, proof, created_at FROM web_sessions \
-               WHERE token_hash = $1 AND expires_at > $2 AND last_seen_at > $3";
+               WHERE token_hash = $1 AND expires_at > $2 AND last_seen_at > $3 \
+               AND NOT EXISTS (SELECT 1 FROM users u \
+                   WHERE u.email = web_sessions.email AND u.disabled_at IS NOT NULL)";
     let hash = sha256(&[token.as_bytes()]);
     let args = [hash.as_slice().into(), now.into(), (now - SESSION_IDLE_MS).into()];
     let row: Option<(i64, String, String, i64)> = db.fetch_optional(sql, &args).await?;

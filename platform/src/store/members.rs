@@ -29,9 +29,11 @@ pub struct Member {
     pub totp_enabled: i64,
     /// Device tokens not revoked.
     pub devices: i64,
+    /// 1 when they are one of the platform's operators.
+    pub operator: i64,
 }
 
-lite_row!(Member { id, email, role, created_at, disabled_at, totp_enabled, devices });
+lite_row!(Member { id, email, role, created_at, disabled_at, totp_enabled, devices, operator });
 
 impl Member {
     /// Their role (an unknown stored role reads as a sender: the least it could be).
@@ -43,7 +45,7 @@ impl Member {
 /// One statement's columns for [`Member`].
 macro_rules! member_columns {
     () => {
-        "SELECT u.id, u.email, u.role, u.created_at, u.disabled_at, u.totp_enabled, \
+        "SELECT u.id, u.email, u.role, u.created_at, u.disabled_at, u.totp_enabled, u.operator, \
          (SELECT COUNT(*) FROM device_tokens t WHERE t.user_id = u.id AND t.revoked_at IS NULL) \
          AS devices FROM users u "
     };

@@ -63,6 +63,18 @@ pub struct Claimed {
     pub mail: Outgoing,
 }
 
+/// Mail that carries a credential: a one-time code, a set-password link, a reset code.
+/// It always goes through the platform's own relay, unbranded — never an organisation's
+/// relay, whose operator could otherwise read a code that opens a recipient's mailbox in the
+/// Message Center (which holds mail from every organisation), or a link that sets a
+/// member's password.
+pub const CREDENTIAL_KINDS: [&str; 3] = ["one_time_code", "password_link", "password_reset"];
+
+/// Whether mail of `kind` carries a credential ([`CREDENTIAL_KINDS`]).
+pub fn carries_credential(kind: &str) -> bool {
+    CREDENTIAL_KINDS.contains(&kind)
+}
+
 /// A row as admins see it.
 #[derive(Clone, Debug, sqlx::FromRow)]
 pub struct Listed {
