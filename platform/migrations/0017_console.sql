@@ -36,3 +36,5 @@ CREATE TABLE tenant_branding (
 );
 -- The time zone a Message Center account reads dates in (IANA name; none: UTC).
 ALTER TABLE recipient_accounts ADD COLUMN time_zone TEXT;
+-- The name a member is shown by, beside their address (set in the console).
+ALTER TABLE users ADD COLUMN display_name TEXT;

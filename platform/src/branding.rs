@@ -2,7 +2,7 @@
 //! Message Center's pages of the organisation's messages, in its stubs, and as the sender's
 //! name on the platform's mail for it. The rules for what is accepted live here, one owner:
 //!
-//! - the name: 1 to 80 characters, no control characters;
+//! - the name: a display name as members' are (`domain::display_name`);
 //! - the colour: `#rrggbb`, dark enough that white text on it keeps WCAG AA's 4.5:1 contrast
 //!   (the header's text is white), so no organisation can make its pages unreadable;
 //! - the logo: PNG or JPEG (recognised by its first bytes, whatever the file was called), at
@@ -14,19 +14,10 @@ use crate::store::branding::Branding;
 
 /// The largest logo accepted.
 pub const MAX_LOGO_BYTES: usize = 100 * 1024;
-/// The longest display name, in characters.
-pub const MAX_NAME_CHARS: usize = 80;
 
-/// The display name, trimmed, or what is wrong with it.
+/// The display name, trimmed, or what is wrong with it (`domain::display_name`'s rule).
 pub fn check_name(name: &str) -> Result<String, String> {
-    let name = name.trim();
-    if name.is_empty() || name.chars().count() > MAX_NAME_CHARS {
-        return Err(format!("the display name has 1 to {MAX_NAME_CHARS} characters"));
-    }
-    if name.chars().any(char::is_control) {
-        return Err("the display name is one line of text".into());
-    }
-    Ok(name.to_string())
+    crate::domain::display_name(name)
 }
 
 /// The colour as `#rrggbb` (lowercase), or what is wrong with it.

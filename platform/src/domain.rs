@@ -55,6 +55,22 @@ impl<'de> Deserialize<'de> for EmailAddress {
     }
 }
 
+/// The longest display name (a member's, an organisation's), in characters.
+pub const MAX_DISPLAY_NAME_CHARS: usize = 80;
+
+/// A display name, trimmed — one line of 1 to [`MAX_DISPLAY_NAME_CHARS`] characters — or
+/// what is wrong with it.
+pub fn display_name(name: &str) -> Result<String, String> {
+    let name = name.trim();
+    if name.is_empty() || name.chars().count() > MAX_DISPLAY_NAME_CHARS {
+        return Err(format!("a display name has 1 to {MAX_DISPLAY_NAME_CHARS} characters"));
+    }
+    if name.chars().any(char::is_control) {
+        return Err("a display name is one line of text".into());
+    }
+    Ok(name.to_string())
+}
+
 /// A user's role within their tenant.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "lowercase")]

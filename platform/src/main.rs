@@ -73,6 +73,11 @@ enum MemberChange {
         #[arg(long, default_value = "sender", value_parser = parse_role)]
         role: Role,
     },
+    /// Set the name they are shown by beside their address ("" removes it).
+    Name {
+        /// The display name.
+        name: String,
+    },
     /// Give them another role (the last administrator keeps theirs).
     Role {
         /// `sender`, `admin` or `compliance`.
@@ -433,6 +438,10 @@ async fn run_admin(admin: &Admin<'_>, cmd: AdminCommand) -> Result<(), AdminErro
                         "Added {email} as {}; a link to choose a password was mailed.",
                         role.as_str()
                     )
+                }
+                MemberChange::Name { name } => {
+                    admin.set_display_name(t, &email, &name).await?;
+                    format!("{email}'s display name is saved.")
                 }
                 MemberChange::Role { role } => {
                     admin.set_role(t, &email, role).await?;

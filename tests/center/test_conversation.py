@@ -232,6 +232,8 @@ def test_a_draft_keeps_a_reply_until_it_is_sent(center, page, tmp_path):
 
 
 def test_the_inbox_marks_unread_messages_and_attachments_say_their_kind(center, browser, page, tmp_path):
+    # The sender's organisation gave her a display name: the inbox shows it beside her address.
+    center.platform.admin("member", "--tenant", "acme", "--email", ALICE, "name", "Alice Example")
     first, _ = send(center, tmp_path, "uma@outside.example", "Opened first", "<p>MARKER-FIRST</p>",
                     [("terms.pdf", b"%PDF-1.4 terms")])
     send(center, tmp_path, "uma@outside.example", "Still unread", "<p>MARKER-SECOND</p>")
@@ -241,6 +243,7 @@ def test_the_inbox_marks_unread_messages_and_attachments_say_their_kind(center, 
     unread = page.inner_text("tr.unread")
     assert "Still unread" in unread and "New" in unread
     assert "Opened first" not in unread
+    assert f"Alice Example <{ALICE}>" in unread
     screenshot(page, "inbox-unread")
     # Dates as people say them; the time zone is the reader's choice.
     assert page.inner_text("tr.unread td[data-label=Date]") in ("just now", "1 minute ago")

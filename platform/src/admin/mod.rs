@@ -542,6 +542,24 @@ impl Admin<'_> {
         Ok(())
     }
 
+    /// Sets member `email`'s display name (an empty `name` clears it).
+    pub async fn set_display_name(
+        &self,
+        tenant: i64,
+        email: &str,
+        name: &str,
+    ) -> Result<(), AdminError> {
+        let m = self.member(tenant, email).await?;
+        self.may_change(&m)?;
+        let name = match name.trim() {
+            "" => None,
+            n => Some(crate::domain::display_name(n).map_err(AdminError::Invalid)?),
+        };
+        members::set_display_name(&self.state.db, m.id, name.as_deref()).await?;
+        let detail = format!("{} {}", m.email, name.as_deref().unwrap_or("(none)"));
+        self.log(Some(tenant), "member.name_changed", &detail).await
+    }
+
     /// Turns member `email`'s second factor off: they set it up again at their next sign-in
     /// (administrators must; senders may).
     pub async fn reset_second_factor(&self, tenant: i64, email: &str) -> Result<(), AdminError> {

@@ -76,7 +76,11 @@ pub(super) async fn folder(
             let recipients = messages::recipients(&state.db, &m.id).await?;
             recipients.into_iter().map(|(e, _)| e).collect::<Vec<_>>().join(", ")
         } else {
-            m.sender_email.clone()
+            // The sender's name, as their organisation set it, beside the address.
+            match crate::store::members::display_name_of(&state.db, &m.sender_email).await? {
+                Some(name) => format!("{name} <{}>", m.sender_email),
+                None => m.sender_email.clone(),
+            }
         };
         let status = if m.recalled_at.is_some() {
             Some("Recalled")

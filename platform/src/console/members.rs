@@ -29,6 +29,7 @@ use crate::store::members::{self, Member};
 struct MemberView {
     id: i64,
     email: String,
+    name: String,
     role: &'static str,
     role_value: &'static str,
     added: String,
@@ -50,6 +51,7 @@ impl From<&Member> for MemberView {
         MemberView {
             id: m.id,
             email: m.email.clone(),
+            name: m.display_name.clone().unwrap_or_default(),
             role: role_name(m.role()),
             role_value: m.role().as_str(),
             added: when(m.created_at),
@@ -221,6 +223,7 @@ pub(super) async fn show(
 
 /// What an administrator does to a member from their page.
 enum Action {
+    Name(String),
     Role(Role),
     Disable,
     Enable,
@@ -233,6 +236,8 @@ impl Action {
     /// What the page says when it worked.
     fn done(&self) -> String {
         match self {
+            Action::Name(name) if name.trim().is_empty() => "The display name is removed.".into(),
+            Action::Name(_) => "The display name is saved.".into(),
             Action::Role(role) => format!("The role is now {}.", role_name(*role)),
             Action::Disable => "Disabled: they can no longer sign in, and their devices were \
                                 signed out. Their messages and history stay."
@@ -250,13 +255,14 @@ impl Action {
 
     /// Does it, as `admin`, to member `email` of `tenant`.
     async fn run(&self, admin: Admin<'_>, tenant: i64, email: &str) -> Result<(), AdminError> {
-        match *self {
-            Action::Role(role) => admin.set_role(tenant, email, role).await,
+        match self {
+            Action::Name(name) => admin.set_display_name(tenant, email, name).await,
+            &Action::Role(role) => admin.set_role(tenant, email, role).await,
             Action::Disable => admin.set_disabled(tenant, email, true).await,
             Action::Enable => admin.set_disabled(tenant, email, false).await,
             Action::ResetSecondFactor => admin.reset_second_factor(tenant, email).await,
             Action::PasswordLink => admin.send_password_link(tenant, email).await,
-            Action::RevokeDevice(device) => admin.revoke_device(tenant, email, device).await,
+            &Action::RevokeDevice(device) => admin.revoke_device(tenant, email, device).await,
         }
     }
 }
@@ -280,6 +286,25 @@ async fn act(
             show_member(state, jar, session, id, Err(&why)).await
         }
     }
+}
+
+#[derive(Deserialize)]
+pub(super) struct NameForm {
+    csrf: String,
+    #[serde(default)]
+    name: String,
+}
+csrf_field!(NameForm);
+
+/// `POST /admin/members/{id}/name`
+pub(super) async fn set_name(
+    State(state): State<AppState>,
+    jar: CookieJar,
+    Path(id): Path<i64>,
+    AdminForm(session, form): AdminForm<NameForm>,
+) -> Result<Response, ConsoleError> {
+    let name: String = form.name.chars().take(4 * crate::domain::MAX_DISPLAY_NAME_CHARS).collect();
+    act(&state, jar, &session, id, Action::Name(name)).await
 }
 
 #[derive(Deserialize)]

@@ -81,6 +81,7 @@ pub fn router() -> Router<AppState> {
             )),
         )
         .route("/admin/members/{id}", get(members::show))
+        .route("/admin/members/{id}/name", post(members::set_name))
         .route("/admin/members/{id}/role", post(members::set_role))
         .route("/admin/members/{id}/disable", post(members::disable))
         .route("/admin/members/{id}/enable", post(members::enable))

@@ -31,9 +31,21 @@ pub struct Member {
     pub devices: i64,
     /// 1 when they are one of the platform's operators.
     pub operator: i64,
+    /// The name they are shown by, if set.
+    pub display_name: Option<String>,
 }
 
-lite_row!(Member { id, email, role, created_at, disabled_at, totp_enabled, devices, operator });
+lite_row!(Member {
+    id,
+    email,
+    role,
+    created_at,
+    disabled_at,
+    totp_enabled,
+    devices,
+    operator,
+    display_name
+});
 
 impl Member {
     /// Their role (an unknown stored role reads as a sender: the least it could be).
@@ -46,6 +58,7 @@ impl Member {
 macro_rules! member_columns {
     () => {
         "SELECT u.id, u.email, u.role, u.created_at, u.disabled_at, u.totp_enabled, u.operator, \
+         u.display_name, \
          (SELECT COUNT(*) FROM device_tokens t WHERE t.user_id = u.id AND t.revoked_at IS NULL) \
          AS devices FROM users u "
     };
@@ -125,4 +138,18 @@ pub async fn count(db: &Db, tenant_id: i64) -> Result<i64, StoreError> {
 pub async fn by_id(db: &Db, tenant_id: i64, id: i64) -> Result<Option<Member>, StoreError> {
     let sql = concat!(member_columns!(), "WHERE u.tenant_id = $1 AND u.id = $2");
     db.fetch_optional(sql, &[tenant_id.into(), id.into()]).await
+}
+
+/// Sets (or with `None` clears) member `user_id`'s display name (checked by the caller).
+pub async fn set_display_name(db: &Db, user_id: i64, name: Option<&str>) -> Result<(), StoreError> {
+    let sql = "UPDATE users SET display_name = $1 WHERE id = $2";
+    db.execute(sql, &[name.into(), user_id.into()]).await?;
+    Ok(())
+}
+
+/// The display name of the member with address `email`, if there is one with a name.
+pub async fn display_name_of(db: &Db, email: &str) -> Result<Option<String>, StoreError> {
+    let sql = "SELECT display_name FROM users WHERE email = $1";
+    let row: Option<(Option<String>,)> = db.fetch_optional(sql, &[email.into()]).await?;
+    Ok(row.and_then(|(n,)| n))
 }

@@ -398,6 +398,13 @@ async fn administrators_add_disable_enable_and_change_members_and_the_last_admin
     let revoked = admin.post(&format!("{page}/devices/{device_id}/revoke"), &[]).await;
     assert!(revoked.html.contains("The device was signed out."));
 
+    // The name they are shown by.
+    let named = admin.post(&format!("{page}/name"), &[("name", "  New Person ")]).await;
+    assert!(named.html.contains("The display name is saved."), "{}", named.html);
+    assert!(named.html.contains("value=\"New Person\""));
+    let too_long = admin.post(&format!("{page}/name"), &[("name", &"x".repeat(81))]).await;
+    assert_eq!(too_long.status, StatusCode::BAD_REQUEST);
+
     // Roles: made an administrator, and back; the only administrator keeps the role.
     let promoted = admin.post(&format!("{page}/role"), &[("role", "admin")]).await;
     assert!(promoted.html.contains("The role is now Administrator."));
