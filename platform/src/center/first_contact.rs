@@ -42,6 +42,7 @@ struct ChoosePassword<'a> {
     csrf: &'a str,
     email: &'a str,
     problem: Option<&'a str>,
+    look: Option<Look>,
 }
 
 #[derive(Template)]
@@ -284,7 +285,8 @@ pub(super) async fn choose_password(
 ) -> Result<Response, CenterError> {
     let email = may_choose_password(&state, &jar, &link).await?;
     let (jar, csrf) = csrf_token(jar);
-    let form = ChoosePassword { link: &link, csrf: &csrf, email: &email, problem: None };
+    let look = super::look_of_link(&state, &link).await;
+    let form = ChoosePassword { link: &link, csrf: &csrf, email: &email, problem: None, look };
     Ok((jar, page(StatusCode::OK, &form)?).into_response())
 }
 
@@ -305,8 +307,9 @@ pub(super) async fn save_password(
 ) -> Result<Response, CenterError> {
     let email = may_choose_password(&state, &jar, &link).await?;
     if let Some(problem) = password_problem(&req.password, &req.confirm) {
-        let form =
-            ChoosePassword { link: &link, csrf: &req.csrf, email: &email, problem: Some(problem) };
+        let look = super::look_of_link(&state, &link).await;
+        let (csrf, problem) = (&req.csrf, Some(problem));
+        let form = ChoosePassword { link: &link, csrf, email: &email, problem, look };
         return Err(CenterError::form(StatusCode::BAD_REQUEST, &form));
     }
     center::set_password(&state.db, &email, Zeroizing::new(req.password)).await?;

@@ -127,6 +127,13 @@ async fn look_of(state: &AppState, tenant: i64) -> Option<crate::branding::Look>
     }
 }
 
+/// The branding of the organisation whose message `link` leads to (none when it leads
+/// nowhere: the page that says so is the platform's own).
+async fn look_of_link(state: &AppState, link: &str) -> Option<crate::branding::Look> {
+    let m = messages::by_link(&state.db, link).await.ok().flatten()?;
+    look_of(state, m.tenant_id).await
+}
+
 /// `GET /c/brand/{tenant}/logo`: an organisation's logo, as its messages' pages show it.
 async fn logo(
     axum::extract::State(state): axum::extract::State<AppState>,

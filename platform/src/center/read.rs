@@ -63,15 +63,18 @@ struct AskUnlockCode<'a> {
     link: &'a str,
     csrf: &'a str,
     problem: Option<&'a str>,
+    look: Option<crate::branding::Look>,
 }
 
 pub(super) async fn ask_unlock_code(
+    State(state): State<AppState>,
     _: Reader,
     jar: CookieJar,
     Path(link): Path<String>,
 ) -> Result<Response, CenterError> {
     let (jar, csrf) = csrf_token(jar);
-    let form = AskUnlockCode { link: &link, csrf: &csrf, problem: None };
+    let look = super::look_of_link(&state, &link).await;
+    let form = AskUnlockCode { link: &link, csrf: &csrf, problem: None, look };
     Ok((jar, page(StatusCode::OK, &form)?).into_response())
 }
 
@@ -102,8 +105,10 @@ pub(super) async fn unlock(
     if !is_recipient(&state, &m, &email).await? {
         return Err(CenterError::NotFound);
     }
+    let look = super::look_of(&state, m.tenant_id).await;
     let refuse = |problem: &str| {
-        let form = AskUnlockCode { link: &link, csrf: &req.csrf, problem: Some(problem) };
+        let (csrf, look) = (&req.csrf, look.clone());
+        let form = AskUnlockCode { link: &link, csrf, problem: Some(problem), look };
         CenterError::form(StatusCode::UNAUTHORIZED, &form)
     };
     let scope = lockouts::Scope::Unlock(&m.id);

@@ -51,6 +51,7 @@ struct Compose<'a> {
     limit: String,
     problem: Option<&'a str>,
     draft: Option<i64>,
+    look: Option<crate::branding::Look>,
 }
 
 impl<'a> Compose<'a> {
@@ -78,7 +79,14 @@ impl<'a> Compose<'a> {
             limit: human_size(MAX_ATTACHMENT_BYTES as u64),
             problem: None,
             draft: None,
+            look: None,
         }
+    }
+
+    /// In the branding of the organisation the message belongs to.
+    fn branded(mut self, look: Option<crate::branding::Look>) -> Self {
+        self.look = look;
+        self
     }
 
     /// With what the writer typed.
@@ -214,7 +222,8 @@ pub(super) async fn compose(
     let all = draft.as_ref().map_or(q.all.as_deref() == Some("1"), |(_, d)| d.all);
     let fresh = draft.as_ref().map_or(q.new.as_deref() == Some("1"), |(_, d)| d.fresh);
     let (jar, csrf) = csrf_token(jar);
-    let mut form = Compose::new(&link, &csrf, &manifest, &email, all, fresh);
+    let look = super::look_of_link(&state, &link).await;
+    let mut form = Compose::new(&link, &csrf, &manifest, &email, all, fresh).branded(look);
     if let Some((id, d)) = &draft {
         form = form.typed(&d.subject, &d.text);
         form.draft = Some(*id);
@@ -311,8 +320,10 @@ pub(super) async fn send(
     let csrf = posted.csrf.clone();
     check_csrf(&jar, &csrf)?;
     // What was typed stays on a refused form; only the files must be chosen again.
+    let look = super::look_of(&state, m.tenant_id).await;
     let refused = |posted: &Posted, status, problem| {
         let form = Compose::new(&link, &csrf, &manifest, &email, posted.all, posted.fresh)
+            .branded(look.clone())
             .typed(&posted.subject, &posted.text)
             .refused(problem);
         CenterError::form(status, &form)
