@@ -110,9 +110,24 @@ pub(crate) fn date(ms: i64, zone: &jiff::tz::TimeZone, now: i64) -> String {
     }
 }
 
+/// A message's own date (its manifest's, as the mail client wrote it: RFC 3339, or RFC 2822
+/// as in a `Date:` header) for people, as [`date`] says it; the text as it is when it is
+/// neither.
+pub(crate) fn message_date(text: &str, zone: &jiff::tz::TimeZone, now: i64) -> String {
+    let parsed = text
+        .trim()
+        .parse::<jiff::Timestamp>()
+        .ok()
+        .or_else(|| jiff::fmt::rfc2822::parse(text.trim()).ok().map(|z| z.timestamp()));
+    match parsed {
+        Some(at) => date(at.as_millisecond(), zone, now),
+        None => line(text),
+    }
+}
+
 #[cfg(test)]
 mod date_tests {
-    use super::{date, zone};
+    use super::{date, message_date, zone};
 
     const MINUTE: i64 = 60_000;
 
@@ -130,6 +145,10 @@ mod date_tests {
         assert_eq!(date(now - 10 * 24 * 60 * MINUTE, &utc, now), "25 Nov, 09:25");
         assert_eq!(date(now - 400 * 24 * 60 * MINUTE, &utc, now), "31 Oct 2025, 09:25");
         assert_eq!(zone(Some("Not/AZone")), zone(None), "an unknown zone reads as UTC");
+        // A message's own date, as mail clients write it.
+        assert_eq!(message_date("2026-12-05T07:25:00Z", &berlin, now), "today, 08:25");
+        assert_eq!(message_date("Sat, 5 Dec 2026 07:25:00 +0000", &utc, now), "today, 07:25");
+        assert_eq!(message_date("sometime", &utc, now), "sometime");
     }
 }
 

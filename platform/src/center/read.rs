@@ -197,7 +197,11 @@ pub(super) async fn read(
             from: display::line(&meta.from),
             to: display::line(&meta.to.join(", ")),
             cc: display::line(&meta.cc.join(", ")),
-            date: meta.date.clone(),
+            date: super::display::message_date(
+                &meta.date,
+                &super::reader_zone(&state, &email).await?,
+                crate::db::now_ms(),
+            ),
             body_text,
             body_note,
             attachments: manifest
