@@ -70,16 +70,19 @@ pub(crate) fn is_zone(name: &str) -> bool {
     jiff::tz::TimeZone::get(name).is_ok()
 }
 
-/// The time zones a reader may choose from, by name.
-pub(crate) fn zone_names() -> Vec<String> {
-    let mut names: Vec<String> = jiff::tz::db()
-        .available()
-        .map(|n| n.as_str().to_string())
-        .filter(|n| n.contains('/') && !n.starts_with("Etc/") && !n.starts_with("SystemV/"))
-        .collect();
-    names.sort();
-    names.insert(0, "UTC".into());
-    names
+/// The time zones a reader may choose from, by name (listed from the database once).
+pub(crate) fn zone_names() -> &'static [String] {
+    static NAMES: std::sync::OnceLock<Vec<String>> = std::sync::OnceLock::new();
+    NAMES.get_or_init(|| {
+        let mut names: Vec<String> = jiff::tz::db()
+            .available()
+            .map(|n| n.as_str().to_string())
+            .filter(|n| n.contains('/') && !n.starts_with("Etc/") && !n.starts_with("SystemV/"))
+            .collect();
+        names.sort();
+        names.insert(0, "UTC".into());
+        names
+    })
 }
 
 /// A time (ms since the epoch) for people, in `zone`, as it relates to `now` (ms): "just

@@ -71,13 +71,19 @@ pub(super) async fn folder(
         })
         .flatten();
     let mut lines = Vec::with_capacity(rows.len());
+    // Senders repeat in a folder: each one's name is looked up once per page.
+    let mut names = std::collections::HashMap::new();
     for m in rows {
         let party = if folder == Folder::Sent {
             let recipients = messages::recipients(&state.db, &m.id).await?;
             recipients.into_iter().map(|(e, _)| e).collect::<Vec<_>>().join(", ")
         } else {
             // The sender's name, as their organisation set it, beside the address.
-            match crate::store::members::display_name_of(&state.db, &m.sender_email).await? {
+            if !names.contains_key(&m.sender_email) {
+                let name = crate::store::members::display_name_of(&state.db, &m.sender_email);
+                names.insert(m.sender_email.clone(), name.await?);
+            }
+            match names.get(&m.sender_email).cloned().flatten() {
                 Some(name) => format!("{name} <{}>", m.sender_email),
                 None => m.sender_email.clone(),
             }

@@ -55,7 +55,7 @@ struct Preferences<'a> {
     totp_on: bool,
     /// The time zone chosen (UTC when none) and those to choose from.
     zone: String,
-    zones: Vec<String>,
+    zones: &'static [String],
     enrolment: Option<Enrolment>,
     done: Option<&'a str>,
     problem: Option<&'a str>,
@@ -78,7 +78,7 @@ async fn show(
         Err(problem) => (None, Some(problem)),
     };
     let zone = center::time_zone(&state.db, email).await?.unwrap_or_else(|| "UTC".into());
-    let zones = if has_password { super::display::zone_names() } else { Vec::new() };
+    let zones = if has_password { super::display::zone_names() } else { &[] };
     let view =
         Preferences { email, csrf, has_password, totp_on, zone, zones, enrolment, done, problem };
     page(status, &view)

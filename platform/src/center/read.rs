@@ -139,13 +139,13 @@ struct DeliverySlipLine {
     events: String,
 }
 
+/// The delivery slip of `m` for its sender, its times in `zone` as of `now`.
 async fn slip(
     state: &AppState,
     m: &MessageRow,
-    reader: &str,
+    (zone, now): (&jiff::tz::TimeZone, i64),
 ) -> Result<Vec<DeliverySlipLine>, CenterError> {
     let recipients = messages::recipients(&state.db, &m.id).await?;
-    let (zone, now) = (super::reader_zone(state, reader).await?, crate::db::now_ms());
     let events = messages::events(&state.db, &m.id).await?;
     Ok(recipients
         .into_iter()
@@ -153,7 +153,7 @@ async fn slip(
             let events = events
                 .iter()
                 .filter(|e| e.recipient.as_deref() == Some(email.as_str()))
-                .map(|e| format!("{} {}", e.kind, super::display::date(e.at, &zone, now)))
+                .map(|e| format!("{} {}", e.kind, super::display::date(e.at, zone, now)))
                 .collect::<Vec<_>>()
                 .join(", ");
             DeliverySlipLine { email, kind, events }
@@ -172,7 +172,8 @@ pub(super) async fn read(
     }
     let _ = audit::append(&state.db, Some(m.tenant_id), &email, "message.opened", &m.id).await;
     let is_sender = m.sender_email.eq_ignore_ascii_case(&email);
-    let slip = if is_sender { slip(&state, &m, &email).await? } else { Vec::new() };
+    let (zone, now) = (super::reader_zone(&state, &email).await?, crate::db::now_ms());
+    let slip = if is_sender { slip(&state, &m, (&zone, now)).await? } else { Vec::new() };
     let archived = is_recipient
         && matches!(
             mailbox_store::folder_of(&state.db, &m.id, &email).await,
@@ -197,11 +198,7 @@ pub(super) async fn read(
             from: display::line(&meta.from),
             to: display::line(&meta.to.join(", ")),
             cc: display::line(&meta.cc.join(", ")),
-            date: super::display::message_date(
-                &meta.date,
-                &super::reader_zone(&state, &email).await?,
-                crate::db::now_ms(),
-            ),
+            date: super::display::message_date(&meta.date, &zone, now),
             body_text,
             body_note,
             attachments: manifest

@@ -105,6 +105,24 @@ pub(super) fn refusal(e: AdminError) -> Result<String, ConsoleError> {
     }
 }
 
+/// What a page says after an operation: `Ok(done)` when it worked, `Err(why)` when it was
+/// refused ([`refusal`]); an error that is not the administrator's to fix stays an error.
+/// [`said`] lends it to the page.
+pub(super) fn outcome(
+    result: Result<(), AdminError>,
+    done: &str,
+) -> Result<Result<String, String>, ConsoleError> {
+    match result {
+        Ok(()) => Ok(Ok(done.to_string())),
+        Err(e) => refusal(e).map(Err),
+    }
+}
+
+/// An [`outcome`] as the pages take it.
+pub(super) fn said(outcome: &Result<String, String>) -> Result<&str, &str> {
+    outcome.as_deref().map_err(String::as_str)
+}
+
 /// Template `t` rendered as the page with `status`.
 pub(super) fn page(status: StatusCode, t: &impl Template) -> Result<Response, ConsoleError> {
     Ok((status, Html(t.render()?)).into_response())

@@ -10,7 +10,7 @@ use axum_extra::extract::cookie::CookieJar;
 use serde::Deserialize;
 
 use super::Said;
-use super::error::{ConsoleError, page, refusal};
+use super::error::{ConsoleError, outcome, page, said};
 use super::extract::{AdminForm, CsrfOnly, TenantAdmin};
 use super::home::Nav;
 use super::when;
@@ -131,23 +131,6 @@ pub(super) async fn overview(
     show(&state, jar, &session, &q.state, Ok("")).await
 }
 
-/// What an operation came to, as the page says it.
-async fn outcome(
-    state: &AppState,
-    jar: CookieJar,
-    session: &ConsoleSession,
-    result: Result<(), crate::admin::AdminError>,
-    done: &str,
-) -> Result<Response, ConsoleError> {
-    match result {
-        Ok(()) => show(state, jar, session, "", Ok(done)).await,
-        Err(e) => {
-            let why = refusal(e)?;
-            show(state, jar, session, "", Err(&why)).await
-        }
-    }
-}
-
 #[derive(Deserialize)]
 pub(super) struct RelayForm {
     csrf: String,
@@ -186,7 +169,7 @@ pub(super) async fn set_relay(
         .await;
     let done = "The organisation's mail now goes through this relay. Send a test mail to see it \
                 arrive.";
-    outcome(&state, jar, &session, result, done).await
+    show(&state, jar, &session, "", said(&outcome(result, done)?)).await
 }
 
 /// `POST /admin/mail/relay/clear`
@@ -199,7 +182,7 @@ pub(super) async fn clear_relay(
         .clear_relay(session.tenant_id)
         .await;
     let done = "The organisation's mail goes through the platform's relay again.";
-    outcome(&state, jar, &session, result, done).await
+    show(&state, jar, &session, "", said(&outcome(result, done)?)).await
 }
 
 #[derive(Deserialize)]
@@ -218,7 +201,7 @@ pub(super) async fn test_mail(
     let admin = Admin::console(&state, &session.email, session.operator);
     let result = admin.test_mail(&form.to, Some(session.tenant_id)).await;
     let done = "A test mail is queued: its delivery shows in the queue below.";
-    outcome(&state, jar, &session, result, done).await
+    show(&state, jar, &session, "", said(&outcome(result, done)?)).await
 }
 
 /// `POST /admin/mail/{id}/retry`
@@ -230,5 +213,5 @@ pub(super) async fn retry(
 ) -> Result<Response, ConsoleError> {
     let admin = Admin::console(&state, &session.email, session.operator);
     let result = admin.retry_notification(Some(session.tenant_id), id).await;
-    outcome(&state, jar, &session, result, "The mail is queued again.").await
+    show(&state, jar, &session, "", said(&outcome(result, "The mail is queued again.")?)).await
 }

@@ -13,7 +13,7 @@ use axum_extra::extract::cookie::CookieJar;
 use serde::Deserialize;
 
 use super::Said;
-use super::error::{ConsoleError, page, refusal};
+use super::error::{ConsoleError, outcome, page, refusal, said};
 use super::extract::{AdminForm, CsrfOnly, TenantAdmin};
 use super::home::Nav;
 use super::when;
@@ -279,13 +279,8 @@ async fn act(
     let m =
         members::by_id(&state.db, session.tenant_id, id).await?.ok_or(ConsoleError::NotFound)?;
     let admin = Admin::console(state, &session.email, session.operator);
-    match action.run(admin, session.tenant_id, &m.email).await {
-        Ok(()) => show_member(state, jar, session, id, Ok(&action.done())).await,
-        Err(e) => {
-            let why = refusal(e)?;
-            show_member(state, jar, session, id, Err(&why)).await
-        }
-    }
+    let result = action.run(admin, session.tenant_id, &m.email).await;
+    show_member(state, jar, session, id, said(&outcome(result, &action.done())?)).await
 }
 
 #[derive(Deserialize)]

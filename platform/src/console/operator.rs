@@ -11,7 +11,7 @@ use axum_extra::extract::cookie::CookieJar;
 use serde::Deserialize;
 
 use super::Said;
-use super::error::{ConsoleError, page, refusal};
+use super::error::{ConsoleError, outcome, page, said};
 use super::extract::{Operator, OperatorForm};
 use super::home::Nav;
 use super::{DAY_MS, when};
@@ -88,23 +88,6 @@ pub(super) async fn organisations(
     show(&state, jar, &session, Ok("")).await
 }
 
-/// What an operator's change came to, as the page says it.
-async fn outcome(
-    state: &AppState,
-    jar: CookieJar,
-    session: &ConsoleSession,
-    result: Result<(), crate::admin::AdminError>,
-    done: &str,
-) -> Result<Response, ConsoleError> {
-    match result {
-        Ok(()) => show(state, jar, session, Ok(done)).await,
-        Err(e) => {
-            let why = refusal(e)?;
-            show(state, jar, session, Err(&why)).await
-        }
-    }
-}
-
 #[derive(Deserialize)]
 pub(super) struct NewOrganisation {
     csrf: String,
@@ -134,7 +117,7 @@ pub(super) async fn create(
          `sealpost-platform admin member --tenant … --email … add --role admin`.",
         form.name.trim()
     );
-    outcome(&state, jar, &session, result, &done).await
+    show(&state, jar, &session, said(&outcome(result, &done)?)).await
 }
 
 #[derive(Deserialize)]
@@ -156,5 +139,5 @@ pub(super) async fn add_domain(
         return Err(ConsoleError::NotFound);
     }
     let result = admin.add_domain(id, &form.domain).await;
-    outcome(&state, jar, &session, result, "The domain is added.").await
+    show(&state, jar, &session, said(&outcome(result, "The domain is added.")?)).await
 }
