@@ -205,16 +205,40 @@ impl Sealer {
         &self.file_key
     }
 
+    /// Takes up sealing a message whose header was made earlier (and kept), with its file
+    /// key: for parts that arrive over many requests, or on another machine. The header is
+    /// authenticated with the key first, so a kept header and key that do not belong together
+    /// are refused.
+    pub fn resume(header: Header, file_key: FileKey) -> Result<Sealer> {
+        header.verify_mac(&file_key)?;
+        Ok(Sealer { header, file_key, backend: Backend::default() })
+    }
+
     /// A sealer for one part, to be used in any order.
     pub fn part_sealer(&self, index: u32) -> Result<PartSealer> {
+        self.part_sealer_at(index, 0)
+    }
+
+    /// A sealer for one part that starts at chunk `first_chunk` (its plaintext starts at
+    /// byte `first_chunk × chunk size` of the part): a part sealed in pieces, each piece a
+    /// whole number of chunks but the last. The ciphertext it produces is the part's from
+    /// byte `first_chunk × (chunk size + 16)` on.
+    pub fn part_sealer_at(&self, index: u32, first_chunk: u64) -> Result<PartSealer> {
         let entry = self.header.parts().get(index as usize).ok_or(Error::Usage("no such part"))?;
         let layout = *self.header.layout().part(index)?;
-        Ok(PartSealer::new(
+        if first_chunk >= layout.chunks {
+            return Err(Error::Usage("the part has no such chunk"));
+        }
+        let chunk_size = self.header.layout().chunk_size();
+        let mut sealer = PartSealer::new(
             part_cipher(self.backend, &self.file_key, &entry.salt, index),
             index,
             layout,
-            self.header.layout().chunk_size(),
-        ))
+            chunk_size,
+        );
+        sealer.chunk = first_chunk;
+        sealer.absorbed = first_chunk * u64::from(chunk_size);
+        Ok(sealer)
     }
 
     /// The whole envelope as one sequential stream: header, then parts in order.

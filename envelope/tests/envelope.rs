@@ -129,6 +129,50 @@ fn parts_sealed_out_of_order_assemble_into_the_same_envelope() {
     assert_eq!(assembled, sequential);
 }
 
+#[test]
+fn a_part_sealed_in_pieces_by_resumed_sealers_equals_one_seal() {
+    // The Message Center seals a large attachment as it arrives over many requests, perhaps on
+    // different nodes: each request takes up the kept header and file key and seals whole
+    // chunks from where the part stands.
+    let parts = message(&[300, 700, 0]);
+    let sequential = seal_with(&parts, 64, Backend::AwsLc, usize::MAX);
+    let first = builder(&parts, 64, Backend::AwsLc);
+    let (header, key) = (first.header().clone(), first.file_key().clone());
+    let mut assembled = header.as_bytes().to_vec();
+    for (i, part) in parts.iter().enumerate() {
+        let pieces: Vec<&[u8]> =
+            if part.is_empty() { vec![&[][..]] } else { part.chunks(3 * 64).collect() };
+        for (n, piece) in pieces.iter().enumerate() {
+            let resumed = Sealer::resume(header.clone(), key.clone()).expect("resume");
+            let mut s = resumed.part_sealer_at(i as u32, n as u64 * 3).expect("part");
+            let mut input: &[u8] = piece;
+            loop {
+                assembled.extend_from_slice(s.pending());
+                let pending = s.pending().len();
+                s.consume(pending);
+                if input.is_empty() {
+                    break;
+                }
+                let took = s.push(input).expect("push");
+                input = &input[took..];
+            }
+            if n + 1 == pieces.len() {
+                while !s.finish().expect("finish") {
+                    assembled.extend_from_slice(s.pending());
+                    let pending = s.pending().len();
+                    s.consume(pending);
+                }
+            }
+        }
+    }
+    assert_eq!(assembled, sequential);
+
+    let wrong = sealpost_envelope::FileKey::from_bytes([7; 32]);
+    assert!(Sealer::resume(header.clone(), wrong).is_err(), "a key the header is not made with");
+    let resumed = Sealer::resume(header, key).expect("resume");
+    assert!(resumed.part_sealer_at(2, 10).is_ok() && resumed.part_sealer_at(2, 11).is_err());
+}
+
 #[tokio::test]
 async fn async_writer_produces_the_same_bytes() {
     use tokio::io::AsyncWriteExt;
