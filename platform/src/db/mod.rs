@@ -97,6 +97,7 @@ const MIGRATIONS: &[Migration] = &[
     shared(15, include_str!("../../migrations/0015_envelope_size.sql")),
     shared(16, include_str!("../../migrations/0016_sign_in_attempts.sql")),
     shared(17, include_str!("../../migrations/0017_console.sql")),
+    shared(18, include_str!("../../migrations/0018_reply_uploads.sql")),
 ];
 
 /// Translates a migration for `engine`. The schema keeps to a subset where three rules
