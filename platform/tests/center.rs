@@ -899,3 +899,150 @@ async fn a_body_built_to_stall_the_parser_is_shown_as_text_at_once() {
         assert!(page.contains("MARKER-DEEP text") && !page.contains("x()"), "its text, no script");
     }
 }
+
+/// `len` pseudo-random bytes (from `seed`) with a marker at the start, to look for on disk.
+fn file_bytes(len: usize, seed: u64) -> Vec<u8> {
+    let mut x = seed | 1;
+    let mut bytes: Vec<u8> = (0..len)
+        .map(|_| {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            x as u8
+        })
+        .collect();
+    let marker = b"MARKER-PLAINTEXT-PIECE";
+    let n = marker.len().min(len);
+    bytes[..n].copy_from_slice(&marker[..n]);
+    bytes
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_reply_with_large_attachments_is_uploaded_in_pieces_resumed_and_read_back_whole() {
+    let r = Running::start().await;
+    let (link, _id, _token) = send_message(&r.base, &r.api, &r.password).await;
+    let opaque = link.rsplit('/').next().expect("token").to_string();
+    let bob = code_session(&r, &opaque, "bob@outside.example", 1, Some("correct horse battery"));
+    let bob = bob.await;
+    let base = &r.base;
+
+    // The form runs the uploader, which only that page's policy allows; no other page runs
+    // script.
+    let form = bob.get(format!("{base}/c/reply/{opaque}")).send().await.expect("form");
+    let csp = form.headers()["content-security-policy"].to_str().expect("csp").to_string();
+    assert!(csp.contains("script-src 'self'") && csp.contains("connect-src 'self'"), "{csp}");
+    let page = form.text().await.expect("page");
+    assert!(page.contains(r#"<script src="/c/static/reply.js" defer>"#));
+    let token = csrf(&page);
+    let read = bob.get(format!("{base}/c/read/{opaque}")).send().await.expect("read");
+    let csp = read.headers()["content-security-policy"].to_str().expect("csp");
+    assert!(!csp.contains("script-src"), "{csp}");
+
+    let big = file_bytes(20 * 1024 * 1024 + 12_345, 7);
+    let small = file_bytes(70_000, 9);
+    let uploads = format!("{base}/c/reply/{opaque}/uploads");
+    let begin = json!({
+        "subject": "Re: figures, the large files",
+        "text": "MARKER-LARGE-REPLY here they are",
+        "files": [
+            {"name": "survey.bin", "type": "application/octet-stream", "size": big.len()},
+            {"name": "empty.txt", "type": "text/plain", "size": 0},
+            {"name": "notes.bin", "type": "", "size": small.len()},
+        ],
+    });
+    let no_token = bob.post(&uploads).json(&begin).send().await.expect("begin");
+    assert_eq!(no_token.status(), StatusCode::FORBIDDEN, "the CSRF token is required");
+    let stranger = client(&r.data, true).post(&uploads).header("x-csrf-token", &token);
+    let stranger = stranger.json(&begin).send().await.expect("begin");
+    assert_eq!(stranger.status(), StatusCode::UNAUTHORIZED, "a session is required");
+    let begun = bob.post(&uploads).header("x-csrf-token", &token).json(&begin).send().await;
+    let status: Value = begun.expect("begin").json().await.expect("json");
+    let id = status["id"].as_str().expect("id").to_string();
+    let piece_bytes = status["piece_bytes"].as_u64().expect("piece size") as usize;
+    assert_eq!(status["parts"][0]["size"], big.len());
+
+    let here = format!("{uploads}/{id}");
+    let put = |part: u64, at: usize, body: reqwest::Body| {
+        bob.put(format!("{here}/{part}?at={at}")).header("x-csrf-token", &token).body(body).send()
+    };
+    let received = |s: &Value, i: usize| s["parts"][i]["received"].as_u64().expect("received");
+
+    // The first piece; then one cut off half-way (the connection drops): nothing of it counts.
+    let r1 = put(1, 0, big[..piece_bytes].to_vec().into()).await.expect("put");
+    assert_eq!(received(&r1.json().await.expect("json"), 0), piece_bytes as u64);
+    let half = big[piece_bytes..piece_bytes + piece_bytes / 2].to_vec();
+    let dropped = futures_util::stream::iter(vec![
+        Ok::<_, std::io::Error>(bytes::Bytes::from(half)),
+        Err(std::io::Error::other("the connection dropped")),
+    ]);
+    assert!(put(1, piece_bytes, reqwest::Body::wrap_stream(dropped)).await.is_err());
+    let now = bob.get(&here).header("x-csrf-token", &token).send().await.expect("status");
+    let now: Value = now.json().await.expect("json");
+    assert_eq!(received(&now, 0), piece_bytes as u64, "resume from the last whole piece");
+
+    // Pieces out of place are refused with where to resume, and so is one that ends inside a
+    // chunk before the file's end; sending before all is in is refused.
+    let wrong = put(1, 0, big[..1000].to_vec().into()).await.expect("put");
+    assert_eq!(wrong.status(), StatusCode::CONFLICT);
+    assert_eq!(wrong.json::<Value>().await.expect("json")["error"]["received"], piece_bytes);
+    let ragged = put(1, piece_bytes, big[piece_bytes..piece_bytes + 1000].to_vec().into());
+    assert_eq!(ragged.await.expect("put").status(), StatusCode::BAD_REQUEST);
+    let early = bob.post(format!("{here}/send")).header("x-csrf-token", &token).send().await;
+    assert_eq!(early.expect("send").status(), StatusCode::CONFLICT);
+
+    // The rest, resumed where the platform says.
+    for (i, bytes) in [(0usize, &big), (2, &small)] {
+        let mut at = if i == 0 { piece_bytes } else { 0 };
+        while at < bytes.len() {
+            let end = (at + piece_bytes).min(bytes.len());
+            let answer = put(i as u64 + 1, at, bytes[at..end].to_vec().into()).await.expect("put");
+            assert!(answer.status().is_success(), "{}", answer.text().await.unwrap_or_default());
+            at = received(&answer.json().await.expect("json"), i) as usize;
+        }
+    }
+    let empty = put(2, 0, Vec::new().into()).await.expect("put");
+    let status: Value = empty.json().await.expect("json");
+    assert!(status["parts"].as_array().expect("parts").iter().all(|p| p["complete"] == true));
+
+    // Nothing but ciphertext was ever written.
+    let mut plaintext_on_disk = Vec::new();
+    for entry in walk(&r.data) {
+        let bytes = std::fs::read(&entry).unwrap_or_default();
+        if bytes.windows(22).any(|w| w == b"MARKER-PLAINTEXT-PIECE") {
+            plaintext_on_disk.push(entry);
+        }
+    }
+    assert!(plaintext_on_disk.is_empty(), "plaintext on disk: {plaintext_on_disk:?}");
+
+    let sent = bob.post(format!("{here}/send")).header("x-csrf-token", &token).send().await;
+    let sent: Value = sent.expect("send").json().await.expect("json");
+    assert_eq!(sent["location"], "/c/mail/sent");
+    wait_for("the reply notice", Duration::from_secs(20), || {
+        (!r.sink.received(SENDER).is_empty()).then_some(())
+    });
+
+    // Read back in the Center, byte for byte.
+    let folder = bob.get(format!("{base}/c/mail/sent")).send().await.expect("sent");
+    let folder = folder.text().await.expect("page");
+    let at = folder.find("the large files").expect("the reply listed");
+    let reply = folder[..at].rsplit("/c/read/").next().expect("link");
+    let reply: String = reply.chars().take_while(char::is_ascii_hexdigit).collect();
+    let shown = bob.get(format!("{base}/c/read/{reply}")).send().await.expect("read");
+    let shown = shown.text().await.expect("page");
+    assert!(shown.contains("MARKER-LARGE-REPLY") && shown.contains("survey.bin"));
+    for (part, bytes) in [(1, &big), (2, &Vec::new()), (3, &small)] {
+        let got = bob.get(format!("{base}/c/read/{reply}/attachments/{part}")).send().await;
+        let got = got.expect("download").bytes().await.expect("bytes");
+        assert!(got.as_ref() == bytes.as_slice(), "attachment {part} read back whole");
+    }
+}
+
+/// Every file under `dir`.
+fn walk(dir: &std::path::Path) -> Vec<std::path::PathBuf> {
+    let mut out = Vec::new();
+    for entry in std::fs::read_dir(dir).into_iter().flatten().flatten() {
+        let path = entry.path();
+        if path.is_dir() { out.extend(walk(&path)) } else { out.push(path) }
+    }
+    out
+}

@@ -24,7 +24,8 @@
 //! session `SignedInForm`, with the per-client limit `AnonymousForm`) and a message link
 //! (`Linked`, opened for its reader `Reading`, for a recipient to answer `Replying`).
 //!
-//! Every page carries a strict Content-Security-Policy (no script at all, no framing; inline
+//! Every page carries a strict Content-Security-Policy (no script — but the reply form's own file,
+//! for large attachments (`upload`) — and no framing; inline
 //! styles in attributes only, for a message's allow-listed formatting: `CSP`), every
 //! form a CSRF token (double-submit, checked in constant time), and nothing personal is in a
 //! URL beyond the link's opaque token.
@@ -40,6 +41,7 @@ mod mailbox;
 mod preferences;
 pub(crate) mod read;
 mod reply;
+mod upload;
 
 use axum::http::{HeaderValue, header};
 use axum::response::{IntoResponse, Redirect, Response};
@@ -100,15 +102,44 @@ pub fn router() -> Router<AppState> {
                 .post(reply::send)
                 .layer(axum::extract::DefaultBodyLimit::max(reply::MAX_FORM_BYTES)),
         )
+        .route("/c/reply/{link}/uploads", post(upload::begin))
+        .route("/c/reply/{link}/uploads/{id}", get(upload::show))
+        .route(
+            "/c/reply/{link}/uploads/{id}/{part}",
+            axum::routing::put(upload::put).layer(axum::extract::DefaultBodyLimit::disable()),
+        )
+        .route("/c/reply/{link}/uploads/{id}/send", post(upload::send))
         .route("/c/static/center.css", get(stylesheet))
+        .route("/c/static/reply.js", get(reply_script))
         .route("/c/brand/{tenant}/logo", get(logo))
         .layer(middleware::from_fn(security_headers))
 }
 
+/// [`CSP`] and the Center's one script, `reply.js` (its own file: no inline script), which
+/// talks to the Center alone: for the reply form, whose large attachments it uploads.
+const CSP_WITH_SCRIPT: &str = "default-src 'none'; script-src 'self'; connect-src 'self'; \
+                               style-src 'self'; style-src-attr 'unsafe-inline'; img-src 'self'; \
+                               font-src 'none'; form-action 'self'; frame-ancestors 'none'; \
+                               base-uri 'none'";
+
+/// Marks a page that runs the Center's script (it gets [`CSP_WITH_SCRIPT`]).
+#[derive(Clone, Copy)]
+struct WithScript;
+
 async fn security_headers(request: axum::extract::Request, next: middleware::Next) -> Response {
     let mut response = next.run(request).await;
-    crate::harden::page_headers(response.headers_mut(), CSP);
+    let csp =
+        if response.extensions().get::<WithScript>().is_some() { CSP_WITH_SCRIPT } else { CSP };
+    crate::harden::page_headers(response.headers_mut(), csp);
     response
+}
+
+/// `GET /c/static/reply.js`: the reply form's uploader.
+async fn reply_script() -> impl IntoResponse {
+    (
+        [(header::CONTENT_TYPE, "text/javascript; charset=utf-8")],
+        include_str!("../../static/reply.js"),
+    )
 }
 
 pub(crate) async fn stylesheet() -> impl IntoResponse {

@@ -34,7 +34,7 @@ pub(super) const MAX_ATTACHMENT_BYTES: usize = 25 << 20;
 /// Most bytes of a reply form (attachments, text and the multipart framing).
 pub(super) const MAX_FORM_BYTES: usize = MAX_ATTACHMENT_BYTES + (2 << 20);
 /// Most attachments on one reply.
-const MAX_ATTACHMENTS: usize = 20;
+pub(super) const MAX_ATTACHMENTS: usize = 20;
 
 #[derive(Template)]
 #[template(path = "center/reply.html")]
@@ -49,6 +49,9 @@ struct Compose<'a> {
     subject: String,
     text: &'a str,
     limit: String,
+    /// What the page's script can upload in all (the organisation's limits); empty on a form
+    /// shown again after a refusal, which goes without the script.
+    large_limit: String,
     problem: Option<&'a str>,
     draft: Option<i64>,
     look: Option<crate::branding::Look>,
@@ -77,6 +80,7 @@ impl<'a> Compose<'a> {
             subject: if fresh { String::new() } else { reply_subject(&manifest.metadata.subject) },
             text: "",
             limit: human_size(MAX_ATTACHMENT_BYTES as u64),
+            large_limit: String::new(),
             problem: None,
             draft: None,
             look: None,
@@ -107,7 +111,7 @@ impl<'a> Compose<'a> {
 
 /// Who a reply goes to: the sender; with `all`, also the message's other To and Cc
 /// recipients (never its Bcc), without the one replying.
-fn addressees(m: &Manifest, me: &str, all: bool) -> (Vec<String>, Vec<String>) {
+pub(super) fn addressees(m: &Manifest, me: &str, all: bool) -> (Vec<String>, Vec<String>) {
     let to = vec![m.metadata.from.trim().to_lowercase()];
     let cc = if all {
         let mut cc: Vec<String> = Vec::new();
@@ -228,7 +232,21 @@ pub(super) async fn compose(
         form = form.typed(&d.subject, &d.text);
         form.draft = Some(*id);
     }
-    Ok((jar, page(StatusCode::OK, &form)?).into_response())
+    form.large_limit = human_size(largest_reply(&state, m.tenant_id).await?);
+    let mut response = (jar, page(StatusCode::OK, &form)?).into_response();
+    // The one page with a script: large attachments, uploaded in pieces (`upload`).
+    response.extensions_mut().insert(super::WithScript);
+    Ok(response)
+}
+
+/// The most a reply written in the Center may carry in tenant `tenant`: its envelope limit,
+/// and what one account may send in a day.
+async fn largest_reply(state: &AppState, tenant: i64) -> Result<u64, CenterError> {
+    let policy = accounts::policy(&state.db, tenant).await?;
+    Ok(policy
+        .max_envelope_bytes
+        .min(state.settings.max_envelope_bytes)
+        .min(policy.center_bytes_per_day))
 }
 
 /// One attached file, in memory only for as long as it takes to seal it.
@@ -362,22 +380,16 @@ pub(super) async fn send(
         // not the message the writer has open, so it does not get that message's damaged page.
         Err(e) => return Err(CenterError::internal(e)),
     };
-    notify(&state, &reply).await?;
-    if !fresh {
-        let _ = stored::add_event(&state.db, &m.id, Some(&email), "replied").await;
-    }
-    if let Some(id) = draft {
-        let _ = drafts::delete(&state.db, id, &email).await; // sent: the draft has served
-    }
+    sent(&state, &m, &email, &reply, draft).await?;
     Ok(Redirect::to("/c/mail/sent").into_response())
 }
 
 /// What a reply larger than the organisation accepts is told.
-const TOO_LARGE: &str = "This message is larger than this organisation accepts. It was not \
+pub(super) const TOO_LARGE: &str = "This message is larger than this organisation accepts. It was not \
                          sent: it is kept below, with fewer or smaller attachments to choose.";
 
 /// What a reply over the organisation's limits is told.
-const OVER_LIMIT: &str = "This organisation accepts only so many messages from the Message \
+pub(super) const OVER_LIMIT: &str = "This organisation accepts only so many messages from the Message \
                           Center per hour and per day, and you have reached that for now. Your \
                           message was not sent: it is kept below, to send later or save as a \
                           draft.";
@@ -385,7 +397,7 @@ const OVER_LIMIT: &str = "This organisation accepts only so many messages from t
 /// Whether `email` may send `bytes` more into `m`'s tenant now: at most
 /// `center_messages_per_hour` messages an hour and `center_bytes_per_day` bytes a day (its
 /// policy), per Message Center account.
-async fn within_limits(
+pub(super) async fn within_limits(
     state: &AppState,
     m: &MessageRow,
     email: &str,
@@ -413,27 +425,14 @@ async fn store_reply(
     files: Vec<Upload>,
 ) -> Result<MessageRow, ApiError> {
     let id = MessageId::random().map_err(ApiError::internal)?;
-    let subject = if posted.subject.trim().is_empty() && !posted.fresh {
-        reply_subject(&original.subject)
-    } else {
-        posted.subject.clone()
-    };
-    let date = humantime::format_rfc3339_seconds(std::time::SystemTime::now()).to_string();
-    let metadata = Metadata {
-        from: from.to_string(),
-        to: to.clone(),
-        cc: cc.clone(),
-        subject: subject.clone(),
-        date,
-        message_id: None,
-        headers: Vec::new(),
-    };
+    let metadata = metadata(original, from, to, cc, &posted.subject, posted.fresh);
     let mut manifest =
         Manifest::new(metadata, Body { text: Some(posted.text.to_string()), html: None });
     for f in &files {
         manifest.attach(f.name.clone(), f.content_type.clone(), &f.bytes);
     }
     let json = Zeroizing::new(manifest.to_json());
+    let described = manifest.metadata.clone();
     let platform_key = state.keys.read().await.active().clone();
     // Sealing up to 25 MB is CPU work: off the async threads.
     let (envelope, file_key) = tokio::task::spawn_blocking(move || {
@@ -450,23 +449,8 @@ async fn store_reply(
     .map_err(ApiError::internal)?
     .map_err(ApiError::internal)?;
 
-    let parse = |list: &[String]| -> Result<Vec<EmailAddress>, String> {
-        list.iter().map(|a| EmailAddress::parse(a)).collect()
-    };
-    let slip = DeliverySlip {
-        id: id.to_string(),
-        to: parse(&to).map_err(ApiError::internal)?,
-        cc: parse(&cc).map_err(ApiError::internal)?,
-        bcc: Vec::new(),
-        subject,
-        envelope_size: envelope.len() as u64,
-        expires_at: None,
-    };
-    let author = messages::Author::Center { email: from, original, reply: !posted.fresh };
-    let opened = messages::create(state, author, slip).await?;
-    if !opened.new {
-        return Err(ApiError::internal("reply id collision"));
-    }
+    let slip = slip(id, &described, envelope.len() as u64)?;
+    let opened = create(state, original, from, posted.fresh, slip).await?;
     let body = SegmentBody {
         declared_len: Some(envelope.len() as u64),
         stream: futures_util::stream::iter([Ok::<Bytes, std::io::Error>(Bytes::from(envelope))]),
@@ -476,6 +460,89 @@ async fn store_reply(
         .await?
         .ok_or_else(|| ApiError::internal("the reply vanished while stored"))?;
     messages::finalise(state, &uploaded, FileKeySource::Made(file_key)).await
+}
+
+/// What a reply (or, `fresh`, a new message to the sender) from `from` says of itself: its
+/// addressees, its subject — a reply's is the original's with "Re:" when left empty — and now.
+pub(super) fn metadata(
+    original: &MessageRow,
+    from: &str,
+    to: Vec<String>,
+    cc: Vec<String>,
+    subject: &str,
+    fresh: bool,
+) -> Metadata {
+    let subject = if subject.trim().is_empty() && !fresh {
+        reply_subject(&original.subject)
+    } else {
+        subject.to_string()
+    };
+    Metadata {
+        from: from.to_string(),
+        to,
+        cc,
+        subject,
+        date: humantime::format_rfc3339_seconds(std::time::SystemTime::now()).to_string(),
+        message_id: None,
+        headers: Vec::new(),
+    }
+}
+
+/// The delivery slip of reply `id` described by `metadata`, its envelope `envelope_size`
+/// bytes.
+pub(super) fn slip(
+    id: MessageId,
+    metadata: &Metadata,
+    envelope_size: u64,
+) -> Result<DeliverySlip, ApiError> {
+    let parse = |list: &[String]| -> Result<Vec<EmailAddress>, String> {
+        list.iter().map(|a| EmailAddress::parse(a)).collect()
+    };
+    Ok(DeliverySlip {
+        id: id.to_string(),
+        to: parse(&metadata.to).map_err(ApiError::internal)?,
+        cc: parse(&metadata.cc).map_err(ApiError::internal)?,
+        bcc: Vec::new(),
+        subject: metadata.subject.clone(),
+        envelope_size,
+        expires_at: None,
+    })
+}
+
+/// Creates the reply described by `slip` as a message of `original`'s tenant, still to be
+/// uploaded.
+pub(super) async fn create(
+    state: &AppState,
+    original: &MessageRow,
+    from: &str,
+    fresh: bool,
+    slip: DeliverySlip,
+) -> Result<messages::Opened, ApiError> {
+    let author = messages::Author::Center { email: from, original, reply: !fresh };
+    let opened = messages::create(state, author, slip).await?;
+    if !opened.new {
+        return Err(ApiError::internal("reply id collision"));
+    }
+    Ok(opened)
+}
+
+/// What follows a reply's finalising: its recipients notified, the original marked replied
+/// (a reply, not a new message), and the draft it sent deleted.
+pub(super) async fn sent(
+    state: &AppState,
+    original: &MessageRow,
+    email: &str,
+    reply: &MessageRow,
+    draft: Option<i64>,
+) -> Result<(), CenterError> {
+    notify(state, reply).await?;
+    if reply.in_reply_to.is_some() {
+        let _ = stored::add_event(&state.db, &original.id, Some(email), "replied").await;
+    }
+    if let Some(id) = draft {
+        let _ = drafts::delete(&state.db, id, email).await; // sent: the draft has served
+    }
+    Ok(())
 }
 
 /// Mails each recipient of a reply its link, through the queue.

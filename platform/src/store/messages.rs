@@ -653,9 +653,11 @@ pub async fn set_expiry(db: &Db, id: &str, expires_at: Option<i64>) -> Result<()
     Ok(())
 }
 
-/// Whether any segment row names blob `name` (if none does, the blob is an orphan).
+/// Whether any segment row — or piece of a reply being uploaded — names blob `name` (if none
+/// does, the blob is an orphan).
 pub async fn blob_is_named(db: &Db, name: &str) -> Result<bool, StoreError> {
-    let sql = "SELECT 1 FROM envelope_segments WHERE blob_name = $1 LIMIT 1";
+    let sql = "SELECT 1 FROM envelope_segments WHERE blob_name = $1 \
+               UNION ALL SELECT 1 FROM reply_upload_pieces WHERE blob_name = $1 LIMIT 1";
     Ok(db.fetch_optional::<(i64,)>(sql, &[name.into()]).await?.is_some())
 }
 
@@ -698,14 +700,18 @@ pub async fn delete_upload(
             if still_uploading == 0 {
                 return Ok(None);
             }
+            // A Message Center reply's attachments may still be pieces being uploaded.
             let blobs: Vec<(String,)> = tx
                 .fetch_all(
                     "SELECT blob_name FROM envelope_segments \
-                     WHERE message_id = $1 AND blob_name IS NOT NULL",
+                     WHERE message_id = $1 AND blob_name IS NOT NULL \
+                     UNION SELECT blob_name FROM reply_upload_pieces WHERE message_id = $1",
                     &[id.into()],
                 )
                 .await?;
             for statement in [
+                "DELETE FROM reply_upload_pieces WHERE message_id = $1",
+                "DELETE FROM reply_uploads WHERE message_id = $1",
                 "DELETE FROM envelope_segments WHERE message_id = $1",
                 "DELETE FROM message_recipients WHERE message_id = $1",
                 "DELETE FROM tracking_events WHERE message_id = $1",

@@ -15,6 +15,7 @@ pub mod notifications;
 pub mod password_links;
 pub mod platform_keys;
 pub mod relays;
+pub mod reply_uploads;
 pub mod reports;
 pub mod sign_in_attempts;
 pub mod totp;
