@@ -38,7 +38,9 @@ class Center:
         self.sink = Sink()
         # Every reader signs in from 127.0.0.1: lift the per-address limit for this run.
         self.platform = Platform(self.workdir, smtp_port=self.sink.port,
-                                 env={"SEALPOST_LOGIN_ATTEMPTS_PER_MINUTE": "10000"})
+                                 env={"SEALPOST_LOGIN_ATTEMPTS_PER_MINUTE": "10000",
+                                      # Replies with a 1 GiB attachment (test_large_reply.py).
+                                      "SEALPOST_MAX_ENVELOPE_BYTES": str(2 << 30)})
         self.desk = Desk(self.workdir, self.platform, "alice")
 
     def stop(self):

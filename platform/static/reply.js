@@ -33,6 +33,8 @@
   };
 
   const show = (text) => { box.hidden = false; said.textContent = text; };
+  // How far the upload is, in words: kept to say again while the connection is down.
+  let stored = '';
 
   // One request to the Center. Resolves with the JSON answer; rejects with Refused (the Center
   // said no: its reason, nothing to retry) or any other error (the connection: retry).
@@ -55,11 +57,11 @@
   // Waits before the next try: `tries` so far. Past the last wait, until the reader resumes.
   const pause = (tries) => new Promise((go) => {
     if (tries < WAITS.length) {
-      show('The connection was lost. Trying again…');
+      show('The connection was lost. Trying again… ' + stored);
       setTimeout(go, WAITS[tries]);
       return;
     }
-    show('The upload is paused: the connection was lost. It goes on from where it stopped.');
+    show('The upload is paused: the connection was lost. It goes on from where it stopped. ' + stored);
     resume.hidden = false;
     const again = () => {
       resume.hidden = true;
@@ -99,7 +101,8 @@
     const progress = () => {
       const done = status.parts.reduce((sum, p) => sum + p.received, 0);
       bar.value = total ? Math.floor((done / total) * 1000) : 1000;
-      show('Uploading: ' + size(done) + ' of ' + size(total) + ' (' + Math.floor(bar.value / 10) + '%)');
+      stored = size(done) + ' of ' + size(total) + ' are stored (' + Math.floor(bar.value / 10) + '%).';
+      show('Uploading: ' + stored);
     };
     progress();
     let tries = 0;

@@ -47,5 +47,13 @@ def test_the_main_pages_fit_a_phone_and_pass_axe(center, browser, tmp_path):
             check(page, name)
         page.goto(link.replace("/m/", "/c/reply/"))
         check(page, "reply")
+        # The upload's progress, as the script shows it for large attachments.
+        page.evaluate("""() => {
+            document.getElementById('upload').hidden = false;
+            document.getElementById('upload-status').textContent = 'Uploading: 412.0 MB of 1.1 GB (38%)';
+            document.getElementById('upload-progress').value = 380;
+            document.getElementById('upload-resume').hidden = false;
+        }""")
+        check(page, "reply-uploading")
     finally:
         context.close()
