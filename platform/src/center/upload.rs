@@ -213,8 +213,11 @@ pub(super) async fn begin(
         .parts_for(&manifest, &json)
         .build()?;
     let slip = reply::slip(id, &manifest.metadata, sealer.header().layout().total_len())?;
-    // Over the organisation's envelope limit, `create` refuses (413) and nothing is kept.
-    let opened = reply::create(&state, &m, &email, b.fresh, slip).await?;
+    // Over the organisation's envelope limit, `create` refuses and nothing is kept.
+    let opened = match reply::create(&state, &m, &email, b.fresh, slip).await {
+        Err(e) if e.code() == "too_large" => return Err(ApiError::too_large(reply::TOO_LARGE)),
+        opened => opened?,
+    };
     let reply_id = opened.message.id;
     let key = accounts::data_key(&state.db, &state.master, m.tenant_id).await?;
     let row = UploadRow {
