@@ -8,6 +8,7 @@
 //! it: the console passes its session's tenant, so an administrator reaches nobody else.
 //! `import` plans and carries out a CSV import of members.
 
+pub mod export;
 mod import;
 
 pub use import::{Import, Line, MAX_IMPORT_BYTES, MAX_IMPORT_LINES, Planned};
@@ -378,25 +379,21 @@ impl<'a> Admin<'a> {
         folder
             .create(out)
             .map_err(|e| file_error(out, format!("{e} (give a folder that does not exist yet)")))?;
-        let write = |name: &str, bytes: &[u8]| {
-            std::fs::write(out.join(name), bytes).map_err(|e| file_error(out, e))
-        };
-        let json = serde_json::to_vec_pretty(&manifest).map_err(|e| file_error(out, e))?;
-        write("manifest.json", &json)?;
-        if let Some(text) = &manifest.body.text {
-            write("body.txt", text.as_bytes())?;
-        }
-        if let Some(html) = &manifest.body.html {
-            write("body.html", html.as_bytes())?;
-        }
-        let folder = out.join("attachments");
-        std::fs::create_dir(&folder).map_err(|e| file_error(&folder, e))?;
-        for a in &manifest.attachments {
-            let path = folder.join(format!("{}-{}", a.part, safe_file_name(&a.name)));
-            let file = std::fs::File::create(&path).map_err(|e| file_error(&path, e))?;
-            let mut file = std::io::BufWriter::new(file);
-            stored.copy_part(state, a.part, &mut file).await?;
-            file.flush().map_err(|e| file_error(&path, e))?;
+        std::fs::create_dir(out.join(export::ATTACHMENTS))
+            .map_err(|e| file_error(&out.join(export::ATTACHMENTS), e))?;
+        for entry in export::entries(&manifest) {
+            let path = out.join(&entry.path);
+            match entry.content {
+                export::Content::Bytes(bytes) => {
+                    std::fs::write(&path, &*bytes).map_err(|e| file_error(&path, e))?
+                }
+                export::Content::Part(part) => {
+                    let file = std::fs::File::create(&path).map_err(|e| file_error(&path, e))?;
+                    let mut file = std::io::BufWriter::new(file);
+                    stored.copy_part(state, part, &mut file).await?;
+                    file.flush().map_err(|e| file_error(&path, e))?;
+                }
+            }
         }
         self.log(Some(m.tenant_id), "message.exported", id).await?;
         Ok(manifest.attachments.len())
@@ -638,21 +635,9 @@ async fn public_host(host: &str, port: u16) -> Result<(), AdminError> {
     Ok(())
 }
 
-/// A file name with nothing that could leave the folder or confuse a shell: letters, digits,
-/// `.`, `-`, `_` kept, anything else `_`; never empty, never starting with a dot.
-fn safe_file_name(name: &str) -> String {
-    let cleaned: String = name
-        .chars()
-        .take(120)
-        .map(|c| if c.is_alphanumeric() || matches!(c, '.' | '-' | '_') { c } else { '_' })
-        .collect();
-    let trimmed = cleaned.trim_start_matches('.');
-    if trimmed.is_empty() { "attachment".into() } else { trimmed.into() }
-}
-
 #[cfg(test)]
 mod tests {
-    use super::safe_file_name;
+    use super::export::safe_file_name;
 
     #[test]
     fn exported_file_names_stay_in_their_folder() {

@@ -11,7 +11,7 @@
 
 use askama::Template;
 use axum::extract::{Path, Query, State};
-use axum::http::StatusCode;
+use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum_extra::extract::cookie::CookieJar;
 use serde::{Deserialize, Serialize};
@@ -317,6 +317,67 @@ struct ReviewPage<'a> {
     attachments: Vec<AttachmentRow>,
 }
 
+/// A compliance officer's access to message `id` of their organisation, put on record as
+/// `action` with the stated reason before a byte is decrypted: the message and the reason, or
+/// why the form is refused (to show on the slip).
+async fn on_record(
+    state: &AppState,
+    session: &ConsoleSession,
+    id: &str,
+    form: &ReviewForm,
+    action: &str,
+) -> Result<Result<(MessageRow, String), String>, ConsoleError> {
+    if session.role != Role::Compliance {
+        return Err(ConsoleError::AdminsOnly);
+    }
+    let m = of_tenant(state, session, id).await?;
+    let reason = form.reason.trim();
+    let chars = reason.chars().count();
+    if !(MIN_REASON_CHARS..=MAX_REASON_CHARS).contains(&chars) {
+        return Ok(Err(format!(
+            "State why you open this message ({MIN_REASON_CHARS} to {MAX_REASON_CHARS} characters): it is recorded in the audit log."
+        )));
+    }
+    if !m.is_final() {
+        return Ok(Err("The message was never completed.".into()));
+    }
+    let detail = format!("{} reason: {reason}", m.id);
+    audit::append(&state.db, Some(m.tenant_id), &session.email, action, &detail).await?;
+    Ok(Ok((m, reason.to_string())))
+}
+
+/// `POST /admin/messages/{id}/export`: a compliance officer downloads the message, decrypted,
+/// as a ZIP — what `admin export-message` writes into a folder — with the reason recorded
+/// first.
+pub(super) async fn export(
+    State(state): State<AppState>,
+    jar: CookieJar,
+    Staff(session): Staff,
+    Path(id): Path<String>,
+    ConsoleForm(form): ConsoleForm<ReviewForm>,
+) -> Result<Response, ConsoleError> {
+    let m = match on_record(&state, &session, &id, &form, "compliance.message_exported").await? {
+        Ok((m, _)) => m,
+        Err(why) => {
+            let m = of_tenant(&state, &session, &id).await?;
+            return show_slip(&state, jar, &session, &m, Err(&why)).await;
+        }
+    };
+    let stored_message = StoredMessage::open(&state, &m).await.map_err(ConsoleError::internal)?;
+    let manifest = stored_message.manifest(&state).await.map_err(ConsoleError::internal)?;
+    let entries = crate::admin::export::entries(&manifest);
+    let body = crate::admin::export::zip(state, std::sync::Arc::new(stored_message), entries);
+    let disposition = format!("attachment; filename=\"message-{}.zip\"", m.id);
+    Ok((
+        [
+            (header::CONTENT_TYPE, "application/zip".to_string()),
+            (header::CONTENT_DISPOSITION, disposition),
+        ],
+        axum::body::Body::from_stream(body),
+    )
+        .into_response())
+}
+
 /// `POST /admin/messages/{id}/review`: a compliance officer opens the message, decrypted,
 /// read-only, with the reason recorded first.
 pub(super) async fn review(
@@ -326,31 +387,15 @@ pub(super) async fn review(
     Path(id): Path<String>,
     ConsoleForm(form): ConsoleForm<ReviewForm>,
 ) -> Result<Response, ConsoleError> {
-    if session.role != Role::Compliance {
-        return Err(ConsoleError::AdminsOnly);
-    }
-    let m = of_tenant(&state, &session, &id).await?;
-    let reason = form.reason.trim();
-    let chars = reason.chars().count();
-    if !(MIN_REASON_CHARS..=MAX_REASON_CHARS).contains(&chars) {
-        let why = format!(
-            "State why you open this message ({MIN_REASON_CHARS} to {MAX_REASON_CHARS} characters): it is recorded in the audit log."
-        );
-        return show_slip(&state, jar, &session, &m, Err(&why)).await;
-    }
-    if !m.is_final() {
-        return show_slip(&state, jar, &session, &m, Err("The message was never completed.")).await;
-    }
-    // The reason is on record before a byte is decrypted.
-    let detail = format!("{} reason: {reason}", m.id);
-    audit::append(
-        &state.db,
-        Some(m.tenant_id),
-        &session.email,
-        "compliance.message_opened",
-        &detail,
-    )
-    .await?;
+    let (m, reason) =
+        match on_record(&state, &session, &id, &form, "compliance.message_opened").await? {
+            Ok(recorded) => recorded,
+            Err(why) => {
+                let m = of_tenant(&state, &session, &id).await?;
+                return show_slip(&state, jar, &session, &m, Err(&why)).await;
+            }
+        };
+    let reason = reason.as_str();
     let stored_message = StoredMessage::open(&state, &m).await.map_err(ConsoleError::internal)?;
     let manifest = stored_message.manifest(&state).await.map_err(ConsoleError::internal)?;
     let (body_html, body_text) = match manifest.body.html.clone() {

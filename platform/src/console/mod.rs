@@ -94,6 +94,7 @@ pub fn router() -> Router<AppState> {
         .route("/admin/messages/{id}/recall", post(messages::recall))
         .route("/admin/messages/{id}/expiry", post(messages::expiry))
         .route("/admin/messages/{id}/review", post(messages::review))
+        .route("/admin/messages/{id}/export", post(messages::export))
         .route(
             "/admin/branding",
             get(branding::branding_page).post(branding::save).layer(

@@ -744,6 +744,38 @@ async fn messages_are_tracked_recalled_by_admins_and_opened_by_compliance_only_w
         .expect("audited");
     assert_eq!(actor, "officer@acme.example");
     assert!(detail.contains(&id) && detail.contains(reason));
+    // The officer downloads it all as a ZIP — the export the command line writes — with a
+    // reason on record; nobody else does.
+    let export = format!("/admin/messages/{id}/export");
+    let reason = [("reason", "Legal hold LH-2026-17, the full copy for counsel")];
+    assert_eq!(admin.post(&export, &reason).await.status, StatusCode::FORBIDDEN);
+    let theirs = other.post(&export, &reason).await;
+    assert!(theirs.status.is_client_error() && !theirs.html.contains("figures"));
+    assert_eq!(officer.post(&export, &[("reason", "why")]).await.status, StatusCode::BAD_REQUEST);
+    let csrf = officer.csrf().await;
+    let form = [("csrf", csrf.as_str()), reason[0]];
+    let zip = officer.client.post(app.url(&export)).form(&form).send().await.expect("export");
+    assert_eq!(zip.status(), StatusCode::OK);
+    assert_eq!(zip.headers()["content-type"], "application/zip");
+    let zip = zip.bytes().await.expect("zip").to_vec();
+    let files = unzip(zip).await;
+    let names: Vec<&str> = files.iter().map(|(n, _)| n.as_str()).collect();
+    assert_eq!(names, ["manifest.json", "body.txt", "attachments/1-figures.bin"]);
+    assert!(String::from_utf8_lossy(&files[1].1).contains("4417-1234-5678-9113"));
+    let figures: Vec<u8> = (0..100).map(|i| (i * 7 % 251) as u8).collect();
+    assert_eq!(files[2].1, figures, "the attachment, byte for byte");
+    let (n,): (i64,) = app
+        .state
+        .db
+        .fetch_one(
+            "SELECT COUNT(*) FROM audit_log WHERE action = 'compliance.message_exported' \
+             AND actor = 'officer@acme.example' AND detail LIKE '%full copy for counsel%'",
+            &[],
+        )
+        .await
+        .expect("audited");
+    assert_eq!(n, 1, "one export on record, the refused ones none");
+
     let cannot_recall = officer.post(&format!("/admin/messages/{id}/recall"), &[]).await;
     assert_eq!(cannot_recall.status, StatusCode::FORBIDDEN);
 
@@ -1103,4 +1135,18 @@ async fn branding_is_checked_previewed_and_shown_on_the_organisations_pages_and_
         page.html.contains("<span class=\"brand\">Sealpost</span>")
             && !page.html.contains("Acme Corp")
     );
+}
+
+/// The files of a ZIP, in order: (name, bytes).
+async fn unzip(zip: Vec<u8>) -> Vec<(String, Vec<u8>)> {
+    let reader = async_zip::base::read::mem::ZipFileReader::new(zip).await.expect("a zip");
+    let mut files = Vec::new();
+    for i in 0..reader.file().entries().len() {
+        let name = reader.file().entries()[i].filename().as_str().expect("name").to_string();
+        let mut entry = reader.reader_with_entry(i).await.expect("entry");
+        let mut bytes = Vec::new();
+        entry.read_to_end_checked(&mut bytes).await.expect("read, CRC checked");
+        files.push((name, bytes));
+    }
+    files
 }
