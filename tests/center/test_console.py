@@ -10,6 +10,7 @@ It runs in the Center's suite: the same platform, mail sink and browser."""
 import json
 import re
 import time
+import zipfile
 
 import pytest
 
@@ -281,6 +282,19 @@ def test_a_compliance_officer_opens_a_message_only_with_a_reason(center, browser
         assert "MARKER-COMPLIANCE" in page.inner_text(".body")
         assert "audit.csv" in page.inner_text(".attachments")
         check(page, "compliance-review", phone=False)
+
+        # The whole message as a ZIP, what `admin export-message` writes, with its own reason.
+        page.goto(f"{base}/admin/messages/{message_id}")
+        page.fill("#reason", "Copy for the auditors, ticket AUD-2026-5")
+        with page.expect_download() as download:
+            page.click("button:has-text('Download it all (ZIP)')")
+        assert download.value.suggested_filename == f"message-{message_id}.zip"
+        with zipfile.ZipFile(download.value.path()) as z:
+            names = z.namelist()
+            assert names[0] == "manifest.json" and names[-1] == "attachments/1-audit.csv", names
+            assert "body.html" in names, names
+            assert z.read("attachments/1-audit.csv") == b"a,b\n1,2\n"
+            assert b"MARKER-COMPLIANCE" in z.read("body.html")
     finally:
         context.close()
 
@@ -292,5 +306,6 @@ def test_a_compliance_officer_opens_a_message_only_with_a_reason(center, browser
         page.goto(base + "/admin/audit?action=compliance.")
         rows = page.inner_text("table")
         assert officer in rows and message_id in rows and "AUD-2026-4" in rows, rows
+        assert "compliance.message_exported" in rows and "AUD-2026-5" in rows, rows
     finally:
         admin.close()
