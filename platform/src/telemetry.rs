@@ -10,11 +10,13 @@
 use std::sync::OnceLock;
 use std::time::Instant;
 
-use axum::extract::{MatchedPath, Request};
+use axum::extract::{MatchedPath, Request, State};
 use axum::http::header::CONTENT_TYPE;
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use metrics_exporter_prometheus::{PrometheusBuilder, PrometheusHandle};
+
+use crate::state::AppState;
 
 /// The process-wide recorder (installed once; every app in the process shares it).
 pub fn handle() -> &'static PrometheusHandle {
@@ -43,7 +45,19 @@ pub async fn track(req: Request, next: Next) -> Response {
     response
 }
 
-/// `GET /metrics`: Prometheus text format.
-pub async fn render() -> impl IntoResponse {
+/// `GET /metrics`: Prometheus text format. The mail queue's length is read from the database
+/// as the page is asked for: it is the platform's, not this node's (every node reports the
+/// same figures; alert on their `max`, never a sum).
+pub async fn render(State(state): State<AppState>) -> impl IntoResponse {
+    match crate::store::notifications::queue_length(&state.db).await {
+        Ok(q) => {
+            for (kind, n) in [("waiting", q.waiting), ("retrying", q.retrying), ("dead", q.dead)] {
+                metrics::gauge!("sealpost_mail_queue", "state" => kind).set(n as f64);
+            }
+            metrics::gauge!("sealpost_mail_queue_oldest_seconds").set(q.oldest_ms as f64 / 1000.0);
+        }
+        // The rest of the page still answers; a stale gauge is better than no metrics.
+        Err(e) => tracing::warn!(error = %e, "cannot read the mail queue's length"),
+    }
     ([(CONTENT_TYPE, "text/plain; version=0.0.4")], handle().render())
 }

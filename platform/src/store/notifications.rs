@@ -295,3 +295,31 @@ pub async fn requeue(db: &Db, tenant: Option<i64>, id: i64) -> Result<bool, Stor
                AND ($3 IS NULL OR tenant_id = $3)";
     Ok(db.execute(sql, &[now_ms().into(), id.into(), tenant.into()]).await? == 1)
 }
+
+/// How long the mail queue is, for the metrics: mail waiting for its first try, waiting for
+/// another after a failure, and dead-lettered; and how long the oldest queued mail has waited
+/// (ms; 0 when none is).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct QueueLength {
+    /// Queued, never tried.
+    pub waiting: i64,
+    /// Queued again after a failed try.
+    pub retrying: i64,
+    /// Given up on.
+    pub dead: i64,
+    /// Age of the oldest queued mail, ms.
+    pub oldest_ms: i64,
+}
+
+/// The queue's length now (every tenant's and the platform's own mail).
+pub async fn queue_length(db: &Db) -> Result<QueueLength, StoreError> {
+    let sql = "SELECT \
+               COALESCE(SUM(CASE WHEN state = 'queued' AND attempts = 0 THEN 1 ELSE 0 END), 0), \
+               COALESCE(SUM(CASE WHEN state = 'queued' AND attempts > 0 THEN 1 ELSE 0 END), 0), \
+               COALESCE(SUM(CASE WHEN state = 'dead' THEN 1 ELSE 0 END), 0), \
+               COALESCE(MIN(CASE WHEN state = 'queued' THEN created_at END), 0) \
+               FROM notifications WHERE state IN ('queued', 'dead')";
+    let (waiting, retrying, dead, oldest): (i64, i64, i64, i64) = db.fetch_one(sql, &[]).await?;
+    let oldest_ms = if oldest == 0 { 0 } else { (now_ms() - oldest).max(0) };
+    Ok(QueueLength { waiting, retrying, dead, oldest_ms })
+}

@@ -166,3 +166,42 @@ async fn the_audit_log_records_actions_and_shows_where_it_was_altered() {
         Verdict::Broken { seq: 2, .. }
     ));
 }
+
+#[tokio::test]
+async fn the_mail_queue_length_is_in_the_metrics() {
+    use sealpost_platform::store::notifications::{self, Outgoing, QueueLength};
+    let app = spawn_app().await;
+    let mail = |key: &str| Outgoing {
+        key: key.into(),
+        tenant_id: Some(app.acme),
+        kind: "test".into(),
+        recipient: "someone@outside.example".into(),
+        subject: "queued".into(),
+        text: "queued".into(),
+        html: None,
+    };
+    let db = &app.state.db;
+    for key in ["first", "second", "third"] {
+        assert!(notifications::enqueue(db, &app.state.master, &mail(key)).await.expect("queue"));
+    }
+    // Not due for a day (so this test's worker leaves them), one already tried, one given up.
+    let day_later = sealpost_platform::db::now_ms() + 86_400_000;
+    db.execute("UPDATE notifications SET next_attempt_at = $1", &[day_later.into()])
+        .await
+        .expect("due");
+    db.execute("UPDATE notifications SET attempts = 2 WHERE idempotency_key = 'second'", &[])
+        .await
+        .expect("retrying");
+    db.execute("UPDATE notifications SET state = 'dead' WHERE idempotency_key = 'third'", &[])
+        .await
+        .expect("dead");
+    let q = notifications::queue_length(db).await.expect("length");
+    assert_eq!((q.waiting, q.retrying, q.dead), (1, 1, 1), "{q:?}");
+    assert!(q.oldest_ms < 60_000, "{q:?}");
+    assert_eq!(QueueLength::default().oldest_ms, 0);
+
+    let metrics = app.get(None, "/metrics").await.text().await.expect("text");
+    for line in ["sealpost_mail_queue{state=\"dead\"}", "sealpost_mail_queue_oldest_seconds"] {
+        assert!(metrics.contains(line), "{line} in {metrics}");
+    }
+}
