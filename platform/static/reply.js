@@ -16,7 +16,11 @@
   const buttons = form.querySelectorAll('button[type=submit]');
   const base = form.dataset.uploads;
   const label = form.querySelector('label[for=' + files.id + ']');
-  if (label) label.textContent = 'Attachments (up to ' + form.dataset.largeLimit + ' in all)';
+  // The words, in the page's language (center::reply::script_words); `{name}` is filled in.
+  const words = JSON.parse(form.dataset.words || '{}');
+  const say = (key, fill = {}) => (words[key] || key)
+    .replace(/\{(\w+)\}/g, (all, name) => (name in fill ? String(fill[name]) : all));
+  if (label) label.textContent = say('label', { limit: form.dataset.largeLimit });
 
   // Waits between tries after a lost connection: a second, then longer, at most half a minute.
   // After the last, the upload pauses until the reader resumes it (or the browser is back
@@ -29,7 +33,8 @@
     const units = ['bytes', 'KB', 'MB', 'GB'];
     let unit = 0;
     while (n >= 1000 && unit < units.length - 1) { n /= 1000; unit += 1; }
-    return unit === 0 ? n + ' bytes' : n.toFixed(1) + ' ' + units[unit];
+    return unit === 0 ? say('bytes', { n })
+      : n.toFixed(1).replace('.', words.decimal || '.') + ' ' + units[unit];
   };
 
   const show = (text) => { box.hidden = false; said.textContent = text; };
@@ -48,20 +53,23 @@
     const json = (answer.headers.get('Content-Type') || '').includes('application/json')
       ? await answer.json() : null;
     if (answer.ok && json) return json;
+    // The API's messages are English: its error code, in the page's language, where known.
+    const reason = json && json.error
+      ? (words['error-' + json.error.code] || json.error.message) : 'HTTP ' + answer.status;
     if (answer.status >= 500 || answer.status === 409 || answer.status === 408 || !json) {
-      throw new Error(json && json.error ? json.error.message : 'HTTP ' + answer.status);
+      throw new Error(reason);
     }
-    throw new Refused(json.error ? json.error.message : 'HTTP ' + answer.status);
+    throw new Refused(reason);
   };
 
   // Waits before the next try: `tries` so far. Past the last wait, until the reader resumes.
   const pause = (tries) => new Promise((go) => {
     if (tries < WAITS.length) {
-      show('The connection was lost. Trying again… ' + stored);
+      show(say('retrying', { stored }));
       setTimeout(go, WAITS[tries]);
       return;
     }
-    show('The upload is paused: the connection was lost. It goes on from where it stopped. ' + stored);
+    show(say('paused', { stored }));
     resume.hidden = false;
     const again = () => {
       resume.hidden = true;
@@ -88,7 +96,7 @@
   const upload = async (chosen) => {
     const fields = new FormData(form);
     const total = chosen.reduce((sum, f) => sum + f.size, 0);
-    show('Preparing ' + size(total) + '…');
+    show(say('preparing', { size: size(total) }));
     let status = await persist(() => call('POST', base, {
       subject: fields.get('subject') || '',
       text: fields.get('text') || '',
@@ -101,8 +109,8 @@
     const progress = () => {
       const done = status.parts.reduce((sum, p) => sum + p.received, 0);
       bar.value = total ? Math.floor((done / total) * 1000) : 1000;
-      stored = size(done) + ' of ' + size(total) + ' are stored (' + Math.floor(bar.value / 10) + '%).';
-      show('Uploading: ' + stored);
+      stored = say('stored', { done: size(done), total: size(total), percent: Math.floor(bar.value / 10) });
+      show(say('progress', { stored }));
     };
     progress();
     let tries = 0;
@@ -126,7 +134,7 @@
         progress();
       }
     }
-    show('Sealing and sending your reply…');
+    show(say('sealing'));
     const sent = await persist(() => call('POST', here + '/send'));
     window.location.assign(sent.location);
   };
@@ -143,7 +151,7 @@
       busy = false;
       buttons.forEach((b) => { b.disabled = false; });
       bar.value = 0;
-      show('Your reply was not sent: ' + e.message + ' Nothing you wrote is lost; try again.');
+      show(say('failed', { reason: e.message }));
     });
   });
 })();

@@ -14,6 +14,7 @@ use super::extract::{AnonymousForm, CsrfForm, Reader, csrf_field};
 use super::first_contact::{
     SignInRequest, WRONG_CODE, check_sign_in, password_problem, second_factor,
 };
+use super::language::{Phrase, Tr};
 use super::{CsrfOnly, SESSION_COOKIE, csrf_token, mail_code, start_session, without_session};
 use crate::domain::EmailAddress;
 use crate::state::AppState;
@@ -25,16 +26,18 @@ const INBOX: &str = "/c/mail/inbox";
 #[derive(Template)]
 #[template(path = "center/signin.html")]
 struct SignIn<'a> {
+    t: &'a Tr,
     csrf: &'a str,
-    problem: Option<&'a str>,
+    problem: Option<Phrase>,
 }
 
 #[derive(Template)]
 #[template(path = "center/reset.html")]
 struct Reset<'a> {
+    t: &'a Tr,
     csrf: &'a str,
     email: Option<&'a str>,
-    problem: Option<&'a str>,
+    problem: Option<Phrase>,
 }
 
 #[derive(Deserialize)]
@@ -44,6 +47,7 @@ pub(super) struct SignInQuery {
 }
 
 pub(super) async fn sign_in_page(
+    t: Tr,
     reader: Option<Reader>,
     jar: CookieJar,
     Query(q): Query<SignInQuery>,
@@ -51,21 +55,21 @@ pub(super) async fn sign_in_page(
     if reader.is_some() {
         return Ok(Redirect::to(INBOX).into_response());
     }
-    let problem = q.ended.is_some().then_some(
-        "Your session has ended (after 30 minutes without activity, or 8 hours). Sign in again.",
-    );
+    let problem = q.ended.is_some().then_some(Phrase("session-ended"));
     let (jar, csrf) = csrf_token(jar);
-    Ok((jar, page(StatusCode::OK, &SignIn { csrf: &csrf, problem })?).into_response())
+    Ok((jar, page(StatusCode::OK, &SignIn { t: &t, csrf: &csrf, problem })?).into_response())
 }
 
 pub(super) async fn sign_in(
     State(state): State<AppState>,
+    t: Tr,
     jar: CookieJar,
     AnonymousForm(req): AnonymousForm<SignInRequest>,
 ) -> Result<Response, CenterError> {
     let csrf = req.csrf.clone();
-    let refused = |text: &str| {
-        CenterError::form(StatusCode::UNAUTHORIZED, &SignIn { csrf: &csrf, problem: Some(text) })
+    let refused = |problem: Phrase| {
+        let form = SignIn { t: &t, csrf: &csrf, problem: Some(problem) };
+        CenterError::form(StatusCode::UNAUTHORIZED, &form)
     };
     let email = check_sign_in(&state, req, refused).await?;
     start_session(&state, jar, None, (&email, center::Proof::Password), INBOX).await
@@ -73,6 +77,7 @@ pub(super) async fn sign_in(
 
 pub(super) async fn sign_out(
     State(state): State<AppState>,
+    t: Tr,
     jar: CookieJar,
     CsrfForm(_): CsrfForm<CsrfOnly>,
 ) -> Result<Response, CenterError> {
@@ -80,13 +85,13 @@ pub(super) async fn sign_out(
         center::end_session(&state.db, c.value()).await?;
     }
     let jar = without_session(jar);
-    let text = "Close this window, or sign in again.";
-    Ok((jar, notice(StatusCode::OK, "You are signed out", text)).into_response())
+    let (heading, text) = (Phrase("signed-out"), Phrase("signed-out-text"));
+    Ok((jar, notice(&t, StatusCode::OK, heading, text)).into_response())
 }
 
-pub(super) async fn reset_page(jar: CookieJar) -> Result<Response, CenterError> {
+pub(super) async fn reset_page(t: Tr, jar: CookieJar) -> Result<Response, CenterError> {
     let (jar, csrf) = csrf_token(jar);
-    let form = Reset { csrf: &csrf, email: None, problem: None };
+    let form = Reset { t: &t, csrf: &csrf, email: None, problem: None };
     Ok((jar, page(StatusCode::OK, &form)?).into_response())
 }
 
@@ -100,11 +105,12 @@ pub(super) struct ResetRequest {
 /// page, the limit of codes an hour, the time — so it tells no one who has an account.
 pub(super) async fn send_reset_code(
     State(state): State<AppState>,
+    t: Tr,
     AnonymousForm(req): AnonymousForm<ResetRequest>,
 ) -> Result<Response, CenterError> {
     let Ok(email) = EmailAddress::parse(&req.email) else {
-        let problem = Some("That is not an email address.");
-        let form = Reset { csrf: &req.csrf, email: None, problem };
+        let problem = Some(Phrase("not-an-address-problem"));
+        let form = Reset { t: &t, csrf: &req.csrf, email: None, problem };
         return Err(CenterError::form(StatusCode::BAD_REQUEST, &form));
     };
     let email = email.to_string();
@@ -115,7 +121,7 @@ pub(super) async fn send_reset_code(
         "choose a new Secure Message Center password",
     );
     mail_code(&state, CodeScope::PasswordReset, &email, None, mail, has_account).await?;
-    page(StatusCode::OK, &Reset { csrf: &req.csrf, email: Some(&email), problem: None })
+    page(StatusCode::OK, &Reset { t: &t, csrf: &req.csrf, email: Some(&email), problem: None })
 }
 
 #[derive(Deserialize)]
@@ -133,6 +139,7 @@ csrf_field!(ResetRequest, NewPasswordRequest);
 
 pub(super) async fn reset_password(
     State(state): State<AppState>,
+    t: Tr,
     jar: CookieJar,
     AnonymousForm(req): AnonymousForm<NewPasswordRequest>,
 ) -> Result<Response, CenterError> {
@@ -140,8 +147,8 @@ pub(super) async fn reset_password(
         return Err(CenterError::FormExpired);
     };
     let email = email.to_string();
-    let again = |status: StatusCode, problem: &str| {
-        let form = Reset { csrf: &req.csrf, email: Some(&email), problem: Some(problem) };
+    let again = |status: StatusCode, problem: Phrase| {
+        let form = Reset { t: &t, csrf: &req.csrf, email: Some(&email), problem: Some(problem) };
         CenterError::form(status, &form)
     };
     if let Some(problem) = password_problem(&req.password, &req.confirm) {

@@ -5,12 +5,16 @@
 //! and never shown. Handlers return `Result<Response, CenterError>` and use `?`: store,
 //! message (`ApiError`) and template errors convert. Also the page renderers the handlers
 //! share: [`page`] and [`notice`].
+//!
+//! A notice is named by the ids of its words ([`Phrase`]s): the response carries them
+//! ([`NoticeOf`]), and the language middleware renders the page in the request's language.
 
 use askama::Template;
 use axum::http::StatusCode;
 use axum::response::{Html, IntoResponse, Redirect, Response};
 use axum_extra::extract::cookie::CookieJar;
 
+use super::language::{NoticeOf, Phrase, Tr};
 use crate::error::ApiError;
 use crate::store::StoreError;
 
@@ -34,6 +38,9 @@ pub(super) enum CenterError {
     NotAnAddress,
     /// 403: a first password is chosen only right after a mailed code.
     CodeFirst,
+    /// 400: the language switch was asked for a language the Center does not speak, or to
+    /// go back somewhere that is not one of its pages.
+    NotHere,
     /// No session: to the sign-in page.
     SignInNeeded,
     /// The browser's session has ended: to the sign-in page, which says so, with the cookie
@@ -71,50 +78,31 @@ impl CenterError {
 impl IntoResponse for CenterError {
     fn into_response(self) -> Response {
         let (status, heading, text) = match self {
-            CenterError::NotFound => (
-                StatusCode::NOT_FOUND,
-                "No such message",
-                "This link does not lead to a message. Check that you opened the whole link from \
-                 the email.",
-            ),
-            CenterError::Recalled => (
-                StatusCode::GONE,
-                "This message was recalled",
-                "The sender has withdrawn this message. It can no longer be read.",
-            ),
-            CenterError::Expired => (
-                StatusCode::GONE,
-                "This message has expired",
-                "This message was available for a limited time only. Ask the sender to send it \
-                 again.",
-            ),
-            CenterError::Damaged => (
-                StatusCode::INTERNAL_SERVER_ERROR,
-                "This message is damaged",
-                "This message was damaged in storage and cannot be shown. Ask the sender to send \
-                 it again; the operators of this service have been alerted.",
-            ),
-            CenterError::FormExpired => (
-                StatusCode::FORBIDDEN,
-                "Please start again",
-                "This form has expired. Open the link from your email again.",
-            ),
-            CenterError::TooMany => (
-                StatusCode::TOO_MANY_REQUESTS,
-                "Too many attempts",
-                "Wait a few minutes, then open the link from your email again.",
-            ),
-            CenterError::NotAnAddress => (
-                StatusCode::BAD_REQUEST,
-                "Check the address",
-                "That is not an email address. Go back and try again.",
-            ),
-            CenterError::CodeFirst => (
-                StatusCode::FORBIDDEN,
-                "Ask for a new code first",
-                "A password is chosen right after a code from your email. Open the link from \
-                 your email again and ask for a code.",
-            ),
+            CenterError::NotFound => {
+                (StatusCode::NOT_FOUND, Phrase("not-found"), Phrase("not-found-text"))
+            }
+            CenterError::Recalled => {
+                (StatusCode::GONE, Phrase("recalled"), Phrase("recalled-text"))
+            }
+            CenterError::Expired => (StatusCode::GONE, Phrase("expired"), Phrase("expired-text")),
+            CenterError::Damaged => {
+                (StatusCode::INTERNAL_SERVER_ERROR, Phrase("damaged"), Phrase("damaged-text"))
+            }
+            CenterError::FormExpired => {
+                (StatusCode::FORBIDDEN, Phrase("form-expired"), Phrase("form-expired-text"))
+            }
+            CenterError::TooMany => {
+                (StatusCode::TOO_MANY_REQUESTS, Phrase("too-many"), Phrase("too-many-text"))
+            }
+            CenterError::NotAnAddress => {
+                (StatusCode::BAD_REQUEST, Phrase("not-an-address"), Phrase("not-an-address-text"))
+            }
+            CenterError::CodeFirst => {
+                (StatusCode::FORBIDDEN, Phrase("code-first"), Phrase("code-first-text"))
+            }
+            CenterError::NotHere => {
+                (StatusCode::BAD_REQUEST, Phrase("not-here"), Phrase("not-here-text"))
+            }
             CenterError::SignInNeeded => return Redirect::to("/c/signin").into_response(),
             CenterError::SessionEnded(jar) => {
                 return (*jar, Redirect::to("/c/signin?ended=1")).into_response();
@@ -123,14 +111,13 @@ impl IntoResponse for CenterError {
             CenterError::Page(r) => return *r,
             CenterError::Internal(cause) => {
                 tracing::error!(error = %cause, "message center");
-                (
-                    StatusCode::INTERNAL_SERVER_ERROR,
-                    "Something went wrong",
-                    "Please try again in a moment.",
-                )
+                (StatusCode::INTERNAL_SERVER_ERROR, Phrase("went-wrong"), Phrase("went-wrong-text"))
             }
         };
-        notice(status, heading, text)
+        let words = NoticeOf { heading, text };
+        let mut response = status.into_response();
+        response.extensions_mut().insert(words);
+        response
     }
 }
 
@@ -166,13 +153,14 @@ pub(super) fn page(status: StatusCode, t: &impl Template) -> Result<Response, Ce
 #[derive(Template)]
 #[template(path = "center/notice.html")]
 struct Notice<'a> {
-    heading: &'a str,
-    text: &'a str,
+    t: &'a Tr,
+    heading: Phrase,
+    text: Phrase,
 }
 
-/// A notice page: `heading` and a sentence, with `status`.
-pub(super) fn notice(status: StatusCode, heading: &str, text: &str) -> Response {
-    match (Notice { heading, text }).render() {
+/// A notice page in `t`'s language: `heading` and a sentence, with `status`.
+pub(super) fn notice(t: &Tr, status: StatusCode, heading: Phrase, text: Phrase) -> Response {
+    match (Notice { t, heading, text }).render() {
         Ok(html) => (status, Html(html)).into_response(),
         Err(e) => {
             tracing::error!(error = %e, "cannot render a page");

@@ -13,6 +13,7 @@ use super::error::{CenterError, page};
 use super::extract::{
     AnonymousForm, CsrfForm, Linked, Reader, csrf_field, current_session, linked,
 };
+use super::language::{Phrase, Tr};
 use super::look_of;
 use super::{csrf_token, is_recipient, mail_code, may_read, start_session};
 use crate::branding::Look;
@@ -23,47 +24,52 @@ use crate::store::{audit, center, lockouts, totp};
 #[derive(Template)]
 #[template(path = "center/bounce.html")]
 struct Bounce<'a> {
+    t: &'a Tr,
     link: &'a str,
 }
 
 #[derive(Template)]
 #[template(path = "center/identify.html")]
 struct Identify<'a> {
+    t: &'a Tr,
     link: &'a str,
     csrf: &'a str,
-    problem: Option<&'a str>,
+    problem: Option<Phrase>,
     look: Option<Look>,
 }
 
 #[derive(Template)]
 #[template(path = "center/password.html")]
 struct ChoosePassword<'a> {
+    t: &'a Tr,
     link: &'a str,
     csrf: &'a str,
     email: &'a str,
-    problem: Option<&'a str>,
+    problem: Option<Phrase>,
     look: Option<Look>,
 }
 
 #[derive(Template)]
 #[template(path = "center/code.html")]
 struct EnterCode<'a> {
+    t: &'a Tr,
     link: &'a str,
     csrf: &'a str,
     email: &'a str,
-    problem: Option<&'a str>,
+    problem: Option<Phrase>,
     look: Option<Look>,
 }
 
-pub(super) async fn bounce(Path(link): Path<String>) -> Result<Response, CenterError> {
+pub(super) async fn bounce(t: Tr, Path(link): Path<String>) -> Result<Response, CenterError> {
     if link.len() > 64 || !link.bytes().all(|b| b.is_ascii_alphanumeric()) {
         return Err(CenterError::NotFound);
     }
-    page(StatusCode::OK, &Bounce { link: &link })
+    page(StatusCode::OK, &Bounce { t: &t, link: &link })
 }
 
 pub(super) async fn open(
     State(state): State<AppState>,
+    t: Tr,
     jar: CookieJar,
     Path(link): Path<String>,
     Linked(m): Linked,
@@ -76,7 +82,7 @@ pub(super) async fn open(
     }
     let (jar, csrf) = csrf_token(jar);
     let look = look_of(&state, m.tenant_id).await;
-    let form = Identify { link: &link, csrf: &csrf, problem: None, look };
+    let form = Identify { t: &t, link: &link, csrf: &csrf, problem: None, look };
     Ok((jar, page(StatusCode::OK, &form)?).into_response())
 }
 
@@ -90,6 +96,7 @@ pub(super) struct CodeRequest {
 /// limit (`AnonymousForm`), then the link.
 pub(super) async fn send_code(
     State(state): State<AppState>,
+    t: Tr,
     Path(link): Path<String>,
     AnonymousForm(req): AnonymousForm<CodeRequest>,
 ) -> Result<Response, CenterError> {
@@ -105,7 +112,7 @@ pub(super) async fn send_code(
     let look = look_of(&state, m.tenant_id).await;
     page(
         StatusCode::OK,
-        &EnterCode { link: &link, csrf: &req.csrf, email: &email, problem: None, look },
+        &EnterCode { t: &t, link: &link, csrf: &req.csrf, email: &email, problem: None, look },
     )
 }
 
@@ -120,6 +127,7 @@ pub(super) struct VerifyRequest {
 
 pub(super) async fn verify(
     State(state): State<AppState>,
+    t: Tr,
     jar: CookieJar,
     Path(link): Path<String>,
     AnonymousForm(req): AnonymousForm<VerifyRequest>,
@@ -135,7 +143,7 @@ pub(super) async fn verify(
     if !good {
         let look = look_of(&state, m.tenant_id).await;
         let (csrf, problem) = (&req.csrf, Some(WRONG_CODE));
-        let form = EnterCode { link: &link, csrf, email: &email, problem, look };
+        let form = EnterCode { t: &t, link: &link, csrf, email: &email, problem, look };
         return Err(CenterError::form(StatusCode::UNAUTHORIZED, &form));
     }
     let next = if center::has_password(&state.db, &email).await? {
@@ -148,7 +156,7 @@ pub(super) async fn verify(
 
 /// What a wrong mailed code (or, where turned on, authenticator code) is told: the same for
 /// both, and for an address that was sent no code.
-pub(super) const WRONG_CODE: &str = "That code is wrong, used up or expired — or, if you turned on two-step sign-in, the code from your authenticator app is. Check them, or ask for a new code.";
+pub(super) const WRONG_CODE: Phrase = Phrase("wrong-code");
 
 #[derive(Deserialize)]
 pub(super) struct SignInRequest {
@@ -184,9 +192,9 @@ pub(super) async fn second_factor(
 }
 
 /// What a refused sign-in is told: the same whichever factor was wrong.
-pub(super) const WRONG_SIGN_IN: &str = "Wrong address, password or code from your authenticator app (if you turned two-step sign-in on).";
+pub(super) const WRONG_SIGN_IN: Phrase = Phrase("wrong-sign-in");
 /// What a locked-out sign-in is told, for known and unknown addresses alike.
-pub(super) const LOCKED: &str = "Too many wrong attempts: signing in with a password is locked for a while (longer after each lockout). You can ask for a code by mail instead.";
+pub(super) const LOCKED: Phrase = Phrase("sign-in-locked");
 
 /// Checks an address, password and — where turned on — authenticator code: the address, or
 /// the refusal `refused` makes. Every address, known or not, is locked out after a few wrong
@@ -194,7 +202,7 @@ pub(super) const LOCKED: &str = "Too many wrong attempts: signing in with a pass
 pub(super) async fn check_sign_in(
     state: &AppState,
     req: SignInRequest,
-    refused: impl Fn(&str) -> CenterError,
+    refused: impl Fn(Phrase) -> CenterError,
 ) -> Result<String, CenterError> {
     let password = Zeroizing::new(req.password);
     let Ok(email) = EmailAddress::parse(&req.email) else {
@@ -228,6 +236,7 @@ pub(super) async fn check_sign_in(
 /// failures).
 pub(super) async fn sign_in(
     State(state): State<AppState>,
+    t: Tr,
     jar: CookieJar,
     Path(link): Path<String>,
     AnonymousForm(req): AnonymousForm<SignInRequest>,
@@ -235,8 +244,9 @@ pub(super) async fn sign_in(
     let m = linked(&state, &link).await?;
     let csrf = req.csrf.clone();
     let look = look_of(&state, m.tenant_id).await;
-    let refused = |text: &str| {
-        let form = Identify { link: &link, csrf: &csrf, problem: Some(text), look: look.clone() };
+    let refused = |problem: Phrase| {
+        let (t, problem, look) = (&t, Some(problem), look.clone());
+        let form = Identify { t, link: &link, csrf: &csrf, problem, look };
         CenterError::form(StatusCode::UNAUTHORIZED, &form)
     };
     let email = check_sign_in(&state, req, refused).await?;
@@ -245,13 +255,13 @@ pub(super) async fn sign_in(
 }
 
 /// What is wrong with a new password and its confirmation, if anything.
-pub(crate) fn password_problem(password: &str, confirm: &str) -> Option<&'static str> {
+pub(crate) fn password_problem(password: &str, confirm: &str) -> Option<Phrase> {
     if password != confirm {
-        Some("The two passwords differ.")
+        Some(Phrase("passwords-differ"))
     } else if password.chars().count() < 12 {
-        Some("The password needs at least 12 characters.")
+        Some(Phrase("password-too-short"))
     } else if password.len() > 1024 {
-        Some("That password is too long.")
+        Some(Phrase("password-too-long"))
     } else {
         None
     }
@@ -280,13 +290,15 @@ async fn may_choose_password(
 
 pub(super) async fn choose_password(
     State(state): State<AppState>,
+    t: Tr,
     jar: CookieJar,
     Path(link): Path<String>,
 ) -> Result<Response, CenterError> {
     let email = may_choose_password(&state, &jar, &link).await?;
     let (jar, csrf) = csrf_token(jar);
     let look = super::look_of_link(&state, &link).await;
-    let form = ChoosePassword { link: &link, csrf: &csrf, email: &email, problem: None, look };
+    let form =
+        ChoosePassword { t: &t, link: &link, csrf: &csrf, email: &email, problem: None, look };
     Ok((jar, page(StatusCode::OK, &form)?).into_response())
 }
 
@@ -301,6 +313,7 @@ csrf_field!(CodeRequest, VerifyRequest, SignInRequest, PasswordRequest);
 
 pub(super) async fn save_password(
     State(state): State<AppState>,
+    t: Tr,
     jar: CookieJar,
     Path(link): Path<String>,
     CsrfForm(req): CsrfForm<PasswordRequest>,
@@ -309,7 +322,7 @@ pub(super) async fn save_password(
     if let Some(problem) = password_problem(&req.password, &req.confirm) {
         let look = super::look_of_link(&state, &link).await;
         let (csrf, problem) = (&req.csrf, Some(problem));
-        let form = ChoosePassword { link: &link, csrf, email: &email, problem, look };
+        let form = ChoosePassword { t: &t, link: &link, csrf, email: &email, problem, look };
         return Err(CenterError::form(StatusCode::BAD_REQUEST, &form));
     }
     center::set_password(&state.db, &email, Zeroizing::new(req.password)).await?;

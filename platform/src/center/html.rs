@@ -71,6 +71,7 @@ use html5ever::tokenizer::{
 use tokio::sync::Semaphore;
 
 use super::css;
+use super::language::Phrase;
 
 /// The largest HTML body shown as HTML (larger ones are shown as text).
 pub(super) const MAX_HTML_BYTES: usize = 1 << 20;
@@ -98,7 +99,7 @@ pub(crate) enum SafeBody {
     /// Sanitised HTML, ready to embed.
     Html(String),
     /// The body's text only, and why its formatting is not shown.
-    Text { text: String, why: &'static str },
+    Text { text: String, why: Phrase },
 }
 
 /// How many bodies are rendered at once: one per core.
@@ -159,9 +160,9 @@ pub(crate) async fn safe_body(
     body
 }
 
-const TOO_LARGE: &str = "This message's formatting is too large to show; here is its text.";
-const TOO_DEEP: &str = "This message's formatting is nested too deeply to show; here is its text.";
-const CANNOT_SHOW: &str = "This message's formatting cannot be shown.";
+const TOO_LARGE: Phrase = Phrase("body-too-large");
+const TOO_DEEP: Phrase = Phrase("body-too-deep");
+const CANNOT_SHOW: Phrase = Phrase("body-cannot-show");
 
 /// `html` sanitised, or its text when it is too large or nests too deeply (see the module
 /// doc). Time and memory are linear in `html.len()`.

@@ -12,6 +12,7 @@ use serde::Deserialize;
 use super::display::date;
 use super::error::{CenterError, page};
 use super::extract::{Reader, SignedInForm, csrf_field, linked};
+use super::language::{Phrase, Tr};
 use super::{CsrfOnly, csrf_token, is_recipient, reader_zone};
 use crate::db::now_ms;
 use crate::state::AppState;
@@ -23,7 +24,7 @@ struct Line {
     subject: String,
     date: String,
     href: String,
-    status: Option<&'static str>,
+    status: Option<Phrase>,
     /// Not opened yet by the signed-in reader (inbox and archive).
     unread: bool,
 }
@@ -31,8 +32,9 @@ struct Line {
 #[derive(Template)]
 #[template(path = "center/mailbox.html")]
 struct Mailbox<'a> {
-    title: &'a str,
-    party_heading: &'a str,
+    t: &'a Tr,
+    title: Phrase,
+    party_heading: Phrase,
     email: &'a str,
     csrf: &'a str,
     lines: Vec<Line>,
@@ -49,6 +51,7 @@ pub(super) struct Page {
 
 pub(super) async fn folder(
     State(state): State<AppState>,
+    t: Tr,
     Reader(me): Reader,
     jar: CookieJar,
     Path(folder): Path<String>,
@@ -56,7 +59,7 @@ pub(super) async fn folder(
 ) -> Result<Response, CenterError> {
     let email = me.email;
     if folder == "drafts" {
-        return drafts_page(&state, jar, &email).await;
+        return drafts_page(&state, &t, jar, &email).await;
     }
     let folder = Folder::parse(&folder).ok_or(CenterError::NotFound)?;
     let before = page_at.before.as_deref().map(str::parse::<PageMark>).transpose();
@@ -89,9 +92,9 @@ pub(super) async fn folder(
             }
         };
         let status = if m.recalled_at.is_some() {
-            Some("Recalled")
+            Some(Phrase("status-recalled"))
         } else if m.expires_at.is_some_and(|t| t <= now) {
-            Some("Expired")
+            Some(Phrase("status-expired"))
         } else {
             None
         };
@@ -100,25 +103,26 @@ pub(super) async fn folder(
         lines.push(Line {
             party: super::display::line(&party),
             subject: super::display::line(&m.subject),
-            date: date(m.created_at, &zone, now),
+            date: date(t.lang, m.created_at, &zone, now),
             href: format!("/c/read/{}", m.link_token.as_deref().unwrap_or_default()),
             status,
             unread,
         });
     }
     let (title, party_heading) = match folder {
-        Folder::Inbox => ("Inbox", "From"),
-        Folder::Sent => ("Sent", "To"),
-        Folder::Archive => ("Archive", "From"),
+        Folder::Inbox => (Phrase("folder-inbox"), Phrase("mailbox-from")),
+        Folder::Sent => (Phrase("folder-sent"), Phrase("mailbox-to")),
+        Folder::Archive => (Phrase("folder-archive"), Phrase("mailbox-from")),
     };
     let (jar, csrf) = csrf_token(jar);
-    let view = Mailbox { title, party_heading, email: &email, csrf: &csrf, lines, older };
+    let view = Mailbox { t: &t, title, party_heading, email: &email, csrf: &csrf, lines, older };
     Ok((jar, page(StatusCode::OK, &view)?).into_response())
 }
 
 /// The drafts folder: each draft's subject (opened with its tenant's key), whom it answers.
 async fn drafts_page(
     state: &AppState,
+    t: &Tr,
     jar: CookieJar,
     email: &str,
 ) -> Result<Response, CenterError> {
@@ -130,15 +134,15 @@ async fn drafts_page(
         lines.push(Line {
             party: d.original_sender,
             subject,
-            date: date(d.updated_at, &zone, now),
+            date: date(t.lang, d.updated_at, &zone, now),
             href: format!("/c/reply/{}?draft={}", d.link_token.unwrap_or_default(), d.id),
             status: None,
             unread: false,
         });
     }
     let (jar, csrf) = csrf_token(jar);
-    let view =
-        Mailbox { title: "Drafts", party_heading: "To", email, csrf: &csrf, lines, older: None };
+    let (title, party_heading) = (Phrase("folder-drafts"), Phrase("mailbox-to"));
+    let view = Mailbox { t, title, party_heading, email, csrf: &csrf, lines, older: None };
     Ok((jar, page(StatusCode::OK, &view)?).into_response())
 }
 

@@ -24,6 +24,10 @@
 //! session `SignedInForm`, with the per-client limit `AnonymousForm`) and a message link
 //! (`Linked`, opened for its reader `Reading`, for a recipient to answer `Replying`).
 //!
+//! Every page is in the reader's language (`language`: English and German, chosen with the
+//! switch on every page, else by `Accept-Language`); the words are in
+//! `platform/locales/{en,de}/center.ftl`, never in the code or the templates.
+//!
 //! Every page carries a strict Content-Security-Policy (no script — but the reply form's own file,
 //! for large attachments (`upload`) — and no framing; inline
 //! styles in attributes only, for a message's allow-listed formatting: `CSP`), every
@@ -37,6 +41,7 @@ mod error;
 pub(crate) mod extract;
 pub(crate) mod first_contact;
 pub(crate) mod html;
+pub(crate) mod language;
 mod mailbox;
 mod preferences;
 pub(crate) mod read;
@@ -51,6 +56,7 @@ use axum_extra::extract::cookie::{Cookie, CookieJar, SameSite};
 
 use error::CenterError;
 use extract::csrf_field;
+use language::Lang;
 
 use crate::state::AppState;
 use crate::store::messages::{self, MessageRow};
@@ -109,9 +115,11 @@ pub fn router() -> Router<AppState> {
             axum::routing::put(upload::put).layer(axum::extract::DefaultBodyLimit::disable()),
         )
         .route("/c/reply/{link}/uploads/{id}/send", post(upload::send))
+        .route("/c/language", get(language::switch))
         .route("/c/static/center.css", get(stylesheet))
         .route("/c/static/reply.js", get(reply_script))
         .route("/c/brand/{tenant}/logo", get(logo))
+        .layer(middleware::from_fn(language::middleware))
         .layer(middleware::from_fn(security_headers))
 }
 
@@ -271,7 +279,8 @@ pub(crate) fn csrf_token(jar: CookieJar) -> (CookieJar, String) {
 }
 
 /// Starts `email`'s session, proved by `proof` (audited, with the tenant and message it came
-/// through, if any) and goes on to `next`.
+/// through, if any) and goes on to `next` — in the language the account chose, if it chose
+/// one (in any browser, from the first page on).
 async fn start_session(
     state: &AppState,
     jar: CookieJar,
@@ -282,6 +291,11 @@ async fn start_session(
     let token = center::new_session(&state.db, email, proof).await?;
     let (tenant, detail) = through.map_or((None, ""), |m| (Some(m.tenant_id), m.id.as_str()));
     let _ = audit::append(&state.db, tenant, email, "recipient.signed_in", detail).await;
-    let jar = jar.add(cookie(SESSION_COOKIE, token.to_string()));
+    let mut jar = jar.add(cookie(SESSION_COOKIE, token.to_string()));
+    if let Some(lang) =
+        center::language(&state.db, email).await?.as_deref().and_then(Lang::from_code)
+    {
+        jar = jar.add(language::cookie(lang));
+    }
     Ok((jar, Redirect::to(next)).into_response())
 }

@@ -18,14 +18,14 @@ use zeroize::Zeroizing;
 use super::error::{CenterError, page};
 use super::extract::{Reader, SignedInForm, csrf_field};
 use super::first_contact::password_problem;
+use super::language::{Phrase, Tr};
 use super::{csrf_token, end_other_sessions};
 use crate::state::AppState;
 use crate::store::totp::{self, Enrolment, Owner};
 use crate::store::{audit, center, lockouts};
 
 /// What a wrong (or locked-out) current password is told.
-const WRONG_CURRENT: &str = "The current password is wrong (or, after several wrong ones, \
-                             locked for a while).";
+const WRONG_CURRENT: Phrase = Phrase("wrong-current-password");
 
 /// Whether `current` is `email`'s password: false while the address is locked out, and a
 /// wrong one counts towards the lockout as at sign-in.
@@ -49,6 +49,7 @@ async fn current_password_ok(
 #[derive(Template)]
 #[template(path = "center/preferences.html")]
 struct Preferences<'a> {
+    t: &'a Tr,
     email: &'a str,
     csrf: &'a str,
     has_password: bool,
@@ -57,40 +58,52 @@ struct Preferences<'a> {
     zone: String,
     zones: &'static [String],
     enrolment: Option<Enrolment>,
-    done: Option<&'a str>,
-    problem: Option<&'a str>,
+    done: Option<Phrase>,
+    problem: Option<Phrase>,
 }
 
-/// The page, as it stands for `email`, with what just happened.
+/// The page, as it stands for `email`, with what just happened (`Ok(None)`: nothing yet).
 async fn show(
     state: &AppState,
+    t: &Tr,
     email: &str,
     csrf: &str,
     status: StatusCode,
-    outcome: Result<&str, &str>,
+    outcome: Result<Option<Phrase>, Phrase>,
     enrolment: Option<Enrolment>,
 ) -> Result<Response, CenterError> {
     let has_password = center::has_password(&state.db, email).await?;
     let totp_on = totp::enabled(&state.db, Owner::Recipient(email)).await?;
     let (done, problem) = match outcome {
-        Ok("") => (None, None),
-        Ok(done) => (Some(done), None),
+        Ok(done) => (done, None),
         Err(problem) => (None, Some(problem)),
     };
     let zone = center::time_zone(&state.db, email).await?.unwrap_or_else(|| "UTC".into());
     let zones = if has_password { super::display::zone_names() } else { &[] };
-    let view =
-        Preferences { email, csrf, has_password, totp_on, zone, zones, enrolment, done, problem };
+    let view = Preferences {
+        t,
+        email,
+        csrf,
+        has_password,
+        totp_on,
+        zone,
+        zones,
+        enrolment,
+        done,
+        problem,
+    };
     page(status, &view)
 }
 
 pub(super) async fn preferences(
     State(state): State<AppState>,
+    t: Tr,
     Reader(me): Reader,
     jar: CookieJar,
 ) -> Result<Response, CenterError> {
     let (jar, csrf) = csrf_token(jar);
-    Ok((jar, show(&state, &me.email, &csrf, StatusCode::OK, Ok(""), None).await?).into_response())
+    let page = show(&state, &t, &me.email, &csrf, StatusCode::OK, Ok(None), None).await?;
+    Ok((jar, page).into_response())
 }
 
 #[derive(Deserialize)]
@@ -104,12 +117,13 @@ pub(super) struct PasswordChange {
 
 pub(super) async fn change_password(
     State(state): State<AppState>,
+    t: Tr,
     jar: CookieJar,
     SignedInForm(me, req): SignedInForm<PasswordChange>,
 ) -> Result<Response, CenterError> {
     let email = me.email.as_str();
     let refused =
-        |problem| show(&state, email, &req.csrf, StatusCode::BAD_REQUEST, Err(problem), None);
+        |problem| show(&state, &t, email, &req.csrf, StatusCode::BAD_REQUEST, Err(problem), None);
     if let Some(problem) = password_problem(&req.password, &req.confirm) {
         return refused(problem).await;
     }
@@ -124,12 +138,15 @@ pub(super) async fn change_password(
     center::set_password(&state.db, email, Zeroizing::new(req.password.clone())).await?;
     end_other_sessions(&state, &jar, email).await?;
     let _ = audit::append(&state.db, None, email, "recipient.password_changed", "").await;
-    show(&state, email, &req.csrf, StatusCode::OK, Ok("Your new password is saved."), None).await
+    let done = Ok(Some(Phrase("password-saved")));
+    show(&state, &t, email, &req.csrf, StatusCode::OK, done, None).await
 }
 
+/// What a reader without a password is told where one is needed first.
+const PASSWORD_FIRST: Phrase = Phrase("password-first");
+
 /// What choosing a first password long after the mailed code is told.
-const NEEDS_FRESH_CODE: &str = "To choose a password, sign in with a new code from your email \
-                                first (open the link from your email and ask for a code).";
+const NEEDS_FRESH_CODE: Phrase = Phrase("needs-fresh-code");
 
 #[derive(Deserialize)]
 pub(super) struct WithPassword {
@@ -140,19 +157,20 @@ pub(super) struct WithPassword {
 
 pub(super) async fn begin_totp(
     State(state): State<AppState>,
+    t: Tr,
     SignedInForm(me, req): SignedInForm<WithPassword>,
 ) -> Result<Response, CenterError> {
     let email = me.email.as_str();
     if !center::has_password(&state.db, email).await? {
-        let problem = Err("Choose a password first.");
-        return show(&state, email, &req.csrf, StatusCode::BAD_REQUEST, problem, None).await;
+        let problem = Err(PASSWORD_FIRST);
+        return show(&state, &t, email, &req.csrf, StatusCode::BAD_REQUEST, problem, None).await;
     }
     if !current_password_ok(&state, email, &req.current).await? {
         let problem = Err(WRONG_CURRENT);
-        return show(&state, email, &req.csrf, StatusCode::UNAUTHORIZED, problem, None).await;
+        return show(&state, &t, email, &req.csrf, StatusCode::UNAUTHORIZED, problem, None).await;
     }
     let enrolment = totp::begin(&state.db, &state.master, Owner::Recipient(email), email).await?;
-    show(&state, email, &req.csrf, StatusCode::OK, Ok(""), enrolment).await
+    show(&state, &t, email, &req.csrf, StatusCode::OK, Ok(None), enrolment).await
 }
 
 #[derive(Deserialize)]
@@ -175,27 +193,29 @@ csrf_field!(PasswordChange, WithPassword, TotpCode, ZoneChoice);
 /// `POST /c/preferences/time-zone`: the time zone dates are shown in.
 pub(super) async fn set_time_zone(
     State(state): State<AppState>,
+    t: Tr,
     SignedInForm(me, req): SignedInForm<ZoneChoice>,
 ) -> Result<Response, CenterError> {
     let email = me.email.as_str();
     let zone = req.zone.trim();
     if zone.len() > 64 || !super::display::is_zone(zone) {
-        let problem = Err("Choose a time zone from the list.");
-        return show(&state, email, &req.csrf, StatusCode::BAD_REQUEST, problem, None).await;
+        let problem = Err(Phrase("zone-from-list"));
+        return show(&state, &t, email, &req.csrf, StatusCode::BAD_REQUEST, problem, None).await;
     }
     let chosen = if zone == "UTC" { None } else { Some(zone) };
     if !center::set_time_zone(&state.db, email, chosen).await? {
-        let problem = Err("Choose a password first.");
-        return show(&state, email, &req.csrf, StatusCode::BAD_REQUEST, problem, None).await;
+        let problem = Err(PASSWORD_FIRST);
+        return show(&state, &t, email, &req.csrf, StatusCode::BAD_REQUEST, problem, None).await;
     }
-    let done = Ok("Dates are shown in your time zone from now on.");
-    show(&state, email, &req.csrf, StatusCode::OK, done, None).await
+    let done = Ok(Some(Phrase("zone-saved")));
+    show(&state, &t, email, &req.csrf, StatusCode::OK, done, None).await
 }
 
 /// Turns two-step sign-in on (`on`, with the first code of a new enrolment) or off (with the
 /// current password and a current code) for the signed-in `email`.
 async fn switch_totp(
     state: &AppState,
+    t: &Tr,
     jar: &CookieJar,
     email: &str,
     req: &TotpCode,
@@ -203,37 +223,37 @@ async fn switch_totp(
 ) -> Result<Response, CenterError> {
     if !on && !current_password_ok(state, email, &req.current).await? {
         let problem = Err(WRONG_CURRENT);
-        return show(state, email, &req.csrf, StatusCode::UNAUTHORIZED, problem, None).await;
+        return show(state, t, email, &req.csrf, StatusCode::UNAUTHORIZED, problem, None).await;
     }
     let owner = Owner::Recipient(email);
     if !totp::check(&state.db, &state.master, owner, &req.code).await? {
-        let problem = if on {
-            "That code is not right. Check the key in your app and the phone's clock, then set it up again."
-        } else {
-            "That code is not right. Two-step sign-in stays on."
-        };
-        return show(state, email, &req.csrf, StatusCode::UNAUTHORIZED, Err(problem), None).await;
+        let problem =
+            if on { Phrase("totp-wrong-first-code") } else { Phrase("totp-wrong-code-stays-on") };
+        return show(state, t, email, &req.csrf, StatusCode::UNAUTHORIZED, Err(problem), None)
+            .await;
     }
     totp::set_enabled(&state.db, owner, on).await?;
     end_other_sessions(state, jar, email).await?;
     let action = if on { "recipient.totp_enabled" } else { "recipient.totp_disabled" };
     let _ = audit::append(&state.db, None, email, action, "").await;
-    let done = if on { "Two-step sign-in is on." } else { "Two-step sign-in is off." };
-    show(state, email, &req.csrf, StatusCode::OK, Ok(done), None).await
+    let done = if on { Phrase("totp-now-on") } else { Phrase("totp-now-off") };
+    show(state, t, email, &req.csrf, StatusCode::OK, Ok(Some(done)), None).await
 }
 
 pub(super) async fn confirm_totp(
     State(state): State<AppState>,
+    t: Tr,
     jar: CookieJar,
     SignedInForm(me, req): SignedInForm<TotpCode>,
 ) -> Result<Response, CenterError> {
-    switch_totp(&state, &jar, &me.email, &req, true).await
+    switch_totp(&state, &t, &jar, &me.email, &req, true).await
 }
 
 pub(super) async fn disable_totp(
     State(state): State<AppState>,
+    t: Tr,
     jar: CookieJar,
     SignedInForm(me, req): SignedInForm<TotpCode>,
 ) -> Result<Response, CenterError> {
-    switch_totp(&state, &jar, &me.email, &req, false).await
+    switch_totp(&state, &t, &jar, &me.email, &req, false).await
 }

@@ -18,6 +18,7 @@ use super::display;
 use super::error::{CenterError, page};
 use super::extract::{Reader, Reading, SignedInForm, csrf_field, linked};
 use super::html::SafeBody;
+use super::language::{Lang, Phrase, Tr};
 use super::{csrf_token, is_recipient};
 use crate::reading::StoredMessage;
 use crate::state::AppState;
@@ -27,7 +28,7 @@ use crate::store::{audit, lockouts};
 
 struct AttachmentLine {
     /// What kind of file it is, in words ("PDF document").
-    kind: &'static str,
+    kind: Phrase,
     name: String,
     size: String,
     href: String,
@@ -36,6 +37,7 @@ struct AttachmentLine {
 #[derive(Template)]
 #[template(path = "center/read.html")]
 struct Read {
+    t: Tr,
     link: String,
     csrf: String,
     is_recipient: bool,
@@ -52,7 +54,7 @@ struct Read {
     body_html: Option<String>,
     body_text: String,
     /// Why the body is shown as text although it has HTML.
-    body_note: Option<&'static str>,
+    body_note: Option<Phrase>,
     attachments: Vec<AttachmentLine>,
     look: Option<crate::branding::Look>,
 }
@@ -60,21 +62,23 @@ struct Read {
 #[derive(Template)]
 #[template(path = "center/unlock.html")]
 struct AskUnlockCode<'a> {
+    t: &'a Tr,
     link: &'a str,
     csrf: &'a str,
-    problem: Option<&'a str>,
+    problem: Option<Phrase>,
     look: Option<crate::branding::Look>,
 }
 
 pub(super) async fn ask_unlock_code(
     State(state): State<AppState>,
+    t: Tr,
     _: Reader,
     jar: CookieJar,
     Path(link): Path<String>,
 ) -> Result<Response, CenterError> {
     let (jar, csrf) = csrf_token(jar);
     let look = super::look_of_link(&state, &link).await;
-    let form = AskUnlockCode { link: &link, csrf: &csrf, problem: None, look };
+    let form = AskUnlockCode { t: &t, link: &link, csrf: &csrf, problem: None, look };
     Ok((jar, page(StatusCode::OK, &form)?).into_response())
 }
 
@@ -87,13 +91,13 @@ pub(super) struct UnlockRequest {
 csrf_field!(UnlockRequest);
 
 /// What a recipient locked out of a message's unlock code is told.
-const UNLOCK_LOCKED: &str =
-    "Too many wrong unlock codes. Try again later (each lockout in a row lasts longer).";
+const UNLOCK_LOCKED: Phrase = Phrase("unlock-locked");
 
 /// Checks the unlock code a signed-in recipient gives (argon2id; a few wrong ones lock them
 /// out for a while, longer each time: `store::lockouts`).
 pub(super) async fn unlock(
     State(state): State<AppState>,
+    t: Tr,
     Path(link): Path<String>,
     SignedInForm(me, req): SignedInForm<UnlockRequest>,
 ) -> Result<Response, CenterError> {
@@ -106,9 +110,9 @@ pub(super) async fn unlock(
         return Err(CenterError::NotFound);
     }
     let look = super::look_of(&state, m.tenant_id).await;
-    let refuse = |problem: &str| {
-        let (csrf, look) = (&req.csrf, look.clone());
-        let form = AskUnlockCode { link: &link, csrf, problem: Some(problem), look };
+    let refuse = |problem: Phrase| {
+        let (t, csrf, look) = (&t, &req.csrf, look.clone());
+        let form = AskUnlockCode { t, link: &link, csrf, problem: Some(problem), look };
         CenterError::form(StatusCode::UNAUTHORIZED, &form)
     };
     let scope = lockouts::Scope::Unlock(&m.id);
@@ -127,7 +131,7 @@ pub(super) async fn unlock(
     let action = if right { "message.unlocked" } else { "message.unlock_refused" };
     let _ = audit::append(&state.db, Some(m.tenant_id), &email, action, &m.id).await;
     if !right {
-        return Err(refuse("That unlock code is wrong. Ask the sender for it."));
+        return Err(refuse(Phrase("unlock-wrong")));
     }
     Ok(Redirect::to(&format!("/c/read/{link}")).into_response())
 }
@@ -139,10 +143,11 @@ struct DeliverySlipLine {
     events: String,
 }
 
-/// The delivery slip of `m` for its sender, its times in `zone` as of `now`.
+/// The delivery slip of `m` for its sender, in `lang`, its times in `zone` as of `now`.
 async fn slip(
     state: &AppState,
     m: &MessageRow,
+    lang: Lang,
     (zone, now): (&jiff::tz::TimeZone, i64),
 ) -> Result<Vec<DeliverySlipLine>, CenterError> {
     let recipients = messages::recipients(&state.db, &m.id).await?;
@@ -153,7 +158,7 @@ async fn slip(
             let events = events
                 .iter()
                 .filter(|e| e.recipient.as_deref() == Some(email.as_str()))
-                .map(|e| format!("{} {}", e.kind, super::display::date(e.at, zone, now)))
+                .map(|e| display::event(lang, &e.kind, display::date(lang, e.at, zone, now)))
                 .collect::<Vec<_>>()
                 .join(", ");
             DeliverySlipLine { email, kind, events }
@@ -163,6 +168,7 @@ async fn slip(
 
 pub(super) async fn read(
     State(state): State<AppState>,
+    t: Tr,
     jar: CookieJar,
     Path(link): Path<String>,
     Reading { m, email, is_recipient, manifest, .. }: Reading,
@@ -173,7 +179,7 @@ pub(super) async fn read(
     let _ = audit::append(&state.db, Some(m.tenant_id), &email, "message.opened", &m.id).await;
     let is_sender = m.sender_email.eq_ignore_ascii_case(&email);
     let (zone, now) = (super::reader_zone(&state, &email).await?, crate::db::now_ms());
-    let slip = if is_sender { slip(&state, &m, (&zone, now)).await? } else { Vec::new() };
+    let slip = if is_sender { slip(&state, &m, t.lang, (&zone, now)).await? } else { Vec::new() };
     let archived = is_recipient
         && matches!(
             mailbox_store::folder_of(&state.db, &m.id, &email).await,
@@ -198,7 +204,7 @@ pub(super) async fn read(
             from: display::line(&meta.from),
             to: display::line(&meta.to.join(", ")),
             cc: display::line(&meta.cc.join(", ")),
-            date: super::display::message_date(&meta.date, &zone, now),
+            date: display::message_date(t.lang, &meta.date, &zone, now),
             body_text,
             body_note,
             attachments: manifest
@@ -207,8 +213,8 @@ pub(super) async fn read(
                 .filter(|a| !shown_inline(body_html.as_deref(), &link, a))
                 .map(|a| AttachmentLine {
                     name: display::file_name(&a.name),
-                    size: human_size(a.size),
-                    kind: super::display::kind_of(&a.name, &a.content_type),
+                    size: human_size_in(t.lang, a.size),
+                    kind: display::kind_of(&a.name, &a.content_type),
                     href: format!("/c/read/{link}/attachments/{}", a.part),
                 })
                 .collect(),
@@ -220,6 +226,7 @@ pub(super) async fn read(
             slip,
             body_html,
             look: super::look_of(&state, m.tenant_id).await,
+            t,
         },
     )?;
     Ok((jar, page).into_response())
@@ -408,7 +415,13 @@ fn content_disposition(name: &str) -> String {
     format!("attachment; filename=\"{ascii}\"; filename*=UTF-8''{encoded}")
 }
 
+/// A size as people say it, in English ("512 bytes", "21.0 MB"): the admin console's.
 pub(crate) fn human_size(bytes: u64) -> String {
+    human_size_in(Lang::En, bytes)
+}
+
+/// A size as people say it in `lang` ("21.0 MB", "21,0 MB"; "512 bytes", "512 Bytes").
+pub(crate) fn human_size_in(lang: Lang, bytes: u64) -> String {
     const UNITS: [&str; 4] = ["bytes", "KB", "MB", "GB"];
     let mut size = bytes as f64;
     let mut unit = 0;
@@ -416,7 +429,11 @@ pub(crate) fn human_size(bytes: u64) -> String {
         size /= 1000.0;
         unit += 1;
     }
-    if unit == 0 { format!("{bytes} bytes") } else { format!("{size:.1} {}", UNITS[unit]) }
+    if unit == 0 {
+        return lang.text_with("size-bytes", &[("bytes", bytes.into())]);
+    }
+    let number = format!("{size:.1}").replace('.', &lang.text("decimal-separator"));
+    format!("{number} {}", UNITS[unit])
 }
 
 #[cfg(test)]
@@ -488,5 +505,7 @@ mod tests {
     fn sizes_read_like_a_person_would_say_them() {
         assert_eq!(human_size(512), "512 bytes");
         assert_eq!(human_size(20_971_520), "21.0 MB");
+        assert_eq!(human_size_in(Lang::De, 512), "512 Bytes");
+        assert_eq!(human_size_in(Lang::De, 20_971_520), "21,0 MB");
     }
 }

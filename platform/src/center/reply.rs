@@ -19,7 +19,8 @@ use sealpost_envelope::{Body, FileKey, Manifest, MessageId, Metadata, Sealer, St
 use super::csrf_token;
 use super::error::{CenterError, page};
 use super::extract::{Reading, Replying, check_csrf};
-use super::read::human_size;
+use super::language::{Phrase, Tr};
+use super::read::human_size_in;
 use crate::domain::EmailAddress;
 use crate::error::ApiError;
 use crate::messages::slip::MAX_SUBJECT_CHARS;
@@ -39,6 +40,7 @@ pub(super) const MAX_ATTACHMENTS: usize = 20;
 #[derive(Template)]
 #[template(path = "center/reply.html")]
 struct Compose<'a> {
+    t: &'a Tr,
     link: &'a str,
     csrf: &'a str,
     all: bool,
@@ -52,7 +54,9 @@ struct Compose<'a> {
     /// What the page's script can upload in all (the organisation's limits); empty on a form
     /// shown again after a refusal, which goes without the script.
     large_limit: String,
-    problem: Option<&'a str>,
+    /// The script's words in the page's language (JSON: `script_words`).
+    script_words: String,
+    problem: Option<Phrase>,
     draft: Option<i64>,
     look: Option<crate::branding::Look>,
 }
@@ -61,6 +65,7 @@ impl<'a> Compose<'a> {
     /// An empty reply to `manifest`'s message from `me` (or, `fresh`, a new message to its
     /// sender).
     fn new(
+        t: &'a Tr,
         link: &'a str,
         csrf: &'a str,
         manifest: &Manifest,
@@ -71,6 +76,7 @@ impl<'a> Compose<'a> {
         let all = all && !fresh;
         let (to, cc) = addressees(manifest, me, all);
         Compose {
+            t,
             link,
             csrf,
             all,
@@ -79,8 +85,9 @@ impl<'a> Compose<'a> {
             cc: cc.join(", "),
             subject: if fresh { String::new() } else { reply_subject(&manifest.metadata.subject) },
             text: "",
-            limit: human_size(MAX_ATTACHMENT_BYTES as u64),
+            limit: human_size_in(t.lang, MAX_ATTACHMENT_BYTES as u64),
             large_limit: String::new(),
+            script_words: String::new(),
             problem: None,
             draft: None,
             look: None,
@@ -103,7 +110,7 @@ impl<'a> Compose<'a> {
     }
 
     /// With the reason the form was refused.
-    fn refused(mut self, problem: &'a str) -> Self {
+    fn refused(mut self, problem: Phrase) -> Self {
         self.problem = Some(problem);
         self
     }
@@ -211,6 +218,7 @@ async fn save_draft(
 /// The reply form, for a recipient of the message.
 pub(super) async fn compose(
     State(state): State<AppState>,
+    t: Tr,
     jar: CookieJar,
     Path(link): Path<String>,
     Query(q): Query<ComposeQuery>,
@@ -227,12 +235,13 @@ pub(super) async fn compose(
     let fresh = draft.as_ref().map_or(q.new.as_deref() == Some("1"), |(_, d)| d.fresh);
     let (jar, csrf) = csrf_token(jar);
     let look = super::look_of_link(&state, &link).await;
-    let mut form = Compose::new(&link, &csrf, &manifest, &email, all, fresh).branded(look);
+    let mut form = Compose::new(&t, &link, &csrf, &manifest, &email, all, fresh).branded(look);
     if let Some((id, d)) = &draft {
         form = form.typed(&d.subject, &d.text);
         form.draft = Some(*id);
     }
-    form.large_limit = human_size(largest_reply(&state, m.tenant_id).await?);
+    form.large_limit = human_size_in(t.lang, largest_reply(&state, m.tenant_id).await?);
+    form.script_words = script_words(&t);
     let mut response = (jar, page(StatusCode::OK, &form)?).into_response();
     // The one page with a script: large attachments, uploaded in pieces (`upload`).
     response.extensions_mut().insert(super::WithScript);
@@ -272,13 +281,12 @@ struct Posted {
 }
 
 /// Why a posted form is refused: shown on the form again.
-type Refusal = &'static str;
+type Refusal = Phrase;
 
 /// Reads the posted form into `posted`, field by field (the CSRF token comes first, so it is
 /// there even when a later field is refused).
 async fn read_form(mut form: Multipart, posted: &mut Posted) -> Result<(), Refusal> {
-    let unreadable = "The form could not be read: are the attachments larger than 25 MB \
-                      together? Try again.";
+    let unreadable = Phrase("reply-unreadable");
     let mut attached = 0usize;
     while let Some(mut field) = form.next_field().await.map_err(|_| unreadable)? {
         let name = field.name().unwrap_or_default().to_string();
@@ -290,7 +298,7 @@ async fn read_form(mut form: Multipart, posted: &mut Posted) -> Result<(), Refus
             while let Some(chunk) = field.chunk().await.map_err(|_| unreadable)? {
                 attached += chunk.len();
                 if attached > MAX_ATTACHMENT_BYTES {
-                    return Err("The attachments are too large together.");
+                    return Err(Phrase("reply-too-large-together"));
                 }
                 bytes.extend_from_slice(&chunk);
             }
@@ -298,7 +306,7 @@ async fn read_form(mut form: Multipart, posted: &mut Posted) -> Result<(), Refus
                 continue; // the file input, left empty
             }
             if posted.files.len() == MAX_ATTACHMENTS {
-                return Err("That is too many attachments for one reply.");
+                return Err(Phrase("reply-too-many-attachments"));
             }
             let name: String = file_name.chars().filter(|c| !c.is_control()).take(255).collect();
             posted.files.push(Upload { name, content_type, bytes });
@@ -316,7 +324,7 @@ async fn read_form(mut form: Multipart, posted: &mut Posted) -> Result<(), Refus
                     value.chars().filter(|c| !c.is_control()).take(MAX_SUBJECT_CHARS).collect()
             }
             "text" if value.len() <= 1_000_000 => posted.text = value,
-            "text" => return Err("The message is too long."),
+            "text" => return Err(Phrase("reply-too-long")),
             _ => {}
         }
     }
@@ -326,6 +334,7 @@ async fn read_form(mut form: Multipart, posted: &mut Posted) -> Result<(), Refus
 /// Sends a reply: sealed, stored, the recipients notified, the original marked replied.
 pub(super) async fn send(
     State(state): State<AppState>,
+    t: Tr,
     jar: CookieJar,
     Path(link): Path<String>,
     // The session first (an extractor of the request's head): nobody else gets the form's
@@ -340,7 +349,7 @@ pub(super) async fn send(
     // What was typed stays on a refused form; only the files must be chosen again.
     let look = super::look_of(&state, m.tenant_id).await;
     let refused = |posted: &Posted, status, problem| {
-        let form = Compose::new(&link, &csrf, &manifest, &email, posted.all, posted.fresh)
+        let form = Compose::new(&t, &link, &csrf, &manifest, &email, posted.all, posted.fresh)
             .branded(look.clone())
             .typed(&posted.subject, &posted.text)
             .refused(problem);
@@ -385,14 +394,43 @@ pub(super) async fn send(
 }
 
 /// What a reply larger than the organisation accepts is told.
-pub(super) const TOO_LARGE: &str = "This message is larger than this organisation accepts. It was not \
-                         sent: it is kept below, with fewer or smaller attachments to choose.";
+pub(super) const TOO_LARGE: Phrase = Phrase("reply-too-large");
 
 /// What a reply over the organisation's limits is told.
-pub(super) const OVER_LIMIT: &str = "This organisation accepts only so many messages from the Message \
-                          Center per hour and per day, and you have reached that for now. Your \
-                          message was not sent: it is kept below, to send later or save as a \
-                          draft.";
+pub(super) const OVER_LIMIT: Phrase = Phrase("reply-over-limit");
+
+/// The words the reply form's script (`static/reply.js`) shows, in `t`'s language, as the
+/// JSON it reads from the page: `{name}` in a text is filled in by the script, and `error-*`
+/// say what the upload API's error codes mean (its messages are in English).
+fn script_words(t: &Tr) -> String {
+    let mut words = serde_json::Map::new();
+    let mut say = |key: &str, text: String| {
+        words.insert(key.to_string(), text.into());
+    };
+    say("decimal", t.s("decimal-separator"));
+    say("bytes", t.s1("size-bytes", "bytes", "{n}"));
+    say("label", t.s1("reply-attachments", "limit", "{limit}"));
+    say("retrying", t.s1("upload-retrying", "stored", "{stored}"));
+    say("paused", t.s1("upload-paused", "stored", "{stored}"));
+    say("preparing", t.s1("upload-preparing", "size", "{size}"));
+    let stored = [("done", "{done}"), ("total", "{total}"), ("percent", "{percent}")];
+    let stored = stored.map(|(k, v)| (k, fluent_bundle::FluentValue::from(v)));
+    say("stored", t.lang.text_with("upload-stored", &stored));
+    say("progress", t.s1("upload-progress", "stored", "{stored}"));
+    say("sealing", t.s("upload-sealing"));
+    say("failed", t.s1("upload-failed", "reason", "{reason}"));
+    for (code, meaning) in [
+        ("signed_out", Phrase("upload-error-signed-out")),
+        ("gone", Phrase("upload-error-gone")),
+        ("forbidden", Phrase("upload-error-forbidden")),
+        ("not_found", Phrase("upload-error-not-found")),
+        ("too_large", Phrase("upload-error-too-large")),
+        ("over_limit", Phrase("upload-error-over-limit")),
+    ] {
+        say(&format!("error-{code}"), t.s(meaning));
+    }
+    serde_json::Value::Object(words).to_string()
+}
 
 /// Whether `email` may send `bytes` more into `m`'s tenant now: at most
 /// `center_messages_per_hour` messages an hour and `center_bytes_per_day` bytes a day (its

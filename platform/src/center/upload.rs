@@ -49,6 +49,7 @@ use sealpost_envelope::{
 
 use super::error::CenterError;
 use super::extract::{Reading, Replying, csrf_matches};
+use super::language::Lang;
 use super::reply::{self, MAX_ATTACHMENTS};
 use crate::blob::{BlobStore, PutError};
 use crate::error::{ApiError, ApiJson};
@@ -193,10 +194,14 @@ pub(super) async fn begin(
         b.subject.chars().filter(|c| !c.is_control()).take(MAX_SUBJECT_CHARS).collect();
     let mut total = b.text.len() as u64;
     for f in &b.files {
-        total = total.checked_add(f.size).ok_or_else(|| ApiError::too_large(reply::TOO_LARGE))?;
+        total = total
+            .checked_add(f.size)
+            .ok_or_else(|| ApiError::too_large(Lang::En.text(reply::TOO_LARGE.0)))?;
     }
     if !reply::within_limits(&state, &m, &email, total).await.map_err(center_to_api)? {
-        return Err(ApiError::new(StatusCode::TOO_MANY_REQUESTS, "over_limit", reply::OVER_LIMIT));
+        // The API speaks English; the script says what the code means in the reader's language.
+        let said = Lang::En.text(reply::OVER_LIMIT.0);
+        return Err(ApiError::new(StatusCode::TOO_MANY_REQUESTS, "over_limit", said));
     }
 
     let (to, cc) = reply::addressees(&original, &email, b.all && !b.fresh);
@@ -215,7 +220,9 @@ pub(super) async fn begin(
     let slip = reply::slip(id, &manifest.metadata, sealer.header().layout().total_len())?;
     // Over the organisation's envelope limit, `create` refuses and nothing is kept.
     let opened = match reply::create(&state, &m, &email, b.fresh, slip).await {
-        Err(e) if e.code() == "too_large" => return Err(ApiError::too_large(reply::TOO_LARGE)),
+        Err(e) if e.code() == "too_large" => {
+            return Err(ApiError::too_large(Lang::En.text(reply::TOO_LARGE.0)));
+        }
         opened => opened?,
     };
     let reply_id = opened.message.id;

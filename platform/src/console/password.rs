@@ -79,7 +79,9 @@ pub(super) async fn choose(
     AnonymousForm(form): AnonymousForm<ChooseForm>,
 ) -> Result<Response, ConsoleError> {
     if let Some(problem) = password_problem(&form.password, &form.confirm) {
-        return page_for(&state, jar, &token, Some(problem)).await;
+        // The console is in English; the rule and its words are the Center's.
+        let problem = crate::center::language::Lang::En.text(problem.as_ref());
+        return page_for(&state, jar, &token, Some(&problem)).await;
     }
     let Some((_, email)) = password_links::member_of(&state.db, &token).await? else {
         return Ok(link_over());

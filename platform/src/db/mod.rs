@@ -98,6 +98,7 @@ const MIGRATIONS: &[Migration] = &[
     shared(16, include_str!("../../migrations/0016_sign_in_attempts.sql")),
     shared(17, include_str!("../../migrations/0017_console.sql")),
     shared(18, include_str!("../../migrations/0018_reply_uploads.sql")),
+    shared(19, include_str!("../../migrations/0019_center_language.sql")),
 ];
 
 /// Translates a migration for `engine`. The schema keeps to a subset where three rules

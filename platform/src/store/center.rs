@@ -300,6 +300,24 @@ pub async fn time_zone(db: &Db, email: &str) -> Result<Option<String>, StoreErro
     Ok(row.and_then(|(z,)| z))
 }
 
+/// The language (its code) account `email` chose for its pages, if it chose one.
+pub async fn language(db: &Db, email: &str) -> Result<Option<String>, StoreError> {
+    let sql = "SELECT language FROM recipient_accounts WHERE email = $1";
+    let row: Option<(Option<String>,)> = db.fetch_optional(sql, &[email.into()]).await?;
+    Ok(row.and_then(|(l,)| l))
+}
+
+/// Keeps `language` (a code the caller checked) as account `email`'s choice; false when the
+/// address has no account (no password yet).
+pub async fn set_language(
+    db: &Db,
+    email: &str,
+    language: Option<&str>,
+) -> Result<bool, StoreError> {
+    let sql = "UPDATE recipient_accounts SET language = $1 WHERE email = $2";
+    Ok(db.execute(sql, &[language.into(), email.into()]).await? == 1)
+}
+
 /// Sets the time zone account `email` reads dates in (checked by the caller); false when
 /// the address has no account (no password yet).
 pub async fn set_time_zone(db: &Db, email: &str, zone: Option<&str>) -> Result<bool, StoreError> {
