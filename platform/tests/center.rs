@@ -1046,3 +1046,106 @@ fn walk(dir: &std::path::Path) -> Vec<std::path::PathBuf> {
     }
     out
 }
+
+/// A browser like [`client`]'s that keeps cookies but does not follow redirects.
+fn unfollowing(data: &std::path::Path) -> reqwest::Client {
+    let cert = std::fs::read(data.join("tls/cert.pem")).expect("cert");
+    reqwest::Client::builder()
+        .add_root_certificate(reqwest::Certificate::from_pem(&cert).expect("pem"))
+        .cookie_store(true)
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .expect("client")
+}
+
+/// The language switch's address: to `lang`, back to `back`.
+fn switch_to(base: &str, lang: &str, back: &str) -> String {
+    let query = serde_urlencoded::to_string([("lang", lang), ("back", back)]).expect("query");
+    format!("{base}/c/language?{query}")
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn pages_are_in_the_readers_language_chosen_by_the_switch_or_the_browser() {
+    let r = Running::start().await;
+    let (link, _id, _token) = send_message(&r.base, &r.api, &r.password).await;
+    let opaque = link.rsplit('/').next().expect("token").to_string();
+    let base = &r.base;
+    let open = format!("{base}/c/open/{opaque}");
+    let browser = unfollowing(&r.data);
+    let get = |url: String, languages: &'static str| {
+        let mut request = browser.get(url);
+        if !languages.is_empty() {
+            request = request.header("Accept-Language", languages);
+        }
+        request.send()
+    };
+
+    // The browser's languages, best first by q-value; English without them.
+    let german = get(open.clone(), "de-DE,de;q=0.9,en;q=0.8").await.expect("open");
+    assert!(german.headers()["vary"].to_str().expect("vary").contains("Accept-Language"));
+    let page = german.text().await.expect("page");
+    assert!(page.contains(r#"<html lang="de">"#), "{page}");
+    assert!(page.contains("Sie haben eine sichere Nachricht erhalten"));
+    assert!(!page.contains("You have received"));
+    let page = get(open.clone(), "en;q=0.3, de;q=0.9").await.expect("open").text().await;
+    assert!(page.expect("page").contains(r#"<html lang="de">"#), "by q-value");
+    let page = get(open.clone(), "").await.expect("open").text().await.expect("page");
+    assert!(page.contains(r#"<html lang="en">"#) && page.contains("You have received"));
+    // Every page offers the switch, back to itself.
+    let switch = format!("/c/language?lang=de&#38;back=%2Fc%2Fopen%2F{opaque}");
+    assert!(page.contains(&switch), "{page}");
+    // Notices too.
+    let gone = get(format!("{base}/c/open/0000"), "de").await.expect("open");
+    assert_eq!(gone.status(), StatusCode::NOT_FOUND);
+    let page = gone.text().await.expect("page");
+    assert!(page.contains(r#"<html lang="de">"#) && page.contains("Nachricht nicht gefunden"));
+
+    // The reader chooses English: a cookie, and back to the page.
+    let back = format!("/c/open/{opaque}");
+    let chose = browser
+        .get(switch_to(base, "en", &back))
+        .header("Accept-Language", "de")
+        .send()
+        .await
+        .expect("switch");
+    assert_eq!(chose.status(), StatusCode::SEE_OTHER);
+    assert_eq!(chose.headers()["location"], back.as_str());
+    let cookie = chose.headers()["set-cookie"].to_str().expect("cookie").to_string();
+    for part in ["__Host-sealpost-language=en", "Secure", "HttpOnly", "SameSite=Lax", "Path=/"] {
+        assert!(cookie.contains(part), "{cookie}");
+    }
+    // The choice beats the browser's languages.
+    let page = get(open.clone(), "de").await.expect("open").text().await.expect("page");
+    assert!(page.contains(r#"<html lang="en">"#) && page.contains("You have received"));
+
+    // Nowhere but a page of the Center, and only a language it speaks.
+    for (lang, back) in [
+        ("de", "https://evil.example/"),
+        ("de", "//evil.example/c/"),
+        ("de", "/\\evil.example"),
+        ("de", "/admin"),
+        ("de", ""),
+        ("fr", "/c/signin"),
+    ] {
+        let refused = browser.get(switch_to(base, lang, back)).send().await.expect("switch");
+        assert_eq!(refused.status(), StatusCode::BAD_REQUEST, "{lang} {back}");
+        assert!(refused.headers().get("location").is_none());
+        assert!(refused.headers().get("set-cookie").is_none(), "nothing changed");
+        assert!(refused.text().await.expect("page").contains("The language was not changed"));
+    }
+
+    // An account keeps its choice: signed in from another browser, its pages are German.
+    let bob = "bob@outside.example";
+    let owner = code_session(&r, &opaque, bob, 1, Some("correct horse battery")).await;
+    let kept = owner.get(switch_to(base, "de", "/c/mail/inbox")).send().await.expect("switch");
+    assert_eq!(kept.url().path(), "/c/mail/inbox");
+    let page = kept.text().await.expect("page");
+    assert!(page.contains(r#"<html lang="de">"#) && page.contains("Posteingang"), "{page}");
+    let elsewhere = client(&r.data, true);
+    let signed =
+        password_sign_in(&r, &elsewhere, &opaque, (bob, "correct horse battery", "")).await;
+    assert!(signed.url().path().starts_with("/c/read/"));
+    let page = signed.text().await.expect("page");
+    assert!(page.contains(r#"<html lang="de">"#) && page.contains("Antworten"), "{page}");
+    assert!(page.contains("geöffnet") || page.contains("Von"), "{page}");
+}
