@@ -11,8 +11,9 @@ PHONE = {"viewport": {"width": 390, "height": 844}, "device_scale_factor": 2,
 RULES = ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa"]
 
 
-def check(page, name: str):
-    """No axe violation and no sideways scrolling on `page`, saved as phone-NAME.png."""
+def check(page, name: str, shot: str | None = None):
+    """No axe violation and no sideways scrolling on `page`, saved as `shot` (phone-NAME by
+    default).png."""
     assert AXE.exists(), f"{AXE} is missing: ./scripts/test installs axe-core (ensure_node_package)"
     page.add_script_tag(path=str(AXE))
     found = page.evaluate("tags => axe.run(document, {runOnly: {type: 'tag', values: tags}})", RULES)
@@ -20,7 +21,7 @@ def check(page, name: str):
     assert not problems, f"{name}: {problems}"
     width, shown = page.evaluate("[document.documentElement.scrollWidth, window.innerWidth]")
     assert width <= shown, f"{name} scrolls sideways on a phone ({width} > {shown})"
-    screenshot(page, f"phone-{name}")
+    screenshot(page, shot or f"phone-{name}")
 
 
 def test_the_main_pages_fit_a_phone_and_pass_axe(center, browser, tmp_path):

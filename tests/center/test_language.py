@@ -5,7 +5,7 @@ pages pass axe-core (WCAG 2.0/2.1 A and AA) at a phone's and at a desktop's widt
 Screenshots as artifacts (`de-*`)."""
 
 from conftest import PASSWORD, code_for, screenshot, send
-from test_accessibility import AXE, PHONE, RULES
+from test_accessibility import PHONE, check
 
 DESKTOP = {"viewport": {"width": 1280, "height": 900}}
 GERMAN = {"locale": "de-DE", "extra_http_headers": {"Accept-Language": "de-DE,de;q=0.9"}}
@@ -28,16 +28,9 @@ def german_first_contact(center, page, link: str, to: str):
 
 
 def axe(page, name: str):
-    """No axe violation and no sideways scrolling on `page`; saved as NAME.png."""
-    assert AXE.exists(), f"{AXE} is missing: ./scripts/test installs axe-core (ensure_node_package)"
+    """A German page: no axe violation and no sideways scrolling; saved as NAME.png."""
     assert page.get_attribute("html", "lang") == "de", f"{name} is not German"
-    page.add_script_tag(path=str(AXE))
-    found = page.evaluate("tags => axe.run(document, {runOnly: {type: 'tag', values: tags}})", RULES)
-    problems = [(v["id"], v["impact"], [n["target"] for n in v["nodes"]][:3]) for v in found["violations"]]
-    assert not problems, f"{name}: {problems}"
-    width, shown = page.evaluate("[document.documentElement.scrollWidth, window.innerWidth]")
-    assert width <= shown, f"{name} scrolls sideways ({width} > {shown})"
-    screenshot(page, name)
+    check(page, name, shot=name)
 
 
 def test_a_german_browser_reads_german_and_switches_to_english(center, browser, tmp_path):

@@ -318,32 +318,35 @@ struct ReviewPage<'a> {
 }
 
 /// A compliance officer's access to message `id` of their organisation, put on record as
-/// `action` with the stated reason before a byte is decrypted: the message and the reason, or
-/// why the form is refused (to show on the slip).
+/// `action` with the stated reason before a byte is decrypted: the message and the reason. A
+/// refused form is the slip again, saying why (`ConsoleError::Page`).
 async fn on_record(
     state: &AppState,
+    jar: CookieJar,
     session: &ConsoleSession,
     id: &str,
     form: &ReviewForm,
     action: &str,
-) -> Result<Result<(MessageRow, String), String>, ConsoleError> {
+) -> Result<(MessageRow, String), ConsoleError> {
     if session.role != Role::Compliance {
         return Err(ConsoleError::AdminsOnly);
     }
     let m = of_tenant(state, session, id).await?;
     let reason = form.reason.trim();
     let chars = reason.chars().count();
-    if !(MIN_REASON_CHARS..=MAX_REASON_CHARS).contains(&chars) {
-        return Ok(Err(format!(
+    let why = if !(MIN_REASON_CHARS..=MAX_REASON_CHARS).contains(&chars) {
+        format!(
             "State why you open this message ({MIN_REASON_CHARS} to {MAX_REASON_CHARS} characters): it is recorded in the audit log."
-        )));
-    }
-    if !m.is_final() {
-        return Ok(Err("The message was never completed.".into()));
-    }
-    let detail = format!("{} reason: {reason}", m.id);
-    audit::append(&state.db, Some(m.tenant_id), &session.email, action, &detail).await?;
-    Ok(Ok((m, reason.to_string())))
+        )
+    } else if !m.is_final() {
+        "The message was never completed.".into()
+    } else {
+        let detail = format!("{} reason: {reason}", m.id);
+        audit::append(&state.db, Some(m.tenant_id), &session.email, action, &detail).await?;
+        return Ok((m, reason.to_string()));
+    };
+    let slip = show_slip(state, jar, session, &m, Err(&why)).await?;
+    Err(ConsoleError::Page(Box::new(slip)))
 }
 
 /// `POST /admin/messages/{id}/export`: a compliance officer downloads the message, decrypted,
@@ -356,13 +359,8 @@ pub(super) async fn export(
     Path(id): Path<String>,
     ConsoleForm(form): ConsoleForm<ReviewForm>,
 ) -> Result<Response, ConsoleError> {
-    let m = match on_record(&state, &session, &id, &form, "compliance.message_exported").await? {
-        Ok((m, _)) => m,
-        Err(why) => {
-            let m = of_tenant(&state, &session, &id).await?;
-            return show_slip(&state, jar, &session, &m, Err(&why)).await;
-        }
-    };
+    let action = "compliance.message_exported";
+    let (m, _) = on_record(&state, jar, &session, &id, &form, action).await?;
     let stored_message = StoredMessage::open(&state, &m).await.map_err(ConsoleError::internal)?;
     let manifest = stored_message.manifest(&state).await.map_err(ConsoleError::internal)?;
     let entries = crate::admin::export::entries(&manifest);
@@ -387,14 +385,8 @@ pub(super) async fn review(
     Path(id): Path<String>,
     ConsoleForm(form): ConsoleForm<ReviewForm>,
 ) -> Result<Response, ConsoleError> {
-    let (m, reason) =
-        match on_record(&state, &session, &id, &form, "compliance.message_opened").await? {
-            Ok(recorded) => recorded,
-            Err(why) => {
-                let m = of_tenant(&state, &session, &id).await?;
-                return show_slip(&state, jar, &session, &m, Err(&why)).await;
-            }
-        };
+    let action = "compliance.message_opened";
+    let (m, reason) = on_record(&state, jar.clone(), &session, &id, &form, action).await?;
     let reason = reason.as_str();
     let stored_message = StoredMessage::open(&state, &m).await.map_err(ConsoleError::internal)?;
     let manifest = stored_message.manifest(&state).await.map_err(ConsoleError::internal)?;
