@@ -5,7 +5,9 @@
 //! Sealed value: `0x01 ‖ nonce (12) ‖ AES-256-GCM(ciphertext ‖ tag)`, with the *purpose* as
 //! associated data, so a value sealed for one purpose (say, "tenant 7 data key") cannot be
 //! passed off as another ("file key of message X"). Nonces are random: each key seals few
-//! values (one per tenant, per platform key, per message), far below GCM's 2^32 bound.
+//! values (one per tenant, per platform key, per message), far below GCM's 2^32 bound. The
+//! most any one key seals is a large Message Center upload's staging key: one value per
+//! 64 KiB chunk, 16,384 per GiB, a key per upload.
 
 use std::fmt;
 use std::io::Write;
@@ -18,6 +20,9 @@ use base64::engine::general_purpose::STANDARD as B64;
 use zeroize::Zeroizing;
 
 const VERSION: u8 = 1;
+
+/// How many bytes sealing adds to a value: the version, the nonce and the tag.
+pub const SEALED_OVERHEAD: usize = 1 + 12 + 16;
 
 /// Something went wrong with a secret; the message names what, never the secret.
 #[derive(Debug, thiserror::Error)]
@@ -37,6 +42,13 @@ pub enum SecretError {
 pub struct SealingKey(LessSafeKey);
 
 impl SealingKey {
+    /// A new random key, and its 32 bytes (to keep, sealed under another key).
+    pub fn random() -> Result<(SealingKey, Zeroizing<[u8; 32]>), SecretError> {
+        let mut bytes = Zeroizing::new([0u8; 32]);
+        SystemRandom::new().fill(&mut bytes[..]).map_err(|_| SecretError::Random)?;
+        Ok((SealingKey::from_bytes(&bytes), bytes))
+    }
+
     /// From 32 raw bytes.
     pub fn from_bytes(bytes: &[u8; 32]) -> SealingKey {
         SealingKey(LessSafeKey::new(

@@ -1014,12 +1014,50 @@ async fn a_reply_with_large_attachments_is_uploaded_in_pieces_resumed_and_read_b
     }
     assert!(plaintext_on_disk.is_empty(), "plaintext on disk: {plaintext_on_disk:?}");
 
-    let sent = bob.post(format!("{here}/send")).header("x-csrf-token", &token).send().await;
-    let sent: Value = sent.expect("send").json().await.expect("json");
-    assert_eq!(sent["location"], "/c/mail/sent");
+    // Another recipient of the message (carol, in Bcc) cannot see or touch bob's upload.
+    let carol = code_session(&r, &opaque, "carol@acme.example", 1, None).await;
+    let carol_form = carol.get(format!("{base}/c/reply/{opaque}")).send().await.expect("form");
+    let carol_token = csrf(&carol_form.text().await.expect("page"));
+    for request in [
+        carol.get(&here),
+        carol.put(format!("{here}/3?at=0")).body(small.clone()),
+        carol.post(format!("{here}/send")),
+    ] {
+        let answer = request.header("x-csrf-token", &carol_token).send().await.expect("carol");
+        assert_eq!(answer.status(), StatusCode::NOT_FOUND, "not carol's upload");
+    }
+
+    // A reply uploading counts with its declared size: 200 MB a day by default, so 150 MB
+    // more in flight leaves no room for 40 MB; and two uploads in flight are the most.
+    let begin_of = |size: u64| json!({"subject": "more", "text": "", "files": [{"name": "f.bin", "type": "", "size": size}]});
+    let begin =
+        |size: u64| bob.post(&uploads).header("x-csrf-token", &token).json(&begin_of(size)).send();
+    assert!(begin(150 << 20).await.expect("begin").status().is_success());
+    let over = begin(40 << 20).await.expect("begin");
+    assert_eq!(over.status(), StatusCode::TOO_MANY_REQUESTS);
+    assert_eq!(over.json::<Value>().await.expect("json")["error"]["code"], "over_limit");
+    let third = begin(1000).await.expect("begin");
+    assert_eq!(third.status(), StatusCode::TOO_MANY_REQUESTS);
+    assert_eq!(third.json::<Value>().await.expect("json")["error"]["code"], "uploads_in_flight");
+
+    // Two sends at once: one seals and sends, the other is told it is under way (or finds it
+    // sent); the sender is told once.
+    let send = || bob.post(format!("{here}/send")).header("x-csrf-token", &token).send();
+    let (first, second) = tokio::join!(send(), send());
+    let statuses = [first.expect("send").status(), second.expect("send").status()];
+    assert!(statuses.contains(&StatusCode::OK), "{statuses:?}");
+    assert!(
+        statuses.iter().all(|s| [StatusCode::OK, StatusCode::CONFLICT].contains(s)),
+        "{statuses:?}"
+    );
+    let again = send().await.expect("send");
+    let again: Value = again.json().await.expect("json");
+    assert_eq!(again["location"], "/c/mail/sent", "a retried send finds the reply sent");
     wait_for("the reply notice", Duration::from_secs(20), || {
         (!r.sink.received(SENDER).is_empty()).then_some(())
     });
+    std::thread::sleep(Duration::from_secs(2)); // a second notice would have come by now
+    assert_eq!(r.sink.received(SENDER).len(), 1, "the sender is told once");
 
     // Read back in the Center, byte for byte.
     let folder = bob.get(format!("{base}/c/mail/sent")).send().await.expect("sent");

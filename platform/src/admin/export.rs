@@ -6,7 +6,6 @@
 
 use std::io;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, Ordering};
 
 use async_zip::base::write::ZipFileWriter;
 use async_zip::{Compression, ZipEntryBuilder};
@@ -69,18 +68,22 @@ pub fn zip(
     entries: Vec<Entry>,
 ) -> impl Stream<Item = io::Result<Bytes>> {
     let (writer, reader) = tokio::io::duplex(256 << 10);
-    let failed = Arc::new(AtomicBool::new(false));
-    let failure = failed.clone();
+    // The writer's outcome comes after its last byte: the stream ends with an error, not a
+    // clean end, when the writer failed (the reader sees EOF before the outcome is known, so
+    // it waits for it).
+    let (outcome, written) = tokio::sync::oneshot::channel();
     tokio::spawn(async move {
-        if let Err(e) = write_zip(&state, stored, entries, writer).await {
+        let result = write_zip(&state, stored, entries, writer).await;
+        if let Err(e) = &result {
             tracing::warn!(error = %e, "a message export stopped part-way");
-            failure.store(true, Ordering::SeqCst);
         }
+        let _ = outcome.send(result);
     });
     let end = futures_util::stream::once(async move {
-        failed
-            .load(Ordering::SeqCst)
-            .then(|| Err(io::Error::other("the export stopped part-way; see the log")))
+        match written.await {
+            Ok(Ok(())) => None,
+            _ => Some(Err(io::Error::other("the export stopped part-way; see the log"))),
+        }
     })
     .filter_map(futures_util::future::ready);
     tokio_util::io::ReaderStream::new(reader).chain(end)

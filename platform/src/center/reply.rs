@@ -589,7 +589,8 @@ async fn notify(state: &AppState, reply: &MessageRow) -> Result<(), crate::store
         format!("{}/m/{}", state.public_url, reply.link_token.as_deref().unwrap_or_default());
     for (recipient, _) in stored::recipients(&state.db, &reply.id).await? {
         let mail = Outgoing {
-            key: format!("reply-{}-{}", reply.id, crate::secrets::random_id()),
+            // One notice per reply and recipient, however often a send is retried.
+            key: format!("reply-{}-{recipient}", reply.id),
             tenant_id: Some(reply.tenant_id),
             kind: "reply".into(),
             recipient: recipient.clone(),

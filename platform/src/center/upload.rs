@@ -11,17 +11,23 @@
 //!    (`store::reply_uploads`; key and manifest under the tenant's data key).
 //! 2. `PUT /c/reply/{link}/uploads/{id}/{part}?at=N`: the next piece of attachment `part`,
 //!    plaintext from byte `N`, a whole number of envelope chunks (or up to the part's end),
-//!    at most [`PIECE_BYTES`]. It is sealed as it streams in — the kept header and key taken
-//!    up again (`Sealer::resume`) from the piece's first chunk — and only ciphertext is
-//!    stored, as a blob. A piece cut off is not recorded. `GET …/uploads/{id}` says how far
-//!    each part is, to resume from — on whichever node answers, since all of it is in the
-//!    database and the blob store.
-//! 3. `POST …/uploads/{id}/send`: every part is read back and decrypted to take its SHA-256
-//!    (which also proves each stored byte), the manifest gets the hashes and is sealed as
-//!    part 0, and header ‖ manifest become the reply's first envelope segment; the pieces'
-//!    blobs become its next segments as they are (nothing is copied). Then the reply is
-//!    finalised and its recipients notified like any other (`messages`, `reply::sent`).
+//!    at most [`PIECE_BYTES`], within [`PIECE_DEADLINE`]. It is staged as it streams in: each
+//!    64 KiB chunk sealed under a key of the upload's own, with a random nonce, the chunk's
+//!    place bound in as associated data — only ciphertext is written, as a blob. A piece cut
+//!    off is not recorded. `GET …/uploads/{id}` says how far each part is, to resume from —
+//!    on whichever node answers, since all of it is in the database and the blob store.
+//!    (Pieces are not sealed under the file key as they arrive: a piece sent twice — cut off
+//!    and resumed, or raced from two tabs — with other bytes would reuse that key's nonces.)
+//! 3. `POST …/uploads/{id}/send`: one send at a time holds the upload. Every staged chunk is
+//!    opened (which proves it), hashed, and sealed into the envelope under the file key —
+//!    each chunk once, from bytes already authenticated, so a retried send writes the same
+//!    ciphertext — as new blobs; the manifest gets the hashes and is sealed as part 0, header
+//!    ‖ manifest become the reply's first envelope segment and the sealed pieces its next.
+//!    Then the reply is finalised and its recipients notified like any other (`messages`,
+//!    `reply::sent`), and the staged pieces are removed.
 //!
+//! A reply uploading counts against the writer's limits with the size it declared, and a
+//! writer has at most two uploads in flight (`store::reply_uploads::SLOTS`).
 //! Every request needs the Center session of a recipient of the message being answered
 //! (`Replying`), the CSRF token in `X-CSRF-Token`, and the upload must be that reader's reply
 //! to that message. Answers are JSON, errors the API's (`ApiError`). An upload never sent is
@@ -43,8 +49,8 @@ use serde::{Deserialize, Serialize};
 use zeroize::Zeroizing;
 
 use sealpost_envelope::{
-    Body, ContentHash, Decryptor, FileKey, Header, Limits, Manifest, MessageId, PartSealer,
-    SealCore, Sealer, StanzaRole, TAG_LEN,
+    Body, ContentHash, FileKey, Header, Limits, Manifest, MessageId, PartSealer, SealCore, Sealer,
+    StanzaRole, TAG_LEN,
 };
 
 use super::error::CenterError;
@@ -55,6 +61,7 @@ use crate::blob::{BlobStore, PutError};
 use crate::error::{ApiError, ApiJson};
 use crate::messages::slip::MAX_SUBJECT_CHARS;
 use crate::messages::{self, FileKeySource, SegmentBody};
+use crate::secrets::{SEALED_OVERHEAD, SealingKey};
 use crate::state::AppState;
 use crate::store::accounts;
 use crate::store::messages::{self as stored, MessageRow, Stored};
@@ -65,6 +72,14 @@ use crate::store::reply_uploads::{self, Piece, UploadRow};
 /// requests.
 pub(super) const PIECE_BYTES: u64 = 8 << 20;
 const _: () = assert!(PIECE_BYTES.is_multiple_of(sealpost_envelope::DEFAULT_CHUNK_SIZE as u64));
+
+/// The longest one piece may take to arrive: 8 MiB in 5 minutes is 28 kB/s. A body that
+/// trickles (a byte a minute keeps the idle timer happy) is cut off, and resumed by the page.
+const PIECE_DEADLINE: std::time::Duration = std::time::Duration::from_secs(300);
+
+/// How long a send holds its upload (ms): far longer than opening, hashing and sealing a
+/// reply of the largest size an organisation may set takes; a send that died lets go then.
+const SEND_HOLD_MS: i64 = 30 * 60_000;
 
 /// The header the script sends the page's CSRF token in.
 const CSRF_HEADER: &str = "x-csrf-token";
@@ -172,6 +187,13 @@ fn key_purpose(id: &str) -> String {
 fn manifest_purpose(id: &str) -> String {
     format!("reply-upload-manifest:{id}")
 }
+fn staging_purpose(id: &str) -> String {
+    format!("reply-upload-staging-key:{id}")
+}
+/// Binds a staged chunk to its place: no chunk can stand in for another.
+fn chunk_purpose(id: &str, part: u32, index: u64) -> String {
+    format!("reply-upload-chunk:{id}:{part}:{index}")
+}
 
 /// `POST /c/reply/{link}/uploads`: begins a reply with large attachments.
 pub(super) async fn begin(
@@ -227,21 +249,38 @@ pub(super) async fn begin(
     };
     let reply_id = opened.message.id;
     let key = accounts::data_key(&state.db, &state.master, m.tenant_id).await?;
+    let (_, staging) = SealingKey::random().map_err(ApiError::internal)?;
+    let seal =
+        |purpose: String, bytes: &[u8]| key.seal(&purpose, bytes).map_err(ApiError::internal);
     let row = UploadRow {
         message_id: reply_id.clone(),
         writer: email,
         original_id: m.id,
+        declared_size: sealer.header().layout().total_len() as i64,
         header: sealer.header().as_bytes().to_vec(),
-        sealed_file_key: key
-            .seal(&key_purpose(&reply_id), sealer.file_key().expose_secret())
-            .map_err(ApiError::internal)?,
-        sealed_manifest: key
-            .seal(&manifest_purpose(&reply_id), &json)
-            .map_err(ApiError::internal)?,
+        sealed_file_key: seal(key_purpose(&reply_id), sealer.file_key().expose_secret())?,
+        sealed_staging_key: seal(staging_purpose(&reply_id), &staging[..])?,
+        sealed_manifest: seal(manifest_purpose(&reply_id), &json)?,
         draft_id: b.draft,
-        created_at: 0,
     };
-    reply_uploads::begin(&state.db, &row).await?;
+    if !reply_uploads::begin(&state.db, &row).await? {
+        // Both of the writer's slots are taken: the reply just made goes again.
+        let entry = crate::store::audit::Entry {
+            tenant: Some(opened.message.tenant_id),
+            actor: &row.writer,
+            action: "message.upload_refused",
+            detail: &reply_id,
+        };
+        let _ = stored::delete_upload(&state.db, &reply_id, &entry).await;
+        return Err(ApiError::new(
+            StatusCode::TOO_MANY_REQUESTS,
+            "uploads_in_flight",
+            format!(
+                "{} replies with large attachments are uploading already: send or leave one first",
+                reply_uploads::SLOTS
+            ),
+        ));
+    }
     Ok(Json(status(&row, sealer.header(), &[])?))
 }
 
@@ -289,36 +328,66 @@ pub(super) async fn put(
     }
     let chunk = u64::from(upload.header.chunk_size());
     let room = (layout.len - at).min(PIECE_BYTES);
-    let sealer = upload.sealer(&state, &reading.m).await?.part_sealer_at(part, at / chunk)?;
     let absorbed = Arc::new(AtomicU64::new(0));
-    let sealing = Sealing {
+    let staging = Staging {
         body: body.into_data_stream(),
-        sealer,
+        key: upload.staging_key(&state, &reading.m).await?,
+        id: id.clone(),
+        part,
+        index: at / chunk,
+        plain: Zeroizing::new(Vec::with_capacity(chunk as usize)),
         absorbed: absorbed.clone(),
         room,
         ends_part: at + room == layout.len,
-        chunk,
+        chunk: chunk as usize,
         done: false,
     };
     let blob = BlobStore::new_name();
-    let most = room + (room / chunk + 1) * TAG_LEN as u64;
-    match state.blobs.put_stream(&blob, sealing, most).await {
-        Ok(_) => {}
-        Err(PutError::Io(e)) => return Err(ApiError::io(e)),
-        Err(e) => {
+    let most = room + (room / chunk + 1) * SEALED_OVERHEAD as u64;
+    let stored = tokio::time::timeout(PIECE_DEADLINE, state.blobs.put_stream(&blob, staging, most));
+    match stored.await {
+        Ok(Ok(_)) => {}
+        Ok(Err(PutError::Io(e))) => return Err(ApiError::io(e)),
+        Ok(Err(e)) => {
             return Err(ApiError::bad_request(format!(
                 "the piece did not arrive whole ({e}); resume from byte {received}"
             ))
             .with("received", received));
         }
+        Err(_) => {
+            let _ = state.blobs.delete(&blob).await; // a local blob half written, if any
+            return Err(ApiError::new(
+                StatusCode::REQUEST_TIMEOUT,
+                "too_slow",
+                format!(
+                    "the piece took longer than {} s; resume from byte {received}",
+                    PIECE_DEADLINE.as_secs()
+                ),
+            )
+            .with("received", received));
+        }
     }
     let len = absorbed.load(Ordering::Relaxed);
     let piece = Piece { part: i64::from(part), start: at as i64, len: len as i64, blob_name: blob };
-    let empty_file = layout.len == 0;
-    if (len == 0 && !empty_file) || !reply_uploads::add_piece(&state.db, &id, &piece).await? {
-        let _ = state.blobs.delete(&piece.blob_name).await;
-        if len > 0 {
-            return Err(ApiError::conflict("offset_mismatch", "another piece landed there first"));
+    let recorded = if len == 0 && layout.len > 0 {
+        Ok(false) // an empty body for a file that is not empty: nothing to keep
+    } else {
+        reply_uploads::add_piece(&state.db, &id, &piece).await
+    };
+    match recorded {
+        Ok(true) => {}
+        Ok(false) => {
+            let _ = state.blobs.delete(&piece.blob_name).await;
+            if len > 0 {
+                return Err(ApiError::conflict(
+                    "offset_mismatch",
+                    "another piece landed there first",
+                ));
+            }
+        }
+        Err(e) => {
+            let _ = state.blobs.delete(&piece.blob_name).await;
+            return Err(e.into());
         }
     }
     let pieces = reply_uploads::pieces(&state.db, &id).await?;
@@ -326,6 +395,9 @@ pub(super) async fn put(
 }
 
 /// `POST /c/reply/{link}/uploads/{id}/send`: sends the reply once every attachment is in.
+/// One send at a time holds the upload (another is told so); a send retried after its answer
+/// was lost finds the reply sent, and its recipients are told once (the notices' keys are the
+/// reply's and the recipient's).
 pub(super) async fn send(
     State(state): State<AppState>,
     jar: CookieJar,
@@ -333,76 +405,167 @@ pub(super) async fn send(
     Path((_, id)): Path<(String, String)>,
     replying: Result<Replying, CenterError>,
 ) -> Result<Json<Sent>, ApiError> {
-    const SENT: Sent = Sent { location: "/c/mail/sent" };
     let reading = signed_in(replying, &jar, &headers)?;
-    let message =
-        stored::get(&state.db, &id).await?.ok_or_else(|| ApiError::not_found("upload"))?;
-    if message.is_final() && message.sender_email == reading.email {
-        // Sent already (this is a retry of a send whose answer was lost).
-        let _ = reply_uploads::forget(&state.db, &id).await;
-        return Ok(Json(SENT));
+    let Ok(upload) = Upload::mine(&state, &reading, &id).await else {
+        // Sent and forgotten already: a retry whose first answer was lost.
+        let sent = stored::get(&state.db, &id).await?.filter(|m| {
+            m.is_final() && m.sender_email == reading.email && m.tenant_id == reading.m.tenant_id
+        });
+        return sent.map(|_| Json(SENT)).ok_or_else(|| ApiError::not_found("upload"));
+    };
+    let until = crate::db::now_ms() + SEND_HOLD_MS;
+    if !reply_uploads::claim_send(&state.db, &id, until).await? {
+        return Err(ApiError::conflict("sending", "this reply is being sent already"));
     }
-    let upload = Upload::mine(&state, &reading, &id).await?;
-    let pieces = reply_uploads::pieces(&state.db, &id).await?;
-    let parts = upload.header.layout().parts().len() as u32;
-    if let Some(part) = (1..parts)
-        .find(|&p| !progress(&pieces, p, upload.header.layout().parts()[p as usize].len).1)
-    {
-        return Err(ApiError::conflict(
-            "upload_incomplete",
-            format!("attachment {part} has not arrived whole yet"),
-        ));
+    let outcome = seal_and_send(&state, &reading, &upload).await;
+    if outcome.is_err() {
+        let _ = reply_uploads::release_send(&state.db, &id).await;
     }
+    outcome.map(|()| Json(SENT))
+}
 
-    let file_key = upload.file_key(&state, &reading.m).await?;
-    let dec = Decryptor::with_file_key(upload.header.clone(), file_key.clone())?;
-    let mut manifest = upload.manifest(&state, &reading.m).await?;
-    for (i, a) in manifest.attachments.iter_mut().enumerate() {
-        let part = i as u32 + 1;
-        let of_part: Vec<&Piece> = pieces.iter().filter(|p| p.part == i64::from(part)).collect();
-        a.sha256 = hash_part(&state, &dec, part, &of_part).await?;
-    }
-    let json = Zeroizing::new(manifest.to_json());
-    if json.len() as u64 != upload.header.layout().parts()[0].len {
-        return Err(ApiError::internal("the manifest changed length when its hashes came in"));
-    }
-    let sealer = Sealer::resume(upload.header.clone(), file_key.clone())?;
-    let mut first = upload.header.as_bytes().to_vec();
-    seal_all(sealer.part_sealer(0)?, &json, &mut first)?;
+const SENT: Sent = Sent { location: "/c/mail/sent" };
 
-    // Header ‖ manifest first, then each piece's blob as the next segment, in envelope order.
-    if message.received == 0 {
-        let body = SegmentBody {
-            declared_len: Some(first.len() as u64),
-            stream: futures_util::stream::iter([Ok::<Bytes, io::Error>(Bytes::from(first))]),
-        };
-        messages::append(&state, &message, 0, body).await?;
-    }
-    let envelope_size = upload.header.layout().total_len() as i64;
-    for piece in &pieces {
-        let layout = upload.header.layout().parts()[piece.part as usize];
-        let chunk = u64::from(upload.header.chunk_size());
-        let offset = layout.offset + piece.start as u64 / chunk * (chunk + TAG_LEN as u64);
-        let len = sealed_len(piece.len as u64, chunk);
-        let at = stored::get(&state.db, &id).await?.map_or(0, |m| m.received);
-        if (offset as i64) < at {
-            continue; // adopted by an earlier try of this send
+/// The send itself: each staged piece opened (which proves it), hashed and sealed into the
+/// envelope under the file key — once, here — as a new blob; the manifest with the hashes as
+/// part 0; header ‖ manifest appended as the reply's first segment and the sealed pieces
+/// adopted as the next; finalised, the recipients told, the staging removed.
+async fn seal_and_send(
+    state: &AppState,
+    reading: &Reading,
+    upload: &Upload,
+) -> Result<(), ApiError> {
+    let id = &upload.row.message_id;
+    let message = stored::get(&state.db, id).await?.ok_or_else(|| ApiError::not_found("upload"))?;
+    if !message.is_final() {
+        let pieces = reply_uploads::pieces(&state.db, id).await?;
+        let layout = upload.header.layout();
+        if let Some(part) = (1..layout.parts().len() as u32)
+            .find(|&p| !progress(&pieces, p, layout.parts()[p as usize].len).1)
+        {
+            return Err(ApiError::conflict(
+                "upload_incomplete",
+                format!("attachment {part} has not arrived whole yet"),
+            ));
         }
-        let kept = Stored::Blob(piece.blob_name.clone());
-        let size = Some(envelope_size);
-        if !stored::append_segment(&state.db, &id, offset as i64, len as i64, &kept, size).await? {
-            return Err(ApiError::conflict("offset_mismatch", "the reply is being sent already"));
+        let file_key = upload.file_key(state, &reading.m).await?;
+        let sealer = Arc::new(Sealer::resume(upload.header.clone(), file_key.clone())?);
+        let staging = Arc::new(upload.staging_key(state, &reading.m).await?);
+        let mut manifest = upload.manifest(state, &reading.m).await?;
+        let mut sealed = Vec::with_capacity(pieces.len()); // (offset, len, blob) in order
+        for (i, a) in manifest.attachments.iter_mut().enumerate() {
+            let part = i as u32 + 1;
+            let mut hash = ContentHash::new();
+            for piece in pieces.iter().filter(|p| p.part == i64::from(part)) {
+                let (h, blob) =
+                    reseal_piece(state, id, &sealer, &staging, part, piece, hash).await?;
+                hash = h;
+                sealed.push(blob);
+            }
+            a.sha256 = hash.finish_hex();
         }
+        let json = Zeroizing::new(manifest.to_json());
+        if json.len() as u64 != layout.parts()[0].len {
+            return Err(ApiError::internal("the manifest changed length when its hashes came in"));
+        }
+        let mut first = upload.header.as_bytes().to_vec();
+        seal_all(sealer.part_sealer(0)?, &json, &mut first)?;
+        if message.received == 0 {
+            let body = SegmentBody {
+                declared_len: Some(first.len() as u64),
+                stream: futures_util::stream::iter([Ok::<Bytes, io::Error>(Bytes::from(first))]),
+            };
+            messages::append(state, &message, 0, body).await?;
+        }
+        let size = Some(layout.total_len() as i64);
+        for (offset, len, blob) in sealed {
+            let at = stored::get(&state.db, id).await?.map_or(0, |m| m.received);
+            if offset < at {
+                // Adopted by an earlier try of this send; this try's copy is not needed.
+                let _ = state.blobs.delete(&blob).await;
+                continue;
+            }
+            let kept = Stored::Blob(blob.clone());
+            if !stored::append_segment(&state.db, id, offset, len, &kept, size).await? {
+                let _ = state.blobs.delete(&blob).await;
+                return Err(ApiError::conflict("sending", "this reply is being sent already"));
+            }
+        }
+        let uploaded =
+            stored::get(&state.db, id).await?.ok_or_else(|| ApiError::not_found("upload"))?;
+        messages::finalise(state, &uploaded, FileKeySource::Made(file_key)).await?;
     }
-    let uploaded =
-        stored::get(&state.db, &id).await?.ok_or_else(|| ApiError::not_found("upload"))?;
-    let sent = messages::finalise(&state, &uploaded, FileKeySource::Made(file_key)).await?;
-    reply::sent(&state, &reading.m, &reading.email, &sent, upload.row.draft_id)
+    let sent = stored::get(&state.db, id).await?.ok_or_else(|| ApiError::not_found("upload"))?;
+    reply::sent(state, &reading.m, &reading.email, &sent, upload.row.draft_id)
         .await
         .map_err(center_to_api)?;
-    // The pieces' blobs are the reply's segments now: only the records go.
-    reply_uploads::forget(&state.db, &id).await?;
-    Ok(Json(SENT))
+    for staged in reply_uploads::forget(&state.db, id).await? {
+        let _ = state.blobs.delete(&staged).await; // a leftover is the stray sweep's
+    }
+    Ok(())
+}
+
+/// Opens staged `piece` of `part` (every chunk authenticated under the staging key, in its
+/// place), adds its bytes to `hash`, and seals them into the envelope's part under the file
+/// key, from the piece's first chunk, as a new blob. Answers the hash so far and the blob's
+/// place in the envelope: (offset, length, name).
+async fn reseal_piece(
+    state: &AppState,
+    id: &str,
+    sealer: &Arc<Sealer>,
+    staging: &Arc<SealingKey>,
+    part: u32,
+    piece: &Piece,
+    hash: ContentHash,
+) -> Result<(ContentHash, (i64, i64, String)), ApiError> {
+    let header = sealer.header();
+    let chunk = u64::from(header.chunk_size());
+    let layout = *header.layout().part(part)?;
+    let (start, len) = (piece.start as u64, piece.len as u64);
+    let records = len.div_ceil(chunk).max(1);
+    let staged_len = len + records * SEALED_OVERHEAD as u64;
+    let staged = state.blobs.read(&piece.blob_name, 0..staged_len).await.map_err(ApiError::io)?;
+    if staged.len() as u64 != staged_len {
+        return Err(ApiError::internal(format!("a staged piece of {id} is short")));
+    }
+    let (sealer, staging, id) = (sealer.clone(), staging.clone(), id.to_string());
+    let ends_part = start + len == layout.len;
+    // Opening, hashing and sealing 8 MiB is CPU work: off the async threads.
+    let (hash, out) = tokio::task::spawn_blocking(move || {
+        let mut hash = hash;
+        let first = start / chunk;
+        let mut part_sealer = sealer.part_sealer_at(part, first)?;
+        let mut out = Vec::with_capacity(sealed_len(len, chunk) as usize);
+        let (mut at, mut left) = (0usize, len as usize);
+        for index in first..first + records {
+            let n = left.min(chunk as usize);
+            let record = &staged[at..at + n + SEALED_OVERHEAD];
+            let plain = staging
+                .open(&chunk_purpose(&id, part, index), record)
+                .map_err(|_| ApiError::internal(format!("a staged piece of {id} does not open")))?;
+            hash.update(&plain);
+            seal_some(&mut part_sealer, &plain, &mut out)?;
+            (at, left) = (at + n + SEALED_OVERHEAD, left - n);
+        }
+        if ends_part {
+            finish_into(&mut part_sealer, &mut out)?;
+        }
+        Ok::<_, ApiError>((hash, out))
+    })
+    .await
+    .map_err(ApiError::internal)??;
+    let offset = layout.offset + start / chunk * (chunk + TAG_LEN as u64);
+    let length = out.len() as u64;
+    if length != sealed_len(len, chunk) {
+        return Err(ApiError::internal("a sealed piece is not the length its layout says"));
+    }
+    let blob = BlobStore::new_name();
+    let body = futures_util::stream::iter([Ok::<Bytes, io::Error>(Bytes::from(out))]);
+    match state.blobs.put_stream(&blob, body, length).await {
+        Ok(_) => Ok((hash, (offset as i64, length as i64, blob))),
+        Err(PutError::Io(e)) => Err(ApiError::io(e)),
+        Err(e) => Err(ApiError::internal(e)),
+    }
 }
 
 /// An upload of the signed-in reader's, replying to the message they have open.
@@ -430,8 +593,14 @@ impl Upload {
         Ok(FileKey::from_bytes(bytes))
     }
 
-    async fn sealer(&self, state: &AppState, original: &MessageRow) -> Result<Sealer, ApiError> {
-        Ok(Sealer::resume(self.header.clone(), self.file_key(state, original).await?)?)
+    async fn staging_key(
+        &self,
+        state: &AppState,
+        original: &MessageRow,
+    ) -> Result<SealingKey, ApiError> {
+        let key = accounts::data_key(&state.db, &state.master, original.tenant_id).await?;
+        key.open_key(&staging_purpose(&self.row.message_id), &self.row.sealed_staging_key)
+            .map_err(ApiError::internal)
     }
 
     async fn manifest(
@@ -472,42 +641,6 @@ fn sealed_len(len: u64, chunk: u64) -> u64 {
     len + len.div_ceil(chunk).max(1) * TAG_LEN as u64
 }
 
-/// Reads `part`'s pieces back in order, decrypting them, and answers its SHA-256.
-async fn hash_part(
-    state: &AppState,
-    dec: &Decryptor,
-    part: u32,
-    pieces: &[&Piece],
-) -> Result<String, ApiError> {
-    let mut hash = ContentHash::new();
-    let chunk = u64::from(dec.header().chunk_size());
-    for piece in pieces {
-        let sealed_len = sealed_len(piece.len as u64, chunk);
-        let sealed =
-            state.blobs.read(&piece.blob_name, 0..sealed_len).await.map_err(ApiError::io)?;
-        let opener = dec.part_opener(part)?;
-        let first = piece.start as u64 / chunk;
-        // Decrypting and hashing 8 MiB is CPU work: off the async threads.
-        hash = tokio::task::spawn_blocking(move || {
-            let mut plain = Zeroizing::new(vec![0u8; chunk as usize]);
-            let mut at = 0usize;
-            let mut index = first;
-            while at < sealed.len() {
-                let n = opener.chunk_ciphertext_len(index);
-                let out = &mut plain[..n - TAG_LEN];
-                opener.open_chunk(index, sealed.get(at..at + n).unwrap_or_default(), out)?;
-                hash.update(out);
-                at += n;
-                index += 1;
-            }
-            Ok::<_, sealpost_envelope::Error>(hash)
-        })
-        .await
-        .map_err(ApiError::internal)??;
-    }
-    Ok(hash.finish_hex())
-}
-
 /// Seals all of `plain` (a whole part) with `sealer`, appending the ciphertext to `out`.
 fn seal_all(mut sealer: PartSealer, plain: &[u8], out: &mut Vec<u8>) -> Result<(), ApiError> {
     seal_some(&mut sealer, plain, out)?;
@@ -523,43 +656,73 @@ fn finish_into(sealer: &mut PartSealer, out: &mut Vec<u8>) -> sealpost_envelope:
     Ok(())
 }
 
-/// A piece's body, sealed as it streams: plaintext in, the part's ciphertext out. It refuses
-/// more than `room` bytes, and a piece that ends inside a chunk anywhere but at the part's end
-/// (the pieces after it could not continue it).
-struct Sealing<S> {
+/// A piece's body, staged as it streams: plaintext in, each chunk sealed under the upload's
+/// staging key (bound to its place by the purpose) out. It refuses more than `room` bytes,
+/// and a piece that ends inside a chunk anywhere but at the part's end (the pieces after it
+/// could not continue it).
+struct Staging<S> {
     body: S,
-    sealer: PartSealer,
+    key: SealingKey,
+    /// The upload, the part, and the index of the next chunk to seal.
+    id: String,
+    part: u32,
+    index: u64,
+    /// Plaintext of the chunk being filled.
+    plain: Zeroizing<Vec<u8>>,
     /// Plaintext taken so far, for the handler to record.
     absorbed: Arc<AtomicU64>,
     room: u64,
     /// Whether `room` runs to the end of the part (the piece then ends it).
     ends_part: bool,
-    chunk: u64,
+    chunk: usize,
     done: bool,
 }
 
-impl<S> Sealing<S> {
-    /// Seals `plain` (all of it) and answers the ciphertext ready so far.
-    fn seal(&mut self, plain: &[u8]) -> io::Result<Bytes> {
-        let taken = self.absorbed.load(Ordering::Relaxed) + plain.len() as u64;
+impl<S> Staging<S> {
+    /// Takes `input` (all of it) and answers the chunks it completed, sealed.
+    fn take(&mut self, mut input: &[u8]) -> io::Result<Bytes> {
+        let taken = self.absorbed.load(Ordering::Relaxed) + input.len() as u64;
         if taken > self.room {
             return Err(io::Error::other(format!("a piece carries at most {} bytes", self.room)));
         }
         self.absorbed.store(taken, Ordering::Relaxed);
-        let mut out = Vec::with_capacity(plain.len() + TAG_LEN * (plain.len() / 4096 + 1));
-        seal_some(&mut self.sealer, plain, &mut out).map_err(io::Error::other)?;
+        let mut out =
+            Vec::with_capacity(input.len() + SEALED_OVERHEAD * (input.len() / self.chunk + 1));
+        while !input.is_empty() {
+            let n = (self.chunk - self.plain.len()).min(input.len());
+            self.plain.extend_from_slice(&input[..n]);
+            input = &input[n..];
+            if self.plain.len() == self.chunk {
+                self.seal_chunk(&mut out)?;
+            }
+        }
         Ok(Bytes::from(out))
+    }
+
+    /// Seals the chunk filled so far (the last of a part may be short, or empty for an empty
+    /// file) onto `out`.
+    fn seal_chunk(&mut self, out: &mut Vec<u8>) -> io::Result<()> {
+        let purpose = chunk_purpose(&self.id, self.part, self.index);
+        out.extend(self.key.seal(&purpose, &self.plain).map_err(io::Error::other)?);
+        zeroize::Zeroize::zeroize(&mut *self.plain);
+        self.plain.clear();
+        self.index += 1;
+        Ok(())
     }
 
     /// The body has ended: the part's last chunk, if the piece ends the part.
     fn end(&mut self) -> io::Result<Option<Bytes>> {
         let taken = self.absorbed.load(Ordering::Relaxed);
         if self.ends_part && taken == self.room {
-            let mut out = Vec::new();
-            finish_into(&mut self.sealer, &mut out).map_err(io::Error::other)?;
-            return Ok(Some(Bytes::from(out)));
+            // The part's last chunk: what is left, or the one empty chunk of an empty file.
+            if !self.plain.is_empty() || self.room == 0 {
+                let mut out = Vec::with_capacity(self.plain.len() + SEALED_OVERHEAD);
+                self.seal_chunk(&mut out)?;
+                return Ok(Some(Bytes::from(out)));
+            }
+            return Ok(None);
         }
-        if !taken.is_multiple_of(self.chunk) {
+        if !self.plain.is_empty() {
             return Err(io::Error::other(format!(
                 "a piece that does not end the file must be a multiple of {} bytes",
                 self.chunk
@@ -587,7 +750,7 @@ fn seal_some(
     }
 }
 
-impl<S, E> Stream for Sealing<S>
+impl<S, E> Stream for Staging<S>
 where
     S: Stream<Item = Result<Bytes, E>> + Unpin,
     E: std::fmt::Display,
@@ -600,7 +763,7 @@ where
             return Poll::Ready(None);
         }
         let item = match ready!(this.body.poll_next_unpin(cx)) {
-            Some(Ok(plain)) => Some(this.seal(&plain)),
+            Some(Ok(plain)) => Some(this.take(&plain)),
             Some(Err(e)) => Some(Err(io::Error::other(e.to_string()))),
             None => {
                 this.done = true;

@@ -471,7 +471,8 @@ pub async fn record_download(
 
 /// What the Message Center account `email` sent into tenant `tenant` (replies and new
 /// messages to senders: messages with no platform sender): how many since `since_count`, and
-/// how many sealed bytes since `since_bytes` (ms).
+/// how many sealed bytes since `since_bytes` (ms). A reply whose large attachments are still
+/// uploading counts with the size it declared.
 pub async fn center_volume(
     db: &Db,
     tenant: i64,
@@ -482,8 +483,9 @@ pub async fn center_volume(
     // PostgreSQL sums BIGINT to NUMERIC: cast back, as SQLite's integer sum already is.
     let sql = "SELECT \
                CAST(COALESCE(SUM(CASE WHEN created_at > $3 THEN 1 ELSE 0 END), 0) AS BIGINT), \
-               CAST(COALESCE(SUM(CASE WHEN created_at > $4 THEN envelope_size ELSE 0 END), 0) \
-               AS BIGINT) \
+               CAST(COALESCE(SUM(CASE WHEN created_at > $4 THEN COALESCE(envelope_size, \
+               (SELECT declared_size FROM reply_uploads r WHERE r.message_id = messages.id), 0) \
+               ELSE 0 END), 0) AS BIGINT) \
                FROM messages WHERE tenant_id = $1 AND sender_email = $2 AND sender_id IS NULL \
                AND created_at > $5";
     let since = since_count.min(since_bytes);
@@ -661,15 +663,17 @@ pub async fn blob_is_named(db: &Db, name: &str) -> Result<bool, StoreError> {
     Ok(db.fetch_optional::<(i64,)>(sql, &[name.into()]).await?.is_some())
 }
 
-/// Uploads still unfinished that were created before `before` (ms): (id, tenant), oldest
-/// first, at most `limit`.
+/// Uploads still unfinished that were created before `before` (ms) — and, for a Message
+/// Center reply's large attachments, received no piece since: (id, tenant), oldest first, at
+/// most `limit`.
 pub async fn abandoned_uploads(
     db: &Db,
     before: i64,
     limit: i64,
 ) -> Result<Vec<(String, i64)>, StoreError> {
     let sql = "SELECT id, tenant_id FROM messages WHERE state = 'uploading' AND created_at < $1 \
-               ORDER BY created_at LIMIT $2";
+               AND NOT EXISTS (SELECT 1 FROM reply_uploads r WHERE r.message_id = messages.id \
+               AND r.updated_at >= $1) ORDER BY created_at LIMIT $2";
     db.fetch_all(sql, &[before.into(), limit.into()]).await
 }
 
