@@ -5,10 +5,12 @@
  * second attachment removal while one is running (parallel removes fail with change-key
  * conflicts) and gives cloud attachments no bytes. `fail` makes a method fail as Office does
  * (`{status: "failed", error}`): `{method: message}` always, `{method: {after: n, message}}`
- * after n calls that succeed.
+ * after n calls that succeed. A draft has no item id until it is saved (`saveAsync`), unless
+ * it was saved before (`saved`).
  *
- * Runs in Node (wrapped by office-addin-mock in outlook.js) and, bundled, in Chromium as the
- * fake Office host of the browser tests (fake-office-host.js).
+ * This is the one fake of the item: office-host.js puts it in a fake Office, which the Node
+ * tests see through office-addin-mock (outlook.js), the Chromium tests bundled into the add-in's
+ * pages (fake-office-host.js), and the JavaScript-only runtime test in a bare `node:vm` context.
  */
 
 import { encodeBase64 } from "../src/base64.js";
@@ -18,9 +20,11 @@ const failed = (name, message) => ({ status: "failed", error: { name, message, c
 
 /**
  * @param {object} m `{to, cc, bcc, subject, bodyType, body, attachments: [{name, bytes,
- *   contentType, isInline, attachmentType}], headers, fail: {method: message}}`
+ *   contentType, isInline, attachmentType}], headers, itemId, saved, fail: {method: message}}`;
+ *   `itemId` is the id the draft has once saved ("AAMk-draft-1" unless given).
  */
 export function composeItem(m) {
+  const draftId = m.itemId || "AAMk-draft-1";
   const state = {
     to: m.to || [],
     cc: m.cc || [],
@@ -32,7 +36,7 @@ export function composeItem(m) {
     headers: { ...(m.headers || {}) },
     notices: {},
     saves: 0,
-    itemId: m.itemId || null,
+    itemId: m.saved ? draftId : null,
     calls: [],
     removing: false,
   };
@@ -84,7 +88,7 @@ export function composeItem(m) {
     notificationMessages: {
       replaceAsync: (key, notice, cb) => answer("notificationMessages.replaceAsync", cb, () => { state.notices[key] = notice; }),
     },
-    saveAsync: (cb) => answer("saveAsync", cb, () => { state.saves++; state.itemId = state.itemId || m.itemId || "AAMk-draft-1"; return state.itemId; }),
+    saveAsync: (cb) => answer("saveAsync", cb, () => { state.saves++; state.itemId = draftId; return state.itemId; }),
     getItemIdAsync: (cb) => answer("getItemIdAsync", cb, () => {
       if (!state.itemId) throw new Error("The item has not been saved.");
       return state.itemId;

@@ -1,28 +1,34 @@
 /**
- * A scripted Office host for the browser tests: stands in for Office.js (which loads only
- * inside Outlook) on the add-in's real pages served by the platform. The test defines
- * `window.__composeSpec` (the message being written, see compose-item.js) before the page
- * loads; the host records what the runtime associates and lets the test fire the send event:
- * `await window.__sealpost.send()` resolves with how the handler completed it.
+ * The scripted Office host of the Chromium tests: the fake Office of office-host.js, bundled
+ * (esbuild) and served in place of Office.js — which loads only inside Outlook — on the
+ * add-in's real pages served by the platform, the task pane and the send runtime alike.
+ *
+ * The test defines `window.__officeSpec` (the message and the Outlook, see office-host.js)
+ * before the page loads. `window.__office` is what the test reads and does:
+ * `state` (the item as Outlook holds it, with `calls`, every item call made), `handlers` (what
+ * the runtime associated), `await send()` / `await toggle()` (fire Send or the ribbon button;
+ * resolve with how the handler completed the event).
+ *
+ * There is no OfficeRuntime here, so the pages keep their records in localStorage.
  */
 
-import { composeItem } from "./compose-item.js";
+import { officeHost } from "./office-host.js";
 
-const made = composeItem(window.__composeSpec || {});
-const handlers = {};
-window.Office = {
-  context: {
-    mailbox: { item: made.item },
-    displayLanguage: (window.__composeSpec && window.__composeSpec.language) || "en-US",
-    platform: "OfficeOnline",
-  },
-  actions: { associate: (name, fn) => { handlers[name] = fn; } },
-  onReady: (cb) => Promise.resolve({ host: "Outlook", platform: "OfficeOnline" }).then((info) => (cb ? cb(info) : info)),
-  AsyncResultStatus: { Succeeded: "succeeded", Failed: "failed" },
-};
-window.__sealpost = {
-  state: made.state,
-  handlers,
-  send: () => new Promise((resolve) => handlers.onMessageSend({ completed: resolve })),
-  toggle: () => new Promise((resolve) => handlers.toggleSecure({ completed: resolve })),
+const spec = window.__officeSpec || {};
+// A saved draft stays saved when the page reloads, as in Outlook.
+const SAVED = `fakeOffice.saved.${spec.itemId || "AAMk-draft-1"}`;
+const host = officeHost({ ...spec, saved: spec.saved || sessionStorage.getItem(SAVED) === "1" });
+if (host.item) {
+  const save = host.item.saveAsync;
+  host.item.saveAsync = (callback) => save((result) => {
+    if (result.status === "succeeded") sessionStorage.setItem(SAVED, "1");
+    callback(result);
+  });
+}
+window.Office = host.Office;
+window.__office = {
+  state: host.state,
+  handlers: host.handlers,
+  send: () => host.fire("onMessageSend"),
+  toggle: () => host.fire("toggleSecure"),
 };

@@ -213,7 +213,7 @@ test("paired with a helper but never signed in directly, and the helper is gone:
 
 test("the unlock code the sender set in the task pane guards the message, and is used once", async () => {
   const session = await signedIn();
-  const made = richMessage({ itemId: "AAMk-draft-unlock" });
+  const made = richMessage({ itemId: "AAMk-draft-unlock", saved: true });
   await session.setUnlockCode("AAMk-draft-unlock", "7 blue herons");
   assert.deepEqual(await send(made.item, session), { allowEvent: true });
   const id = made.state.headers[MESSAGE_ID_HEADER];
@@ -224,7 +224,7 @@ test("the unlock code the sender set in the task pane guards the message, and is
 
 test("an unlock code past its day blocks the send until it is set again; nothing is uploaded", async () => {
   const session = await signedIn();
-  const made = richMessage({ itemId: "AAMk-draft-stale" });
+  const made = richMessage({ itemId: "AAMk-draft-stale", saved: true });
   await session.setUnlockCode("AAMk-draft-stale", "7 blue herons", Date.now() - UNLOCK_CODE_TTL_MS - 1000);
   const newest = async () => ((await platform.sent(token))[0] || {}).id;
   const before = await newest();
@@ -239,7 +239,7 @@ test("an unlock code past its day blocks the send until it is set again; nothing
 
 test("a failed send keeps the draft's unlock code for the next Send", async () => {
   const session = await signedIn({ origin: "https://127.0.0.1:9" });
-  const made = richMessage({ itemId: "AAMk-draft-kept" });
+  const made = richMessage({ itemId: "AAMk-draft-kept", saved: true });
   await session.setUnlockCode("AAMk-draft-kept", "7 blue herons");
   await assertBlocked(made, session, /could not reach/);
   assert.equal(await session.unlockCode("AAMk-draft-kept"), "7 blue herons");

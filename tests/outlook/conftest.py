@@ -1,7 +1,7 @@
 """Fixtures for the Outlook add-in in Debian's Chromium (driven by Playwright): the browser,
 shared by the envelope checks and the task pane tests; and for the task pane the real platform
-binary, which serves the pane, with a scripted Office host (fake_office.js) in place of
-Microsoft's Office.js, which runs only inside Outlook.
+binary, which serves the pane; and the scripted Office host (outlook-addin/test/fake-office-host.js,
+bundled) that the pages get in place of Microsoft's Office.js, which runs only inside Outlook.
 
 The pane runs under the platform's own Content-Security-Policy (no inline script or style):
 axe-core is fetched from an address that policy allows and routed to the local copy, and any
@@ -9,6 +9,7 @@ policy violation or uncaught error fails the test."""
 
 import json
 import shutil
+import subprocess
 import sys
 import tempfile
 from pathlib import Path
@@ -23,12 +24,24 @@ from reader import launch_chromium  # noqa: E402
 
 ARTIFACTS = ROOT / "target" / "test-artifacts" / "outlook"
 OFFICE_HOST = "https://appsforoffice.microsoft.com"
-FAKE_OFFICE = Path(__file__).with_name("fake_office.js")
+OFFICE_JS = f"{OFFICE_HOST}/lib/1/hosted/office.js"
+ADDIN = ROOT / "outlook-addin"
 AXE = ROOT / "target" / "node-tools" / "node_modules" / "axe-core" / "axe.min.js"
 AXE_URL = f"{OFFICE_HOST}/test-only/axe.min.js"
 AXE_RULES = ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa"]
 PHONE = {"width": 375, "height": 800}
 DESKTOP = {"width": 1280, "height": 800}
+
+
+@pytest.fixture(scope="session")
+def office_host() -> str:
+    """The scripted Office host, bundled for the pages (esbuild from the add-in's tools): the
+    add-in's one fake Office (outlook-addin/test/office-host.js), which the Node tests use too.
+    A page gets it in place of Office.js; `window.__officeSpec` says what Outlook to be."""
+    return subprocess.run(
+        [ADDIN / "node_modules" / ".bin" / "esbuild", ADDIN / "test" / "fake-office-host.js",
+         "--bundle", "--format=iife"],
+        check=True, capture_output=True).stdout.decode()
 
 
 @pytest.fixture(scope="session")
@@ -58,14 +71,18 @@ def artifacts():
 
 
 class Pane:
-    """The task pane in one browser context: `page`, what the fake Office host was told, and
-    every policy violation or uncaught error seen so far."""
+    """The task pane in one browser context: `page`, what the fake Office host was told (a
+    draft being written to ALICE's mailbox unless `office` says otherwise; see
+    outlook-addin/test/office-host.js), and every policy violation or uncaught error seen so
+    far."""
 
-    def __init__(self, browser, platform, artifacts, office: dict, viewport: dict):
+    def __init__(self, browser, platform, artifacts, office_host: str, office: dict, viewport: dict):
         self.platform = platform
         self.artifacts = artifacts
+        self.office_host = office_host
         self.context = browser.new_context(ignore_https_errors=True, viewport=viewport)
-        self.context.add_init_script(f"window.fakeOfficeConfig = {json.dumps(office)};")
+        spec = {"email": ALICE, **office}
+        self.context.add_init_script(f"window.__officeSpec = {json.dumps(spec)};")
         self.context.route(f"{OFFICE_HOST}/**", self._office_host)
         self.page = self.context.new_page()
         self.page.set_default_timeout(15_000)
@@ -75,8 +92,8 @@ class Pane:
 
     def _office_host(self, route):
         url = route.request.url
-        if url == f"{OFFICE_HOST}/lib/1/hosted/office.js":
-            route.fulfill(path=str(FAKE_OFFICE), content_type="text/javascript")
+        if url == OFFICE_JS:
+            route.fulfill(status=200, body=self.office_host, content_type="text/javascript")
         elif url == AXE_URL:
             route.fulfill(path=str(AXE), content_type="text/javascript")
         else:
@@ -136,13 +153,13 @@ class Pane:
 
 
 @pytest.fixture
-def pane(browser, platform, artifacts):
+def pane(browser, platform, artifacts, office_host):
     """`pane(office={...}, viewport={...})` opens a task pane context; each is closed after the
     test, which fails if the page broke its policy or threw."""
     opened: list[Pane] = []
 
     def open_pane(office: dict | None = None, viewport: dict | None = None) -> Pane:
-        p = Pane(browser, platform, artifacts, office or {}, viewport or PHONE)
+        p = Pane(browser, platform, artifacts, office_host, office or {}, viewport or PHONE)
         opened.append(p)
         return p
 

@@ -23,18 +23,9 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # tests/harness.py
 from conftest import PHONE, Pane  # noqa: E402
 from harness import BIN, ROOT, Desk, Platform, free_port  # noqa: E402
 
-ADDIN = ROOT / "outlook-addin"
 OFFICE_JS = "https://appsforoffice.microsoft.com/**"
 BRIDGE_PORT = 47474  # the helper's default bridge_port, which the add-in looks for
 FILE = bytes((i * 2654435761 >> 11) & 0xFF for i in range(3_000_000))
-
-
-def fake_office_host() -> str:
-    """The scripted Office host, bundled for the page (esbuild from the add-in's tools)."""
-    return subprocess.run(
-        [ADDIN / "node_modules" / ".bin" / "esbuild", ADDIN / "test" / "fake-office-host.js",
-         "--bundle", "--format=iife"],
-        check=True, capture_output=True).stdout.decode()
 
 
 @pytest.fixture(scope="module")
@@ -57,11 +48,11 @@ def world():
 
 
 @pytest.fixture(scope="module")
-def paired(world, browser, artifacts):
+def paired(world, browser, artifacts, office_host):
     """Pairs through the task pane as a person does (the Pair button), and returns the pairing
     the pane kept; the pane then says messages go through the helper."""
     platform, bridge_url, _ = world
-    pane = Pane(browser, platform, artifacts, {}, PHONE)
+    pane = Pane(browser, platform, artifacts, office_host, {}, PHONE)
     try:
         page = pane.open(token=platform.sign_in())
         page.click("#pair-helper")
@@ -79,16 +70,15 @@ def paired(world, browser, artifacts):
         pane.close()
 
 
-def open_runtime(browser, platform, spec):
+def open_runtime(browser, platform, office_host, spec):
     """The add-in's runtime page on the platform's origin, with `spec` as the message."""
     context = browser.new_context(ignore_https_errors=True)
-    context.add_init_script(f"window.__composeSpec = {json.dumps(spec)};")
-    host = fake_office_host()
+    context.add_init_script(f"window.__officeSpec = {json.dumps(spec)};")
     context.route(OFFICE_JS, lambda route: route.fulfill(
-        status=200, content_type="text/javascript", body=host))
+        status=200, content_type="text/javascript", body=office_host))
     page = context.new_page()
     page.goto(f"{platform.base}/outlook/commands.html")
-    page.wait_for_function("() => window.__sealpost && window.__sealpost.handlers.onMessageSend")
+    page.wait_for_function("() => window.__office && window.__office.handlers.onMessageSend")
     return context, page
 
 
@@ -97,7 +87,7 @@ def attach(page, name: str, data: bytes):
     page.evaluate("""([name, b64]) => {
         const bin = atob(b64); const bytes = new Uint8Array(bin.length);
         for (let i = 0; i < bin.length; i++) bytes[i] = bin.charCodeAt(i);
-        const list = window.__sealpost.state.attachments;
+        const list = window.__office.state.attachments;
         list.push({id: "att-" + list.length, name, bytes, attachmentType: "file",
             isInline: false, contentType: "application/octet-stream"});
     }""", [name, base64.b64encode(data).decode()])
@@ -105,9 +95,9 @@ def attach(page, name: str, data: bytes):
 
 def assert_sent_securely(page, platform, workdir, spec, transport: str):
     """The item is the stub, the status names `transport`, the platform's copy is the message."""
-    state = page.evaluate("""() => ({body: window.__sealpost.state.body,
-        headers: window.__sealpost.state.headers,
-        names: window.__sealpost.state.attachments.map(a => a.name)})""")
+    state = page.evaluate("""() => ({body: window.__office.state.body,
+        headers: window.__office.state.headers,
+        names: window.__office.state.attachments.map(a => a.name)})""")
     status = page.evaluate("() => JSON.parse(localStorage.getItem('sealpost.status'))")
     assert status["transport"] == transport, status
     assert "/m/" in state["body"] and "numbers" not in state["body"], state["body"]
@@ -127,31 +117,31 @@ def message(subject: str) -> dict:
             "subject": subject, "bodyType": "html", "body": "<p>Hi Bob, <b>numbers</b> attached.</p>"}
 
 
-def send_secure(world, browser, subject: str, session: dict, transport: str):
+def send_secure(world, browser, office_host, subject: str, session: dict, transport: str):
     """Fires Send on a message with FILE attached, `session` in the pane's storage, and checks
     it left as the stub through `transport`."""
     platform, _, workdir = world
     spec = message(subject)
-    context, page = open_runtime(browser, platform, spec)
+    context, page = open_runtime(browser, platform, office_host, spec)
     try:
         attach(page, "figures.bin", FILE)
         page.evaluate("s => localStorage.setItem('sealpost.session', JSON.stringify(s))",
                       {"origin": platform.base, "email": "alice@acme.example", **session})
-        outcome = page.evaluate("() => window.__sealpost.send()")
+        outcome = page.evaluate("() => window.__office.send()")
         assert outcome == {"allowEvent": True}, outcome
         assert_sent_securely(page, platform, workdir, spec, transport)
     finally:
         context.close()
 
 
-def test_a_secure_send_through_the_helper(world, browser, paired):
+def test_a_secure_send_through_the_helper(world, browser, office_host, paired):
     # The pairing the task pane made (the same origin's storage).
-    send_secure(world, browser, "Q3 via the helper", {"bridge": paired}, "helper")
+    send_secure(world, browser, office_host, "Q3 via the helper", {"bridge": paired}, "helper")
 
 
-def test_a_secure_send_sealed_in_the_browser(world, browser):
+def test_a_secure_send_sealed_in_the_browser(world, browser, office_host):
     platform = world[0]
-    send_secure(world, browser, "Q3 sealed by WebCrypto", {"token": platform.sign_in()}, "direct")
+    send_secure(world, browser, office_host, "Q3 sealed by WebCrypto", {"token": platform.sign_in()}, "direct")
 
 
 def test_a_page_of_another_origin_gets_nothing_from_the_bridge(world, browser):

@@ -1,6 +1,6 @@
 """The Outlook task pane (outlook-addin/src/taskpane/) in Debian's Chromium, served by the real
 platform binary at /outlook/taskpane.html under its own policy, with a scripted Office host
-(fake_office.js). What is checked is what a user sees: signing in (with a second factor, and
+(outlook-addin/test/fake-office-host.js). What is checked is what a user sees: signing in (with a second factor, and
 each way it can fail), the platform, the user, the transport and the platform key, signing
 out (the token is revoked), this message's unlock code, a send's progress and failure, German,
 and axe-core at a phone's and a desktop's width. Screenshots of each state go to
@@ -15,7 +15,7 @@ from conftest import ALICE, DESKTOP, PASSWORD, PHONE
 from harness import totp
 
 DIRECT = "Direct: sealed in Outlook, sent to the platform"
-DRAFT_ID = "AAMkADraft-0001"  # fake_office.js: the id a saved draft gets
+DRAFT_ID = "AAMk-draft-1"  # outlook-addin/test/compose-item.js: the id a saved draft gets
 
 
 def grouped(hex_digits: str) -> str:
@@ -197,7 +197,7 @@ def test_the_unlock_code_is_kept_for_the_draft(pane, platform):
     assert page.inner_text("#unlock-error") == "The unlock code must have 6 to 64 characters."
     assert page.get_attribute("#unlock-code", "aria-invalid") == "true"
     assert p.stored(f"sealpost.unlock.{DRAFT_ID}") is None
-    assert "saveAsync" not in page.evaluate("fakeOffice.calls"), "a refused code does not even save the draft"
+    assert "saveAsync" not in page.evaluate("__office.state.calls"), "a refused code does not even save the draft"
     p.screenshot("unlock-too-short")
 
     page.fill("#unlock-code", "  K7QM-4TZP-2XWA ")
@@ -206,13 +206,13 @@ def test_the_unlock_code_is_kept_for_the_draft(pane, platform):
     assert page.inner_text("#unlock-state") == \
         "Unlock code for this message: K7QM-4TZP-2XWA. It applies when you send this message."
     assert page.inner_text("#unlock-error") == ""
-    assert page.evaluate("fakeOffice.calls")[-2:] == ["saveAsync", "getItemIdAsync"], "saved, then named"
+    assert page.evaluate("__office.state.calls")[-2:] == ["saveAsync", "getItemIdAsync"], "saved, then named"
     assert p.stored(f"sealpost.unlock.{DRAFT_ID}")["code"] == "K7QM-4TZP-2XWA"
     p.screenshot("unlock-set")
 
     page.reload()
     page.wait_for_selector("#unlock-state:has-text('K7QM-4TZP-2XWA')")
-    assert "saveAsync" not in page.evaluate("fakeOffice.calls"), "opening the pane saves nothing"
+    assert "saveAsync" not in page.evaluate("__office.state.calls"), "opening the pane saves nothing"
     page.click("#unlock-remove")
     page.wait_for_selector("#unlock-state:has-text('removed')")
     assert p.stored(f"sealpost.unlock.{DRAFT_ID}") is None
@@ -223,7 +223,7 @@ def test_an_unlock_code_past_its_day_is_taken_off_the_disk_and_must_be_set_again
     p = pane()
     page = p.open(platform.sign_in())
     day_ago = "Date.now() - 24 * 3600 * 1000 - 60000"
-    # A draft saved a day ago with its code (fake_office.js keeps "saved" in sessionStorage).
+    # A draft saved a day ago with its code (fake-office-host.js keeps "saved" in sessionStorage).
     page.evaluate(f"k => localStorage.setItem(k, JSON.stringify({{code: 'K7QM-4TZP-2XWA', at: {day_ago}}}))",
                   f"sealpost.unlock.{DRAFT_ID}")
     page.evaluate("k => sessionStorage.setItem(k, '1')", f"fakeOffice.saved.{DRAFT_ID}")
@@ -248,7 +248,7 @@ def test_an_outlook_that_cannot_name_the_draft_is_explained(pane, platform):
     assert not page.is_visible("#unlock-form")
     p.screenshot("unlock-unsupported")
 
-    p = pane(office={"saveError": "The draft could not be saved."})
+    p = pane(office={"fail": {"saveAsync": "The draft could not be saved."}})
     page = p.open(platform.sign_in())
     page.wait_for_selector("#unlock-state:not(:empty)")
     page.fill("#unlock-code", "K7QM-4TZP-2XWA")
@@ -290,7 +290,7 @@ def test_a_send_shows_its_progress_and_a_failure_what_to_do(pane, platform):
 
 
 def test_the_pane_speaks_german_when_outlook_does(pane, platform):
-    p = pane(office={"displayLanguage": "de-DE", "platform": "PC"})
+    p = pane(office={"language": "de-DE", "platform": "PC"})
     page = p.open()
     assert page.get_attribute("html", "lang") == "de"
     assert page.inner_text("#sign-in-heading") == "Bei Sealpost anmelden"
