@@ -254,6 +254,59 @@
     return UNLOCK_PREFIX + itemKey;
   }
 
+  // src/abort.js
+  var Aborted = class extends Error {
+    constructor() {
+      super("the request was given up");
+      this.name = "Aborted";
+    }
+  };
+  function abortable() {
+    const native = typeof AbortController === "function" ? new AbortController() : null;
+    const signal = native ? native.signal : standInSignal();
+    return {
+      signal,
+      fetchSignal: native ? native.signal : void 0,
+      abort: () => native ? native.abort() : signal.fire(),
+      race: (promise) => race(promise, signal)
+    };
+  }
+  function race(promise, signal) {
+    if (signal.aborted) return Promise.reject(new Aborted());
+    return new Promise((resolve, reject) => {
+      const onAbort = () => reject(new Aborted());
+      signal.addEventListener("abort", onAbort);
+      promise.then(
+        (v) => {
+          signal.removeEventListener("abort", onAbort);
+          resolve(v);
+        },
+        (e) => {
+          signal.removeEventListener("abort", onAbort);
+          reject(e);
+        }
+      );
+    });
+  }
+  function standInSignal() {
+    const listeners = [];
+    return {
+      aborted: false,
+      addEventListener(type, fn) {
+        if (type === "abort" && !listeners.includes(fn)) listeners.push(fn);
+      },
+      removeEventListener(type, fn) {
+        const i = listeners.indexOf(fn);
+        if (i >= 0) listeners.splice(i, 1);
+      },
+      fire() {
+        if (this.aborted) return;
+        this.aborted = true;
+        for (const fn of listeners.splice(0)) fn();
+      }
+    };
+  }
+
   // src/api.js
   var ApiFailure = Object.freeze({
     /** No answer: network down, DNS, TLS, refused connection. */
@@ -291,7 +344,7 @@
     /** Sends one request; resolves with the parsed JSON answer (null for 204). */
     request(_0, _1) {
       return __async(this, arguments, function* (method, path, { json, body, headers = {}, seconds = REQUEST_SECONDS, signal } = {}) {
-        const controller = new AbortController();
+        const controller = abortable();
         const onAbort = () => controller.abort();
         if (signal) {
           if (signal.aborted) controller.abort();
@@ -304,14 +357,14 @@
         let response;
         try {
           const fetchImpl = this.fetchImpl;
-          response = yield fetchImpl(`${this.origin}${path}`, {
+          response = yield controller.race(fetchImpl(`${this.origin}${path}`, {
             method,
             headers: h,
             body: json !== void 0 ? JSON.stringify(json) : body,
-            signal: controller.signal,
+            signal: controller.fetchSignal,
             credentials: "omit"
-          });
-          const text = yield response.text();
+          }));
+          const text = yield controller.race(response.text());
           const parsed2 = text ? parseJson(text) : null;
           if (!response.ok) throw refusal(response.status, parsed2);
           return parsed2;
@@ -640,20 +693,20 @@
   };
   function post(_0, _1, _2, _3) {
     return __async(this, arguments, function* (fetchImpl, url, path, { secret, body, seconds, signal }) {
-      const controller = new AbortController();
+      const controller = abortable();
       const timer = setTimeout(() => controller.abort(), seconds * 1e3);
       const onAbort = () => controller.abort();
       if (signal) signal.addEventListener("abort", onAbort, { once: true });
       try {
         const headers = { "Content-Type": "application/json" };
         if (secret) headers.Authorization = `Bearer ${secret}`;
-        const r = yield fetchImpl(`${url}${path}`, {
+        const r = yield controller.race(fetchImpl(`${url}${path}`, {
           method: body === void 0 ? "GET" : "POST",
           headers,
           body: body === void 0 ? void 0 : JSON.stringify(body),
-          signal: controller.signal
-        });
-        const parsed2 = JSON.parse((yield r.text()) || "null");
+          signal: controller.fetchSignal
+        }));
+        const parsed2 = JSON.parse((yield controller.race(r.text())) || "null");
         if (!r.ok) {
           const e = parsed2 && parsed2.error || {};
           throw new BridgeError(e.code || `http_${r.status}`, e.message || `the helper answered ${r.status}`);
@@ -984,7 +1037,7 @@
   };
   function onMessageSend(event, deps) {
     return __async(this, null, function* () {
-      const controller = new AbortController();
+      const controller = abortable();
       let timer;
       const deadline = new Promise((_, reject) => {
         timer = setTimeout(() => {
@@ -1352,13 +1405,11 @@
     if (block[1] !== "PUBLIC KEY") {
       throw badKey(`expected a "PUBLIC KEY" (SubjectPublicKeyInfo) PEM, found "${block[1]}"`);
     }
-    let binary;
     try {
-      binary = atob(block[2].replace(/\s+/g, ""));
+      return decodeBase64(block[2]);
     } catch (e) {
       throw badKey("the PEM's base64 is damaged");
     }
-    return Uint8Array.from(binary, (c) => c.charCodeAt(0));
   }
   function badKey(message) {
     return new EnvelopeError("bad_key", `key rejected: ${message}`);

@@ -445,6 +445,59 @@
     return UNLOCK_PREFIX + itemKey;
   }
 
+  // src/abort.js
+  var Aborted = class extends Error {
+    constructor() {
+      super("the request was given up");
+      this.name = "Aborted";
+    }
+  };
+  function abortable() {
+    const native = typeof AbortController === "function" ? new AbortController() : null;
+    const signal = native ? native.signal : standInSignal();
+    return {
+      signal,
+      fetchSignal: native ? native.signal : void 0,
+      abort: () => native ? native.abort() : signal.fire(),
+      race: (promise) => race(promise, signal)
+    };
+  }
+  function race(promise, signal) {
+    if (signal.aborted) return Promise.reject(new Aborted());
+    return new Promise((resolve, reject) => {
+      const onAbort = () => reject(new Aborted());
+      signal.addEventListener("abort", onAbort);
+      promise.then(
+        (v) => {
+          signal.removeEventListener("abort", onAbort);
+          resolve(v);
+        },
+        (e) => {
+          signal.removeEventListener("abort", onAbort);
+          reject(e);
+        }
+      );
+    });
+  }
+  function standInSignal() {
+    const listeners = [];
+    return {
+      aborted: false,
+      addEventListener(type, fn) {
+        if (type === "abort" && !listeners.includes(fn)) listeners.push(fn);
+      },
+      removeEventListener(type, fn) {
+        const i = listeners.indexOf(fn);
+        if (i >= 0) listeners.splice(i, 1);
+      },
+      fire() {
+        if (this.aborted) return;
+        this.aborted = true;
+        for (const fn of listeners.splice(0)) fn();
+      }
+    };
+  }
+
   // src/api.js
   var ApiFailure = Object.freeze({
     /** No answer: network down, DNS, TLS, refused connection. */
@@ -482,7 +535,7 @@
     /** Sends one request; resolves with the parsed JSON answer (null for 204). */
     request(_0, _1) {
       return __async(this, arguments, function* (method, path, { json, body, headers = {}, seconds = REQUEST_SECONDS, signal } = {}) {
-        const controller = new AbortController();
+        const controller = abortable();
         const onAbort = () => controller.abort();
         if (signal) {
           if (signal.aborted) controller.abort();
@@ -495,14 +548,14 @@
         let response;
         try {
           const fetchImpl = this.fetchImpl;
-          response = yield fetchImpl(`${this.origin}${path}`, {
+          response = yield controller.race(fetchImpl(`${this.origin}${path}`, {
             method,
             headers: h,
             body: json !== void 0 ? JSON.stringify(json) : body,
-            signal: controller.signal,
+            signal: controller.fetchSignal,
             credentials: "omit"
-          });
-          const text = yield response.text();
+          }));
+          const text = yield controller.race(response.text());
           const parsed2 = text ? parseJson(text) : null;
           if (!response.ok) throw refusal(response.status, parsed2);
           return parsed2;
@@ -621,7 +674,74 @@
     return table;
   });
   var [S0, S1, S2, S3] = SHIFTED;
+  var WHITESPACE = /[\r\n\t ]+/g;
   var STEP = 1 << 20;
+  function decodeBase64(text) {
+    const s = String(text);
+    try {
+      return decodeClean(s);
+    } catch (e) {
+      if (!(e instanceof BrokenBase64)) throw e;
+    }
+    const clean = s.replace(WHITESPACE, "");
+    if (clean.length === s.length) throw broken();
+    return decodeClean(clean);
+  }
+  var BrokenBase64 = class extends Error {
+  };
+  function broken() {
+    return new BrokenBase64("an attachment's base64 is broken");
+  }
+  function decodeClean(s) {
+    let end = s.length;
+    while (end > 0 && s.charCodeAt(end - 1) === 61) end--;
+    if (s.length - end > 2 || end % 4 === 1) throw broken();
+    const tail = end % 4;
+    const body = end - tail;
+    if (typeof Uint8Array.fromBase64 === "function") {
+      try {
+        return Uint8Array.fromBase64(s.slice(0, end), { lastChunkHandling: "loose" });
+      } catch (e) {
+        throw broken();
+      }
+    }
+    const out = new Uint8Array(body / 4 * 3 + (tail ? tail - 1 : 0));
+    const codes = new Uint8Array(Math.min(STEP, body));
+    const encoder = typeof TextEncoder === "function" ? new TextEncoder() : null;
+    let o = 0;
+    for (let at = 0; at < body; at += STEP) {
+      const n = characterCodes(s, at, Math.min(at + STEP, body), codes, encoder);
+      for (let i = 0; i < n; i += 4) {
+        const w = S0[codes[i]] | S1[codes[i + 1]] | S2[codes[i + 2]] | S3[codes[i + 3]];
+        if (w < 0) throw broken();
+        out[o] = w >> 16;
+        out[o + 1] = w >> 8;
+        out[o + 2] = w;
+        o += 3;
+      }
+    }
+    if (tail) {
+      const at = (i) => asciiCode(s.charCodeAt(body + i));
+      const w = S0[at(0)] | S1[at(1)] | (tail === 3 ? S2[at(2)] : 0);
+      if (w < 0) throw broken();
+      out[o++] = w >> 16;
+      if (tail === 3) out[o] = w >> 8;
+    }
+    return out;
+  }
+  function asciiCode(c) {
+    return c > 127 ? 128 : c;
+  }
+  function characterCodes(s, from, to, codes, encoder) {
+    const n = to - from;
+    if (encoder) {
+      const { read, written } = encoder.encodeInto(s.slice(from, to), codes);
+      if (read !== n || written !== n) throw broken();
+      return n;
+    }
+    for (let i = 0; i < n; i++) codes[i] = asciiCode(s.charCodeAt(from + i));
+    return n;
+  }
   function encodeBase64(bytes) {
     if (typeof globalThis.btoa === "function") {
       let binary = "";
@@ -674,20 +794,20 @@
   };
   function post(_0, _1, _2, _3) {
     return __async(this, arguments, function* (fetchImpl, url, path, { secret, body, seconds, signal }) {
-      const controller = new AbortController();
+      const controller = abortable();
       const timer = setTimeout(() => controller.abort(), seconds * 1e3);
       const onAbort = () => controller.abort();
       if (signal) signal.addEventListener("abort", onAbort, { once: true });
       try {
         const headers = { "Content-Type": "application/json" };
         if (secret) headers.Authorization = `Bearer ${secret}`;
-        const r = yield fetchImpl(`${url}${path}`, {
+        const r = yield controller.race(fetchImpl(`${url}${path}`, {
           method: body === void 0 ? "GET" : "POST",
           headers,
           body: body === void 0 ? void 0 : JSON.stringify(body),
-          signal: controller.signal
-        });
-        const parsed2 = JSON.parse((yield r.text()) || "null");
+          signal: controller.fetchSignal
+        }));
+        const parsed2 = JSON.parse((yield controller.race(r.text())) || "null");
         if (!r.ok) {
           const e = parsed2 && parsed2.error || {};
           throw new BridgeError(e.code || `http_${r.status}`, e.message || `the helper answered ${r.status}`);
@@ -991,13 +1111,11 @@
     if (block[1] !== "PUBLIC KEY") {
       throw badKey(`expected a "PUBLIC KEY" (SubjectPublicKeyInfo) PEM, found "${block[1]}"`);
     }
-    let binary;
     try {
-      binary = atob(block[2].replace(/\s+/g, ""));
+      return decodeBase64(block[2]);
     } catch (e) {
       throw badKey("the PEM's base64 is damaged");
     }
-    return Uint8Array.from(binary, (c) => c.charCodeAt(0));
   }
   function badKey(message) {
     return new EnvelopeError("bad_key", `key rejected: ${message}`);

@@ -5,6 +5,8 @@
  * act on.
  */
 
+import { abortable } from "./abort.js";
+
 /** Why a request failed. */
 export const ApiFailure = Object.freeze({
   /** No answer: network down, DNS, TLS, refused connection. */
@@ -48,7 +50,7 @@ export class Platform {
 
   /** Sends one request; resolves with the parsed JSON answer (null for 204). */
   async request(method, path, { json, body, headers = {}, seconds = REQUEST_SECONDS, signal } = {}) {
-    const controller = new AbortController();
+    const controller = abortable();
     const onAbort = () => controller.abort();
     if (signal) {
       if (signal.aborted) controller.abort();
@@ -61,14 +63,14 @@ export class Platform {
     let response;
     try {
       const fetchImpl = this.fetchImpl;
-      response = await fetchImpl(`${this.origin}${path}`, {
+      response = await controller.race(fetchImpl(`${this.origin}${path}`, {
         method,
         headers: h,
         body: json !== undefined ? JSON.stringify(json) : body,
-        signal: controller.signal,
+        signal: controller.fetchSignal,
         credentials: "omit",
-      });
-      const text = await response.text();
+      }));
+      const text = await controller.race(response.text());
       const parsed = text ? parseJson(text) : null;
       if (!response.ok) throw refusal(response.status, parsed);
       return parsed;

@@ -7,6 +7,7 @@
  * blocks it.
  */
 
+import { abortable } from "./abort.js";
 import { ApiError, ApiFailure } from "./api.js";
 import { CloudAttachmentError, attachmentBytes, canNameDraft, readMessage, replaceWithStub, savedDraftId, secureRequested } from "./item.js";
 import { OfficeError } from "./office.js";
@@ -39,7 +40,7 @@ export class SendStopped extends Error {
  * is none), `lang`, `deadlineSeconds`.
  */
 export async function onMessageSend(event, deps) {
-  const controller = new AbortController();
+  const controller = abortable();
   let timer;
   const deadline = new Promise((_, reject) => {
     timer = setTimeout(() => {

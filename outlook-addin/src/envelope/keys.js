@@ -2,6 +2,7 @@
 // RSA-OAEP key, its key id, and wrapping the file key for it (docs/envelope.md §2). The sizes
 // accepted are the Rust crate's (`envelope/src/keys.rs`, MIN_RSA_BITS..MAX_RSA_BITS).
 
+import { decodeBase64 } from "../base64.js";
 import { subtle, toHex, utf8 } from "./bytes.js";
 import { EnvelopeError } from "./errors.js";
 
@@ -64,13 +65,12 @@ function spkiDerFromPem(pem) {
   if (block[1] !== "PUBLIC KEY") {
     throw badKey(`expected a "PUBLIC KEY" (SubjectPublicKeyInfo) PEM, found "${block[1]}"`);
   }
-  let binary;
+  // Not atob: classic Outlook's JavaScript-only runtime, which runs the send handler, may lack it.
   try {
-    binary = atob(block[2].replace(/\s+/g, ""));
+    return decodeBase64(block[2]);
   } catch (e) {
     throw badKey("the PEM's base64 is damaged");
   }
-  return Uint8Array.from(binary, c => c.charCodeAt(0));
 }
 
 function badKey(message) {

@@ -7,6 +7,7 @@
  * web and Mac often forbid it: where the bridge does not answer, the direct transport is used.
  */
 
+import { abortable } from "../abort.js";
 import { encodeBase64 } from "../base64.js";
 
 /** Where IT's installer starts the bridge (the helper's `bridge_port`). */
@@ -27,20 +28,20 @@ export class BridgeError extends Error {
 }
 
 async function post(fetchImpl, url, path, { secret, body, seconds, signal }) {
-  const controller = new AbortController();
+  const controller = abortable();
   const timer = setTimeout(() => controller.abort(), seconds * 1000);
   const onAbort = () => controller.abort();
   if (signal) signal.addEventListener("abort", onAbort, { once: true });
   try {
     const headers = { "Content-Type": "application/json" };
     if (secret) headers.Authorization = `Bearer ${secret}`;
-    const r = await fetchImpl(`${url}${path}`, {
+    const r = await controller.race(fetchImpl(`${url}${path}`, {
       method: body === undefined ? "GET" : "POST",
       headers,
       body: body === undefined ? undefined : JSON.stringify(body),
-      signal: controller.signal,
-    });
-    const parsed = JSON.parse((await r.text()) || "null");
+      signal: controller.fetchSignal,
+    }));
+    const parsed = JSON.parse((await controller.race(r.text())) || "null");
     if (!r.ok) {
       const e = (parsed && parsed.error) || {};
       throw new BridgeError(e.code || `http_${r.status}`, e.message || `the helper answered ${r.status}`);
