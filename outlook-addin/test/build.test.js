@@ -5,7 +5,6 @@ import assert from "node:assert/strict";
 import { execFileSync } from "node:child_process";
 import { mkdtempSync, readdirSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
-import { Script } from "node:vm";
 import { join, resolve } from "node:path";
 
 const ROOT = resolve(import.meta.dirname, "..");
@@ -24,11 +23,4 @@ test("dist/ is what build.mjs makes from src/ (run `npm run build` after a chang
   }
 });
 
-test("the send runtime is one ES2016 file without imports", () => {
-  const source = readFileSync(join(ROOT, "dist", "commands.js"), "utf8");
-  new Script(source); // a classic script: an import or export declaration would not compile
-  const js = source.replace(/\/\*[\s\S]*?\*\//g, "").replace(/^\s*\/\/.*$/gm, "");
-  assert.ok(!/\bimport\(/.test(js), "no dynamic imports");
-  assert.ok(!/\basync\s+function\b|\bawait\s/.test(js), "async code lowered for ES2016");
-  assert.ok(!/\?\?|\?\.[a-zA-Z_$]/.test(js), "no syntax newer than ES2016");
-});
+// That the send runtime is one ES2016 script that runs without a DOM: classic-runtime.test.js.
