@@ -123,22 +123,33 @@ pub fn router() -> Router<AppState> {
         .layer(middleware::from_fn(security_headers))
 }
 
-/// [`CSP`] and the Center's one script, `reply.js` (its own file: no inline script), which
-/// talks to the Center alone: for the reply form, whose large attachments it uploads.
-const CSP_WITH_SCRIPT: &str = "default-src 'none'; script-src 'self'; connect-src 'self'; \
-                               style-src 'self'; style-src-attr 'unsafe-inline'; img-src 'self'; \
-                               font-src 'none'; form-action 'self'; frame-ancestors 'none'; \
-                               base-uri 'none'";
+/// Marks a page that runs the Center's one script, `reply.js`, with the policy it gets
+/// ([`with_script`]).
+#[derive(Clone)]
+struct WithScript(HeaderValue);
 
-/// Marks a page that runs the Center's script (it gets [`CSP_WITH_SCRIPT`]).
-#[derive(Clone, Copy)]
-struct WithScript;
+/// [`CSP`] for the reply form, whose large attachments `reply.js` uploads: that one file may
+/// run (named by its full address: no other script of the Center's origin, no inline script)
+/// and talk to the reply's own addresses alone. `public_url` is the platform's origin.
+fn with_script(public_url: &str) -> Result<WithScript, CenterError> {
+    let origin = public_url.trim_end_matches('/');
+    let policy = format!(
+        "default-src 'none'; script-src {origin}/c/static/reply.js; connect-src {origin}/c/reply/; \
+         style-src 'self'; style-src-attr 'unsafe-inline'; img-src 'self'; font-src 'none'; \
+         form-action 'self'; frame-ancestors 'none'; base-uri 'none'"
+    );
+    HeaderValue::from_str(&policy).map(WithScript).map_err(CenterError::internal)
+}
 
 async fn security_headers(request: axum::extract::Request, next: middleware::Next) -> Response {
     let mut response = next.run(request).await;
-    let csp =
-        if response.extensions().get::<WithScript>().is_some() { CSP_WITH_SCRIPT } else { CSP };
-    crate::harden::page_headers(response.headers_mut(), csp);
+    match response.extensions_mut().remove::<WithScript>() {
+        Some(WithScript(policy)) => {
+            crate::harden::headers(response.headers_mut());
+            response.headers_mut().insert(header::CONTENT_SECURITY_POLICY, policy);
+        }
+        None => crate::harden::page_headers(response.headers_mut(), CSP),
+    }
     response
 }
 

@@ -244,7 +244,7 @@ pub(super) async fn compose(
     form.script_words = script_words(&t);
     let mut response = (jar, page(StatusCode::OK, &form)?).into_response();
     // The one page with a script: large attachments, uploaded in pieces (`upload`).
-    response.extensions_mut().insert(super::WithScript);
+    response.extensions_mut().insert(super::with_script(&state.public_url)?);
     Ok(response)
 }
 
