@@ -1,27 +1,8 @@
 (() => {
-  var __defProp = Object.defineProperty;
-  var __defProps = Object.defineProperties;
-  var __getOwnPropDescs = Object.getOwnPropertyDescriptors;
-  var __getOwnPropSymbols = Object.getOwnPropertySymbols;
-  var __hasOwnProp = Object.prototype.hasOwnProperty;
-  var __propIsEnum = Object.prototype.propertyIsEnumerable;
   var __knownSymbol = (name, symbol) => (symbol = Symbol[name]) ? symbol : /* @__PURE__ */ Symbol.for("Symbol." + name);
   var __typeError = (msg) => {
     throw TypeError(msg);
   };
-  var __defNormalProp = (obj, key, value) => key in obj ? __defProp(obj, key, { enumerable: true, configurable: true, writable: true, value }) : obj[key] = value;
-  var __spreadValues = (a, b) => {
-    for (var prop in b || (b = {}))
-      if (__hasOwnProp.call(b, prop))
-        __defNormalProp(a, prop, b[prop]);
-    if (__getOwnPropSymbols)
-      for (var prop of __getOwnPropSymbols(b)) {
-        if (__propIsEnum.call(b, prop))
-          __defNormalProp(a, prop, b[prop]);
-      }
-    return a;
-  };
-  var __spreadProps = (a, b) => __defProps(a, __getOwnPropDescs(b));
   var __async = (__this, __arguments, generator) => {
     return new Promise((resolve, reject) => {
       var fulfilled = (value) => {
@@ -87,6 +68,19 @@
   };
   var __forAwait = (obj, it, method) => (it = obj[__knownSymbol("asyncIterator")]) ? it.call(obj) : (obj = obj[__knownSymbol("iterator")](), it = {}, method = (key, fn) => (fn = obj[key]) && (it[key] = (arg) => new Promise((yes, no, done) => (arg = fn.call(obj, arg), done = arg.done, Promise.resolve(arg.value).then((value) => yes({ value, done }), no)))), method("next"), method("return"), it);
 
+  // src/global.js
+  var globalObject = findGlobalObject();
+  function findGlobalObject() {
+    if (typeof self === "object" && self) return self;
+    if (typeof global === "object" && global) return global;
+    const viaSloppyCall = sloppyThis();
+    if (typeof viaSloppyCall === "object" && viaSloppyCall) return viaSloppyCall;
+    return Function("return this")();
+  }
+  function sloppyThis() {
+    return this;
+  }
+
   // src/unlockcode.js
   var UNLOCK_CODE_MIN = 6;
   var UNLOCK_CODE_MAX = 64;
@@ -111,9 +105,9 @@
     }
   };
   function defaultStore() {
-    const runtime = globalThis.OfficeRuntime;
+    const runtime = globalObject.OfficeRuntime;
     if (runtime && runtime.storage) return runtime.storage;
-    if (globalThis.localStorage) return globalThis.localStorage;
+    if (globalObject.localStorage) return globalObject.localStorage;
     throw new Error("this Outlook offers the add-in no storage");
   }
   var Session = class {
@@ -163,7 +157,7 @@
     }
     setStatus(status) {
       return __async(this, null, function* () {
-        yield this.store.setItem(STATUS_KEY, JSON.stringify(__spreadProps(__spreadValues({}, status), { at: Date.now() })));
+        yield this.store.setItem(STATUS_KEY, JSON.stringify(Object.assign({}, status, { at: Date.now() })));
       });
     }
     /**
@@ -336,7 +330,7 @@
      * @param {string|null} token the device token from sign-in
      * @param {typeof fetch} fetchImpl injected in tests that count requests
      */
-    constructor(origin, token = null, fetchImpl = globalThis.fetch) {
+    constructor(origin, token = null, fetchImpl = globalObject.fetch) {
       this.origin = String(origin).replace(/\/+$/, "");
       this.token = token;
       this.fetchImpl = fetchImpl;
@@ -351,7 +345,7 @@
           else signal.addEventListener("abort", onAbort, { once: true });
         }
         const timer = setTimeout(() => controller.abort(), seconds * 1e3);
-        const h = __spreadValues({ Accept: "application/json" }, headers);
+        const h = Object.assign({ Accept: "application/json" }, headers);
         if (this.token) h.Authorization = `Bearer ${this.token}`;
         if (json !== void 0) h["Content-Type"] = "application/json";
         let response;
@@ -552,12 +546,12 @@
     return n;
   }
   function encodeBase64(bytes) {
-    if (typeof globalThis.btoa === "function") {
+    if (typeof globalObject.btoa === "function") {
       let binary = "";
       for (let i = 0; i < bytes.length; i += 32768) {
         binary += String.fromCharCode.apply(null, bytes.subarray(i, i + 32768));
       }
-      return globalThis.btoa(binary);
+      return globalObject.btoa(binary);
     }
     let out = "";
     for (let i = 0; i < bytes.length; i += 3) {
@@ -723,7 +717,7 @@
   }
   var BridgeTransport = class {
     /** @param {{url: string, secret: string}} pairing from `pairWithHelper` */
-    constructor(pairing, fetchImpl = globalThis.fetch) {
+    constructor(pairing, fetchImpl = globalObject.fetch) {
       this.url = pairing.url;
       this.secret = pairing.secret;
       this.fetchImpl = fetchImpl;
@@ -751,7 +745,7 @@
       return __async(this, arguments, function* (message, { onProgress = () => {
       }, signal, unlockCode = null } = {}) {
         const { email } = yield this.hello(QUICK_SECONDS);
-        const begin = yield this.request(__spreadValues({
+        const begin = yield this.request(Object.assign({
           type: "send_begin",
           message: { from: email, to: message.to, cc: message.cc, bcc: message.bcc, subject: message.subject, text: message.text, html: message.html },
           attachments: message.attachments.map((a) => ({ name: a.name, content_type: a.contentType, size: a.bytes.length, content_id: a.contentId }))
@@ -970,8 +964,8 @@
     return String(tag || "").toLowerCase().startsWith("de") ? "de" : "en";
   }
   function currentLanguage() {
-    const office = globalThis.Office;
-    const tag = office && office.context && office.context.displayLanguage || globalThis.navigator && globalThis.navigator.language;
+    const office = globalObject.Office;
+    const tag = office && office.context && office.context.displayLanguage || globalObject.navigator && globalObject.navigator.language;
     return languageOf(tag);
   }
   function t(key, params = {}, lang = currentLanguage()) {
@@ -1088,7 +1082,7 @@
         bodyType: message.bodyType,
         body: message.bodyType === "html" ? message.html : message.text,
         subject: message.subject,
-        attachments: message.attachments.map((a, i) => __spreadProps(__spreadValues({}, a), { bytes: attachments[i].bytes }))
+        attachments: message.attachments.map((a, i) => Object.assign({}, a, { bytes: attachments[i].bytes }))
       };
       try {
         if (signal.aborted) throw new SendStopped("timedOut");
@@ -1117,7 +1111,7 @@
     });
   }
   function requirements() {
-    const office = globalThis.Office;
+    const office = globalObject.Office;
     return office && office.context && office.context.requirements;
   }
   function candidateOf(message) {
@@ -1218,7 +1212,7 @@
   // src/envelope/bytes.js
   var TWO_POW_32 = 4294967296;
   function subtle() {
-    const crypto = globalThis.crypto;
+    const crypto = globalObject.crypto;
     if (!crypto || !crypto.subtle) {
       throw new EnvelopeError(
         "usage",
@@ -1525,6 +1519,14 @@
     return new EnvelopeError("bad_manifest", `manifest is invalid: ${message}`);
   }
 
+  // src/settle.js
+  function allSettled(promises) {
+    return Promise.all(Array.from(promises, (promise) => Promise.resolve(promise).then(
+      (value) => ({ status: "fulfilled", value }),
+      (reason) => ({ status: "rejected", reason })
+    )));
+  }
+
   // src/envelope/stream.js
   var HEADER_MAC_INFO = "sealpost header mac";
   var PART_KEY_INFO = "sealpost part";
@@ -1587,7 +1589,7 @@
           yield new Uint8Array(yield new __await(inFlight.shift()));
         }
       } finally {
-        yield new __await(Promise.allSettled(inFlight));
+        yield new __await(allSettled(inFlight));
       }
     });
   }
@@ -1697,7 +1699,7 @@
             `keys[${i}].role "${role}" is not one of ${Object.keys(STANZA_ROLES).join(", ")}`
           );
         }
-        return __spreadValues({ role }, yield importRecipientKey(publicKeyPem));
+        return Object.assign({ role }, yield importRecipientKey(publicKeyPem));
       })));
       recipients2.forEach((r, i) => {
         const first = recipients2.findIndex((other) => toHex(other.keyId) === toHex(r.keyId));
@@ -1749,7 +1751,7 @@
     };
   }
   function systemRandom(n) {
-    return globalThis.crypto.getRandomValues(new Uint8Array(n));
+    return globalObject.crypto.getRandomValues(new Uint8Array(n));
   }
   function readOnce(generate) {
     let taken = false;
@@ -1940,16 +1942,16 @@
     });
   }
   function randomUuid() {
-    const b = globalThis.crypto.getRandomValues(new Uint8Array(16));
+    const b = globalObject.crypto.getRandomValues(new Uint8Array(16));
     b[6] = b[6] & 15 | 64;
     b[8] = b[8] & 63 | 128;
-    const h = Array.from(b, (x) => x.toString(16).padStart(2, "0")).join("");
+    const h = toHex(b);
     return `${h.slice(0, 8)}-${h.slice(8, 12)}-${h.slice(12, 16)}-${h.slice(16, 20)}-${h.slice(20)}`;
   }
 
   // src/transport/index.js
   function transportFor(_0) {
-    return __async(this, arguments, function* (session, fetchImpl = globalThis.fetch) {
+    return __async(this, arguments, function* (session, fetchImpl = globalObject.fetch) {
       const s = yield session.load();
       if (s && s.bridge) {
         const helper = new BridgeTransport(s.bridge, fetchImpl);

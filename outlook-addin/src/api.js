@@ -6,6 +6,7 @@
  */
 
 import { abortable } from "./abort.js";
+import { globalObject } from "./global.js";
 
 /** Why a request failed. */
 export const ApiFailure = Object.freeze({
@@ -41,7 +42,7 @@ export class Platform {
    * @param {string|null} token the device token from sign-in
    * @param {typeof fetch} fetchImpl injected in tests that count requests
    */
-  constructor(origin, token = null, fetchImpl = globalThis.fetch) {
+  constructor(origin, token = null, fetchImpl = globalObject.fetch) {
     this.origin = String(origin).replace(/\/+$/, "");
     this.token = token;
     // Called unbound: a browser's fetch refuses any `this` but the window.
@@ -57,7 +58,7 @@ export class Platform {
       else signal.addEventListener("abort", onAbort, { once: true });
     }
     const timer = setTimeout(() => controller.abort(), seconds * 1000);
-    const h = { Accept: "application/json", ...headers };
+    const h = Object.assign({ Accept: "application/json" }, headers);
     if (this.token) h.Authorization = `Bearer ${this.token}`;
     if (json !== undefined) h["Content-Type"] = "application/json";
     let response;

@@ -6,6 +6,8 @@
  * breaks and missing padding, refuses anything else.
  */
 
+import { globalObject } from "./global.js";
+
 const ALPHABET = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
 const INVALID = -1 << 30;
 /** A character's 6 bits already shifted to their place in a group of four, so a group decodes
@@ -106,12 +108,12 @@ function characterCodes(s, from, to, codes, encoder) {
 }
 
 export function encodeBase64(bytes) {
-  if (typeof globalThis.btoa === "function") {
+  if (typeof globalObject.btoa === "function") {
     let binary = "";
     for (let i = 0; i < bytes.length; i += 0x8000) {
       binary += String.fromCharCode.apply(null, bytes.subarray(i, i + 0x8000));
     }
-    return globalThis.btoa(binary);
+    return globalObject.btoa(binary);
   }
   let out = "";
   for (let i = 0; i < bytes.length; i += 3) {

@@ -1,7 +1,7 @@
 // The Outlook add-in's envelope writer: seals a message (manifest and attachments) into a
 // Sealpost envelope with WebCrypto, byte for byte the format the Rust crate `sealpost-envelope`
 // writes (docs/envelope.md is normative; `envelope/tests/vectors/` pins it). Runs in a browser
-// and in Node ≥ 20 (`globalThis.crypto.subtle`), without dependencies.
+// and in Node ≥ 20 (WebCrypto's `crypto.subtle`), without dependencies.
 //
 // This file is the public face, and owns the order of sealing; the rooms behind it each own
 // one piece of the format: envelope/format.js (layout and header bytes), envelope/keys.js (RSA
@@ -17,6 +17,7 @@ import {
 import { importRecipientKey, keyIdOf, wrapFileKey } from "./envelope/keys.js";
 import { buildManifest } from "./envelope/manifest.js";
 import { deriveHeaderMacKey, derivePartKey, hmac, importFileKey, sealPart } from "./envelope/stream.js";
+import { globalObject } from "./global.js";
 
 export { DEFAULT_CHUNK_SIZE, EnvelopeError, buildManifest, keyIdOf };
 
@@ -148,7 +149,7 @@ async function importStanzaKeys(keys) {
         `keys[${i}].role "${role}" is not one of ${Object.keys(STANZA_ROLES).join(", ")}`,
       );
     }
-    return { role, ...(await importRecipientKey(publicKeyPem)) };
+    return Object.assign({ role }, await importRecipientKey(publicKeyPem));
   }));
   recipients.forEach((r, i) => {
     const first = recipients.findIndex(other => toHex(other.keyId) === toHex(r.keyId));
@@ -206,7 +207,7 @@ function randomSource(random) {
 }
 
 function systemRandom(n) {
-  return globalThis.crypto.getRandomValues(new Uint8Array(n));
+  return globalObject.crypto.getRandomValues(new Uint8Array(n));
 }
 
 /**

@@ -4,6 +4,8 @@
  * German reads English.
  */
 
+import { globalObject } from "./global.js";
+
 const STRINGS = {
   en: {
     // The send handler's answers: Outlook shows them in its "can't send" alert, with a button
@@ -187,9 +189,9 @@ export function languageOf(tag) {
 
 /** The language the add-in speaks in this Outlook. */
 export function currentLanguage() {
-  const office = globalThis.Office;
+  const office = globalObject.Office;
   const tag = (office && office.context && office.context.displayLanguage)
-    || (globalThis.navigator && globalThis.navigator.language);
+    || (globalObject.navigator && globalObject.navigator.language);
   return languageOf(tag);
 }
 

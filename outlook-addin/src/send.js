@@ -9,6 +9,7 @@
 
 import { abortable } from "./abort.js";
 import { ApiError, ApiFailure } from "./api.js";
+import { globalObject } from "./global.js";
 import { CloudAttachmentError, attachmentBytes, canNameDraft, readMessage, replaceWithStub, savedDraftId, secureRequested } from "./item.js";
 import { OfficeError } from "./office.js";
 import { BridgeError } from "./transport/bridge.js";
@@ -99,7 +100,7 @@ async function secureIfNeeded({ item, session, transport: transportFor }, signal
     bodyType: message.bodyType,
     body: message.bodyType === "html" ? message.html : message.text,
     subject: message.subject,
-    attachments: message.attachments.map((a, i) => ({ ...a, bytes: attachments[i].bytes })),
+    attachments: message.attachments.map((a, i) => Object.assign({}, a, { bytes: attachments[i].bytes })),
   };
   try {
     if (signal.aborted) throw new SendStopped("timedOut");
@@ -130,7 +131,7 @@ async function draftUnlockCode(session, draft) {
 
 /** Office's requirement sets, where the runtime offers them. */
 function requirements() {
-  const office = globalThis.Office;
+  const office = globalObject.Office;
   return office && office.context && office.context.requirements;
 }
 

@@ -20,6 +20,7 @@
  * of drafts nobody sent go after MARKER_TTL_MS.
  */
 
+import { globalObject } from "./global.js";
 import { UNLOCK_CODE_MAX, UNLOCK_CODE_MIN, checkedUnlockCode } from "./unlockcode.js";
 
 const SESSION_KEY = "sealpost.session";
@@ -42,9 +43,9 @@ export class UnlockCodeUnusable extends Error {
 
 /** The storage the runtime offers: `{getItem, setItem, removeItem}`, async or not. */
 export function defaultStore() {
-  const runtime = globalThis.OfficeRuntime;
+  const runtime = globalObject.OfficeRuntime;
   if (runtime && runtime.storage) return runtime.storage;
-  if (globalThis.localStorage) return globalThis.localStorage;
+  if (globalObject.localStorage) return globalObject.localStorage;
   throw new Error("this Outlook offers the add-in no storage");
 }
 
@@ -91,7 +92,7 @@ export class Session {
   }
 
   async setStatus(status) {
-    await this.store.setItem(STATUS_KEY, JSON.stringify({ ...status, at: Date.now() }));
+    await this.store.setItem(STATUS_KEY, JSON.stringify(Object.assign({}, status, { at: Date.now() })));
   }
 
   /**

@@ -2,13 +2,14 @@
 // big-endian integers wider than 32 bits (written as two halves, so no BigInt is needed and
 // the code bundles for ES2016).
 
+import { globalObject } from "../global.js";
 import { EnvelopeError, usageError } from "./errors.js";
 
 const TWO_POW_32 = 0x100000000;
 
 /** WebCrypto's SubtleCrypto; browsers offer it only in a secure context (https, localhost). */
 export function subtle() {
-  const crypto = globalThis.crypto;
+  const crypto = globalObject.crypto;
   if (!crypto || !crypto.subtle) {
     throw new EnvelopeError(
       "usage",

@@ -9,6 +9,7 @@
 // random file key, the part's own salt and its index, so it never does; and a part is sealed
 // once (see `pieces` in ../envelope.js).
 
+import { allSettled } from "../settle.js";
 import { setUint64, subtle, utf8 } from "./bytes.js";
 import { chunkCount } from "./format.js";
 
@@ -91,7 +92,7 @@ export async function* sealPart(partKey, plaintext, chunkSize) {
     }
   } finally {
     // Abandoned early (the upload failed): nothing sealed ahead is left unobserved.
-    await Promise.allSettled(inFlight);
+    await allSettled(inFlight);
   }
 }
 

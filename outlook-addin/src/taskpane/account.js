@@ -6,6 +6,7 @@
 
 import { ApiFailure, Platform } from "../api.js";
 import { t } from "../i18n.js";
+import { allSettled } from "../settle.js";
 import { transportFor } from "../transport/index.js";
 import { groupedHex, healthText } from "./present.js";
 import { $, say, show } from "./view.js";
@@ -44,7 +45,7 @@ export async function showAccount(pane, session) {
   const platform = new Platform(session.origin, session.token);
   // Paired with the helper only, there is no token here to ask /me with.
   const whoAmI = session.token ? platform.me() : Promise.resolve({ email: session.email });
-  const [health, me, key] = await Promise.allSettled([platform.health(), whoAmI, platform.platformKey()]);
+  const [health, me, key] = await allSettled([platform.health(), whoAmI, platform.platformKey()]);
   say("platform-health", healthText(health.status === "fulfilled" ? { ok: true } : { error: health.reason }, lang));
   if (key.status === "fulfilled") {
     say("key-short", groupedHex(key.value.key_id, SHORT_KEY_DIGITS));

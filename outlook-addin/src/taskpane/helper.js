@@ -38,7 +38,7 @@ async function pair(pane) {
     throw new HelperProblem("helperOtherPlatform", { platform: hello.platform, origin: pane.origin });
   }
   const session = (await pane.session.load()) || { origin: pane.origin, email: hello.email };
-  const paired = { ...session, bridge: pairing };
+  const paired = Object.assign({}, session, { bridge: pairing });
   await pane.session.save(paired);
   return paired;
 }

@@ -77,20 +77,20 @@ export function sendView(status, { now = Date.now(), lang } = {}) {
   const view = { phase: status.phase, text: "", percent: null, error: "", advice: "" };
   const busy = status.phase === "reading" || status.phase === "uploading";
   if (busy && status.at && now - status.at > STALLED_SECONDS * 1000) {
-    return { ...view, phase: "stalled", text: t("sendStalled", { time }, lang) };
+    return Object.assign({}, view, { phase: "stalled", text: t("sendStalled", { time }, lang) });
   }
   switch (status.phase) {
     case "reading":
-      return { ...view, text: t("sendReading", {}, lang) };
+      return Object.assign({}, view, { text: t("sendReading", {}, lang) });
     case "uploading": {
       const known = Number(status.total) > 0;
       const percent = known ? Math.min(100, Math.floor((100 * Number(status.done || 0)) / Number(status.total))) : null;
-      return { ...view, text: t("sendUploading", {}, lang), percent };
+      return Object.assign({}, view, { text: t("sendUploading", {}, lang), percent });
     }
     case "sent":
-      return { ...view, text: t("sendSent", { time }, lang) };
+      return Object.assign({}, view, { text: t("sendSent", { time }, lang) });
     case "failed":
-      return { ...view, text: t("sendFailed", { time }, lang), error: String(status.error || ""), advice: t("sendFailedAdvice", {}, lang) };
+      return Object.assign({}, view, { text: t("sendFailed", { time }, lang), error: String(status.error || ""), advice: t("sendFailedAdvice", {}, lang) });
     default:
       return null;
   }

@@ -9,6 +9,7 @@
 
 import { abortable } from "../abort.js";
 import { encodeBase64 } from "../base64.js";
+import { globalObject } from "../global.js";
 
 /** Where IT's installer starts the bridge (the helper's `bridge_port`). */
 export const DEFAULT_BRIDGE_URL = "http://127.0.0.1:47474";
@@ -60,14 +61,14 @@ async function post(fetchImpl, url, path, { secret, body, seconds, signal }) {
  * Pairs with the helper (its pairing is open until the first pairing, or two minutes after
  * `sealpost-helper bridge --pair`); resolves with `{url, secret}` to keep in the session.
  */
-export async function pairWithHelper(url = DEFAULT_BRIDGE_URL, fetchImpl = globalThis.fetch) {
+export async function pairWithHelper(url = DEFAULT_BRIDGE_URL, fetchImpl = globalObject.fetch) {
   const r = await post(fetchImpl, url, "/v1/pair", { body: {}, seconds: QUICK_SECONDS });
   return { url, secret: r.secret };
 }
 
 export class BridgeTransport {
   /** @param {{url: string, secret: string}} pairing from `pairWithHelper` */
-  constructor(pairing, fetchImpl = globalThis.fetch) {
+  constructor(pairing, fetchImpl = globalObject.fetch) {
     this.url = pairing.url;
     this.secret = pairing.secret;
     this.fetchImpl = fetchImpl;
@@ -95,12 +96,11 @@ export class BridgeTransport {
 
   async send(message, { onProgress = () => {}, signal, unlockCode = null } = {}) {
     const { email } = await this.hello(QUICK_SECONDS);
-    const begin = await this.request({
+    const begin = await this.request(Object.assign({
       type: "send_begin",
       message: { from: email, to: message.to, cc: message.cc, bcc: message.bcc, subject: message.subject, text: message.text, html: message.html },
       attachments: message.attachments.map((a) => ({ name: a.name, content_type: a.contentType, size: a.bytes.length, content_id: a.contentId })),
-      ...(unlockCode ? { unlock_code: unlockCode } : {}),
-    }, { signal });
+    }, unlockCode ? { unlock_code: unlockCode } : {}), { signal });
     const send = begin.send;
     try {
       for (let i = 0; i < message.attachments.length; i++) {

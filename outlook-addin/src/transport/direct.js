@@ -7,6 +7,8 @@
 
 import { ApiError, ApiFailure } from "../api.js";
 import { buildManifest, sealEnvelope, sha256Hex } from "../envelope.js";
+import { toHex } from "../envelope/bytes.js";
+import { globalObject } from "../global.js";
 
 /** Bytes per upload request: small enough to resend cheaply and to keep the segments in memory
  * (one uploading, one sealed ahead) small beside the attachment, large enough to keep the
@@ -186,9 +188,9 @@ async function* segments(pieces, size) {
 
 /** A random (version 4) UUID, from WebCrypto. */
 export function randomUuid() {
-  const b = globalThis.crypto.getRandomValues(new Uint8Array(16));
+  const b = globalObject.crypto.getRandomValues(new Uint8Array(16));
   b[6] = (b[6] & 0x0f) | 0x40;
   b[8] = (b[8] & 0x3f) | 0x80;
-  const h = Array.from(b, (x) => x.toString(16).padStart(2, "0")).join("");
+  const h = toHex(b);
   return `${h.slice(0, 8)}-${h.slice(8, 12)}-${h.slice(12, 16)}-${h.slice(16, 20)}-${h.slice(20)}`;
 }

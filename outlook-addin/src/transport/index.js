@@ -8,6 +8,7 @@
  */
 
 import { Platform } from "../api.js";
+import { globalObject } from "../global.js";
 import { SendStopped } from "../send.js";
 import { BridgeTransport } from "./bridge.js";
 import { DirectTransport } from "./direct.js";
@@ -16,7 +17,7 @@ import { DirectTransport } from "./direct.js";
  * The transport for the session in `session`. Throws `SendStopped("notSignedIn")` when
  * neither the helper nor a direct sign-in can send.
  */
-export async function transportFor(session, fetchImpl = globalThis.fetch) {
+export async function transportFor(session, fetchImpl = globalObject.fetch) {
   const s = await session.load();
   if (s && s.bridge) {
     const helper = new BridgeTransport(s.bridge, fetchImpl);
