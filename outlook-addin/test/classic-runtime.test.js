@@ -3,7 +3,8 @@
 // no Office.onReady (handlers are associated as the file loads), ES2016 in builds before 2403,
 // fetch only to absolute URLs (docs/outlook-addin.md, Tests). That runtime exists only inside
 // classic Outlook; this checks what can be checked without it: the file parses as an ES2016
-// script, and in a bare `node:vm` context holding only what that runtime gives it sends
+// script and names none of the built-ins newer than ES2016, and in a bare `node:vm` context
+// holding only what that runtime gives — its built-in library cut back to ES2016's — it sends
 // securely against the real platform, and blocks when it cannot.
 import { test, before, after } from "node:test";
 import assert from "node:assert/strict";
@@ -19,16 +20,110 @@ import { MESSAGE_ID_HEADER } from "../src/item.js";
 import { officeHost, sendEvent, memoryStore } from "./office-host.js";
 import { TestPlatform, ALICE } from "./platform.js";
 
-const BUNDLE = readFileSync(join(resolve(import.meta.dirname, ".."), "dist", "commands.js"), "utf8");
+const ROOT = resolve(import.meta.dirname, "..");
+const BUNDLE = readFileSync(join(ROOT, "dist", "commands.js"), "utf8");
 
 /** What the runtime does not have; the bundle must not count on any of it. */
-const ABSENT = ["window", "self", "document", "localStorage", "sessionStorage", "navigator",
-  "XMLHttpRequest", "AbortController", "btoa", "atob", "require", "process", "Buffer"];
+const ABSENT = ["window", "self", "global", "document", "localStorage", "sessionStorage", "navigator",
+  "XMLHttpRequest", "AbortController", "btoa", "atob", "require", "process", "Buffer",
+  "structuredClone", "queueMicrotask"];
+
+/**
+ * The built-in library newer than ES2016, which Outlook builds before 2403 lack: global names,
+ * functions on constructors, and methods (by name, on whatever object: the bundle cannot say
+ * whose array or string it holds). The static check refuses each in dist/commands.js; the
+ * context below removes each from its own intrinsics.
+ */
+const NEWER_GLOBALS = ["globalThis", "structuredClone", "AggregateError", "BigInt", "BigInt64Array",
+  "BigUint64Array", "WeakRef", "FinalizationRegistry", "SharedArrayBuffer", "Atomics"];
+const NEWER_STATICS = {
+  Object: ["getOwnPropertyDescriptors", "entries", "values", "fromEntries", "hasOwn", "groupBy"],
+  Promise: ["allSettled", "any", "withResolvers"],
+  Array: ["fromAsync"],
+};
+const NEWER_METHODS = {
+  String: ["padStart", "padEnd", "trimStart", "trimEnd", "matchAll", "replaceAll", "at"],
+  Array: ["flat", "flatMap", "at", "findLast", "findLastIndex", "toSorted", "toReversed", "toSpliced"],
+  TypedArray: ["at", "findLast", "findLastIndex", "toSorted", "toReversed"],
+  Promise: ["finally"],
+};
+
+/** The file classic Outlook's JavaScript-only runtime loads: the manifest's JavaScript override. */
+function javascriptOnlyFiles() {
+  const manifest = readFileSync(join(ROOT, "manifest.xml"), "utf8");
+  const resids = [...manifest.matchAll(/<Override type="javascript" resid="([^"]+)"/g)].map((m) => m[1]);
+  assert.ok(resids.length > 0, "the manifest names a JavaScript file for classic Outlook");
+  return resids.map((resid) => {
+    const url = new RegExp(`<bt:Url id="${resid.replace(/\./g, "\\.")}" DefaultValue="\\{\\{ORIGIN\\}\\}/outlook/([^"/]+)"`).exec(manifest);
+    assert.ok(url, `${resid} is a file under /outlook/`);
+    return url[1];
+  });
+}
+
+/**
+ * Every use in `code` of a built-in newer than ES2016, as "name at line:column": a global
+ * name read as a variable, `Object.entries` and the like, a method called by name
+ * (`x.padStart(…)`, `x["flat"](…)`) or taken from a prototype (`String.prototype.padEnd`).
+ * Object keys, and data that shares a method's name (`entry.at`, a timestamp), are not uses.
+ */
+function newerBuiltInsIn(code) {
+  const globals = new Set(NEWER_GLOBALS);
+  const methods = new Set(Object.values(NEWER_METHODS).flat());
+  const found = [];
+  const at = (node, name) => found.push(`${name} at ${node.loc.start.line}:${node.loc.start.column + 1}`);
+  const propertyName = (node) => (node.computed
+    ? (node.property.type === "Literal" && typeof node.property.value === "string" ? node.property.value : null)
+    : node.property.name);
+  const visit = (node, called = false) => {
+    if (!node || typeof node.type !== "string") return;
+    if (node.type === "Identifier" && globals.has(node.name)) at(node, node.name);
+    if (node.type === "CallExpression") {
+      visit(node.callee, true);
+      node.arguments.forEach((argument) => visit(argument));
+      return;
+    }
+    if (node.type === "MemberExpression") {
+      const name = propertyName(node);
+      const owner = node.object.type === "Identifier" ? node.object.name : null;
+      const onPrototype = node.object.type === "MemberExpression" && propertyName(node.object) === "prototype";
+      if (name !== null && methods.has(name) && (called || onPrototype)) at(node.property, `.${name}`);
+      if (name !== null && owner && (NEWER_STATICS[owner] || []).includes(name)) at(node.property, `${owner}.${name}`);
+      visit(node.object);
+      if (node.computed) visit(node.property);
+      return;
+    }
+    for (const [key, value] of Object.entries(node)) {
+      if ((node.type === "Property" || node.type === "MethodDefinition") && key === "key" && !node.computed) continue;
+      if (node.type === "LabeledStatement" && key === "label") continue;
+      if ((node.type === "BreakStatement" || node.type === "ContinueStatement") && key === "label") continue;
+      for (const child of Array.isArray(value) ? value : [value]) {
+        if (child && typeof child.type === "string") visit(child);
+      }
+    }
+  };
+  visit(parse(code, { ecmaVersion: 2016, sourceType: "script", locations: true }));
+  return found;
+}
 
 test("the send runtime parses as one ES2016 script: no modules, no imports, nothing newer", () => {
   // Throws on an import or export, a dynamic import(), async/await, object spread, ?., ??,
   // or a regular expression flag newer than ES2016.
   parse(BUNDLE, { ecmaVersion: 2016, sourceType: "script" });
+});
+
+test("the send runtime names no built-in newer than ES2016, on paths the runs below take or not", () => {
+  const files = javascriptOnlyFiles();
+  assert.deepEqual(files, ["commands.js"], "the JavaScript-only runtime loads dist/commands.js alone");
+  for (const file of files) {
+    assert.deepEqual(newerBuiltInsIn(readFileSync(join(ROOT, "dist", file), "utf8")), [],
+      `dist/${file} uses built-ins classic Outlook's runtime before build 2403 lacks`);
+  }
+  // The check itself finds each kind of use, and not look-alikes.
+  assert.deepEqual(newerBuiltInsIn(`globalThis.Office; Promise.allSettled([]); a.b.padStart(2); x["flat"]();
+    Object.entries(o); new Uint8Array(2).at(0); p.finally(f); ({ at: 1, entries: 2 }); m.entries(); o.values;
+    entry.at - 1; String.prototype.padEnd.call(s, 2);`), [
+    "globalThis at 1:1", "Promise.allSettled at 1:28", ".padStart at 1:48", ".flat at 1:63",
+    "Object.entries at 2:12", ".at at 2:42", ".finally at 2:51", ".padEnd at 3:36"]);
 });
 
 let platform;
@@ -40,9 +135,30 @@ before(async () => {
 after(() => platform.remove());
 
 /**
+ * Cuts the context's own built-in library back to ES2016: deletes from its intrinsics (not
+ * this process's) every name in NEWER_GLOBALS, NEWER_STATICS and NEWER_METHODS, and checks
+ * from inside the context that each is gone.
+ */
+function withoutNewerBuiltIns(context) {
+  const removals = [
+    ...NEWER_GLOBALS.map((name) => [null, name]),
+    ...Object.entries(NEWER_STATICS).flatMap(([owner, names]) => names.map((name) => [owner, name])),
+    ...Object.entries(NEWER_METHODS).flatMap(([owner, names]) => names.map((name) => [
+      owner === "TypedArray" ? "Object.getPrototypeOf(Uint8Array.prototype)" : `${owner}.prototype`, name])),
+  ];
+  const script = removals.map(([owner, name]) => (owner
+    ? `delete ${owner}.${name}; if (${JSON.stringify(name)} in ${owner}) gone.push(${JSON.stringify(`${owner}.${name}`)});`
+    : `delete this.${name}; if (typeof ${name} !== "undefined" || ${JSON.stringify(name)} in this) gone.push(${JSON.stringify(name)});`));
+  const kept = runInContext(`(function () { var gone = []; ${script.join("\n")} return gone.join(", "); }).call(this)`, context);
+  assert.equal(kept, "", "the context's built-ins newer than ES2016 are gone from its own point of view");
+}
+
+/**
  * Loads dist/commands.js in a fresh context holding only what classic Outlook's runtime gives:
  * `Office` without `onReady`, `OfficeRuntime.storage`, `fetch` (absolute URLs only), WebCrypto,
- * TextEncoder/TextDecoder, timers, console. Returns the fake Office's handle (office-host.js).
+ * TextEncoder/TextDecoder, timers, console, and ES2016's built-ins (withoutNewerBuiltIns), with
+ * no code made from strings (no eval, no `Function("…")`: a host may turn it off). Returns the
+ * fake Office's handle (office-host.js).
  */
 function classicRuntime(spec, { store, fetch = platform.fetch }) {
   const host = officeHost(spec);
@@ -57,7 +173,8 @@ function classicRuntime(spec, { store, fetch = platform.fetch }) {
     setTimeout,
     clearTimeout,
     console,
-  });
+  }, { codeGeneration: { strings: false, wasm: false } });
+  withoutNewerBuiltIns(context);
   // The runtime's encoder hands out its own realm's bytes (the add-in checks `instanceof
   // Uint8Array`), as the runtime's own would.
   const Bytes = runInContext("Uint8Array", context);
@@ -75,6 +192,7 @@ function classicRuntime(spec, { store, fetch = platform.fetch }) {
   for (const name of ABSENT) {
     assert.equal(runInContext(`typeof ${name}`, context), "undefined", `the context must not offer ${name}`);
   }
+  assert.throws(() => runInContext(`Function("return this")()`, context), { name: "EvalError" }, "no code from strings");
   runInContext(BUNDLE, context, { filename: "commands.js" });
   assert.deepEqual(Object.keys(host.handlers).sort(), ["onMessageSend", "toggleSecure"],
     "the handlers are associated as the file loads, without Office.onReady");
