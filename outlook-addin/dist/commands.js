@@ -1767,7 +1767,7 @@
   }
 
   // src/transport/direct.js
-  var SEGMENT_BYTES = 4 << 20;
+  var SEGMENT_BYTES = 2 << 20;
   var UPLOAD_RETRIES = 3;
   var LOOKUP_BATCH = 100;
   var DirectTransport = class {

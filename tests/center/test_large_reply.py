@@ -6,6 +6,7 @@ byte for byte — under the page's real Content-Security-Policy, which lets that
 
 import hashlib
 import os
+import shutil
 
 from conftest import first_contact, screenshot, send
 from harness import wait_until
@@ -39,7 +40,14 @@ def test_a_1_gib_reply_is_uploaded_interrupted_resumed_and_arrives_whole(center,
                    "<p>MARKER-ORIGINAL send me the raw survey, please</p>")
     big = tmp_path / "survey-raw.bin"
     expected = write_file(big, GIB)
+    try:
+        upload_and_check(center, page, tmp_path, link, big, expected)
+    finally:
+        big.unlink(missing_ok=True)
 
+
+def upload_and_check(center, page, tmp_path, link, big, expected):
+    """The reply with `big` from the Center, the cut, the resume, and the platform's copy."""
     first_contact(center, page, link, "lee@outside.example")
     page.click("text=Reply")
     page.wait_for_url("**/c/reply/**")
@@ -71,7 +79,9 @@ def test_a_1_gib_reply_is_uploaded_interrupted_resumed_and_arrives_whole(center,
 
     # The platform's copy, decrypted from what it stores, is the file byte for byte.
     exported = center.platform.export(reply_id, tmp_path)
-    big.unlink()
-    copies = [p for p in exported.rglob("*") if p.is_file() and p.stat().st_size == GIB]
-    assert len(copies) == 1, sorted(str(p) for p in exported.rglob("*"))
-    assert sha256_of(copies[0]) == expected
+    try:
+        copies = [p for p in exported.rglob("*") if p.is_file() and p.stat().st_size == GIB]
+        assert len(copies) == 1, sorted(str(p) for p in exported.rglob("*"))
+        assert sha256_of(copies[0]) == expected
+    finally:
+        shutil.rmtree(exported)  # a gigabyte: pytest keeps its last runs' folders

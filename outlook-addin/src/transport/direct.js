@@ -12,9 +12,10 @@ import { globalObject } from "../global.js";
 
 /** Bytes per upload request: small enough to resend cheaply and to keep the segments in memory
  * (one uploading, one sealed ahead) small beside the attachment, large enough to keep the
- * per-request fsync on the platform rare. 4 MiB sent a 25 MiB message as fast as 8 MiB did,
- * with 15 MiB less at the peak (docs/PERFORMANCE.md). */
-export const SEGMENT_BYTES = 4 << 20;
+ * per-request fsync on the platform rare. 8, 4 and 2 MiB sent a 25 MiB message in the same time
+ * within the noise; each halving took 8–15 MiB off the peak, and 2 MiB brings what a send adds
+ * under 3× the attachment (docs/PERFORMANCE.md). */
+export const SEGMENT_BYTES = 2 << 20;
 /** Times one upload request is retried (after asking the platform where to resume). */
 export const UPLOAD_RETRIES = 3;
 /** Addresses per key lookup (the platform's `keys::MAX_LOOKUP`). */
