@@ -7,8 +7,8 @@
 //!    size). The reply is held against the organisation's limits, its manifest written (the
 //!    attachments' SHA-256 still zeros: a hash is 64 hex digits whatever it is, so the
 //!    manifest's length is known now) and its envelope header made; the reply is created as
-//!    a message still uploading, and its header, file key and manifest are kept
-//!    (`store::reply_uploads`; key and manifest under the tenant's data key).
+//!    a message still uploading, and its header, file key, staging key (below) and manifest
+//!    are kept (`store::reply_uploads`; all but the header under the tenant's data key).
 //! 2. `PUT /c/reply/{link}/uploads/{id}/{part}?at=N`: the next piece of attachment `part`,
 //!    plaintext from byte `N`, a whole number of envelope chunks (or up to the part's end),
 //!    at most [`PIECE_BYTES`], within [`PIECE_DEADLINE`]. It is staged as it streams in: each
@@ -50,7 +50,7 @@ use zeroize::Zeroizing;
 
 use sealpost_envelope::{
     Body, ContentHash, FileKey, Header, Limits, Manifest, MessageId, PartSealer, SealCore, Sealer,
-    StanzaRole, TAG_LEN,
+    StanzaRole,
 };
 
 use super::error::CenterError;
@@ -281,7 +281,7 @@ pub(super) async fn begin(
             ),
         ));
     }
-    Ok(Json(status(&row, sealer.header(), &[])?))
+    Ok(Json(status(&row, sealer.header(), &[])))
 }
 
 /// `GET /c/reply/{link}/uploads/{id}`: how far each attachment is.
@@ -295,7 +295,7 @@ pub(super) async fn show(
     let reading = signed_in(replying, &jar, &headers)?;
     let upload = Upload::mine(&state, &reading, &id).await?;
     let pieces = reply_uploads::pieces(&state.db, &id).await?;
-    Ok(Json(status(&upload.row, &upload.header, &pieces)?))
+    Ok(Json(status(&upload.row, &upload.header, &pieces)))
 }
 
 /// `PUT /c/reply/{link}/uploads/{id}/{part}?at=N`: the next piece of an attachment.
@@ -331,7 +331,7 @@ pub(super) async fn put(
     let absorbed = Arc::new(AtomicU64::new(0));
     let staging = Staging {
         body: body.into_data_stream(),
-        key: upload.staging_key(&state, &reading.m).await?,
+        key: upload.staging_key(&Upload::tenant_key(&state, &reading.m).await?)?,
         id: id.clone(),
         part,
         index: at / chunk,
@@ -391,7 +391,7 @@ pub(super) async fn put(
         }
     }
     let pieces = reply_uploads::pieces(&state.db, &id).await?;
-    Ok(Json(status(&upload.row, &upload.header, &pieces)?))
+    Ok(Json(status(&upload.row, &upload.header, &pieces)))
 }
 
 /// `POST /c/reply/{link}/uploads/{id}/send`: sends the reply once every attachment is in.
@@ -406,12 +406,18 @@ pub(super) async fn send(
     replying: Result<Replying, CenterError>,
 ) -> Result<Json<Sent>, ApiError> {
     let reading = signed_in(replying, &jar, &headers)?;
-    let Ok(upload) = Upload::mine(&state, &reading, &id).await else {
+    let upload = match Upload::mine(&state, &reading, &id).await {
+        Ok(upload) => upload,
         // Sent and forgotten already: a retry whose first answer was lost.
-        let sent = stored::get(&state.db, &id).await?.filter(|m| {
-            m.is_final() && m.sender_email == reading.email && m.tenant_id == reading.m.tenant_id
-        });
-        return sent.map(|_| Json(SENT)).ok_or_else(|| ApiError::not_found("upload"));
+        Err(e) if e.code() == "not_found" => {
+            let sent = stored::get(&state.db, &id).await?.filter(|m| {
+                m.is_final()
+                    && m.sender_email == reading.email
+                    && m.tenant_id == reading.m.tenant_id
+            });
+            return sent.map(|_| Json(SENT)).ok_or(e);
+        }
+        Err(e) => return Err(e),
     };
     let until = crate::db::now_ms() + SEND_HOLD_MS;
     if !reply_uploads::claim_send(&state.db, &id, until).await? {
@@ -448,10 +454,11 @@ async fn seal_and_send(
                 format!("attachment {part} has not arrived whole yet"),
             ));
         }
-        let file_key = upload.file_key(state, &reading.m).await?;
+        let tenant = Upload::tenant_key(state, &reading.m).await?;
+        let file_key = upload.file_key(&tenant)?;
         let sealer = Arc::new(Sealer::resume(upload.header.clone(), file_key.clone())?);
-        let staging = Arc::new(upload.staging_key(state, &reading.m).await?);
-        let mut manifest = upload.manifest(state, &reading.m).await?;
+        let staging = Arc::new(upload.staging_key(&tenant)?);
+        let mut manifest = upload.manifest(&tenant)?;
         let mut sealed = Vec::with_capacity(pieces.len()); // (offset, len, blob) in order
         for (i, a) in manifest.attachments.iter_mut().enumerate() {
             let part = i as u32 + 1;
@@ -478,8 +485,9 @@ async fn seal_and_send(
             messages::append(state, &message, 0, body).await?;
         }
         let size = Some(layout.total_len() as i64);
+        // What an earlier try of this send already adopted.
+        let at = stored::get(&state.db, id).await?.map_or(0, |m| m.received);
         for (offset, len, blob) in sealed {
-            let at = stored::get(&state.db, id).await?.map_or(0, |m| m.received);
             if offset < at {
                 // Adopted by an earlier try of this send; this try's copy is not needed.
                 let _ = state.blobs.delete(&blob).await;
@@ -523,6 +531,10 @@ async fn reseal_piece(
     let layout = *header.layout().part(part)?;
     let (start, len) = (piece.start as u64, piece.len as u64);
     let records = len.div_ceil(chunk).max(1);
+    let first = start / chunk;
+    // Where the piece's chunks sit in the envelope (the layout owns the arithmetic).
+    let offset = header.layout().chunk_offset(&layout, first);
+    let length = header.layout().chunk_range(&layout, first + records - 1).end - offset;
     let staged_len = len + records * SEALED_OVERHEAD as u64;
     let staged = state.blobs.read(&piece.blob_name, 0..staged_len).await.map_err(ApiError::io)?;
     if staged.len() as u64 != staged_len {
@@ -533,9 +545,8 @@ async fn reseal_piece(
     // Opening, hashing and sealing 8 MiB is CPU work: off the async threads.
     let (hash, out) = tokio::task::spawn_blocking(move || {
         let mut hash = hash;
-        let first = start / chunk;
         let mut part_sealer = sealer.part_sealer_at(part, first)?;
-        let mut out = Vec::with_capacity(sealed_len(len, chunk) as usize);
+        let mut out = Vec::with_capacity(length as usize);
         let (mut at, mut left) = (0usize, len as usize);
         for index in first..first + records {
             let n = left.min(chunk as usize);
@@ -554,9 +565,7 @@ async fn reseal_piece(
     })
     .await
     .map_err(ApiError::internal)??;
-    let offset = layout.offset + start / chunk * (chunk + TAG_LEN as u64);
-    let length = out.len() as u64;
-    if length != sealed_len(len, chunk) {
+    if out.len() as u64 != length {
         return Err(ApiError::internal("a sealed piece is not the length its layout says"));
     }
     let blob = BlobStore::new_name();
@@ -584,32 +593,27 @@ impl Upload {
         Ok(Upload { row, header })
     }
 
-    async fn file_key(&self, state: &AppState, original: &MessageRow) -> Result<FileKey, ApiError> {
-        let key = accounts::data_key(&state.db, &state.master, original.tenant_id).await?;
-        let bytes = key
+    /// The data key of the tenant of the message answered, which keeps the upload's secrets.
+    async fn tenant_key(state: &AppState, original: &MessageRow) -> Result<SealingKey, ApiError> {
+        Ok(accounts::data_key(&state.db, &state.master, original.tenant_id).await?)
+    }
+
+    fn file_key(&self, tenant: &SealingKey) -> Result<FileKey, ApiError> {
+        let bytes = tenant
             .open(&key_purpose(&self.row.message_id), &self.row.sealed_file_key)
             .map_err(ApiError::internal)?;
         let bytes: [u8; 32] = bytes.as_slice().try_into().map_err(ApiError::internal)?;
         Ok(FileKey::from_bytes(bytes))
     }
 
-    async fn staging_key(
-        &self,
-        state: &AppState,
-        original: &MessageRow,
-    ) -> Result<SealingKey, ApiError> {
-        let key = accounts::data_key(&state.db, &state.master, original.tenant_id).await?;
-        key.open_key(&staging_purpose(&self.row.message_id), &self.row.sealed_staging_key)
+    fn staging_key(&self, tenant: &SealingKey) -> Result<SealingKey, ApiError> {
+        tenant
+            .open_key(&staging_purpose(&self.row.message_id), &self.row.sealed_staging_key)
             .map_err(ApiError::internal)
     }
 
-    async fn manifest(
-        &self,
-        state: &AppState,
-        original: &MessageRow,
-    ) -> Result<Manifest, ApiError> {
-        let key = accounts::data_key(&state.db, &state.master, original.tenant_id).await?;
-        let json = key
+    fn manifest(&self, tenant: &SealingKey) -> Result<Manifest, ApiError> {
+        let json = tenant
             .open(&manifest_purpose(&self.row.message_id), &self.row.sealed_manifest)
             .map_err(ApiError::internal)?;
         Ok(Manifest::from_json(&json)?)
@@ -623,22 +627,12 @@ fn progress(pieces: &[Piece], part: u32, len: u64) -> (u64, bool) {
     (received, count > 0 && received == len)
 }
 
-fn status(row: &UploadRow, header: &Header, pieces: &[Piece]) -> Result<UploadStatus, ApiError> {
+fn status(row: &UploadRow, header: &Header, pieces: &[Piece]) -> UploadStatus {
     let parts = header.layout().parts().iter().enumerate().skip(1).map(|(i, layout)| {
         let (received, complete) = progress(pieces, i as u32, layout.len);
         PartStatus { part: i as u32, size: layout.len, received, complete }
     });
-    Ok(UploadStatus {
-        id: row.message_id.clone(),
-        piece_bytes: PIECE_BYTES,
-        parts: parts.collect(),
-    })
-}
-
-/// The ciphertext length of `len` plaintext bytes sealed from a chunk boundary on (a piece
-/// that is not a part's last is whole chunks; an empty part is one empty chunk).
-fn sealed_len(len: u64, chunk: u64) -> u64 {
-    len + len.div_ceil(chunk).max(1) * TAG_LEN as u64
+    UploadStatus { id: row.message_id.clone(), piece_bytes: PIECE_BYTES, parts: parts.collect() }
 }
 
 /// Seals all of `plain` (a whole part) with `sealer`, appending the ciphertext to `out`.
@@ -803,14 +797,6 @@ fn center_to_api(e: CenterError) -> ApiError {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn sealed_lengths_count_a_tag_per_chunk_and_one_for_an_empty_part() {
-        assert_eq!(sealed_len(0, 65536), 16);
-        assert_eq!(sealed_len(65536, 65536), 65536 + 16);
-        assert_eq!(sealed_len(65537, 65536), 65537 + 32);
-        assert_eq!(sealed_len(PIECE_BYTES, 65536), PIECE_BYTES + 128 * 16);
-    }
 
     #[test]
     fn browser_types_are_kept_only_when_they_look_like_types() {
